@@ -1,0 +1,142 @@
+"""Checks on user input shared by the SDK (so errors surface at the call, not in a background
+flush) and the store (so a server rejects bad input from any client)."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from typing import Any
+
+from shipyard.errors import InvalidArgument
+
+MAX_KEY_LEN = 250
+MAX_NAME_LEN = 256
+MAX_PARAM_VALUE_LEN = 6000
+MAX_TAG_VALUE_LEN = 8000
+_INT64 = 2**63 - 1
+_KEY_RE = re.compile(r"^[A-Za-z0-9_\-.: ]+$")
+
+
+def check_key(key: Any, kind: str = "key") -> str:
+    """A metric, param or tag key: 1-250 characters of letters, digits, ``_ - . :`` or space.
+
+    Path separators are refused because keys become file and URL path parts in exports.
+    """
+    if not isinstance(key, str) or not key:
+        raise InvalidArgument(f"{kind} must be a non-empty string, got {key!r}", field=kind)
+    if len(key) > MAX_KEY_LEN:
+        raise InvalidArgument(
+            f"{kind} {key[:40]!r}... is {len(key)} characters long; the limit is {MAX_KEY_LEN}",
+            field=kind,
+        )
+    if "/" in key or "\\" in key:
+        raise InvalidArgument(
+            f"{kind} {key!r} contains a path separator; group names with '.' instead "
+            f"(e.g. {key.replace('/', '.').replace(chr(92), '.')!r})",
+            field=kind,
+        )
+    if key in {".", ".."} or not _KEY_RE.match(key) or key != key.strip():
+        raise InvalidArgument(
+            f"{kind} {key!r} has characters that are not allowed; use letters, digits, "
+            "'_', '-', '.', ':' and inner spaces",
+            field=kind,
+        )
+    return key
+
+
+def check_name(name: Any, kind: str) -> str:
+    """An experiment or run name: non-empty text of at most 256 characters."""
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidArgument(f"{kind} must be a non-empty string, got {name!r}", field=kind)
+    if len(name) > MAX_NAME_LEN:
+        raise InvalidArgument(
+            f"{kind} is {len(name)} characters long; the limit is {MAX_NAME_LEN}", field=kind
+        )
+    return name
+
+
+def check_metric_value(key: str, value: Any) -> float:
+    """A metric value must be a real number (NaN and infinities are kept as such)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InvalidArgument(
+            f"metric {key!r} got {value!r} ({type(value).__name__}); metric values must be "
+            "numbers: log text as a tag or param instead",
+            field="value",
+        )
+    return float(value)
+
+
+def check_step(step: Any) -> int:
+    """A metric step: an integer that fits in 64 bits."""
+    if isinstance(step, bool) or not isinstance(step, numbers.Integral):
+        raise InvalidArgument(f"step must be an integer, got {step!r}", field="step")
+    if abs(int(step)) > _INT64:
+        raise InvalidArgument(f"step {step} does not fit in 64 bits", field="step")
+    return int(step)
+
+
+def check_timestamp(timestamp: Any) -> int:
+    """A timestamp in milliseconds since the epoch."""
+    if isinstance(timestamp, bool) or not isinstance(timestamp, numbers.Integral) or timestamp < 0:
+        raise InvalidArgument(
+            f"timestamp must be a non-negative integer of milliseconds, got {timestamp!r}",
+            field="timestamp",
+        )
+    return int(timestamp)
+
+
+def param_text(key: str, value: Any) -> str:
+    """Params are stored as text; the text form is limited to 6000 characters."""
+    text = value if isinstance(value, str) else _plain_str(value)
+    if len(text) > MAX_PARAM_VALUE_LEN:
+        raise InvalidArgument(
+            f"param {key!r} value is {len(text)} characters long; the limit is "
+            f"{MAX_PARAM_VALUE_LEN}: log large values as an artifact",
+            field="value",
+        )
+    return text
+
+
+def tag_text(key: str, value: Any) -> str:
+    """Tags are text of at most 8000 characters."""
+    text = value if isinstance(value, str) else _plain_str(value)
+    if len(text) > MAX_TAG_VALUE_LEN:
+        raise InvalidArgument(
+            f"tag {key!r} value is {len(text)} characters long; the limit is {MAX_TAG_VALUE_LEN}",
+            field="value",
+        )
+    return text
+
+
+def _plain_str(value: Any) -> str:
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return repr(value)
+    return str(value)
+
+
+def check_artifact_path(path: Any) -> str:
+    """A relative, normalized POSIX path inside a run's artifact tree.
+
+    Absolute paths, ``..`` parts, backslashes and empty parts are refused, so an artifact can
+    never be written or read outside its tree.
+    """
+    if not isinstance(path, str) or not path.strip("/"):
+        raise InvalidArgument(
+            f"artifact path must be a non-empty string, got {path!r}", field="path"
+        )
+    if path.startswith("/") or "\\" in path or re.match(r"^[A-Za-z]:", path):
+        raise InvalidArgument(
+            f"artifact path {path!r} must be relative (no leading '/', drive or backslash)",
+            field="path",
+        )
+    parts = path.split("/")
+    if any(part in {"", ".", ".."} for part in parts):
+        raise InvalidArgument(
+            f"artifact path {path!r} has an empty, '.' or '..' part; use a plain relative path "
+            "like 'plots/roc.png'",
+            field="path",
+        )
+    if len(path) > 1024:
+        raise InvalidArgument("artifact path is longer than 1024 characters", field="path")
+    return path

@@ -1,0 +1,34 @@
+"""The `shipyard` command line: thin commands over the SDK, rendered with Rich."""
+
+from __future__ import annotations
+
+import typer
+
+from shipyard.cli import _experiments, _runs
+from shipyard.cli._demo import demo
+
+app = typer.Typer(
+    name="shipyard",
+    help="Shipyard: track, register, serve and monitor models, embedded or at scale.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(_experiments.app, name="experiments")
+app.add_typer(_runs.app, name="runs")
+app.command()(demo)
+
+
+@app.command()
+def version() -> None:
+    """Print the Shipyard version."""
+    import shipyard
+
+    typer.echo(shipyard.__version__)
+
+
+def main() -> None:
+    """Entry point of the `shipyard` script."""
+    app()
+
+
+__all__ = ["app", "main"]

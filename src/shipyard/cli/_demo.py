@@ -1,0 +1,64 @@
+"""`shipyard demo`: the whole loop on bundled data, with a progress bar and a leaderboard."""
+
+from __future__ import annotations
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from shipyard.cli._render import console, fmt_value, friendly_errors
+from shipyard.demo import run_demo
+from shipyard.entities import Run
+
+
+def demo() -> None:
+    """Train a hyper-parameter sweep on bundled data, track every run, print the leaderboard."""
+    console.rule("[bold]Shipyard demo")
+    with (
+        friendly_errors(),
+        Progress(
+            TextColumn("[bold blue]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        ) as bar,
+    ):
+        task = bar.add_task("training", total=None)
+
+        def report(label: str, done: int, total: int) -> None:
+            bar.update(task, description=f"training {label}", completed=done, total=total)
+
+        result = run_demo(report)
+    console.print(leaderboard_table(result.leaderboard))
+    best = result.leaderboard[0] if result.leaderboard else None
+    if best is not None:
+        console.print(
+            f"best: [bold]{best.name}[/] {best.params} val_auc={best.metrics['val_auc']:.4f}"
+        )
+    console.print(
+        f"tracked {len(result.leaderboard)} runs in experiment [bold]{result.experiment}[/] "
+        f"in {result.seconds:.1f}s; try [bold]shipyard runs list -e {result.experiment}[/]"
+    )
+
+
+def leaderboard_table(runs: list[Run]) -> Table:
+    """Runs ranked by validation AUC, with their hyper-parameters."""
+    table = Table(title="Leaderboard (by validation ROC AUC)", header_style="bold")
+    for column in ("#", "run", "model", "hyper-parameters"):
+        table.add_column(column)
+    for column in ("val_auc", "val_accuracy", "val_f1", "fit_time_s"):
+        table.add_column(column.replace("val_", ""), justify="right")
+    for rank, run in enumerate(runs, start=1):
+        hyper = ", ".join(f"{k}={v}" for k, v in sorted(run.params.items()) if k != "model")
+        table.add_row(
+            str(rank),
+            run.id[:8],
+            run.params.get("model", "-"),
+            hyper,
+            *(
+                fmt_value(run.metrics.get(k))
+                for k in ("val_auc", "val_accuracy", "val_f1", "fit_time_s")
+            ),
+        )
+    return table

@@ -1,0 +1,129 @@
+"""`shipyard runs ...`: list, show, compare, search, delete."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from shipyard.cli._render import (
+    console,
+    fmt_duration,
+    fmt_time,
+    fmt_value,
+    friendly_errors,
+    runs_table,
+    status_text,
+)
+from shipyard.entities import Run
+from shipyard.errors import NotFound
+from shipyard.tracking import get_client
+
+app = typer.Typer(help="List, inspect, compare, search and delete runs.", no_args_is_help=True)
+
+ExperimentOpt = typer.Option(None, "--experiment", "-e", help="Experiment name (default: all).")
+LimitOpt = typer.Option(20, "--limit", "-n", help="How many runs to show.")
+
+
+def _resolve(run_id: str) -> Run:
+    """A run by full id or unique id prefix (as shown in tables)."""
+    client = get_client()
+    try:
+        return client.get_run(run_id)
+    except NotFound:
+        if len(run_id) < 4:
+            raise
+    matches = [
+        r for r in client.search_runs(None, None, limit=50_000).runs if r.id.startswith(run_id)
+    ]
+    if len(matches) != 1:
+        raise NotFound(
+            f"no run with id {run_id!r}"
+            if not matches
+            else f"run id prefix {run_id!r} matches {len(matches)} runs; give more characters",
+            field="run_id",
+        )
+    return matches[0]
+
+
+def _search(experiment: str | None, filter: str | None, order_by: list[str], limit: int) -> None:
+    with friendly_errors():
+        page = get_client().search_runs(experiment, filter, order_by or None, limit)
+    console.print(runs_table(page.runs, title=f"Runs ({experiment or 'all experiments'})"))
+    if page.next_page_token:
+        console.print(f"[dim]more runs match; raise --limit (showing {len(page.runs)})[/]")
+
+
+@app.command("list")
+def list_(experiment: str | None = ExperimentOpt, limit: int = LimitOpt) -> None:
+    """List the newest runs."""
+    _search(experiment, None, [], limit)
+
+
+@app.command()
+def search(
+    filter: str = typer.Argument(..., help="e.g. \"metrics.auc > 0.9 and params.model = 'rf'\""),
+    experiment: str | None = ExperimentOpt,
+    order_by: list[str] = typer.Option([], "--order-by", "-o", help="e.g. 'metrics.auc desc'"),
+    limit: int = LimitOpt,
+) -> None:
+    """Find runs with a filter expression."""
+    _search(experiment, filter, order_by, limit)
+
+
+@app.command()
+def show(run_id: str) -> None:
+    """Show one run: state, params, metrics, tags and artifacts."""
+    with friendly_errors():
+        run = _resolve(run_id)
+        artifacts = get_client().store.list_artifacts(run.id)
+    console.print(f"[bold]{run.name}[/]  {run.id}  {status_text(run.status)}")
+    console.print(
+        f"started {fmt_time(run.start_time)}, ended {fmt_time(run.end_time)}, "
+        f"took {fmt_duration(run.duration_ms)}, by {run.user or '-'}"
+    )
+    for title, values in (("Params", run.params), ("Metrics", run.metrics), ("Tags", run.tags)):
+        table = Table(title=title, header_style="bold", show_edge=False)
+        table.add_column("key")
+        table.add_column("value", overflow="fold")
+        for key in sorted(values):
+            table.add_row(key, fmt_value(values[key]))
+        console.print(table)
+    table = Table(title="Artifacts", header_style="bold", show_edge=False)
+    for column in ("path", "size", "sha256"):
+        table.add_column(column)
+    for info in artifacts:
+        table.add_row(info.path, f"{info.size:,}", info.digest[:16])
+    console.print(table)
+
+
+@app.command()
+def compare(run_ids: list[str] = typer.Argument(..., help="Two or more run ids.")) -> None:
+    """Line up params and metrics of runs side by side; differing rows are marked."""
+    with friendly_errors():
+        runs = [_resolve(r) for r in run_ids]
+    table = Table(title="Run comparison", header_style="bold")
+    table.add_column("")
+    table.add_column("key")
+    for run in runs:
+        table.add_column(f"{run.name}\n{run.id[:8]}", justify="right")
+    for kind, getter in (("param", lambda r: r.params), ("metric", lambda r: r.metrics)):
+        keys = sorted({k for r in runs for k in getter(r)})
+        for key in keys:
+            values = [getter(r).get(key) for r in runs]
+            differs = len({fmt_value(v) for v in values}) > 1
+            style = "bold yellow" if differs else ""
+            table.add_row(
+                "[yellow]≠[/]" if differs else "",
+                f"{kind}s.{key}",
+                *(f"[{style}]{fmt_value(v)}[/]" if style else fmt_value(v) for v in values),
+            )
+    console.print(table)
+
+
+@app.command()
+def delete(run_ids: list[str] = typer.Argument(..., help="Run ids to delete.")) -> None:
+    """Delete runs (soft delete; nested runs go too)."""
+    with friendly_errors():
+        ids = [_resolve(r).id for r in run_ids]
+        get_client().delete_runs(ids)
+    console.print(f"deleted {len(ids)} run(s)")

@@ -1,0 +1,153 @@
+"""One Settings object for the whole package.
+
+Precedence, highest first: explicit arguments to :func:`configure`, ``SHIPYARD_*`` environment
+variables, the project file (``shipyard.toml`` found upward from the working directory, like
+git finds ``.git``), then defaults. The default home is a ``.shipyard/`` folder found upward
+from the working directory, or created in it on first use; the SQLite database and the blob
+store live inside it so a laptop needs no server.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shipyard.errors import ConfigError
+
+__all__ = ["Settings", "find_home", "load_settings"]
+
+HOME_DIRNAME = ".shipyard"
+PROJECT_FILE = "shipyard.toml"
+_ENV_PREFIX = "SHIPYARD_"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where Shipyard keeps its state and how the client behaves.
+
+    ``db_url`` and ``artifacts_uri`` default to locations inside ``home``; ``tracking_uri``,
+    when set to ``http(s)://...``, sends every call to a Shipyard server instead.
+    """
+
+    home: Path
+    db_url: str = ""
+    artifacts_uri: str = ""
+    tracking_uri: str = ""
+    token: str = ""
+    sync_logging: bool = False
+    flush_interval: float = 0.5
+    buffer_max_metrics: int = 100_000
+    batch_size: int = 5_000
+    capture_environment: bool = True
+    sqlite_busy_timeout_ms: int = 30_000
+    s3_endpoint_url: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.db_url:
+            object.__setattr__(self, "db_url", f"sqlite:///{self.home / 'shipyard.db'}")
+        if not self.artifacts_uri:
+            object.__setattr__(self, "artifacts_uri", str(self.home / "blobs"))
+        if self.flush_interval <= 0:
+            raise ConfigError(
+                f"flush_interval must be a positive number of seconds, got {self.flush_interval!r}",
+                field="flush_interval",
+            )
+        if self.buffer_max_metrics < 1 or self.batch_size < 1:
+            raise ConfigError(
+                "buffer_max_metrics and batch_size must be at least 1", field="buffer_max_metrics"
+            )
+
+    @property
+    def is_remote(self) -> bool:
+        """True when calls go to a Shipyard server over HTTP."""
+        return self.tracking_uri.startswith(("http://", "https://"))
+
+
+def find_home(start: Path | None = None) -> Path:
+    """The ``.shipyard`` folder of the nearest ancestor that has one, else ``start/.shipyard``."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / HOME_DIRNAME
+        if candidate.is_dir():
+            return candidate
+    return here / HOME_DIRNAME
+
+
+def _find_project_file(start: Path) -> Path | None:
+    for folder in (start, *start.parents):
+        candidate = folder / PROJECT_FILE
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _field_types() -> dict[str, Any]:
+    return {f.name: f.type for f in dataclasses.fields(Settings)}
+
+
+def _coerce(name: str, raw: Any) -> Any:
+    """Turn a string (env var) or TOML value into the field's type, or say what is wrong."""
+    kind = _field_types()[name]
+    if not isinstance(raw, str):
+        return Path(raw) if kind == "Path" else raw
+    text = raw.strip()
+    try:
+        if kind == "bool":
+            if text.lower() in _TRUE:
+                return True
+            if text.lower() in _FALSE:
+                return False
+            raise ValueError(text)
+        if kind == "int":
+            return int(text)
+        if kind == "float":
+            return float(text)
+    except ValueError:
+        raise ConfigError(
+            f"setting {name!r} must be a {kind}, got {raw!r}; fix SHIPYARD_{name.upper()} "
+            f"or {PROJECT_FILE}",
+            field=name,
+        ) from None
+    if kind == "Path":
+        return Path(text).expanduser()
+    return text
+
+
+def load_settings(cwd: Path | None = None, **overrides: Any) -> Settings:
+    """Build the Settings from defaults, the project file, env vars and ``overrides``."""
+    start = (cwd or Path.cwd()).resolve()
+    names = _field_types()
+    values: dict[str, Any] = {}
+    project_file = _find_project_file(start)
+    if project_file is not None:
+        try:
+            data = tomllib.loads(project_file.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{project_file} is not valid TOML: {exc}") from None
+        table = data.get("shipyard", data)
+        for key, raw in table.items():
+            if key not in names:
+                raise ConfigError(
+                    f"{project_file}: unknown setting {key!r}; known: {', '.join(sorted(names))}",
+                    field=key,
+                )
+            values[key] = _coerce(key, raw)
+        if "home" in values and not Path(values["home"]).is_absolute():
+            values["home"] = project_file.parent / values["home"]
+    for key in names:
+        env = os.environ.get(_ENV_PREFIX + key.upper())
+        if env is not None:
+            values[key] = _coerce(key, env)
+    for key, raw in overrides.items():
+        if key not in names:
+            raise ConfigError(f"unknown setting {key!r}; known: {', '.join(sorted(names))}")
+        if raw is not None:
+            values[key] = _coerce(key, raw)
+    home = Path(values.pop("home", None) or find_home(start))
+    return Settings(home=home.resolve(), **values)

@@ -1,0 +1,116 @@
+"""Plain records that cross the Store protocol (embedded or over HTTP).
+
+They are frozen dataclasses with only JSON-friendly fields, so the REST client and server can
+turn them into JSON and back without a second schema.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+__all__ = [
+    "RUN_STATUSES",
+    "TERMINAL_STATUSES",
+    "ArtifactInfo",
+    "Experiment",
+    "MetricPoint",
+    "Run",
+    "RunPage",
+    "RunStatus",
+]
+
+RunStatus = Literal["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"]
+RUN_STATUSES: tuple[str, ...] = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
+TERMINAL_STATUSES: frozenset[str] = frozenset({"FINISHED", "FAILED", "KILLED"})
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A named group of runs."""
+
+    id: str
+    name: str
+    description: str
+    lifecycle: str
+    created_at: int
+    updated_at: int
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    """One logged metric value. ``timestamp`` is milliseconds since the epoch."""
+
+    key: str
+    value: float
+    step: int
+    timestamp: int
+
+    def to_dict(self) -> dict[str, Any]:
+        value: Any = self.value
+        if isinstance(value, float) and not math.isfinite(value):
+            value = str(value)  # JSON has no NaN/inf; "nan"/"inf" round-trip through float()
+        return {"key": self.key, "value": value, "step": self.step, "timestamp": self.timestamp}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MetricPoint:
+        return cls(data["key"], float(data["value"]), int(data["step"]), int(data["timestamp"]))
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run with its data: params, tags and the latest value of each metric."""
+
+    id: str
+    experiment_id: str
+    name: str
+    status: str
+    start_time: int
+    end_time: int | None
+    parent_run_id: str | None
+    user: str
+    lifecycle: str
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def duration_ms(self) -> int | None:
+        """End minus start time, or None while running."""
+        return None if self.end_time is None else self.end_time - self.start_time
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["metrics"] = {k: (v if math.isfinite(v) else str(v)) for k, v in self.metrics.items()}
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Run:
+        values = dict(data)
+        values["metrics"] = {k: float(v) for k, v in data.get("metrics", {}).items()}
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class RunPage:
+    """One page of search results; pass ``next_page_token`` back for the next page."""
+
+    runs: list[Run]
+    next_page_token: str | None
+
+
+@dataclass(frozen=True)
+class ArtifactInfo:
+    """A file in a run's artifact tree."""
+
+    path: str
+    digest: str
+    size: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,126 @@
+"""Engines for the metadata database, and bringing its schema to the newest migration.
+
+SQLite runs in WAL mode with a busy timeout, and every write transaction starts with
+``BEGIN IMMEDIATE``: several processes may log to one file at once, and a deferred transaction
+that later needs the write lock would fail with "database is locked" instead of waiting.
+PostgreSQL needs nothing special; migrations there take an advisory lock so concurrent first
+uses do not race.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+from shipyard.errors import ConfigError, ServiceUnavailable
+
+#: The newest migration. A test checks it equals Alembic's head, so a new migration that
+#: forgets to bump it fails CI; comparing against it avoids loading Alembic on every start.
+HEAD_REVISION = "0001"
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+_PG_MIGRATION_LOCK = 74_311_730  # an arbitrary constant advisory-lock key
+_engines: dict[tuple[str, int], Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def _sqlite_setup(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get("readonly"):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def get_engine(url: str, *, busy_timeout_ms: int = 30_000) -> Engine:
+    """A shared engine for ``url`` whose schema is at the newest migration."""
+    key = (url, busy_timeout_ms)
+    with _engines_lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = _create(url, busy_timeout_ms)
+            upgrade(engine)
+            _engines[key] = engine
+        return engine
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection (after a fork, or at the end of tests)."""
+    with _engines_lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+def _create(url: str, busy_timeout_ms: int) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            f"database URL {url!r} is not a valid SQLAlchemy URL; "
+            "use sqlite:///path/to/file.db or postgresql+psycopg://user:pw@host/db",
+            field="db_url",
+        ) from None
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:":
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        _sqlite_setup(engine, busy_timeout_ms)
+        return engine
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    try:
+        return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    except (NoSuchModuleError, ModuleNotFoundError) as exc:
+        raise ConfigError(
+            f"no database driver for {parsed.drivername!r} ({exc}); for PostgreSQL install "
+            "the extra: pip install 'shipyard[postgres]'",
+            field="db_url",
+        ) from None
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration the database is at, or None for an empty database."""
+    with engine.connect() as conn:
+        if not engine.dialect.has_table(conn, "alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def upgrade(engine: Engine) -> None:
+    """Migrate the database to the newest schema (a no-op when it is already there)."""
+    try:
+        if current_revision(engine) == HEAD_REVISION:
+            return
+    except OperationalError as exc:
+        raise ServiceUnavailable(
+            f"cannot reach the metadata database {engine.url.render_as_string()!r}: "
+            f"{exc.orig}; check SHIPYARD_DB_URL and that the server is running"
+        ) from None
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")

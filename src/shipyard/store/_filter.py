@@ -1,0 +1,554 @@
+"""The run-search filter language: parse a filter string into a small typed AST.
+
+A filter reads like a SQL ``WHERE`` clause over one run::
+
+    metrics.auc > 0.9 and params.model in ('xgb', 'lgbm') and not tags.`needs review` is null
+
+Grammar (keywords are case-insensitive, keys are case-sensitive):
+
+- ``expr := expr or expr | expr and expr | not expr | ( expr ) | comparison``;
+  ``not`` binds tighter than ``and``, which binds tighter than ``or``.
+- ``comparison := field op value | field [not] in (value, ...) | field [not] (like|ilike) 'pattern'
+  | field is [not] null``, with ``op`` one of ``= == != <> < <= > >=``.
+- ``field := metrics.<key> | params.<key> | tags.<key> | [attributes.|attr.]<attribute>``; a key
+  is made of letters, digits and ``_ - . :`` (``metrics.val.auc`` is key ``val.auc``) or is
+  backtick-quoted (``params.`my key```). Attributes: status, name, run_id (alias id), start_time,
+  end_time, user, parent_run_id, duration.
+- ``value := number | 'string' | "string"``; strings take the backslash escapes ``\\\\ \\' \\"
+  \\` \\n \\t \\r`` and keep any other backslash as is (so ``like 'a\\_b'`` matches a literal
+  underscore).
+
+Parsing checks the meaning too, so a bad filter fails before any SQL runs: metrics and time
+attributes compare as numbers, params/tags and text attributes as strings (a number given for
+them is compared against its string form: ``params.depth = 5`` matches ``'5'``), and status
+values must be one of :data:`RUN_STATUSES`. Syntax errors raise
+:class:`~shipyard.errors.FilterSyntaxError` with the 0-based position and what was expected
+there, in words; meaning errors raise :class:`~shipyard.errors.InvalidArgument`.
+
+The parser is a lark LALR(1) parser built once, on first use: lark is imported lazily so that
+``import shipyard`` stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, TypeAlias
+
+from shipyard.errors import FilterSyntaxError, InvalidArgument
+
+if TYPE_CHECKING:
+    from lark import Lark, Token, Tree
+    from lark.exceptions import UnexpectedInput
+
+__all__ = [
+    "ATTRIBUTES",
+    "NULLABLE_ATTRIBUTES",
+    "RUN_STATUSES",
+    "And",
+    "Comparison",
+    "Expr",
+    "Field",
+    "Not",
+    "Operator",
+    "Or",
+    "OrderKey",
+    "parse_filter",
+    "parse_order_by",
+]
+
+FieldKind: TypeAlias = Literal["metric", "param", "tag", "attribute"]
+Operator: TypeAlias = Literal[
+    "=", "!=", "<", "<=", ">", ">=",
+    "in", "not in", "like", "not like", "ilike", "not ilike", "is null", "is not null",
+]  # fmt: skip
+Value: TypeAlias = int | float | str
+
+RUN_STATUSES = ("RUNNING", "FINISHED", "FAILED", "KILLED", "SCHEDULED")
+
+#: Attribute name -> how its values compare.
+ATTRIBUTES: dict[str, Literal["text", "number", "status"]] = {
+    "status": "status",
+    "name": "text",
+    "run_id": "text",
+    "start_time": "number",
+    "end_time": "number",
+    "user": "text",
+    "parent_run_id": "text",
+    "duration": "number",
+}
+#: Attributes a run may lack (a running run has no end time, a top-level run no parent).
+NULLABLE_ATTRIBUTES = frozenset({"end_time", "duration", "parent_run_id"})
+_ATTRIBUTE_ALIASES = {"id": "run_id", "run_name": "name"}
+_PREFIXES: dict[str, FieldKind] = {
+    "metrics": "metric", "metric": "metric",
+    "params": "param", "param": "param",
+    "tags": "tag", "tag": "tag",
+    "attributes": "attribute", "attribute": "attribute", "attr": "attribute",
+}  # fmt: skip
+_PREFIX_OF_KIND = {"metric": "metrics", "param": "params", "tag": "tags"}
+
+_NUMERIC_OPS = frozenset({"=", "!=", "<", "<=", ">", ">=", "in", "not in"})
+_TEXT_OPS = frozenset({"=", "!=", "in", "not in", "like", "not like", "ilike", "not ilike"})
+_STATUS_OPS = frozenset({"=", "!=", "in", "not in"})
+_NULL_OPS = frozenset({"is null", "is not null"})
+_COMPARISON_ALIASES = {"==": "=", "<>": "!="}
+_OP_ORDER = ("=", "!=", "<", "<=", ">", ">=", "in", "not in", "like", "not like", "ilike",
+             "not ilike")  # fmt: skip
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_\-.:]+")
+_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+_ESCAPES = {"\\": "\\", "'": "'", '"': '"', "`": "`", "n": "\n", "t": "\t", "r": "\r"}
+_RENDER_ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+# --------------------------------------------------------------------------------------------
+# AST
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """What a comparison or ordering looks at: a metric/param/tag key or a run attribute.
+
+    For attributes ``key`` is the canonical attribute name (aliases already resolved).
+    """
+
+    kind: FieldKind
+    key: str
+
+    def __str__(self) -> str:
+        if self.kind == "attribute":
+            return self.key
+        key = self.key if _PLAIN_KEY.fullmatch(self.key) else _quote(self.key, "`")
+        return f"{_PREFIX_OF_KIND[self.kind]}.{key}"
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """``field op value``. ``value`` is a tuple for ``in``/``not in`` and None for the null
+    tests; values are already normalised (numbers for numeric fields, strings for params, tags
+    and text attributes, upper-case for status)."""
+
+    field: Field
+    op: Operator
+    value: Value | tuple[Value, ...] | None = None
+
+    def __str__(self) -> str:
+        if self.value is None:
+            return f"{self.field} {self.op}"
+        if isinstance(self.value, tuple):
+            return f"{self.field} {self.op} ({', '.join(map(_render_value, self.value))})"
+        return f"{self.field} {self.op} {_render_value(self.value)}"
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    """All operands hold."""
+
+    operands: tuple[Expr, ...]
+
+    def __str__(self) -> str:
+        return " and ".join(_render_operand(e, inside_or=False) for e in self.operands)
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    """At least one operand holds."""
+
+    operands: tuple[Expr, ...]
+
+    def __str__(self) -> str:
+        return " or ".join(_render_operand(e, inside_or=True) for e in self.operands)
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    """The operand does not hold (for a key comparison: the run lacks the key or its value
+    fails the test)."""
+
+    operand: Expr
+
+    def __str__(self) -> str:
+        if isinstance(self.operand, Comparison | Not):
+            return f"not {self.operand}"
+        return f"not ({self.operand})"
+
+
+Expr: TypeAlias = Comparison | And | Or | Not
+
+
+@dataclass(frozen=True, slots=True)
+class OrderKey:
+    """One ``order_by`` entry: a field and a direction."""
+
+    field: Field
+    descending: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.field} {'desc' if self.descending else 'asc'}"
+
+
+def _render_value(value: Value) -> str:
+    if isinstance(value, str):
+        return _quote(value, "'")
+    return repr(value)
+
+
+def _quote(text: str, quote: str) -> str:
+    escapes = {**_RENDER_ESCAPES, quote: "\\" + quote}
+    return quote + "".join(escapes.get(ch, ch) for ch in text) + quote
+
+
+def _render_operand(expr: Expr, *, inside_or: bool) -> str:
+    """Render an operand of and/or, adding the parentheses that keep its grouping."""
+    bare = isinstance(expr, Comparison | Not) or (inside_or and isinstance(expr, And))
+    return str(expr) if bare else f"({expr})"
+
+
+# --------------------------------------------------------------------------------------------
+# Grammar and parser
+
+_GRAMMAR = r"""
+?filter: or_expr
+?or_expr: and_expr (OR and_expr)*
+?and_expr: not_expr (AND not_expr)*
+?not_expr: NOT not_expr -> negation
+         | comparison
+         | _LPAR or_expr _RPAR
+comparison: FIELD COMP_OP value
+          | FIELD IS NOT? NULL
+          | FIELD NOT? IN _LPAR value (_COMMA value)* _RPAR
+          | FIELD NOT? (LIKE | ILIKE) STRING
+?value: NUMBER | STRING
+
+order_item: FIELD (ASC | DESC)?
+
+FIELD: /[A-Za-z_][A-Za-z0-9_]*(\.(`([^`\\]|\\[\s\S])*`|[A-Za-z0-9_\-.:]*))?/
+NUMBER: /[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?/
+STRING: /"([^"\\]|\\[\s\S])*"/ | /'([^'\\]|\\[\s\S])*'/
+COMP_OP: /==|!=|<>|<=|>=|=|<|>/
+AND.2: /and\b/i
+OR.2: /or\b/i
+NOT.2: /not\b/i
+IS.2: /is\b/i
+IN.2: /in\b/i
+LIKE.2: /like\b/i
+ILIKE.2: /ilike\b/i
+NULL.2: /null\b/i
+ASC.2: /asc\b/i
+DESC.2: /desc\b/i
+_LPAR: "("
+_RPAR: ")"
+_COMMA: ","
+%ignore /\s+/
+"""
+
+_KEYWORDS = frozenset({"IS", "NOT", "NULL", "IN", "LIKE", "ILIKE"})
+_VALUE = "a value (number or quoted string)"
+_OPERATOR = "a comparison operator (=, !=, <, <=, >, >=, like, ilike, in, not in, is null)"
+#: Lark terminal names -> words for error messages, in the order they are listed.
+_EXPECTED_WORDS = {
+    "FIELD": "a field such as metrics.auc",
+    "NUMBER": "a number",
+    "STRING": "a quoted string",
+    "COMP_OP": _OPERATOR,
+    "IN": _OPERATOR,
+    "LIKE": _OPERATOR,
+    "ILIKE": _OPERATOR,
+    "IS": _OPERATOR,
+    "NOT": "'not'",
+    "NULL": "'null'",
+    "_LPAR": "'('",
+    "_COMMA": "','",
+    "AND": "'and'",
+    "OR": "'or'",
+    "_RPAR": "')'",
+    "ASC": "'asc'",
+    "DESC": "'desc'",
+    "$END": "the end of the input",
+}
+
+
+@functools.cache
+def _parser() -> Lark:
+    """The LALR parser, built on first use (lark is imported here, not at module import)."""
+    from lark import Lark
+
+    return Lark(_GRAMMAR, parser="lalr", start=["filter", "order_item"], maybe_placeholders=False)
+
+
+def _parse(text: str, start: str, what: str) -> Tree[Token]:
+    """Parse ``text`` from rule ``start``, turning lark's errors into ours.
+
+    Parsing goes token by token so that, on an error, we know the tokens before it: the last
+    one for "after Y", and all of them to replay and ask the parser what it would accept.
+    """
+    from lark import Token
+    from lark.exceptions import UnexpectedInput, UnexpectedToken
+
+    interactive = _parser().parse_interactive(text, start=start)
+    seen: list[Token] = []
+    try:
+        for token in interactive.iter_parse():
+            seen.append(token)
+        end = Token("$END", "", start_pos=len(text))
+        tree: Tree[Token] = interactive.feed_token(end)
+    except UnexpectedInput as exc:
+        if isinstance(exc, UnexpectedToken) and seen and exc.token is seen[-1]:
+            seen.pop()  # the parser refused it: it is not part of the accepted prefix
+        raise _describe_error(exc, text, seen, start, what) from None
+    return tree
+
+
+def _accepted_after(tokens: list[Token], start: str) -> set[str]:
+    """The terminals the parser accepts after ``tokens``. Exact, unlike the LALR state's
+    lookahead set, which may list tokens that only fit another path (e.g. ',' after a value
+    outside any ``in (...)`` list)."""
+    interactive = _parser().parse_interactive("", start=start)
+    for token in tokens:
+        interactive.feed_token(token)
+    accepted: set[str] = interactive.accepts()  # type: ignore[no-untyped-call]  # lark: untyped
+    return accepted
+
+
+def _describe_error(
+    exc: UnexpectedInput, text: str, fed: list[Token], start: str, what: str
+) -> InvalidArgument:
+    """Describe a lark error in words: position, the text there, what was expected, after what."""
+    from lark.exceptions import UnexpectedToken
+
+    at_end = isinstance(exc, UnexpectedToken) and exc.token.type == "$END"
+    position = len(text) if at_end else (exc.pos_in_stream or 0)
+    near = "at the end" if at_end else f'near "{_snippet(text, position)}"'
+    if not at_end and text[position] in "'\"`":
+        quote = text[position]
+        return _syntax_error(
+            what, position, f"unterminated quoted text (add the closing {quote})",
+            [f"a closing {quote}"], near,
+        )  # fmt: skip
+    expected = _expected_words(_accepted_after(fed, start))
+    problem = "expected " + _join_words(expected)
+    if fed:
+        problem += f" after '{fed[-1]}'"
+    return _syntax_error(what, position, problem, expected, near)
+
+
+def _syntax_error(
+    what: str, position: int, problem: str, expected: list[str], near: str | None = None
+) -> InvalidArgument:
+    """FilterSyntaxError for a filter; InvalidArgument naming ``order_by`` for an order key."""
+    where = f"position {position}" + (f" ({near})" if near else "")
+    message = f"{what} syntax error at {where}: {problem}"
+    if what == "filter":
+        return FilterSyntaxError(message, position=position, expected=expected)
+    return InvalidArgument(message, field=what, position=position, expected=expected)
+
+
+def _snippet(text: str, position: int, width: int = 20) -> str:
+    piece = text[position : position + width]
+    return piece + "..." if len(text) > position + width else piece
+
+
+def _expected_words(terminals: Iterable[str]) -> list[str]:
+    """Lark terminal names as words, deduplicated, in a fixed readable order."""
+    names = set(terminals)
+    if names & {"COMP_OP", "IN", "LIKE", "IS"}:
+        names.discard("NOT")  # "not in"/"not like" are part of the operator wording
+    words = [word for name, word in _EXPECTED_WORDS.items() if name in names]
+    if "a number" in words and "a quoted string" in words:
+        words = [w for w in words if w != "a quoted string"]
+        words[words.index("a number")] = _VALUE
+    return list(dict.fromkeys(words))
+
+
+def _join_words(words: list[str]) -> str:
+    if len(words) <= 1:
+        return words[0] if words else "something else"
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+# --------------------------------------------------------------------------------------------
+# Tree -> AST, with the meaning checks
+
+
+def parse_filter(text: str | None) -> Expr | None:
+    """Parse and check a filter string; None for an empty filter (every run matches).
+
+    Raises FilterSyntaxError for malformed text and InvalidArgument (field ``"filter"``) for a
+    well-formed filter that does not make sense (unknown attribute, wrong value type...).
+    """
+    if text is None or not text.strip():
+        return None
+    return _build_expr(_parse(text, "filter", "filter"))
+
+
+def parse_order_by(items: Sequence[str] | str | None) -> list[OrderKey]:
+    """Parse ``order_by`` entries such as ``"metrics.auc desc"`` or ``"start_time"`` (ascending
+    unless ``desc``). A single string is taken as a one-entry list. Errors name field
+    ``"order_by"``."""
+    if items is None:
+        return []
+    if isinstance(items, str):
+        items = [items]
+    keys = []
+    for item in items:
+        if not isinstance(item, str):
+            raise InvalidArgument(
+                f"order_by entries must be strings like 'metrics.auc desc', got {item!r}",
+                field="order_by",
+            )
+        tree = _parse(item, "order_item", "order_by")
+        field_token, *direction = tree.children
+        field = _resolve_field(_token(field_token), "order_by")
+        keys.append(OrderKey(field, bool(direction) and _token(direction[0]).type == "DESC"))
+    return keys
+
+
+def _token(node: Tree[Token] | Token) -> Token:
+    from lark import Token
+
+    assert isinstance(node, Token)
+    return node
+
+
+def _build_expr(tree: Tree[Token]) -> Expr:
+    """Turn one node of the parse tree into its AST node."""
+    from lark import Tree
+
+    operands = tuple(_build_expr(c) for c in tree.children if isinstance(c, Tree))
+    if tree.data == "or_expr":
+        return Or(operands)
+    if tree.data == "and_expr":
+        return And(operands)
+    if tree.data == "negation":
+        return Not(operands[0])
+    return _build_comparison([_token(c) for c in tree.children])
+
+
+def _build_comparison(tokens: list[Token]) -> Comparison:
+    field_token, *rest = tokens
+    field = _resolve_field(field_token, "filter")
+    words = [t.lower() for t in rest if t.type in _KEYWORDS]
+    literals = [_literal(t) for t in rest if t.type in ("NUMBER", "STRING")]
+    if rest[0].type == "COMP_OP":
+        op = _COMPARISON_ALIASES.get(str(rest[0]), str(rest[0]))
+    else:
+        op = " ".join(words)
+    _check_operator(field, op, field_token)
+    value: Value | tuple[Value, ...] | None = None
+    if op in ("in", "not in"):
+        value = tuple(_check_value(field, op, v, field_token) for v in literals)
+    elif literals:
+        value = _check_value(field, op, literals[0], field_token)
+    return Comparison(field, op, value)  # type: ignore[arg-type]  # op checked above
+
+
+def _resolve_field(token: Token, where: str) -> Field:
+    """Split ``prefix.key`` (or a bare attribute) into a Field, resolving aliases."""
+    prefix, dot, key = str(token).partition(".")
+    if dot and key.startswith("`"):
+        key = _unescape(key[1:-1])
+    kind = _PREFIXES.get(prefix.lower()) if dot else "attribute"
+    if not dot:
+        key = prefix
+    if kind is None:
+        raise InvalidArgument(
+            f"unknown field {str(token)!r} in {where}: a field is metrics.<key>, params.<key>, "
+            f"tags.<key> or an attribute ({', '.join(ATTRIBUTES)})",
+            field=where,
+            position=token.start_pos,
+        )
+    if not key:
+        raise _syntax_error(
+            where, token.end_pos or 0, f"expected a key after '{prefix}.'", ["a key"]
+        )
+    if kind == "attribute":
+        return Field("attribute", _attribute_name(key, token, where))
+    return Field(kind, key)
+
+
+def _attribute_name(name: str, token: Token, where: str) -> str:
+    canonical = _ATTRIBUTE_ALIASES.get(name.lower(), name.lower())
+    if canonical not in ATTRIBUTES:
+        raise InvalidArgument(
+            f"unknown attribute {name!r} in {where}: valid attributes are "
+            f"{', '.join(ATTRIBUTES)} (id is an alias of run_id); for a metric, param or tag "
+            f"write metrics.{name}, params.{name} or tags.{name}",
+            field=where,
+            position=token.start_pos,
+        )
+    return canonical
+
+
+def _literal(token: Token) -> Value:
+    """The Python value of a NUMBER or STRING token."""
+    text = str(token)
+    if token.type == "STRING":
+        return _unescape(text[1:-1])
+    if re.fullmatch(r"[+-]?\d+", text):
+        return int(text)
+    number = float(text)
+    if not math.isfinite(number):
+        raise _syntax_error(
+            "filter", token.start_pos or 0, f"number {text} is out of range", ["a finite number"]
+        )
+    return number
+
+
+def _unescape(body: str) -> str:
+    return _ESCAPE.sub(lambda m: _ESCAPES.get(m[1], m[0]), body)
+
+
+def _value_kind(field: Field) -> Literal["text", "number", "status"]:
+    if field.kind == "metric":
+        return "number"
+    if field.kind == "attribute":
+        return ATTRIBUTES[field.key]
+    return "text"
+
+
+def _check_operator(field: Field, op: str, token: Token) -> None:
+    """Reject an operator the field's type does not support, saying what would work."""
+    kind = _value_kind(field)
+    allowed = {"number": _NUMERIC_OPS, "text": _TEXT_OPS, "status": _STATUS_OPS}[kind]
+    if op in allowed or op in _NULL_OPS:
+        return
+    choices = ", ".join(op for op in _OP_ORDER if op in allowed)
+    if kind == "number":
+        reason = f"{field} is a number, so {op!r} does not apply; use {choices}"
+    elif field.kind in ("param", "tag"):
+        reason = (
+            f"{field} is compared as a string ({field.kind}s are stored as strings), so "
+            f"{op!r} does not apply; use {choices}, or log the value as a metric and compare "
+            f"metrics.{field.key} {op} ..."
+        )
+    else:
+        reason = f"{field} is a string, so {op!r} does not apply; use {choices}"
+    raise InvalidArgument(f"invalid filter: {reason}", field="filter", position=token.start_pos)
+
+
+def _check_value(field: Field, op: str, value: Value, token: Token) -> Value:
+    """Normalise ``value`` for ``field``'s type, or explain why it does not fit."""
+    kind = _value_kind(field)
+    if kind == "number":
+        if isinstance(value, str):
+            raise InvalidArgument(
+                f"invalid filter: {field} is compared as a number, but got the string "
+                f"{_render_value(value)}; write the number without quotes, e.g. {field} {op} 0.5",
+                field="filter",
+                position=token.start_pos,
+            )
+        return value
+    if kind == "status":
+        status = value.upper() if isinstance(value, str) else None
+        if status not in RUN_STATUSES:
+            raise InvalidArgument(
+                f"invalid filter: status {value!r} is not a run status; valid statuses are "
+                f"{', '.join(RUN_STATUSES)}",
+                field="filter",
+                position=token.start_pos,
+            )
+        return status
+    return value if isinstance(value, str) else str(value)

@@ -1,0 +1,225 @@
+"""Run search: compile a parsed filter and ``order_by`` into one SQLAlchemy Core query.
+
+The query selects ``runs.id`` from the runs of the given experiments, so it can use the index
+(experiment_id, lifecycle, start_time) both to find them and, for the default ordering, to read
+them newest first and stop after one page.
+
+- A metric/param/tag comparison is a correlated ``EXISTS`` on the key table's primary key
+  (run_id, key): one index probe per candidate run, and the truth value is always true or false,
+  so ``not`` means "lacks the key, or its value fails the test".
+- Attribute comparisons test the ``runs`` columns; on a column a run may leave empty (end_time,
+  duration, parent_run_id) a comparison is false when it is empty, again so ``not`` is plain
+  negation.
+- Metric values that are NaN are stored as NULL: they fail every comparison except ``!=`` and
+  ``not in`` (as NaN does in IEEE arithmetic) and sort last.
+- Ordering by a metric/param/tag left-joins the key table once per order key (its own alias),
+  so runs without the key still appear, and sort last in both directions (``NULLS LAST``, which
+  SQLite has supported since 3.30). Every ordering ends with ``start_time desc`` (unless
+  already ordered by start time) and ``runs.id``, so pages are stable.
+- ``like`` is case-sensitive on both backends: on SQLite, whose LIKE ignores case, the pattern
+  is translated to GLOB; ``ilike`` ignores case on both.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import ColumnElement, Connection, FromClause, Select
+
+from shipyard.errors import InvalidArgument
+from shipyard.store._filter import (
+    NULLABLE_ATTRIBUTES,
+    And,
+    Comparison,
+    Expr,
+    Field,
+    Not,
+    Or,
+    OrderKey,
+    parse_filter,
+    parse_order_by,
+)
+from shipyard.store._models import LatestMetric, Param, Run, RunTag
+
+__all__ = ["build_search_query", "search_run_ids"]
+
+_RUNS: FromClause = Run.__table__
+_KEY_TABLES: dict[str, FromClause] = {
+    "metric": LatestMetric.__table__,
+    "param": Param.__table__,
+    "tag": RunTag.__table__,
+}
+_ATTRIBUTE_COLUMNS = {"run_id": "id"}  # attribute name -> runs column, where they differ
+_LIKE_ESCAPE = "\\"
+
+_Column = ColumnElement[Any]
+_Condition = ColumnElement[bool]
+_BINARY: dict[str, Callable[[Any, Any], _Condition]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "in": lambda col, values: col.in_(values),
+    "not in": lambda col, values: col.not_in(values),
+    "ilike": lambda col, pattern: col.ilike(pattern, escape=_LIKE_ESCAPE),
+    "not ilike": lambda col, pattern: ~col.ilike(pattern, escape=_LIKE_ESCAPE),
+}
+
+
+def search_run_ids(
+    conn: Connection,
+    experiment_ids: Sequence[str],
+    filter: str | None,
+    order_by: Sequence[str] | None,
+    limit: int,
+    offset: int,
+    include_deleted: bool = False,
+) -> list[str]:
+    """The ids of the runs in ``experiment_ids`` matching ``filter``, in ``order_by`` order
+    (default: newest first), ``limit`` of them starting at ``offset``.
+
+    Raises FilterSyntaxError / InvalidArgument for a bad filter or order_by, before querying.
+    """
+    if limit < 0 or offset < 0:
+        name, value = ("limit", limit) if limit < 0 else ("offset", offset)
+        raise InvalidArgument(f"{name} must be 0 or more, got {value}", field=name)
+    query = build_search_query(
+        experiment_ids,
+        parse_filter(filter),
+        parse_order_by(order_by),
+        dialect=conn.dialect.name,
+        include_deleted=include_deleted,
+    )
+    if not experiment_ids or limit == 0:
+        return []
+    return list(conn.execute(query.limit(limit).offset(offset)).scalars())
+
+
+def build_search_query(
+    experiment_ids: Sequence[str],
+    expr: Expr | None,
+    order: Sequence[OrderKey],
+    *,
+    dialect: str,
+    include_deleted: bool = False,
+) -> Select[str]:
+    """The SELECT of matching run ids, ordered, without limit/offset. ``dialect`` is the
+    SQLAlchemy dialect name ("sqlite", "postgresql"); it decides how ``like`` is spelled."""
+    source, ordering = _ordering(order)
+    query = sa.select(_RUNS.c.id).select_from(source)
+    query = query.where(_RUNS.c.experiment_id.in_(list(experiment_ids)))
+    if not include_deleted:
+        query = query.where(_RUNS.c.lifecycle == "active")
+    if expr is not None:
+        query = query.where(_condition(expr, dialect))
+    return query.order_by(*ordering)
+
+
+def _condition(expr: Expr, dialect: str) -> _Condition:
+    """The SQL truth value of a filter expression."""
+    if isinstance(expr, And):
+        return sa.and_(*(_condition(e, dialect) for e in expr.operands))
+    if isinstance(expr, Or):
+        return sa.or_(*(_condition(e, dialect) for e in expr.operands))
+    if isinstance(expr, Not):
+        return sa.not_(_condition(expr.operand, dialect))
+    if expr.field.kind == "attribute":
+        return _attribute_condition(expr, dialect)
+    return _key_condition(expr, dialect)
+
+
+def _key_condition(cmp: Comparison, dialect: str) -> _Condition:
+    """``[NOT] EXISTS`` a row of the metric/param/tag table for this run and key whose value
+    passes the test."""
+    table = _KEY_TABLES[cmp.field.kind]
+    conditions = [table.c.run_id == _RUNS.c.id, table.c.key == cmp.field.key]
+    if cmp.op not in ("is null", "is not null"):
+        test = _value_test(table.c.value, cmp, dialect)
+        if cmp.field.kind == "metric" and cmp.op in ("!=", "not in"):
+            test = sa.or_(table.c.value.is_(None), test)  # NaN differs from every number
+        conditions.append(test)
+    found = sa.exists().where(*conditions)
+    return ~found if cmp.op == "is null" else found
+
+
+def _attribute_condition(cmp: Comparison, dialect: str) -> _Condition:
+    """A test on a ``runs`` column; false, not NULL, where the run has no value."""
+    column = _attribute_column(cmp.field.key)
+    if cmp.op == "is null":
+        return column.is_(None)
+    if cmp.op == "is not null":
+        return column.is_not(None)
+    test = _value_test(column, cmp, dialect)
+    if cmp.field.key in NULLABLE_ATTRIBUTES:
+        return sa.and_(column.is_not(None), test)
+    return test
+
+
+def _attribute_column(name: str) -> _Column:
+    if name == "duration":
+        return _RUNS.c.end_time - _RUNS.c.start_time
+    return _RUNS.c[_ATTRIBUTE_COLUMNS.get(name, name)]
+
+
+def _value_test(column: _Column, cmp: Comparison, dialect: str) -> _Condition:
+    """``column <op> value`` for every operator but the null tests."""
+    if cmp.op in ("like", "not like"):
+        assert isinstance(cmp.value, str)
+        test = _case_sensitive_like(column, cmp.value, dialect)
+        return ~test if cmp.op == "not like" else test
+    return _BINARY[cmp.op](column, cmp.value)
+
+
+def _case_sensitive_like(column: _Column, pattern: str, dialect: str) -> _Condition:
+    """LIKE that respects case on every backend (SQLite's LIKE ignores ASCII case; GLOB
+    does not)."""
+    if dialect == "sqlite":
+        return column.op("GLOB", is_comparison=True)(_like_to_glob(pattern))
+    return column.like(pattern, escape=_LIKE_ESCAPE)
+
+
+def _like_to_glob(pattern: str) -> str:
+    r"""Translate a LIKE pattern (``%``, ``_``, ``\`` escapes) to the same GLOB pattern."""
+    out: list[str] = []
+    chars = iter(pattern)
+    for ch in chars:
+        if ch == _LIKE_ESCAPE:
+            out.append(_glob_literal(next(chars, _LIKE_ESCAPE)))
+        elif ch == "%":
+            out.append("*")
+        elif ch == "_":
+            out.append("?")
+        else:
+            out.append(_glob_literal(ch))
+    return "".join(out)
+
+
+def _glob_literal(ch: str) -> str:
+    return f"[{ch}]" if ch in "*?[" else ch
+
+
+def _ordering(order: Sequence[OrderKey]) -> tuple[FromClause, list[_Column]]:
+    """The FROM clause (runs, left-joined to one key-table alias per metric/param/tag order
+    key) and the ORDER BY terms, ending with the tie-breakers."""
+    source: FromClause = _RUNS
+    terms: list[_Column] = []
+    for index, key in enumerate(order):
+        if key.field.kind == "attribute":
+            column = _attribute_column(key.field.key)
+            nullable = key.field.key in NULLABLE_ATTRIBUTES
+        else:
+            alias = _KEY_TABLES[key.field.kind].alias(f"order_{index}")
+            joined_on = sa.and_(alias.c.run_id == _RUNS.c.id, alias.c.key == key.field.key)
+            source = source.outerjoin(alias, joined_on)
+            column, nullable = alias.c.value, True
+        term = column.desc() if key.descending else column.asc()
+        terms.append(term.nulls_last() if nullable else term)
+    if Field("attribute", "start_time") not in {key.field for key in order}:
+        terms.append(_RUNS.c.start_time.desc())
+    terms.append(_RUNS.c.id.asc())
+    return source, terms

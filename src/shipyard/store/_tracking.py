@@ -1,0 +1,458 @@
+"""Queries for experiments, runs, params, tags and metrics.
+
+Every public function takes an open SQLAlchemy ``Connection`` inside a transaction that the
+caller owns, so a group of writes (a run's state change, a metric batch) commits or rolls back
+as one. Hot paths use Core statements, not the ORM.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError as SqlIntegrityError
+
+from shipyard.entities import RUN_STATUSES, Experiment, MetricPoint, Run
+from shipyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from shipyard.store._models import (
+    Experiment as ExperimentRow,
+)
+from shipyard.store._models import (
+    ExperimentTag,
+    LatestMetric,
+    Metric,
+    Param,
+    RunTag,
+)
+from shipyard.store._models import (
+    Run as RunRow,
+)
+
+EXPERIMENTS: Table = ExperimentRow.__table__  # type: ignore[assignment]
+EXPERIMENT_TAGS: Table = ExperimentTag.__table__  # type: ignore[assignment]
+RUNS: Table = RunRow.__table__  # type: ignore[assignment]
+PARAMS: Table = Param.__table__  # type: ignore[assignment]
+TAGS: Table = RunTag.__table__  # type: ignore[assignment]
+METRICS: Table = Metric.__table__  # type: ignore[assignment]
+LATEST: Table = LatestMetric.__table__  # type: ignore[assignment]
+
+_CHUNK = 500  # rows per multi-row statement / ids per IN list
+
+
+def new_id() -> str:
+    """A fresh 32-character hex id."""
+    return uuid.uuid4().hex
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _upsert(conn: Connection, table: Table) -> Any:
+    """The dialect's INSERT that supports ON CONFLICT (SQLite and PostgreSQL share the form)."""
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    return dialect.insert(table)
+
+
+def _db_value(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+# ----------------------------------------------------------------------------- experiments
+
+
+def create_experiment(
+    conn: Connection, name: str, description: str, tags: Mapping[str, str], now: int
+) -> Experiment:
+    """Insert an experiment; a taken name raises AlreadyExists."""
+    exp_id = new_id()
+    stmt = (
+        _upsert(conn, EXPERIMENTS)
+        .values(
+            id=exp_id,
+            name=name,
+            description=description,
+            lifecycle="active",
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+    if conn.execute(stmt).rowcount == 0:
+        raise AlreadyExists(
+            f"experiment {name!r} already exists; pick another name or use the existing one",
+            field="name",
+        )
+    if tags:
+        conn.execute(
+            EXPERIMENT_TAGS.insert(),
+            [{"experiment_id": exp_id, "key": k, "value": v} for k, v in tags.items()],
+        )
+    return get_experiment(conn, exp_id)
+
+
+def _experiment_from_row(conn: Connection, row: Any) -> Experiment:
+    tags = dict(
+        conn.execute(
+            select(EXPERIMENT_TAGS.c.key, EXPERIMENT_TAGS.c.value).where(
+                EXPERIMENT_TAGS.c.experiment_id == row.id
+            )
+        ).all()
+    )
+    return Experiment(
+        id=row.id,
+        name=row.name,
+        description=row.description,
+        lifecycle=row.lifecycle,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        tags=tags,
+    )
+
+
+def get_experiment(conn: Connection, experiment_id: str) -> Experiment:
+    """The experiment with this id, or NotFound."""
+    row = conn.execute(select(EXPERIMENTS).where(EXPERIMENTS.c.id == experiment_id)).first()
+    if row is None:
+        raise NotFound(f"no experiment with id {experiment_id!r}", field="experiment_id")
+    return _experiment_from_row(conn, row)
+
+
+def find_experiment(conn: Connection, name: str) -> Experiment | None:
+    """The experiment with this name, or None."""
+    row = conn.execute(select(EXPERIMENTS).where(EXPERIMENTS.c.name == name)).first()
+    return None if row is None else _experiment_from_row(conn, row)
+
+
+def list_experiments(conn: Connection, include_deleted: bool = False) -> list[Experiment]:
+    """All experiments, oldest first."""
+    query = select(EXPERIMENTS).order_by(EXPERIMENTS.c.created_at, EXPERIMENTS.c.name)
+    if not include_deleted:
+        query = query.where(EXPERIMENTS.c.lifecycle == "active")
+    return [_experiment_from_row(conn, row) for row in conn.execute(query)]
+
+
+def rename_experiment(conn: Connection, experiment_id: str, new_name: str, now: int) -> None:
+    """Give an experiment a new, unused name."""
+    get_experiment(conn, experiment_id)
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                update(EXPERIMENTS)
+                .where(EXPERIMENTS.c.id == experiment_id)
+                .values(name=new_name, updated_at=now)
+            )
+    except SqlIntegrityError:
+        raise AlreadyExists(
+            f"cannot rename: experiment {new_name!r} already exists", field="name"
+        ) from None
+
+
+def set_experiment_lifecycle(
+    conn: Connection, experiment_id: str, lifecycle: str, now: int
+) -> None:
+    """Soft-delete (``deleted``) or restore (``active``) an experiment and its runs."""
+    get_experiment(conn, experiment_id)
+    conn.execute(
+        update(EXPERIMENTS)
+        .where(EXPERIMENTS.c.id == experiment_id)
+        .values(lifecycle=lifecycle, updated_at=now)
+    )
+    conn.execute(
+        update(RUNS).where(RUNS.c.experiment_id == experiment_id).values(lifecycle=lifecycle)
+    )
+
+
+# ----------------------------------------------------------------------------- runs
+
+
+def create_run(
+    conn: Connection,
+    *,
+    experiment_id: str,
+    name: str,
+    user: str,
+    start_time: int,
+    parent_run_id: str | None,
+    tags: Mapping[str, str],
+    status: str = "RUNNING",
+) -> str:
+    """Insert a run and its initial tags; returns the new run id."""
+    experiment = get_experiment(conn, experiment_id)
+    if experiment.lifecycle != "active":
+        raise Conflict(
+            f"experiment {experiment.name!r} is deleted; restore it or log to another one",
+            field="experiment_id",
+        )
+    if parent_run_id is not None:
+        require_run(conn, parent_run_id)
+    run_id = new_id()
+    conn.execute(
+        RUNS.insert().values(
+            id=run_id,
+            experiment_id=experiment_id,
+            name=name,
+            status=status,
+            start_time=start_time,
+            end_time=None,
+            parent_run_id=parent_run_id,
+            user=user,
+            lifecycle="active",
+        )
+    )
+    if tags:
+        conn.execute(
+            TAGS.insert(), [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
+        )
+    return run_id
+
+
+def require_run(conn: Connection, run_id: str, *, writable: bool = False) -> Any:
+    """The run's row, or NotFound; with ``writable``, a deleted run is a Conflict."""
+    row = conn.execute(
+        select(RUNS.c.id, RUNS.c.status, RUNS.c.lifecycle).where(RUNS.c.id == run_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"no run with id {run_id!r}", field="run_id")
+    if writable and row.lifecycle != "active":
+        raise Conflict(f"run {run_id} is deleted; restore it before logging to it", field="run_id")
+    return row
+
+
+def update_run(
+    conn: Connection,
+    run_id: str,
+    *,
+    status: str | None = None,
+    end_time: int | None = None,
+    name: str | None = None,
+) -> None:
+    """Change a run's status, end time or name in one statement."""
+    require_run(conn, run_id, writable=True)
+    values: dict[str, Any] = {}
+    if status is not None:
+        if status not in RUN_STATUSES:
+            raise InvalidArgument(
+                f"status {status!r} is not one of {', '.join(RUN_STATUSES)}", field="status"
+            )
+        values["status"] = status
+    if end_time is not None:
+        values["end_time"] = end_time
+    if name is not None:
+        values["name"] = name
+    if values:
+        conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(**values))
+
+
+def set_run_lifecycle(conn: Connection, run_ids: Sequence[str], lifecycle: str) -> None:
+    """Soft-delete or restore runs (and their nested child runs)."""
+    for run_id in run_ids:
+        require_run(conn, run_id)
+    pending = list(run_ids)
+    while pending:
+        conn.execute(update(RUNS).where(RUNS.c.id.in_(pending)).values(lifecycle=lifecycle))
+        pending = list(
+            conn.execute(
+                select(RUNS.c.id).where(
+                    RUNS.c.parent_run_id.in_(pending), RUNS.c.lifecycle != lifecycle
+                )
+            ).scalars()
+        )
+
+
+def purge_runs(conn: Connection, run_ids: Sequence[str]) -> None:
+    """Delete runs and all their data for good."""
+    for table in (METRICS, LATEST, PARAMS, TAGS):
+        conn.execute(delete(table).where(table.c.run_id.in_(run_ids)))
+    conn.execute(delete(RUNS).where(RUNS.c.id.in_(run_ids)))
+
+
+def load_runs(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
+    """Full Run records (params, tags, latest metrics) for ``run_ids``, in the same order."""
+    rows: dict[str, Any] = {}
+    params: dict[str, dict[str, str]] = {}
+    tags: dict[str, dict[str, str]] = {}
+    metrics: dict[str, dict[str, float]] = {}
+    for chunk in _chunks(list(run_ids)):
+        for row in conn.execute(select(RUNS).where(RUNS.c.id.in_(chunk))):
+            rows[row.id] = row
+        for table, target in ((PARAMS, params), (TAGS, tags)):
+            query = select(table.c.run_id, table.c.key, table.c.value).where(
+                table.c.run_id.in_(chunk)
+            )
+            for run_id, key, value in conn.execute(query):
+                target.setdefault(run_id, {})[key] = value
+        query = select(LATEST.c.run_id, LATEST.c.key, LATEST.c.value).where(
+            LATEST.c.run_id.in_(chunk)
+        )
+        for run_id, key, value in conn.execute(query):
+            metrics.setdefault(run_id, {})[key] = math.nan if value is None else value
+    return [
+        Run(
+            id=row.id,
+            experiment_id=row.experiment_id,
+            name=row.name,
+            status=row.status,
+            start_time=row.start_time,
+            end_time=row.end_time,
+            parent_run_id=row.parent_run_id,
+            user=row.user,
+            lifecycle=row.lifecycle,
+            params=params.get(row.id, {}),
+            tags=tags.get(row.id, {}),
+            metrics=metrics.get(row.id, {}),
+        )
+        for run_id in run_ids
+        if (row := rows.get(run_id)) is not None
+    ]
+
+
+def get_run(conn: Connection, run_id: str) -> Run:
+    """One full Run record, or NotFound."""
+    runs = load_runs(conn, [run_id])
+    if not runs:
+        raise NotFound(f"no run with id {run_id!r}", field="run_id")
+    return runs[0]
+
+
+def child_run_ids(conn: Connection, run_id: str) -> list[str]:
+    """Ids of the runs nested directly under ``run_id``."""
+    return list(conn.execute(select(RUNS.c.id).where(RUNS.c.parent_run_id == run_id)).scalars())
+
+
+# ----------------------------------------------------------------------------- run data
+
+
+def log_batch(
+    conn: Connection,
+    run_id: str,
+    metrics: Sequence[MetricPoint],
+    params: Mapping[str, str],
+    tags: Mapping[str, str],
+) -> None:
+    """Record metrics, params and tags of one run in the caller's transaction.
+
+    Params are immutable: logging the same value again is fine, a different one raises
+    InvalidArgument naming both values (and nothing of the batch is kept, since the caller's
+    transaction rolls back).
+    """
+    require_run(conn, run_id, writable=True)
+    if params:
+        _log_params(conn, run_id, params)
+    if tags:
+        _set_tags(conn, run_id, tags)
+    if metrics:
+        _log_metrics(conn, run_id, metrics)
+
+
+def _log_params(conn: Connection, run_id: str, params: Mapping[str, str]) -> None:
+    keys = list(params)
+    stmt = _upsert(conn, PARAMS).on_conflict_do_nothing(index_elements=["run_id", "key"])
+    for chunk in _chunks(keys):
+        conn.execute(stmt, [{"run_id": run_id, "key": k, "value": params[k]} for k in chunk])
+        stored = conn.execute(
+            select(PARAMS.c.key, PARAMS.c.value).where(
+                PARAMS.c.run_id == run_id, PARAMS.c.key.in_(chunk)
+            )
+        )
+        for key, value in stored:
+            if value != params[key]:
+                raise InvalidArgument(
+                    f"param {key!r} of run {run_id} is already {value!r}; cannot change it to "
+                    f"{params[key]!r} (params are immutable: start a new run, or log the "
+                    "changing value as a metric or tag)",
+                    field=key,
+                    old_value=value,
+                    new_value=params[key],
+                )
+
+
+def _set_tags(conn: Connection, run_id: str, tags: Mapping[str, str]) -> None:
+    stmt = _upsert(conn, TAGS)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["run_id", "key"], set_={"value": stmt.excluded.value}
+    )
+    items = list(tags.items())
+    for chunk in _chunks(items):
+        conn.execute(stmt, [{"run_id": run_id, "key": k, "value": v} for k, v in chunk])
+
+
+def delete_tag(conn: Connection, run_id: str, key: str) -> None:
+    """Remove a tag from a run; a missing tag is NotFound."""
+    require_run(conn, run_id, writable=True)
+    result = conn.execute(delete(TAGS).where(TAGS.c.run_id == run_id, TAGS.c.key == key))
+    if result.rowcount == 0:
+        raise NotFound(f"run {run_id} has no tag {key!r}", field="key")
+
+
+def _log_metrics(conn: Connection, run_id: str, metrics: Sequence[MetricPoint]) -> None:
+    rows = [
+        {
+            "run_id": run_id,
+            "key": m.key,
+            "value": _db_value(m.value),
+            "step": m.step,
+            "timestamp": m.timestamp,
+        }
+        for m in metrics
+    ]
+    conn.execute(METRICS.insert(), rows)
+    latest: dict[str, MetricPoint] = {}
+    for m in metrics:
+        best = latest.get(m.key)
+        if best is None or (m.step, m.timestamp) >= (best.step, best.timestamp):
+            latest[m.key] = m
+    stmt = _upsert(conn, LATEST)
+    new = stmt.excluded
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["run_id", "key"],
+        set_={"value": new.value, "step": new.step, "timestamp": new.timestamp},
+        where=or_(
+            new.step > LATEST.c.step,
+            and_(new.step == LATEST.c.step, new.timestamp >= LATEST.c.timestamp),
+        ),
+    )
+    points = list(latest.values())
+    for chunk in _chunks(points):
+        conn.execute(
+            stmt,
+            [
+                {
+                    "run_id": run_id,
+                    "key": m.key,
+                    "value": _db_value(m.value),
+                    "step": m.step,
+                    "timestamp": m.timestamp,
+                }
+                for m in chunk
+            ],
+        )
+
+
+def metric_history(conn: Connection, run_id: str, key: str) -> list[MetricPoint]:
+    """Every value logged for ``key`` in the run, by step then time then insertion order."""
+    require_run(conn, run_id)
+    query = (
+        select(METRICS.c.key, METRICS.c.value, METRICS.c.step, METRICS.c.timestamp)
+        .where(METRICS.c.run_id == run_id, METRICS.c.key == key)
+        .order_by(METRICS.c.step, METRICS.c.timestamp, METRICS.c.id)
+    )
+    return [
+        MetricPoint(k, math.nan if v is None else v, s, t) for k, v, s, t in conn.execute(query)
+    ]
+
+
+def count_metrics(conn: Connection, run_id: str) -> int:
+    """How many metric values (history rows) a run has."""
+    from sqlalchemy import func
+
+    return int(
+        conn.execute(
+            select(func.count()).select_from(METRICS).where(METRICS.c.run_id == run_id)
+        ).scalar_one()
+    )

@@ -1,0 +1,47 @@
+"""Experiment tracking: runs, params, metrics, tags, artifacts, search and autologging."""
+
+from shipyard.tracking._autolog import autolog
+from shipyard.tracking._client import Client
+from shipyard.tracking._fluent import (
+    active_run,
+    configure,
+    download_artifact,
+    end_run,
+    get_client,
+    get_metric_history,
+    get_run,
+    log_artifact,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    runs_to_frame,
+    search_runs,
+    set_tag,
+    set_tags,
+    start_run,
+)
+from shipyard.tracking._run import ActiveRun
+
+__all__ = [
+    "ActiveRun",
+    "Client",
+    "active_run",
+    "autolog",
+    "configure",
+    "download_artifact",
+    "end_run",
+    "get_client",
+    "get_metric_history",
+    "get_run",
+    "log_artifact",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "runs_to_frame",
+    "search_runs",
+    "set_tag",
+    "set_tags",
+    "start_run",
+]

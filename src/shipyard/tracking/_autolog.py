@@ -1,0 +1,165 @@
+"""Autologging for scikit-learn.
+
+``shipyard.autolog()`` wraps ``fit`` of every scikit-learn estimator. A top-level ``fit``
+(not one that a meta-estimator such as a Pipeline or GridSearchCV makes internally) records
+the estimator's params, fit time, training score and, when ``validation_data`` is given, the
+validation score, plus the fitted model saved in skops format (safe to load; no pickle). It
+logs into the active run, or into a run of its own when none is active; a second estimator
+fitted inside the same run gets a nested run so params never collide.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from shipyard.errors import InvalidArgument
+from shipyard.tracking._fluent import active_run, start_run
+from shipyard.tracking._run import ActiveRun
+
+_ORIGINAL = "__shipyard_original__"
+_TAG = "shipyard.autolog.estimator"
+_state = threading.local()
+_config: dict[str, Any] = {}
+_patched: list[tuple[type, Any]] = []
+
+
+def autolog(
+    *,
+    validation_data: tuple[Any, Any] | None = None,
+    log_models: bool = True,
+    experiment: str | None = None,
+    disable: bool = False,
+) -> None:
+    """Turn scikit-learn autologging on (or off with ``disable=True``).
+
+    ``validation_data`` is an ``(X, y)`` pair scored after every fit as ``validation_score``;
+    ``experiment`` names where runs go when no run is active.
+    """
+    if disable:
+        _unpatch()
+        return
+    if validation_data is not None and (
+        not isinstance(validation_data, tuple) or len(validation_data) != 2
+    ):
+        raise InvalidArgument("validation_data must be a tuple (X, y)", field="validation_data")
+    _config.update(validation_data=validation_data, log_models=log_models, experiment=experiment)
+    if not _patched:
+        _patch()
+
+
+def _patch() -> None:
+    from sklearn.utils import all_estimators
+
+    for _name, cls in all_estimators():
+        fit = getattr(cls, "fit", None)
+        if fit is None:
+            continue
+        original = getattr(fit, _ORIGINAL, fit)
+        _patched.append((cls, cls.__dict__.get("fit")))
+        cls.fit = _wrap(original)
+
+
+def _unpatch() -> None:
+    while _patched:
+        cls, own = _patched.pop()
+        if own is None:
+            if "fit" in cls.__dict__:
+                delattr(cls, "fit")
+        else:
+            cls.fit = own
+
+
+def _wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(_state, "depth", 0) > 0:
+            return original(self, *args, **kwargs)
+        _state.depth = 1
+        try:
+            return _logged_fit(original, self, args, kwargs)
+        finally:
+            _state.depth = 0
+
+    setattr(fit, _ORIGINAL, original)
+    return fit
+
+
+def _target_run(estimator: Any) -> tuple[ActiveRun, bool]:
+    """The run to log into, and whether autolog started it (so must end it)."""
+    current = active_run()
+    name = type(estimator).__name__
+    if current is None:
+        return start_run(experiment=_config.get("experiment"), name=name), True
+    if _TAG in current.info.tags:
+        return start_run(name=name, nested=True), True
+    return current, False
+
+
+def _logged_fit(
+    original: Callable[..., Any], estimator: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    run, owned = _target_run(estimator)
+    try:
+        started = time.perf_counter()
+        result = original(estimator, *args, **kwargs)
+        fit_time = time.perf_counter() - started
+        _record(run, estimator, args, kwargs, fit_time)
+    except BaseException as exc:
+        if owned:
+            run.end("KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
+        raise
+    if owned:
+        run.end()
+    return result
+
+
+def _record(
+    run: ActiveRun, estimator: Any, args: tuple[Any, ...], kwargs: dict[str, Any], fit_time: float
+) -> None:
+    cls = type(estimator)
+    run.set_tags({_TAG: f"{cls.__module__}.{cls.__qualname__}"})
+    params = {k: _param_text(v) for k, v in estimator.get_params(deep=True).items()}
+    run.log_params({k: v for k, v in params.items() if "/" not in k})
+    metrics: dict[str, float] = {"fit_time_s": fit_time}
+    X = args[0] if args else kwargs.get("X")
+    y = args[1] if len(args) > 1 else kwargs.get("y")
+    if y is not None and hasattr(estimator, "score"):
+        metrics["training_score"] = float(estimator.score(X, y))
+    validation = _config.get("validation_data")
+    if validation is not None and hasattr(estimator, "score"):
+        metrics["validation_score"] = float(estimator.score(*validation))
+    run.log_metrics(metrics)
+    if _config.get("log_models", True):
+        with tempfile.TemporaryDirectory(prefix="shipyard-model-") as tmp:
+            run.log_artifact(save_sklearn_model(estimator, Path(tmp) / "model"), "model")
+
+
+def _param_text(value: Any) -> str:
+    text = repr(value) if not isinstance(value, str) else value
+    return text if len(text) <= 500 else text[:497] + "..."
+
+
+def save_sklearn_model(estimator: Any, folder: Path) -> Path:
+    """Write a fitted estimator as ``model.skops`` plus a small JSON description."""
+    import sklearn
+    from skops.io import dump
+
+    folder.mkdir(parents=True, exist_ok=True)
+    dump(estimator, folder / "model.skops")
+    cls = type(estimator)
+    meta = {
+        "flavor": "sklearn",
+        "format": "skops",
+        "file": "model.skops",
+        "class": f"{cls.__module__}.{cls.__qualname__}",
+        "sklearn_version": sklearn.__version__,
+    }
+    (folder / "shipyard-model.json").write_text(json.dumps(meta, indent=2))
+    return folder

@@ -1,0 +1,207 @@
+"""The tracking client: the Store plus buffered metric logging and friendly argument forms."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from shipyard import _validation as v
+from shipyard.client import Store, now_ms, open_store
+from shipyard.config import Settings, load_settings
+from shipyard.entities import ArtifactInfo, Experiment, MetricPoint, Run, RunPage
+from shipyard.errors import InvalidArgument
+from shipyard.tracking._buffer import MetricBuffer
+
+MetricLike = MetricPoint | tuple[str, float, int, int] | tuple[str, float, int] | tuple[str, float]
+
+
+class Client:
+    """Low-level access to tracking: every call names its run or experiment explicitly.
+
+    ``shipyard.start_run`` and the module-level ``log_*`` functions are built on a default
+    Client; create your own to work against another home or server.
+    """
+
+    def __init__(self, settings: Settings | None = None, store: Store | None = None) -> None:
+        self.settings = settings or load_settings()
+        self.store: Store = store or open_store(self.settings)
+        self._buffer: MetricBuffer | None = None
+        self._valid_keys: set[str] = set()
+
+    # ------------------------------------------------------------------ metrics
+
+    @property
+    def buffer(self) -> MetricBuffer:
+        """The metric buffer (created on first buffered log)."""
+        if self._buffer is None:
+            self._buffer = MetricBuffer(
+                lambda run_id, points: self.store.log_batch(run_id, points),
+                flush_interval=self.settings.flush_interval,
+                batch_size=self.settings.batch_size,
+                max_pending=self.settings.buffer_max_metrics,
+            )
+        return self._buffer
+
+    def _metric_key(self, key: Any) -> str:
+        if key not in self._valid_keys:
+            v.check_key(key, "metric key")
+            if len(self._valid_keys) < 10_000:
+                self._valid_keys.add(key)
+        return str(key)
+
+    def log_metric(
+        self, run_id: str, key: str, value: float, step: int = 0, timestamp: int | None = None
+    ) -> None:
+        """Record one metric value (buffered unless ``sync_logging`` is set)."""
+        point = MetricPoint(
+            self._metric_key(key),
+            v.check_metric_value(key, value),
+            step if type(step) is int else v.check_step(step),
+            now_ms() if timestamp is None else v.check_timestamp(timestamp),
+        )
+        self._emit(run_id, [point])
+
+    def log_metrics(
+        self,
+        run_id: str,
+        metrics: Mapping[str, float],
+        step: int = 0,
+        timestamp: int | None = None,
+    ) -> None:
+        """Record several metrics at one step."""
+        step = v.check_step(step)
+        ts = now_ms() if timestamp is None else v.check_timestamp(timestamp)
+        points = [
+            MetricPoint(self._metric_key(k), v.check_metric_value(k, val), step, ts)
+            for k, val in metrics.items()
+        ]
+        self._emit(run_id, points)
+
+    def _emit(self, run_id: str, points: list[MetricPoint]) -> None:
+        if self.settings.sync_logging:
+            self.store.log_batch(run_id, points)
+        else:
+            self.buffer.add(run_id, points)
+
+    def flush(self, run_id: str | None = None) -> None:
+        """Write buffered metrics now (for one run or all)."""
+        if self._buffer is not None:
+            self._buffer.flush(run_id)
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Iterable[MetricLike] = (),
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Write metrics, params and tags in one transaction, synchronously.
+
+        Metrics may be MetricPoints or tuples ``(key, value[, step[, timestamp_ms]])``.
+        """
+        now = now_ms()
+        points = [_to_point(m, now) for m in metrics]
+        self.flush(run_id)  # keep order with anything buffered earlier
+        self.store.log_batch(
+            run_id,
+            points,
+            {k: v.param_text(k, val) for k, val in (params or {}).items()},
+            {k: v.tag_text(k, val) for k, val in (tags or {}).items()},
+        )
+
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        """Record params (immutable once logged)."""
+        self.store.log_batch(run_id, params={k: v.param_text(k, val) for k, val in params.items()})
+
+    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
+        """Set (or overwrite) tags."""
+        self.store.log_batch(run_id, tags={k: v.tag_text(k, val) for k, val in tags.items()})
+
+    def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
+        """Every value logged for a metric, buffered ones included."""
+        self.flush(run_id)
+        return self.store.get_metric_history(run_id, key)
+
+    # ------------------------------------------------------------------ runs & experiments
+
+    def get_run(self, run_id: str) -> Run:
+        """A run with its params, tags and latest metrics (buffered ones flushed first)."""
+        self.flush(run_id)
+        return self.store.get_run(run_id)
+
+    def get_experiment(self, name_or_id: str) -> Experiment:
+        """An experiment by name, or by id when no experiment has that name."""
+        from shipyard.errors import NotFound
+
+        try:
+            return self.store.get_experiment_by_name(name_or_id)
+        except NotFound:
+            try:
+                return self.store.get_experiment(name_or_id)
+            except NotFound:
+                pass
+            raise
+
+    def delete_runs(self, run_ids: Sequence[str]) -> None:
+        """Soft-delete runs and their nested runs (restorable)."""
+        for run_id in run_ids:
+            if self._buffer is not None:
+                self._buffer.discard(run_id)
+        self.store.delete_runs(run_ids)
+
+    def search_runs(
+        self,
+        experiments: str | Sequence[str] | None = None,
+        filter: str | None = None,
+        order_by: Sequence[str] | str | None = None,
+        limit: int = 1000,
+        page_token: str | None = None,
+        include_deleted: bool = False,
+    ) -> RunPage:
+        """One page of runs matching ``filter`` in the named experiments (all if None)."""
+        self.flush()
+        if experiments is None:
+            ids = [e.id for e in self.store.list_experiments()]
+        else:
+            names = [experiments] if isinstance(experiments, str) else list(experiments)
+            ids = [self.get_experiment(name).id for name in names]
+        orders = [order_by] if isinstance(order_by, str) else list(order_by or [])
+        return self.store.search_runs(ids, filter, orders, limit, page_token, include_deleted)
+
+    def log_artifact(
+        self, run_id: str, local_path: str | Path, artifact_path: str | None = None
+    ) -> list[ArtifactInfo]:
+        """Store a file or folder in the run's artifact tree (default: under its own name)."""
+        path = Path(local_path)
+        return self.store.log_artifact(run_id, path, artifact_path or path.name)
+
+    def download_artifact(self, run_id: str, artifact_path: str, dest: str | Path) -> Path:
+        """Copy an artifact file or folder to ``dest`` (hash-verified)."""
+        return self.store.download_artifact(run_id, artifact_path, Path(dest))
+
+    def close(self) -> None:
+        """Flush buffered metrics."""
+        if self._buffer is not None:
+            self._buffer.flush()
+
+
+def _to_point(m: MetricLike, now: int) -> MetricPoint:
+    if isinstance(m, MetricPoint):
+        return m
+    if not isinstance(m, tuple) or not 2 <= len(m) <= 4:
+        raise InvalidArgument(
+            f"metric {m!r} must be a MetricPoint or a tuple (key, value[, step[, timestamp_ms]])",
+            field="metrics",
+        )
+    key = v.check_key(m[0], "metric key")
+    value = v.check_metric_value(key, m[1])
+    step = v.check_step(m[2]) if len(m) > 2 else 0
+    ts = v.check_timestamp(m[3]) if len(m) > 3 else now  # type: ignore[misc]
+    return MetricPoint(key, value, step, ts)
+
+
+def is_number(value: Any) -> bool:
+    """True for real numbers other than bools."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)

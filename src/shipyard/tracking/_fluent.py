@@ -1,0 +1,296 @@
+"""The module-level tracking API: ``shipyard.start_run``, ``shipyard.log_metric``, ...
+
+These act on a process-wide default Client and on the innermost run started with
+``start_run``, the way MLflow's fluent API does, so a training script needs no plumbing.
+"""
+
+from __future__ import annotations
+
+import atexit
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+from shipyard import _validation as v
+from shipyard.config import Settings, load_settings
+from shipyard.entities import ArtifactInfo, MetricPoint, Run, RunPage
+from shipyard.errors import Conflict
+from shipyard.tracking._client import Client
+from shipyard.tracking._environment import current_user, environment_tags
+from shipyard.tracking._run import ActiveRun, active_stack, push
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_default: Client | None = None
+_default_lock = threading.Lock()
+
+
+def configure(settings: Settings | None = None, **overrides: Any) -> Client:
+    """Point the module-level API at a home, database, artifact store or server.
+
+    Takes a Settings object or any Settings field as a keyword (``home=``, ``db_url=``,
+    ``sync_logging=True`` ...); unspecified fields come from env vars, the project file and
+    defaults. Returns the new default Client. Buffered metrics of the old client are flushed.
+    """
+    global _default
+    with _default_lock:
+        if _default is not None:
+            _default.close()
+        _default = Client(settings or load_settings(**overrides))
+        return _default
+
+
+def get_client() -> Client:
+    """The process-wide default Client (created from the environment on first use)."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = Client()
+    return _default
+
+
+def active_run() -> ActiveRun | None:
+    """The innermost run started with ``start_run`` and not yet ended, if any."""
+    stack = active_stack()
+    return stack[-1] if stack else None
+
+
+def _require_active() -> ActiveRun:
+    run = active_run()
+    if run is None:
+        raise Conflict(
+            "no active run: wrap the code in `with shipyard.start_run(experiment=...):` "
+            "or call the method on a run object"
+        )
+    return run
+
+
+def start_run(
+    experiment: str | None = None,
+    name: str | None = None,
+    *,
+    tags: Mapping[str, Any] | None = None,
+    nested: bool | None = None,
+    run_id: str | None = None,
+    description: str | None = None,
+) -> ActiveRun:
+    """Start (or resume, with ``run_id``) a run; use it as a context manager.
+
+    ``experiment`` is created when it does not exist (default: ``Default``, or the parent's
+    experiment for a nested run). When a run is active, the new run nests under it unless
+    ``nested=False``. System facts (git commit and dirty flag, Python, package-set hash, host,
+    user) are recorded as ``shipyard.*`` tags on top-level runs.
+    """
+    client = get_client()
+    parent = active_run()
+    if parent is not None and nested is False:
+        raise Conflict(
+            f"run {parent.id} is still active; end it first or pass nested=True", field="nested"
+        )
+    if run_id is not None:
+        run = client.store.get_run(run_id)
+        client.store.update_run(run_id, status="RUNNING")
+        active = ActiveRun(client, run)
+        push(active)
+        return active
+    if experiment is None:
+        experiment_id = parent.experiment_id if parent is not None else None
+        exp_id = experiment_id or client.store.get_or_create_experiment("Default").id
+    else:
+        exp_id = client.store.get_or_create_experiment(experiment).id
+    all_tags = {k: v.tag_text(k, val) for k, val in (tags or {}).items()}
+    if description:
+        all_tags["shipyard.note"] = description
+    if parent is None and client.settings.capture_environment:
+        all_tags = {**environment_tags(), **all_tags}
+    run = client.store.create_run(
+        exp_id,
+        name or _generated_name(),
+        user=current_user(),
+        parent_run_id=parent.id if parent is not None else None,
+        tags=all_tags,
+    )
+    active = ActiveRun(client, run)
+    push(active)
+    _install_exit_hooks()
+    return active
+
+
+_crashed = False
+_hooks_installed = False
+
+
+def _install_exit_hooks() -> None:
+    """End runs left open when the interpreter exits: FAILED after an uncaught exception,
+    FINISHED otherwise (buffered metrics are flushed either way)."""
+    global _hooks_installed
+    if _hooks_installed:
+        return
+    _hooks_installed = True
+    previous = sys.excepthook
+
+    def excepthook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+        global _crashed
+        _crashed = True
+        previous(kind, value, tb)
+
+    sys.excepthook = excepthook
+    atexit.register(_end_open_runs)
+
+
+def _end_open_runs() -> None:
+    for run in reversed(list(active_stack())):
+        try:
+            run.end("FAILED" if _crashed else "FINISHED")
+        except Exception as exc:  # exiting: report, never raise
+            print(f"shipyard: could not end run {run.id}: {exc}", file=sys.stderr)
+
+
+def end_run(status: str = "FINISHED") -> None:
+    """End the innermost active run (a no-op when none is active)."""
+    run = active_run()
+    if run is not None:
+        run.end(status)
+
+
+def log_param(key: str, value: Any) -> None:
+    """Record a param on the active run."""
+    _require_active().log_param(key, value)
+
+
+def log_params(params: Mapping[str, Any]) -> None:
+    """Record params on the active run."""
+    _require_active().log_params(params)
+
+
+def log_metric(key: str, value: float, step: int = 0, timestamp: int | None = None) -> None:
+    """Record a metric value on the active run (buffered by default)."""
+    _require_active().log_metric(key, value, step, timestamp)
+
+
+def log_metrics(metrics: Mapping[str, float], step: int = 0, timestamp: int | None = None) -> None:
+    """Record several metric values on the active run at one step."""
+    _require_active().log_metrics(metrics, step, timestamp)
+
+
+def set_tag(key: str, value: Any) -> None:
+    """Set a tag on the active run."""
+    _require_active().set_tag(key, value)
+
+
+def set_tags(tags: Mapping[str, Any]) -> None:
+    """Set tags on the active run."""
+    _require_active().set_tags(tags)
+
+
+def log_artifact(obj: Any, name: str | None = None) -> list[ArtifactInfo]:
+    """Store a file, folder or object (dict, DataFrame, figure) in the active run."""
+    return _require_active().log_artifact(obj, name)
+
+
+def get_run(run_id: str) -> Run:
+    """A run with its params, tags and latest metrics."""
+    return get_client().get_run(run_id)
+
+
+def get_metric_history(run_id: str, key: str) -> list[MetricPoint]:
+    """Every value logged for one metric of a run."""
+    return get_client().get_metric_history(run_id, key)
+
+
+def download_artifact(run_id: str, path: str, dest: str | Path) -> Path:
+    """Copy a run's artifact (file or folder) to ``dest``, verifying every blob."""
+    return get_client().download_artifact(run_id, path, dest)
+
+
+@overload
+def search_runs(
+    experiment: str | Sequence[str] | None = ...,
+    filter: str | None = ...,
+    order_by: Sequence[str] | str | None = ...,
+    limit: int = ...,
+    page_token: str | None = ...,
+    *,
+    output: Literal["pandas"] = ...,
+    include_deleted: bool = ...,
+) -> pd.DataFrame: ...
+@overload
+def search_runs(
+    experiment: str | Sequence[str] | None = ...,
+    filter: str | None = ...,
+    order_by: Sequence[str] | str | None = ...,
+    limit: int = ...,
+    page_token: str | None = ...,
+    *,
+    output: Literal["runs"],
+    include_deleted: bool = ...,
+) -> RunPage: ...
+def search_runs(
+    experiment: str | Sequence[str] | None = None,
+    filter: str | None = None,
+    order_by: Sequence[str] | str | None = None,
+    limit: int = 1000,
+    page_token: str | None = None,
+    *,
+    output: Literal["pandas", "runs"] = "pandas",
+    include_deleted: bool = False,
+) -> pd.DataFrame | RunPage:
+    """Find runs with a filter such as
+    ``"metrics.auc > 0.9 and params.model = 'rf' and status = 'FINISHED'"``.
+
+    Returns a DataFrame (one row per run; columns ``params.*``, ``metrics.*``, ``tags.*``;
+    the next page's token in ``df.attrs["next_page_token"]``), or with ``output="runs"`` a
+    :class:`RunPage` of Run records.
+    """
+    page = get_client().search_runs(
+        experiment, filter, order_by, limit, page_token, include_deleted
+    )
+    if output == "runs":
+        return page
+    return runs_to_frame(page)
+
+
+def runs_to_frame(page: RunPage) -> pd.DataFrame:
+    """A DataFrame with one row per run, like MLflow's ``search_runs`` output."""
+    import pandas as pd
+
+    records = []
+    for run in page.runs:
+        row: dict[str, Any] = {
+            "run_id": run.id,
+            "experiment_id": run.experiment_id,
+            "name": run.name,
+            "status": run.status,
+            "start_time": pd.Timestamp(run.start_time, unit="ms", tz="UTC"),
+            "end_time": (
+                pd.Timestamp(run.end_time, unit="ms", tz="UTC")
+                if run.end_time is not None
+                else pd.NaT
+            ),
+            "duration_s": None if run.duration_ms is None else run.duration_ms / 1000,
+            "user": run.user,
+            "parent_run_id": run.parent_run_id,
+        }
+        row.update({f"metrics.{k}": val for k, val in run.metrics.items()})
+        row.update({f"params.{k}": val for k, val in run.params.items()})
+        row.update({f"tags.{k}": val for k, val in run.tags.items()})
+        records.append(row)
+    frame = pd.DataFrame.from_records(records)
+    if frame.empty:
+        frame = pd.DataFrame(columns=["run_id", "experiment_id", "name", "status", "start_time"])
+    frame.attrs["next_page_token"] = page.next_page_token
+    return frame
+
+
+_ADJECTIVES = ("brave", "calm", "eager", "keen", "bold", "swift", "quiet", "bright", "steady")
+_NOUNS = ("heron", "otter", "falcon", "lynx", "orca", "wren", "badger", "ibis", "marten")
+
+
+def _generated_name() -> str:
+    import secrets
+
+    return f"{secrets.choice(_ADJECTIVES)}-{secrets.choice(_NOUNS)}-{secrets.randbelow(1000):03d}"

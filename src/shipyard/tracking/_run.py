@@ -1,0 +1,138 @@
+"""ActiveRun: a run being recorded, used as a context manager.
+
+Leaving the ``with`` block normally marks the run FINISHED, an exception marks it FAILED and
+Ctrl-C (KeyboardInterrupt) marks it KILLED; buffered metrics are written first in every case.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from shipyard.client import now_ms
+from shipyard.entities import ArtifactInfo, Run
+from shipyard.errors import InvalidArgument
+from shipyard.tracking._client import Client
+from shipyard.tracking._objects import write_object
+
+_stack: list[ActiveRun] = []
+_stack_lock = threading.Lock()
+
+
+def active_stack() -> list[ActiveRun]:
+    """The runs started with ``start_run`` and not yet ended, innermost last."""
+    return _stack
+
+
+class ActiveRun:
+    """A run in progress. Its ``log_*`` methods write to this run only."""
+
+    def __init__(self, client: Client, run: Run) -> None:
+        self.client = client
+        self.id = run.id
+        self.experiment_id = run.experiment_id
+        self.name = run.name
+        self.parent_run_id = run.parent_run_id
+        self._ended = False
+
+    def __repr__(self) -> str:
+        return f"<ActiveRun {self.name!r} id={self.id}>"
+
+    @property
+    def info(self) -> Run:
+        """The run as stored now (params, tags, latest metrics)."""
+        return self.client.get_run(self.id)
+
+    # -------------------------------------------------------------- logging
+
+    def log_param(self, key: str, value: Any) -> None:
+        """Record a param; logging a different value for the same key is an error."""
+        self.client.log_params(self.id, {key: value})
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Record several params at once."""
+        self.client.log_params(self.id, params)
+
+    def log_metric(
+        self, key: str, value: float, step: int = 0, timestamp: int | None = None
+    ) -> None:
+        """Record a metric value at ``step`` (history is kept)."""
+        self.client.log_metric(self.id, key, value, step, timestamp)
+
+    def log_metrics(
+        self, metrics: Mapping[str, float], step: int = 0, timestamp: int | None = None
+    ) -> None:
+        """Record several metric values at one step."""
+        self.client.log_metrics(self.id, metrics, step, timestamp)
+
+    def set_tag(self, key: str, value: Any) -> None:
+        """Set a tag (tags may change)."""
+        self.client.set_tags(self.id, {key: value})
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        """Set several tags."""
+        self.client.set_tags(self.id, tags)
+
+    def log_artifact(self, obj: Any, name: str | None = None) -> list[ArtifactInfo]:
+        """Store a file or folder (given by path) or an object (dict, DataFrame, figure...).
+
+        Objects need a ``name``, the path in the run's artifact tree (``plots/roc``); the
+        format's suffix is added when the name has none.
+        """
+        if isinstance(obj, Path) or (isinstance(obj, str) and name is None):
+            path = Path(obj)
+            if not path.exists():
+                raise InvalidArgument(
+                    f"no such file or folder: {path}; to log text, pass a name too", field="obj"
+                )
+            return self.client.log_artifact(self.id, path, name)
+        if name is None:
+            raise InvalidArgument(
+                f"logging a {type(obj).__name__} needs a name, e.g. name='summary'", field="name"
+            )
+        with tempfile.TemporaryDirectory(prefix="shipyard-artifact-") as tmp:
+            written = write_object(obj, Path(tmp), Path(name).name)
+            target = str(Path(name).with_name(written.name))
+            return self.client.log_artifact(self.id, written, target)
+
+    # -------------------------------------------------------------- lifecycle
+
+    def end(self, status: str = "FINISHED") -> None:
+        """Write buffered metrics, then record the end time and final status (once)."""
+        if self._ended:
+            return
+        self._ended = True
+        try:
+            self.client.flush(self.id)
+        finally:
+            self.client.store.update_run(self.id, status=status, end_time=now_ms())
+            with _stack_lock:
+                if self in _stack:
+                    _stack.remove(self)
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            status = "FINISHED"
+        elif issubclass(exc_type, KeyboardInterrupt):
+            status = "KILLED"
+        else:
+            status = "FAILED"
+        self.end(status)
+
+
+def push(run: ActiveRun) -> None:
+    """Make ``run`` the innermost active run."""
+    with _stack_lock:
+        _stack.append(run)

@@ -1,0 +1,86 @@
+"""Shared fixtures: settings over every backend pair, a store, and an SDK bound to them.
+
+The throwaway-server fixtures (PostgreSQL, S3, Redis) live in tests/_services.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from shipyard.client import LocalStore
+from shipyard.config import Settings, load_settings
+from shipyard.store import dispose_engines
+from shipyard.tracking import Client, _fluent
+from shipyard.tracking._run import active_stack
+
+pytest_plugins = ["tests._services"]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test runs in its own working directory with no SHIPYARD_* leaking in, and its
+    database connections are closed afterwards (so a test database can be dropped)."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("SHIPYARD_") and name != "SHIPYARD_REQUIRE_SERVICES":
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    yield
+    dispose_engines()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh metadata database: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "postgres":
+        return str(request.getfixturevalue("postgres_db_url"))
+    return f"sqlite:///{tmp_path / 'meta.db'}"
+
+
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
+def artifacts_uri(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """A fresh blob store root: a local folder, or a new bucket on the S3 test server."""
+    if request.param == "s3":
+        endpoint = request.getfixturevalue("s3_endpoint")
+        bucket = request.getfixturevalue("s3_bucket")
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", endpoint.access_key)
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", endpoint.secret_key)
+        monkeypatch.setenv("AWS_DEFAULT_REGION", endpoint.region)
+        monkeypatch.setenv("SHIPYARD_S3_ENDPOINT_URL", endpoint.endpoint_url)
+        return f"s3://{bucket}/blobs"
+    return str(tmp_path / "blobs")
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    """Settings on each database backend, local blobs, synchronous logging."""
+    return load_settings(home=tmp_path / ".shipyard", db_url=db_url, sync_logging=True)
+
+
+@pytest.fixture
+def store(settings: Settings) -> LocalStore:
+    """A LocalStore on each database backend."""
+    return LocalStore(settings)
+
+
+@pytest.fixture
+def sdk(settings: Settings) -> Iterator[Client]:
+    """The module-level API bound to a fresh store; open runs are ended afterwards."""
+    client = _fluent.configure(settings)
+    yield client
+    for run in reversed(list(active_stack())):
+        run.end("KILLED")
+    client.close()
+    _fluent._default = None
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path) -> Settings:
+    """Settings on SQLite only (for tests about the SDK rather than the backend)."""
+    return load_settings(home=tmp_path / ".shipyard")
