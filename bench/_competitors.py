@@ -136,9 +136,13 @@ def _check_call(cmd: Sequence[str]) -> None:
 def clean_env(python: Path | None = None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The calling environment without variables that would leak the project venv.
 
-    With ``python`` inside a venv, that venv is activated (``VIRTUAL_ENV`` and ``PATH``).
+    Bytecode caching is on, into ``bench/.work/pycache``. With ``python`` inside a venv, that venv is activated (``VIRTUAL_ENV`` and ``PATH``).
     """
     env = {k: v for k, v in os.environ.items() if k not in _LEAKY_ENV}
+    # Children write bytecode (as a normal install would have it) to a cache of their own,
+    # so no venv is touched and a first import does not recompile on every run.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(WORK_DIR / "pycache")
     if python is not None and (python.parent.parent / "pyvenv.cfg").exists():
         venv = python.parent.parent
         env["VIRTUAL_ENV"] = str(venv)

@@ -178,10 +178,10 @@ class ShipyardTool:
     def setup(self, home: Path, *, sync: bool) -> dict[str, Any]:
         import shipyard
 
-        shipyard.configure(home=str(home), sync_logging=sync)
         self.shipyard = shipyard
-        self.client = shipyard.Client()
-        self.experiment_id = self.client.get_or_create_experiment(EXPERIMENT).id
+        self.client = shipyard.configure(home=str(home), sync_logging=sync)  # the default Client
+        self.store = self.client.store
+        self.experiment_id = self.store.get_or_create_experiment(EXPERIMENT).id
         return {"version": shipyard.__version__, "sync_logging": sync}
 
     @contextmanager
@@ -199,9 +199,9 @@ class ShipyardTool:
         self.client.log_batch(run_id, metrics=points)
 
     def add_finished_run(self, name: str, params: dict[str, str], points: list[Point]) -> None:
-        run_id = self.client.create_run(self.experiment_id, name).id
+        run_id = self.store.create_run(self.experiment_id, name).id
         self.client.log_batch(run_id, metrics=points, params=params)
-        self.client.update_run(run_id, status="FINISHED", end_time=int(time.time() * 1000))
+        self.store.update_run(run_id, status="FINISHED", end_time=now_ms())
 
     def metric_count(self, run_id: str, key: str) -> int:
         return len(self.client.get_metric_history(run_id, key))

@@ -82,8 +82,9 @@ def create_experiment(
             updated_at=now,
         )
         .on_conflict_do_nothing(index_elements=["name"])
+        .returning(EXPERIMENTS.c.id)
     )
-    if conn.execute(stmt).rowcount == 0:
+    if conn.execute(stmt).first() is None:
         raise AlreadyExists(
             f"experiment {name!r} already exists; pick another name or use the existing one",
             field="name",

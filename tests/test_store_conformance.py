@@ -1,0 +1,214 @@
+"""Conformance suite of the Store protocol, run against every backend.
+
+Each test uses the ``store`` fixture, which is parametrized over SQLite and PostgreSQL (and
+later the REST store), so implementations cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from shipyard.client import Store
+from shipyard.entities import MetricPoint
+from shipyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+
+
+def _run(store: Store, experiment: str = "exp", name: str = "r") -> str:
+    exp = store.get_or_create_experiment(experiment)
+    return store.create_run(exp.id, name, user="tester").id
+
+
+def test_store_satisfies_the_protocol(store: Store) -> None:
+    assert isinstance(store, Store)
+
+
+def test_experiment_lifecycle(store: Store) -> None:
+    exp = store.create_experiment("churn", "predict churn", {"team": "growth"})
+    assert store.get_experiment(exp.id).tags == {"team": "growth"}
+    assert store.get_experiment_by_name("churn").id == exp.id
+    with pytest.raises(AlreadyExists, match="already exists"):
+        store.create_experiment("churn")
+    store.rename_experiment(exp.id, "churn-v2")
+    assert store.get_experiment(exp.id).name == "churn-v2"
+    other = store.create_experiment("other")
+    with pytest.raises(AlreadyExists):
+        store.rename_experiment(other.id, "churn-v2")
+    store.delete_experiment(exp.id)
+    assert [e.name for e in store.list_experiments()] == ["other"]
+    assert {e.name for e in store.list_experiments(include_deleted=True)} == {"churn-v2", "other"}
+    with pytest.raises(Conflict, match="deleted"):
+        store.create_run(exp.id, "late")
+    store.restore_experiment(exp.id)
+    assert {e.name for e in store.list_experiments()} == {"churn-v2", "other"}
+
+
+def test_unknown_ids_are_not_found(store: Store) -> None:
+    with pytest.raises(NotFound, match="no experiment"):
+        store.get_experiment("nope")
+    with pytest.raises(NotFound, match="no experiment named"):
+        store.get_experiment_by_name("nope")
+    with pytest.raises(NotFound, match="no run"):
+        store.get_run("0" * 32)
+    with pytest.raises(NotFound):
+        store.log_batch("0" * 32, [MetricPoint("a", 1.0, 0, 0)])
+    with pytest.raises(NotFound):
+        store.get_metric_history("0" * 32, "a")
+
+
+def test_run_lifecycle_and_nesting(store: Store) -> None:
+    exp = store.create_experiment("e")
+    parent = store.create_run(exp.id, "parent", user="ann", start_time=1000, tags={"k": "v"})
+    assert parent.status == "RUNNING" and parent.tags == {"k": "v"} and parent.user == "ann"
+    child = store.create_run(exp.id, "child", parent_run_id=parent.id)
+    assert store.child_runs(parent.id) == [child.id]
+    store.update_run(parent.id, status="FINISHED", end_time=4000)
+    done = store.get_run(parent.id)
+    assert done.status == "FINISHED" and done.duration_ms == 3000
+    with pytest.raises(InvalidArgument, match="status"):
+        store.update_run(parent.id, status="DONE")
+    store.delete_runs([parent.id])
+    assert store.get_run(child.id).lifecycle == "deleted"
+    with pytest.raises(Conflict, match="deleted"):
+        store.log_batch(child.id, params={"a": "1"})
+    store.restore_runs([parent.id])
+    assert store.get_run(child.id).lifecycle == "active"
+
+
+def test_metrics_keep_history_and_latest_by_step(store: Store) -> None:
+    run_id = _run(store)
+    points = [
+        MetricPoint("loss", 0.9, 0, 100),
+        MetricPoint("loss", 0.5, 2, 101),
+        MetricPoint("loss", 0.7, 1, 102),  # logged later, but an earlier step
+        MetricPoint("acc", math.nan, 0, 100),
+        MetricPoint("big", math.inf, 0, 100),
+    ]
+    store.log_batch(run_id, points)
+    store.log_batch(run_id, [MetricPoint("loss", 0.6, 1, 200)])  # earlier step: not latest
+    run = store.get_run(run_id)
+    assert run.metrics["loss"] == 0.5
+    assert math.isnan(run.metrics["acc"])
+    assert run.metrics["big"] == math.inf
+    history = store.get_metric_history(run_id, "loss")
+    assert [(p.step, p.value) for p in history] == [(0, 0.9), (1, 0.7), (1, 0.6), (2, 0.5)]
+    store.log_batch(run_id, [MetricPoint("loss", 0.4, 2, 300)])  # same step, newer: latest
+    assert store.get_run(run_id).metrics["loss"] == 0.4
+
+
+def test_params_are_immutable_and_a_conflict_keeps_nothing(store: Store) -> None:
+    run_id = _run(store)
+    store.log_batch(run_id, params={"lr": "0.1", "depth": "3"})
+    store.log_batch(run_id, params={"lr": "0.1"})  # same value again is fine
+    with pytest.raises(InvalidArgument, match=r"'0\.1'.*'0\.2'") as info:
+        store.log_batch(
+            run_id, [MetricPoint("m", 1.0, 0, 1)], params={"lr": "0.2", "new": "x"}, tags={"t": "1"}
+        )
+    assert info.value.field == "lr"
+    run = store.get_run(run_id)
+    assert run.params == {"lr": "0.1", "depth": "3"}
+    assert run.metrics == {} and run.tags == {}  # the whole batch rolled back
+
+
+def test_tags_can_change_and_be_deleted(store: Store) -> None:
+    run_id = _run(store)
+    store.log_batch(run_id, tags={"stage": "dev"})
+    store.log_batch(run_id, tags={"stage": "prod"})
+    assert store.get_run(run_id).tags == {"stage": "prod"}
+    store.delete_tag(run_id, "stage")
+    assert store.get_run(run_id).tags == {}
+    with pytest.raises(NotFound, match="no tag"):
+        store.delete_tag(run_id, "stage")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"metrics": [MetricPoint("a/b", 1.0, 0, 0)]}, "path separator"),
+        ({"metrics": [MetricPoint("x" * 251, 1.0, 0, 0)]}, "limit is 250"),
+        ({"metrics": [MetricPoint("a", "high", 0, 0)]}, "must be numbers"),  # type: ignore[arg-type]
+        ({"metrics": [MetricPoint("a", 1.0, 0, -5)]}, "timestamp"),
+        ({"params": {"": "x"}}, "non-empty"),
+        ({"params": {"p": "x" * 6001}}, "limit is 6000"),
+        ({"tags": {"..": "x"}}, "not allowed"),
+    ],
+)
+def test_bad_run_data_is_refused_with_a_clear_error(
+    store: Store, kwargs: dict[str, object], message: str
+) -> None:
+    run_id = _run(store)
+    with pytest.raises(InvalidArgument, match=message):
+        store.log_batch(run_id, **kwargs)  # type: ignore[arg-type]
+    run = store.get_run(run_id)
+    assert run.metrics == {} and run.params == {} and run.tags == {}
+
+
+def test_bad_names_are_refused(store: Store) -> None:
+    with pytest.raises(InvalidArgument, match="non-empty"):
+        store.create_experiment("  ")
+    with pytest.raises(InvalidArgument, match="limit is 256"):
+        store.create_experiment("e" * 300)
+
+
+def test_artifacts_round_trip_files_and_folders(store: Store, tmp_path: Path) -> None:
+    run_id = _run(store)
+    folder = tmp_path / "plots"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.txt").write_text("A")
+    (folder / "sub" / "b.txt").write_text("B")
+    single = tmp_path / "model.bin"
+    single.write_bytes(b"weights")
+    store.log_artifact(run_id, folder, "plots")
+    store.log_artifact(run_id, single, "model/model.bin")
+    listed = {a.path: a.size for a in store.list_artifacts(run_id)}
+    assert listed == {"plots/a.txt": 1, "plots/sub/b.txt": 1, "model/model.bin": 7}
+    assert [a.path for a in store.list_artifacts(run_id, "plots/sub")] == ["plots/sub/b.txt"]
+    out = store.download_artifact(run_id, "plots", tmp_path / "out")
+    assert (out / "sub" / "b.txt").read_text() == "B"
+    copy = store.download_artifact(run_id, "model/model.bin", tmp_path / "m.bin")
+    assert copy.read_bytes() == b"weights"
+    with pytest.raises(NotFound):
+        store.download_artifact(run_id, "missing.txt", tmp_path / "x")
+
+
+@pytest.mark.parametrize("path", ["../escape.txt", "/abs.txt", "a/../../b", "a\\b", "C:/x", ""])
+def test_artifact_paths_cannot_escape_the_run_tree(store: Store, tmp_path: Path, path: str) -> None:
+    run_id = _run(store)
+    source = tmp_path / "f.txt"
+    source.write_text("x")
+    with pytest.raises(InvalidArgument):
+        store.log_artifact(run_id, source, path)
+    assert store.list_artifacts(run_id) == []
+
+
+def test_search_filters_orders_and_pages(store: Store) -> None:
+    exp = store.create_experiment("search")
+    for i in range(7):
+        run_id = store.create_run(exp.id, f"r{i}", start_time=1000 + i).id
+        store.log_batch(
+            run_id,
+            [MetricPoint("auc", i / 10, 0, 1)],
+            params={"model": "rf" if i % 2 else "lr"},
+            tags={"team": "a"},
+        )
+    page = store.search_runs(
+        [exp.id], "metrics.auc > 0.05 and params.model = 'rf'", ["metrics.auc desc"], limit=2
+    )
+    assert [r.name for r in page.runs] == ["r5", "r3"]
+    assert page.next_page_token is not None
+    rest = store.search_runs(
+        [exp.id],
+        "metrics.auc > 0.05 and params.model = 'rf'",
+        ["metrics.auc desc"],
+        2,
+        page.next_page_token,
+    )
+    assert [r.name for r in rest.runs] == ["r1"] and rest.next_page_token is None
+    newest = store.search_runs([exp.id], limit=3)
+    assert [r.name for r in newest.runs] == ["r6", "r5", "r4"]
+    with pytest.raises(InvalidArgument, match="page_token"):
+        store.search_runs([exp.id], "metrics.auc > 0.5", None, 2, page.next_page_token)
+    with pytest.raises(InvalidArgument, match="limit"):
+        store.search_runs([exp.id], limit=0)
