@@ -136,7 +136,8 @@ def _check_call(cmd: Sequence[str]) -> None:
 def clean_env(python: Path | None = None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The calling environment without variables that would leak the project venv.
 
-    Bytecode caching is on, into ``bench/.work/pycache``. With ``python`` inside a venv, that venv is activated (``VIRTUAL_ENV`` and ``PATH``).
+    Bytecode caching is on, into ``bench/.work/pycache``. With ``python`` inside a venv,
+    that venv is activated (``VIRTUAL_ENV`` and ``PATH``).
     """
     env = {k: v for k, v in os.environ.items() if k not in _LEAKY_ENV}
     # Children write bytecode (as a normal install would have it) to a cache of their own,

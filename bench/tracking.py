@@ -37,7 +37,8 @@ SEARCH = {
     "repeat": 5,
     "seed": 1234,
 }
-console = Console(stderr=True)
+WIDTH = None if sys.stdout.isatty() else 120  # piped output: don't wrap at 80 columns
+console = Console(stderr=True, width=WIDTH)
 
 
 @dataclass
@@ -238,7 +239,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     add = p.add_argument
     add("--runs", type=int, default=10_000, help="runs for the search comparison (both tools)")
-    add("--big-runs", type=int, default=100_000, help="Shipyard-only search scale (0: skip)")
+    add("--big-runs", type=int, default=100_000, help="Shipyard-only search scale, with --full")
+    add("--full", action="store_true", help="also search Shipyard at --big-runs (~5 more min)")
     add("--mlflow-calls", type=int, default=1_000, help="MLflow log_metric calls")
     add("--shipyard-calls", type=int, default=100_000, help="Shipyard buffered log_metric calls")
     add("--sync-calls", type=int, default=20_000, help="Shipyard sync_logging log_metric calls")
@@ -253,6 +255,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.quick:
         for name, value in QUICK.items():
             setattr(args, name, value)
+    if not (args.full or args.quick):
+        args.big_runs = 0
     return args
 
 
@@ -273,16 +277,19 @@ QUICK = {
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     WORK_DIR.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
+    started, load_before = time.perf_counter(), os.getloadavg()
+    if load_before[0] > 0.5:
+        console.log(f"[yellow]load average {load_before[0]:.2f}: other work may skew results")
     console.log(f"MLflow venv: {MLFLOW.venv} ({', '.join(MLFLOW.requirements)})")
     ml = Side("mlflow", MLFLOW.ensure())
     sy = Side("shipyard", Path(sys.executable))
     rows = throughput_rows(ml, sy, args) + search_rows(ml, sy, args)
     imp, import_timings = import_row(ml, sy, args.import_repeat)
     rows += [imp, network_row(ml, sy)]
-    Console().print(render(rows))
+    Console(width=WIDTH).print(render(rows))
     record = {
         "machine": machine(),
+        "load_average": {"before": load_before, "after": os.getloadavg()},
         "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "mlflow_requirements": list(MLFLOW.requirements),
         "rows": [asdict(r) for r in rows],

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -54,6 +55,8 @@ _KEY_TABLES: dict[str, FromClause] = {
 }
 _ATTRIBUTE_COLUMNS = {"run_id": "id"}  # attribute name -> runs column, where they differ
 _LIKE_ESCAPE = "\\"
+#: Most experiments searched with one merged arm each (SQLite allows 500 compound arms).
+_MAX_ARMS = 50
 
 _Column = ColumnElement[Any]
 _Condition = ColumnElement[bool]
@@ -93,11 +96,13 @@ def search_run_ids(
         parse_filter(filter),
         parse_order_by(order_by),
         dialect=conn.dialect.name,
+        limit=limit,
+        offset=offset,
         include_deleted=include_deleted,
     )
     if not experiment_ids or limit == 0:
         return []
-    return list(conn.execute(query.limit(limit).offset(offset)).scalars())
+    return list(conn.execute(query).scalars())
 
 
 def build_search_query(
@@ -106,18 +111,41 @@ def build_search_query(
     order: Sequence[OrderKey],
     *,
     dialect: str,
+    limit: int,
+    offset: int = 0,
     include_deleted: bool = False,
 ) -> Select[str]:
-    """The SELECT of matching run ids, ordered, without limit/offset. ``dialect`` is the
-    SQLAlchemy dialect name ("sqlite", "postgresql"); it decides how ``like`` is spelled."""
-    source, ordering = _ordering(order)
-    query = sa.select(_RUNS.c.id).select_from(source)
-    query = query.where(_RUNS.c.experiment_id.in_(list(experiment_ids)))
-    if not include_deleted:
-        query = query.where(_RUNS.c.lifecycle == "active")
-    if expr is not None:
-        query = query.where(_condition(expr, dialect))
-    return query.order_by(*ordering)
+    """The SELECT of one page of matching run ids, in order.
+
+    ``dialect`` is the SQLAlchemy dialect name ("sqlite", "postgresql"); it decides how
+    ``like`` is spelled. When several experiments are searched newest-first, each experiment
+    gets its own arm that reads its runs in index order and stops after ``offset + limit``, and
+    the arms are merged: one ``experiment_id IN (...)`` scan would have to sort every run.
+    """
+    source, terms = _ordering(order)
+    experiments = list(dict.fromkeys(experiment_ids))  # a repeated id must not repeat runs
+
+    def runs_of(ids: list[str]) -> Select[str]:
+        query = sa.select(_RUNS.c.id).select_from(source)
+        query = query.where(_RUNS.c.experiment_id.in_(ids))
+        if not include_deleted:
+            query = query.where(_RUNS.c.lifecycle == "active")
+        return query if expr is None else query.where(_condition(expr, dialect))
+
+    if include_deleted or not 1 < len(experiments) <= _MAX_ARMS or not terms[0].uses_index:
+        page = runs_of(experiments).order_by(*(t.clause(t.column) for t in terms))
+        return page.limit(limit).offset(offset)
+    arms = [
+        runs_of([experiment])
+        .add_columns(*(t.column.label(f"sort_{i}") for i, t in enumerate(terms)))
+        .order_by(*(t.clause(t.column) for t in terms))
+        .limit(offset + limit)
+        .subquery()
+        for experiment in experiments
+    ]
+    merged = sa.union_all(*(sa.select(arm) for arm in arms)).subquery("merged")
+    ordering = (t.clause(merged.c[f"sort_{i}"]) for i, t in enumerate(terms))
+    return sa.select(merged.c.id).order_by(*ordering).limit(limit).offset(offset)
 
 
 def _condition(expr: Expr, dialect: str) -> _Condition:
@@ -203,23 +231,40 @@ def _glob_literal(ch: str) -> str:
     return f"[{ch}]" if ch in "*?[" else ch
 
 
-def _ordering(order: Sequence[OrderKey]) -> tuple[FromClause, list[_Column]]:
+@dataclass(frozen=True)
+class _SortTerm:
+    """One ORDER BY term: what to sort on, which way, and whether it can be NULL."""
+
+    column: _Column
+    descending: bool
+    nullable: bool
+    uses_index: bool = False  # runs.start_time: the runs index can deliver this order
+
+    def clause(self, column: _Column) -> _Column:
+        """The ORDER BY clause for ``column`` (this term's column, or its label in a merge)."""
+        term = column.desc() if self.descending else column.asc()
+        return term.nulls_last() if self.nullable else term
+
+
+def _ordering(order: Sequence[OrderKey]) -> tuple[FromClause, list[_SortTerm]]:
     """The FROM clause (runs, left-joined to one key-table alias per metric/param/tag order
-    key) and the ORDER BY terms, ending with the tie-breakers."""
+    key) and the ORDER BY terms, ending with the tie-breakers ``start_time desc`` (unless
+    already ordered by start time) and ``runs.id``."""
     source: FromClause = _RUNS
-    terms: list[_Column] = []
+    terms: list[_SortTerm] = []
     for index, key in enumerate(order):
         if key.field.kind == "attribute":
-            column = _attribute_column(key.field.key)
-            nullable = key.field.key in NULLABLE_ATTRIBUTES
-        else:
-            alias = _KEY_TABLES[key.field.kind].alias(f"order_{index}")
-            joined_on = sa.and_(alias.c.run_id == _RUNS.c.id, alias.c.key == key.field.key)
-            source = source.outerjoin(alias, joined_on)
-            column, nullable = alias.c.value, True
-        term = column.desc() if key.descending else column.asc()
-        terms.append(term.nulls_last() if nullable else term)
+            name = key.field.key
+            column = _attribute_column(name)
+            terms.append(
+                _SortTerm(column, key.descending, name in NULLABLE_ATTRIBUTES, name == "start_time")
+            )
+            continue
+        alias = _KEY_TABLES[key.field.kind].alias(f"order_{index}")
+        joined_on = sa.and_(alias.c.run_id == _RUNS.c.id, alias.c.key == key.field.key)
+        source = source.outerjoin(alias, joined_on)
+        terms.append(_SortTerm(alias.c.value, key.descending, nullable=True))
     if Field("attribute", "start_time") not in {key.field for key in order}:
-        terms.append(_RUNS.c.start_time.desc())
-    terms.append(_RUNS.c.id.asc())
+        terms.append(_SortTerm(_RUNS.c.start_time, True, nullable=False, uses_index=True))
+    terms.append(_SortTerm(_RUNS.c.id, False, nullable=False))
     return source, terms

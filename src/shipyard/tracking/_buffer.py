@@ -47,8 +47,8 @@ class MetricBuffer:
         return self._count
 
     def add(self, run_id: str, points: Sequence[MetricPoint]) -> None:
-        """Queue points; raises a previous flush's error, and flushes inline when full."""
-        self._raise_error()
+        """Queue points, flushing inline when full; then re-raises a background flush's error
+        (the points stay queued, so the next successful flush writes them)."""
         with self._lock:
             self._pending.setdefault(run_id, []).extend(points)
             self._count += len(points)
@@ -59,6 +59,7 @@ class MetricBuffer:
             self._wake.set()
         if self._thread is None:
             self._start()
+        self._raise_error()
 
     def flush(self, run_id: str | None = None) -> None:
         """Write what waits (for one run, or all) now; raises if writing fails."""

@@ -1,0 +1,55 @@
+"""Several processes logging to one store at once lose nothing (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import pytest
+
+from shipyard.client import LocalStore
+from shipyard.config import load_settings
+
+PROCESSES = 4
+RUNS_PER_PROCESS = 3
+METRICS_PER_RUN = 400
+
+
+def _worker(home: str, db_url: str, index: int, sync: bool) -> list[str]:
+    import shipyard
+
+    shipyard.configure(
+        home=home, db_url=db_url, sync_logging=sync, batch_size=50, flush_interval=0.01
+    )
+    run_ids = []
+    for r in range(RUNS_PER_PROCESS):
+        with shipyard.start_run(experiment="shared", name=f"p{index}-r{r}") as run:
+            shipyard.log_params({"process": index, "run": r})
+            for step in range(METRICS_PER_RUN):
+                shipyard.log_metric("loss", step * 0.5, step=step)
+                if step % 100 == 0:
+                    shipyard.set_tag("progress", step)
+        run_ids.append(run.id)
+    return run_ids
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sync", [False, True], ids=["buffered", "sync"])
+def test_four_processes_logging_at_once_lose_nothing(
+    tmp_path: Path, db_url: str, sync: bool
+) -> None:
+    context = multiprocessing.get_context("spawn")
+    home = str(tmp_path / ".shipyard")
+    with context.Pool(PROCESSES) as pool:
+        results = pool.starmap(_worker, [(home, db_url, i, sync) for i in range(PROCESSES)])
+    store = LocalStore(load_settings(home=home, db_url=db_url))
+    run_ids = [run_id for ids in results for run_id in ids]
+    assert len(set(run_ids)) == PROCESSES * RUNS_PER_PROCESS
+    for run_id in run_ids:
+        run = store.get_run(run_id)
+        assert run.status == "FINISHED"
+        history = store.get_metric_history(run_id, "loss")
+        assert [p.step for p in history] == list(range(METRICS_PER_RUN))
+        assert run.metrics["loss"] == (METRICS_PER_RUN - 1) * 0.5
+    experiments = store.list_experiments()
+    assert [e.name for e in experiments] == ["shared"]  # created once despite the race
