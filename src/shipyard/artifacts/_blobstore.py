@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from shipyard.errors import ConfigError, IntegrityError, InvalidArgument, NotFound
 
@@ -133,7 +133,7 @@ class BlobStore:
         except FileNotFoundError:
             raise NotFound(f"blob {digest} is not in the artifact store {self.uri}") from None
         with raw:
-            yield _VerifyingReader(raw, digest)
+            yield cast(IO[bytes], _VerifyingReader(raw, digest))
 
     def get_bytes(self, digest: str) -> bytes:
         """The verified content of a blob."""

@@ -225,7 +225,7 @@ comparison: FIELD COMP_OP value
 
 order_item: FIELD (ASC | DESC)?
 
-FIELD: /[A-Za-z_][A-Za-z0-9_]*(\.(`([^`\\]|\\[\s\S])*`|[A-Za-z0-9_\-.:]*))?/
+FIELD: /(?!(?i:and|or|not|is|in|like|ilike|null|asc|desc)\b)[A-Za-z_][A-Za-z0-9_]*(\.(`([^`\\]|\\[\s\S])*`|[A-Za-z0-9_\-.:]*))?/
 NUMBER: /[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?/
 STRING: /"([^"\\]|\\[\s\S])*"/ | /'([^'\\]|\\[\s\S])*'/
 COMP_OP: /==|!=|<>|<=|>=|=|<|>/
@@ -247,7 +247,8 @@ _COMMA: ","
 
 _KEYWORDS = frozenset({"IS", "NOT", "NULL", "IN", "LIKE", "ILIKE"})
 _VALUE = "a value (number or quoted string)"
-_OPERATOR = "a comparison operator (=, !=, <, <=, >, >=, like, ilike, in, not in, is null)"
+_OPERATOR = "a comparison operator"
+_OPERATOR_LIST = " (=, !=, <, <=, >, >=, like, ilike, in, not in, is null)"
 #: Lark terminal names -> words for error messages, in the order they are listed.
 _EXPECTED_WORDS = {
     "FIELD": "a field such as metrics.auc",
@@ -329,7 +330,9 @@ def _describe_error(
             [f"a closing {quote}"], near,
         )  # fmt: skip
     expected = _expected_words(_accepted_after(fed, start))
-    problem = "expected " + _join_words(expected)
+    problem = "expected " + _join_words(
+        [w + _OPERATOR_LIST if w == _OPERATOR else w for w in expected]
+    )
     if fed:
         problem += f" after '{fed[-1]}'"
     return _syntax_error(what, position, problem, expected, near)

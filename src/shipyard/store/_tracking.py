@@ -293,6 +293,7 @@ def load_runs(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
         )
         for run_id, key, value in conn.execute(query):
             metrics.setdefault(run_id, {})[key] = math.nan if value is None else value
+    found = [rows[run_id] for run_id in run_ids if run_id in rows]
     return [
         Run(
             id=row.id,
@@ -308,8 +309,7 @@ def load_runs(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
             tags=tags.get(row.id, {}),
             metrics=metrics.get(row.id, {}),
         )
-        for run_id in run_ids
-        if (row := rows.get(run_id)) is not None
+        for row in found
     ]
 
 

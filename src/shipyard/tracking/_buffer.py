@@ -149,5 +149,13 @@ def _flush_all_at_exit() -> None:
 
 
 atexit.register(_flush_all_at_exit)
+
+
+def _reset_after_fork() -> None:
+    """A forked child starts with empty buffers and no flush thread of its parent's."""
+    for buffer in list(_BUFFERS):
+        buffer._after_fork()
+
+
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=lambda: [b._after_fork() for b in list(_BUFFERS)])
+    os.register_at_fork(after_in_child=_reset_after_fork)

@@ -198,7 +198,7 @@ def _to_point(m: MetricLike, now: int) -> MetricPoint:
     key = v.check_key(m[0], "metric key")
     value = v.check_metric_value(key, m[1])
     step = v.check_step(m[2]) if len(m) > 2 else 0
-    ts = v.check_timestamp(m[3]) if len(m) > 3 else now  # type: ignore[misc]
+    ts = v.check_timestamp(m[3]) if len(m) > 3 else now
     return MetricPoint(key, value, step, ts)
 
 
