@@ -212,3 +212,32 @@ def test_search_filters_orders_and_pages(store: Store) -> None:
         store.search_runs([exp.id], "metrics.auc > 0.5", None, 2, page.next_page_token)
     with pytest.raises(InvalidArgument, match="limit"):
         store.search_runs([exp.id], limit=0)
+
+
+def test_lineage_edges_walk_up_and_down_at_any_depth(store: Store) -> None:
+    from shipyard.entities import LineageEdge, LineageNode
+
+    data = LineageNode("dataset_version", "d1")
+    other = LineageNode("dataset_version", "d2")
+    run = LineageNode("run", "r1")
+    model = LineageNode("model_version", "m1")
+    served = LineageNode("deployment", "dep1")
+    edges = [
+        LineageEdge(data, run, "consumed"),
+        LineageEdge(other, run, "consumed"),
+        LineageEdge(run, model, "produced"),
+        LineageEdge(model, served, "consumed"),
+    ]
+    store.add_lineage_edges(edges)
+    store.add_lineage_edges(edges[:1])  # idempotent
+    up = store.get_lineage(served, "up")
+    assert {(e.src, e.dst) for e in up} == {(e.src, e.dst) for e in edges}
+    assert len(up) == 4
+    assert {e.src for e in store.get_lineage(served, "up", max_depth=2)} == {model, run}
+    down = store.get_lineage(data, "down")
+    assert [e.dst for e in down] == [run, model, served]
+    assert store.get_lineage(LineageNode("run", "unknown"), "up") == []
+    with pytest.raises(InvalidArgument, match="relation"):
+        store.add_lineage_edges([LineageEdge(data, run, "ate")])
+    with pytest.raises(InvalidArgument, match="direction"):
+        store.get_lineage(data, "sideways")

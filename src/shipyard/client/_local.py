@@ -16,9 +16,17 @@ from shipyard import _validation as v
 from shipyard.artifacts import BlobStore
 from shipyard.client._paging import decode_token, encode_token
 from shipyard.config import Settings
-from shipyard.entities import ArtifactInfo, Experiment, MetricPoint, Run, RunPage
+from shipyard.entities import (
+    ArtifactInfo,
+    Experiment,
+    LineageEdge,
+    LineageNode,
+    MetricPoint,
+    Run,
+    RunPage,
+)
 from shipyard.errors import InvalidArgument, NotFound, ServiceUnavailable
-from shipyard.store import artifact_db, get_engine, search_db, tracking_db
+from shipyard.store import artifact_db, get_engine, lineage_db, search_db, tracking_db
 
 T = TypeVar("T")
 MAX_PAGE = 50_000
@@ -284,6 +292,21 @@ class LocalStore:
             relative = info.path[len(artifact_path) :].lstrip("/")
             self.blobs.get_file(info.digest, dest / relative)
         return dest
+
+    # ------------------------------------------------------------------ lineage
+
+    def add_lineage_edges(self, edges: Sequence[LineageEdge]) -> None:
+        """Record lineage edges (idempotent)."""
+        with self._write() as conn:
+            lineage_db.add_edges(conn, list(edges), now_ms())
+
+    def get_lineage(
+        self, node: LineageNode, direction: str = "up", max_depth: int | None = None
+    ) -> list[LineageEdge]:
+        """Edges reachable from ``node`` upstream (``up``) or downstream (``down``)."""
+        return self._read(
+            lambda c: lineage_db.walk(c, node, direction, max_depth)  # type: ignore[arg-type]
+        )
 
 
 def _checked_metric(m: MetricPoint) -> MetricPoint:

@@ -13,7 +13,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from shipyard.entities import ArtifactInfo, Experiment, MetricPoint, Run, RunPage
+from shipyard.entities import (
+    ArtifactInfo,
+    Experiment,
+    LineageEdge,
+    LineageNode,
+    MetricPoint,
+    Run,
+    RunPage,
+)
 
 
 @runtime_checkable
@@ -84,5 +92,11 @@ class Store(Protocol):
     ) -> list[ArtifactInfo]: ...
     def list_artifacts(self, run_id: str, prefix: str = "") -> list[ArtifactInfo]: ...
     def download_artifact(self, run_id: str, artifact_path: str, dest: Path) -> Path: ...
+
+    # lineage
+    def add_lineage_edges(self, edges: Sequence[LineageEdge]) -> None: ...
+    def get_lineage(
+        self, node: LineageNode, direction: str = "up", max_depth: int | None = None
+    ) -> list[LineageEdge]: ...
 
     def close(self) -> None: ...

@@ -4,6 +4,7 @@ Only the client layer uses this package; the SDK reaches it through the Store pr
 """
 
 from shipyard.store import _artifact_index as artifact_db
+from shipyard.store import _lineage as lineage_db
 from shipyard.store import _search as search_db
 from shipyard.store import _tracking as tracking_db
 from shipyard.store._engine import HEAD_REVISION, current_revision, dispose_engines, get_engine
@@ -14,6 +15,7 @@ __all__ = [
     "current_revision",
     "dispose_engines",
     "get_engine",
+    "lineage_db",
     "search_db",
     "tracking_db",
 ]
