@@ -82,7 +82,8 @@ COMPARISONS = [
     ("tag.team in ('a', 'b')", Comparison(tag("team"), "in", ("a", "b"))),
     # attributes, bare or prefixed, with aliases resolved
     ("status = 'finished'", Comparison(attr("status"), "=", "FINISHED")),
-    ("attributes.status in ('Failed', 'KILLED')", Comparison(attr("status"), "in", ("FAILED", "KILLED"))),
+    ("attributes.status in ('Failed', 'KILLED')",
+     Comparison(attr("status"), "in", ("FAILED", "KILLED"))),
     ("attr.status != 'running'", Comparison(attr("status"), "!=", "RUNNING")),
     ("name like 'bert-%'", Comparison(attr("name"), "like", "bert-%")),
     ("attributes.run_name = 'x'", Comparison(attr("name"), "=", "x")),
@@ -281,7 +282,7 @@ def test_a_string_for_a_metric_is_an_error() -> None:
     assert "number" in message
 
 
-def test_ordering_a_param_says_params_are_strings_and_suggests_a_metric() -> None:
+def test_less_than_on_a_param_says_params_are_strings_and_suggests_a_metric() -> None:
     message = semantic_error("params.lr < 0.1").message
     assert "params.lr" in message
     assert "strings" in message

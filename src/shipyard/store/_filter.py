@@ -12,8 +12,10 @@ Grammar (keywords are case-insensitive, keys are case-sensitive):
   | field is [not] null``, with ``op`` one of ``= == != <> < <= > >=``.
 - ``field := metrics.<key> | params.<key> | tags.<key> | [attributes.|attr.]<attribute>``; a key
   is made of letters, digits and ``_ - . :`` (``metrics.val.auc`` is key ``val.auc``) or is
-  backtick-quoted (``params.`my key```). Attributes: status, name, run_id (alias id), start_time,
-  end_time, user, parent_run_id, duration.
+  backtick-quoted (``params.`my key```). Attributes: status, name (alias run_name), run_id
+  (alias id), start_time, end_time, user, parent_run_id, duration (end - start, in ms). Prefixes
+  and attribute names are case-insensitive; ``metric.``, ``param.``, ``tag.``, ``attribute.``
+  work too.
 - ``value := number | 'string' | "string"``; strings take the backslash escapes ``\\\\ \\' \\"
   \\` \\n \\t \\r`` and keep any other backslash as is (so ``like 'a\\_b'`` matches a literal
   underscore).
@@ -225,7 +227,10 @@ comparison: FIELD COMP_OP value
 
 order_item: FIELD (ASC | DESC)?
 
-FIELD: /(?!(?i:and|or|not|is|in|like|ilike|null|asc|desc)\b)[A-Za-z_][A-Za-z0-9_]*(\.(`([^`\\]|\\[\s\S])*`|[A-Za-z0-9_\-.:]*))?/
+FIELD: _NAME ("." (_QUOTED_KEY | _KEY))?
+_NAME: /(?!(?i:and|or|not|is|in|like|ilike|null|asc|desc)\b)[A-Za-z_][A-Za-z0-9_]*/
+_QUOTED_KEY: /`([^`\\]|\\[\s\S])*`/
+_KEY: /[A-Za-z0-9_\-.:]*/
 NUMBER: /[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?/
 STRING: /"([^"\\]|\\[\s\S])*"/ | /'([^'\\]|\\[\s\S])*'/
 COMP_OP: /==|!=|<>|<=|>=|=|<|>/
@@ -518,7 +523,7 @@ def _check_operator(field: Field, op: str, token: Token) -> None:
     allowed = {"number": _NUMERIC_OPS, "text": _TEXT_OPS, "status": _STATUS_OPS}[kind]
     if op in allowed or op in _NULL_OPS:
         return
-    choices = ", ".join(op for op in _OP_ORDER if op in allowed)
+    choices = ", ".join(choice for choice in _OP_ORDER if choice in allowed)
     if kind == "number":
         reason = f"{field} is a number, so {op!r} does not apply; use {choices}"
     elif field.kind in ("param", "tag"):

@@ -18,6 +18,9 @@ them newest first and stop after one page.
   already ordered by start time) and ``runs.id``, so pages are stable.
 - ``like`` is case-sensitive on both backends: on SQLite, whose LIKE ignores case, the pattern
   is translated to GLOB; ``ilike`` ignores case on both.
+- Several experiments searched newest first get one arm each (reading its index range in
+  order and stopping after offset + limit rows), merged with UNION ALL: a single
+  ``experiment_id IN (...)`` cannot use the index order and would sort all their runs.
 """
 
 from __future__ import annotations
