@@ -40,6 +40,11 @@ PATH_LEN = 1024
 AutoId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+# On SQLite, store rows keyed by (run_id, key) in primary-key order, so a lookup by run and key
+# reaches the value without a second b-tree probe (search is a PK lookup per candidate run).
+_CLUSTERED = {"sqlite_with_rowid": False}
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -75,7 +80,8 @@ class Run(Base):
     user: Mapped[str] = mapped_column(String(NAME_LEN), default="")
     lifecycle: Mapped[str] = mapped_column(String(16), default="active")
 
-    __table_args__ = (Index(None, "experiment_id", "lifecycle", "start_time"),)
+    # ``id`` last makes the index cover the default search order (start_time, id).
+    __table_args__ = (Index(None, "experiment_id", "lifecycle", "start_time", "id"),)
 
 
 class Param(Base):
@@ -84,12 +90,16 @@ class Param(Base):
     key: Mapped[str] = mapped_column(String(KEY_LEN), primary_key=True)
     value: Mapped[str] = mapped_column(String(PARAM_VALUE_LEN))
 
+    __table_args__ = (_CLUSTERED,)
+
 
 class RunTag(Base):
     __tablename__ = "run_tags"
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(KEY_LEN), primary_key=True)
     value: Mapped[str] = mapped_column(String(TAG_VALUE_LEN))
+
+    __table_args__ = (_CLUSTERED,)
 
 
 class Metric(Base):
@@ -116,7 +126,7 @@ class LatestMetric(Base):
     step: Mapped[int] = mapped_column(BigInteger, default=0)
     timestamp: Mapped[int] = mapped_column(BigInteger)
 
-    __table_args__ = (Index(None, "key", "value"),)
+    __table_args__ = (Index(None, "key", "value"), _CLUSTERED)
 
 
 class RunArtifact(Base):

@@ -63,8 +63,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("runs", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_runs_experiment_id_lifecycle_start_time"),
-            ["experiment_id", "lifecycle", "start_time"],
+            batch_op.f("ix_runs_experiment_id_lifecycle_start_time_id"),
+            ["experiment_id", "lifecycle", "start_time", "id"],
             unique=False,
         )
         batch_op.create_index(batch_op.f("ix_runs_parent_run_id"), ["parent_run_id"], unique=False)
@@ -80,6 +80,8 @@ def upgrade() -> None:
             ["run_id"], ["runs.id"], name=op.f("fk_latest_metrics_run_id_runs"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("run_id", "key", name=op.f("pk_latest_metrics")),
+
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("latest_metrics", schema=None) as batch_op:
         batch_op.create_index(
@@ -118,6 +120,8 @@ def upgrade() -> None:
             ["run_id"], ["runs.id"], name=op.f("fk_params_run_id_runs"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("run_id", "key", name=op.f("pk_params")),
+
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "run_artifacts",
@@ -140,6 +144,8 @@ def upgrade() -> None:
             ["run_id"], ["runs.id"], name=op.f("fk_run_tags_run_id_runs"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("run_id", "key", name=op.f("pk_run_tags")),
+
+        sqlite_with_rowid=False,
     )
     # ### end Alembic commands ###
 
@@ -159,7 +165,7 @@ def downgrade() -> None:
     op.drop_table("latest_metrics")
     with op.batch_alter_table("runs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_runs_parent_run_id"))
-        batch_op.drop_index(batch_op.f("ix_runs_experiment_id_lifecycle_start_time"))
+        batch_op.drop_index(batch_op.f("ix_runs_experiment_id_lifecycle_start_time_id"))
 
     op.drop_table("runs")
     op.drop_table("experiment_tags")
