@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from shipyard.cli._render import console, fmt_value, friendly_errors
+from shipyard.cli._render import console, fmt_value, friendly_errors, safe
 from shipyard.demo import run_demo
 from shipyard.entities import Run
 
@@ -34,11 +34,13 @@ def demo() -> None:
     best = result.leaderboard[0] if result.leaderboard else None
     if best is not None:
         console.print(
-            f"best: [bold]{best.name}[/] {best.params} val_auc={best.metrics['val_auc']:.4f}"
+            f"best: [bold]{safe(best.name)}[/] "
+            f"({safe(best.params.get('model', '-'))}: {safe(_hyper(best))}) "
+            f"val_auc={best.metrics['val_auc']:.4f}"
         )
     console.print(
-        f"tracked {len(result.leaderboard)} runs in experiment [bold]{result.experiment}[/] "
-        f"in {result.seconds:.1f}s; try [bold]shipyard runs list -e {result.experiment}[/]"
+        f"tracked {len(result.leaderboard)} runs in experiment [bold]{safe(result.experiment)}[/] "
+        f"in {result.seconds:.1f}s; try [bold]shipyard runs list -e {safe(result.experiment)}[/]"
     )
 
 
@@ -50,15 +52,19 @@ def leaderboard_table(runs: list[Run]) -> Table:
     for column in ("val_auc", "val_accuracy", "val_f1", "fit_time_s"):
         table.add_column(column.replace("val_", ""), justify="right")
     for rank, run in enumerate(runs, start=1):
-        hyper = ", ".join(f"{k}={v}" for k, v in sorted(run.params.items()) if k != "model")
         table.add_row(
             str(rank),
             run.id[:8],
-            run.params.get("model", "-"),
-            hyper,
+            safe(run.params.get("model", "-")),
+            safe(_hyper(run)),
             *(
                 fmt_value(run.metrics.get(k))
                 for k in ("val_auc", "val_accuracy", "val_f1", "fit_time_s")
             ),
         )
     return table
+
+
+def _hyper(run: Run) -> str:
+    """The hyper-parameters of a leaderboard run as ``k=v, ...`` (the model family aside)."""
+    return ", ".join(f"{k}={v}" for k, v in sorted(run.params.items()) if k != "model")

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from shipyard.entities import Run
@@ -37,13 +38,20 @@ def fmt_duration(ms: int | None) -> str:
     return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
 
 
-def fmt_value(value: Any) -> str:
-    """Numbers compactly (4 significant digits), everything else as text."""
+def fmt_value(value: Any, exact: bool = False) -> str:
+    """Numbers compactly (4 significant digits, or every digit with ``exact``), everything
+    else as text."""
     if isinstance(value, float):
         if math.isnan(value):
             return "nan"
-        return f"{value:.4g}"
+        return repr(value) if exact else f"{value:.4g}"
     return "-" if value is None else str(value)
+
+
+def safe(value: Any) -> str:
+    """User data (names, params, messages) made safe to embed in Rich markup: a run called
+    ``[red]x`` or ``a[/]b`` is shown as typed instead of styled or crashing the output."""
+    return escape(value if isinstance(value, str) else fmt_value(value))
 
 
 STATUS_STYLE = {"FINISHED": "green", "FAILED": "red", "KILLED": "yellow", "RUNNING": "cyan"}
@@ -65,11 +73,11 @@ def runs_table(runs: Sequence[Run], title: str, metric_keys: Sequence[str] = ())
     for run in runs:
         table.add_row(
             run.id[:12],
-            run.name,
+            safe(run.name),
             status_text(run.status),
             fmt_time(run.start_time),
             fmt_duration(run.duration_ms),
-            *(fmt_value(run.metrics.get(k)) for k in keys),
+            *(safe(run.metrics.get(k)) for k in keys),
         )
     return table
 
@@ -80,7 +88,8 @@ def friendly_errors() -> Iterator[None]:
     try:
         yield
     except ShipyardError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.message}")
+        # soft_wrap: one line however narrow the terminal (or 80 columns when piped)
+        err_console.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
         raise typer.Exit(1) from None
 
 

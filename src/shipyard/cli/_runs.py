@@ -1,4 +1,4 @@
-"""`shipyard runs ...`: list, show, compare, search, delete."""
+"""`shipyard runs ...`: list, show, compare, search, delete, restore."""
 
 from __future__ import annotations
 
@@ -12,29 +12,32 @@ from shipyard.cli._render import (
     fmt_value,
     friendly_errors,
     runs_table,
+    safe,
     status_text,
 )
 from shipyard.entities import Run
 from shipyard.errors import NotFound
 from shipyard.tracking import get_client
 
-app = typer.Typer(help="List, inspect, compare, search and delete runs.", no_args_is_help=True)
+app = typer.Typer(
+    help="List, inspect, compare, search, delete and restore runs.", no_args_is_help=True
+)
 
 ExperimentOpt = typer.Option(None, "--experiment", "-e", help="Experiment name (default: all).")
 LimitOpt = typer.Option(20, "--limit", "-n", help="How many runs to show.")
 
 
-def _resolve(run_id: str) -> Run:
-    """A run by full id or unique id prefix (as shown in tables)."""
+def _resolve(run_id: str, deleted: bool = False) -> Run:
+    """A run by full id or unique id prefix (as shown in tables); ``deleted`` also looks among
+    deleted runs."""
     client = get_client()
     try:
         return client.get_run(run_id)
     except NotFound:
         if len(run_id) < 4:
             raise
-    matches = [
-        r for r in client.search_runs(None, None, limit=50_000).runs if r.id.startswith(run_id)
-    ]
+    page = client.search_runs(None, None, limit=50_000, include_deleted=deleted)
+    matches = [r for r in page.runs if r.id.startswith(run_id)]
     if len(matches) != 1:
         raise NotFound(
             f"no run with id {run_id!r}"
@@ -48,7 +51,8 @@ def _resolve(run_id: str) -> Run:
 def _search(experiment: str | None, filter: str | None, order_by: list[str], limit: int) -> None:
     with friendly_errors():
         page = get_client().search_runs(experiment, filter, order_by or None, limit)
-    console.print(runs_table(page.runs, title=f"Runs ({experiment or 'all experiments'})"))
+    title = f"Runs ({safe(experiment) if experiment else 'all experiments'})"
+    console.print(runs_table(page.runs, title=title))
     if page.next_page_token:
         console.print(f"[dim]more runs match; raise --limit (showing {len(page.runs)})[/]")
 
@@ -76,23 +80,24 @@ def show(run_id: str) -> None:
     with friendly_errors():
         run = _resolve(run_id)
         artifacts = get_client().store.list_artifacts(run.id)
-    console.print(f"[bold]{run.name}[/]  {run.id}  {status_text(run.status)}")
+    deleted = "  [red](deleted)[/]" if run.lifecycle == "deleted" else ""
+    console.print(f"[bold]{safe(run.name)}[/]  {run.id}  {status_text(run.status)}{deleted}")
     console.print(
         f"started {fmt_time(run.start_time)}, ended {fmt_time(run.end_time)}, "
-        f"took {fmt_duration(run.duration_ms)}, by {run.user or '-'}"
+        f"took {fmt_duration(run.duration_ms)}, by {safe(run.user or '-')}"
     )
     for title, values in (("Params", run.params), ("Metrics", run.metrics), ("Tags", run.tags)):
         table = Table(title=title, header_style="bold", show_edge=False)
         table.add_column("key")
         table.add_column("value", overflow="fold")
         for key in sorted(values):
-            table.add_row(key, fmt_value(values[key]))
+            table.add_row(safe(key), safe(values[key]))
         console.print(table)
     table = Table(title="Artifacts", header_style="bold", show_edge=False)
     for column in ("path", "size", "sha256"):
         table.add_column(column)
     for info in artifacts:
-        table.add_row(info.path, f"{info.size:,}", info.digest[:16])
+        table.add_row(safe(info.path), f"{info.size:,}", info.digest[:16])
     console.print(table)
 
 
@@ -105,25 +110,40 @@ def compare(run_ids: list[str] = typer.Argument(..., help="Two or more run ids."
     table.add_column("")
     table.add_column("key")
     for run in runs:
-        table.add_column(f"{run.name}\n{run.id[:8]}", justify="right")
-    for kind, getter in (("param", lambda r: r.params), ("metric", lambda r: r.metrics)):
-        keys = sorted({k for r in runs for k in getter(r)})
+        table.add_column(f"{safe(run.name)}\n{run.id[:8]}", justify="right")
+    for kind, columns in (
+        ("param", [r.params for r in runs]),
+        ("metric", [r.metrics for r in runs]),
+    ):
+        keys = sorted({k for c in columns for k in c})
         for key in keys:
-            values = [getter(r).get(key) for r in runs]
-            differs = len({fmt_value(v) for v in values}) > 1
-            style = "bold yellow" if differs else ""
+            values = [c.get(key) for c in columns]
+            # compare the stored values, not their 4-digit display (0.91234 != 0.91236)
+            differs = len({repr(v) for v in values}) > 1
+            shown = [fmt_value(v) for v in values]
+            if differs and len(set(shown)) == 1:
+                shown = [fmt_value(v, exact=True) for v in values]
             table.add_row(
                 "[yellow]≠[/]" if differs else "",
-                f"{kind}s.{key}",
-                *(f"[{style}]{fmt_value(v)}[/]" if style else fmt_value(v) for v in values),
+                f"{kind}s.{safe(key)}",
+                *(f"[bold yellow]{safe(t)}[/]" if differs else safe(t) for t in shown),
             )
     console.print(table)
 
 
 @app.command()
 def delete(run_ids: list[str] = typer.Argument(..., help="Run ids to delete.")) -> None:
-    """Delete runs (soft delete; nested runs go too)."""
+    """Delete runs (soft delete: `shipyard runs restore` undoes it; nested runs go too)."""
     with friendly_errors():
         ids = [_resolve(r).id for r in run_ids]
         get_client().delete_runs(ids)
     console.print(f"deleted {len(ids)} run(s)")
+
+
+@app.command()
+def restore(run_ids: list[str] = typer.Argument(..., help="Run ids to restore.")) -> None:
+    """Restore deleted runs."""
+    with friendly_errors():
+        ids = [_resolve(r, deleted=True).id for r in run_ids]
+        get_client().store.restore_runs(ids)
+    console.print(f"restored {len(ids)} run(s)")

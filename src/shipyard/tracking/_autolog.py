@@ -5,7 +5,13 @@
 the estimator's params, fit time, training score and, when ``validation_data`` is given, the
 validation score, plus the fitted model saved in skops format (safe to load; no pickle). It
 logs into the active run, or into a run of its own when none is active; a second estimator
-fitted inside the same run gets a nested run so params never collide.
+fitted inside the same run (or one whose params clash with params the run already has) gets a
+nested run so params never collide.
+
+Autologging never breaks training: when recording fails (store unreachable, a score that
+cannot be computed, a deleted experiment), the fit still completes and the problem is reported
+as a warning. An exception raised by ``fit`` itself marks the run autolog started FAILED and
+propagates unchanged.
 """
 
 from __future__ import annotations
@@ -15,10 +21,12 @@ import json
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from shipyard._validation import check_key
 from shipyard.errors import InvalidArgument
 from shipyard.tracking._fluent import active_run, start_run
 from shipyard.tracking._run import ActiveRun
@@ -73,7 +81,7 @@ def _unpatch() -> None:
             if "fit" in cls.__dict__:
                 delattr(cls, "fit")
         else:
-            cls.fit = own
+            cls.fit = own  # type: ignore[attr-defined]
 
 
 def _wrap(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -91,50 +99,103 @@ def _wrap(original: Callable[..., Any]) -> Callable[..., Any]:
     return fit
 
 
-def _target_run(estimator: Any) -> tuple[ActiveRun, bool]:
+def _target_run(estimator: Any, params: dict[str, str]) -> tuple[ActiveRun, bool]:
     """The run to log into, and whether autolog started it (so must end it)."""
     current = active_run()
     name = type(estimator).__name__
     if current is None:
         return start_run(experiment=_config.get("experiment"), name=name), True
-    if _TAG in current.info.tags:
+    info = current.info
+    clash = any(info.params.get(k, value) != value for k, value in params.items())
+    if _TAG in info.tags or clash:
         return start_run(name=name, nested=True), True
     return current, False
+
+
+def _warn(estimator: Any, what: str, exc: BaseException, stacklevel: int = 4) -> None:
+    """Report a tracking failure at the user's ``fit`` call (``stacklevel`` frames up)."""
+    warnings.warn(
+        f"shipyard autolog could not {what} for {type(estimator).__name__}.fit: {exc}",
+        stacklevel=stacklevel,
+    )
 
 
 def _logged_fit(
     original: Callable[..., Any], estimator: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
-    run, owned = _target_run(estimator)
+    try:
+        params = _params(estimator)
+        run, owned = _target_run(estimator, params)
+    except Exception as exc:  # never let tracking stop training
+        _warn(estimator, "start a run", exc)
+        return original(estimator, *args, **kwargs)
     try:
         started = time.perf_counter()
         result = original(estimator, *args, **kwargs)
         fit_time = time.perf_counter() - started
-        _record(run, estimator, args, kwargs, fit_time)
     except BaseException as exc:
         if owned:
-            run.end("KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
+            try:
+                run.end("KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
+            except Exception as end_exc:  # the fit's own error is the one to raise
+                _warn(estimator, "end the run", end_exc)
         raise
+    try:
+        _record(run, estimator, params, args, kwargs, fit_time)
+    except Exception as exc:
+        _warn(estimator, "record the fit", exc)
     if owned:
-        run.end()
+        try:
+            run.end()
+        except Exception as exc:
+            _warn(estimator, "end the run", exc)
     return result
 
 
+def _params(estimator: Any) -> dict[str, str]:
+    """The estimator's params as text, leaving out keys a param cannot have (a Pipeline step
+    named ``scale/std`` or ``log(x)`` would otherwise reject the whole batch)."""
+    params = {k: _param_text(v) for k, v in estimator.get_params(deep=True).items()}
+    return {k: v for k, v in params.items() if _valid_key(k)}
+
+
+def _valid_key(key: str) -> bool:
+    try:
+        check_key(key, "param key")
+    except InvalidArgument:
+        return False
+    return True
+
+
+def _score(estimator: Any, X: Any, y: Any, name: str) -> float | None:
+    try:
+        return float(estimator.score(X, y))
+    except Exception as exc:
+        _warn(estimator, f"compute {name}", exc, stacklevel=6)
+        return None
+
+
 def _record(
-    run: ActiveRun, estimator: Any, args: tuple[Any, ...], kwargs: dict[str, Any], fit_time: float
+    run: ActiveRun,
+    estimator: Any,
+    params: dict[str, str],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    fit_time: float,
 ) -> None:
     cls = type(estimator)
     run.set_tags({_TAG: f"{cls.__module__}.{cls.__qualname__}"})
-    params = {k: _param_text(v) for k, v in estimator.get_params(deep=True).items()}
-    run.log_params({k: v for k, v in params.items() if "/" not in k})
-    metrics: dict[str, float] = {"fit_time_s": fit_time}
+    run.log_params(params)
+    scores: dict[str, float | None] = {}
     X = args[0] if args else kwargs.get("X")
     y = args[1] if len(args) > 1 else kwargs.get("y")
     if y is not None and hasattr(estimator, "score"):
-        metrics["training_score"] = float(estimator.score(X, y))
+        scores["training_score"] = _score(estimator, X, y, "training_score")
     validation = _config.get("validation_data")
     if validation is not None and hasattr(estimator, "score"):
-        metrics["validation_score"] = float(estimator.score(*validation))
+        X_val, y_val = validation
+        scores["validation_score"] = _score(estimator, X_val, y_val, "validation_score")
+    metrics = {"fit_time_s": fit_time, **{k: v for k, v in scores.items() if v is not None}}
     run.log_metrics(metrics)
     if _config.get("log_models", True):
         with tempfile.TemporaryDirectory(prefix="shipyard-model-") as tmp:

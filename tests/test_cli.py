@@ -1,0 +1,377 @@
+"""The `shipyard` command line as a user drives it: commands, their output and their errors.
+
+Runs are created through the SDK (the ``sdk`` fixture binds the module-level default client,
+which is the one the CLI uses), then inspected through the CLI.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner, Result
+
+import shipyard
+from shipyard.cli import _render, app
+from shipyard.tracking import Client, _fluent, get_client
+
+runner = CliRunner(env={"COLUMNS": "200"})
+
+
+@pytest.fixture(autouse=True)
+def _wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables 200 columns wide, so rows are not wrapped. COLUMNS alone is not enough: Rich
+    reads it once when the console is created if it is set then, and pytest-xdist workers
+    run with COLUMNS=80."""
+    monkeypatch.setattr(_render.console, "_width", 200)
+
+
+def invoke(*args: str) -> Result:
+    return runner.invoke(app, list(args))
+
+
+def ok(*args: str) -> str:
+    """Run a command that must succeed; its stdout."""
+    result = invoke(*args)
+    assert result.exit_code == 0, (result.output, result.exception)
+    return result.stdout
+
+
+def fails(*args: str) -> str:
+    """Run a command that must fail cleanly: exit 1, nothing on stdout, one `error:` line on
+    stderr and no traceback. Returns that line."""
+    result = invoke(*args)
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), result.exception  # not a crash
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+def row(output: str, key: str) -> str:
+    """The one table line that mentions ``key``."""
+    lines = [line for line in output.splitlines() if key in line]
+    assert len(lines) == 1, (key, output)
+    return lines[0]
+
+
+def cells(line: str) -> list[str]:
+    """The cell texts of one Rich table line."""
+    return [c.strip() for c in line.replace("┃", "│").split("│")[1:-1]]
+
+
+def names_in(output: str, candidates: list[str]) -> set[str]:
+    """Which of ``candidates`` appear as a cell of a table in ``output``."""
+    found = {c for line in output.splitlines() for c in cells(line)}
+    return found & set(candidates)
+
+
+# ---------------------------------------------------------------------------- experiments
+
+
+def test_experiments_create_list_rename_delete_restore_round_trip(sdk: Client) -> None:
+    out = ok("experiments", "create", "churn", "-d", "monthly churn model")
+    assert "created experiment churn" in out
+    assert sdk.get_experiment("churn").description == "monthly churn model"  # same store
+
+    exp_id, name, _created, state, description = cells(row(ok("experiments", "list"), "churn"))
+    assert (name, state, description) == ("churn", "active", "monthly churn model")
+    assert exp_id == sdk.get_experiment("churn").id[:12]
+
+    assert "renamed churn to churn-v2" in ok("experiments", "rename", "churn", "churn-v2")
+    assert names_in(ok("experiments", "list"), ["churn", "churn-v2"]) == {"churn-v2"}
+
+    assert "deleted experiment churn-v2" in ok("experiments", "delete", "churn-v2")
+    assert names_in(ok("experiments", "list"), ["churn-v2"]) == set()
+    assert cells(row(ok("experiments", "list", "--all"), "churn-v2"))[3] == "deleted"
+
+    assert "restored experiment churn-v2" in ok("experiments", "restore", "churn-v2")
+    assert cells(row(ok("experiments", "list"), "churn-v2"))[3] == "active"
+
+
+def test_duplicate_experiment_is_a_one_line_error_without_traceback(sdk: Client) -> None:
+    ok("experiments", "create", "churn")
+    line = fails("experiments", "create", "churn")
+    assert "experiment 'churn' already exists" in line
+    assert len(sdk.store.list_experiments()) == 1
+
+
+def test_unknown_experiment_is_a_clean_error(sdk: Client) -> None:
+    for args in (
+        ("experiments", "rename", "nope", "other"),
+        ("experiments", "delete", "nope"),
+        ("runs", "list", "-e", "nope"),
+    ):
+        assert "no experiment named 'nope'" in fails(*args)
+
+
+def test_error_headline_is_red_on_a_terminal(sdk: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    colour = Console(stderr=True, force_terminal=True, color_system="standard")
+    monkeypatch.setattr(_render, "err_console", colour)
+    ok("experiments", "create", "churn")
+    result = invoke("experiments", "create", "churn")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("\x1b[1;31merror:")  # bold red
+
+
+def test_long_error_stays_on_one_line_in_a_narrow_terminal(
+    sdk: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_render.err_console, "_width", 40)
+    result = invoke("runs", "search", "nonsense > 1")
+    assert result.exit_code == 1
+    assert len(result.stderr.splitlines()) == 1
+    assert len(result.stderr) > 40
+
+
+# ---------------------------------------------------------------------------- runs
+
+
+def _make_run(
+    experiment: str, name: str, params: dict[str, object], metrics: dict[str, float]
+) -> str:
+    with shipyard.start_run(experiment=experiment, name=name) as run:
+        shipyard.log_params(params)
+        shipyard.log_metrics(metrics)
+    return run.id
+
+
+def test_runs_list_shows_the_runs_of_an_experiment(sdk: Client) -> None:
+    _make_run("churn", "rf-small", {"depth": 4}, {"auc": 0.91})
+    _make_run("churn", "rf-big", {"depth": 8}, {"auc": 0.95})
+    _make_run("fraud", "xgb", {"depth": 6}, {"auc": 0.88})
+
+    out = ok("runs", "list", "-e", "churn")
+    assert names_in(out, ["rf-small", "rf-big", "xgb"]) == {"rf-small", "rf-big"}
+    assert "auc" in cells(row(out, "run id"))  # metric columns
+    line = cells(row(out, "rf-big"))
+    assert "FINISHED" in line and "0.95" in line
+    # newest first
+    assert out.index("rf-big") < out.index("rf-small")
+
+    everything = ok("runs", "list")
+    assert names_in(everything, ["rf-small", "rf-big", "xgb"]) == {"rf-small", "rf-big", "xgb"}
+
+
+def test_runs_list_limit_says_more_runs_match(sdk: Client) -> None:
+    for i in range(3):
+        _make_run("churn", f"run-{i}", {}, {"auc": i / 10})
+    out = ok("runs", "list", "-e", "churn", "-n", "2")
+    assert names_in(out, ["run-0", "run-1", "run-2"]) == {"run-1", "run-2"}
+    assert "more runs match" in out
+
+
+def test_runs_show_by_id_prefix_shows_params_metrics_tags_and_artifacts(
+    sdk: Client, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("trained on March data")
+    with shipyard.start_run(experiment="churn", name="baseline", tags={"team": "growth"}) as run:
+        shipyard.log_params({"model": "rf", "depth": 8})
+        shipyard.log_metrics({"auc": 0.9123, "loss": 0.25})
+        shipyard.log_artifact(notes)
+        shipyard.log_artifact({"rows": 1000}, "summary")
+
+    out = ok("runs", "show", run.id[:8])
+    assert out.splitlines()[0].split() == ["baseline", run.id, "FINISHED"]
+    assert row(out, "model").split() == ["model", "│", "rf"]
+    assert row(out, "depth").split() == ["depth", "│", "8"]
+    assert row(out, "auc").split() == ["auc", "│", "0.9123"]
+    assert row(out, "loss").split() == ["loss", "│", "0.25"]
+    assert row(out, "team").split() == ["team", "│", "growth"]
+    assert "notes.txt" in row(out, "notes.txt")
+    assert "summary.json" in out
+    size = f"{notes.stat().st_size:,}"
+    assert size in row(out, "notes.txt").split()
+
+    assert out == ok("runs", "show", run.id)  # the full id shows the same
+
+
+def test_ambiguous_run_prefix_asks_for_more_characters(
+    sdk: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shipyard.store import _tracking
+
+    sdk.store.get_or_create_experiment("churn")
+    monkeypatch.setattr(_tracking, "new_id", lambda: "abcd" + uuid.uuid4().hex[4:])
+    first = _make_run("churn", "one", {}, {})
+    _make_run("churn", "two", {}, {})
+
+    line = fails("runs", "show", "abcd")
+    assert "prefix 'abcd' matches 2 runs" in line and "more characters" in line
+    assert "one" in ok("runs", "show", first[:12])  # a longer prefix is unique again
+
+
+@pytest.mark.parametrize("prefix", ["0000000000", "zz", "a"])
+def test_unknown_run_id_is_a_clean_error(sdk: Client, prefix: str) -> None:
+    _make_run("churn", "one", {}, {})
+    assert f"no run with id '{prefix}'" in fails("runs", "show", prefix)
+
+
+def test_runs_compare_marks_the_differing_rows(sdk: Client) -> None:
+    a = _make_run(
+        "churn", "rf-4", {"model": "rf", "depth": 4}, {"auc": 0.91231, "loss": 0.3, "f1": 0.8}
+    )
+    b = _make_run(
+        "churn",
+        "rf-8",
+        {"model": "rf", "depth": 8, "seed": 1},
+        {"auc": 0.91233, "loss": 0.3, "f1": 0.85},
+    )
+    out = ok("runs", "compare", a[:8], b[:8])
+    header = out.splitlines()[1:4]
+    assert any("rf-4" in h and "rf-8" in h for h in header)
+
+    def marked(key: str) -> tuple[bool, list[str]]:
+        values = cells(row(out, key))
+        return values[0] == "≠", values[2:]
+
+    assert marked("params.model") == (False, ["rf", "rf"])
+    assert marked("params.depth") == (True, ["4", "8"])
+    assert marked("params.seed") == (True, ["-", "1"])  # only one run has it
+    assert marked("metrics.loss") == (False, ["0.3", "0.3"])
+    assert marked("metrics.f1") == (True, ["0.8", "0.85"])
+    # values that round to the same 4 digits still differ, and are shown in full
+    assert marked("metrics.auc") == (True, ["0.91231", "0.91233"])
+
+
+def test_runs_search_filters_and_orders(sdk: Client) -> None:
+    _make_run("churn", "weak", {"model": "lr"}, {"auc": 0.85})
+    _make_run("churn", "good", {"model": "rf"}, {"auc": 0.93})
+    _make_run("churn", "best", {"model": "rf"}, {"auc": 0.97})
+    _make_run("fraud", "other", {"model": "rf"}, {"auc": 0.99})
+    candidates = ["weak", "good", "best", "other"]
+
+    out = ok("runs", "search", "metrics.auc > 0.9", "-e", "churn")
+    assert names_in(out, candidates) == {"good", "best"}
+
+    out = ok("runs", "search", "params.model = 'rf'", "-o", "metrics.auc asc")
+    assert names_in(out, candidates) == {"good", "best", "other"}
+    assert out.index("good") < out.index("best") < out.index("other")
+
+
+def test_bad_filter_names_the_position_without_traceback(sdk: Client) -> None:
+    _make_run("churn", "one", {}, {"auc": 0.9})
+    line = fails("runs", "search", "metrics.auc >")
+    assert "position 13" in line
+
+
+def test_bad_order_by_is_a_clean_error(sdk: Client) -> None:
+    line = fails("runs", "search", "metrics.auc > 0", "-o", "metrics.auc descending")
+    assert "order_by" in line
+
+
+def test_runs_delete_removes_from_list_and_restore_brings_back(sdk: Client) -> None:
+    keep = _make_run("churn", "keep", {}, {})
+    drop = _make_run("churn", "drop", {}, {})
+    assert "deleted 1 run(s)" in ok("runs", "delete", drop[:8])
+    assert names_in(ok("runs", "list", "-e", "churn"), ["keep", "drop"]) == {"keep"}
+    assert sdk.get_run(drop).lifecycle == "deleted"
+    assert sdk.get_run(keep).lifecycle == "active"
+
+    assert "restored 1 run(s)" in ok("runs", "restore", drop[:8])
+    assert names_in(ok("runs", "list", "-e", "churn"), ["keep", "drop"]) == {"keep", "drop"}
+
+
+def test_user_text_is_shown_verbatim_not_as_markup(sdk: Client) -> None:
+    """Names and values are user data: Rich markup in them must neither style the output
+    nor crash it (``[/]`` with nothing to close used to raise MarkupError)."""
+    out = ok("experiments", "create", "odd[/]name", "-d", "[bold]really[/bold]")
+    assert "odd[/]name" in out
+    listed = ok("experiments", "list")
+    assert "odd[/]name" in listed and "[bold]really[/bold]" in listed
+    a = _make_run("odd[/]name", "[red]hot", {"note": "[/]"}, {"auc": 0.5})
+    b = _make_run("odd[/]name", "cold", {"note": "plain"}, {"auc": 0.5})
+    assert "[red]hot" in ok("runs", "list", "-e", "odd[/]name")
+    shown = ok("runs", "show", a[:8])
+    assert "[red]hot" in shown and "[/]" in row(shown, "note")
+    assert "[red]hot" in ok("runs", "compare", a[:8], b[:8])
+    assert "[/]" in fails("runs", "search", "params.x = [/]")  # echoed in the message
+
+
+# ---------------------------------------------------------------------------- misc
+
+
+def test_version(sdk: Client) -> None:
+    assert ok("version").strip() == shipyard.__version__
+
+
+def test_no_arguments_shows_help() -> None:
+    result = invoke()
+    assert "experiments" in result.output and "runs" in result.output
+    assert "demo" in result.output
+
+
+def test_installed_console_script_runs() -> None:
+    script = shutil.which("shipyard", path=str(Path(sys.executable).parent))
+    assert script is not None, "the `shipyard` console script is not installed"
+    done = subprocess.run([script, "version"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == shipyard.__version__
+
+
+# ---------------------------------------------------------------------------- demo
+
+
+def _drop_default_client() -> None:
+    if _fluent._default is not None:
+        _fluent._default.close()
+        _fluent._default = None
+
+
+@pytest.fixture
+def default_client() -> Iterator[None]:
+    """No configured client: the CLI builds its default one, as for a user in a fresh
+    directory (the autouse fixture made that ``<tmp>/.shipyard``)."""
+    _drop_default_client()
+    yield
+    _drop_default_client()
+
+
+@pytest.mark.slow
+def test_demo_end_to_end(default_client: None, tmp_path: Path) -> None:
+    out = ok("demo")
+    assert (tmp_path / ".shipyard").is_dir()  # the default home in the working directory
+
+    ranked = [cells(line) for line in out.splitlines() if line.startswith("│")]
+    assert [r[0] for r in ranked] == [str(i) for i in range(1, 9)]
+    aucs = [float(r[4]) for r in ranked]
+    assert aucs == sorted(aucs, reverse=True)
+    best_line = row(out, "best:")
+    assert "val_auc=" in best_line
+    assert "tracked 8 runs in experiment demo" in out
+
+    client = get_client()
+    runs = shipyard.search_runs("demo", "metrics.val_auc > 0", output="runs").runs
+    assert len(runs) == 8
+    for run in runs:
+        assert run.status == "FINISHED"
+        assert 0.5 < run.metrics["val_auc"] <= 1.0
+        paths = {a.path for a in client.store.list_artifacts(run.id)}
+        assert {"model/model.skops", "model/shipyard-model.json"} <= paths
+    best = max(runs, key=lambda r: r.metrics["val_auc"])
+    assert best.id[:8] == ranked[0][1]
+    assert best.name in best_line
+    assert best.parent_run_id is not None  # all under the sweep run
+    assert {r.parent_run_id for r in runs} == {best.parent_run_id}
+
+    # the leaderboard's models are usable: the best one loads back with skops
+    import skops.io
+    from sklearn.datasets import load_breast_cancer
+
+    path = shipyard.download_artifact(best.id, "model/model.skops", tmp_path / "best")
+    model = skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    assert (model.predict(X) == y).mean() > 0.9
+
+    # and the CLI finds them
+    listed = ok("runs", "search", "metrics.val_auc > 0", "-e", "demo", "-n", "50")
+    assert len([line for line in listed.splitlines() if "FINISHED" in line]) == 8
