@@ -206,7 +206,7 @@ def test_ambiguous_run_prefix_asks_for_more_characters(
     _make_run("churn", "two", {}, {})
 
     line = fails("runs", "show", "abcd")
-    assert "prefix 'abcd' matches 2 runs" in line and "more characters" in line
+    assert "prefix 'abcd' matches several runs" in line and "more characters" in line
     assert "one" in ok("runs", "show", first[:12])  # a longer prefix is unique again
 
 
@@ -375,3 +375,15 @@ def test_demo_end_to_end(default_client: None, tmp_path: Path) -> None:
     # and the CLI finds them
     listed = ok("runs", "search", "metrics.val_auc > 0", "-e", "demo", "-n", "50")
     assert len([line for line in listed.splitlines() if "FINISHED" in line]) == 8
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "shipyard", "version"], capture_output=True, text=True, check=True
+    )
+    import shipyard
+
+    assert done.stdout.strip() == shipyard.__version__

@@ -41,7 +41,8 @@ def test_postgres_db_url_gives_isolated_databases(postgres_url: str, postgres_db
             assert (
                 conn.execute(
                     sa.text(
-                        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+                        "SELECT count(*) FROM information_schema.tables "
+                        "WHERE table_schema = 'public'"
                     )
                 ).scalar_one()
                 == 0

@@ -241,3 +241,10 @@ def test_lineage_edges_walk_up_and_down_at_any_depth(store: Store) -> None:
         store.add_lineage_edges([LineageEdge(data, run, "ate")])
     with pytest.raises(InvalidArgument, match="direction"):
         store.get_lineage(data, "sideways")
+
+
+def test_recreating_a_deleted_experiment_points_to_restore(store: Store) -> None:
+    exp = store.create_experiment("old")
+    store.delete_experiment(exp.id)
+    with pytest.raises(AlreadyExists, match="deleted; restore it"):
+        store.create_experiment("old")

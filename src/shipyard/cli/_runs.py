@@ -16,7 +16,6 @@ from shipyard.cli._render import (
     status_text,
 )
 from shipyard.entities import Run
-from shipyard.errors import NotFound
 from shipyard.tracking import get_client
 
 app = typer.Typer(
@@ -28,24 +27,8 @@ LimitOpt = typer.Option(20, "--limit", "-n", help="How many runs to show.")
 
 
 def _resolve(run_id: str, deleted: bool = False) -> Run:
-    """A run by full id or unique id prefix (as shown in tables); ``deleted`` also looks among
-    deleted runs."""
-    client = get_client()
-    try:
-        return client.get_run(run_id)
-    except NotFound:
-        if len(run_id) < 4:
-            raise
-    page = client.search_runs(None, None, limit=50_000, include_deleted=deleted)
-    matches = [r for r in page.runs if r.id.startswith(run_id)]
-    if len(matches) != 1:
-        raise NotFound(
-            f"no run with id {run_id!r}"
-            if not matches
-            else f"run id prefix {run_id!r} matches {len(matches)} runs; give more characters",
-            field="run_id",
-        )
-    return matches[0]
+    """A run by full id or unique id prefix (as shown in tables)."""
+    return get_client().find_run(run_id, include_deleted=deleted)
 
 
 def _search(experiment: str | None, filter: str | None, order_by: list[str], limit: int) -> None:

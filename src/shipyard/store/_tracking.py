@@ -85,6 +85,13 @@ def create_experiment(
         .returning(EXPERIMENTS.c.id)
     )
     if conn.execute(stmt).first() is None:
+        existing = find_experiment(conn, name)
+        if existing is not None and existing.lifecycle == "deleted":
+            raise AlreadyExists(
+                f"experiment {name!r} exists but is deleted; restore it with "
+                f"`shipyard experiments restore {name}` or pick another name",
+                field="name",
+            )
         raise AlreadyExists(
             f"experiment {name!r} already exists; pick another name or use the existing one",
             field="name",

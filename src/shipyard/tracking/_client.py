@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import numbers
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from shipyard.entities import ArtifactInfo, Experiment, MetricPoint, Run, RunPag
 from shipyard.errors import InvalidArgument
 from shipyard.tracking._buffer import MetricBuffer
 
+_HEX_ID = re.compile(r"^[0-9a-f]{4,32}$")
 MetricLike = MetricPoint | tuple[str, float, int, int] | tuple[str, float, int] | tuple[str, float]
 
 
@@ -144,6 +145,31 @@ class Client:
                 pass
             raise
 
+    def find_run(self, id_or_prefix: str, include_deleted: bool = False) -> Run:
+        """A run by its full id or a unique prefix of it (at least 4 characters)."""
+        from shipyard.errors import NotFound
+
+        try:
+            return self.get_run(id_or_prefix)
+        except NotFound:
+            if len(id_or_prefix) < 4 or not _HEX_ID.match(id_or_prefix):
+                raise
+        experiments = self.store.list_experiments(include_deleted=include_deleted)
+        page = self.store.search_runs(
+            [e.id for e in experiments],
+            f"run_id like '{id_or_prefix}%'",
+            limit=2,
+            include_deleted=include_deleted,
+        )
+        if len(page.runs) == 1:
+            return page.runs[0]
+        raise NotFound(
+            f"no run with id {id_or_prefix!r}"
+            if not page.runs
+            else f"run id prefix {id_or_prefix!r} matches several runs; give more characters",
+            field="run_id",
+        )
+
     def delete_runs(self, run_ids: Sequence[str]) -> None:
         """Soft-delete runs and their nested runs (restorable)."""
         for run_id in run_ids:
@@ -182,9 +208,10 @@ class Client:
         return self.store.download_artifact(run_id, artifact_path, Path(dest))
 
     def close(self) -> None:
-        """Flush buffered metrics."""
+        """Flush buffered metrics and stop the flush thread (a later log starts a new one)."""
         if self._buffer is not None:
-            self._buffer.flush()
+            buffer, self._buffer = self._buffer, None
+            buffer.close()
 
 
 def _to_point(m: MetricLike, now: int) -> MetricPoint:
@@ -200,8 +227,3 @@ def _to_point(m: MetricLike, now: int) -> MetricPoint:
     step = v.check_step(m[2]) if len(m) > 2 else 0
     ts = v.check_timestamp(m[3]) if len(m) > 3 else now
     return MetricPoint(key, value, step, ts)
-
-
-def is_number(value: Any) -> bool:
-    """True for real numbers other than bools."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
