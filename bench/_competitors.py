@@ -204,11 +204,19 @@ def run_json(
 
 
 def time_fresh_imports(
-    python: Path | str, module: str, *, repeat: int = 5, warmup: int = 1
+    python: Path | str,
+    module: str,
+    *,
+    repeat: int = 5,
+    warmup: int = 1,
+    env: Mapping[str, str] | None = None,
 ) -> list[float]:
-    """Wall-clock seconds of ``python -c "import module"`` in fresh processes."""
+    """Wall-clock seconds of ``python -c "import module"`` in fresh processes.
+
+    ``warmup`` runs first, uncounted: they fill the OS file cache and the bytecode cache.
+    """
     python = Path(python)
-    env = clean_env(python)
+    env = clean_env(python, env)
     cmd = [str(python), "-c", f"import {module}"]
     timings: list[float] = []
     for i in range(warmup + repeat):

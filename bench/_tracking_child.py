@@ -69,8 +69,8 @@ class NetworkGuard:
                 raise socket.gaierror(socket.EAI_NONAME, f"bench network guard: {name}")
             return guard._getaddrinfo(host, *args, **kwargs)
 
-        socket.socket.connect = connect  # type: ignore[method-assign]
-        socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+        socket.socket.connect = connect  # type: ignore[method-assign, assignment]
+        socket.socket.connect_ex = connect_ex  # type: ignore[method-assign, assignment]
         socket.getaddrinfo = getaddrinfo
 
     def _is_local(self, host: str) -> bool:
@@ -121,8 +121,10 @@ class MlflowTool:
     """MLflow with a SQLite tracking URI, otherwise at its defaults (telemetry included)."""
 
     def setup(self, home: Path, *, sync: bool) -> dict[str, Any]:
-        import mlflow
-        from mlflow.telemetry.utils import is_telemetry_disabled
+        import mlflow  # type: ignore[import-not-found]
+        from mlflow.telemetry.utils import (  # type: ignore[import-not-found]
+            is_telemetry_disabled,
+        )
 
         home.mkdir(parents=True, exist_ok=True)
         mlflow.set_tracking_uri(f"sqlite:///{home / 'mlflow.db'}")
@@ -143,7 +145,7 @@ class MlflowTool:
         self.mlflow.log_metrics(metrics, step=step)
 
     def log_batch(self, run_id: str, points: list[Point]) -> None:
-        from mlflow.entities import Metric
+        from mlflow.entities import Metric  # type: ignore[import-not-found]
 
         metrics = [Metric(k, v, ts, step) for k, v, step, ts in points]
         self.client.log_batch(run_id, metrics=metrics)
@@ -178,8 +180,9 @@ class ShipyardTool:
     def setup(self, home: Path, *, sync: bool) -> dict[str, Any]:
         import shipyard
 
-        self.shipyard = shipyard
-        self.client = shipyard.configure(home=str(home), sync_logging=sync)  # the default Client
+        # Any: mypy does not see the lazily exported names of ``shipyard`` (computed __all__)
+        self.shipyard: Any = shipyard
+        self.client = self.shipyard.configure(home=str(home), sync_logging=sync)  # default Client
         self.store = self.client.store
         self.experiment_id = self.store.get_or_create_experiment(EXPERIMENT).id
         return {"version": shipyard.__version__, "sync_logging": sync}

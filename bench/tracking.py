@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -47,6 +48,7 @@ class Side:
 
     name: str
     python: Path
+    env: dict[str, str] = field(default_factory=dict)
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def child(self, task: str, **kwargs: Any) -> dict[str, Any]:
@@ -60,7 +62,11 @@ class Side:
         with tempfile.TemporaryDirectory(prefix=f"{self.name}-", dir=WORK_DIR) as tmp:
             payload = json.dumps({"home": str(Path(tmp) / "home"), **kwargs})
             out: dict[str, Any] = run_json(
-                self.python, script=CHILD, args=[self.name, task, payload], timeout=3600
+                self.python,
+                script=CHILD,
+                args=[self.name, task, payload],
+                env=self.env,
+                timeout=3600,
             )
         console.log(f"{self.name:8} {task:11} {_summary(out['result'])}")
         return out
@@ -190,8 +196,8 @@ def search_rows(ml: Side, sy: Side, a: argparse.Namespace) -> list[Row]:
 def import_row(ml: Side, sy: Side, repeat: int) -> tuple[Row, dict[str, list[float]]]:
     """Row 5: median wall time of ``python -c "import X"`` in fresh processes."""
     timings = {
-        "mlflow": time_fresh_imports(ml.python, "mlflow", repeat=repeat),
-        "shipyard": time_fresh_imports(sy.python, "shipyard", repeat=repeat),
+        "mlflow": time_fresh_imports(ml.python, "mlflow", repeat=repeat, env=ml.env),
+        "shipyard": time_fresh_imports(sy.python, "shipyard", repeat=repeat, env=sy.env),
         "python_baseline": time_fresh_imports(sy.python, "sys", repeat=repeat),
     }
     m, s = statistics.median(timings["mlflow"]), statistics.median(timings["shipyard"])
@@ -233,6 +239,36 @@ def machine() -> dict[str, Any]:
     return info
 
 
+REPO = Path(__file__).resolve().parent.parent
+
+
+def shipyard_source(rev: str | None) -> tuple[dict[str, str], dict[str, str]]:
+    """Environment for Shipyard children, and what it measures: the venv's (editable) package,
+    or with ``rev`` a snapshot of ``src/shipyard`` at that revision, immune to edits."""
+    if rev is None:
+        return {}, {"source": "working tree", "describe": _git("describe", "--always", "--dirty")}
+    sha = _git("rev-parse", "--verify", f"{rev}^{{commit}}")
+    if sha == "unknown":
+        raise SystemExit(f"--shipyard-rev {rev}: not a commit of {REPO}")
+    snapshot = WORK_DIR / "snapshots" / sha
+    if not (snapshot / "shipyard" / "__init__.py").is_file():
+        snapshot.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(
+            ["git", "-C", str(REPO), "archive", sha, "src/shipyard"],
+            check=True,
+            capture_output=True,
+        ).stdout
+        subprocess.run(
+            ["tar", "-x", "--strip-components=1", "-C", str(snapshot)], input=archive, check=True
+        )
+    return {"PYTHONPATH": str(snapshot)}, {"source": f"snapshot of {rev}", "commit": sha}
+
+
+def _git(*args: str) -> str:
+    out = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True)
+    return out.stdout.strip() if out.returncode == 0 else "unknown"
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -249,6 +285,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--mlflow-steps", type=int, default=100, help="MLflow log_metrics calls of 100 keys")
     add("--shipyard-steps", type=int, default=2_000, help="Shipyard log_metrics calls of 100 keys")
     add("--import-repeat", type=int, default=5, help="fresh processes per import timing")
+    add("--shipyard-rev", help="measure src/shipyard as of this git revision (a snapshot)")
     add("--quick", action="store_true", help="small sizes everywhere: a smoke test, not a result")
     add("--out", type=Path, default=WORK_DIR / "tracking.json", help="where the JSON goes")
     args = p.parse_args(argv)
@@ -282,7 +319,8 @@ def main(argv: list[str] | None = None) -> int:
         console.log(f"[yellow]load average {load_before[0]:.2f}: other work may skew results")
     console.log(f"MLflow venv: {MLFLOW.venv} ({', '.join(MLFLOW.requirements)})")
     ml = Side("mlflow", MLFLOW.ensure())
-    sy = Side("shipyard", Path(sys.executable))
+    env, source = shipyard_source(args.shipyard_rev)
+    sy = Side("shipyard", Path(sys.executable), env=env)
     rows = throughput_rows(ml, sy, args) + search_rows(ml, sy, args)
     imp, import_timings = import_row(ml, sy, args.import_repeat)
     rows += [imp, network_row(ml, sy)]
@@ -292,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_average": {"before": load_before, "after": os.getloadavg()},
         "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "mlflow_requirements": list(MLFLOW.requirements),
+        "shipyard_source": source,
         "rows": [asdict(r) for r in rows],
         "import_seconds": import_timings,
         "children": {"mlflow": ml.outputs, "shipyard": sy.outputs},

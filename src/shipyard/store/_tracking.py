@@ -436,7 +436,7 @@ def _log_metrics(conn: Connection, run_id: str, metrics: Sequence[MetricPoint]) 
         for m in metrics
     ]
     conn.execute(_INSERT_METRICS, rows)
-    latest: dict[str, dict[str, Any]] = {}
+    latest: dict[Any, dict[str, Any]] = {}
     for row in rows:
         best = latest.get(row["key"])
         if best is None or (row["step"], row["timestamp"]) >= (best["step"], best["timestamp"]):
