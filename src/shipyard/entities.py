@@ -6,7 +6,9 @@ turn them into JSON and back without a second schema.
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -25,6 +27,7 @@ __all__ = [
     "Run",
     "RunPage",
     "RunStatus",
+    "manifest_digest",
 ]
 
 RunStatus = Literal["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"]
@@ -125,6 +128,13 @@ class ArtifactInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def manifest_digest(files: Sequence[ArtifactInfo]) -> str:
+    """A sha256 over a file tree's sorted (path, sha256, size) lines: two trees with the same
+    digest hold identical files. Names a model version's content and its local cache folder."""
+    lines = sorted(f"{f.path}\t{f.digest}\t{f.size}" for f in files)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 @dataclass(frozen=True, order=True)

@@ -10,7 +10,6 @@ the aliases as they are when the alias moves.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -26,6 +25,7 @@ from shipyard.entities import (
     LineageNode,
     ModelVersion,
     RegisteredModel,
+    manifest_digest,
 )
 from shipyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from shipyard.store import _gates
@@ -51,12 +51,6 @@ EVENTS: Table = ModelAliasEvent.__table__  # type: ignore[assignment]
 
 VERSION_NODE = "model_version"
 LATEST = "latest"
-
-
-def manifest_digest(files: Sequence[ArtifactInfo]) -> str:
-    """A sha256 over the sorted manifest: equal for two versions with identical file trees."""
-    lines = sorted(f"{f.path}\t{f.digest}\t{f.size}" for f in files)
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 def _json(value: Any) -> str:
