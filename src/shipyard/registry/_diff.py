@@ -46,10 +46,13 @@ def _signature(version: ModelVersion) -> dict[str, str]:
 
 
 def _requirements(version: ModelVersion) -> dict[str, str]:
+    """Package name -> pinned version (``2.0``) or other specifier (``>=16``)."""
     pins = {}
     for line in version.requirements:
-        name, _, pinned = line.partition("==")
-        pins[name.strip()] = pinned.strip() or "(any)"
+        text = line.strip()
+        end = next((i for i, ch in enumerate(text) if ch in "=<>!~;[ @"), len(text))
+        spec = text[end:].strip()
+        pins[text[:end]] = spec[2:] if spec.startswith("==") else spec or "(any)"
     return pins
 
 

@@ -64,6 +64,13 @@ _SAFE_FUNCTION_PREFIXES = (
 )
 
 
+def _is_rebuild_name(name: str) -> bool:
+    """Module-level functions scikit-learn's extension types rebuild through: Cython's
+    generated ``__pyx_unpickle_<Type>`` and the binary trees' ``newObj``; each takes the class
+    (which must itself be allowed) and plain state."""
+    return name.startswith("__pyx_unpickle_") or name == "newObj"
+
+
 def _qualified(obj: Any) -> tuple[str, str]:
     module = getattr(obj, "__module__", None)
     qualname = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
@@ -97,8 +104,8 @@ def is_trusted_by_default(ref: str, kind: str) -> bool:
             or module in ("numpy", "numpy.dtypes")
             or module.startswith(_SAFE_CLASS_PREFIXES)
         )
-    if kind == "cython":  # Cython's generated unpickler of a scikit-learn extension type
-        return module.startswith("sklearn.") and _qualname.startswith("__pyx_unpickle_")
+    if kind == "rebuild":  # how a scikit-learn extension type rebuilds itself
+        return module.startswith("sklearn.") and _is_rebuild_name(_qualname)
     if module in ("numpy", "scipy.special"):  # ufuncs only: np.log1p, not np.save
         try:
             return isinstance(_import(ref), np.ufunc)
@@ -132,7 +139,8 @@ class _Encoder:
         name = f"{module}:{qualname}"
         if kind != "function" or not isinstance(obj, np.ufunc):
             _check_resolves(name, obj)
-        self.refs[name] = kind
+        if self.refs.get(name) != "class":  # a class used as a value stays a class
+            self.refs[name] = kind
         return name
 
     def array(self, arr: np.ndarray[Any, Any]) -> int:
@@ -229,9 +237,9 @@ class _Encoder:
         elif isinstance(func, type) and func is type(obj):
             node = {"C": self.ref(func, "class"), "args": [self.encode(a) for a in args]}
             node["#"] = self.remember(obj)
-        elif getattr(func, "__name__", "").startswith("__pyx_unpickle_") and args[0] is type(obj):
+        elif _is_rebuild_name(getattr(func, "__name__", "")) and args and args[0] is type(obj):
             self.ref(type(obj), "class")
-            node = {"X": self.ref(func, "cython"), "args": [self.encode(a) for a in args]}
+            node = {"X": self.ref(func, "rebuild"), "args": [self.encode(a) for a in args]}
             node["#"] = self.remember(obj)
         else:
             raise _unsupported(obj, reduced)
@@ -458,11 +466,13 @@ class _Decoder:
         instance = self.keep(node, cls(*self.decode_all(node["args"])))
         return self.finish(instance, node)
 
-    def cython(self, node: dict[str, Any]) -> Any:
-        unpickle = self.resolve(node["X"], "cython")
+    def rebuild(self, node: dict[str, Any]) -> Any:
+        unpickle = self.resolve(node["X"], "rebuild")
         args = self.decode_all(node["args"])
         if not args or not isinstance(args[0], type):
             raise IntegrityError("state file has a malformed extension-type node")
+        if self.refs.get(f"{args[0].__module__}:{args[0].__qualname__}") != "class":
+            raise IntegrityError(f"state file rebuilds {args[0]!r} without declaring it a class")
         return self.finish(self.keep(node, unpickle(*args)), node)
 
     def finish(self, instance: Any, node: dict[str, Any]) -> Any:
@@ -517,7 +527,7 @@ _HANDLERS: dict[str, Any] = {
     "np": _scalar,
     "oa": _Decoder.object_array,
     "C": _Decoder.constructed,
-    "X": _Decoder.cython,
+    "X": _Decoder.rebuild,
     "T": lambda d, n: d.resolve(n["T"], "type"),
     "F": lambda d, n: d.resolve(n["F"], "function"),
     "dt": lambda d, n: d.dtype(n["dt"]),
