@@ -107,7 +107,7 @@ def test_a_logged_model_registers_without_copying_and_loads_from_the_run(
 def test_a_run_without_a_model_cannot_be_registered_and_nothing_changes(sdk: Client) -> None:
     with shipyard.start_run(experiment="iris") as run:
         shipyard.log_artifact({"a": 1}, name="config")
-    with pytest.raises(InvalidArgument, match=f"run {run.id} has no model at 'model'"):
+    with pytest.raises(InvalidArgument, match=rf"run {run.id} has no model at 'model'"):
         shipyard.register_model(f"runs:/{run.id}/model", "iris")
     with pytest.raises(NotFound):
         shipyard.models.get("iris")
@@ -115,7 +115,7 @@ def test_a_run_without_a_model_cannot_be_registered_and_nothing_changes(sdk: Cli
         shipyard.register_model("runs:/" + "0" * 32 + "/model", "iris")
     with pytest.raises(InvalidArgument, match="model name"):
         shipyard.register_model(LogisticRegression(), "bad name!")
-    with pytest.raises(InvalidArgument, match="cannot register a builtins.dict"):
+    with pytest.raises(InvalidArgument, match=r"cannot register a builtins\.dict"):
         shipyard.register_model({"not": "a model"}, "iris")
     assert shipyard.models.list() == []
 
@@ -177,7 +177,7 @@ def test_requirements_and_diff(sdk: Client, model: LogisticRegression) -> None:
         shipyard.register_model(model, "iris", extra_requirements=["pyarrow>=16"])
     assert f"scikit-learn=={sklearn.__version__}" in shipyard.models.requirements("iris/1")
     assert shipyard.models.requirements("iris/2")[-1] == "pyarrow>=16"
-    left, right, rows = shipyard.models.diff("iris/1", "iris/2")
+    _, _, rows = shipyard.models.diff("iris/1", "iris/2")
     changed = {(r.section, r.key): (r.a, r.b) for r in rows if r.differs}
     assert changed[("params", "C")] == ("1.0", "0.5")
     assert changed[("metrics", "auc")] == (0.9, 0.92)
@@ -231,7 +231,8 @@ def test_a_tampered_blob_fails_the_hash_check(blob_sdk: Client, model: LogisticR
     mv = shipyard.register_model(model, "iris")
     state = next(f for f in mv.files if f.path == "model.state")
     _tamper(blob_sdk, state.digest)
-    with pytest.raises(IntegrityError, match="iris/1: file 'model.state' failed its sha256 check"):
+    tampered = r"iris/1: file 'model\.state' failed its sha256 check"
+    with pytest.raises(IntegrityError, match=tampered):
         shipyard.models.load("iris/1")
     cache = blob_sdk.settings.home / "cache" / "models"
     assert not (cache / mv.manifest_digest).exists()  # nothing half-fetched is left behind

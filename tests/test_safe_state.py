@@ -113,7 +113,7 @@ def test_what_cannot_be_saved_safely_is_refused(tmp_path: Path) -> None:
     class Local:
         pass
 
-    with pytest.raises(InvalidArgument, match="cannot be imported under that name|importable"):
+    with pytest.raises(InvalidArgument, match=r"cannot be imported under that name|importable"):
         ss.dump(Local(), tmp_path / "y.state")
 
 
@@ -135,7 +135,7 @@ def test_a_file_naming_an_unsafe_function_is_refused_before_anything_runs(tmp_pa
         {"refs": {"os:system": "function"}, "root": {"F": "os:system"}},
     )
     assert ss.untrusted_types(path) == ["os.system"]
-    with pytest.raises(PermissionDenied, match="os.system"):
+    with pytest.raises(PermissionDenied, match=r"os\.system"):
         ss.load(path)
 
 
