@@ -32,6 +32,8 @@ from shipyard.registry._signature import Signature
 from shipyard.tracking import active_run, get_client
 from shipyard.tracking._environment import current_user
 
+#: How a string names a local model folder rather than a registered model.
+_FOLDER_PREFIXES = ("/", "./", "../", "~", "file://")
 #: Descriptor fields kept in their own columns of the version, not in its metadata.
 _OWN_COLUMNS = ("signature", "requirements", "python_version", "input_example", "flavor")
 
@@ -325,7 +327,8 @@ def load_model(
     enforce_signature: bool = True,
 ) -> LoadedModel:
     """Load a model: ``"churn@champion"``, ``"churn/3"``, ``"churn@latest"``,
-    ``"runs:/<run_id>/model"`` or a local model folder.
+    ``"runs:/<run_id>/model"``, or a local model folder (a Path, or a string starting with
+    ``/``, ``./``, ``../``, ``~`` or ``file://``).
 
     The version's files are fetched into the local cache with every sha256 checked (and
     re-checked on each load unless ``verify=False``); a tampered file raises IntegrityError.
@@ -333,8 +336,8 @@ def load_model(
     allow-list needs them listed: ``trusted=["mypackage.MyTransformer"]``.
     """
     trust = Trust.of(trusted)
-    if isinstance(ref, Path) or (isinstance(ref, str) and Path(ref).is_dir() and "/" in str(ref)):
-        folder = Path(ref)
+    if isinstance(ref, Path) or (isinstance(ref, str) and ref.startswith(_FOLDER_PREFIXES)):
+        folder = Path(ref.removeprefix("file://") if isinstance(ref, str) else ref).expanduser()
         descriptor = read_descriptor(folder)
         predictor = flavor_named(str(descriptor["flavor"])).load(
             folder, descriptor, trust, str(folder)

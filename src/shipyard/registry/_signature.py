@@ -382,20 +382,7 @@ def _convert(spec: ColumnSpec, series: pd.Series, dtype: Any) -> Any:
         return None
     kind = spec.type
     if kind in _NUMPY:
-        want = _NUMPY[kind]
-        if (
-            isinstance(dtype, np.dtype)
-            and dtype.kind in "biuf"
-            and (_castable(dtype, want) if want.kind != "b" else dtype.kind == "b")
-        ):
-            if kind == "integer" and dtype.kind in _INT_KINDS and dtype.itemsize > 4:
-                info = np.iinfo(np.int32)
-                if len(series) and (series.min() < info.min or series.max() > info.max):
-                    raise _type_error(spec, f"{dtype} values outside the int32 range")
-            return series.astype(want)
-        if pd.api.types.is_extension_array_dtype(dtype) and pd.api.types.is_numeric_dtype(dtype):
-            return series.astype("float64" if want.kind == "f" else dtype)
-        raise _type_error(spec, str(dtype))
+        return _convert_number(spec, series, dtype, _NUMPY[kind])
     if kind == "string":
         if isinstance(dtype, pd.CategoricalDtype):
             series = series.astype(object)
@@ -420,6 +407,27 @@ def _convert(spec: ColumnSpec, series: pd.Series, dtype: Any) -> Any:
     if kind == "boolean":
         raise _type_error(spec, str(dtype))
     return None
+
+
+def _convert_number(spec: ColumnSpec, series: pd.Series, dtype: Any, want: np.dtype[Any]) -> Any:
+    """Numbers: safe casts, floats to the trained float width, and wider integers to a
+    narrower trained integer type when every value fits."""
+    if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
+        if want.kind == "b":
+            if dtype.kind == "b":
+                return None
+        elif dtype.kind in "iu" and want.kind == "i" and not _castable(dtype, want):
+            info = np.iinfo(want)
+            if len(series) and (series.min() < info.min or series.max() > info.max):
+                raise _type_error(spec, f"{dtype} values outside the {want} range")
+            return series.astype(want)
+        elif _castable(dtype, want):
+            return series.astype(want)
+    elif pd.api.types.is_extension_array_dtype(dtype) and pd.api.types.is_numeric_dtype(dtype):
+        if want.kind == "f":
+            return series.astype(want)
+        return None  # nullable integers stay as they are
+    raise _type_error(spec, str(dtype))
 
 
 def _check_levels(spec: ColumnSpec, series: pd.Series) -> None:
