@@ -161,5 +161,5 @@ def test_bad_custom_model_inputs(local: Client, tmp_path: Path) -> None:
     with pytest.raises(InvalidArgument, match="unknown model flavor 'tensorflow'"):
         shipyard.save_model(Threshold("a"), tmp_path / "z", flavor="tensorflow")
     shipyard.save_model(Threshold("a"), tmp_path / "w")  # no config: Threshold() needs a column
-    with pytest.raises(InvalidArgument, match="cannot build .* from its config"):
+    with pytest.raises(InvalidArgument, match=r"cannot build .* from its config"):
         shipyard.load_model(tmp_path / "w")

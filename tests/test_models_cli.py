@@ -8,8 +8,8 @@ from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 
 import shipyard
-from shipyard.tracking import Client
 from shipyard.cli import app
+from shipyard.tracking import Client
 from tests.test_cli import _wide_console, cells, fails, invoke, ok, row, runner  # noqa: F401
 
 X, y = load_iris(return_X_y=True, as_frame=True)

@@ -87,6 +87,7 @@ def test_unfitted_clusterers_and_plain_containers_round_trip(tmp_path: Path) -> 
         "empty": np.empty((0, 3)),
         "objects": np.array(["x", None, 3], dtype=object),
         "slice": slice(1, 5, 2),
+        "masked": np.ma.MaskedArray(np.array([1, "a", None], dtype=object), mask=[0, 1, 0]),
         "generator": np.random.default_rng(7),
         "model": cluster.KMeans(3),
     }
@@ -102,6 +103,7 @@ def test_unfitted_clusterers_and_plain_containers_round_trip(tmp_path: Path) -> 
     assert back["empty"].shape == (0, 3)
     assert back["objects"].tolist() == ["x", None, 3]
     assert back["slice"] == slice(1, 5, 2)
+    assert back["masked"].mask.tolist() == [False, True, False] and back["masked"][0] == 1
     assert back["generator"].random() == np.random.default_rng(7).random()
     assert back["model"].get_params() == value["model"].get_params()
 

@@ -25,7 +25,7 @@ from shipyard.entities import (
     Run,
     RunPage,
 )
-from shipyard.errors import InvalidArgument, NotFound, ServiceUnavailable
+from shipyard.errors import AlreadyExists, InvalidArgument, NotFound, ServiceUnavailable
 from shipyard.store import artifact_db, get_engine, lineage_db, search_db, tracking_db
 
 T = TypeVar("T")
@@ -117,11 +117,14 @@ class LocalStore(RegistryMixin):
         found = self._read(lambda c: tracking_db.find_experiment(c, name))
         if found is not None:
             return found
-        with self._write() as conn:
-            found = tracking_db.find_experiment(conn, name)
-            if found is not None:  # created by someone else meanwhile
-                return found
-            return tracking_db.create_experiment(conn, name, "", {}, now_ms())
+        try:
+            with self._write() as conn:
+                found = tracking_db.find_experiment(conn, name)
+                if found is not None:  # created by someone else meanwhile
+                    return found
+                return tracking_db.create_experiment(conn, name, "", {}, now_ms())
+        except AlreadyExists:  # created by a transaction that committed after our read
+            return self.get_experiment_by_name(name)
 
     def list_experiments(self, include_deleted: bool = False) -> list[Experiment]:
         return self._read(lambda c: tracking_db.list_experiments(c, include_deleted))

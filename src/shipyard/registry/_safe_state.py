@@ -208,6 +208,12 @@ class _Encoder:
                 items = [self.encode(x) for x in obj.ravel(order="C")]
                 return {"oa": items, "shape": list(obj.shape), "#": self.remember(obj)}
             return {"a": self.array(obj), "#": self.remember(obj)}
+        if kind is np.ma.MaskedArray:  # e.g. GridSearchCV.cv_results_
+            node = {
+                "ma": self.encode(np.asarray(obj.data)),
+                "mask": self.encode(np.ma.getmaskarray(obj)),
+            }
+            return {**node, "fill": self.encode(obj.fill_value), "#": self.remember(obj)}
         if isinstance(obj, np.generic):
             return {"np": np.lib.format.dtype_to_descr(obj.dtype), "v": self.encode(obj.item())}
         if isinstance(obj, np.dtype):
@@ -513,6 +519,13 @@ def _tuple(d: _Decoder, node: dict[str, Any]) -> Any:
     return d.keep(node, tuple(d.decode_all(node["t"])))
 
 
+def _masked(d: _Decoder, node: dict[str, Any]) -> Any:
+    data, mask = d.decode(node["ma"]), d.decode(node["mask"])
+    if not isinstance(data, np.ndarray) or not isinstance(mask, np.ndarray):
+        raise IntegrityError("state file has a malformed masked array")
+    return d.keep(node, np.ma.MaskedArray(data, mask=mask, fill_value=d.decode(node["fill"])))
+
+
 def _scalar(d: _Decoder, node: dict[str, Any]) -> Any:
     return np.array(d.decode(node["v"]), dtype=d.dtype(node["np"]))[()]
 
@@ -526,6 +539,7 @@ _HANDLERS: dict[str, Any] = {
     "t": _tuple,
     "np": _scalar,
     "oa": _Decoder.object_array,
+    "ma": _masked,
     "C": _Decoder.constructed,
     "X": _Decoder.rebuild,
     "T": lambda d, n: d.resolve(n["T"], "type"),
