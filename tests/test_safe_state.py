@@ -49,7 +49,7 @@ def _models() -> dict[str, Any]:
         "logreg": (pipeline.make_pipeline(preprocessing.StandardScaler(),
                                           linear_model.LogisticRegression()), X),
         "svc": (svm.SVC(probability=True, random_state=0), X),
-        "knn": (neighbors.KNeighborsClassifier(), X),
+        "knn": (neighbors.KNeighborsClassifier(algorithm="brute"), X),
         "calibrated": (calibration.CalibratedClassifierCV(linear_model.LogisticRegression()), X),
         "ufunc": (pipeline.make_pipeline(preprocessing.FunctionTransformer(np.log1p),
                                          linear_model.LogisticRegression()), X),
@@ -119,7 +119,71 @@ def test_what_cannot_be_saved_safely_is_refused(tmp_path: Path) -> None:
         ss.dump(Local(), tmp_path / "y.state")
 
 
+def test_kd_trees_store_unchecked_indices_so_they_need_trust(tmp_path: Path) -> None:
+    model = neighbors.KNeighborsClassifier(algorithm="kd_tree").fit(X, y)
+    assert ss.dump(model, tmp_path / "k.state") == ["sklearn.neighbors._kd_tree.KDTree"]
+    with pytest.raises(PermissionDenied, match=r"sklearn\.neighbors\._kd_tree\.KDTree"):
+        ss.load(tmp_path / "k.state")
+    loaded = ss.load(tmp_path / "k.state", trusted=["sklearn.neighbors._kd_tree.KDTree"])
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
 # ---------------------------------------------------------------------------- crafted files
+
+
+def _tamper_tree(tree: Any, **changes: Any) -> None:
+    """Rewrite a fitted tree's node array the way a crafted file could (sklearn accepts it)."""
+    state = tree.__getstate__()
+    nodes = state["nodes"].copy()
+    for field, (index, value) in changes.items():
+        if field == "max_depth":
+            state["max_depth"] = value
+        else:
+            nodes[field][index] = value
+    state["nodes"] = nodes
+    tree.__setstate__(state)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"left_child": (0, 10**6)}, "points outside its tree"),
+        ({"right_child": (2, 1)}, "points outside its tree"),  # backwards: a loop
+        ({"feature": (0, 500)}, "splits on a feature it does not have"),
+        ({"right_child": (0, -1)}, "exactly one child"),
+        ({"max_depth": (0, 1)}, "deeper than it declares"),
+    ],
+)
+def test_crafted_tree_indices_are_refused(
+    tmp_path: Path, changes: dict[str, Any], message: str
+) -> None:
+    from sklearn.tree import DecisionTreeClassifier
+
+    model = DecisionTreeClassifier(max_depth=4, random_state=0).fit(X, y)
+    _tamper_tree(model.tree_, **changes)
+    ss.dump(model, tmp_path / "t.state")
+    with pytest.raises(IntegrityError, match=message):
+        ss.load(tmp_path / "t.state")
+
+
+def test_crafted_ensembles_and_svms_are_refused(tmp_path: Path) -> None:
+    forest = ensemble.RandomForestClassifier(3, random_state=0).fit(X, y)
+    forest.n_features_in_ = 2  # its trees would read past a 2-column input
+    ss.dump(forest, tmp_path / "f.state")
+    with pytest.raises(IntegrityError, match="reads more features than the ensemble checks"):
+        ss.load(tmp_path / "f.state")
+
+    machine = svm.SVC().fit(X, y)
+    machine._n_support = machine._n_support * 2
+    ss.dump(machine, tmp_path / "s.state")
+    with pytest.raises(IntegrityError, match="support-vector counts"):
+        ss.load(tmp_path / "s.state")
+
+    hist = ensemble.HistGradientBoostingClassifier(max_iter=3).fit(X, y)
+    hist._predictors[0][0].nodes["feature_idx"][0] = 99
+    ss.dump(hist, tmp_path / "h.state")
+    with pytest.raises(IntegrityError, match="splits on a feature it does not have"):
+        ss.load(tmp_path / "h.state")
 
 
 def _craft(path: Path, header: dict[str, Any], data: bytes = b"") -> Path:

@@ -16,6 +16,9 @@ This format keeps skops' safety rule and drops the cost:
   built. A name outside it raises PermissionDenied listing every untrusted name, so the user
   can review them and pass ``trusted=[...]``. Objects are created with ``cls.__new__`` and
   their state set, as pickle does; only allowed classes are ever called.
+- The scikit-learn structures that compiled code indexes without bounds checks (tree nodes,
+  histogram-GBM predictors, libsvm counts) are validated before the model is returned (see
+  ``_safe_checks``), so a crafted file cannot make ``predict`` read outside its arrays.
 
 Layout: 16-byte magic, 8-byte little-endian JSON length, the JSON header, padding to 64 bytes,
 then the array data.
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import copyreg
+import functools
 import importlib
 import math
 import struct
@@ -37,6 +41,7 @@ import numpy as np
 import orjson
 
 from shipyard.errors import IntegrityError, InvalidArgument, PermissionDenied
+from shipyard.registry._safe_checks import TREE, UNVALIDATED, Checks, check_object
 
 MAGIC = b"SHIPYARD-STATE1\n"
 ALIGN = 64
@@ -97,6 +102,8 @@ def is_trusted_by_default(ref: str, kind: str) -> bool:
     if any(part in _UNSAFE_PARTS for part in module.split(".")):
         return False
     if kind == "class":
+        if dotted in UNVALIDATED:
+            return False
         return dotted in _SAFE_CLASSES or module.startswith(_SAFE_CLASS_PREFIXES)
     if kind == "type":
         return (
@@ -151,7 +158,7 @@ class _Encoder:
             self.size += padding
         self.arrays.append(
             {
-                "dtype": np.lib.format.dtype_to_descr(arr.dtype),
+                "dtype": _descr_of(arr.dtype),
                 "shape": list(arr.shape),
                 "offset": self.size,
                 "nbytes": arr.nbytes,
@@ -215,9 +222,9 @@ class _Encoder:
             }
             return {**node, "fill": self.encode(obj.fill_value), "#": self.remember(obj)}
         if isinstance(obj, np.generic):
-            return {"np": np.lib.format.dtype_to_descr(obj.dtype), "v": self.encode(obj.item())}
+            return {"np": _descr_of(obj.dtype), "v": self.encode(obj.item())}
         if isinstance(obj, np.dtype):
-            return {"dt": np.lib.format.dtype_to_descr(obj)}
+            return {"dt": _descr_of(obj)}
         if isinstance(obj, type):
             return {"T": self.ref(obj, "type")}
         if isinstance(obj, types.FunctionType | types.BuiltinFunctionType | np.ufunc):
@@ -256,6 +263,12 @@ class _Encoder:
         if dictitems is not None:
             node["di"] = [[self.encode(k), self.encode(v)] for k, v in dictitems]
         return node
+
+
+@functools.lru_cache(maxsize=256)
+def _descr_of(dtype: np.dtype[Any]) -> Any:
+    """numpy's portable description of a dtype (cached: a forest repeats one node dtype)."""
+    return np.lib.format.dtype_to_descr(dtype)
 
 
 def _unsupported(obj: Any, reduced: Any) -> InvalidArgument:
@@ -364,7 +377,10 @@ def load(path: Path, trusted: Collection[str] = ()) -> Any:
             field="trusted",
             untrusted=refused,
         )
-    return _Decoder(header, data, start, refs).decode(header["root"])
+    decoder = _Decoder(header, data, start, refs)
+    obj = decoder.decode(header["root"])
+    decoder.checks.finish()
+    return obj
 
 
 def _import(name: str) -> Any:
@@ -394,6 +410,8 @@ class _Decoder:
         self.refs = refs
         self.memo: dict[int, Any] = {}
         self.resolved: dict[str, Any] = {}
+        self.dtypes: dict[Any, np.dtype[Any]] = {}
+        self.checks = Checks()
 
     def resolve(self, name: str, kind: str) -> Any:
         if self.refs.get(name) != kind and not (kind == "type" and self.refs.get(name) == "class"):
@@ -406,9 +424,13 @@ class _Decoder:
         return self.resolved[name]
 
     def dtype(self, descr: Any) -> np.dtype[Any]:
-        dtype = np.lib.format.descr_to_dtype(_descr(descr))
-        if dtype.hasobject:
-            raise IntegrityError("state file declares an object dtype for raw data; refused")
+        key = descr if isinstance(descr, str) else orjson.dumps(descr)
+        dtype = self.dtypes.get(key)
+        if dtype is None:
+            dtype = np.lib.format.descr_to_dtype(_descr(descr))
+            if dtype.hasobject:
+                raise IntegrityError("state file declares an object dtype for raw data; refused")
+            self.dtypes[key] = dtype
         return dtype
 
     def keep(self, node: dict[str, Any], obj: Any) -> Any:
@@ -417,14 +439,20 @@ class _Decoder:
         return obj
 
     def decode(self, node: Any) -> Any:
-        if node is None or isinstance(node, bool | int | float | str):
+        kind = type(node)
+        if kind in _PLAIN:
             return node
-        if not isinstance(node, dict):
+        if kind is not dict or not node:
             raise IntegrityError("state file has a malformed node")
-        for tag, handler in _HANDLERS.items():
-            if tag in node:
-                return handler(self, node)
-        raise IntegrityError(f"state file has an unknown node {sorted(node)[:3]}")
+        handler = _HANDLERS.get(next(iter(node)))  # the writer puts the node's tag first
+        if handler is None:
+            raise IntegrityError(f"state file has an unknown node {sorted(node)[:3]}")
+        try:
+            return handler(self, node)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise IntegrityError(
+                f"state file has a malformed {next(iter(node))!r} node: {exc!r}"
+            ) from None
 
     def decode_all(self, items: Iterable[Any]) -> list[Any]:
         return [self.decode(x) for x in items]
@@ -438,8 +466,9 @@ class _Decoder:
 
     def dict_(self, node: dict[str, Any]) -> Any:
         out: dict[Any, Any] = self.keep(node, {})
+        decode = self.decode
         for key, value in node["d"]:
-            out[self.decode(key)] = self.decode(value)
+            out[key if type(key) is str else decode(key)] = decode(value)
         return out
 
     def array(self, node: dict[str, Any]) -> Any:
@@ -484,6 +513,8 @@ class _Decoder:
     def finish(self, instance: Any, node: dict[str, Any]) -> Any:
         if "st" in node:
             state = self.decode(node["st"])
+            if node.get("C") == TREE:
+                self.checks.tree_state(instance, state)
             setstate = getattr(instance, "__setstate__", None)
             if setstate is not None:
                 setstate(state)
@@ -499,6 +530,8 @@ class _Decoder:
             instance.append(item)
         for key, value in node.get("di", []):
             instance[self.decode(key)] = self.decode(value)
+        if "O" in node:
+            check_object(instance)
         return instance
 
     def random_state(self, node: dict[str, Any]) -> Any:
@@ -530,6 +563,7 @@ def _scalar(d: _Decoder, node: dict[str, Any]) -> Any:
     return np.array(d.decode(node["v"]), dtype=d.dtype(node["np"]))[()]
 
 
+_PLAIN = frozenset({type(None), bool, int, float, str})
 _HANDLERS: dict[str, Any] = {
     "r": lambda d, n: d.memo[n["r"]],
     "l": _Decoder.list_,
