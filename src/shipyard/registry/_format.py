@@ -4,7 +4,6 @@ how to load them, what the model accepts (signature and input example) and what 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -85,8 +84,7 @@ def save_model(
         "python_version": python_version(),
         "requirements": [*pinned, *(str(r) for r in extra_requirements)],
         "shipyard_version": installed_version("shipyard") or "",
-        "created_at": time.time_ns() // 1_000_000,
-    }
+    }  # no timestamp: saving the same model twice gives the same files (and manifest digest)
     (folder / DESCRIPTOR).write_bytes(orjson.dumps(descriptor, option=orjson.OPT_INDENT_2))
     return descriptor
 

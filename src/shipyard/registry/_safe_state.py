@@ -82,8 +82,9 @@ def _qualified(obj: Any) -> tuple[str, str]:
     if isinstance(obj, np.ufunc):
         module, qualname = "numpy", obj.__name__
     if not module or not qualname or "<locals>" in qualname or "<lambda>" in qualname:
+        shown = qualname or type(obj).__name__
         raise InvalidArgument(
-            f"cannot save {obj!r} safely: only classes and functions importable by name can be "
+            f"cannot save {shown} safely: only classes and functions importable by name can be "
             "referenced; define it at module level, or save with trusted=True (pickle)",
             field="model",
         )
