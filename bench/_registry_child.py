@@ -69,6 +69,25 @@ def _summary(first: float, timings: list[float]) -> dict[str, Any]:
     return {"first_seconds": first, "median_seconds": statistics.median(timings), "all": timings}
 
 
+def _measure(
+    log_register: Callable[[], Any],
+    set_champion: Callable[[], Any],
+    load: Callable[[], Any],
+    check: Callable[[Any], bool],
+    repeat: int,
+    loads: int,
+) -> dict[str, Any]:
+    """Time log+register, point @champion at the last version, time loads, check the model."""
+    first, timings = _timed(log_register, repeat)
+    set_champion()
+    load_first, load_timings = _timed(load, loads)
+    assert check(load()), "the loaded model predicts differently"
+    return {
+        "log_register": _summary(first, timings),
+        "load_alias": _summary(load_first, load_timings),
+    }
+
+
 def _explicit_requirements() -> list[str]:
     from importlib.metadata import version
 
@@ -100,19 +119,18 @@ def run_mlflow(home: Path, repeat: int, loads: int, requirements: str | None) ->
             )
         versions.append(str(info.registered_model_version))
 
-    first, timings = _timed(log_register, repeat)
-    client.set_registered_model_alias(MODEL_NAME, "champion", versions[-1])
-
-    def load() -> Any:
-        return mlflow.sklearn.load_model(f"models:/{MODEL_NAME}@champion")
-
-    load_first, load_timings = _timed(load, loads)
-    assert (load().predict(X) == expected).all()
+    timings = _measure(
+        log_register,
+        lambda: client.set_registered_model_alias(MODEL_NAME, "champion", versions[-1]),
+        lambda: mlflow.sklearn.load_model(f"models:/{MODEL_NAME}@champion"),
+        lambda loaded: bool((loaded.predict(X) == expected).all()),
+        repeat,
+        loads,
+    )
     reqs = mlflow.pyfunc.get_model_dependencies(f"models:/{MODEL_NAME}/{versions[-1]}")
     return {
         "version": mlflow.__version__,
-        "log_register": _summary(first, timings),
-        "load_alias": _summary(load_first, load_timings),
+        **timings,
         "versions": len(versions),
         "requirements": Path(reqs).read_text().splitlines(),
     }
@@ -131,18 +149,17 @@ def run_shipyard(home: Path, repeat: int, loads: int, requirements: Any = None) 
         with shipyard.start_run(experiment="bench"):
             versions.append(shipyard.register_model(model, MODEL_NAME).version)
 
-    first, timings = _timed(log_register, repeat)
-    shipyard.set_alias(MODEL_NAME, "champion", versions[-1])
-
-    def load() -> Any:
-        return shipyard.models.load(f"{MODEL_NAME}@champion")
-
-    load_first, load_timings = _timed(load, loads)
-    assert (load().predict(X) == expected).all()
+    timings = _measure(
+        log_register,
+        lambda: shipyard.set_alias(MODEL_NAME, "champion", versions[-1]),
+        lambda: shipyard.models.load(f"{MODEL_NAME}@champion"),
+        lambda loaded: bool((loaded.predict(X) == expected).all()),
+        repeat,
+        loads,
+    )
     return {
         "version": shipyard.__version__,
-        "log_register": _summary(first, timings),
-        "load_alias": _summary(load_first, load_timings),
+        **timings,
         "versions": len(versions),
         "requirements": shipyard.models.requirements(f"{MODEL_NAME}/{versions[-1]}"),
     }

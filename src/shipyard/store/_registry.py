@@ -86,7 +86,21 @@ def create_registered_model(
 ) -> RegisteredModel:
     """Insert a model; a taken name raises AlreadyExists."""
     model_id = new_id()
-    stmt = (
+    stmt = _insert_model(conn, model_id, name, description, owner, now).returning(MODELS.c.id)
+    if conn.execute(stmt).first() is None:
+        raise AlreadyExists(
+            f"model {name!r} is already registered; register a new version of it instead",
+            field="name",
+        )
+    _set_tags(conn, MODEL_TAGS, "model_id", model_id, tags)
+    return get_registered_model(conn, name)
+
+
+def _insert_model(
+    conn: Connection, model_id: str, name: str, description: str, owner: str, now: int
+) -> Any:
+    """INSERT of a new model row that does nothing when the name is taken."""
+    return (
         _upsert(conn, MODELS)
         .values(
             id=model_id,
@@ -98,32 +112,12 @@ def create_registered_model(
             updated_at=now,
         )
         .on_conflict_do_nothing(index_elements=["name"])
-        .returning(MODELS.c.id)
     )
-    if conn.execute(stmt).first() is None:
-        raise AlreadyExists(
-            f"model {name!r} is already registered; register a new version of it instead",
-            field="name",
-        )
-    _set_tags(conn, MODEL_TAGS, "model_id", model_id, tags)
-    return get_registered_model(conn, name)
 
 
 def _ensure_model(conn: Connection, name: str, owner: str, now: int) -> Any:
     """The model's row, locked for writing; created (owned by ``owner``) when missing."""
-    conn.execute(
-        _upsert(conn, MODELS)
-        .values(
-            id=new_id(),
-            name=name,
-            description="",
-            owner=owner,
-            last_version=0,
-            created_at=now,
-            updated_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["name"])
-    )
+    conn.execute(_insert_model(conn, new_id(), name, "", owner, now))
     return _model_row(conn, name, lock=True)
 
 
@@ -204,12 +198,26 @@ def update_registered_model(
 ) -> RegisteredModel:
     """Change a model's description and set (add or overwrite) tags."""
     row = _model_row(conn, name, lock=True)
+    _describe(conn, MODELS, MODEL_TAGS, "model_id", row.id, description, tags, now)
+    return get_registered_model(conn, name)
+
+
+def _describe(
+    conn: Connection,
+    table: Table,
+    tag_table: Table,
+    owner_column: str,
+    row_id: str,
+    description: str | None,
+    tags: Mapping[str, str],
+    now: int,
+) -> None:
+    """Set a row's description (when given) and tags, and touch its update time."""
     values: dict[str, Any] = {"updated_at": now}
     if description is not None:
         values["description"] = description
-    conn.execute(update(MODELS).where(MODELS.c.id == row.id).values(**values))
-    _set_tags(conn, MODEL_TAGS, "model_id", row.id, tags)
-    return get_registered_model(conn, name)
+    conn.execute(update(table).where(table.c.id == row_id).values(**values))
+    _set_tags(conn, tag_table, owner_column, row_id, tags)
 
 
 def delete_registered_model_tag(conn: Connection, name: str, key: str) -> None:
@@ -437,11 +445,7 @@ def update_model_version(
     """Change a version's description and set tags (its files and metadata never change)."""
     model = _model_row(conn, name, lock=True)
     row = _version_row(conn, model.id, name, version)
-    values: dict[str, Any] = {"updated_at": now}
-    if description is not None:
-        values["description"] = description
-    conn.execute(update(VERSIONS).where(VERSIONS.c.id == row.id).values(**values))
-    _set_tags(conn, VERSION_TAGS, "version_id", row.id, tags)
+    _describe(conn, VERSIONS, VERSION_TAGS, "version_id", row.id, description, tags, now)
     return get_model_version(conn, name, version)
 
 
