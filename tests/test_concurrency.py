@@ -56,25 +56,26 @@ def test_four_processes_logging_at_once_lose_nothing(
     assert [e.name for e in experiments] == ["shared"]  # created once despite the race
 
 
-def _register(home: str, db_url: str, count: int) -> list[int]:
-    import numpy as np
-    from sklearn.linear_model import LinearRegression
-
+def _register(home: str, db_url: str, folder: str, count: int) -> list[int]:
     import shipyard
 
     shipyard.configure(home=home, db_url=db_url, sync_logging=True)
-    model = LinearRegression().fit(np.arange(6.0).reshape(3, 2), [1.0, 2.0, 3.0])
-    return [shipyard.register_model(model, "raced").version for _ in range(count)]
+    return [shipyard.register_model(folder, "raced").version for _ in range(count)]
 
 
 @pytest.mark.slow
 def test_processes_registering_at_once_get_distinct_consecutive_versions(
     tmp_path: Path, db_url: str
 ) -> None:
+    import shipyard
+
+    model = shipyard.registry.PythonModel()  # any saved model folder will do
+    shipyard.save_model(model, tmp_path / "model")
     context = multiprocessing.get_context("spawn")
     home = str(tmp_path / ".shipyard")
+    args = (home, db_url, str(tmp_path / "model"), 5)
     with context.Pool(PROCESSES) as pool:
-        results = pool.starmap(_register, [(home, db_url, 5)] * PROCESSES)
+        results = pool.starmap(_register, [args] * PROCESSES)
     numbers = sorted(n for batch in results for n in batch)
     assert numbers == list(range(1, PROCESSES * 5 + 1))
     store = LocalStore(load_settings(home=home, db_url=db_url))
