@@ -68,9 +68,9 @@ def test_processes_registering_at_once_get_distinct_consecutive_versions(
     tmp_path: Path, db_url: str
 ) -> None:
     import shipyard
+    from shipyard.registry import PythonModel
 
-    model = shipyard.registry.PythonModel()  # any saved model folder will do
-    shipyard.save_model(model, tmp_path / "model")
+    shipyard.save_model(PythonModel(), tmp_path / "model")  # any saved model folder will do
     context = multiprocessing.get_context("spawn")
     home = str(tmp_path / ".shipyard")
     args = (home, db_url, str(tmp_path / "model"), 5)

@@ -18,6 +18,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 import shipyard
 from shipyard.config import load_settings
+from shipyard.entities import LineageNode
 from shipyard.errors import (
     Conflict,
     IntegrityError,
@@ -82,7 +83,7 @@ def test_registering_inside_a_run_logs_the_model_and_links_the_run(
     assert mv.metrics == {"auc": 0.97, "f1": 0.9, "holdout_auc": 0.95}
     paths = {a.path for a in sdk.store.list_artifacts(run.id)}
     assert paths == {"model/model.state", "model/shipyard-model.json"}
-    lineage = sdk.store.get_lineage(shipyard.entities.LineageNode("model_version", mv.id))
+    lineage = sdk.store.get_lineage(LineageNode("model_version", mv.id))
     assert [e.src.id for e in lineage] == [run.id]
 
 
