@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import skops.io
 from sklearn.datasets import load_iris
 from sklearn.ensemble import ExtraTreesClassifier
 from sklearn.linear_model import LogisticRegression
@@ -47,9 +46,8 @@ def all_runs() -> list[Run]:
     return shipyard.search_runs(output="runs").runs
 
 
-def load_model(client: Client, run: Run, dest: Path) -> Any:
-    path = client.download_artifact(run.id, "model/model.skops", dest)
-    return skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))
+def load_model(run: Run) -> Any:
+    return shipyard.load_model(f"runs:/{run.id}/model").model
 
 
 def test_fit_without_active_run_records_a_finished_run(autolog: Client, tmp_path: Path) -> None:
@@ -69,13 +67,17 @@ def test_fit_without_active_run_records_a_finished_run(autolog: Client, tmp_path
     assert run.tags["shipyard.autolog.estimator"].endswith("LogisticRegression")
 
     paths = {a.path for a in autolog.store.list_artifacts(run.id)}
-    assert paths == {"model/model.skops", "model/shipyard-model.json"}
+    assert paths == {"model/model.state", "model/shipyard-model.json"}
     meta_path = autolog.download_artifact(run.id, "model/shipyard-model.json", tmp_path / "m")
     meta = json.loads(Path(meta_path).read_text())
-    assert meta["flavor"] == "sklearn" and meta["format"] == "skops"
+    assert meta["flavor"] == "sklearn" and meta["format"] == "shipyard-state"
     assert meta["class"].endswith("LogisticRegression")
+    # the signature comes from the training data, the requirements are pinned
+    assert meta["signature"]["inputs"]["type"] == "tensor"
+    assert meta["signature"]["inputs"]["shape"] == [-1, 4]
+    assert any(r.startswith("scikit-learn==") for r in meta["requirements"])
 
-    loaded = load_model(autolog, run, tmp_path / "model")
+    loaded = load_model(run)
     assert type(loaded) is LogisticRegression
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
     np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X))
@@ -113,7 +115,7 @@ def test_pipeline_logs_one_run_for_the_top_level_fit(autolog: Client, tmp_path: 
     assert run.params["logisticregression__C"] == "2.0"
     assert "standardscaler__with_mean" in run.params
     assert run.metrics["training_score"] == pytest.approx(pipe.score(X, y))
-    loaded = load_model(autolog, run, tmp_path / "model")
+    loaded = load_model(run)
     assert isinstance(loaded, Pipeline)
     np.testing.assert_array_equal(loaded.predict(X), pipe.predict(X))
 
@@ -163,7 +165,7 @@ def test_inside_a_user_run_first_fit_logs_there_and_the_next_one_nests(autolog: 
     assert child.parent_run_id == parent.id
     assert child.params["max_depth"] == "2" and "C" not in child.params
     assert "training_score" in child.metrics
-    assert {a.path for a in autolog.store.list_artifacts(child.id)} >= {"model/model.skops"}
+    assert {a.path for a in autolog.store.list_artifacts(child.id)} >= {"model/model.state"}
 
 
 def test_params_clashing_with_the_users_run_go_to_a_nested_run(autolog: Client) -> None:
@@ -196,7 +198,7 @@ def test_recording_problems_warn_but_never_break_the_fit(autolog: Client) -> Non
     [run] = all_runs()
     assert run.status == "FINISHED"
     assert "validation_score" not in run.metrics and "training_score" in run.metrics
-    assert {a.path for a in autolog.store.list_artifacts(run.id)} >= {"model/model.skops"}
+    assert {a.path for a in autolog.store.list_artifacts(run.id)} >= {"model/model.state"}
 
 
 def test_an_unusable_experiment_warns_and_still_fits(autolog: Client) -> None:

@@ -341,7 +341,8 @@ def test_demo_end_to_end(default_client: None, tmp_path: Path) -> None:
     out = ok("demo")
     assert (tmp_path / ".shipyard").is_dir()  # the default home in the working directory
 
-    ranked = [cells(line) for line in out.splitlines() if line.startswith("│")]
+    board, _, registry_part = out.partition("best:")
+    ranked = [cells(line) for line in board.splitlines() if line.startswith("│")]
     assert [r[0] for r in ranked] == [str(i) for i in range(1, 9)]
     aucs = [float(r[4]) for r in ranked]
     assert aucs == sorted(aucs, reverse=True)
@@ -356,19 +357,29 @@ def test_demo_end_to_end(default_client: None, tmp_path: Path) -> None:
         assert run.status == "FINISHED"
         assert 0.5 < run.metrics["val_auc"] <= 1.0
         paths = {a.path for a in client.store.list_artifacts(run.id)}
-        assert {"model/model.skops", "model/shipyard-model.json"} <= paths
+        assert {"model/model.state", "model/shipyard-model.json"} <= paths
     best = max(runs, key=lambda r: r.metrics["val_auc"])
     assert best.id[:8] == ranked[0][1]
     assert best.name in best_line
     assert best.parent_run_id is not None  # all under the sweep run
     assert {r.parent_run_id for r in runs} == {best.parent_run_id}
 
-    # the leaderboard's models are usable: the best one loads back with skops
-    import skops.io
+    # the best run's model was registered, promoted through the gates and scored rows
+    assert "registered demo-model/1 from run " + best.id[:8] in registry_part
+    assert "promoted: demo-model@champion -> version 1" in registry_part
+    assert "metrics.val_auc > 0.9" in registry_part
+    version = shipyard.models.get_version("demo-model@champion")
+    assert version.version == 1 and version.run_id == best.id
+    assert version.metrics["val_auc"] == best.metrics["val_auc"]
+    [event] = shipyard.models.history("demo-model")
+    assert event.outcome == "moved" and len(event.gates) == 2 and event.passed
+    scored = [cells(line) for line in registry_part.partition("p(benign)")[2].splitlines()]
+    assert len([r for r in scored if len(r) == 4 and r[0].isdigit()]) == 5
+
+    # the champion loads back by alias (hash-verified) and is a good model
     from sklearn.datasets import load_breast_cancer
 
-    path = shipyard.download_artifact(best.id, "model/model.skops", tmp_path / "best")
-    model = skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))
+    model = shipyard.models.load("demo-model@champion")
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
     assert (model.predict(X) == y).mean() > 0.9
 

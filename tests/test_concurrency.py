@@ -1,4 +1,5 @@
-"""Several processes logging to one store at once lose nothing (SQLite and PostgreSQL)."""
+"""Several processes logging to or registering in one store at once lose nothing (SQLite and
+PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -53,3 +54,29 @@ def test_four_processes_logging_at_once_lose_nothing(
         assert run.metrics["loss"] == (METRICS_PER_RUN - 1) * 0.5
     experiments = store.list_experiments()
     assert [e.name for e in experiments] == ["shared"]  # created once despite the race
+
+
+def _register(home: str, db_url: str, folder: str, count: int) -> list[int]:
+    import shipyard
+
+    shipyard.configure(home=home, db_url=db_url, sync_logging=True)
+    return [shipyard.register_model(folder, "raced").version for _ in range(count)]
+
+
+@pytest.mark.slow
+def test_processes_registering_at_once_get_distinct_consecutive_versions(
+    tmp_path: Path, db_url: str
+) -> None:
+    import shipyard
+    from shipyard.registry import PythonModel
+
+    shipyard.save_model(PythonModel(), tmp_path / "model")  # any saved model folder will do
+    context = multiprocessing.get_context("spawn")
+    home = str(tmp_path / ".shipyard")
+    args = (home, db_url, str(tmp_path / "model"), 5)
+    with context.Pool(PROCESSES) as pool:
+        results = pool.starmap(_register, [args] * PROCESSES)
+    numbers = sorted(n for batch in results for n in batch)
+    assert numbers == list(range(1, PROCESSES * 5 + 1))
+    store = LocalStore(load_settings(home=home, db_url=db_url))
+    assert store.get_registered_model("raced").latest_version == PROCESSES * 5

@@ -8,6 +8,10 @@ script pays only for the parts it uses.
     with shipyard.start_run(experiment="churn") as run:
         shipyard.log_params({"model": "rf", "depth": 8})
         shipyard.log_metric("auc", 0.91)
+        shipyard.register_model(model, "churn", input_example=X.head())
+
+    shipyard.promote("churn", 1, to="champion", require=["metrics.auc > 0.8"])
+    shipyard.models.load("churn@champion").predict(X_new)
 """
 
 from __future__ import annotations
@@ -22,7 +26,6 @@ _EXPORTS: dict[str, str] = {
     "ActiveRun": "shipyard.tracking",
     "Client": "shipyard.tracking",
     "active_run": "shipyard.tracking",
-    "autolog": "shipyard.tracking",
     "configure": "shipyard.tracking",
     "download_artifact": "shipyard.tracking",
     "end_run": "shipyard.tracking",
@@ -37,6 +40,18 @@ _EXPORTS: dict[str, str] = {
     "set_tag": "shipyard.tracking",
     "set_tags": "shipyard.tracking",
     "start_run": "shipyard.tracking",
+    # model registry
+    "LoadedModel": "shipyard.registry",
+    "PythonModel": "shipyard.registry",
+    "Signature": "shipyard.registry",
+    "autolog": "shipyard.registry",
+    "infer_signature": "shipyard.registry",
+    "load_model": "shipyard.registry",
+    "log_model": "shipyard.registry",
+    "promote": "shipyard.registry",
+    "register_model": "shipyard.registry",
+    "save_model": "shipyard.registry",
+    "set_alias": "shipyard.registry",
     # configuration and records
     "Settings": "shipyard.config",
     "load_settings": "shipyard.config",
@@ -45,19 +60,45 @@ _EXPORTS: dict[str, str] = {
     "Run": "shipyard.entities",
     "RunPage": "shipyard.entities",
     "ArtifactInfo": "shipyard.entities",
+    "AliasEvent": "shipyard.entities",
+    "ModelVersion": "shipyard.entities",
+    "RegisteredModel": "shipyard.entities",
 }
+#: Submodules reachable as attributes (``shipyard.models.load("churn@champion")``).
+_SUBMODULES = ("errors", "models")
 
-__all__ = sorted([*_EXPORTS, "__version__", "errors"])
+__all__ = sorted([*_EXPORTS, "__version__", *_SUBMODULES])
 
 if TYPE_CHECKING:
-    from shipyard import errors
+    from shipyard import errors, models
     from shipyard.config import Settings, load_settings
-    from shipyard.entities import ArtifactInfo, Experiment, MetricPoint, Run, RunPage
+    from shipyard.entities import (
+        AliasEvent,
+        ArtifactInfo,
+        Experiment,
+        MetricPoint,
+        ModelVersion,
+        RegisteredModel,
+        Run,
+        RunPage,
+    )
+    from shipyard.registry import (
+        LoadedModel,
+        PythonModel,
+        Signature,
+        autolog,
+        infer_signature,
+        load_model,
+        log_model,
+        promote,
+        register_model,
+        save_model,
+        set_alias,
+    )
     from shipyard.tracking import (
         ActiveRun,
         Client,
         active_run,
-        autolog,
         configure,
         download_artifact,
         end_run,
@@ -76,8 +117,8 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    if name == "errors":
-        return importlib.import_module("shipyard.errors")
+    if name in _SUBMODULES:
+        return importlib.import_module(f"shipyard.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'shipyard' has no attribute {name!r}")

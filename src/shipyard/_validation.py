@@ -140,3 +140,60 @@ def check_artifact_path(path: Any) -> str:
     if len(path) > 1024:
         raise InvalidArgument("artifact path is longer than 1024 characters", field="path")
     return path
+
+
+_MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+_ALIAS_RE = re.compile(r"^[a-z][a-z0-9_\-]*$")
+MAX_ALIAS_LEN = 64
+#: Aliases Shipyard resolves itself; nobody can point them at a version.
+RESERVED_ALIASES = frozenset({"latest"})
+
+
+def check_model_name(name: Any) -> str:
+    """A registered model name: letters, digits, ``_ . -``, starting with a letter or digit.
+
+    ``/`` and ``@`` are refused because they separate the name from a version or alias in
+    references such as ``churn/3`` and ``churn@champion``.
+    """
+    if not isinstance(name, str) or not name:
+        raise InvalidArgument(f"model name must be a non-empty string, got {name!r}", field="name")
+    if len(name) > MAX_NAME_LEN:
+        raise InvalidArgument(
+            f"model name is {len(name)} characters long; the limit is {MAX_NAME_LEN}",
+            field="name",
+        )
+    if not _MODEL_NAME_RE.match(name):
+        raise InvalidArgument(
+            f"model name {name!r} has characters that are not allowed; use letters, digits, "
+            "'_', '.' and '-' (starting with a letter or digit), e.g. 'churn-model'",
+            field="name",
+        )
+    return name
+
+
+def check_alias(alias: Any, *, settable: bool = True) -> str:
+    """An alias: lowercase letters, digits, ``_`` and ``-``, starting with a letter, at most
+    64 characters. With ``settable``, the reserved ``latest`` is refused too."""
+    if not isinstance(alias, str) or not alias:
+        raise InvalidArgument(f"alias must be a non-empty string, got {alias!r}", field="alias")
+    if len(alias) > MAX_ALIAS_LEN or not _ALIAS_RE.match(alias):
+        raise InvalidArgument(
+            f"alias {alias[:80]!r} is not allowed: use at most {MAX_ALIAS_LEN} lowercase "
+            "letters, digits, '_' and '-', starting with a letter (e.g. 'champion')",
+            field="alias",
+        )
+    if settable and alias in RESERVED_ALIASES:
+        raise InvalidArgument(
+            f"alias {alias!r} is reserved: it always means the highest version; pick another name",
+            field="alias",
+        )
+    return alias
+
+
+def check_version(version: Any) -> int:
+    """A model version number: a positive integer."""
+    if isinstance(version, bool) or not isinstance(version, numbers.Integral) or version < 1:
+        raise InvalidArgument(
+            f"model version must be a positive integer, got {version!r}", field="version"
+        )
+    return int(version)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from shipyard.cli import _experiments, _runs
+from shipyard.cli import _experiments, _models, _runs
 from shipyard.cli._demo import demo
 
 app = typer.Typer(
@@ -15,6 +15,7 @@ app = typer.Typer(
 )
 app.add_typer(_experiments.app, name="experiments")
 app.add_typer(_runs.app, name="runs")
+app.add_typer(_models.app, name="models")
 app.command()(demo)
 
 

@@ -1,17 +1,20 @@
-"""`shipyard demo`: the whole loop on bundled data, with a progress bar and a leaderboard."""
+"""`shipyard demo`: the whole loop on bundled data, with a progress bar, a leaderboard, and the
+best model registered, promoted through gates and scoring rows by alias."""
 
 from __future__ import annotations
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from shipyard.cli._models import gates_table
 from shipyard.cli._render import console, fmt_value, friendly_errors, safe
-from shipyard.demo import run_demo
+from shipyard.demo import DemoResult, run_demo
 from shipyard.entities import Run
 
 
 def demo() -> None:
-    """Train a hyper-parameter sweep on bundled data, track every run, print the leaderboard."""
+    """Train a sweep on bundled data, track every run, register and promote the best model,
+    then load it by alias and score a few rows."""
     console.rule("[bold]Shipyard demo")
     with (
         friendly_errors(),
@@ -38,10 +41,42 @@ def demo() -> None:
             f"({safe(best.params.get('model', '-'))}: {safe(_hyper(best))}) "
             f"val_auc={best.metrics['val_auc']:.4f}"
         )
+    _print_registry(result)
     console.print(
         f"tracked {len(result.leaderboard)} runs in experiment [bold]{safe(result.experiment)}[/] "
         f"in {result.seconds:.1f}s; try [bold]shipyard runs list -e {safe(result.experiment)}[/]"
+        + (f" and [bold]shipyard models show {result.version.name}[/]" if result.version else "")
     )
+
+
+def _print_registry(result: DemoResult) -> None:
+    """The registry half of the demo: registration, the gated promotion, the scored rows."""
+    version, event = result.version, result.promotion
+    if version is None or event is None:
+        return
+    console.rule("[bold]Model registry")
+    console.print(
+        f"registered [bold]{safe(version.ref)}[/] from run {version.run_id and version.run_id[:8]} "
+        f"(flavor {version.flavor}, {len(version.files)} files, "
+        f"{len(version.requirements)} pinned requirements)"
+    )
+    console.print(gates_table(event, f"Promotion of {version.ref} to @{event.alias}"))
+    moved = "promoted" if event.outcome == "moved" else "NOT promoted"
+    console.print(
+        f"{moved}: [bold]{safe(version.name)}@{event.alias}[/] -> version {event.to_version}"
+    )
+    table = Table(
+        title=f"{safe(version.name)}@champion scoring validation rows (loaded by alias, verified)",
+        header_style="bold",
+    )
+    for column in ("row", "label", "predicted", "p(benign)"):
+        table.add_column(column, justify="right")
+    for row in result.scored:
+        mark = "" if row.label == row.predicted else " [red]x[/]"
+        table.add_row(
+            str(row.row), str(row.label), f"{row.predicted}{mark}", f"{row.probability:.3f}"
+        )
+    console.print(table)
 
 
 def leaderboard_table(runs: list[Run]) -> Table:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +12,9 @@ from sqlalchemy.exc import OperationalError
 
 from shipyard import _validation as v
 from shipyard.artifacts import BlobStore
+from shipyard.client._local_registry import RegistryMixin
 from shipyard.client._paging import decode_token, encode_token
+from shipyard.client._util import now_ms, walk_files
 from shipyard.config import Settings
 from shipyard.entities import (
     ArtifactInfo,
@@ -25,19 +25,15 @@ from shipyard.entities import (
     Run,
     RunPage,
 )
-from shipyard.errors import InvalidArgument, NotFound, ServiceUnavailable
+from shipyard.errors import AlreadyExists, InvalidArgument, NotFound, ServiceUnavailable
 from shipyard.store import artifact_db, get_engine, lineage_db, search_db, tracking_db
 
 T = TypeVar("T")
+__all__ = ["LocalStore", "now_ms"]
 MAX_PAGE = 50_000
 
 
-def now_ms() -> int:
-    """Milliseconds since the epoch."""
-    return time.time_ns() // 1_000_000
-
-
-class LocalStore:
+class LocalStore(RegistryMixin):
     """Direct access to the metadata database and the blob store.
 
     Used embedded (the default) and by the Shipyard server as its backend.
@@ -47,6 +43,10 @@ class LocalStore:
         self.settings = settings
         self._engine: Engine | None = None
         self._blobs: BlobStore | None = None
+
+    @staticmethod
+    def _now() -> int:
+        return now_ms()
 
     # ------------------------------------------------------------------ plumbing
 
@@ -117,11 +117,14 @@ class LocalStore:
         found = self._read(lambda c: tracking_db.find_experiment(c, name))
         if found is not None:
             return found
-        with self._write() as conn:
-            found = tracking_db.find_experiment(conn, name)
-            if found is not None:  # created by someone else meanwhile
-                return found
-            return tracking_db.create_experiment(conn, name, "", {}, now_ms())
+        try:
+            with self._write() as conn:
+                found = tracking_db.find_experiment(conn, name)
+                if found is not None:  # created by someone else meanwhile
+                    return found
+                return tracking_db.create_experiment(conn, name, "", {}, now_ms())
+        except AlreadyExists:  # created by a transaction that committed after our read
+            return self.get_experiment_by_name(name)
 
     def list_experiments(self, include_deleted: bool = False) -> list[Experiment]:
         return self._read(lambda c: tracking_db.list_experiments(c, include_deleted))
@@ -263,7 +266,7 @@ class LocalStore:
             raise InvalidArgument(f"no such file or folder: {local_path}", field="local_path")
         self._read(lambda c: tracking_db.require_run(c, run_id))
         files: list[ArtifactInfo] = []
-        for source, relative in _walk(local_path):
+        for source, relative in walk_files(local_path):
             target = artifact_path if not relative else f"{artifact_path}/{relative}"
             info = self.blobs.put_file(source)
             files.append(ArtifactInfo(v.check_artifact_path(target), info.digest, info.size))
@@ -317,17 +320,6 @@ def _checked_metric(m: MetricPoint) -> MetricPoint:
         v.check_step(m.step),
         v.check_timestamp(m.timestamp),
     )
-
-
-def _walk(path: Path) -> Iterator[tuple[Path, str]]:
-    """(file, path relative to ``path``) for a file or every file below a folder."""
-    if path.is_file():
-        yield path, ""
-        return
-    for root, _dirs, names in os.walk(path):
-        for name in sorted(names):
-            full = Path(root) / name
-            yield full, full.relative_to(path).as_posix()
 
 
 def _storage_options(settings: Settings) -> dict[str, Any]:

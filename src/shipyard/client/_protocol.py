@@ -11,14 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from shipyard.entities import (
+    AliasEvent,
     ArtifactInfo,
     Experiment,
     LineageEdge,
     LineageNode,
     MetricPoint,
+    ModelVersion,
+    RegisteredModel,
     Run,
     RunPage,
 )
@@ -26,7 +29,7 @@ from shipyard.entities import (
 
 @runtime_checkable
 class Store(Protocol):
-    """Backend operations for experiment tracking."""
+    """Backend operations for experiment tracking, lineage and the model registry."""
 
     # experiments
     def create_experiment(
@@ -98,5 +101,81 @@ class Store(Protocol):
     def get_lineage(
         self, node: LineageNode, direction: str = "up", max_depth: int | None = None
     ) -> list[LineageEdge]: ...
+
+    # blobs (model files are stored by content, like run artifacts)
+    def upload_files(self, local_path: Path) -> list[ArtifactInfo]: ...
+    def download_blob(self, digest: str, dest: Path) -> Path: ...
+
+    # registered models
+    def create_registered_model(
+        self,
+        name: str,
+        description: str = "",
+        tags: Mapping[str, str] | None = None,
+        owner: str = "",
+    ) -> RegisteredModel: ...
+    def get_registered_model(self, name: str) -> RegisteredModel: ...
+    def list_registered_models(
+        self, name_like: str | None = None, limit: int = 1000
+    ) -> list[RegisteredModel]: ...
+    def update_registered_model(
+        self,
+        name: str,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> RegisteredModel: ...
+    def delete_registered_model_tag(self, name: str, key: str) -> None: ...
+    def delete_registered_model(self, name: str) -> None: ...
+
+    # model versions
+    def create_model_version(
+        self,
+        name: str,
+        files: Sequence[ArtifactInfo],
+        *,
+        flavor: str,
+        source: str = "",
+        run_id: str | None = None,
+        signature: Mapping[str, Any] | None = None,
+        metrics: Mapping[str, float] | None = None,
+        requirements: Sequence[str] = (),
+        python_version: str = "",
+        metadata: Mapping[str, Any] | None = None,
+        description: str = "",
+        tags: Mapping[str, str] | None = None,
+        created_by: str = "",
+    ) -> ModelVersion: ...
+    def get_model_version(self, name: str, version: int) -> ModelVersion: ...
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion: ...
+    def list_model_versions(self, name: str) -> list[ModelVersion]: ...
+    def update_model_version(
+        self,
+        name: str,
+        version: int,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> ModelVersion: ...
+    def delete_model_version_tag(self, name: str, version: int, key: str) -> None: ...
+    def delete_model_version(self, name: str, version: int) -> None: ...
+
+    # aliases and their audit history
+    def set_model_alias(
+        self,
+        name: str,
+        alias: str,
+        version: int,
+        *,
+        requires: Sequence[str] = (),
+        force: bool = False,
+        reason: str = "",
+        actor: str = "",
+        dry_run: bool = False,
+    ) -> AliasEvent: ...
+    def delete_model_alias(
+        self, name: str, alias: str, *, reason: str = "", actor: str = ""
+    ) -> AliasEvent: ...
+    def list_alias_events(
+        self, name: str, alias: str | None = None, limit: int = 100
+    ) -> list[AliasEvent]: ...
 
     def close(self) -> None: ...

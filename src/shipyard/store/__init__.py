@@ -4,7 +4,9 @@ Only the client layer uses this package; the SDK reaches it through the Store pr
 """
 
 from shipyard.store import _artifact_index as artifact_db
+from shipyard.store import _gates as gates
 from shipyard.store import _lineage as lineage_db
+from shipyard.store import _registry as registry_db
 from shipyard.store import _search as search_db
 from shipyard.store import _tracking as tracking_db
 from shipyard.store._engine import HEAD_REVISION, current_revision, dispose_engines, get_engine
@@ -14,8 +16,10 @@ __all__ = [
     "artifact_db",
     "current_revision",
     "dispose_engines",
+    "gates",
     "get_engine",
     "lineage_db",
+    "registry_db",
     "search_db",
     "tracking_db",
 ]

@@ -1,6 +1,9 @@
-"""Experiment tracking: runs, params, metrics, tags, artifacts, search and autologging."""
+"""Experiment tracking: runs, params, metrics, tags, artifacts and search.
 
-from shipyard.tracking._autolog import autolog
+(Autologging, which also logs the fitted model, lives with the model flavors in
+:mod:`shipyard.registry`; ``shipyard.autolog`` is the public name.)
+"""
+
 from shipyard.tracking._client import Client
 from shipyard.tracking._fluent import (
     active_run,
@@ -27,7 +30,6 @@ __all__ = [
     "ActiveRun",
     "Client",
     "active_run",
-    "autolog",
     "configure",
     "download_artifact",
     "end_run",

@@ -3,7 +3,9 @@
 ``shipyard.autolog()`` wraps ``fit`` of every scikit-learn estimator. A top-level ``fit``
 (not one that a meta-estimator such as a Pipeline or GridSearchCV makes internally) records
 the estimator's params, fit time, training score and, when ``validation_data`` is given, the
-validation score, plus the fitted model saved in skops format (safe to load; no pickle). It
+validation score, plus the fitted model in the registry's safe format (no pickle), with a
+signature inferred from the training data and pinned requirements, ready for
+``shipyard.register_model("runs:/<run_id>/model", name)``. It
 logs into the active run, or into a run of its own when none is active; a second estimator
 fitted inside the same run (or one whose params clash with params the run already has) gets a
 nested run so params never collide.
@@ -17,19 +19,17 @@ propagates unchanged.
 from __future__ import annotations
 
 import functools
-import json
-import tempfile
 import threading
 import time
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from shipyard._validation import check_key
 from shipyard.errors import InvalidArgument
-from shipyard.tracking._fluent import active_run, start_run
-from shipyard.tracking._run import ActiveRun
+from shipyard.registry._api import log_model
+from shipyard.registry._signature import infer_signature
+from shipyard.tracking import ActiveRun, active_run, start_run
 
 _ORIGINAL = "__shipyard_original__"
 _TAG = "shipyard.autolog.estimator"
@@ -198,29 +198,20 @@ def _record(
     metrics = {"fit_time_s": fit_time, **{k: v for k, v in scores.items() if v is not None}}
     run.log_metrics(metrics)
     if _config.get("log_models", True):
-        with tempfile.TemporaryDirectory(prefix="shipyard-model-") as tmp:
-            run.log_artifact(save_sklearn_model(estimator, Path(tmp) / "model"), "model")
+        log_model(estimator, "model", signature=_signature(estimator, X), run_id=run.id)
+
+
+def _signature(estimator: Any, X: Any) -> Any:
+    """The signature of a fit's training data (and the model's output on a few rows), or None
+    when it cannot be inferred (sparse input, objects...)."""
+    try:
+        head = X.iloc[:5] if hasattr(X, "iloc") else X[:5]
+        predict = getattr(estimator, "predict", None)
+        return infer_signature(X, predict(head) if callable(predict) else None)
+    except Exception:
+        return None
 
 
 def _param_text(value: Any) -> str:
     text = repr(value) if not isinstance(value, str) else value
     return text if len(text) <= 500 else text[:497] + "..."
-
-
-def save_sklearn_model(estimator: Any, folder: Path) -> Path:
-    """Write a fitted estimator as ``model.skops`` plus a small JSON description."""
-    import sklearn
-    from skops.io import dump
-
-    folder.mkdir(parents=True, exist_ok=True)
-    dump(estimator, folder / "model.skops")
-    cls = type(estimator)
-    meta = {
-        "flavor": "sklearn",
-        "format": "skops",
-        "file": "model.skops",
-        "class": f"{cls.__module__}.{cls.__qualname__}",
-        "sklearn_version": sklearn.__version__,
-    }
-    (folder / "shipyard-model.json").write_text(json.dumps(meta, indent=2))
-    return folder

@@ -1,0 +1,602 @@
+"""Queries of the model registry: registered models, versions, their manifests, aliases and
+the alias audit history.
+
+Like the tracking queries, every function runs in the caller's transaction. Writers that hand
+out version numbers or move aliases first lock the model's row (``SELECT ... FOR UPDATE`` on
+PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already serializes writers), so concurrent
+registrations get distinct consecutive numbers and a promotion's gates are checked against
+the aliases as they are when the alias moves.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Table, delete, func, select, update
+
+from shipyard.entities import (
+    AliasEvent,
+    ArtifactInfo,
+    GateResult,
+    LineageEdge,
+    LineageNode,
+    ModelVersion,
+    RegisteredModel,
+    manifest_digest,
+)
+from shipyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from shipyard.store import _gates
+from shipyard.store._lineage import EDGES, add_edges
+from shipyard.store._models import (
+    ModelAlias,
+    ModelAliasEvent,
+    ModelVersionFile,
+    ModelVersionTag,
+    RegisteredModelTag,
+)
+from shipyard.store._models import ModelVersion as ModelVersionRow
+from shipyard.store._models import RegisteredModel as RegisteredModelRow
+from shipyard.store._tracking import _chunks, _upsert, new_id, require_run
+
+MODELS: Table = RegisteredModelRow.__table__  # type: ignore[assignment]
+MODEL_TAGS: Table = RegisteredModelTag.__table__  # type: ignore[assignment]
+VERSIONS: Table = ModelVersionRow.__table__  # type: ignore[assignment]
+VERSION_TAGS: Table = ModelVersionTag.__table__  # type: ignore[assignment]
+FILES: Table = ModelVersionFile.__table__  # type: ignore[assignment]
+ALIASES: Table = ModelAlias.__table__  # type: ignore[assignment]
+EVENTS: Table = ModelAliasEvent.__table__  # type: ignore[assignment]
+
+VERSION_NODE = "model_version"
+LATEST = "latest"
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _metrics_json(metrics: Mapping[str, float]) -> str:
+    return _json({k: (v if math.isfinite(v) else str(v)) for k, v in metrics.items()})
+
+
+# ----------------------------------------------------------------------------- models
+
+
+def _model_row(conn: Connection, name: str, *, lock: bool = False) -> Any:
+    query = select(MODELS).where(MODELS.c.name == name)
+    row = conn.execute(query.with_for_update() if lock else query).first()
+    if row is None:
+        raise NotFound(
+            f"no registered model named {name!r}; list them with `shipyard models list`",
+            field="name",
+        )
+    return row
+
+
+def create_registered_model(
+    conn: Connection,
+    name: str,
+    *,
+    description: str,
+    owner: str,
+    tags: Mapping[str, str],
+    now: int,
+) -> RegisteredModel:
+    """Insert a model; a taken name raises AlreadyExists."""
+    model_id = new_id()
+    stmt = _insert_model(conn, model_id, name, description, owner, now).returning(MODELS.c.id)
+    if conn.execute(stmt).first() is None:
+        raise AlreadyExists(
+            f"model {name!r} is already registered; register a new version of it instead",
+            field="name",
+        )
+    _set_tags(conn, MODEL_TAGS, "model_id", model_id, tags)
+    return get_registered_model(conn, name)
+
+
+def _insert_model(
+    conn: Connection, model_id: str, name: str, description: str, owner: str, now: int
+) -> Any:
+    """INSERT of a new model row that does nothing when the name is taken."""
+    return (
+        _upsert(conn, MODELS)
+        .values(
+            id=model_id,
+            name=name,
+            description=description,
+            owner=owner,
+            last_version=0,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+
+
+def _ensure_model(conn: Connection, name: str, owner: str, now: int) -> Any:
+    """The model's row, locked for writing; created (owned by ``owner``) when missing."""
+    conn.execute(_insert_model(conn, new_id(), name, "", owner, now))
+    return _model_row(conn, name, lock=True)
+
+
+def _set_tags(
+    conn: Connection, table: Table, owner_column: str, owner_id: str, tags: Mapping[str, str]
+) -> None:
+    if not tags:
+        return
+    stmt = _upsert(conn, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[owner_column, "key"], set_={"value": stmt.excluded.value}
+    )
+    conn.execute(stmt, [{owner_column: owner_id, "key": k, "value": v} for k, v in tags.items()])
+
+
+def _models_from_rows(conn: Connection, rows: Sequence[Any]) -> list[RegisteredModel]:
+    ids = [row.id for row in rows]
+    tags: dict[str, dict[str, str]] = {}
+    aliases: dict[str, dict[str, int]] = {}
+    latest: dict[str, int] = {}
+    for chunk in _chunks(ids):
+        query = select(MODEL_TAGS.c.model_id, MODEL_TAGS.c.key, MODEL_TAGS.c.value)
+        for model_id, key, value in conn.execute(query.where(MODEL_TAGS.c.model_id.in_(chunk))):
+            tags.setdefault(model_id, {})[key] = value
+        query = (
+            select(ALIASES.c.model_id, ALIASES.c.alias, VERSIONS.c.version)
+            .join(VERSIONS, VERSIONS.c.id == ALIASES.c.version_id)
+            .where(ALIASES.c.model_id.in_(chunk))
+        )
+        for model_id, alias, version in conn.execute(query):
+            aliases.setdefault(model_id, {})[alias] = version
+        query = (
+            select(VERSIONS.c.model_id, func.max(VERSIONS.c.version))
+            .where(VERSIONS.c.model_id.in_(chunk))
+            .group_by(VERSIONS.c.model_id)
+        )
+        for row in conn.execute(query):
+            latest[row[0]] = int(row[1])
+    return [
+        RegisteredModel(
+            id=row.id,
+            name=row.name,
+            description=row.description,
+            owner=row.owner,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            tags=tags.get(row.id, {}),
+            latest_version=latest.get(row.id),
+            aliases=dict(sorted(aliases.get(row.id, {}).items())),
+        )
+        for row in rows
+    ]
+
+
+def get_registered_model(conn: Connection, name: str) -> RegisteredModel:
+    """One model with its tags, latest version number and aliases."""
+    return _models_from_rows(conn, [_model_row(conn, name)])[0]
+
+
+def list_registered_models(
+    conn: Connection, name_like: str | None = None, limit: int = 1000
+) -> list[RegisteredModel]:
+    """Models by name; ``name_like`` is a case-insensitive substring."""
+    query = select(MODELS).order_by(MODELS.c.name).limit(limit)
+    if name_like:
+        escaped = name_like.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(MODELS.c.name.ilike(f"%{escaped}%", escape="\\"))
+    return _models_from_rows(conn, list(conn.execute(query)))
+
+
+def update_registered_model(
+    conn: Connection,
+    name: str,
+    *,
+    description: str | None,
+    tags: Mapping[str, str],
+    now: int,
+) -> RegisteredModel:
+    """Change a model's description and set (add or overwrite) tags."""
+    row = _model_row(conn, name, lock=True)
+    _describe(conn, MODELS, MODEL_TAGS, "model_id", row.id, description, tags, now)
+    return get_registered_model(conn, name)
+
+
+def _describe(
+    conn: Connection,
+    table: Table,
+    tag_table: Table,
+    owner_column: str,
+    row_id: str,
+    description: str | None,
+    tags: Mapping[str, str],
+    now: int,
+) -> None:
+    """Set a row's description (when given) and tags, and touch its update time."""
+    values: dict[str, Any] = {"updated_at": now}
+    if description is not None:
+        values["description"] = description
+    conn.execute(update(table).where(table.c.id == row_id).values(**values))
+    _set_tags(conn, tag_table, owner_column, row_id, tags)
+
+
+def delete_registered_model_tag(conn: Connection, name: str, key: str) -> None:
+    """Remove a model tag; a missing tag is NotFound."""
+    row = _model_row(conn, name, lock=True)
+    done = conn.execute(
+        delete(MODEL_TAGS).where(MODEL_TAGS.c.model_id == row.id, MODEL_TAGS.c.key == key)
+    )
+    if done.rowcount == 0:
+        raise NotFound(f"model {name!r} has no tag {key!r}", field="key")
+
+
+def delete_registered_model(conn: Connection, name: str) -> None:
+    """Delete a model with all its versions, aliases and history (blobs stay: they are shared
+    by content)."""
+    row = _model_row(conn, name, lock=True)
+    version_ids = list(conn.execute(select(VERSIONS.c.id).where(VERSIONS.c.model_id == row.id)))
+    conn.execute(delete(ALIASES).where(ALIASES.c.model_id == row.id))
+    _delete_version_edges(conn, [v.id for v in version_ids])
+    conn.execute(delete(MODELS).where(MODELS.c.id == row.id))
+
+
+def _delete_version_edges(conn: Connection, version_ids: Sequence[str]) -> None:
+    for chunk in _chunks(list(version_ids)):
+        for kind, node_id in (
+            (EDGES.c.dst_kind, EDGES.c.dst_id),
+            (EDGES.c.src_kind, EDGES.c.src_id),
+        ):
+            conn.execute(delete(EDGES).where(kind == VERSION_NODE, node_id.in_(chunk)))
+
+
+# ----------------------------------------------------------------------------- versions
+
+
+def create_model_version(
+    conn: Connection,
+    name: str,
+    files: Sequence[ArtifactInfo],
+    *,
+    flavor: str,
+    source: str,
+    run_id: str | None,
+    signature: Mapping[str, Any] | None,
+    metrics: Mapping[str, float],
+    requirements: Sequence[str],
+    python_version: str,
+    metadata: Mapping[str, Any],
+    description: str,
+    tags: Mapping[str, str],
+    created_by: str,
+    now: int,
+) -> ModelVersion:
+    """Register the next version of ``name`` (creating the model on its first version).
+
+    The number is ``last_version + 1`` taken under the model row's lock, the manifest, tags
+    and the lineage edge run -> version are written in the same transaction.
+    """
+    if not files:
+        raise InvalidArgument("a model version needs at least one file", field="files")
+    if run_id is not None:
+        require_run(conn, run_id)
+    model = _ensure_model(conn, name, created_by, now)
+    number = model.last_version + 1
+    conn.execute(
+        update(MODELS).where(MODELS.c.id == model.id).values(last_version=number, updated_at=now)
+    )
+    version_id = new_id()
+    conn.execute(
+        VERSIONS.insert().values(
+            id=version_id,
+            model_id=model.id,
+            version=number,
+            flavor=flavor,
+            source=source,
+            signature=None if signature is None else _json(signature),
+            metrics=_metrics_json(metrics),
+            requirements=_json(list(requirements)),
+            python_version=python_version,
+            descriptor=_json(metadata),
+            manifest_digest=manifest_digest(files),
+            description=description,
+            created_by=created_by,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    rows = [
+        {"version_id": version_id, "path": f.path, "digest": f.digest, "size": f.size}
+        for f in files
+    ]
+    for chunk in _chunks(rows):
+        conn.execute(FILES.insert(), list(chunk))
+    _set_tags(conn, VERSION_TAGS, "version_id", version_id, tags)
+    if run_id is not None:
+        edge = LineageEdge(
+            LineageNode("run", run_id), LineageNode(VERSION_NODE, version_id), "produced"
+        )
+        add_edges(conn, [edge], now)
+    return _versions(conn, name, [_version_row(conn, model.id, name, number)])[0]
+
+
+def _version_row(conn: Connection, model_id: str, name: str, version: int) -> Any:
+    row = conn.execute(
+        select(VERSIONS).where(VERSIONS.c.model_id == model_id, VERSIONS.c.version == version)
+    ).first()
+    if row is None:
+        raise NotFound(
+            f"model {name!r} has no version {version}; list them with "
+            f"`shipyard models versions {name}`",
+            field="version",
+        )
+    return row
+
+
+def _versions(conn: Connection, name: str, rows: Sequence[Any]) -> list[ModelVersion]:
+    """Full ModelVersion records (tags, files, aliases, source run) for version rows."""
+    ids = [row.id for row in rows]
+    tags: dict[str, dict[str, str]] = {}
+    files: dict[str, list[ArtifactInfo]] = {}
+    aliases: dict[str, list[str]] = {}
+    runs: dict[str, str] = {}
+    for chunk in _chunks(ids):
+        query = select(VERSION_TAGS).where(VERSION_TAGS.c.version_id.in_(chunk))
+        for row in conn.execute(query):
+            tags.setdefault(row.version_id, {})[row.key] = row.value
+        query = select(FILES).where(FILES.c.version_id.in_(chunk)).order_by(FILES.c.path)
+        for row in conn.execute(query):
+            files.setdefault(row.version_id, []).append(
+                ArtifactInfo(row.path, row.digest, row.size)
+            )
+        query = select(ALIASES.c.version_id, ALIASES.c.alias).where(ALIASES.c.version_id.in_(chunk))
+        for version_id, alias in conn.execute(query.order_by(ALIASES.c.alias)):
+            aliases.setdefault(version_id, []).append(alias)
+        query = select(EDGES.c.dst_id, EDGES.c.src_id).where(
+            EDGES.c.dst_kind == VERSION_NODE,
+            EDGES.c.dst_id.in_(chunk),
+            EDGES.c.src_kind == "run",
+            EDGES.c.relation == "produced",
+        )
+        runs.update({dst: src for dst, src in conn.execute(query)})
+    return [
+        ModelVersion(
+            id=row.id,
+            name=name,
+            version=row.version,
+            flavor=row.flavor,
+            source=row.source,
+            run_id=runs.get(row.id),
+            created_by=row.created_by,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            manifest_digest=row.manifest_digest,
+            description=row.description,
+            signature=None if row.signature is None else orjson.loads(row.signature),
+            metrics={k: float(v) for k, v in orjson.loads(row.metrics).items()},
+            requirements=orjson.loads(row.requirements),
+            python_version=row.python_version,
+            metadata=orjson.loads(row.descriptor),
+            tags=tags.get(row.id, {}),
+            aliases=aliases.get(row.id, []),
+            files=files.get(row.id, []),
+        )
+        for row in rows
+    ]
+
+
+def get_model_version(conn: Connection, name: str, version: int) -> ModelVersion:
+    """One version of a model, or NotFound."""
+    model = _model_row(conn, name)
+    return _versions(conn, name, [_version_row(conn, model.id, name, version)])[0]
+
+
+def _alias_version_row(conn: Connection, model: Any, name: str, alias: str) -> Any | None:
+    """The version row an alias points at (``latest``: the highest version), or None."""
+    if alias == LATEST:
+        query = (
+            select(VERSIONS)
+            .where(VERSIONS.c.model_id == model.id)
+            .order_by(VERSIONS.c.version.desc())
+            .limit(1)
+        )
+    else:
+        query = (
+            select(VERSIONS)
+            .join(ALIASES, ALIASES.c.version_id == VERSIONS.c.id)
+            .where(ALIASES.c.model_id == model.id, ALIASES.c.alias == alias)
+        )
+    return conn.execute(query).first()
+
+
+def get_model_version_by_alias(conn: Connection, name: str, alias: str) -> ModelVersion:
+    """The version an alias points at (``latest`` is the highest version), or NotFound."""
+    model = _model_row(conn, name)
+    row = _alias_version_row(conn, model, name, alias)
+    if row is None:
+        if alias == LATEST:
+            raise NotFound(f"model {name!r} has no versions yet", field="version")
+        known = sorted(
+            conn.execute(select(ALIASES.c.alias).where(ALIASES.c.model_id == model.id)).scalars()
+        )
+        raise NotFound(
+            f"model {name!r} has no alias {alias!r}; its aliases are: "
+            f"{', '.join(known) or 'none'} (plus 'latest')",
+            field="alias",
+        )
+    return _versions(conn, name, [row])[0]
+
+
+def list_model_versions(conn: Connection, name: str) -> list[ModelVersion]:
+    """Every version of a model, newest first."""
+    model = _model_row(conn, name)
+    query = select(VERSIONS).where(VERSIONS.c.model_id == model.id)
+    return _versions(conn, name, list(conn.execute(query.order_by(VERSIONS.c.version.desc()))))
+
+
+def update_model_version(
+    conn: Connection,
+    name: str,
+    version: int,
+    *,
+    description: str | None,
+    tags: Mapping[str, str],
+    now: int,
+) -> ModelVersion:
+    """Change a version's description and set tags (its files and metadata never change)."""
+    model = _model_row(conn, name, lock=True)
+    row = _version_row(conn, model.id, name, version)
+    _describe(conn, VERSIONS, VERSION_TAGS, "version_id", row.id, description, tags, now)
+    return get_model_version(conn, name, version)
+
+
+def delete_model_version_tag(conn: Connection, name: str, version: int, key: str) -> None:
+    """Remove a version tag; a missing tag is NotFound."""
+    model = _model_row(conn, name, lock=True)
+    row = _version_row(conn, model.id, name, version)
+    done = conn.execute(
+        delete(VERSION_TAGS).where(VERSION_TAGS.c.version_id == row.id, VERSION_TAGS.c.key == key)
+    )
+    if done.rowcount == 0:
+        raise NotFound(f"{name}/{version} has no tag {key!r}", field="key")
+
+
+def delete_model_version(conn: Connection, name: str, version: int) -> None:
+    """Delete one version; refused while an alias points at it. Its number is not reused."""
+    model = _model_row(conn, name, lock=True)
+    row = _version_row(conn, model.id, name, version)
+    held = sorted(
+        conn.execute(select(ALIASES.c.alias).where(ALIASES.c.version_id == row.id)).scalars()
+    )
+    if held:
+        raise Conflict(
+            f"{name}/{version} is {', '.join('@' + a for a in held)}; move or delete "
+            f"{'that alias' if len(held) == 1 else 'those aliases'} first",
+            field="version",
+        )
+    _delete_version_edges(conn, [row.id])
+    conn.execute(delete(VERSIONS).where(VERSIONS.c.id == row.id))
+
+
+# ----------------------------------------------------------------------------- aliases
+
+
+def _event(
+    conn: Connection, model: Any, name: str, values: dict[str, Any], record: bool
+) -> AliasEvent:
+    gates: list[GateResult] = values.pop("gate_results")
+    row_id = 0
+    if record:
+        row_id = conn.execute(
+            EVENTS.insert()
+            .values(model_id=model.id, gates=_json([g.to_dict() for g in gates]), **values)
+            .returning(EVENTS.c.id)
+        ).scalar_one()
+    return AliasEvent(id=row_id, name=name, gates=gates, **values)
+
+
+def set_model_alias(
+    conn: Connection,
+    name: str,
+    alias: str,
+    version: int,
+    *,
+    rules: Sequence[_gates.Rule],
+    force: bool,
+    reason: str,
+    actor: str,
+    dry_run: bool,
+    now: int,
+) -> AliasEvent:
+    """Point ``alias`` at ``version`` if every rule passes (or ``force``), and record the
+    attempt in the alias history either way (not with ``dry_run``, which changes nothing).
+
+    A rejected attempt is recorded with outcome ``rejected`` and the alias stays where it was.
+    """
+    model = _model_row(conn, name, lock=True)
+    target = _version_row(conn, model.id, name, version)
+    current = _alias_version_row(conn, model, name, alias)
+    candidate = {k: float(v) for k, v in orjson.loads(target.metrics).items()}
+
+    def lookup(other: str) -> tuple[int, Mapping[str, float]] | None:
+        row = _alias_version_row(conn, model, name, other)
+        if row is None:
+            return None
+        return row.version, {k: float(v) for k, v in orjson.loads(row.metrics).items()}
+
+    results = [_gates.evaluate(rule, candidate, lookup) for rule in rules]
+    passed = all(r.passed for r in results)
+    values = {
+        "alias": alias,
+        "from_version": None if current is None else current.version,
+        "to_version": version,
+        "actor": actor,
+        "reason": reason,
+        "outcome": "moved" if passed or force else "rejected",
+        "forced": force and not passed,
+        "gate_results": results,
+        "created_at": now,
+    }
+    if dry_run:
+        return _event(conn, model, name, values, record=False)
+    if passed or force:
+        stmt = _upsert(conn, ALIASES).values(
+            model_id=model.id, alias=alias, version_id=target.id, updated_at=now, updated_by=actor
+        )
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["model_id", "alias"],
+                set_={"version_id": target.id, "updated_at": now, "updated_by": actor},
+            )
+        )
+        conn.execute(update(MODELS).where(MODELS.c.id == model.id).values(updated_at=now))
+    return _event(conn, model, name, values, record=True)
+
+
+def delete_model_alias(
+    conn: Connection, name: str, alias: str, *, reason: str, actor: str, now: int
+) -> AliasEvent:
+    """Remove an alias (recorded in the history); an unset alias is NotFound."""
+    model = _model_row(conn, name, lock=True)
+    current = _alias_version_row(conn, model, name, alias)
+    if current is None:
+        raise NotFound(f"model {name!r} has no alias {alias!r}", field="alias")
+    conn.execute(delete(ALIASES).where(ALIASES.c.model_id == model.id, ALIASES.c.alias == alias))
+    values = {
+        "alias": alias,
+        "from_version": current.version,
+        "to_version": None,
+        "actor": actor,
+        "reason": reason,
+        "outcome": "deleted",
+        "forced": False,
+        "gate_results": [],
+        "created_at": now,
+    }
+    return _event(conn, model, name, values, record=True)
+
+
+def alias_events(
+    conn: Connection, name: str, alias: str | None = None, limit: int = 100
+) -> list[AliasEvent]:
+    """A model's alias history (one alias, or all), newest first."""
+    model = _model_row(conn, name)
+    query = select(EVENTS).where(EVENTS.c.model_id == model.id)
+    if alias is not None:
+        query = query.where(EVENTS.c.alias == alias)
+    rows = conn.execute(query.order_by(EVENTS.c.id.desc()).limit(limit))
+    return [
+        AliasEvent(
+            id=row.id,
+            name=name,
+            alias=row.alias,
+            from_version=row.from_version,
+            to_version=row.to_version,
+            actor=row.actor,
+            reason=row.reason,
+            outcome=row.outcome,
+            forced=bool(row.forced),
+            created_at=row.created_at,
+            gates=[GateResult(**g) for g in orjson.loads(row.gates)],
+        )
+        for row in rows
+    ]
