@@ -47,10 +47,12 @@ _EXPORTS: dict[str, str] = {
     "ArtifactInfo": "shipyard.entities",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__", "errors"])
+_SUBMODULES = ("data", "errors", "lineage")
+
+__all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
 if TYPE_CHECKING:
-    from shipyard import errors
+    from shipyard import data, errors, lineage
     from shipyard.config import Settings, load_settings
     from shipyard.entities import ArtifactInfo, Experiment, MetricPoint, Run, RunPage
     from shipyard.tracking import (
@@ -76,8 +78,8 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    if name == "errors":
-        return importlib.import_module("shipyard.errors")
+    if name in _SUBMODULES:
+        return importlib.import_module(f"shipyard.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'shipyard' has no attribute {name!r}")

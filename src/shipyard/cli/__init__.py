@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from shipyard.cli import _experiments, _runs
+from shipyard.cli import _data, _experiments, _runs
 from shipyard.cli._demo import demo
+from shipyard.cli._lineage import lineage_command
 
 app = typer.Typer(
     name="shipyard",
@@ -15,6 +16,8 @@ app = typer.Typer(
 )
 app.add_typer(_experiments.app, name="experiments")
 app.add_typer(_runs.app, name="runs")
+app.add_typer(_data.app, name="data")
+app.command("lineage")(lineage_command)
 app.command()(demo)
 
 

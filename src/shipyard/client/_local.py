@@ -14,6 +14,8 @@ from sqlalchemy.exc import OperationalError
 
 from shipyard import _validation as v
 from shipyard.artifacts import BlobStore
+from shipyard.client._local_data import DataStoreMixin
+from shipyard.client._local_pipelines import PipelineStoreMixin
 from shipyard.client._paging import decode_token, encode_token
 from shipyard.config import Settings
 from shipyard.entities import (
@@ -37,7 +39,7 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class LocalStore:
+class LocalStore(DataStoreMixin, PipelineStoreMixin):
     """Direct access to the metadata database and the blob store.
 
     Used embedded (the default) and by the Shipyard server as its backend.

@@ -4,7 +4,9 @@ Only the client layer uses this package; the SDK reaches it through the Store pr
 """
 
 from shipyard.store import _artifact_index as artifact_db
+from shipyard.store import _datasets as datasets_db
 from shipyard.store import _lineage as lineage_db
+from shipyard.store import _pipelines as pipelines_db
 from shipyard.store import _search as search_db
 from shipyard.store import _tracking as tracking_db
 from shipyard.store._engine import HEAD_REVISION, current_revision, dispose_engines, get_engine
@@ -13,9 +15,11 @@ __all__ = [
     "HEAD_REVISION",
     "artifact_db",
     "current_revision",
+    "datasets_db",
     "dispose_engines",
     "get_engine",
     "lineage_db",
+    "pipelines_db",
     "search_db",
     "tracking_db",
 ]
