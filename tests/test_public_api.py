@@ -49,6 +49,7 @@ PINNED = {
         "InvalidArgument",
         "NotFound",
         "PermissionDenied",
+        "PipelineFailed",
         "SchemaError",
         "ServiceUnavailable",
         "ShipyardError",
