@@ -28,6 +28,14 @@ from shipyard.pipelines._executors import (
 )
 from shipyard.pipelines._materialize import Materializer, OutputTypeError, register_materializer
 from shipyard.pipelines._pipeline import Pipeline, Plan, load_pipeline, pipeline
+from shipyard.pipelines._schedule import (
+    Launcher,
+    Scheduler,
+    SubprocessLauncher,
+    check_cron,
+    due_times,
+    schedule,
+)
 from shipyard.pipelines._step import Step, StepOptions, StepOutput, step
 from shipyard.pipelines._task import StepOutcome, StepTask
 
@@ -41,21 +49,27 @@ def resume(run_id: str, **options: object) -> PipelineRunResult:
 __all__ = [
     "Executor",
     "InlineExecutor",
+    "Launcher",
     "Materializer",
     "OutputTypeError",
     "Pipeline",
     "PipelineRunResult",
     "Plan",
     "ProcessExecutor",
+    "Scheduler",
     "Step",
     "StepOptions",
     "StepOutcome",
     "StepOutput",
     "StepTask",
+    "SubprocessLauncher",
+    "check_cron",
+    "due_times",
     "load_pipeline",
     "make_executor",
     "pipeline",
     "register_materializer",
     "resume",
+    "schedule",
     "step",
 ]
