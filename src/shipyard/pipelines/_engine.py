@@ -97,6 +97,7 @@ class _Run:
         self.run_id = ""
         self.retry_heap: list[tuple[float, str]] = []
         self.pending_tasks: dict[str, StepTask] = {}
+        self.recorded: dict[str, dict[str, Any]] = {}  # written with the RUNNING update
         self.datasets = self._resolve_datasets()
 
     # ------------------------------------------------------------------ inputs
@@ -169,12 +170,13 @@ class _Run:
     # ------------------------------------------------------------------ transitions
 
     def ready(self) -> list[str]:
+        state, nodes = self.state, self.plan.nodes
         return [
             n
-            for n in self.plan.order
-            if self.state[n] == "PENDING"
+            for n, s in state.items()
+            if s == "PENDING"
             and n not in self.pending_tasks
-            and all(self.state[u] == "FINISHED" for u in self.plan.nodes[n].upstream)
+            and all(state[u] == "FINISHED" for u in nodes[n].upstream)
         ]
 
     def start(self, name: str) -> None:
@@ -220,9 +222,7 @@ class _Run:
             resources=node.step.options.resources,
             fn=node.step.fn,
         )
-        self.store.update_step_run(
-            self.ids[name], cache_key=key, inputs=stored_inputs, params=node.params
-        )
+        self.recorded[name] = {"cache_key": key, "inputs": stored_inputs, "params": node.params}
 
     def submit(self, name: str) -> StepOutcome | None:
         task = self.pending_tasks[name]
@@ -230,7 +230,11 @@ class _Run:
         task.attempt = self.attempts[name]
         self.state[name] = "RUNNING"
         self.store.update_step_run(
-            self.ids[name], status="RUNNING", start_time=now_ms(), attempts=task.attempt
+            self.ids[name],
+            status="RUNNING",
+            start_time=now_ms(),
+            attempts=task.attempt,
+            **self.recorded.pop(name, {}),
         )
         self.event(name, "RUNNING", attempt=task.attempt)
         try:
