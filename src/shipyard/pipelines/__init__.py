@@ -19,7 +19,7 @@ process-pool and Ray executors.
     result = numbers.run(n=5)          # a second run is served from the cache
 """
 
-from shipyard.pipelines._engine import PipelineRunResult, resume_run
+from shipyard.pipelines._engine import PipelineRunResult, get_run, list_runs, resume_run
 from shipyard.pipelines._executors import (
     Executor,
     InlineExecutor,
@@ -65,6 +65,8 @@ __all__ = [
     "SubprocessLauncher",
     "check_cron",
     "due_times",
+    "get_run",
+    "list_runs",
     "load_pipeline",
     "make_executor",
     "pipeline",

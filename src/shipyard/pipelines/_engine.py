@@ -511,4 +511,17 @@ def resume_run(
     )
 
 
-__all__ = ["PipelineRunResult", "execute", "resume_run", "run_pipeline"]
+def get_run(run_id: str) -> PipelineRunResult:
+    """A pipeline run (by id or unique prefix) with its step runs."""
+    store, _settings = _client_store()
+    run = store.get_pipeline_run(run_id)
+    return PipelineRunResult(run, {s.name: s for s in store.list_step_runs(run.id)}, store)
+
+
+def list_runs(pipeline: str | None = None, limit: int = 50) -> list[PipelineRun]:
+    """Pipeline runs, newest first (of one pipeline when ``pipeline`` is given)."""
+    store, _settings = _client_store()
+    return store.list_pipeline_runs(pipeline=pipeline, limit=limit)
+
+
+__all__ = ["PipelineRunResult", "execute", "get_run", "list_runs", "resume_run", "run_pipeline"]
