@@ -107,6 +107,7 @@ PINNED = {
         "log_metrics",
         "log_param",
         "log_params",
+        "on_run_start",
         "runs_to_frame",
         "search_runs",
         "set_tag",

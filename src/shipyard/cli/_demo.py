@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -11,7 +13,8 @@ from shipyard.entities import Run
 
 
 def demo() -> None:
-    """Train a hyper-parameter sweep on bundled data, track every run, print the leaderboard."""
+    """Version bundled data, run the training pipeline twice (the second time fully cached),
+    track every candidate as a run and print the leaderboard."""
     console.rule("[bold]Shipyard demo")
     with (
         friendly_errors(),
@@ -24,10 +27,10 @@ def demo() -> None:
             transient=False,
         ) as bar,
     ):
-        task = bar.add_task("training", total=None)
+        task = bar.add_task("pipeline", total=None)
 
         def report(label: str, done: int, total: int) -> None:
-            bar.update(task, description=f"training {label}", completed=done, total=total)
+            bar.update(task, description=f"step {label}", completed=done, total=total)
 
         result = run_demo(report)
     console.print(leaderboard_table(result.leaderboard))
@@ -42,6 +45,24 @@ def demo() -> None:
         f"tracked {len(result.leaderboard)} runs in experiment [bold]{safe(result.experiment)}[/] "
         f"in {result.seconds:.1f}s; try [bold]shipyard runs list -e {safe(result.experiment)}[/]"
     )
+    if result.first is not None and result.second is not None and result.dataset is not None:
+        first, second = result.first, result.second
+        console.print(
+            f"dataset [bold]{safe(result.dataset.ref)}[/] ({result.dataset.num_rows} rows, "
+            f"sha256 {result.dataset.content_hash[:12]}); pipeline [bold]"
+            f"{safe(first.run.pipeline)}[/]: first run {_took(first)} "
+            f"({len(first.cache_hits)}/{len(first.steps)} steps cached), second run "
+            f"{_took(second)} ({len(second.cache_hits)}/{len(second.steps)} steps cached)"
+        )
+        console.print(
+            f"see [bold]shipyard pipelines show {first.id[:12]}[/] and "
+            f"[bold]shipyard lineage run:{best.id[:12] if best else ''} --up[/]"
+        )
+
+
+def _took(result: Any) -> str:
+    ms = result.run.duration_ms
+    return "-" if ms is None else f"{ms / 1000:.2f}s"
 
 
 def leaderboard_table(runs: list[Run]) -> Table:

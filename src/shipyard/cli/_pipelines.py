@@ -224,33 +224,44 @@ def runs(
 
 
 def dag_tree(run: PipelineRun, steps: dict[str, StepRun]) -> Tree:
-    """The run's DAG from its first steps down, each with its state and duration."""
+    """The run's DAG as a tree, each step with its state and duration.
+
+    A step hangs under the upstream step that comes last in execution order; its other
+    upstream steps are listed after it, so a fan-in is drawn once.
+    """
+    order = [node["name"] for node in run.dag]
+    position = {name: i for i, name in enumerate(order)}
     upstream = {node["name"]: node["upstream"] for node in run.dag}
-    children: dict[str, list[str]] = {name: [] for name in upstream}
-    for name, ups in upstream.items():
-        for up in ups:
-            children[up].append(name)
+    children: dict[str, list[str]] = {name: [] for name in order}
+    roots = []
+    for name in order:
+        ups = sorted(upstream[name], key=position.__getitem__)
+        if ups:
+            children[ups[-1]].append(name)
+        else:
+            roots.append(name)
 
     def label(name: str) -> str:
         step = steps.get(name)
-        if step is None:
-            return safe(name)
-        took = fmt_duration(step.duration_ms) if step.duration_ms is not None else ""
-        tries = f" after {step.attempts} attempts" if step.attempts > 1 else ""
-        return f"[bold]{safe(name)}[/] {_state(step.status, step.cache_hit)} {took}{tries}"
+        text = safe(name)
+        if step is not None:
+            took = fmt_duration(step.duration_ms) if step.duration_ms is not None else ""
+            tries = f" after {step.attempts} attempts" if step.attempts > 1 else ""
+            text = f"[bold]{text}[/] {_state(step.status, step.cache_hit)} {took}{tries}"
+        others = sorted(upstream[name], key=position.__getitem__)[:-1]
+        if others:
+            shown = ", ".join(safe(o) for o in others[:6]) + (" ..." if len(others) > 6 else "")
+            text += f" [dim]<- also {shown}[/]"
+        return text
 
     tree = Tree(f"[bold]{safe(run.pipeline)}[/] {run.id[:12]} {status_text(run.status)}")
-    drawn: set[str] = set()
 
     def grow(name: str, branch: Tree) -> None:
-        node = branch.add(label(name) + (" [dim](see above)[/]" if name in drawn else ""))
-        if name in drawn:
-            return
-        drawn.add(name)
+        node = branch.add(label(name))
         for child in children[name]:
             grow(child, node)
 
-    for name in [n for n, ups in upstream.items() if not ups]:
+    for name in roots:
         grow(name, tree)
     return tree
 

@@ -61,7 +61,12 @@ def get(ref: str | DatasetVersion) -> DatasetVersion:
 
 
 def register(
-    name: str, source: Any, *, description: str = "", store: Store | None = None
+    name: str,
+    source: Any,
+    *,
+    description: str = "",
+    store: Store | None = None,
+    lineage: bool = True,
 ) -> DatasetVersion:
     """Store ``source`` as a version of dataset ``name``; returns the version.
 
@@ -70,7 +75,7 @@ def register(
     as canonical Parquet while streaming, and the file's sha256 is the content hash: data the
     dataset already holds returns the existing version instead of a copy. A new version gets
     its schema, row count and a column profile. Registering inside a tracking run or a
-    pipeline step records a ``produced`` lineage edge from it.
+    pipeline step records a ``produced`` lineage edge from it (unless ``lineage=False``).
     """
     from shipyard.client._local_data import check_dataset_name
     from shipyard.data._profile import profile_parquet
@@ -94,7 +99,8 @@ def register(
                 source=written.source,
                 description=description,
             )
-    _context.record(target, version.id, "produced")
+    if lineage:
+        _context.record(target, version.id, "produced")
     return version
 
 
@@ -203,8 +209,12 @@ class DatasetRef:
         return (store or _store()).get_dataset_version(self.name, self.version)
 
 
-def ref(ref: str, as_: LoadAs = "pandas") -> DatasetRef:
-    """A reference to a dataset version for a pipeline step's argument (see DatasetRef)."""
+def ref(ref: str, as_: LoadAs = "pandas") -> Any:
+    """A reference to a dataset version for a pipeline step's argument (see DatasetRef).
+
+    Returns a :class:`DatasetRef`, typed as ``Any`` so it type-checks where the step takes
+    the loaded data (a DataFrame), like a step's output handle does.
+    """
     if as_ not in _LOAD_AS:
         raise InvalidArgument(f"as_ must be one of {', '.join(_LOAD_AS)}, got {as_!r}", field="as_")
     name, version = parse_ref(ref)

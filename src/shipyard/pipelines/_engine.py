@@ -147,7 +147,11 @@ class _Run:
         if self.on_event is not None:
             self.on_event(name, status, info)
 
-    def edges(self, name: str, inputs: dict[str, Any], outputs: list[dict[str, Any]]) -> None:
+    def edges(
+        self, name: str, inputs: dict[str, Any], outputs: list[dict[str, Any]], produced: bool
+    ) -> None:
+        """Record the step's lineage: its pipeline run, what it consumed and, when it really
+        ran (not from the cache), the datasets it produced."""
         step = LineageNode("step_run", self.ids[name])
         edges = [LineageEdge(LineageNode("pipeline_run", self.run_id), step, "produced")]
         flat: list[dict[str, Any]] = []
@@ -155,13 +159,13 @@ class _Run:
             for ref in spec if isinstance(spec, list) else [spec]:
                 flat.extend(ref["items"] if ref.get("type") == "tuple" else [ref])
         for ref in flat:
-            if ref.get("dataset_version_id"):
+            if ref.get("dataset_version_id"):  # data: the link goes through the dataset
                 src = LineageNode("dataset_version", ref["dataset_version_id"])
                 edges.append(LineageEdge(src, step, "consumed"))
-            if ref.get("from"):
+            elif ref.get("from"):  # a model, array or JSON value: straight from its step
                 src = LineageNode("step_run", self.ids[ref["from"]])
                 edges.append(LineageEdge(src, step, "consumed"))
-        for ref in outputs:
+        for ref in outputs if produced else []:
             if ref.get("dataset_version_id"):
                 dst = LineageNode("dataset_version", ref["dataset_version_id"])
                 edges.append(LineageEdge(step, dst, "produced"))
@@ -254,7 +258,7 @@ class _Run:
     ) -> None:
         self.state[name] = "FINISHED"
         self.outputs[name] = outputs
-        self.edges(name, inputs, outputs)
+        self.edges(name, inputs, outputs, produced=not cache_hit)
         self.event(name, "FINISHED", cache_hit=cache_hit, duration_ms=duration)
 
     def outcome(self, outcome: StepOutcome) -> None:
@@ -460,7 +464,7 @@ def _carry_over(state: _Run, previous: PipelineRun) -> None:
     if updates:
         state.store.update_step_runs(updates)
         for name in [n for n in state.plan.order if n in done]:
-            state.edges(name, state.inputs_of(name), state.outputs[name])
+            state.edges(name, state.inputs_of(name), state.outputs[name], produced=False)
             state.event(name, "FINISHED", cache_hit=True, duration_ms=0)
 
 

@@ -78,7 +78,7 @@ def _put_bytes(store: Store, payload: bytes) -> str:
 def _save_frame(value: Any, store: Store, dataset: str) -> dict[str, Any]:
     from shipyard.data import register
 
-    version = register(dataset, value, store=store)
+    version = register(dataset, value, store=store, lineage=False)  # the engine links it
     return {
         "type": "dataframe" if _is(value, "pandas", "DataFrame") else "arrow",
         "hash": version.content_hash,

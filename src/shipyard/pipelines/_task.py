@@ -20,6 +20,7 @@ from shipyard.config import Settings
 from shipyard.entities import LineageNode
 from shipyard.errors import InvalidArgument
 from shipyard.pipelines._materialize import OutputTypeError, load_output, save_output
+from shipyard.tracking import on_run_start
 
 MAX_LOG_CHARS = 200_000
 
@@ -85,6 +86,19 @@ def resolve_function(ref: str) -> Callable[..., Any]:
         ) from None
     return getattr(target, "fn", target)  # type: ignore[no-any-return]
 
+
+def _link_run_to_step(run: Any) -> None:
+    """A tracking run started inside a step was produced by that step run."""
+    from shipyard.data import current_actors
+    from shipyard.entities import LineageEdge
+
+    node = LineageNode("run", run.id)
+    steps = [n for n in current_actors() if n.kind == "step_run"]
+    if steps:
+        run.client.store.add_lineage_edges([LineageEdge(s, node, "produced") for s in steps])
+
+
+on_run_start(_link_run_to_step)
 
 _stores: dict[Settings, Store] = {}
 _stores_lock = threading.Lock()

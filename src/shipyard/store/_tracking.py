@@ -425,7 +425,7 @@ _INSERT_METRICS = METRICS.insert()
 
 
 def _log_metrics(conn: Connection, run_id: str, metrics: Sequence[MetricPoint]) -> None:
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "run_id": run_id,
             "key": m.key,
