@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import Connection
 
 from shipyard import _validation as v
-from shipyard.entities import PipelineInfo, PipelineRun, Schedule, StepRun
+from shipyard.entities import LineageEdge, PipelineInfo, PipelineRun, Schedule, StepRun
 from shipyard.errors import InvalidArgument
-from shipyard.store import pipelines_db
+from shipyard.store import lineage_db, pipelines_db
 
 T = TypeVar("T")
 MAX_RUNS_PAGE = 10_000
@@ -89,10 +89,17 @@ class PipelineStoreMixin:
 
     # ------------------------------------------------------------------ step runs
 
-    def update_step_run(self, step_run_id: str, **values: Any) -> None:
-        """Change fields of a step run (status, times, cache key and hit, outputs, logs...)."""
+    def update_step_run(
+        self, step_run_id: str, lineage: Sequence[LineageEdge] = (), **values: Any
+    ) -> None:
+        """Change fields of a step run (status, times, cache key and hit, outputs, logs...),
+        recording ``lineage`` edges in the same transaction."""
+        from shipyard.client._local import now_ms
+
         with self._write() as conn:
             pipelines_db.update_step(conn, step_run_id, values)
+            if lineage:
+                lineage_db.add_edges(conn, list(lineage), now_ms())
 
     def update_step_runs(self, updates: Mapping[str, Mapping[str, Any]]) -> None:
         """Change several step runs in one transaction (``{step_run_id: {field: value}}``)."""

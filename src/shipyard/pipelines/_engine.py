@@ -149,7 +149,7 @@ class _Run:
 
     def edges(
         self, name: str, inputs: dict[str, Any], outputs: list[dict[str, Any]], produced: bool
-    ) -> None:
+    ) -> list[LineageEdge]:
         """Record the step's lineage: its pipeline run, what it consumed and, when it really
         ran (not from the cache), the datasets it produced."""
         step = LineageNode("step_run", self.ids[name])
@@ -169,7 +169,7 @@ class _Run:
             if ref.get("dataset_version_id"):
                 dst = LineageNode("dataset_version", ref["dataset_version_id"])
                 edges.append(LineageEdge(step, dst, "produced"))
-        self.store.add_lineage_edges(list(dict.fromkeys(edges)))
+        return list(dict.fromkeys(edges))
 
     # ------------------------------------------------------------------ transitions
 
@@ -208,8 +208,9 @@ class _Run:
                     params=node.params,
                     outputs=hit.outputs,
                     logs=f"cache hit: outputs of step run {hit.id}",
+                    lineage=self.edges(name, inputs, hit.outputs, produced=False),
                 )
-                self._finished(name, hit.outputs, inputs, cache_hit=True, duration=0)
+                self._finished(name, hit.outputs, cache_hit=True, duration=0)
                 return
         names = node.step.output_names() if node.step.n_outputs is not None else [None]
         self.pending_tasks[name] = StepTask(
@@ -248,17 +249,10 @@ class _Run:
         return None
 
     def _finished(
-        self,
-        name: str,
-        outputs: list[dict[str, Any]],
-        inputs: dict[str, Any],
-        *,
-        cache_hit: bool,
-        duration: int,
+        self, name: str, outputs: list[dict[str, Any]], *, cache_hit: bool, duration: int
     ) -> None:
         self.state[name] = "FINISHED"
         self.outputs[name] = outputs
-        self.edges(name, inputs, outputs, produced=not cache_hit)
         self.event(name, "FINISHED", cache_hit=cache_hit, duration_ms=duration)
 
     def outcome(self, outcome: StepOutcome) -> None:
@@ -274,9 +268,10 @@ class _Run:
                 outputs=outcome.outputs,
                 logs=outcome.logs,
                 error="",
+                lineage=self.edges(name, task.inputs, outcome.outputs, produced=True),
             )
             duration = (outcome.end_time or 0) - (outcome.start_time or 0)
-            self._finished(name, outcome.outputs, task.inputs, cache_hit=False, duration=duration)
+            self._finished(name, outcome.outputs, cache_hit=False, duration=duration)
             return
         if outcome.retryable and self.attempts[name] <= options.retries:
             delay = options.retry_delay * options.backoff ** (self.attempts[name] - 1)
@@ -463,8 +458,14 @@ def _carry_over(state: _Run, previous: PipelineRun) -> None:
         state.outputs[name] = old.outputs
     if updates:
         state.store.update_step_runs(updates)
-        for name in [n for n in state.plan.order if n in done]:
-            state.edges(name, state.inputs_of(name), state.outputs[name], produced=False)
+        reused = [n for n in state.plan.order if n in done]
+        edges = [
+            edge
+            for name in reused
+            for edge in state.edges(name, state.inputs_of(name), state.outputs[name], False)
+        ]
+        state.store.add_lineage_edges(edges)
+        for name in reused:
             state.event(name, "FINISHED", cache_hit=True, duration_ms=0)
 
 
