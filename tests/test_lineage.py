@@ -16,6 +16,7 @@ from shipyard.cli import _render, app
 from shipyard.entities import LineageNode
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.tracking import Client
+from tests.test_cli import fails, ok
 
 runner = CliRunner(env={"COLUMNS": "200"})
 
@@ -23,20 +24,6 @@ runner = CliRunner(env={"COLUMNS": "200"})
 @pytest.fixture(autouse=True)
 def _wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_render.console, "_width", 200)
-
-
-def _ok(*args: str) -> str:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == 0, (result.output, result.exception)
-    return result.stdout
-
-
-def _fails(*args: str) -> str:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    return lines[0]
 
 
 @pytest.fixture
@@ -112,15 +99,15 @@ def test_tree_json_and_dot_exports(graph: dict[str, LineageNode]) -> None:
 
 
 def test_lineage_cli_prints_tree_json_and_dot(graph: dict[str, LineageNode]) -> None:
-    out = _ok("lineage", "raw@1", "--down")
+    out = ok("lineage", "raw@1", "--down")
     assert "dataset_version raw@1" in out and "train" in out and "eval" in out and "d1" in out
-    out = _ok("lineage", "deployment:d1", "--up", "--depth", "1")
+    out = ok("lineage", "deployment:d1", "--up", "--depth", "1")
     assert "m1" in out and "raw@1" not in out
-    payload = json.loads(_ok("lineage", "raw@1", "--down", "--format", "json"))
+    payload = json.loads(ok("lineage", "raw@1", "--down", "--format", "json"))
     assert payload["direction"] == "down" and len(payload["edges"]) == 4
-    assert _ok("lineage", "raw@1", "-f", "dot").startswith("digraph lineage")
-    assert "nothing upstream yet" in _ok("lineage", "raw@1")
-    assert "no dataset named 'ghost'" in _fails("lineage", "ghost@2")
+    assert ok("lineage", "raw@1", "-f", "dot").startswith("digraph lineage")
+    assert "nothing upstream yet" in ok("lineage", "raw@1")
+    assert "no dataset named 'ghost'" in fails("lineage", "ghost@2")
     assert runner.invoke(app, ["lineage", "raw@1", "--up", "--down"]).exit_code == 2
     assert runner.invoke(app, ["lineage", "raw@1", "-f", "svg"]).exit_code == 2
 
@@ -128,18 +115,18 @@ def test_lineage_cli_prints_tree_json_and_dot(graph: dict[str, LineageNode]) -> 
 def test_data_cli_register_list_show_diff(sdk: Client, tmp_path: Path) -> None:
     csv = tmp_path / "t.csv"
     pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", "x"]}).to_csv(csv, index=False)
-    assert "t@1" in _ok("data", "register", "t", str(csv))
+    assert "t@1" in ok("data", "register", "t", str(csv))
     pd.DataFrame({"a": [1, 2, 30, 40], "c": [1.0, 2.0, 3.0, 4.0]}).to_csv(csv, index=False)
-    assert "t@2" in _ok("data", "register", "t", str(csv), "-d", "second")
-    listing = _ok("data", "list")
+    assert "t@2" in ok("data", "register", "t", str(csv), "-d", "second")
+    listing = ok("data", "list")
     assert "t" in listing and "@2" in listing
-    versions = _ok("data", "show", "t")
+    versions = ok("data", "show", "t")
     assert "@1" in versions and "@2" in versions
-    shown = _ok("data", "show", "t@1")
+    shown = ok("data", "show", "t@1")
     assert "3 rows" in shown and "x (2)" in shown
-    assert json.loads(_ok("data", "show", "t@2", "--json"))["description"] == "second"
-    diff = _ok("data", "diff", "t@1", "t@2")
+    assert json.loads(ok("data", "show", "t@2", "--json"))["description"] == "second"
+    diff = ok("data", "diff", "t@1", "t@2")
     assert "rows 3 -> 4 (+1)" in diff and "+ c" in diff and "- b" in diff and "a " in diff
-    assert "has no version 9" in _fails("data", "show", "t@9")
-    assert "no dataset named 'nope'" in _fails("data", "diff", "nope@1", "t@1")
-    assert "no such file" in _fails("data", "register", "t", str(tmp_path / "missing.csv"))
+    assert "has no version 9" in fails("data", "show", "t@9")
+    assert "no dataset named 'nope'" in fails("data", "diff", "nope@1", "t@1")
+    assert "no such file" in fails("data", "register", "t", str(tmp_path / "missing.csv"))

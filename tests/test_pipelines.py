@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,34 +15,24 @@ import pytest
 
 import shipyard
 from shipyard import data
-from shipyard.config import Settings
 from shipyard.entities import LineageNode
 from shipyard.errors import InvalidArgument, NotFound, PipelineFailed
 from shipyard.pipelines import load_pipeline, pipeline, resume, step
-from shipyard.tracking import Client, _fluent
+from shipyard.tracking import Client
 from tests import _pipeline_steps as steps
 from tests._pipeline_steps import calls
-
-
-@pytest.fixture
-def local(sqlite_settings: Settings) -> Iterator[Client]:
-    """The module-level API on a fresh SQLite home (pipelines run through it)."""
-    client = _fluent.configure(sqlite_settings)
-    yield client
-    client.close()
-    _fluent._default = None
 
 
 def _statuses(result: Any) -> dict[str, str]:
     return {name: s.status for name, s in result.steps.items()}
 
 
-def test_a_pipeline_runs_its_steps_in_dependency_order_and_records_them(local: Client) -> None:
+def test_a_pipeline_runs_its_steps_in_dependency_order_and_records_them(sqlite_sdk: Client) -> None:
     result = steps.chain.run(n=4)
     assert result.ok and sorted(calls()) == ["double", "side", "source", "total"]
     assert calls().index("source") < calls().index("double") < calls().index("total")
     assert result.output("total") == 12 and result.output("side") == {"n": 104}
-    stored = local.store.get_pipeline_run(result.id)
+    stored = sqlite_sdk.store.get_pipeline_run(result.id)
     assert stored.status == "FINISHED" and stored.params == {"n": 4, "factor": 2}
     assert stored.ref == "tests._pipeline_steps:chain"
     assert {d["name"]: d["upstream"] for d in stored.dag} == {
@@ -52,16 +41,16 @@ def test_a_pipeline_runs_its_steps_in_dependency_order_and_records_them(local: C
         "total": ["double"],
         "side": [],
     }
-    step_runs = {s.name: s for s in local.store.list_step_runs(result.id)}
+    step_runs = {s.name: s for s in sqlite_sdk.store.list_step_runs(result.id)}
     assert all(s.status == "FINISHED" and s.attempts == 1 for s in step_runs.values())
     assert step_runs["double"].params == {"factor": 2}
     assert step_runs["double"].inputs["df"]["from"] == "source"
     assert step_runs["source"].outputs[0]["ref"] == "chain.source@1"
     assert data.load("chain.double@1")["x"].tolist() == [0, 2, 4, 6]
-    assert [p.name for p in local.store.list_pipelines()] == ["chain"]
+    assert [p.name for p in sqlite_sdk.store.list_pipelines()] == ["chain"]
 
 
-def test_caching_reruns_exactly_what_a_param_change_affects(local: Client) -> None:
+def test_caching_reruns_exactly_what_a_param_change_affects(sqlite_sdk: Client) -> None:
     steps.chain.run(n=5)
     again = steps.chain.run(n=5)
     assert sorted(again.cache_hits) == ["double", "side", "source", "total"]
@@ -75,7 +64,7 @@ def test_caching_reruns_exactly_what_a_param_change_affects(local: Client) -> No
     assert forced.cache_hits == [] and len(calls()) == 10
 
 
-def test_caching_reruns_exactly_what_a_data_change_affects(local: Client) -> None:
+def test_caching_reruns_exactly_what_a_data_change_affects(sqlite_sdk: Client) -> None:
     data.register("nums", pd.DataFrame({"x": [1, 2, 3]}))
     first = steps.on_data.run()
     assert calls() == ["from_dataset", "total"] and first.output("total") == 6
@@ -121,7 +110,9 @@ def _module(tmp_path: Path, name: str, body: str, note: str = "") -> Any:
     return load_pipeline(f"{path}:chain")
 
 
-def test_caching_reruns_exactly_what_a_code_change_affects(local: Client, tmp_path: Path) -> None:
+def test_caching_reruns_exactly_what_a_code_change_affects(
+    sqlite_sdk: Client, tmp_path: Path
+) -> None:
     _module(tmp_path, "v1", "factor").run()
     assert sorted(calls()) == ["double", "side", "source", "total"]
     reformatted = _module(tmp_path, "v1b", "(factor)", note="# a comment")
@@ -131,12 +122,12 @@ def test_caching_reruns_exactly_what_a_code_change_affects(local: Client, tmp_pa
     assert calls()[4:] == ["double", "total"] and changed.output("total") == 25
 
 
-def test_a_failed_step_skips_downstream_while_independent_steps_finish(local: Client) -> None:
+def test_a_failed_step_skips_downstream_while_independent_steps_finish(sqlite_sdk: Client) -> None:
     with pytest.raises(PipelineFailed, match=r"boom: RuntimeError: boom: the flag file"):
         steps.fragile.run()
-    [failed] = local.store.list_pipeline_runs(pipeline="fragile")
+    [failed] = sqlite_sdk.store.list_pipeline_runs(pipeline="fragile")
     assert failed.status == "FAILED" and "boom" in failed.error
-    result = {s.name: s for s in local.store.list_step_runs(failed.id)}
+    result = {s.name: s for s in sqlite_sdk.store.list_step_runs(failed.id)}
     assert {n: s.status for n, s in result.items()} == {
         "fine": "FINISHED",
         "boom": "FAILED",
@@ -148,7 +139,7 @@ def test_a_failed_step_skips_downstream_while_independent_steps_finish(local: Cl
     assert "after_boom" not in calls()
 
 
-def test_resume_reruns_only_what_did_not_succeed(local: Client) -> None:
+def test_resume_reruns_only_what_did_not_succeed(sqlite_sdk: Client) -> None:
     failed = steps.fragile.run(raise_on_failure=False)
     assert failed.status == "FAILED" and sorted(calls()) == ["boom", "fine", "independent"]
     Path("fixed.flag").write_text("fixed")
@@ -160,7 +151,7 @@ def test_resume_reruns_only_what_did_not_succeed(local: Client) -> None:
     assert "reused from step run" in resumed.steps["fine"].logs
 
 
-def test_retries_wait_with_backoff_then_succeed(local: Client) -> None:
+def test_retries_wait_with_backoff_then_succeed(sqlite_sdk: Client) -> None:
     events: list[tuple[str, str, dict[str, Any]]] = []
     result = steps.retrying.run(on_event=lambda *e: events.append(e))
     assert result.ok and calls() == ["flaky"] * 3
@@ -169,7 +160,7 @@ def test_retries_wait_with_backoff_then_succeed(local: Client) -> None:
     assert delays == pytest.approx([0.01, 0.03])  # retry_delay * backoff ** (attempt - 1)
 
 
-def test_retries_run_out_and_bad_outputs_are_not_retried(local: Client) -> None:
+def test_retries_run_out_and_bad_outputs_are_not_retried(sqlite_sdk: Client) -> None:
     @step(retries=1)
     def always_fails() -> int:
         steps.called("always_fails")
@@ -189,7 +180,7 @@ def test_retries_run_out_and_bad_outputs_are_not_retried(local: Client) -> None:
 
 
 @pytest.mark.slow
-def test_a_timeout_really_stops_the_step(local: Client) -> None:
+def test_a_timeout_really_stops_the_step(sqlite_sdk: Client) -> None:
     result = steps.too_slow.run(raise_on_failure=False)
     assert _statuses(result) == {"sleepy": "FAILED", "independent": "FINISHED"}
     assert "timed out after 1s" in result.steps["sleepy"].error
@@ -200,7 +191,7 @@ def test_a_timeout_really_stops_the_step(local: Client) -> None:
 
 
 @pytest.mark.slow
-def test_the_process_executor_runs_independent_steps_in_parallel(local: Client) -> None:
+def test_the_process_executor_runs_independent_steps_in_parallel(sqlite_sdk: Client) -> None:
     result = steps.parallel.run(executor="process")
     left, right = result.output("wait_for_peer"), result.output("wait_for_peer_2")
     assert left != right and os.getpid() not in (left, right)
@@ -211,7 +202,7 @@ def test_the_process_executor_runs_independent_steps_in_parallel(local: Client) 
     )
 
 
-def test_lineage_links_data_steps_and_the_pipeline_run(local: Client) -> None:
+def test_lineage_links_data_steps_and_the_pipeline_run(sqlite_sdk: Client) -> None:
     data.register("nums", pd.DataFrame({"x": [1, 2]}))
     result = steps.on_data.run()
     output = result.steps["from_dataset"].outputs[0]
@@ -231,7 +222,7 @@ def test_lineage_links_data_steps_and_the_pipeline_run(local: Client) -> None:
     )
 
 
-def test_bad_pipelines_are_refused_before_anything_runs(local: Client) -> None:
+def test_bad_pipelines_are_refused_before_anything_runs(sqlite_sdk: Client) -> None:
     @step
     def a(x: int = 0) -> int:
         return x
@@ -301,10 +292,10 @@ def test_bad_pipelines_are_refused_before_anything_runs(local: Client) -> None:
         step(resources={"tpu": 1})
     with pytest.raises(InvalidArgument, match="unknown executor"):
         steps.chain.run(executor="kubernetes")
-    assert local.store.list_pipeline_runs() == []
+    assert sqlite_sdk.store.list_pipeline_runs() == []
 
 
-def test_steps_defined_in_functions_cannot_go_to_another_process(local: Client) -> None:
+def test_steps_defined_in_functions_cannot_go_to_another_process(sqlite_sdk: Client) -> None:
     @step
     def local_step() -> int:
         return 1
@@ -318,7 +309,7 @@ def test_steps_defined_in_functions_cannot_go_to_another_process(local: Client) 
     assert nested.run().ok  # inline runs it fine
 
 
-def test_outputs_of_every_type_round_trip(local: Client) -> None:
+def test_outputs_of_every_type_round_trip(sqlite_sdk: Client) -> None:
     import numpy as np
     from sklearn.linear_model import LinearRegression
 

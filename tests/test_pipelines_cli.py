@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from shipyard.cli import _render, app
-from shipyard.config import Settings
-from shipyard.tracking import Client, _fluent
+from shipyard.tracking import Client
 from tests._pipeline_steps import calls
 
 runner = CliRunner(env={"COLUMNS": "200"})
@@ -20,14 +18,6 @@ CHAIN = "tests._pipeline_steps:chain"
 @pytest.fixture(autouse=True)
 def _wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_render.console, "_width", 200)
-
-
-@pytest.fixture
-def local(sqlite_settings: Settings) -> Iterator[Client]:
-    client = _fluent.configure(sqlite_settings)
-    yield client
-    client.close()
-    _fluent._default = None
 
 
 def ok(*args: str) -> str:
@@ -43,13 +33,13 @@ def fails(*args: str) -> str:
     return result.stderr
 
 
-def test_run_runs_shows_and_lists(local: Client) -> None:
+def test_run_runs_shows_and_lists(sqlite_sdk: Client) -> None:
     out = ok("pipelines", "run", CHAIN, "-p", "n=4", "-p", "factor=3")
     assert "FINISHED" in out and "(4 steps, 0 from cache)" in out
     out = ok("pipelines", "run", "chain", "-p", "n=4", "-p", "factor=3")  # by name
     assert "(4 steps, 4 from cache)" in out and "(cached)" in out
     assert len(calls()) == 4
-    [latest, first] = local.store.list_pipeline_runs()
+    [latest, first] = sqlite_sdk.store.list_pipeline_runs()
     assert first.params == {"n": 4, "factor": 3}
     listing = ok("pipelines", "runs")
     assert first.id[:12] in listing and latest.id[:12] in listing
@@ -60,10 +50,10 @@ def test_run_runs_shows_and_lists(local: Client) -> None:
     assert "chain" in listed and CHAIN in listed
 
 
-def test_a_failed_run_exits_1_and_resume_finishes_it(local: Client) -> None:
+def test_a_failed_run_exits_1_and_resume_finishes_it(sqlite_sdk: Client) -> None:
     err = fails("pipelines", "run", "tests._pipeline_steps:fragile")
     assert "error: step(s) failed: boom" in err and "shipyard pipelines resume" in err
-    [failed] = local.store.list_pipeline_runs()
+    [failed] = sqlite_sdk.store.list_pipeline_runs()
     shown = ok("pipelines", "show", failed.id)
     assert "boom FAILED" in shown and "after_boom SKIPPED" in shown
     assert "RuntimeError: boom" in shown
@@ -74,7 +64,7 @@ def test_a_failed_run_exits_1_and_resume_finishes_it(local: Client) -> None:
     assert "resumes" in ok("pipelines", "runs", "--pipeline", "fragile")
 
 
-def test_schedule_commands_and_bad_input(local: Client) -> None:
+def test_schedule_commands_and_bad_input(sqlite_sdk: Client) -> None:
     out = ok("pipelines", "schedule", CHAIN, "0 3 * * *", "-p", "n=2", "--overlap", "queue")
     assert "scheduled chain as chain" in out
     ok("pipelines", "schedule", "chain", "*/5 * * * *", "--name", "often")

@@ -10,10 +10,9 @@ from typing import Any
 
 import pytest
 
-from shipyard.config import Settings
 from shipyard.errors import InvalidArgument, ServiceUnavailable
 from shipyard.pipelines._ray import RayExecutor, check_reachable, memory_bytes
-from shipyard.tracking import Client, _fluent
+from shipyard.tracking import Client
 from tests import _pipeline_steps as steps
 from tests._pipeline_steps import calls
 
@@ -33,16 +32,8 @@ def ray_local() -> Iterator[Any]:
     ray.shutdown()
 
 
-@pytest.fixture
-def local(sqlite_settings: Settings) -> Iterator[Client]:
-    client = _fluent.configure(sqlite_settings)
-    yield client
-    client.close()
-    _fluent._default = None
-
-
 @pytest.mark.slow
-def test_pipelines_run_cache_and_fail_cleanly_on_ray(ray_local: Any, local: Client) -> None:
+def test_pipelines_run_cache_and_fail_cleanly_on_ray(ray_local: Any, sqlite_sdk: Client) -> None:
     result = steps.chain.run(n=4, executor="ray")
     assert result.ok and result.run.executor == "ray"
     assert result.output("total") == 12

@@ -5,18 +5,16 @@ and one real run through the subprocess launcher."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from shipyard.config import Settings
 from shipyard.entities import PipelineRun
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.pipelines import Scheduler, due_times, schedule
-from shipyard.tracking import Client, _fluent
+from shipyard.tracking import Client
 from tests import _pipeline_steps as steps
 
 
@@ -53,26 +51,18 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-def local(sqlite_settings: Settings) -> Iterator[Client]:
-    client = _fluent.configure(sqlite_settings)
-    yield client
-    client.close()
-    _fluent._default = None
-
-
 def _setup(
-    local: Client, monkeypatch: pytest.MonkeyPatch, **policies: str
+    sqlite_sdk: Client, monkeypatch: pytest.MonkeyPatch, **policies: str
 ) -> tuple[Scheduler, Clock, Recorder]:
     clock = Clock(ms(10, 30))
     monkeypatch.setattr("shipyard.pipelines._schedule.now_ms", clock)
     schedule(steps.chain, "0 * * * *", params={"n": 3}, **policies)  # hourly, at :00
     recorder = Recorder()
-    return Scheduler(local.store, clock=clock, launcher=recorder), clock, recorder
+    return Scheduler(sqlite_sdk.store, clock=clock, launcher=recorder), clock, recorder
 
 
-def _finish(local: Client, run: PipelineRun) -> None:
-    local.store.update_pipeline_run(run.id, status="FINISHED", end_time=1)
+def _finish(sqlite_sdk: Client, run: PipelineRun) -> None:
+    sqlite_sdk.store.update_pipeline_run(run.id, status="FINISHED", end_time=1)
 
 
 def _due(recorder: Recorder) -> list[int | None]:
@@ -80,9 +70,9 @@ def _due(recorder: Recorder) -> list[int | None]:
 
 
 def test_a_due_schedule_starts_one_run_with_its_params(
-    local: Client, monkeypatch: pytest.MonkeyPatch
+    sqlite_sdk: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    scheduler, clock, _recorder = _setup(local, monkeypatch)
+    scheduler, clock, _recorder = _setup(sqlite_sdk, monkeypatch)
     clock.now = ms(10, 59)
     assert scheduler.tick() == []
     clock.now = (
@@ -95,20 +85,20 @@ def test_a_due_schedule_starts_one_run_with_its_params(
     [run] = scheduler.tick()
     assert run.scheduled_for == ms(11) and run.params == {"n": 3, "factor": 2}
     assert run.ref == "tests._pipeline_steps:chain" and run.schedule == "chain"
-    assert local.store.get_pipeline_run(run.id).status == "RUNNING"
+    assert sqlite_sdk.store.get_pipeline_run(run.id).status == "RUNNING"
     assert scheduler.tick() == []  # nothing new is due
-    assert local.store.get_schedule("chain").last_fire_at == ms(11)
+    assert sqlite_sdk.store.get_schedule("chain").last_fire_at == ms(11)
 
 
 def test_overlap_skip_drops_due_times_while_a_run_is_active(
-    local: Client, monkeypatch: pytest.MonkeyPatch
+    sqlite_sdk: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    scheduler, clock, recorder = _setup(local, monkeypatch, overlap="skip")
+    scheduler, clock, recorder = _setup(sqlite_sdk, monkeypatch, overlap="skip")
     clock.now = ms(11)
     scheduler.tick()
     clock.now = ms(12)
     assert scheduler.tick() == []  # 11:00 still running: 12:00 is dropped
-    _finish(local, recorder.launched[0])
+    _finish(sqlite_sdk, recorder.launched[0])
     clock.now = ms(12, 30)
     assert scheduler.tick() == []
     clock.now = ms(13)
@@ -116,55 +106,55 @@ def test_overlap_skip_drops_due_times_while_a_run_is_active(
 
 
 def test_overlap_queue_starts_the_next_run_when_the_previous_ends(
-    local: Client, monkeypatch: pytest.MonkeyPatch
+    sqlite_sdk: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    scheduler, clock, recorder = _setup(local, monkeypatch, overlap="queue")
+    scheduler, clock, recorder = _setup(sqlite_sdk, monkeypatch, overlap="queue")
     clock.now = ms(11)
     scheduler.tick()
     clock.now = ms(12)
     assert scheduler.tick() == []
-    [waiting] = local.store.list_pipeline_runs(schedule="chain", statuses=["QUEUED"])
+    [waiting] = sqlite_sdk.store.list_pipeline_runs(schedule="chain", statuses=["QUEUED"])
     assert waiting.scheduled_for == ms(12)
-    _finish(local, recorder.launched[0])
+    _finish(sqlite_sdk, recorder.launched[0])
     clock.now = ms(12, 10)
     assert [r.id for r in scheduler.tick()] == [waiting.id]
 
 
 def test_missed_skip_runs_only_the_latest_due_time_after_downtime(
-    local: Client, monkeypatch: pytest.MonkeyPatch
+    sqlite_sdk: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    scheduler, clock, recorder = _setup(local, monkeypatch, missed="skip")
+    scheduler, clock, recorder = _setup(sqlite_sdk, monkeypatch, missed="skip")
     clock.now = ms(15, 10)  # the scheduler was down through 11:00 .. 15:00
     scheduler.tick()
     assert _due(recorder) == [ms(15)]
-    assert len(local.store.list_pipeline_runs(schedule="chain")) == 1
+    assert len(sqlite_sdk.store.list_pipeline_runs(schedule="chain")) == 1
 
 
 def test_missed_catch_up_runs_every_due_time_one_after_another(
-    local: Client, monkeypatch: pytest.MonkeyPatch
+    sqlite_sdk: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    scheduler, clock, recorder = _setup(local, monkeypatch, missed="catch_up")
+    scheduler, clock, recorder = _setup(sqlite_sdk, monkeypatch, missed="catch_up")
     clock.now = ms(13, 10)
     scheduler.tick()
     assert _due(recorder) == [ms(11)]
-    queued = local.store.list_pipeline_runs(schedule="chain", statuses=["QUEUED"])
+    queued = sqlite_sdk.store.list_pipeline_runs(schedule="chain", statuses=["QUEUED"])
     assert sorted(r.scheduled_for for r in queued) == [ms(12), ms(13)]
     for _ in range(2):
-        _finish(local, recorder.launched[-1])
+        _finish(sqlite_sdk, recorder.launched[-1])
         scheduler.tick()
     assert _due(recorder) == [ms(11), ms(12), ms(13)]
 
 
 def test_a_run_whose_process_died_is_marked_failed(
-    local: Client, monkeypatch: pytest.MonkeyPatch
+    sqlite_sdk: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    scheduler, clock, recorder = _setup(local, monkeypatch)
+    scheduler, clock, recorder = _setup(sqlite_sdk, monkeypatch)
     clock.now = ms(11)
     [run] = scheduler.tick()
     recorder.handles[run.id].code = -9
     clock.now = ms(11, 5)
     scheduler.tick()
-    stored = local.store.get_pipeline_run(run.id)
+    stored = sqlite_sdk.store.get_pipeline_run(run.id)
     assert stored.status == "FAILED" and "exited with code -9" in stored.error
     clock.now = ms(12)
     assert len(scheduler.tick()) == 1  # the schedule goes on
@@ -181,7 +171,7 @@ def test_due_times_follow_the_time_zone() -> None:
     ]
 
 
-def test_bad_schedules_are_refused(local: Client) -> None:
+def test_bad_schedules_are_refused(sqlite_sdk: Client) -> None:
     for cron in ("every day", "61 * * * *", "* * * *", ""):
         with pytest.raises(InvalidArgument, match="not a valid cron expression"):
             schedule(steps.chain, cron)
@@ -197,16 +187,16 @@ def test_bad_schedules_are_refused(local: Client) -> None:
         schedule("nightly", "0 3 * * *")
     with pytest.raises(NotFound, match="cannot import pipeline"):
         schedule("no_such_module:pipe", "0 3 * * *")
-    assert local.store.list_schedules() == []
+    assert sqlite_sdk.store.list_schedules() == []
     first = schedule(steps.chain, "0 3 * * *")
     replaced = schedule("tests._pipeline_steps:chain", "30 4 * * *", overlap="queue")
-    assert [s.cron for s in local.store.list_schedules()] == ["30 4 * * *"]
+    assert [s.cron for s in sqlite_sdk.store.list_schedules()] == ["30 4 * * *"]
     assert replaced.last_fire_at == first.last_fire_at and replaced.overlap == "queue"
 
 
 @pytest.mark.slow
 def test_the_subprocess_launcher_really_runs_the_pipeline(
-    local: Client, monkeypatch: pytest.MonkeyPatch
+    sqlite_sdk: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = Clock(ms(10, 30))
     monkeypatch.setattr("shipyard.pipelines._schedule.now_ms", clock)
@@ -219,8 +209,8 @@ def test_the_subprocess_launcher_really_runs_the_pipeline(
     while scheduler.handles and time.monotonic() < deadline:
         time.sleep(0.2)
         scheduler.tick()
-    stored = local.store.get_pipeline_run(run.id)
+    stored = sqlite_sdk.store.get_pipeline_run(run.id)
     assert stored.status == "FINISHED", stored.error
-    steps_run = {s.name: s for s in local.store.list_step_runs(run.id)}
+    steps_run = {s.name: s for s in sqlite_sdk.store.list_step_runs(run.id)}
     assert set(steps_run) == {"source", "double", "total", "side"}
     assert steps_run["total"].outputs[0]["value"] == "12"

@@ -253,8 +253,22 @@ class PipelineInfo:
         return asdict(self)
 
 
+class _Span:
+    """``duration_ms`` for records with optional start and end times."""
+
+    start_time: int | None
+    end_time: int | None
+
+    @property
+    def duration_ms(self) -> int | None:
+        """End minus start time, or None until both are known."""
+        if self.start_time is None or self.end_time is None:
+            return None
+        return self.end_time - self.start_time
+
+
 @dataclass(frozen=True)
-class PipelineRun:
+class PipelineRun(_Span):
     """One execution of a pipeline.
 
     ``dag`` lists the steps with their upstream steps (``[{"name", "step", "upstream"}]``);
@@ -277,12 +291,6 @@ class PipelineRun:
     schedule: str | None = None
     scheduled_for: int | None = None
 
-    @property
-    def duration_ms(self) -> int | None:
-        if self.start_time is None or self.end_time is None:
-            return None
-        return self.end_time - self.start_time
-
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -292,7 +300,7 @@ class PipelineRun:
 
 
 @dataclass(frozen=True)
-class StepRun:
+class StepRun(_Span):
     """One step of a pipeline run: its state, cache key and hit flag, logs and outputs.
 
     ``inputs`` maps argument names to the outputs they came from; ``outputs`` lists the
@@ -314,12 +322,6 @@ class StepRun:
     outputs: list[dict[str, Any]] = field(default_factory=list)
     logs: str = ""
     error: str = ""
-
-    @property
-    def duration_ms(self) -> int | None:
-        if self.start_time is None or self.end_time is None:
-            return None
-        return self.end_time - self.start_time
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
