@@ -37,6 +37,9 @@ _EXPORTS: dict[str, str] = {
     "set_tag": "shipyard.tracking",
     "set_tags": "shipyard.tracking",
     "start_run": "shipyard.tracking",
+    # pipelines
+    "pipeline": "shipyard.pipelines",
+    "step": "shipyard.pipelines",
     # configuration and records
     "Settings": "shipyard.config",
     "load_settings": "shipyard.config",
@@ -47,14 +50,15 @@ _EXPORTS: dict[str, str] = {
     "ArtifactInfo": "shipyard.entities",
 }
 
-_SUBMODULES = ("data", "errors", "lineage")
+_SUBMODULES = ("data", "errors", "lineage", "pipelines")
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
 if TYPE_CHECKING:
-    from shipyard import data, errors, lineage
+    from shipyard import data, errors, lineage, pipelines
     from shipyard.config import Settings, load_settings
     from shipyard.entities import ArtifactInfo, Experiment, MetricPoint, Run, RunPage
+    from shipyard.pipelines import pipeline, step
     from shipyard.tracking import (
         ActiveRun,
         Client,
