@@ -345,3 +345,29 @@ def test_outputs_of_every_type_round_trip(sqlite_sdk: Client) -> None:
     kinds = [o["type"] for o in result.steps["produce"].outputs]
     assert kinds == ["dataframe", "ndarray", "sklearn", "none"]
     assert data.get("typed.produce.frame@1").num_rows == 1
+
+
+def test_data_loaded_and_runs_started_inside_a_step_are_linked_to_it(
+    sqlite_sdk: Client,
+) -> None:
+    version = data.register("nums", pd.DataFrame({"x": [1, 2, 3]}))
+
+    @step
+    def reads_and_tracks() -> int:
+        frame = data.load("nums@1")
+        with shipyard.start_run(experiment="inside", name="fit") as run:
+            run.log_metric("rows", len(frame))
+        return len(frame)
+
+    @pipeline
+    def inside() -> None:
+        reads_and_tracks()
+
+    result = inside.run()
+    step_node = LineageNode("step_run", result.steps["reads_and_tracks"].id)
+    down = shipyard.lineage.downstream(version)
+    assert step_node in down.nodes
+    [tracked] = down.of_kind("run")
+    assert shipyard.get_run(tracked.id).name == "fit"
+    up = shipyard.lineage.upstream(tracked)
+    assert step_node in up.nodes and result.lineage_node in up.nodes
