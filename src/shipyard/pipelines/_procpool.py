@@ -107,7 +107,13 @@ class WorkerPool:
         worker.task = task.portable()
         worker.started = now_ms()
         worker.deadline = None  # set when the worker says the step started
-        worker.conn.send(worker.task)
+        try:
+            worker.conn.send(worker.task)
+        except (BrokenPipeError, OSError):  # it died while idle: a fresh one takes the task
+            worker.kill()
+            worker = _Worker(self._ctx, with_main)
+            worker.task, worker.started = task.portable(), now_ms()
+            worker.conn.send(worker.task)
         self._busy.append(worker)
 
     def _failed(self, worker: _Worker, error: str) -> StepOutcome:
