@@ -22,3 +22,4 @@ format:
 
 bench:       ## speed against the competitors (see bench/README.md)
 	uv run --extra bench python bench/tracking.py
+	uv run --extra bench python bench/pipelines.py

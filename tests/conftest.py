@@ -81,6 +81,16 @@ def sdk(settings: Settings) -> Iterator[Client]:
 
 
 @pytest.fixture
+def sqlite_sdk(sqlite_settings: Settings) -> Iterator[Client]:
+    """The module-level API bound to a fresh SQLite home (for pipeline and CLI tests, which
+    are about behaviour rather than the backend)."""
+    client = _fluent.configure(sqlite_settings)
+    yield client
+    client.close()
+    _fluent._default = None
+
+
+@pytest.fixture
 def sqlite_settings(tmp_path: Path) -> Settings:
     """Settings on SQLite only (for tests about the SDK rather than the backend)."""
     return load_settings(home=tmp_path / ".shipyard")

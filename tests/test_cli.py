@@ -387,6 +387,21 @@ def test_demo_end_to_end(default_client: None, tmp_path: Path) -> None:
     listed = ok("runs", "search", "metrics.val_auc > 0", "-e", "demo", "-n", "50")
     assert len([line for line in listed.splitlines() if "FINISHED" in line]) == 8
 
+    # the training was a pipeline over a versioned dataset; the second run was all cached
+    assert "(0/13 steps cached)" in out and "(13/13 steps cached)" in out
+    [second, first] = client.store.list_pipeline_runs(pipeline="demo-training")
+    assert first.status == second.status == "FINISHED"
+    steps = {s.name: s for s in client.store.list_step_runs(second.id)}
+    assert all(s.cache_hit for s in steps.values()) and len(steps) == 13
+    assert [d["name"] for d in first.dag][:3] == ["ingest", "validate", "split"]
+    assert [d["name"] for d in first.dag][-2:] == ["evaluate", "register"]
+    assert shipyard.data.get("breast-cancer@latest").version == 1
+    # lineage walks from the best model's run back to the raw dataset version
+    up = shipyard.lineage.upstream(f"run:{best.id}")
+    assert "breast-cancer@1" in {up.label(n) for n in up.of_kind("dataset_version")}
+    assert shipyard.get_run(best.id).tags["shipyard.demo.champion"] == "true"
+    assert "register FINISHED" in ok("pipelines", "show", first.id[:12])
+
 
 def test_python_dash_m_runs_the_cli() -> None:
     import subprocess

@@ -52,6 +52,9 @@ _EXPORTS: dict[str, str] = {
     "register_model": "shipyard.registry",
     "save_model": "shipyard.registry",
     "set_alias": "shipyard.registry",
+    # pipelines
+    "pipeline": "shipyard.pipelines",
+    "step": "shipyard.pipelines",
     # configuration and records
     "Settings": "shipyard.config",
     "load_settings": "shipyard.config",
@@ -65,54 +68,68 @@ _EXPORTS: dict[str, str] = {
     "RegisteredModel": "shipyard.entities",
 }
 #: Submodules reachable as attributes (``shipyard.models.load("churn@champion")``).
-_SUBMODULES = ("errors", "models")
+_SUBMODULES = ("data", "errors", "lineage", "models", "pipelines")
 
-__all__ = sorted([*_EXPORTS, "__version__", *_SUBMODULES])
+__all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
 if TYPE_CHECKING:
-    from shipyard import errors, models
-    from shipyard.config import Settings, load_settings
+    # "import X as X": re-exported for type checkers run with --no-implicit-reexport (strict).
+    from shipyard import (
+        data as data,
+        errors as errors,
+        lineage as lineage,
+        models as models,
+        pipelines as pipelines,
+    )
+    from shipyard.config import (
+        Settings as Settings,
+        load_settings as load_settings,
+    )
     from shipyard.entities import (
-        AliasEvent,
-        ArtifactInfo,
-        Experiment,
-        MetricPoint,
-        ModelVersion,
-        RegisteredModel,
-        Run,
-        RunPage,
+        AliasEvent as AliasEvent,
+        ArtifactInfo as ArtifactInfo,
+        Experiment as Experiment,
+        MetricPoint as MetricPoint,
+        ModelVersion as ModelVersion,
+        RegisteredModel as RegisteredModel,
+        Run as Run,
+        RunPage as RunPage,
+    )
+    from shipyard.pipelines import (
+        pipeline as pipeline,
+        step as step,
     )
     from shipyard.registry import (
-        LoadedModel,
-        PythonModel,
-        Signature,
-        autolog,
-        infer_signature,
-        load_model,
-        log_model,
-        promote,
-        register_model,
-        save_model,
-        set_alias,
+        LoadedModel as LoadedModel,
+        PythonModel as PythonModel,
+        Signature as Signature,
+        autolog as autolog,
+        infer_signature as infer_signature,
+        load_model as load_model,
+        log_model as log_model,
+        promote as promote,
+        register_model as register_model,
+        save_model as save_model,
+        set_alias as set_alias,
     )
     from shipyard.tracking import (
-        ActiveRun,
-        Client,
-        active_run,
-        configure,
-        download_artifact,
-        end_run,
-        get_metric_history,
-        get_run,
-        log_artifact,
-        log_metric,
-        log_metrics,
-        log_param,
-        log_params,
-        search_runs,
-        set_tag,
-        set_tags,
-        start_run,
+        ActiveRun as ActiveRun,
+        Client as Client,
+        active_run as active_run,
+        configure as configure,
+        download_artifact as download_artifact,
+        end_run as end_run,
+        get_metric_history as get_metric_history,
+        get_run as get_run,
+        log_artifact as log_artifact,
+        log_metric as log_metric,
+        log_metrics as log_metrics,
+        log_param as log_param,
+        log_params as log_params,
+        search_runs as search_runs,
+        set_tag as set_tag,
+        set_tags as set_tags,
+        start_run as start_run,
     )
 
 

@@ -1,12 +1,14 @@
 """The demo loop on bundled data (scikit-learn's breast-cancer set; nothing is downloaded).
 
-1. A small hyper-parameter sweep over three model families, every fit tracked as a run
-   (params, metrics, the fitted model in the registry's safe format with its signature), and
-   a leaderboard of the results.
-2. The best run's model registered as ``demo-model``, promoted to ``@champion`` through
-   promotion gates, loaded back by alias (hash-verified) and used to score a few rows.
+The training is a pipeline: ingest -> validate -> split -> train (a small sweep over three
+model families, one step and one tracked run per candidate, each model logged in the
+registry's safe format with its signature) -> evaluate -> register. The raw data is a
+versioned dataset, every step's outputs are stored and cached, and the demo runs the pipeline
+twice: the second run is served entirely from the cache.
 
-Later stages of the product extend this function.
+The register step registers the best candidate as ``demo-model`` and promotes it to
+``@champion`` through promotion gates. The demo then loads the champion back by alias
+(hash-verified) and scores a few validation rows with it.
 """
 
 from __future__ import annotations
@@ -16,11 +18,24 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from shipyard.entities import AliasEvent, ModelVersion, Run
-from shipyard.registry import load_model, log_model, promote, register_model
+import pandas as pd
+
+from shipyard import data
+from shipyard.entities import AliasEvent, DatasetVersion, ModelVersion, Run
+from shipyard.pipelines import PipelineRunResult, pipeline, step
+from shipyard.registry import (
+    alias_history,
+    load_model,
+    log_model,
+    promote,
+    register_model,
+    resolve,
+)
 from shipyard.tracking import get_client, search_runs, start_run
 
 DEMO_EXPERIMENT = "demo"
+DATASET = "breast-cancer"
+TARGET = "target"
 DEMO_MODEL = "demo-model"
 #: The gates the best model must pass to become @champion.
 DEMO_GATES = ("metrics.val_auc >= champion.metrics.val_auc", "metrics.val_auc > 0.9")
@@ -40,114 +55,209 @@ class Scored:
 
 @dataclass
 class DemoResult:
-    """What the demo produced: the runs (best first), the parent sweep run, the registered
-    version, its promotion and the rows the champion scored."""
+    """What the demo produced: the runs (best first), the dataset, both pipeline runs, the
+    registered version, its promotion and the rows the champion scored."""
 
     experiment: str
     sweep_run_id: str
     leaderboard: list[Run] = field(default_factory=list)
     seconds: float = 0.0
+    dataset: DatasetVersion | None = None
+    first: PipelineRunResult | None = None
+    second: PipelineRunResult | None = None
     version: ModelVersion | None = None
     promotion: AliasEvent | None = None
     scored: list[Scored] = field(default_factory=list)
 
 
-def _candidates() -> Iterator[tuple[str, Any, dict[str, Any]]]:
+def candidates() -> Iterator[tuple[str, dict[str, Any]]]:
+    """The sweep: model family and hyper-parameters of each candidate."""
+    for c in (0.1, 1.0, 10.0):
+        yield "logreg", {"C": c}
+    for n_estimators, max_depth in ((50, 4), (100, 8), (200, None)):
+        yield "random_forest", {"n_estimators": n_estimators, "max_depth": max_depth}
+    for learning_rate in (0.05, 0.2):
+        yield "gradient_boosting", {"learning_rate": learning_rate}
+
+
+def _model(family: str, params: dict[str, Any]) -> Any:
     from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    for c in (0.1, 1.0, 10.0):
-        model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000))
-        yield "logreg", model, {"C": c}
-    for n_estimators, max_depth in ((50, 4), (100, 8), (200, None)):
-        model = RandomForestClassifier(
-            n_estimators=n_estimators, max_depth=max_depth, random_state=0, n_jobs=1
-        )
-        yield "random_forest", model, {"n_estimators": n_estimators, "max_depth": max_depth}
-    for learning_rate in (0.05, 0.2):
-        model = GradientBoostingClassifier(learning_rate=learning_rate, random_state=0)
-        yield "gradient_boosting", model, {"learning_rate": learning_rate}
+    if family == "logreg":
+        return make_pipeline(StandardScaler(), LogisticRegression(C=params["C"], max_iter=2000))
+    if family == "random_forest":
+        return RandomForestClassifier(**params, random_state=0, n_jobs=1)
+    return GradientBoostingClassifier(**params, random_state=0)
 
 
-def run_demo(progress: Progress | None = None, experiment: str = DEMO_EXPERIMENT) -> DemoResult:
-    """Train and track the sweep, then register, promote, load and use the best model."""
-    from sklearn.datasets import load_breast_cancer
-    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+# ----------------------------------------------------------------------------- steps
+
+
+@step
+def ingest(raw: pd.DataFrame) -> pd.DataFrame:
+    """The label as an integer column; duplicate rows dropped."""
+    return raw.astype({TARGET: "int64"}).drop_duplicates().reset_index(drop=True)
+
+
+@step
+def validate(frame: pd.DataFrame) -> dict[str, Any]:
+    """Refuse data with missing values, a non-binary label or too few rows."""
+    problems = []
+    if frame.isna().any().any():
+        problems.append("missing values")
+    if sorted(frame[TARGET].unique().tolist()) != [0, 1]:
+        problems.append("the label is not binary")
+    if len(frame) < 100:
+        problems.append(f"only {len(frame)} rows")
+    if problems:
+        raise ValueError(f"the data failed validation: {', '.join(problems)}")
+    return {
+        "rows": len(frame),
+        "features": frame.shape[1] - 1,
+        "positive_rate": float(frame[TARGET].mean()),
+    }
+
+
+@step(outputs=("train", "test"))
+def split(frame: pd.DataFrame, report: dict[str, Any], test_size: float, seed: int) -> Any:
+    """A stratified train/validation split (only of validated data)."""
     from sklearn.model_selection import train_test_split
 
-    started = time.perf_counter()
-    data = load_breast_cancer(as_frame=True)
-    X_train, X_val, y_train, y_val = train_test_split(
-        data.data, data.target, test_size=0.25, random_state=42, stratify=data.target
+    assert report["rows"] == len(frame)
+    train, test = train_test_split(
+        frame, test_size=test_size, random_state=seed, stratify=frame[TARGET]
     )
-    candidates = list(_candidates())
-    with start_run(experiment=experiment, name="sweep") as sweep:
-        sweep.log_params(
-            {
-                "dataset": "sklearn.breast_cancer",
-                "rows": len(data.data),
-                "candidates": len(candidates),
-            }
-        )
-        for index, (family, model, params) in enumerate(candidates):
-            if progress is not None:
-                progress(f"{family} {params}", index, len(candidates))
-            with start_run(name=f"{family}-{index}") as run:
-                run.log_params({"model": family, **params})
-                fit_started = time.perf_counter()
-                model.fit(X_train, y_train)
-                scores = model.predict_proba(X_val)[:, 1]
-                predicted = (scores >= 0.5).astype(int)
-                run.log_metrics(
-                    {
-                        "fit_time_s": time.perf_counter() - fit_started,
-                        "val_auc": float(roc_auc_score(y_val, scores)),
-                        "val_accuracy": float(accuracy_score(y_val, predicted)),
-                        "val_f1": float(f1_score(y_val, predicted)),
-                    }
-                )
-                log_model(model, "model", input_example=X_val.head())
-        if progress is not None:
-            progress("done", len(candidates), len(candidates))
-    get_client().flush()
-    page = search_runs(
-        experiment,
-        filter=f"parent_run_id = '{sweep.id}' and status = 'FINISHED'",
-        order_by=["metrics.val_auc desc", "metrics.val_f1 desc"],
-        output="runs",
-    )
-    result = DemoResult(experiment, sweep.id, page.runs)
-    if page.runs:
-        _ship_best(result, page.runs[0], X_val, y_val)
-    result.seconds = time.perf_counter() - started
-    return result
+    return train.reset_index(drop=True), test.reset_index(drop=True)
 
 
-def _ship_best(result: DemoResult, best: Run, X_val: Any, y_val: Any) -> None:
-    """Register the best run's model, promote it through the gates, load it back by alias
-    and score a few validation rows with it."""
-    result.version = register_model(
-        f"runs:/{best.id}/model",
+@step(outputs=("model", "run"))
+def train(train: pd.DataFrame, family: str, params: dict[str, Any], index: int) -> Any:
+    """Fit one candidate in a tracked run (params, fit time, the model with its signature)."""
+    model = _model(family, params)
+    features = train.drop(columns=[TARGET])
+    with start_run(name=f"{family}-{index}") as run:
+        run.log_params({"model": family, **params})
+        started = time.perf_counter()
+        model.fit(features, train[TARGET])
+        run.log_metric("fit_time_s", time.perf_counter() - started)
+        log_model(model, "model", input_example=features.head())
+    return model, {"run_id": run.id, "name": run.name, "family": family, "params": params}
+
+
+@step
+def evaluate(test: pd.DataFrame, models: list[Any], runs: list[dict[str, Any]]) -> list[Any]:
+    """Score every candidate on the validation split; log the scores to its run."""
+    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+
+    features, labels = test.drop(columns=[TARGET]), test[TARGET]
+    client = get_client()
+    board = []
+    for model, info in zip(models, runs, strict=True):
+        scores = model.predict_proba(features)[:, 1]
+        predicted = (scores >= 0.5).astype(int)
+        metrics = {
+            "val_auc": float(roc_auc_score(labels, scores)),
+            "val_accuracy": float(accuracy_score(labels, predicted)),
+            "val_f1": float(f1_score(labels, predicted)),
+        }
+        client.log_metrics(info["run_id"], metrics)
+        board.append({**info, **metrics})
+    client.flush()
+    return sorted(board, key=lambda r: (-r["val_auc"], -r["val_f1"]))
+
+
+@step
+def register(board: list[Any]) -> dict[str, Any]:
+    """Register the best candidate's model and promote it to @champion through the gates."""
+    best = board[0]
+    get_client().set_tags(best["run_id"], {"shipyard.demo.champion": "true"})
+    version = register_model(
+        f"runs:/{best['run_id']}/model",
         DEMO_MODEL,
-        description=f"best of the demo sweep ({best.params.get('model', '?')})",
+        description=f"best of the demo sweep ({best['family']} {best['params']})",
         tags={"source": "shipyard demo"},
     )
-    result.promotion = promote(
+    event = promote(
         DEMO_MODEL,
-        result.version.version,
+        version.version,
         to="champion",
         require=list(DEMO_GATES),
         reason="best validation AUC of the demo sweep",
     )
-    champion = load_model(f"{DEMO_MODEL}@champion")
-    rows = X_val.head(5)
-    predicted = champion.predict(rows)
-    probability = champion.predict_proba(rows)[:, 1]
+    return {"model": DEMO_MODEL, "version": version.version, "outcome": event.outcome}
+
+
+@pipeline(name="demo-training")
+def training(test_size: float = 0.25, seed: int = 42) -> None:
+    """ingest -> validate -> split -> train (sweep) -> evaluate -> register."""
+    frame = ingest(data.ref(f"{DATASET}@latest"))
+    report = validate(frame)
+    train_set, test_set = split(frame, report, test_size=test_size, seed=seed)
+    models, runs = [], []
+    for index, (family, params) in enumerate(candidates()):
+        model, run = train(train_set, family=family, params=params, index=index)
+        models.append(model)
+        runs.append(run)
+    board = evaluate(test_set, models, runs)
+    register(board)
+
+
+# ----------------------------------------------------------------------------- the demo
+
+
+def register_dataset() -> DatasetVersion:
+    """The bundled breast-cancer data as a dataset version (the same version every time)."""
+    from sklearn.datasets import load_breast_cancer
+
+    frame = load_breast_cancer(as_frame=True).frame
+    return data.register(DATASET, frame, description="scikit-learn's breast-cancer data")
+
+
+def run_demo(progress: Progress | None = None, experiment: str = DEMO_EXPERIMENT) -> DemoResult:
+    """Version the data, run the training pipeline twice (the second time from the cache)
+    and return the leaderboard ordered by validation ROC AUC."""
+    started = time.perf_counter()
+    total = len(training.build().order)
+    done: set[str] = set()
+
+    def on_event(name: str, status: str, info: dict[str, Any]) -> None:
+        if progress is not None and status in ("FINISHED", "FAILED", "SKIPPED"):
+            done.add(name)
+            cached = " (cached)" if info.get("cache_hit") else ""
+            progress(f"{name}{cached}", len(done), total)
+
+    dataset = register_dataset()
+    with start_run(experiment=experiment, name="training-pipeline") as sweep:
+        sweep.log_params({"dataset": dataset.ref, "rows": dataset.num_rows})
+        first = training.run(on_event=on_event)
+    done.clear()
+    second = training.run(on_event=on_event)
+    board = first.output("evaluate")
+    ids = [row["run_id"] for row in board]
+    get_client().flush()
+    found = search_runs(experiment, filter="metrics.val_auc > 0", output="runs", limit=1000).runs
+    by_id = {run.id: run for run in found}
+    leaderboard = [by_id[i] for i in ids if i in by_id]
+    result = DemoResult(experiment, sweep.id, leaderboard, 0.0, dataset, first, second)
+    _score_with_champion(result, first.output("register"), first.output("split", 1))
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _score_with_champion(result: DemoResult, registered: dict[str, Any], test: Any) -> None:
+    """Load the champion back by alias (hash-verified) and score a few validation rows."""
+    result.version = resolve(registered["model"], registered["version"])
+    history = alias_history(registered["model"], "champion")
+    result.promotion = next((e for e in history if e.to_version == result.version.version), None)
+    champion = load_model(f"{registered['model']}@champion")
+    rows = test.head(5)
+    features = rows.drop(columns=[TARGET])
+    predicted = champion.predict(features)
+    probability = champion.predict_proba(features)[:, 1]
     result.scored = [
         Scored(int(index), int(label), int(p), float(q))
-        for index, label, p, q in zip(
-            rows.index, y_val.loc[rows.index], predicted, probability, strict=True
-        )
+        for index, label, p, q in zip(rows.index, rows[TARGET], predicted, probability, strict=True)
     ]

@@ -19,6 +19,7 @@ __all__ = [
     "InvalidArgument",
     "NotFound",
     "PermissionDenied",
+    "PipelineFailed",
     "SchemaError",
     "ServiceUnavailable",
     "ShipyardError",
@@ -142,6 +143,17 @@ class ServiceUnavailable(ShipyardError):
     http_status = 503
 
 
+class PipelineFailed(ShipyardError):
+    """A pipeline run ended FAILED: a step failed after its retries (or timed out).
+
+    ``run_id`` names the run; ``shipyard pipelines show <run_id>`` shows which steps failed
+    and ``shipyard pipelines resume <run_id>`` re-runs what did not succeed.
+    """
+
+    code = "pipeline_failed"
+    http_status = 500
+
+
 _BY_CODE: dict[str, type[ShipyardError]] = {
     cls.code: cls
     for cls in (
@@ -158,6 +170,7 @@ _BY_CODE: dict[str, type[ShipyardError]] = {
         TooLarge,
         ConfigError,
         ServiceUnavailable,
+        PipelineFailed,
     )
 }
 

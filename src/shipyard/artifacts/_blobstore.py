@@ -84,6 +84,14 @@ class BlobStore:
         """True when a blob with this digest is stored."""
         return bool(self.fs.exists(self._path(_check_digest(digest))))
 
+    def local_path(self, digest: str) -> Path | None:
+        """Where a blob lives on this machine's disk (local stores only; None on S3 etc.).
+
+        The file is the store's own copy: read it, never write it, and check it (see
+        :func:`sha256_file`) before trusting its content.
+        """
+        return Path(self._path(_check_digest(digest))) if self.is_local else None
+
     def put_file(self, path: str | os.PathLike[str]) -> BlobInfo:
         """Store a local file; returns its digest and size. Stores nothing new if present."""
         info = sha256_file(path)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from shipyard.cli import _experiments, _models, _runs
+from shipyard.cli import _data, _experiments, _models, _pipelines, _runs
 from shipyard.cli._demo import demo
+from shipyard.cli._lineage import lineage_command
 
 app = typer.Typer(
     name="shipyard",
@@ -16,6 +17,10 @@ app = typer.Typer(
 app.add_typer(_experiments.app, name="experiments")
 app.add_typer(_runs.app, name="runs")
 app.add_typer(_models.app, name="models")
+app.add_typer(_data.app, name="data")
+app.add_typer(_pipelines.app, name="pipelines")
+app.command("scheduler")(_pipelines.scheduler_command)
+app.command("lineage")(lineage_command)
 app.command()(demo)
 
 

@@ -3,6 +3,8 @@ best model registered, promoted through gates and scoring rows by alias."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -13,8 +15,9 @@ from shipyard.entities import Run
 
 
 def demo() -> None:
-    """Train a sweep on bundled data, track every run, register and promote the best model,
-    then load it by alias and score a few rows."""
+    """Version bundled data, run the training pipeline twice (the second time fully cached),
+    track every candidate as a run, register and promote the best model through gates, then
+    load it by alias and score a few rows."""
     console.rule("[bold]Shipyard demo")
     with (
         friendly_errors(),
@@ -27,10 +30,10 @@ def demo() -> None:
             transient=False,
         ) as bar,
     ):
-        task = bar.add_task("training", total=None)
+        task = bar.add_task("pipeline", total=None)
 
         def report(label: str, done: int, total: int) -> None:
-            bar.update(task, description=f"training {label}", completed=done, total=total)
+            bar.update(task, description=f"step {label}", completed=done, total=total)
 
         result = run_demo(report)
     console.print(leaderboard_table(result.leaderboard))
@@ -41,12 +44,30 @@ def demo() -> None:
             f"({safe(best.params.get('model', '-'))}: {safe(_hyper(best))}) "
             f"val_auc={best.metrics['val_auc']:.4f}"
         )
-    _print_registry(result)
     console.print(
         f"tracked {len(result.leaderboard)} runs in experiment [bold]{safe(result.experiment)}[/] "
         f"in {result.seconds:.1f}s; try [bold]shipyard runs list -e {safe(result.experiment)}[/]"
         + (f" and [bold]shipyard models show {result.version.name}[/]" if result.version else "")
     )
+    if result.first is not None and result.second is not None and result.dataset is not None:
+        first, second = result.first, result.second
+        console.print(
+            f"dataset [bold]{safe(result.dataset.ref)}[/] ({result.dataset.num_rows} rows, "
+            f"sha256 {result.dataset.content_hash[:12]}); pipeline [bold]"
+            f"{safe(first.run.pipeline)}[/]: first run {_took(first)} "
+            f"({len(first.cache_hits)}/{len(first.steps)} steps cached), second run "
+            f"{_took(second)} ({len(second.cache_hits)}/{len(second.steps)} steps cached)"
+        )
+        console.print(
+            f"see [bold]shipyard pipelines show {first.id[:12]}[/] and "
+            f"[bold]shipyard lineage run:{best.id[:12] if best else ''} --up[/]"
+        )
+    _print_registry(result)
+
+
+def _took(result: Any) -> str:
+    ms = result.run.duration_ms
+    return "-" if ms is None else f"{ms / 1000:.2f}s"
 
 
 def _print_registry(result: DemoResult) -> None:

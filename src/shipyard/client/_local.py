@@ -12,6 +12,8 @@ from sqlalchemy.exc import OperationalError
 
 from shipyard import _validation as v
 from shipyard.artifacts import BlobStore
+from shipyard.client._local_data import DataStoreMixin
+from shipyard.client._local_pipelines import PipelineStoreMixin
 from shipyard.client._local_registry import RegistryMixin
 from shipyard.client._paging import decode_token, encode_token
 from shipyard.client._util import now_ms, walk_files
@@ -33,7 +35,7 @@ __all__ = ["LocalStore", "now_ms"]
 MAX_PAGE = 50_000
 
 
-class LocalStore(RegistryMixin):
+class LocalStore(RegistryMixin, DataStoreMixin, PipelineStoreMixin):
     """Direct access to the metadata database and the blob store.
 
     Used embedded (the default) and by the Shipyard server as its backend.

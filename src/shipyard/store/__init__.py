@@ -3,22 +3,28 @@
 Only the client layer uses this package; the SDK reaches it through the Store protocol.
 """
 
-from shipyard.store import _artifact_index as artifact_db
-from shipyard.store import _gates as gates
-from shipyard.store import _lineage as lineage_db
-from shipyard.store import _registry as registry_db
-from shipyard.store import _search as search_db
-from shipyard.store import _tracking as tracking_db
+from shipyard.store import (
+    _artifact_index as artifact_db,
+    _datasets as datasets_db,
+    _gates as gates,
+    _lineage as lineage_db,
+    _pipelines as pipelines_db,
+    _registry as registry_db,
+    _search as search_db,
+    _tracking as tracking_db,
+)
 from shipyard.store._engine import HEAD_REVISION, current_revision, dispose_engines, get_engine
 
 __all__ = [
     "HEAD_REVISION",
     "artifact_db",
     "current_revision",
+    "datasets_db",
     "dispose_engines",
     "gates",
     "get_engine",
     "lineage_db",
+    "pipelines_db",
     "registry_db",
     "search_db",
     "tracking_db",

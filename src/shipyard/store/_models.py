@@ -165,6 +165,121 @@ class LineageEdge(Base):
     )
 
 
+class Dataset(Base):
+    """A named dataset; its versions live in ``dataset_versions``."""
+
+    __tablename__ = "datasets"
+    name: Mapped[str] = mapped_column(String(NAME_LEN), primary_key=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class DatasetVersion(Base):
+    """An immutable dataset version: a canonical Parquet blob plus its schema and profile.
+
+    ``digest`` is the blob's sha256 and the version's content hash; one dataset holds each
+    content once. ``schema_json`` and ``profile_json`` are JSON documents.
+    """
+
+    __tablename__ = "dataset_versions"
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    dataset: Mapped[str] = mapped_column(ForeignKey("datasets.name", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    num_rows: Mapped[int] = mapped_column(BigInteger)
+    schema_json: Mapped[str] = mapped_column(Text)
+    profile_json: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        UniqueConstraint("dataset", "version"),
+        UniqueConstraint("dataset", "digest"),
+    )
+
+
+class Pipeline(Base):
+    """A pipeline by name, with the ``module:function`` reference that imports it."""
+
+    __tablename__ = "pipelines"
+    name: Mapped[str] = mapped_column(String(NAME_LEN), primary_key=True)
+    ref: Mapped[str] = mapped_column(String(PATH_LEN))
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class PipelineRun(Base):
+    """One execution of a pipeline; ``dag_json`` holds its steps and their dependencies."""
+
+    __tablename__ = "pipeline_runs"
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    pipeline: Mapped[str] = mapped_column(String(NAME_LEN))
+    ref: Mapped[str] = mapped_column(String(PATH_LEN))
+    status: Mapped[str] = mapped_column(String(16))
+    params_json: Mapped[str] = mapped_column(Text)
+    executor: Mapped[str] = mapped_column(String(32))
+    dag_json: Mapped[str] = mapped_column(Text)
+    error: Mapped[str] = mapped_column(Text, default="")
+    resumed_from: Mapped[str | None] = mapped_column(String(ID_LEN), nullable=True)
+    schedule: Mapped[str | None] = mapped_column(String(NAME_LEN), nullable=True)
+    scheduled_for: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    start_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    end_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+    __table_args__ = (
+        Index(None, "pipeline", "created_at"),
+        Index(None, "schedule", "status"),
+    )
+
+
+class StepRun(Base):
+    """One step of a pipeline run. ``cache_key`` finds earlier successful runs of the same
+    code on the same inputs and params."""
+
+    __tablename__ = "step_runs"
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    pipeline_run_id: Mapped[str] = mapped_column(
+        ForeignKey("pipeline_runs.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(NAME_LEN))
+    step: Mapped[str] = mapped_column(String(PATH_LEN))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    cache_key: Mapped[str] = mapped_column(String(64), default="")
+    cache_hit: Mapped[bool] = mapped_column(Boolean, default=False)
+    start_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    end_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    inputs_json: Mapped[str] = mapped_column(Text, default="{}")
+    params_json: Mapped[str] = mapped_column(Text, default="{}")
+    outputs_json: Mapped[str] = mapped_column(Text, default="[]")
+    logs: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (Index(None, "cache_key", "status"),)
+
+
+class Schedule(Base):
+    """A cron schedule of a pipeline (see entities.Schedule for the policies)."""
+
+    __tablename__ = "schedules"
+    name: Mapped[str] = mapped_column(String(NAME_LEN), primary_key=True)
+    pipeline: Mapped[str] = mapped_column(String(NAME_LEN))
+    ref: Mapped[str] = mapped_column(String(PATH_LEN))
+    cron: Mapped[str] = mapped_column(String(NAME_LEN))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    params_json: Mapped[str] = mapped_column(Text, default="{}")
+    missed: Mapped[str] = mapped_column(String(16), default="skip")
+    overlap: Mapped[str] = mapped_column(String(16), default="skip")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    last_fire_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
 # ----------------------------------------------------------------------------- model registry
 
 ALIAS_LEN = 64

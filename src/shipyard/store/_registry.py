@@ -33,12 +33,12 @@ from shipyard.store._lineage import EDGES, add_edges
 from shipyard.store._models import (
     ModelAlias,
     ModelAliasEvent,
+    ModelVersion as ModelVersionRow,
     ModelVersionFile,
     ModelVersionTag,
+    RegisteredModel as RegisteredModelRow,
     RegisteredModelTag,
 )
-from shipyard.store._models import ModelVersion as ModelVersionRow
-from shipyard.store._models import RegisteredModel as RegisteredModelRow
 from shipyard.store._tracking import _chunks, _upsert, new_id, require_run
 
 MODELS: Table = RegisteredModelRow.__table__  # type: ignore[assignment]

@@ -21,16 +21,12 @@ from shipyard.entities import RUN_STATUSES, Experiment, MetricPoint, Run
 from shipyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from shipyard.store._models import (
     Experiment as ExperimentRow,
-)
-from shipyard.store._models import (
     ExperimentTag,
     LatestMetric,
     Metric,
     Param,
-    RunTag,
-)
-from shipyard.store._models import (
     Run as RunRow,
+    RunTag,
 )
 
 EXPERIMENTS: Table = ExperimentRow.__table__  # type: ignore[assignment]

@@ -24,7 +24,7 @@ from shipyard.tracking._fluent import (
     set_tags,
     start_run,
 )
-from shipyard.tracking._run import ActiveRun
+from shipyard.tracking._run import ActiveRun, on_run_start
 
 __all__ = [
     "ActiveRun",
@@ -41,6 +41,7 @@ __all__ = [
     "log_metrics",
     "log_param",
     "log_params",
+    "on_run_start",
     "runs_to_frame",
     "search_runs",
     "set_tag",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -132,7 +132,22 @@ class ActiveRun:
         self.end(status)
 
 
+_start_hooks: list[Callable[[ActiveRun], None]] = []
+
+
+def on_run_start(hook: Callable[[ActiveRun], None]) -> None:
+    """Call ``hook(run)`` whenever a run becomes active (started or resumed).
+
+    Other SDK areas use it to link a run to what started it, e.g. pipelines record that a
+    step run produced the tracking runs started inside it.
+    """
+    if hook not in _start_hooks:
+        _start_hooks.append(hook)
+
+
 def push(run: ActiveRun) -> None:
     """Make ``run`` the innermost active run."""
     with _stack_lock:
         _stack.append(run)
+    for hook in list(_start_hooks):
+        hook(run)

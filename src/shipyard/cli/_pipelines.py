@@ -1,0 +1,384 @@
+"""`shipyard pipelines ...` and `shipyard scheduler`: run, inspect, resume and schedule."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import typer
+from rich.console import Group
+from rich.live import Live
+from rich.table import Table
+from rich.tree import Tree
+
+from shipyard.cli._render import (
+    console,
+    err_console,
+    fmt_duration,
+    fmt_time,
+    friendly_errors,
+    safe,
+    status_text,
+)
+from shipyard.entities import PipelineRun, StepRun
+from shipyard.errors import InvalidArgument
+from shipyard.pipelines import Pipeline, Scheduler, load_pipeline, schedule
+from shipyard.pipelines._engine import PipelineRunResult, execute
+from shipyard.tracking import get_client
+
+app = typer.Typer(help="Run, inspect, resume and schedule pipelines.", no_args_is_help=True)
+STEP_STYLE = {
+    "PENDING": "dim",
+    "RUNNING": "cyan",
+    "RETRYING": "yellow",
+    "FINISHED": "green",
+    "FAILED": "red",
+    "SKIPPED": "yellow",
+    "QUEUED": "dim",
+}
+ParamOpt = typer.Option([], "--param", "-p", help="A pipeline parameter, key=value (JSON or text).")
+
+
+def _parse_params(pairs: list[str]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise InvalidArgument(f"--param {pair!r} must look like key=value", field="param")
+        try:
+            params[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            params[key] = raw
+    return params
+
+
+def _pipeline(target: str) -> Pipeline:
+    """A pipeline by ``module:function`` (or ``file.py:function``), or by a known name."""
+    if ":" not in target:
+        target = get_client().store.get_pipeline(target).ref
+    return load_pipeline(target)
+
+
+def _state(status: str, cached: bool = False) -> str:
+    text = f"[{STEP_STYLE.get(status, 'white')}]{status}[/]"
+    return text + (" [dim](cached)[/]" if cached else "")
+
+
+class _LiveSteps:
+    """The live table `pipelines run` shows while steps change state."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.rows: dict[str, dict[str, Any]] = {n: {"status": "PENDING"} for n in names}
+        self.started = time.monotonic()
+
+    def event(self, name: str, status: str, info: dict[str, Any]) -> None:
+        row = self.rows.setdefault(name, {})
+        row["status"] = status
+        row.update(info)
+        if status == "RUNNING":
+            row["since"] = time.monotonic()
+
+    def render(self) -> Table:
+        table = Table(header_style="bold", title=f"{time.monotonic() - self.started:.1f}s")
+        for column in ("step", "state", "attempt", "time", "note"):
+            table.add_column(column)
+        for name, row in self.rows.items():
+            status = row["status"]
+            if status == "RUNNING":
+                took = f"{time.monotonic() - row.get('since', time.monotonic()):.1f}s"
+            elif "duration_ms" in row:
+                took = fmt_duration(row["duration_ms"])
+            else:
+                took = ""
+            note = row.get("reason") or " ".join(row.get("error") or [])
+            if status == "RETRYING":
+                note = f"retrying in {row.get('delay', 0):.1f}s"
+            table.add_row(
+                safe(name),
+                _state(status, row.get("cache_hit", False)),
+                str(row.get("attempt", "")),
+                took,
+                safe(note)[:120],
+            )
+        return table
+
+
+@app.command("run")
+def run_(
+    target: str = typer.Argument(..., help="module:function, file.py:function or a name."),
+    param: list[str] = ParamOpt,
+    executor: str = typer.Option("inline", "--executor", "-x", help="inline, process or ray."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Run every step again."),
+    queued_run: str | None = typer.Option(None, "--queued-run", hidden=True),
+) -> None:
+    """Run a pipeline, showing each step's state live."""
+    with friendly_errors():
+        pipeline = _pipeline(target)
+        params = _parse_params(param)
+        if queued_run is not None:
+            params = get_client().store.get_pipeline_run(queued_run).params
+        plan = pipeline.build(**params)
+        live_steps = _LiveSteps(plan.order)
+        with Live(live_steps.render(), console=console, refresh_per_second=8) as live:
+
+            def on_event(name: str, status: str, info: dict[str, Any]) -> None:
+                live_steps.event(name, status, info)
+                live.update(live_steps.render())
+
+            result = execute(
+                pipeline,
+                plan,
+                executor=executor,
+                cache=not no_cache,
+                raise_on_failure=False,
+                on_event=on_event,
+                queued_run_id=queued_run,
+            )
+            live.update(live_steps.render())
+    console.print()
+    _summary(result)
+
+
+def _summary(result: PipelineRunResult) -> None:
+    hits = len(result.cache_hits)
+    console.print(
+        f"pipeline [bold]{safe(result.run.pipeline)}[/] run {result.id[:12]} "
+        f"{status_text(result.status)} in {fmt_duration(result.run.duration_ms)}"
+        f" ({len(result.steps)} steps, {hits} from cache)"
+    )
+    if not result.ok:
+        err_console.print(
+            f"[bold red]error:[/] {safe(result.run.error)}; see `shipyard pipelines show "
+            f"{result.id[:12]}` and `shipyard pipelines resume {result.id[:12]}`",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
+
+
+@app.command()
+def resume(
+    run_id: str = typer.Argument(..., help="The pipeline run to resume (id or prefix)."),
+    executor: str = typer.Option("inline", "--executor", "-x", help="inline, process or ray."),
+) -> None:
+    """Run again only the steps of a run that did not succeed."""
+    from shipyard.pipelines import resume as resume_run
+
+    with friendly_errors():
+        result = resume_run(run_id, executor=executor, raise_on_failure=False)
+    _summary(result)
+
+
+@app.command("list")
+def list_() -> None:
+    """List known pipelines with their last run, and the schedules."""
+    with friendly_errors():
+        store = get_client().store
+        pipelines = store.list_pipelines()
+        last = {p.name: store.list_pipeline_runs(pipeline=p.name, limit=1) for p in pipelines}
+        schedules = store.list_schedules()
+    table = Table(title="Pipelines", header_style="bold")
+    for column in ("name", "reference", "last run", "state", "description"):
+        table.add_column(column)
+    for p in pipelines:
+        runs = last[p.name]
+        table.add_row(
+            safe(p.name),
+            safe(p.ref),
+            fmt_time(runs[0].created_at) if runs else "-",
+            status_text(runs[0].status) if runs else "-",
+            safe(p.description),
+        )
+    console.print(table)
+    if schedules:
+        console.print(_schedules_table(schedules))
+
+
+@app.command()
+def runs(
+    pipeline: str | None = typer.Option(None, "--pipeline", "-p", help="Only this pipeline."),
+    limit: int = typer.Option(20, "--limit", "-n", help="How many runs."),
+) -> None:
+    """List pipeline runs, newest first."""
+    with friendly_errors():
+        found = get_client().store.list_pipeline_runs(pipeline=pipeline, limit=limit)
+    table = Table(title="Pipeline runs", header_style="bold")
+    for column in ("run id", "pipeline", "state", "started", "duration", "executor", "origin"):
+        table.add_column(column)
+    for r in found:
+        origin = (
+            f"schedule {safe(r.schedule)}"
+            if r.schedule
+            else (f"resumes {r.resumed_from[:8]}" if r.resumed_from else "")
+        )
+        table.add_row(
+            r.id[:12],
+            safe(r.pipeline),
+            status_text(r.status),
+            fmt_time(r.start_time),
+            fmt_duration(r.duration_ms),
+            r.executor,
+            origin,
+        )
+    console.print(table)
+
+
+def dag_tree(run: PipelineRun, steps: dict[str, StepRun]) -> Tree:
+    """The run's DAG as a tree, each step with its state and duration.
+
+    A step hangs under the upstream step that comes last in execution order; its other
+    upstream steps are listed after it, so a fan-in is drawn once.
+    """
+    order = [node["name"] for node in run.dag]
+    position = {name: i for i, name in enumerate(order)}
+    upstream = {node["name"]: node["upstream"] for node in run.dag}
+    children: dict[str, list[str]] = {name: [] for name in order}
+    roots = []
+    for name in order:
+        ups = sorted(upstream[name], key=position.__getitem__)
+        if ups:
+            children[ups[-1]].append(name)
+        else:
+            roots.append(name)
+
+    def label(name: str) -> str:
+        step = steps.get(name)
+        text = safe(name)
+        if step is not None:
+            took = fmt_duration(step.duration_ms) if step.duration_ms is not None else ""
+            tries = f" after {step.attempts} attempts" if step.attempts > 1 else ""
+            text = f"[bold]{text}[/] {_state(step.status, step.cache_hit)} {took}{tries}"
+        others = sorted(upstream[name], key=position.__getitem__)[:-1]
+        if others:
+            shown = ", ".join(safe(o) for o in others[:6]) + (" ..." if len(others) > 6 else "")
+            text += f" [dim]<- also {shown}[/]"
+        return text
+
+    tree = Tree(f"[bold]{safe(run.pipeline)}[/] {run.id[:12]} {status_text(run.status)}")
+
+    def grow(name: str, branch: Tree) -> None:
+        node = branch.add(label(name))
+        for child in children[name]:
+            grow(child, node)
+
+    for name in roots:
+        grow(name, tree)
+    return tree
+
+
+@app.command()
+def show(
+    run_id: str = typer.Argument(..., help="A pipeline run id or prefix."),
+    logs: str | None = typer.Option(None, "--logs", "-l", help="Print this step's logs."),
+) -> None:
+    """Draw a run's DAG with each step's state and duration (and errors)."""
+    with friendly_errors():
+        store = get_client().store
+        run = store.get_pipeline_run(run_id)
+        steps = {s.name: s for s in store.list_step_runs(run.id)}
+        if logs is not None and logs not in steps:
+            raise InvalidArgument(
+                f"run {run.id[:12]} has no step {logs!r}; its steps: {', '.join(steps)}",
+                field="logs",
+            )
+    if logs is not None:
+        typer.echo(steps[logs].logs or "(no output)")
+        return
+    params = ", ".join(f"{k}={v}" for k, v in run.params.items())
+    console.print(
+        f"started {fmt_time(run.start_time)}, took {fmt_duration(run.duration_ms)}, "
+        f"executor {run.executor or '-'}, params: {safe(params or '-')}"
+    )
+    parts: list[Any] = [dag_tree(run, steps)]
+    for step in steps.values():
+        if step.status == "FAILED" and step.error:
+            parts.append(f"[red]{safe(step.name)}[/]: {safe(step.error.strip().splitlines()[-1])}")
+    console.print(Group(*parts))
+
+
+def _schedules_table(schedules: list[Any]) -> Table:
+    table = Table(title="Schedules", header_style="bold")
+    for column in ("name", "pipeline", "cron", "zone", "missed", "overlap", "on", "last due"):
+        table.add_column(column)
+    for s in schedules:
+        table.add_row(
+            safe(s.name),
+            safe(s.pipeline),
+            safe(s.cron),
+            safe(s.timezone),
+            s.missed,
+            s.overlap,
+            "yes" if s.enabled else "no",
+            fmt_time(s.last_fire_at),
+        )
+    return table
+
+
+@app.command("schedule")
+def schedule_(
+    target: str = typer.Argument(..., help="module:function or the name of a pipeline."),
+    cron: str = typer.Argument(..., help="Cron expression, e.g. '0 3 * * *'."),
+    name: str | None = typer.Option(None, "--name", help="Schedule name (default: pipeline's)."),
+    param: list[str] = ParamOpt,
+    timezone: str = typer.Option("UTC", "--timezone", "--tz", help="IANA time zone."),
+    missed: str = typer.Option("skip", "--missed", help="skip or catch_up."),
+    overlap: str = typer.Option("skip", "--overlap", help="skip or queue."),
+    disable: bool = typer.Option(False, "--disable", help="Store it switched off."),
+) -> None:
+    """Run a pipeline on a cron schedule (started by `shipyard scheduler`)."""
+    with friendly_errors():
+        target_value: Pipeline | str = target
+        if ":" not in target:
+            target_value = target  # a known pipeline name; imported when the run starts
+        made = schedule(
+            target_value,
+            cron,
+            name=name,
+            params=_parse_params(param),
+            timezone=timezone,
+            missed=missed,
+            overlap=overlap,
+            enabled=not disable,
+        )
+    console.print(
+        f"scheduled [bold]{safe(made.pipeline)}[/] as {safe(made.name)}: {safe(made.cron)} "
+        f"({safe(made.timezone)}); start the scheduler with `shipyard scheduler`"
+    )
+
+
+@app.command()
+def schedules() -> None:
+    """List schedules."""
+    with friendly_errors():
+        found = get_client().store.list_schedules()
+    console.print(_schedules_table(found))
+
+
+@app.command()
+def unschedule(name: str = typer.Argument(..., help="Schedule name.")) -> None:
+    """Delete a schedule (its past runs stay)."""
+    with friendly_errors():
+        get_client().store.delete_schedule(name)
+    console.print(f"deleted schedule {safe(name)}")
+
+
+def scheduler_command(
+    interval: float = typer.Option(30.0, "--interval", help="Seconds between checks."),
+    once: bool = typer.Option(False, "--once", help="Check once and exit."),
+) -> None:
+    """Start due pipeline runs of every schedule, until Ctrl-C."""
+    with friendly_errors():
+        scheduler = Scheduler()
+        console.print(f"scheduler: checking every {interval:g}s (Ctrl-C stops)")
+        try:
+            while True:
+                for run in scheduler.tick():
+                    console.print(
+                        f"{fmt_time(run.start_time)} started [bold]{safe(run.pipeline)}[/] "
+                        f"run {run.id[:12]} (schedule {safe(run.schedule or '-')})"
+                    )
+                if once:
+                    return
+                time.sleep(interval)
+        except KeyboardInterrupt:
+            console.print("scheduler stopped")

@@ -1,0 +1,146 @@
+"""LocalStore operations for blobs and dataset versions (mixed into LocalStore)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError as SqlIntegrityError
+
+from shipyard.artifacts import sha256_file
+from shipyard.entities import Dataset, DatasetVersion
+from shipyard.errors import IntegrityError, InvalidArgument, NotFound
+from shipyard.store import datasets_db
+
+if TYPE_CHECKING:
+    from shipyard.artifacts import BlobStore
+    from shipyard.config import Settings
+
+T = TypeVar("T")
+_DATASET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+MAX_DATASET_NAME = 200
+
+
+def check_dataset_name(name: Any) -> str:
+    """A dataset name: letters, digits, ``_ . -`` (no ``@``, ``/`` or spaces), <= 200 chars."""
+    if not isinstance(name, str) or not name:
+        raise InvalidArgument(
+            f"dataset name must be a non-empty string, got {name!r}", field="dataset"
+        )
+    if len(name) > MAX_DATASET_NAME or not _DATASET_NAME.match(name):
+        raise InvalidArgument(
+            f"dataset name {name[:60]!r} is not allowed: use at most {MAX_DATASET_NAME} "
+            "letters, digits, '_', '.' and '-', starting with a letter or digit",
+            field="dataset",
+        )
+    return name
+
+
+class DataStoreMixin:
+    """Blobs by digest and dataset versions over the metadata database."""
+
+    if TYPE_CHECKING:
+        settings: Settings
+
+        @property
+        def blobs(self) -> BlobStore: ...
+        def _write(self) -> AbstractContextManager[Connection]: ...
+        def _read(self, fn: Callable[[Connection], T]) -> T: ...
+
+    # ------------------------------------------------------------------ blobs
+
+    def put_blob(self, local_path: Path) -> str:
+        """Store a local file in the blob store; returns its sha256 digest."""
+        return self.blobs.put_file(local_path).digest
+
+    def fetch_blob(self, digest: str) -> Path:
+        """A local file with the blob's content, checked against its digest.
+
+        Local stores hand out their own file (read only); remote ones a copy cached under
+        ``<home>/cache/blobs``. A corrupted blob raises IntegrityError.
+        """
+        local = self.blobs.local_path(digest)
+        if local is None:
+            local = self.settings.home / "cache" / "blobs" / digest
+            if not local.exists():
+                return self.blobs.get_file(digest, local)  # verified while copying
+        if not local.exists():
+            raise NotFound(f"blob {digest} is not in the artifact store {self.blobs.uri}")
+        actual = sha256_file(local).digest
+        if actual != digest:
+            raise IntegrityError(
+                f"blob {digest} is corrupted: its content hashes to {actual}; restore it from "
+                "a backup or register the data again",
+                expected=digest,
+                actual=actual,
+            )
+        return local
+
+    # ------------------------------------------------------------------ datasets
+
+    def find_dataset_version(self, name: str, content_hash: str) -> DatasetVersion | None:
+        """The version of ``name`` with exactly this content, if it was registered before."""
+        check_dataset_name(name)
+        return self._read(lambda c: datasets_db.find_version(c, name, content_hash))
+
+    def create_dataset_version(
+        self,
+        name: str,
+        local_path: Path,
+        *,
+        num_rows: int,
+        schema: Sequence[dict[str, Any]],
+        profile: dict[str, Any],
+        source: str = "",
+        description: str = "",
+    ) -> DatasetVersion:
+        """Store a canonical Parquet file as the next version of ``name``.
+
+        The file's sha256 is the content hash; content the dataset already holds returns the
+        existing version (nothing is copied).
+        """
+        from shipyard.client._local import now_ms
+
+        check_dataset_name(name)
+        digest = self.blobs.put_file(local_path)
+        for attempt in range(5):
+            try:
+                with self._write() as conn:
+                    return datasets_db.create_version(
+                        conn,
+                        name,
+                        digest=digest.digest,
+                        size=digest.size,
+                        num_rows=num_rows,
+                        schema=schema,
+                        profile=profile,
+                        source=source,
+                        description=description,
+                        now=now_ms(),
+                    )
+            except SqlIntegrityError:  # a concurrent writer took the number; try the next
+                if attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
+
+    def get_dataset_version(self, name: str, version: int | None = None) -> DatasetVersion:
+        """Version ``version`` of ``name``, or the latest when ``version`` is None."""
+        check_dataset_name(name)
+        return self._read(lambda c: datasets_db.get_version(c, name, version))
+
+    def get_dataset_version_by_id(self, version_id: str) -> DatasetVersion:
+        """A dataset version by its id (as lineage nodes name it)."""
+        return self._read(lambda c: datasets_db.get_version_by_id(c, version_id))
+
+    def list_datasets(self) -> list[Dataset]:
+        """Every dataset, by name."""
+        return self._read(datasets_db.list_datasets)
+
+    def list_dataset_versions(self, name: str) -> list[DatasetVersion]:
+        """A dataset's versions, newest first."""
+        check_dataset_name(name)
+        return self._read(lambda c: datasets_db.list_versions(c, name))

@@ -1,0 +1,77 @@
+"""Pipelines: ``@step`` and ``@pipeline``, a DAG from data dependencies, content-addressed
+caching, retries with backoff, timeouts that stop the step, resume, schedules, and inline,
+process-pool and Ray executors.
+
+    from shipyard.pipelines import pipeline, step
+
+    @step
+    def load(n: int) -> list[int]:
+        return list(range(n))
+
+    @step(retries=2, retry_delay=1.0)
+    def total(values: list[int]) -> int:
+        return sum(values)
+
+    @pipeline
+    def numbers(n: int = 10):
+        total(load(n))
+
+    result = numbers.run(n=5)          # a second run is served from the cache
+"""
+
+from shipyard.pipelines._engine import PipelineRunResult, get_run, list_runs, resume_run
+from shipyard.pipelines._executors import (
+    Executor,
+    InlineExecutor,
+    ProcessExecutor,
+    make_executor,
+)
+from shipyard.pipelines._materialize import Materializer, OutputTypeError, register_materializer
+from shipyard.pipelines._pipeline import Pipeline, Plan, load_pipeline, pipeline
+from shipyard.pipelines._schedule import (
+    Launcher,
+    Scheduler,
+    SubprocessLauncher,
+    check_cron,
+    due_times,
+    schedule,
+)
+from shipyard.pipelines._step import Step, StepOptions, StepOutput, step
+from shipyard.pipelines._task import StepOutcome, StepTask
+
+
+def resume(run_id: str, **options: object) -> PipelineRunResult:
+    """Re-run what did not succeed in pipeline run ``run_id`` (imports its pipeline by the
+    ``module:function`` reference recorded on the run)."""
+    return resume_run(run_id, **options)  # type: ignore[arg-type]
+
+
+__all__ = [
+    "Executor",
+    "InlineExecutor",
+    "Launcher",
+    "Materializer",
+    "OutputTypeError",
+    "Pipeline",
+    "PipelineRunResult",
+    "Plan",
+    "ProcessExecutor",
+    "Scheduler",
+    "Step",
+    "StepOptions",
+    "StepOutcome",
+    "StepOutput",
+    "StepTask",
+    "SubprocessLauncher",
+    "check_cron",
+    "due_times",
+    "get_run",
+    "list_runs",
+    "load_pipeline",
+    "make_executor",
+    "pipeline",
+    "register_materializer",
+    "resume",
+    "schedule",
+    "step",
+]

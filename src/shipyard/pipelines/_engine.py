@@ -1,0 +1,532 @@
+"""Running a pipeline: caching, submitting ready steps, retries, failures and lineage.
+
+The engine runs in the calling process. It records the pipeline run and a PENDING step run
+per node up front, then loops: every node whose upstream steps finished gets its cache key
+(step code + input content hashes + params); a cache hit reuses the earlier outputs without
+running anything, a miss goes to the executor. A failed attempt is retried after
+``retry_delay * backoff ** (attempt - 1)`` seconds while other steps go on; a step that
+fails for good marks everything downstream SKIPPED, and independent branches still finish.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from shipyard.client import Store, now_ms
+from shipyard.config import Settings
+from shipyard.entities import LineageEdge, LineageNode, PipelineRun, StepRun
+from shipyard.errors import PipelineFailed, ShipyardError
+from shipyard.pipelines._executors import Executor, make_executor
+from shipyard.pipelines._hashing import cache_key
+from shipyard.pipelines._pipeline import Pipeline, Plan, load_pipeline
+from shipyard.pipelines._task import StepOutcome, StepTask
+
+EventHook = Callable[[str, str, dict[str, Any]], None]
+_DATASET_SAFE = re.compile(r"[^A-Za-z0-9_.\-]")
+
+
+@dataclass
+class PipelineRunResult:
+    """A finished pipeline run and its step runs (by step name)."""
+
+    run: PipelineRun
+    steps: dict[str, StepRun]
+    store: Store = field(repr=False)
+
+    @property
+    def id(self) -> str:
+        return self.run.id
+
+    @property
+    def status(self) -> str:
+        return self.run.status
+
+    @property
+    def ok(self) -> bool:
+        return self.run.status == "FINISHED"
+
+    @property
+    def lineage_node(self) -> LineageNode:
+        return LineageNode("pipeline_run", self.run.id)
+
+    @property
+    def cache_hits(self) -> list[str]:
+        return [name for name, s in self.steps.items() if s.cache_hit]
+
+    def output(self, step: str, index: int | None = None) -> Any:
+        """The value step ``step`` returned (a tuple step's ``index``-th value)."""
+        from shipyard.pipelines._materialize import load_output
+
+        refs = self.steps[step].outputs
+        if not refs:
+            raise ShipyardError(f"step {step!r} has no stored outputs (status {self.status})")
+        if index is None and len(refs) > 1:
+            return tuple(load_output(r, self.store) for r in refs)
+        return load_output(refs[index or 0], self.store)
+
+
+def _dataset_name(pipeline: str, node: str, output: str | None) -> str:
+    name = f"{pipeline}.{node}" + (f".{output}" if output is not None else "")
+    return _DATASET_SAFE.sub("-", name).lstrip("._-")[:200] or "output"
+
+
+class _Run:
+    """The state of one pipeline run while the engine works on it."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        plan: Plan,
+        store: Store,
+        settings: Settings,
+        executor: Executor,
+        cache: bool,
+        on_event: EventHook | None,
+    ) -> None:
+        self.pipeline, self.plan, self.store, self.settings = pipeline, plan, store, settings
+        self.executor, self.cache, self.on_event = executor, cache, on_event
+        self.state = dict.fromkeys(plan.order, "PENDING")
+        self.outputs: dict[str, list[dict[str, Any]]] = {}
+        self.attempts = dict.fromkeys(plan.order, 0)
+        self.ids: dict[str, str] = {}
+        self.run_id = ""
+        self.retry_heap: list[tuple[float, str]] = []
+        self.pending_tasks: dict[str, StepTask] = {}
+        self.recorded: dict[str, dict[str, Any]] = {}  # written with the RUNNING update
+        self.datasets = self._resolve_datasets()
+
+    # ------------------------------------------------------------------ inputs
+
+    def _resolve_datasets(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """Resolve every ``data.ref(...)`` argument now, so one run sees one version."""
+        from shipyard.data import DatasetRef
+
+        resolved = {}
+        for name in self.plan.order:
+            for arg, spec in self.plan.nodes[name].outputs.items():
+                if isinstance(spec, DatasetRef):
+                    version = spec.resolve(self.store)
+                    resolved[(name, arg)] = {
+                        "type": "dataframe",
+                        "hash": version.content_hash,
+                        "dataset_version_id": version.id,
+                        "ref": version.ref,
+                        "as": spec.as_,
+                    }
+        return resolved
+
+    def _output_ref(self, up: str, index: int | None) -> dict[str, Any]:
+        refs = self.outputs[up]
+        if index is not None:
+            ref = refs[index]
+        elif self.plan.nodes[up].step.n_outputs is None:
+            ref = refs[0]
+        else:
+            ref = {"type": "tuple", "items": refs, "hash": [r["hash"] for r in refs]}
+        return {**ref, "from": up}
+
+    def inputs_of(self, name: str) -> dict[str, Any]:
+        inputs: dict[str, Any] = {}
+        for arg, spec in self.plan.nodes[name].outputs.items():
+            if (name, arg) in self.datasets:
+                inputs[arg] = self.datasets[(name, arg)]
+            elif spec[0] == "output":
+                inputs[arg] = self._output_ref(spec[1], spec[2])
+            else:
+                inputs[arg] = [self._output_ref(up, index) for up, index in spec[1]]
+        return inputs
+
+    # ------------------------------------------------------------------ records
+
+    def event(self, name: str, status: str, **info: Any) -> None:
+        if self.on_event is not None:
+            self.on_event(name, status, info)
+
+    def edges(
+        self, name: str, inputs: dict[str, Any], outputs: list[dict[str, Any]], produced: bool
+    ) -> list[LineageEdge]:
+        """Record the step's lineage: its pipeline run, what it consumed and, when it really
+        ran (not from the cache), the datasets it produced."""
+        step = LineageNode("step_run", self.ids[name])
+        edges = [LineageEdge(LineageNode("pipeline_run", self.run_id), step, "produced")]
+        flat: list[dict[str, Any]] = []
+        for spec in inputs.values():
+            for ref in spec if isinstance(spec, list) else [spec]:
+                flat.extend(ref["items"] if ref.get("type") == "tuple" else [ref])
+        for ref in flat:
+            if ref.get("dataset_version_id"):  # data: the link goes through the dataset
+                src = LineageNode("dataset_version", ref["dataset_version_id"])
+                edges.append(LineageEdge(src, step, "consumed"))
+            elif ref.get("from"):  # a model, array or JSON value: straight from its step
+                src = LineageNode("step_run", self.ids[ref["from"]])
+                edges.append(LineageEdge(src, step, "consumed"))
+        for ref in outputs if produced else []:
+            if ref.get("dataset_version_id"):
+                dst = LineageNode("dataset_version", ref["dataset_version_id"])
+                edges.append(LineageEdge(step, dst, "produced"))
+        return list(dict.fromkeys(edges))
+
+    # ------------------------------------------------------------------ transitions
+
+    def ready(self) -> list[str]:
+        state, nodes = self.state, self.plan.nodes
+        return [
+            n
+            for n, s in state.items()
+            if s == "PENDING"
+            and n not in self.pending_tasks
+            and all(state[u] == "FINISHED" for u in nodes[n].upstream)
+        ]
+
+    def start(self, name: str) -> None:
+        """Finish ``name`` from the cache, or queue its first attempt."""
+        node = self.plan.nodes[name]
+        inputs = self.inputs_of(name)
+        hashes = {
+            arg: ([r["hash"] for r in spec] if isinstance(spec, list) else spec["hash"])
+            for arg, spec in inputs.items()
+        }
+        key = cache_key(node.step.code_hash, hashes, node.params, node.step.n_outputs)
+        stored_inputs = {a: _strip_values(s) for a, s in inputs.items()}
+        if self.cache and node.step.options.cache:
+            hit = self.store.find_cached_step_run(key)
+            if hit is not None:
+                now = now_ms()
+                self.store.update_step_run(
+                    self.ids[name],
+                    status="FINISHED",
+                    cache_key=key,
+                    cache_hit=True,
+                    start_time=now,
+                    end_time=now,
+                    inputs=stored_inputs,
+                    params=node.params,
+                    outputs=hit.outputs,
+                    logs=f"cache hit: outputs of step run {hit.id}",
+                    lineage=self.edges(name, inputs, hit.outputs, produced=False),
+                )
+                self._finished(name, hit.outputs, cache_hit=True, duration=0)
+                return
+        names = node.step.output_names() if node.step.n_outputs is not None else [None]
+        self.pending_tasks[name] = StepTask(
+            node=name,
+            step_run_id=self.ids[name],
+            step_ref=node.step.ref,
+            inputs=inputs,
+            params=node.params,
+            settings=self.settings,
+            dataset_names=[_dataset_name(self.pipeline.name, name, o) for o in names],
+            n_outputs=node.step.n_outputs,
+            timeout=node.step.options.timeout,
+            trusted_pickle=node.step.options.trusted_pickle,
+            resources=node.step.options.resources,
+            fn=node.step.fn,
+        )
+        self.recorded[name] = {"cache_key": key, "inputs": stored_inputs, "params": node.params}
+
+    def submit(self, name: str) -> StepOutcome | None:
+        task = self.pending_tasks[name]
+        self.attempts[name] += 1
+        task.attempt = self.attempts[name]
+        self.state[name] = "RUNNING"
+        self.store.update_step_run(
+            self.ids[name],
+            status="RUNNING",
+            start_time=now_ms(),
+            attempts=task.attempt,
+            **self.recorded.pop(name, {}),
+        )
+        self.event(name, "RUNNING", attempt=task.attempt)
+        try:
+            self.executor.submit(task)
+        except ShipyardError as exc:  # e.g. a step another process cannot import
+            return StepOutcome(name, task.attempt, ok=False, error=exc.message, retryable=False)
+        return None
+
+    def _finished(
+        self, name: str, outputs: list[dict[str, Any]], *, cache_hit: bool, duration: int
+    ) -> None:
+        self.state[name] = "FINISHED"
+        self.outputs[name] = outputs
+        self.event(name, "FINISHED", cache_hit=cache_hit, duration_ms=duration)
+
+    def outcome(self, outcome: StepOutcome) -> None:
+        name = outcome.node
+        task = self.pending_tasks[name]
+        options = self.plan.nodes[name].step.options
+        if outcome.ok:
+            del self.pending_tasks[name]
+            self.store.update_step_run(
+                self.ids[name],
+                status="FINISHED",
+                end_time=outcome.end_time or now_ms(),
+                outputs=outcome.outputs,
+                logs=outcome.logs,
+                error="",
+                lineage=self.edges(name, task.inputs, outcome.outputs, produced=True),
+            )
+            duration = (outcome.end_time or 0) - (outcome.start_time or 0)
+            self._finished(name, outcome.outputs, cache_hit=False, duration=duration)
+            return
+        if outcome.retryable and self.attempts[name] <= options.retries:
+            delay = options.retry_delay * options.backoff ** (self.attempts[name] - 1)
+            heapq.heappush(self.retry_heap, (time.monotonic() + delay, name))
+            self.state[name] = "PENDING"
+            self.store.update_step_run(
+                self.ids[name], status="PENDING", logs=outcome.logs, error=outcome.error
+            )
+            self.event(name, "RETRYING", attempt=self.attempts[name], delay=delay)
+            return
+        del self.pending_tasks[name]
+        self.state[name] = "FAILED"
+        self.store.update_step_run(
+            self.ids[name],
+            status="FAILED",
+            end_time=outcome.end_time or now_ms(),
+            logs=outcome.logs,
+            error=outcome.error,
+        )
+        self.event(name, "FAILED", error=outcome.error.strip().splitlines()[-1:])
+        self.skip(self.plan.downstream(name), f"upstream step {name!r} failed")
+
+    def skip(self, names: list[str], reason: str) -> None:
+        targets = [n for n in names if self.state[n] == "PENDING"]
+        for n in targets:
+            self.state[n] = "SKIPPED"
+            self.pending_tasks.pop(n, None)
+            self.event(n, "SKIPPED", reason=reason)
+        if targets:
+            self.store.update_step_runs(
+                {self.ids[n]: {"status": "SKIPPED", "error": reason} for n in targets}
+            )
+
+    # ------------------------------------------------------------------ loop
+
+    def loop(self) -> None:
+        while True:
+            now = time.monotonic()
+            while self.retry_heap and self.retry_heap[0][0] <= now:
+                heapq.heappop(self.retry_heap)
+            for name in self.ready():
+                self.start(name)
+            waiting = {n for _, n in self.retry_heap}
+            for name in list(self.pending_tasks):
+                if self.executor.free_slots() <= 0:
+                    break
+                if self.state[name] == "PENDING" and name not in waiting:
+                    failed = self.submit(name)
+                    if failed is not None:
+                        self.outcome(failed)
+            running = any(s == "RUNNING" for s in self.state.values())
+            if not running and not self.retry_heap:
+                if not self.pending_tasks and not self.ready():
+                    return
+                continue
+            timeout = None
+            if self.retry_heap:
+                timeout = max(0.0, self.retry_heap[0][0] - time.monotonic())
+            if not running:
+                time.sleep(timeout or 0)
+                continue
+            for outcome in self.executor.wait(timeout):
+                self.outcome(outcome)
+
+
+def _strip_values(spec: Any) -> Any:
+    """An input as recorded on the step run (inline JSON values left out)."""
+    if isinstance(spec, list):
+        return [_strip_values(s) for s in spec]
+    return {k: v for k, v in spec.items() if k not in ("value", "items")}
+
+
+def _client_store() -> tuple[Store, Settings]:
+    from shipyard.tracking import get_client
+
+    client = get_client()
+    return client.store, client.settings
+
+
+def execute(
+    pipeline: Pipeline,
+    plan: Plan,
+    *,
+    executor: str | Executor,
+    cache: bool,
+    raise_on_failure: bool,
+    on_event: EventHook | None,
+    resumed_from: PipelineRun | None = None,
+    queued_run_id: str | None = None,
+) -> PipelineRunResult:
+    """Record and run a built plan."""
+    store, settings = _client_store()
+    runner = make_executor(executor)
+    state = _Run(pipeline, plan, store, settings, runner, cache, on_event)
+    store.register_pipeline(pipeline.name, pipeline.ref, pipeline.description)
+    steps = [StepRun("", "", name, plan.nodes[name].step.ref, "PENDING") for name in plan.order]
+    started = now_ms()
+    if queued_run_id is not None:
+        store.update_pipeline_run(
+            queued_run_id,
+            status="RUNNING",
+            start_time=started,
+            dag=plan.dag(),
+            executor=runner.name,
+        )
+        run_id, ids = queued_run_id, store.add_step_runs(queued_run_id, steps)
+    else:
+        record = PipelineRun(
+            id="",
+            pipeline=pipeline.name,
+            ref=pipeline.ref,
+            status="RUNNING",
+            params=plan.params,
+            executor=runner.name,
+            dag=plan.dag(),
+            created_at=started,
+            start_time=started,
+            resumed_from=resumed_from.id if resumed_from else None,
+        )
+        stored, ids = store.create_pipeline_run(record, steps)
+        run_id = stored.id
+    state.run_id = run_id
+    state.ids = dict(zip(plan.order, ids, strict=True))
+    if resumed_from is not None:
+        _carry_over(state, resumed_from)
+    status, error = "FINISHED", ""
+    try:
+        state.loop()
+    except KeyboardInterrupt:
+        status, error = "KILLED", "interrupted"
+        running = [n for n, s in state.state.items() if s in ("RUNNING", "PENDING")]
+        store.update_step_runs(
+            {state.ids[n]: {"status": "FAILED", "error": "interrupted"} for n in running}
+        )
+        raise
+    except BaseException as exc:
+        status, error = "FAILED", f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        runner.close()
+        failed = [n for n, s in state.state.items() if s == "FAILED"]
+        if status == "FINISHED" and failed:
+            status, error = "FAILED", f"step(s) failed: {', '.join(failed)}"
+        store.update_pipeline_run(run_id, status=status, end_time=now_ms(), error=error)
+    result = PipelineRunResult(
+        store.get_pipeline_run(run_id),
+        {s.name: s for s in store.list_step_runs(run_id)},
+        store,
+    )
+    if raise_on_failure and not result.ok:
+        details = "; ".join(
+            f"{n}: {(result.steps[n].error.strip().splitlines() or ['?'])[-1]}" for n in failed
+        )
+        raise PipelineFailed(
+            f"pipeline {pipeline.name!r} run {run_id[:12]} failed ({details}); see "
+            f"`shipyard pipelines show {run_id[:12]}`, fix it and `shipyard pipelines resume "
+            f"{run_id[:12]}`",
+            run_id=run_id,
+        )
+    return result
+
+
+def _carry_over(state: _Run, previous: PipelineRun) -> None:
+    """Steps that finished in ``previous`` are reused as they are (not run again)."""
+    done = {s.name: s for s in state.store.list_step_runs(previous.id) if s.status == "FINISHED"}
+    now = now_ms()
+    updates = {}
+    for name in state.plan.order:
+        old = done.get(name)
+        if old is None:
+            continue
+        updates[state.ids[name]] = {
+            "status": "FINISHED",
+            "cache_key": old.cache_key,
+            "cache_hit": True,
+            "start_time": now,
+            "end_time": now,
+            "inputs": old.inputs,
+            "params": old.params,
+            "outputs": old.outputs,
+            "logs": f"reused from step run {old.id} of pipeline run {previous.id}",
+        }
+        state.state[name] = "FINISHED"
+        state.outputs[name] = old.outputs
+    if updates:
+        state.store.update_step_runs(updates)
+        reused = [n for n in state.plan.order if n in done]
+        edges = [
+            edge
+            for name in reused
+            for edge in state.edges(name, state.inputs_of(name), state.outputs[name], False)
+        ]
+        state.store.add_lineage_edges(edges)
+        for name in reused:
+            state.event(name, "FINISHED", cache_hit=True, duration_ms=0)
+
+
+def run_pipeline(
+    pipeline: Pipeline,
+    params: dict[str, Any],
+    *,
+    executor: str | Executor = "inline",
+    cache: bool = True,
+    raise_on_failure: bool = True,
+    on_event: EventHook | None = None,
+    queued_run_id: str | None = None,
+) -> PipelineRunResult:
+    """Build and run ``pipeline`` with ``params``."""
+    plan = pipeline.build(**params)
+    return execute(
+        pipeline,
+        plan,
+        executor=executor,
+        cache=cache,
+        raise_on_failure=raise_on_failure,
+        on_event=on_event,
+        queued_run_id=queued_run_id,
+    )
+
+
+def resume_run(
+    run_id: str,
+    *,
+    pipeline: Pipeline | None = None,
+    executor: str | Executor = "inline",
+    raise_on_failure: bool = True,
+    on_event: EventHook | None = None,
+) -> PipelineRunResult:
+    """A new run of ``run_id``'s pipeline with the same params, reusing its finished steps."""
+    store, _settings = _client_store()
+    previous = store.get_pipeline_run(run_id)
+    target = pipeline or load_pipeline(previous.ref)
+    plan = target.build(**previous.params)
+    return execute(
+        target,
+        plan,
+        executor=executor,
+        cache=True,
+        raise_on_failure=raise_on_failure,
+        on_event=on_event,
+        resumed_from=previous,
+    )
+
+
+def get_run(run_id: str) -> PipelineRunResult:
+    """A pipeline run (by id or unique prefix) with its step runs."""
+    store, _settings = _client_store()
+    run = store.get_pipeline_run(run_id)
+    return PipelineRunResult(run, {s.name: s for s in store.list_step_runs(run.id)}, store)
+
+
+def list_runs(pipeline: str | None = None, limit: int = 50) -> list[PipelineRun]:
+    """Pipeline runs, newest first (of one pipeline when ``pipeline`` is given)."""
+    store, _settings = _client_store()
+    return store.list_pipeline_runs(pipeline=pipeline, limit=limit)
+
+
+__all__ = ["PipelineRunResult", "execute", "get_run", "list_runs", "resume_run", "run_pipeline"]

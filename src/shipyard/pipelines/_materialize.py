@@ -1,0 +1,242 @@
+"""Storing step outputs by type, and loading them back for downstream steps.
+
+=====================  ===========================================  =====================
+returned               stored as                                    content hash
+=====================  ===========================================  =====================
+pandas DataFrame,      a dataset version (canonical Parquet),       the version's hash
+PyArrow Table          named ``<pipeline>.<step>[.<output>]``
+numpy ndarray          an ``.npy`` blob (never pickled objects)     the blob's sha256
+dict, list, str,       JSON (inline when small, else a blob)        sha256 of canonical
+number, bool, None                                                  JSON
+scikit-learn model     a skops blob (safe to load, no pickle)       the blob's sha256
+anything else          refused, unless the step sets                the blob's sha256
+                       ``trusted_pickle=True`` (then a pickle)
+=====================  ===========================================  =====================
+
+Other flavors (the model registry's) plug in with :func:`register_materializer`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import pickle
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shipyard.client import Store
+from shipyard.errors import InvalidArgument, PermissionDenied
+from shipyard.pipelines._hashing import canonical_json
+
+INLINE_JSON_BYTES = 4096
+_SAFE_MODULES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
+
+
+class OutputTypeError(InvalidArgument):
+    """A step returned a value Shipyard will not store (retrying cannot help)."""
+
+
+@dataclass(frozen=True)
+class Materializer:
+    """How one kind of value is stored (``save``) and read back (``load``)."""
+
+    kind: str
+    accepts: Callable[[Any], bool]
+    save: Callable[[Any, Store, str], dict[str, Any]]
+    load: Callable[[dict[str, Any], Store], Any]
+
+
+_registry: list[Materializer] = []
+
+
+def register_materializer(materializer: Materializer, *, first: bool = True) -> None:
+    """Add a way to store step outputs (checked before the built-in ones by default)."""
+    if first:
+        _registry.insert(0, materializer)
+    else:
+        _registry.append(materializer)
+
+
+def _is(obj: Any, module: str, name: str) -> bool:
+    cls = type(obj)
+    return cls.__module__.split(".")[0] == module and cls.__name__ == name
+
+
+def _put_bytes(store: Store, payload: bytes) -> str:
+    with tempfile.TemporaryDirectory(prefix="shipyard-out-") as tmp:
+        path = Path(tmp) / "blob"
+        path.write_bytes(payload)
+        return store.put_blob(path)
+
+
+# ----------------------------------------------------------------------------- frames
+
+
+def _save_frame(value: Any, store: Store, dataset: str) -> dict[str, Any]:
+    from shipyard.data import register
+
+    version = register(dataset, value, store=store, lineage=False)  # the engine links it
+    return {
+        "type": "dataframe" if _is(value, "pandas", "DataFrame") else "arrow",
+        "hash": version.content_hash,
+        "dataset_version_id": version.id,
+        "ref": version.ref,
+    }
+
+
+def _load_frame(ref: dict[str, Any], store: Store) -> Any:
+    from shipyard.data import read_file
+
+    path = store.fetch_blob(ref["hash"])
+    return read_file(path, "arrow" if ref["type"] == "arrow" else ref.get("as", "pandas"))
+
+
+# ----------------------------------------------------------------------------- arrays
+
+
+def _save_array(value: Any, store: Store, dataset: str) -> dict[str, Any]:
+    import numpy as np
+
+    if value.dtype.hasobject:
+        raise OutputTypeError(
+            "a numpy array of Python objects cannot be stored safely; convert it to a "
+            "numeric/string dtype, or return a DataFrame",
+            field="output",
+        )
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(value), allow_pickle=False)
+    digest = _put_bytes(store, buffer.getvalue())
+    return {"type": "ndarray", "hash": digest, "digest": digest}
+
+
+def _load_array(ref: dict[str, Any], store: Store) -> Any:
+    import numpy as np
+
+    return np.load(store.fetch_blob(ref["digest"]), allow_pickle=False)
+
+
+# ----------------------------------------------------------------------------- JSON
+
+
+def _json_ok(value: Any) -> bool:
+    if value is None or isinstance(value, (bool, int, float, str, dict, list, tuple)):
+        return True
+    return type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0
+
+
+def _save_json(value: Any, store: Store, dataset: str) -> dict[str, Any]:
+    try:
+        text = canonical_json(value)
+    except (TypeError, ValueError) as exc:
+        raise OutputTypeError(
+            f"the returned {type(value).__name__} is not JSON-serializable ({exc}); return "
+            "plain numbers, strings, lists and dicts",
+            field="output",
+        ) from None
+    payload = text.encode()
+    digest = hashlib.sha256(payload).hexdigest()
+    if len(payload) <= INLINE_JSON_BYTES:
+        return {"type": "json", "hash": digest, "value": text}
+    return {"type": "json", "hash": digest, "digest": _put_bytes(store, payload)}
+
+
+def _load_json(ref: dict[str, Any], store: Store) -> Any:
+    import json
+
+    if "value" in ref:
+        return json.loads(ref["value"])
+    return json.loads(store.fetch_blob(ref["digest"]).read_bytes())
+
+
+# ----------------------------------------------------------------------------- models
+
+
+def _is_sklearn(value: Any) -> bool:
+    import sys
+
+    base = sys.modules.get("sklearn.base")
+    return base is not None and isinstance(value, base.BaseEstimator)
+
+
+def _save_sklearn(value: Any, store: Store, dataset: str) -> dict[str, Any]:
+    from skops.io import dumps
+
+    digest = _put_bytes(store, dumps(value))
+    cls = type(value)
+    return {
+        "type": "sklearn",
+        "hash": digest,
+        "digest": digest,
+        "class": f"{cls.__module__}.{cls.__qualname__}",
+    }
+
+
+def _load_sklearn(ref: dict[str, Any], store: Store) -> Any:
+    from skops.io import get_untrusted_types, load
+
+    path = store.fetch_blob(ref["digest"])
+    untrusted = get_untrusted_types(file=path)
+    unsafe = [t for t in untrusted if not t.startswith(_SAFE_MODULES)]
+    if unsafe:
+        raise PermissionDenied(
+            f"the stored model uses types outside scikit-learn/numpy/scipy "
+            f"({', '.join(unsafe[:5])}); load it with skops.io.load and trusted types",
+            field="output",
+        )
+    return load(path, trusted=untrusted)
+
+
+BUILTIN = [
+    Materializer(
+        "dataframe",
+        lambda v: _is(v, "pandas", "DataFrame") or _is(v, "pyarrow", "Table"),
+        _save_frame,
+        _load_frame,
+    ),
+    Materializer("ndarray", lambda v: _is(v, "numpy", "ndarray"), _save_array, _load_array),
+    Materializer("json", _json_ok, _save_json, _load_json),
+    Materializer("sklearn", _is_sklearn, _save_sklearn, _load_sklearn),
+]
+_LOADERS = {"dataframe": _load_frame, "arrow": _load_frame}
+
+
+def save_output(
+    value: Any, store: Store, *, dataset: str, step: str, trusted_pickle: bool
+) -> dict[str, Any]:
+    """Store one returned value; returns its output reference (type, content hash, where)."""
+    if value is None:
+        return {"type": "none", "hash": hashlib.sha256(b"null").hexdigest()}
+    for materializer in (*_registry, *BUILTIN):
+        if materializer.accepts(value):
+            ref = materializer.save(value, store, dataset)
+            ref.setdefault("type", materializer.kind)
+            return ref
+    if trusted_pickle:
+        digest = _put_bytes(store, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        return {"type": "pickle", "hash": digest, "digest": digest}
+    raise OutputTypeError(
+        f"step {step!r} returned a {type(value).__module__}.{type(value).__name__}, which "
+        "Shipyard does not store: return a DataFrame, numpy array, dict/list/scalar (JSON) or "
+        "scikit-learn model, or set @step(trusted_pickle=True) to store it with pickle",
+        field="output",
+    )
+
+
+def load_output(ref: dict[str, Any], store: Store, *, trusted_pickle: bool = True) -> Any:
+    """The value an output reference stands for."""
+    kind = ref.get("type")
+    if kind == "none":
+        return None
+    if kind == "pickle":
+        if not trusted_pickle:
+            raise PermissionDenied("refusing to unpickle a step output", field="output")
+        return pickle.loads(store.fetch_blob(ref["digest"]).read_bytes())
+    if kind in _LOADERS:
+        return _LOADERS[kind](ref, store)
+    for materializer in (*_registry, *BUILTIN):
+        if materializer.kind == kind:
+            return materializer.load(ref, store)
+    raise InvalidArgument(f"no loader for step outputs of type {kind!r}", field="output")

@@ -1,0 +1,166 @@
+"""The Ray executor: each step attempt is a Ray task (``pip install 'shipyard[ray]'``).
+
+Without an address a local Ray instance is started (or the one already running in this
+process is used); with one (``ray://head:10001`` or ``head:6379``, or ``RAY_ADDRESS``) the
+cluster must answer within a few seconds, else a clear error says so instead of Ray's long
+retry loop. Workers import the step's module, so it must be installed (or shipped with a
+``runtime_env``) where they run, and they must reach the same metadata store and blob store
+(PostgreSQL and S3 for a real cluster). A step's ``resources`` (``cpu``, ``gpu``,
+``memory``) become the task's Ray resource request; its ``timeout`` counts from submission,
+and a task past it is cancelled with its worker process killed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import socket
+import time
+from typing import Any
+
+from shipyard.client import now_ms
+from shipyard.errors import ConfigError, InvalidArgument, ServiceUnavailable
+from shipyard.pipelines._task import StepOutcome, StepTask, execute_task, resolve_function
+
+_UNITS = {"": 1, "B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
+_MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMG]I?B|B)?\s*$", re.IGNORECASE)
+
+
+def _run_on_ray(task: StepTask) -> StepOutcome:
+    """The Ray task body: one attempt of one step."""
+    return execute_task(task)
+
+
+def memory_bytes(value: Any) -> int:
+    """``4GB``, ``512MiB`` or a number of bytes, as bytes."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return int(value)
+    match = _MEMORY.match(str(value))
+    if match is None:
+        raise InvalidArgument(
+            f"memory {value!r} is not a size; use bytes or e.g. '512MB', '4GB'",
+            field="resources",
+        )
+    return int(float(match[1]) * _UNITS[(match[2] or "").upper()])
+
+
+def check_reachable(address: str, timeout: float) -> None:
+    """Fail fast when nothing listens at a Ray address (host:port or ray://host:port)."""
+    if address in ("auto", "local"):
+        return
+    hostport = address.split("://", 1)[-1].rstrip("/")
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(
+            f"Ray address {address!r} is not host:port or ray://host:port", field="address"
+        )
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise ServiceUnavailable(
+            f"no Ray cluster answers at {address} ({exc}); start one with `ray start --head`, "
+            "fix the address, or leave it out to run a local Ray",
+            field="address",
+        ) from None
+
+
+class RayExecutor:
+    """Runs steps as Ray tasks, as many at once as ``max_parallel`` (default: the cluster's
+    CPUs)."""
+
+    name = "ray"
+
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        max_parallel: int | None = None,
+        connect_timeout: float = 5.0,
+        init_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        try:
+            ray: Any = importlib.import_module("ray")
+        except ImportError:
+            raise ConfigError(
+                "the Ray executor needs Ray: pip install 'shipyard[ray]'", field="executor"
+            ) from None
+        self._ray = ray
+        address = address or os.environ.get("RAY_ADDRESS") or None
+        if not ray.is_initialized():
+            if address:
+                check_reachable(address, connect_timeout)
+            options = {"include_dashboard": False, "ignore_reinit_error": True}
+            options.update(init_kwargs or {})
+            try:
+                ray.init(address=address, **options)
+            except ConnectionError as exc:
+                raise ServiceUnavailable(
+                    f"could not connect to Ray at {address}: {exc}", field="address"
+                ) from None
+        self._remote = ray.remote(max_retries=0)(_run_on_ray)
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        self._max = max_parallel or max(1, cpus)
+        self._running: dict[Any, tuple[StepTask, float | None, int]] = {}
+
+    def free_slots(self) -> int:
+        return self._max - len(self._running)
+
+    def submit(self, task: StepTask) -> None:
+        resolve_function(task.step_ref)
+        options: dict[str, Any] = {"num_cpus": float(task.resources.get("cpu", 1))}
+        if task.resources.get("gpu"):
+            options["num_gpus"] = float(task.resources["gpu"])
+        if task.resources.get("memory"):
+            options["memory"] = memory_bytes(task.resources["memory"])
+        ref = self._remote.options(**options).remote(task.portable())
+        deadline = time.monotonic() + task.timeout if task.timeout else None
+        self._running[ref] = (task, deadline, now_ms())
+
+    def _failed(self, task: StepTask, started: int, error: str) -> StepOutcome:
+        return StepOutcome(
+            task.node, task.attempt, ok=False, error=error, start_time=started, end_time=now_ms()
+        )
+
+    def wait(self, timeout: float | None) -> list[StepOutcome]:
+        if not self._running:
+            if timeout:
+                time.sleep(timeout)
+            return []
+        now = time.monotonic()
+        limits = [d - now for _, d, _ in self._running.values() if d is not None]
+        if timeout is not None:
+            limits.append(timeout)
+        limit = max(0.0, min(limits)) if limits else None
+        ready, _ = self._ray.wait(list(self._running), num_returns=1, timeout=limit)
+        if ready:  # collect everything else that is done too
+            ready, _ = self._ray.wait(
+                list(self._running), num_returns=len(self._running), timeout=0
+            )
+        outcomes = []
+        for ref in ready:
+            task, _deadline, started = self._running.pop(ref)
+            try:
+                outcomes.append(self._ray.get(ref))
+            except Exception as exc:  # the worker crashed or the task could not run
+                outcomes.append(self._failed(task, started, f"the Ray task failed: {exc}"))
+        now = time.monotonic()
+        for ref, (task, deadline, started) in list(self._running.items()):
+            if deadline is not None and now >= deadline:
+                self._ray.cancel(ref, force=True)
+                del self._running[ref]
+                outcomes.append(
+                    self._failed(
+                        task,
+                        started,
+                        f"TimeoutError: step {task.node!r} timed out after {task.timeout:g}s; "
+                        "its Ray task was cancelled and its worker stopped",
+                    )
+                )
+        return outcomes
+
+    def close(self) -> None:
+        """Cancel tasks still running (Ray itself stays up for the next run)."""
+        for ref in list(self._running):
+            self._ray.cancel(ref, force=True)
+        self._running.clear()

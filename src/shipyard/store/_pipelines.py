@@ -1,0 +1,371 @@
+"""Queries for pipelines, pipeline runs, step runs and schedules.
+
+JSON-valued fields (params, DAG, inputs, outputs) are stored as text: they are read whole and
+never filtered on, so a portable Text column is enough on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, delete, select, update
+
+from shipyard.entities import (
+    PIPELINE_RUN_STATUSES,
+    STEP_STATUSES,
+    PipelineInfo,
+    PipelineRun,
+    Schedule,
+    StepRun,
+)
+from shipyard.errors import InvalidArgument, NotFound
+from shipyard.store._models import (
+    Pipeline as PipelineRow,
+    PipelineRun as PipelineRunRow,
+    Schedule as ScheduleRow,
+    StepRun as StepRunRow,
+)
+from shipyard.store._tracking import _chunks, _upsert, new_id
+
+PIPELINES: Table = PipelineRow.__table__  # type: ignore[assignment]
+RUNS: Table = PipelineRunRow.__table__  # type: ignore[assignment]
+STEPS: Table = StepRunRow.__table__  # type: ignore[assignment]
+SCHEDULES: Table = ScheduleRow.__table__  # type: ignore[assignment]
+
+_STEP_FIELDS = {
+    "status",
+    "attempts",
+    "cache_key",
+    "cache_hit",
+    "start_time",
+    "end_time",
+    "inputs",
+    "params",
+    "outputs",
+    "logs",
+    "error",
+}
+_JSON_FIELDS = {"inputs", "params", "outputs"}
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=str)
+
+
+# ----------------------------------------------------------------------------- pipelines
+
+
+def upsert_pipeline(conn: Connection, name: str, ref: str, description: str, now: int) -> None:
+    """Record a pipeline (or update where it is defined)."""
+    stmt = _upsert(conn, PIPELINES).values(
+        name=name, ref=ref, description=description, created_at=now, updated_at=now
+    )
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["name"],
+            set_={"ref": ref, "description": description, "updated_at": now},
+        )
+    )
+
+
+def _pipeline(row: Any) -> PipelineInfo:
+    return PipelineInfo(row.name, row.ref, row.description, row.created_at, row.updated_at)
+
+
+def get_pipeline(conn: Connection, name: str) -> PipelineInfo:
+    """A pipeline by name, or NotFound."""
+    row = conn.execute(select(PIPELINES).where(PIPELINES.c.name == name)).first()
+    if row is None:
+        raise NotFound(
+            f"no pipeline named {name!r}; run it once by reference (module:function) or list "
+            "them with `shipyard pipelines list`",
+            field="pipeline",
+        )
+    return _pipeline(row)
+
+
+def list_pipelines(conn: Connection) -> list[PipelineInfo]:
+    """Every known pipeline, by name."""
+    return [_pipeline(r) for r in conn.execute(select(PIPELINES).order_by(PIPELINES.c.name))]
+
+
+# ----------------------------------------------------------------------------- runs
+
+
+def _check_status(status: str, allowed: Sequence[str], what: str) -> None:
+    if status not in allowed:
+        raise InvalidArgument(
+            f"{what} status {status!r} is not one of {', '.join(allowed)}", field="status"
+        )
+
+
+def create_run(conn: Connection, run: PipelineRun) -> PipelineRun:
+    """Insert a pipeline run (its id is generated when empty)."""
+    _check_status(run.status, PIPELINE_RUN_STATUSES, "pipeline run")
+    run_id = run.id or new_id()
+    conn.execute(
+        RUNS.insert().values(
+            id=run_id,
+            pipeline=run.pipeline,
+            ref=run.ref,
+            status=run.status,
+            params_json=_dumps(run.params),
+            executor=run.executor,
+            dag_json=_dumps(run.dag),
+            error=run.error,
+            resumed_from=run.resumed_from,
+            schedule=run.schedule,
+            scheduled_for=run.scheduled_for,
+            created_at=run.created_at,
+            start_time=run.start_time,
+            end_time=run.end_time,
+        )
+    )
+    return get_run(conn, run_id)
+
+
+def _run(row: Any) -> PipelineRun:
+    return PipelineRun(
+        id=row.id,
+        pipeline=row.pipeline,
+        ref=row.ref,
+        status=row.status,
+        params=json.loads(row.params_json),
+        executor=row.executor,
+        dag=json.loads(row.dag_json),
+        created_at=row.created_at,
+        start_time=row.start_time,
+        end_time=row.end_time,
+        error=row.error,
+        resumed_from=row.resumed_from,
+        schedule=row.schedule,
+        scheduled_for=row.scheduled_for,
+    )
+
+
+def get_run(conn: Connection, run_id: str) -> PipelineRun:
+    """A pipeline run by id, or by a unique prefix of at least 4 characters."""
+    row = conn.execute(select(RUNS).where(RUNS.c.id == run_id)).first()
+    if row is None and 4 <= len(run_id) < 32 and run_id.isalnum():
+        rows = conn.execute(select(RUNS).where(RUNS.c.id.like(f"{run_id}%")).limit(2)).all()
+        if len(rows) > 1:
+            raise NotFound(
+                f"pipeline run id prefix {run_id!r} matches several runs; give more characters",
+                field="run_id",
+            )
+        row = rows[0] if rows else None
+    if row is None:
+        raise NotFound(
+            f"no pipeline run with id {run_id!r}; list them with `shipyard pipelines runs`",
+            field="run_id",
+        )
+    return _run(row)
+
+
+def update_run(conn: Connection, run_id: str, values: Mapping[str, Any]) -> None:
+    """Change a run's status, times, error or DAG."""
+    get_run(conn, run_id)
+    row: dict[str, Any] = {}
+    for key, value in values.items():
+        if key == "status":
+            _check_status(value, PIPELINE_RUN_STATUSES, "pipeline run")
+        if key in {"dag", "params"}:
+            row[f"{key}_json"] = _dumps(value)
+        elif key in {"status", "start_time", "end_time", "error", "executor"}:
+            row[key] = value
+        else:
+            raise InvalidArgument(f"pipeline run field {key!r} cannot be changed", field=key)
+    if row:
+        conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(**row))
+
+
+def list_runs(
+    conn: Connection,
+    pipeline: str | None,
+    statuses: Sequence[str] | None,
+    schedule: str | None,
+    limit: int,
+) -> list[PipelineRun]:
+    """Pipeline runs, newest first, optionally of one pipeline, schedule or set of statuses."""
+    query = select(RUNS).order_by(RUNS.c.created_at.desc(), RUNS.c.id).limit(limit)
+    if pipeline is not None:
+        query = query.where(RUNS.c.pipeline == pipeline)
+    if schedule is not None:
+        query = query.where(RUNS.c.schedule == schedule)
+    if statuses:
+        query = query.where(RUNS.c.status.in_(list(statuses)))
+    return [_run(row) for row in conn.execute(query)]
+
+
+# ----------------------------------------------------------------------------- step runs
+
+
+def _step_values(step: StepRun) -> dict[str, Any]:
+    return {
+        "id": step.id or new_id(),
+        "pipeline_run_id": step.pipeline_run_id,
+        "name": step.name,
+        "step": step.step,
+        "status": step.status,
+        "attempts": step.attempts,
+        "cache_key": step.cache_key,
+        "cache_hit": step.cache_hit,
+        "start_time": step.start_time,
+        "end_time": step.end_time,
+        "inputs_json": _dumps(step.inputs),
+        "params_json": _dumps(step.params),
+        "outputs_json": _dumps(step.outputs),
+        "logs": step.logs,
+        "error": step.error,
+    }
+
+
+def create_steps(conn: Connection, steps: Sequence[StepRun]) -> list[str]:
+    """Insert step runs in one statement per chunk; returns their ids in order."""
+    rows = []
+    for step in steps:
+        _check_status(step.status, STEP_STATUSES, "step")
+        rows.append(_step_values(step))
+    for chunk in _chunks(rows):
+        conn.execute(STEPS.insert(), list(chunk))
+    return [r["id"] for r in rows]
+
+
+def _step(row: Any) -> StepRun:
+    return StepRun(
+        id=row.id,
+        pipeline_run_id=row.pipeline_run_id,
+        name=row.name,
+        step=row.step,
+        status=row.status,
+        attempts=row.attempts,
+        cache_key=row.cache_key,
+        cache_hit=bool(row.cache_hit),
+        start_time=row.start_time,
+        end_time=row.end_time,
+        inputs=json.loads(row.inputs_json),
+        params=json.loads(row.params_json),
+        outputs=json.loads(row.outputs_json),
+        logs=row.logs,
+        error=row.error,
+    )
+
+
+def update_step(conn: Connection, step_run_id: str, values: Mapping[str, Any]) -> None:
+    """Change fields of a step run (status, times, cache key, outputs, logs ...)."""
+    row: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in _STEP_FIELDS:
+            raise InvalidArgument(f"step run field {key!r} cannot be changed", field=key)
+        if key == "status":
+            _check_status(value, STEP_STATUSES, "step")
+        row[f"{key}_json" if key in _JSON_FIELDS else key] = (
+            _dumps(value) if key in _JSON_FIELDS else value
+        )
+    if not row:
+        return
+    done = conn.execute(update(STEPS).where(STEPS.c.id == step_run_id).values(**row))
+    if done.rowcount == 0:
+        raise NotFound(f"no step run with id {step_run_id!r}", field="step_run_id")
+
+
+def list_steps(conn: Connection, pipeline_run_id: str) -> list[StepRun]:
+    """The step runs of a pipeline run, in the order they were created."""
+    get_run(conn, pipeline_run_id)
+    query = (
+        select(STEPS)
+        .where(STEPS.c.pipeline_run_id == pipeline_run_id)
+        .order_by(STEPS.c.start_time.is_(None), STEPS.c.start_time, STEPS.c.name)
+    )
+    return [_step(row) for row in conn.execute(query)]
+
+
+def get_step(conn: Connection, step_run_id: str) -> StepRun:
+    """A step run by id, or NotFound."""
+    row = conn.execute(select(STEPS).where(STEPS.c.id == step_run_id)).first()
+    if row is None:
+        raise NotFound(f"no step run with id {step_run_id!r}", field="step_run_id")
+    return _step(row)
+
+
+def find_cached(conn: Connection, cache_key: str) -> StepRun | None:
+    """The newest successful step run with this cache key, if any."""
+    row = conn.execute(
+        select(STEPS)
+        .where(STEPS.c.cache_key == cache_key, STEPS.c.status == "FINISHED")
+        .order_by(STEPS.c.end_time.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else _step(row)
+
+
+# ----------------------------------------------------------------------------- schedules
+
+
+def put_schedule(conn: Connection, schedule: Schedule) -> None:
+    """Create or replace a schedule (its last fire time is kept when it already exists)."""
+    values = {
+        "pipeline": schedule.pipeline,
+        "ref": schedule.ref,
+        "cron": schedule.cron,
+        "timezone": schedule.timezone,
+        "params_json": _dumps(schedule.params),
+        "missed": schedule.missed,
+        "overlap": schedule.overlap,
+        "enabled": schedule.enabled,
+    }
+    stmt = _upsert(conn, SCHEDULES).values(
+        name=schedule.name,
+        created_at=schedule.created_at,
+        last_fire_at=schedule.last_fire_at,
+        **values,
+    )
+    conn.execute(stmt.on_conflict_do_update(index_elements=["name"], set_=values))
+
+
+def _schedule(row: Any) -> Schedule:
+    return Schedule(
+        name=row.name,
+        pipeline=row.pipeline,
+        ref=row.ref,
+        cron=row.cron,
+        timezone=row.timezone,
+        params=json.loads(row.params_json),
+        missed=row.missed,
+        overlap=row.overlap,
+        enabled=bool(row.enabled),
+        created_at=row.created_at,
+        last_fire_at=row.last_fire_at,
+    )
+
+
+def get_schedule(conn: Connection, name: str) -> Schedule:
+    """A schedule by name, or NotFound."""
+    row = conn.execute(select(SCHEDULES).where(SCHEDULES.c.name == name)).first()
+    if row is None:
+        raise NotFound(
+            f"no schedule named {name!r}; list them with `shipyard pipelines schedules`",
+            field="schedule",
+        )
+    return _schedule(row)
+
+
+def list_schedules(conn: Connection) -> list[Schedule]:
+    """Every schedule, by name."""
+    return [_schedule(r) for r in conn.execute(select(SCHEDULES).order_by(SCHEDULES.c.name))]
+
+
+def delete_schedule(conn: Connection, name: str) -> None:
+    """Remove a schedule (its past runs stay)."""
+    get_schedule(conn, name)
+    conn.execute(delete(SCHEDULES).where(SCHEDULES.c.name == name))
+
+
+def set_schedule_fired(conn: Connection, name: str, last_fire_at: int) -> None:
+    """Record the latest due time the scheduler has handled."""
+    get_schedule(conn, name)
+    conn.execute(
+        update(SCHEDULES).where(SCHEDULES.c.name == name).values(last_fire_at=last_fire_at)
+    )

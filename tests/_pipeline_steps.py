@@ -1,0 +1,175 @@
+"""Steps and pipelines the pipeline tests run (a module, so worker processes can import them).
+
+Every step appends its name to ``calls.log`` in the working directory (each test has its
+own), so a test can tell which steps really ran and which came from the cache.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from shipyard import data
+from shipyard.pipelines import pipeline, step
+
+
+def called(name: str) -> None:
+    with open("calls.log", "a") as fh:
+        fh.write(f"{name}\n")
+
+
+def calls() -> list[str]:
+    path = Path("calls.log")
+    return path.read_text().split() if path.exists() else []
+
+
+@step
+def source(n: int) -> pd.DataFrame:
+    called("source")
+    return pd.DataFrame({"x": np.arange(n, dtype="int64")})
+
+
+@step
+def double(df: pd.DataFrame, factor: int = 2) -> pd.DataFrame:
+    called("double")
+    return df.assign(x=df["x"] * factor)
+
+
+@step
+def total(df: pd.DataFrame) -> int:
+    called("total")
+    return int(df["x"].sum())
+
+
+@step
+def side(n: int) -> dict[str, int]:
+    called("side")
+    return {"n": n}
+
+
+@pipeline
+def chain(n: int = 5, factor: int = 2) -> None:
+    total(double(source(n), factor=factor))
+    side(n + 100)
+
+
+@step
+def from_dataset(df: pd.DataFrame) -> pd.DataFrame:
+    called("from_dataset")
+    return df.assign(y=df["x"] + 1)
+
+
+@pipeline
+def on_data(name: str = "nums") -> None:
+    total(from_dataset(data.ref(f"{name}@latest")))
+
+
+# ----------------------------------------------------------------------------- failures
+
+
+@step
+def fine() -> int:
+    called("fine")
+    return 1
+
+
+@step
+def boom(value: int) -> int:
+    called("boom")
+    if not Path("fixed.flag").exists():
+        raise RuntimeError("boom: the flag file is missing")
+    return value + 1
+
+
+@step
+def after_boom(value: int) -> int:
+    called("after_boom")
+    return value * 10
+
+
+@step
+def independent() -> str:
+    called("independent")
+    return "done"
+
+
+@pipeline
+def fragile() -> None:
+    after_boom(boom(fine()))
+    independent()
+
+
+@step(retries=2, retry_delay=0.01, backoff=3)
+def flaky() -> str:
+    called("flaky")
+    if calls().count("flaky") < 3:
+        raise ConnectionError("flaky: not yet")
+    return "ok"
+
+
+@pipeline
+def retrying() -> None:
+    flaky()
+
+
+@step(timeout=1)
+def sleepy() -> int:
+    Path("sleepy.pid").write_text(str(os.getpid()))
+    time.sleep(60)
+    Path("sleepy.finished").write_text("should never happen")
+    return 1
+
+
+@pipeline
+def too_slow() -> None:
+    sleepy()
+    independent()
+
+
+@step
+def wait_for_peer(me: str, peer: str) -> str:
+    """Only finishes when the peer step runs at the same time (or the 30 s guard fires)."""
+    Path(f"{me}.started").write_text(str(os.getpid()))
+    deadline = time.monotonic() + 30
+    while not Path(f"{peer}.started").exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{peer} never started while {me} was running")
+        time.sleep(0.02)
+    return os.getpid()  # type: ignore[return-value]
+
+
+@pipeline
+def parallel() -> None:
+    wait_for_peer("left", "right")
+    wait_for_peer("right", "left")
+
+
+class Opaque:
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+
+@step(retries=2)
+def returns_object() -> Any:
+    called("returns_object")
+    return Opaque(3)
+
+
+@pipeline
+def bad_output() -> None:
+    returns_object()
+
+
+@step(trusted_pickle=True)
+def pickled_object() -> Any:
+    return Opaque(4)
+
+
+@pipeline
+def trusted() -> None:
+    pickled_object()
