@@ -54,7 +54,8 @@ PINNED = {
         "Unauthenticated",
         "error_from_code",
     ],
-    "shipyard.client": ["LocalStore", "Store", "now_ms", "open_store"],
+    "shipyard.client": ["LocalStore", "RestStore", "Store", "now_ms", "open_store"],
+    "shipyard.server": ["create_app", "serve"],
     "shipyard.artifacts": ["BlobInfo", "BlobStore", "sha256_file"],
     "shipyard.tracking": [
         "ActiveRun",

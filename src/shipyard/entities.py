@@ -11,26 +11,36 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 __all__ = [
+    "DEFAULT_PROJECT",
+    "ROLES",
     "RUN_STATUSES",
     "TERMINAL_STATUSES",
     "ArtifactInfo",
+    "AuditEntry",
     "Experiment",
     "LineageEdge",
     "LineageNode",
     "MetricPoint",
+    "NewToken",
     "Run",
     "RunPage",
     "RunStatus",
+    "TokenInfo",
+    "User",
 ]
 
 RunStatus = Literal["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"]
 RUN_STATUSES: tuple[str, ...] = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
 TERMINAL_STATUSES: frozenset[str] = frozenset({"FINISHED", "FAILED", "KILLED"})
+#: The project experiments belong to unless another one is named.
+DEFAULT_PROJECT = "default"
+#: Roles on a project, weakest first; each includes the ones before it.
+ROLES: tuple[str, ...] = ("viewer", "editor", "maintainer", "admin")
 
 
 @dataclass(frozen=True)
 class Experiment:
-    """A named group of runs."""
+    """A named group of runs, in a project (whose roles say who may read and write it)."""
 
     id: str
     name: str
@@ -39,9 +49,14 @@ class Experiment:
     created_at: int
     updated_at: int
     tags: dict[str, str] = field(default_factory=dict)
+    project: str = DEFAULT_PROJECT
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Experiment:
+        return cls(**data)
 
 
 @dataclass(frozen=True)
@@ -105,6 +120,16 @@ class RunPage:
     runs: list[Run]
     next_page_token: str | None
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "runs": [run.to_dict() for run in self.runs],
+            "next_page_token": self.next_page_token,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunPage:
+        return cls([Run.from_dict(r) for r in data["runs"]], data.get("next_page_token"))
+
 
 @dataclass(frozen=True)
 class ArtifactInfo:
@@ -116,6 +141,10 @@ class ArtifactInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ArtifactInfo:
+        return cls(**data)
 
 
 @dataclass(frozen=True, order=True)
@@ -158,3 +187,75 @@ class LineageEdge:
             data["relation"],
             int(data.get("created_at", 0)),
         )
+
+
+@dataclass(frozen=True)
+class User:
+    """Someone who may call a Shipyard server, with a role per project (``*``: every project)."""
+
+    name: str
+    created_at: int
+    roles: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> User:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What is kept of an API token: never the token itself, only its id and metadata."""
+
+    id: str
+    user: str
+    name: str
+    created_at: int
+    expires_at: int | None = None
+    revoked_at: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TokenInfo:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class NewToken:
+    """A token just created: ``token`` is the secret, shown this once and stored nowhere."""
+
+    token: str
+    info: TokenInfo
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"token": self.token, "info": self.info.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> NewToken:
+        return cls(data["token"], TokenInfo.from_dict(data["info"]))
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One write request a server handled: who, what (method, route, path), when, outcome."""
+
+    id: int
+    at: int
+    user: str
+    method: str
+    route: str
+    path: str
+    status: int
+    project: str | None = None
+    client: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AuditEntry:
+        return cls(**data)

@@ -14,27 +14,36 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from shipyard.entities import (
+    DEFAULT_PROJECT,
     ArtifactInfo,
+    AuditEntry,
     Experiment,
     LineageEdge,
     LineageNode,
     MetricPoint,
+    NewToken,
     Run,
     RunPage,
+    TokenInfo,
+    User,
 )
 
 
 @runtime_checkable
 class Store(Protocol):
-    """Backend operations for experiment tracking."""
+    """Backend operations for experiment tracking, lineage and access control."""
 
     # experiments
     def create_experiment(
-        self, name: str, description: str = "", tags: Mapping[str, str] | None = None
+        self,
+        name: str,
+        description: str = "",
+        tags: Mapping[str, str] | None = None,
+        project: str = DEFAULT_PROJECT,
     ) -> Experiment: ...
     def get_experiment(self, experiment_id: str) -> Experiment: ...
     def get_experiment_by_name(self, name: str) -> Experiment: ...
-    def get_or_create_experiment(self, name: str) -> Experiment: ...
+    def get_or_create_experiment(self, name: str, project: str = DEFAULT_PROJECT) -> Experiment: ...
     def list_experiments(self, include_deleted: bool = False) -> list[Experiment]: ...
     def rename_experiment(self, experiment_id: str, new_name: str) -> None: ...
     def delete_experiment(self, experiment_id: str) -> None: ...
@@ -98,5 +107,22 @@ class Store(Protocol):
     def get_lineage(
         self, node: LineageNode, direction: str = "up", max_depth: int | None = None
     ) -> list[LineageEdge]: ...
+
+    # access control: users, roles, API tokens, audit log
+    def create_user(self, name: str) -> User: ...
+    def list_users(self) -> list[User]: ...
+    def set_role(self, user: str, project: str, role: str | None) -> None: ...
+    def create_token(
+        self, user: str | None = None, name: str = "", expires_at: int | None = None
+    ) -> NewToken: ...
+    def list_tokens(self, user: str | None = None) -> list[TokenInfo]: ...
+    def revoke_token(self, token_id: str) -> None: ...
+    def list_audit(
+        self,
+        limit: int = 100,
+        before_id: int | None = None,
+        user: str | None = None,
+        projects: Sequence[str] | None = None,
+    ) -> list[AuditEntry]: ...
 
     def close(self) -> None: ...

@@ -3,6 +3,7 @@
 Only the client layer uses this package; the SDK reaches it through the Store protocol.
 """
 
+from shipyard.store import _access as access_db
 from shipyard.store import _artifact_index as artifact_db
 from shipyard.store import _lineage as lineage_db
 from shipyard.store import _search as search_db
@@ -11,6 +12,7 @@ from shipyard.store._engine import HEAD_REVISION, current_revision, dispose_engi
 
 __all__ = [
     "HEAD_REVISION",
+    "access_db",
     "artifact_db",
     "current_revision",
     "dispose_engines",

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Table, and_, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
-from shipyard.entities import RUN_STATUSES, Experiment, MetricPoint, Run
+from shipyard.entities import DEFAULT_PROJECT, RUN_STATUSES, Experiment, MetricPoint, Run
 from shipyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from shipyard.store._models import (
     Experiment as ExperimentRow,
@@ -67,9 +67,14 @@ def _db_value(value: float) -> float | None:
 
 
 def create_experiment(
-    conn: Connection, name: str, description: str, tags: Mapping[str, str], now: int
+    conn: Connection,
+    name: str,
+    description: str,
+    tags: Mapping[str, str],
+    now: int,
+    project: str = DEFAULT_PROJECT,
 ) -> Experiment:
-    """Insert an experiment; a taken name raises AlreadyExists."""
+    """Insert an experiment into ``project``; a taken name raises AlreadyExists."""
     exp_id = new_id()
     stmt = (
         _upsert(conn, EXPERIMENTS)
@@ -80,6 +85,7 @@ def create_experiment(
             lifecycle="active",
             created_at=now,
             updated_at=now,
+            project=project,
         )
         .on_conflict_do_nothing(index_elements=["name"])
         .returning(EXPERIMENTS.c.id)
@@ -120,6 +126,7 @@ def _experiment_from_row(conn: Connection, row: Any) -> Experiment:
         created_at=row.created_at,
         updated_at=row.updated_at,
         tags=tags,
+        project=row.project,
     )
 
 

@@ -1,0 +1,78 @@
+"""Input checks both Store implementations run before doing anything, so a bad value fails
+with the same message embedded or remote (and a remote one fails before a round trip)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+from shipyard import _validation as v
+from shipyard.entities import MetricPoint
+from shipyard.errors import InvalidArgument
+
+
+def checked_metric(m: MetricPoint) -> MetricPoint:
+    """A metric point with a valid key, a real value, a 64-bit step and a timestamp."""
+    v.check_key(m.key, "metric key")
+    return MetricPoint(
+        m.key,
+        v.check_metric_value(m.key, m.value),
+        v.check_step(m.step),
+        v.check_timestamp(m.timestamp),
+    )
+
+
+def checked_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
+    """Tags with valid keys and values."""
+    return {v.check_key(k, "tag key"): v.tag_text(k, val) for k, val in (tags or {}).items()}
+
+
+def checked_batch(
+    metrics: Sequence[MetricPoint],
+    params: Mapping[str, str] | None,
+    tags: Mapping[str, str] | None,
+) -> tuple[list[MetricPoint], dict[str, str], dict[str, str]]:
+    """The three parts of a ``log_batch`` call, each checked."""
+    clean_params = {
+        v.check_key(k, "param key"): v.param_text(k, val) for k, val in (params or {}).items()
+    }
+    return [checked_metric(m) for m in metrics], clean_params, checked_tags(tags)
+
+
+def artifact_files(local_path: Path, artifact_path: str) -> list[tuple[Path, str]]:
+    """(local file, path in the run's tree) for a file, or every file below a folder.
+
+    Every target path is checked before anything is stored. A symbolic link inside the folder
+    that points outside it is refused (logging a folder never picks up files it does not
+    contain); a linked folder that points inside it is skipped, since its files are logged
+    where they really are.
+    """
+    artifact_path = v.check_artifact_path(artifact_path)
+    local_path = Path(local_path)
+    if not local_path.exists():
+        raise InvalidArgument(f"no such file or folder: {local_path}", field="local_path")
+    files = []
+    for source, relative in _walk(local_path):
+        target = artifact_path if not relative else f"{artifact_path}/{relative}"
+        files.append((source, v.check_artifact_path(target)))
+    return files
+
+
+def _walk(path: Path) -> Iterator[tuple[Path, str]]:
+    if path.is_file():
+        yield path, ""
+        return
+    root = path.resolve()
+    for folder, dirs, names in os.walk(path):
+        for name in sorted([*names, *(d for d in dirs if (Path(folder) / d).is_symlink())]):
+            full = Path(folder) / name
+            resolved = full.resolve()
+            if full.is_symlink() and root not in resolved.parents:
+                raise InvalidArgument(
+                    f"{full} is a symbolic link to {resolved}, outside the folder being logged; "
+                    "copy the file in or log it on its own",
+                    field="local_path",
+                )
+            if full.is_file():
+                yield full, full.relative_to(path).as_posix()
