@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from shipyard.cli import _experiments, _runs
+from shipyard.cli import _access, _experiments, _runs
 from shipyard.cli._demo import demo
+from shipyard.cli._server import server
 
 app = typer.Typer(
     name="shipyard",
@@ -15,7 +16,11 @@ app = typer.Typer(
 )
 app.add_typer(_experiments.app, name="experiments")
 app.add_typer(_runs.app, name="runs")
+app.add_typer(_access.users, name="users")
+app.add_typer(_access.tokens, name="tokens")
+app.command()(_access.audit)
 app.command()(demo)
+app.command()(server)
 
 
 @app.command()

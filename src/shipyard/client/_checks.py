@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from shipyard import _validation as v
-from shipyard.entities import MetricPoint
+from shipyard.entities import ArtifactInfo, MetricPoint
 from shipyard.errors import InvalidArgument
 
 
@@ -57,6 +57,18 @@ def artifact_files(local_path: Path, artifact_path: str) -> list[tuple[Path, str
         target = artifact_path if not relative else f"{artifact_path}/{relative}"
         files.append((source, v.check_artifact_path(target)))
     return files
+
+
+def artifact_targets(
+    files: Sequence[ArtifactInfo], artifact_path: str, dest: Path
+) -> list[tuple[ArtifactInfo, Path]]:
+    """Where each file of a downloaded folder goes under ``dest``; all are checked before any
+    is written, so a path or symbolic link that would lead outside ``dest`` writes nothing."""
+    targets = []
+    for info in files:
+        relative = info.path[len(artifact_path) :].lstrip("/")
+        targets.append((info, v.safe_join(dest, relative)))
+    return targets
 
 
 def _walk(path: Path) -> Iterator[tuple[Path, str]]:

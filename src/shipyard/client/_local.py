@@ -13,7 +13,12 @@ from sqlalchemy.exc import DataError, OperationalError
 
 from shipyard import _validation as v
 from shipyard.artifacts import BlobStore
-from shipyard.client._checks import artifact_files, checked_batch, checked_tags
+from shipyard.client._checks import (
+    artifact_files,
+    artifact_targets,
+    checked_batch,
+    checked_tags,
+)
 from shipyard.client._local_access import AccessMixin
 from shipyard.client._paging import decode_token, encode_token
 from shipyard.config import Settings
@@ -299,9 +304,8 @@ class LocalStore(AccessMixin):
         dest = Path(dest)
         if len(files) == 1 and files[0].path == artifact_path:
             return self.blobs.get_file(files[0].digest, dest)
-        for info in files:
-            relative = info.path[len(artifact_path) :].lstrip("/")
-            self.blobs.get_file(info.digest, v.safe_join(dest, relative))
+        for info, target in artifact_targets(files, artifact_path, dest):
+            self.blobs.get_file(info.digest, target)
         return dest
 
     # ------------------------------------------------------------------ lineage

@@ -18,10 +18,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import httpx
+
 from shipyard import _validation as v
 from shipyard.artifacts import sha256_file
 from shipyard.artifacts._blobstore import CHUNK
-from shipyard.client._checks import artifact_files, checked_batch, checked_tags
+from shipyard.client._checks import (
+    artifact_files,
+    artifact_targets,
+    checked_batch,
+    checked_tags,
+)
 from shipyard.client._credentials import find_token
 from shipyard.client._http import Http
 from shipyard.client._local import MAX_PAGE
@@ -37,7 +44,13 @@ from shipyard.entities import (
     Run,
     RunPage,
 )
-from shipyard.errors import IntegrityError, InvalidArgument, NotFound, TooLarge
+from shipyard.errors import (
+    IntegrityError,
+    InvalidArgument,
+    NotFound,
+    ServiceUnavailable,
+    TooLarge,
+)
 
 DIGEST_HEADER = "X-Shipyard-Sha256"
 
@@ -254,9 +267,8 @@ class RestStore(RestAccessMixin):
         dest = Path(dest)
         if len(files) == 1 and files[0].path == artifact_path:
             return self._fetch(run_id, files[0], dest)
-        for info in files:
-            relative = info.path[len(artifact_path) :].lstrip("/")
-            self._fetch(run_id, info, v.safe_join(dest, relative))
+        for info, target in artifact_targets(files, artifact_path, dest):
+            self._fetch(run_id, info, target)
         return dest
 
     def _fetch(self, run_id: str, info: ArtifactInfo, dest: Path) -> Path:
@@ -271,6 +283,10 @@ class RestStore(RestAccessMixin):
                     for chunk in response.iter_bytes(CHUNK):
                         hasher.update(chunk)
                         out.write(chunk)
+            except httpx.HTTPError as exc:
+                raise ServiceUnavailable(
+                    f"the download of artifact {info.path!r} broke off ({exc}); try again"
+                ) from None
             finally:
                 response.close()
             if hasher.hexdigest() != info.digest:

@@ -112,7 +112,10 @@ async def get_caller(request: Request) -> Caller:
         raise Unauthenticated(_NO_TOKEN)
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("send the API token as the header 'Authorization: Bearer <token>'")
-    user = await run_in_threadpool(backend.authenticate, token.strip())
+    token = token.strip()
+    user = backend.cached_user(token)
+    if user is None:
+        user = await run_in_threadpool(backend.authenticate, token)
     request.state.user = user.name
     return Caller(request, backend, user)
 
