@@ -14,8 +14,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
-from fastapi import FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -56,10 +57,20 @@ def create_app(settings: Settings, store: LocalStore | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
-    app.include_router(_service_router())
-    for module in (_routes_tracking, _routes_artifacts, _routes_access):
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
     return app
+
+
+def api_routes() -> list[tuple[str, str]]:
+    """(method, path template) of every endpoint the app serves, for checks and tests."""
+    return sorted(
+        (method, route.path)
+        for router in ROUTERS
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods or ()
+    )
 
 
 def _error(status: int, body: dict[str, Any]) -> Response:
@@ -103,9 +114,7 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
     return _error(500, {"code": "internal", "message": "internal server error; see the log"})
 
 
-def _service_router() -> Any:
-    from fastapi import APIRouter
-
+def _service_router() -> APIRouter:
     router = APIRouter()
 
     @router.get("/healthz", tags=["service"])
@@ -151,3 +160,11 @@ def _check_backends(store: LocalStore) -> None:
     root = blobs.root if blobs.is_local else blobs.root.split("/", 1)[0]
     if not blobs.fs.exists(root):
         raise RuntimeError(f"artifact store {store.settings.artifacts_uri} is not reachable")
+
+
+ROUTERS = [
+    _service_router(),
+    _routes_tracking.router,
+    _routes_artifacts.router,
+    _routes_access.router,
+]
