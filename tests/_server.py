@@ -7,12 +7,19 @@ its own fresh LocalStore with ``LiveServer.serve``, so tests share the server bu
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -84,3 +91,45 @@ def rest_backend(live_server: LiveServer, settings: Settings) -> Iterator[Backen
     backend = live_server.serve(LocalStore(settings))
     yield backend
     backend.close()
+
+
+@contextlib.contextmanager
+def server_process(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """``shipyard server`` in a subprocess on a free port; yields its URL, stops it after."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
+    environ.update({"SHIPYARD_HOME": str(tmp_path / ".shipyard"), **(env or {})})
+    log = open(tmp_path / "server.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "shipyard", "server", "--port", str(port), *args],
+        env=environ,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    "the server did not start:\n" + (tmp_path / "server.log").read_text()
+                )
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        log.close()

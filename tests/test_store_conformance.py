@@ -285,3 +285,12 @@ def test_downloads_never_write_through_a_symlink_out_of_the_destination(
     with pytest.raises(InvalidArgument, match="symbolic link"):
         store.download_artifact(run_id, "plots", dest)
     assert list(outside.iterdir()) == [] and not (dest / "a.txt").exists()
+
+
+def test_racing_get_or_create_makes_one_experiment(store: Store) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        ids = set(pool.map(lambda _: store.get_or_create_experiment("raced").id, range(16)))
+    assert len(ids) == 1
+    assert [e.name for e in store.list_experiments()] == ["raced"]

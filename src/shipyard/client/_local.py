@@ -32,7 +32,7 @@ from shipyard.entities import (
     Run,
     RunPage,
 )
-from shipyard.errors import InvalidArgument, NotFound, ServiceUnavailable
+from shipyard.errors import AlreadyExists, InvalidArgument, NotFound, ServiceUnavailable
 from shipyard.store import artifact_db, get_engine, lineage_db, search_db, tracking_db
 
 T = TypeVar("T")
@@ -138,11 +138,17 @@ class LocalStore(AccessMixin):
         found = self._read(lambda c: tracking_db.find_experiment(c, name))
         if found is not None:
             return found
-        with self._write() as conn:
-            found = tracking_db.find_experiment(conn, name)
-            if found is not None:  # created by someone else meanwhile
-                return found
-            return tracking_db.create_experiment(conn, name, "", {}, now_ms(), project)
+        try:
+            with self._write() as conn:
+                found = tracking_db.find_experiment(conn, name)
+                if found is not None:  # created by someone else meanwhile
+                    return found
+                return tracking_db.create_experiment(conn, name, "", {}, now_ms(), project)
+        except AlreadyExists:  # PostgreSQL: created by a transaction that committed meanwhile
+            found = self._read(lambda c: tracking_db.find_experiment(c, name))
+            if found is None:
+                raise
+            return found
 
     def list_experiments(self, include_deleted: bool = False) -> list[Experiment]:
         return self._read(lambda c: tracking_db.list_experiments(c, include_deleted))
