@@ -94,9 +94,7 @@ def rest_backend(live_server: LiveServer, settings: Settings) -> Iterator[Backen
 
 
 @contextlib.contextmanager
-def server_process(
-    tmp_path: Path, *args: str, env: dict[str, str] | None = None
-) -> Iterator[str]:
+def server_process(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[str]:
     """``shipyard server`` in a subprocess on a free port; yields its URL, stops it after."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -36,9 +36,7 @@ def embedded(sqlite_settings: Settings) -> Iterator[Settings]:
 
 
 def _remote(live_server: LiveServer, settings: Settings, token: str) -> None:
-    shipyard.configure(
-        load_settings(home=settings.home, tracking_uri=live_server.url, token=token)
-    )
+    shipyard.configure(load_settings(home=settings.home, tracking_uri=live_server.url, token=token))
 
 
 def test_bootstrap_an_admin_then_manage_the_team_through_the_server(

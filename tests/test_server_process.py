@@ -54,9 +54,7 @@ STEPS = 200
 
 
 @pytest.mark.slow
-def test_sixteen_clients_logging_at_once_lose_nothing(
-    tmp_path: Path, postgres_db_url: str
-) -> None:
+def test_sixteen_clients_logging_at_once_lose_nothing(tmp_path: Path, postgres_db_url: str) -> None:
     env = {"SHIPYARD_DB_URL": postgres_db_url}
     with server_process(tmp_path, "--workers", "2", env=env) as url:
         barrier = threading.Barrier(CLIENTS)

@@ -105,6 +105,9 @@ async def _validation_error(_request: Request, exc: Exception) -> Response:
 
 async def _http_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:  # a body that is not JSON at all: bad input like any other
+        body = {"code": "invalid_argument", "message": f"body: {exc.detail}", "field": "body"}
+        return _error(422, body)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     return _error(exc.status_code, {"code": code, "message": str(exc.detail)})
 
