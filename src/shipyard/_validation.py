@@ -112,7 +112,11 @@ def check_step(step: Any) -> int:
 
 def check_timestamp(timestamp: Any) -> int:
     """A timestamp in milliseconds since the epoch."""
-    if isinstance(timestamp, bool) or not isinstance(timestamp, numbers.Integral) or timestamp < 0:
+    if (
+        isinstance(timestamp, bool)
+        or not isinstance(timestamp, numbers.Integral)
+        or not 0 <= int(timestamp) <= _INT64
+    ):
         raise InvalidArgument(
             f"timestamp must be a non-negative integer of milliseconds, got {timestamp!r}",
             field="timestamp",

@@ -59,7 +59,27 @@ def create_app(settings: Settings, store: LocalStore | None = None) -> FastAPI:
     app.add_exception_handler(Exception, _unexpected_error)
     for router in ROUTERS:
         app.include_router(router)
+    _document_extra_models(app)
     return app
+
+
+def _document_extra_models(app: FastAPI) -> None:
+    """Add the models of hand-decoded bodies (``EXTRA_MODELS``) to the API document."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = generate()
+            components = spec.setdefault("components", {}).setdefault("schemas", {})
+            for model in s.EXTRA_MODELS:
+                schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                for name, definition in schema.pop("$defs", {}).items():
+                    components.setdefault(name, definition)
+                components[model.__name__] = schema
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def api_routes() -> list[tuple[str, str]]:

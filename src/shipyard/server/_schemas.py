@@ -10,12 +10,15 @@ JSON has no such numbers. Request bodies that are not entities are plain pydanti
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from functools import cache
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+import orjson
+from fastapi.exceptions import RequestValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from shipyard import entities as e
 
@@ -204,3 +207,72 @@ class CreateToken(Body):
     user: Text | None = None
     name: Text = ""
     expires_at: Millis | None = None
+
+
+#: Models the API document lists although no handler declares them as a parameter (their
+#: bodies are decoded by hand on hot paths); ``create_app`` adds them to the components.
+EXTRA_MODELS: list[type[BaseModel]] = [LogBatch]
+_NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+def json_body(model: type[BaseModel]) -> dict[str, Any]:
+    """``openapi_extra`` declaring a required JSON body of ``model``."""
+    ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
+
+
+def parse_batch(raw: bytes) -> tuple[list[e.MetricPoint], dict[str, str], dict[str, str]]:
+    """A LogBatch body as metric points, params and tags, decoded without building a model
+    per point. A body this fast path does not recognise is validated by the LogBatch model
+    instead, so the error (a 422 naming the field) is the schema's."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        data = None
+    if type(data) is dict and data.keys() <= {"metrics", "params", "tags"}:
+        params, tags = data.get("params", {}), data.get("tags", {})
+        points = _points(data.get("metrics", []))
+        if points is not None and _text_map(params) and _text_map(tags):
+            return points, params, tags
+    try:
+        body = LogBatch.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
+        raise RequestValidationError(errors) from None
+    points = [e.MetricPoint(m.key, float(m.value), m.step, m.timestamp) for m in body.metrics]
+    return points, dict(body.params), dict(body.tags)
+
+
+def _points(items: Any) -> list[e.MetricPoint] | None:
+    if type(items) is not list:
+        return None
+    points = []
+    for item in items:
+        if type(item) is not dict or len(item) != 4:
+            return None
+        try:
+            key, value, step, timestamp = (
+                item["key"],
+                item["value"],
+                item["step"],
+                item["timestamp"],
+            )
+        except KeyError:
+            return None
+        if type(value) is str:
+            value = _NON_FINITE.get(value)
+        if (
+            type(key) is not str
+            or type(value) not in (float, int)
+            or type(step) is not int
+            or type(timestamp) is not int
+        ):
+            return None
+        points.append(e.MetricPoint(key, float(value), step, timestamp))
+    return points
+
+
+def _text_map(value: Any) -> bool:
+    return type(value) is dict and all(
+        type(k) is str and type(v) is str and "\x00" not in k + v for k, v in value.items()
+    )

@@ -406,17 +406,14 @@ def delete_tag(conn: Connection, run_id: str, key: str) -> None:
 
 
 def _log_metrics(conn: Connection, run_id: str, metrics: Sequence[MetricPoint]) -> None:
-    rows = [
-        {
-            "run_id": run_id,
-            "key": m.key,
-            "value": _db_value(m.value),
-            "step": m.step,
-            "timestamp": m.timestamp,
-        }
-        for m in metrics
-    ]
-    conn.execute(METRICS.insert(), rows)
+    # The history insert goes to the driver as plain tuples: building a parameter dict per
+    # row through the SQL compiler cost more than the insert itself for large batches.
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    conn.exec_driver_sql(
+        f"INSERT INTO {METRICS.name} (run_id, key, value, step, timestamp) "
+        f"VALUES ({', '.join([mark] * 5)})",
+        [(run_id, m.key, _db_value(m.value), m.step, m.timestamp) for m in metrics],
+    )
     latest: dict[str, MetricPoint] = {}
     for m in metrics:
         best = latest.get(m.key)
