@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _tracking_child as base  # noqa: E402
+import _tracking_child as base
 
 
 class MlflowRemote(base.MlflowTool):

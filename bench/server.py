@@ -124,9 +124,11 @@ class Server:
 
 def _summary(result: dict[str, Any]) -> str:
     if "per_second" in result:
-        return f"{result['count']:>9,} points in {result['seconds']:6.2f} s = {result['per_second']:>10,.0f}/s"
+        rate = result["per_second"]
+        return f"{result['count']:>9,} points in {result['seconds']:6.2f} s = {rate:>10,.0f}/s"
     if "p50" in result:
-        return f"p50 {result['p50'] * 1e3:7.2f} ms  p99 {result['p99'] * 1e3:7.2f} ms ({result['count']})"
+        p50, p99 = result["p50"] * 1e3, result["p99"] * 1e3
+        return f"p50 {p50:7.2f} ms  p99 {p99:7.2f} ms ({result['count']})"
     return f"{result.get('runs', '?')} runs in {result.get('seconds', 0):.1f} s"
 
 
