@@ -7,12 +7,13 @@ as one. Hot paths use Core statements, not the ORM.
 
 from __future__ import annotations
 
+import functools
 import math
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, delete, or_, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
@@ -227,11 +228,14 @@ def create_run(
     return run_id
 
 
+_RUN_STATE = select(RUNS.c.id, RUNS.c.status, RUNS.c.lifecycle).where(
+    RUNS.c.id == bindparam("run_id")
+)
+
+
 def require_run(conn: Connection, run_id: str, *, writable: bool = False) -> Any:
     """The run's row, or NotFound; with ``writable``, a deleted run is a Conflict."""
-    row = conn.execute(
-        select(RUNS.c.id, RUNS.c.status, RUNS.c.lifecycle).where(RUNS.c.id == run_id)
-    ).first()
+    row = conn.execute(_RUN_STATE, {"run_id": run_id}).first()
     if row is None:
         raise NotFound(f"no run with id {run_id!r}", field="run_id")
     if writable and row.lifecycle != "active":
@@ -405,23 +409,16 @@ def delete_tag(conn: Connection, run_id: str, key: str) -> None:
         raise NotFound(f"run {run_id} has no tag {key!r}", field="key")
 
 
-def _log_metrics(conn: Connection, run_id: str, metrics: Sequence[MetricPoint]) -> None:
-    # The history insert goes to the driver as plain tuples: building a parameter dict per
-    # row through the SQL compiler cost more than the insert itself for large batches.
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    conn.exec_driver_sql(
-        f"INSERT INTO {METRICS.name} (run_id, key, value, step, timestamp) "
-        f"VALUES ({', '.join([mark] * 5)})",
-        [(run_id, m.key, _db_value(m.value), m.step, m.timestamp) for m in metrics],
-    )
-    latest: dict[str, MetricPoint] = {}
-    for m in metrics:
-        best = latest.get(m.key)
-        if best is None or (m.step, m.timestamp) >= (best.step, best.timestamp):
-            latest[m.key] = m
-    stmt = _upsert(conn, LATEST)
+@functools.cache
+def _latest_metric_upsert(dialect_name: str) -> Any:
+    """INSERT ... ON CONFLICT that keeps the value of the highest (step, timestamp).
+
+    Built once per dialect: constructing the statement costs more than running it on the
+    synchronous one-metric-per-call path.
+    """
+    stmt = (sqlite if dialect_name == "sqlite" else postgresql).insert(LATEST)
     new = stmt.excluded
-    stmt = stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=["run_id", "key"],
         set_={"value": new.value, "step": new.step, "timestamp": new.timestamp},
         where=or_(
@@ -429,21 +426,41 @@ def _log_metrics(conn: Connection, run_id: str, metrics: Sequence[MetricPoint]) 
             and_(new.step == LATEST.c.step, new.timestamp >= LATEST.c.timestamp),
         ),
     )
-    points = list(latest.values())
-    for chunk in _chunks(points):
-        conn.execute(
-            stmt,
-            [
-                {
-                    "run_id": run_id,
-                    "key": m.key,
-                    "value": _db_value(m.value),
-                    "step": m.step,
-                    "timestamp": m.timestamp,
-                }
-                for m in chunk
-            ],
-        )
+
+
+@functools.cache
+def _insert_metrics_sql(paramstyle: str) -> str:
+    """The history INSERT in the driver's own placeholder style (qmark or format)."""
+    mark = "?" if paramstyle == "qmark" else "%s"
+    columns = "run_id, key, value, step, timestamp"
+    return f"INSERT INTO {METRICS.name} ({columns}) VALUES ({', '.join([mark] * 5)})"
+
+
+def _log_metrics(conn: Connection, run_id: str, metrics: Sequence[MetricPoint]) -> None:
+    # The history insert goes to the driver as plain tuples: building a parameter dict per
+    # row through the SQL compiler cost more than the insert itself for large batches.
+    conn.exec_driver_sql(
+        _insert_metrics_sql(conn.dialect.paramstyle),
+        [(run_id, m.key, _db_value(m.value), m.step, m.timestamp) for m in metrics],
+    )
+    latest: dict[str, MetricPoint] = {}
+    for m in metrics:
+        best = latest.get(m.key)
+        if best is None or (m.step, m.timestamp) >= (best.step, best.timestamp):
+            latest[m.key] = m
+    rows = [
+        {
+            "run_id": run_id,
+            "key": m.key,
+            "value": _db_value(m.value),
+            "step": m.step,
+            "timestamp": m.timestamp,
+        }
+        for m in latest.values()
+    ]
+    stmt = _latest_metric_upsert(conn.dialect.name)
+    for chunk in _chunks(rows):
+        conn.execute(stmt, list(chunk))
 
 
 def metric_history(conn: Connection, run_id: str, key: str) -> list[MetricPoint]:
