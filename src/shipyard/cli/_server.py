@@ -47,6 +47,7 @@ def server(
             f"{'s' if workers > 1 else ''}, {mode}); metadata {safe(_redact(settings.db_url))}, "
             f"artifacts {safe(settings.artifacts_uri)}",
             highlight=False,
+            soft_wrap=True,
         )
         serve(settings, host, port, workers, access_log=access_log, log_level=log_level)
 
