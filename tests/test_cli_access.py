@@ -100,4 +100,6 @@ def test_server_refuses_a_public_address_without_auth(embedded: Settings) -> Non
     assert "refusing to listen on 0.0.0.0 without authentication" in fails(
         "server", "--host", "0.0.0.0", "--port", "1"
     )
-    assert "no API token exists" in fails("server", "--host", "0.0.0.0", "--auth", "--port", "1")
+    assert "no usable API token exists" in fails(
+        "server", "--host", "0.0.0.0", "--auth", "--port", "1"
+    )

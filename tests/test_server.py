@@ -330,6 +330,7 @@ def test_token_comes_from_env_then_the_credentials_file(
     assert find_token(other) == "shy_default"
     monkeypatch.setenv("SHIPYARD_TOKEN", "shy_env")
     assert find_token(load_settings(tracking_uri=url)) == "shy_env"
+    assert "shy_env" not in repr(load_settings(tracking_uri=url))  # never in logs
     monkeypatch.delenv("SHIPYARD_TOKEN")
     path.chmod(0o644)
     with pytest.raises(ConfigError, match="chmod 600"):

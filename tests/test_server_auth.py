@@ -437,9 +437,12 @@ def test_a_public_address_needs_authentication(tmp_path: Path) -> None:
             check_auth(settings, host, False)
     check_auth(settings, "0.0.0.0", True)  # --insecure-no-auth
     with_auth = load_settings(home=tmp_path, server_auth=True)
-    with pytest.raises(ConfigError, match="no API token exists"):
+    with pytest.raises(ConfigError, match="no usable API token exists"):
         check_auth(with_auth, "0.0.0.0", False)
     store = LocalStore(with_auth)
     store.create_user("ops")
+    store.revoke_token(store.create_token("ops").info.id)
+    with pytest.raises(ConfigError, match="no usable API token"):
+        check_auth(with_auth, "0.0.0.0", False)  # a revoked token lets nobody in
     store.create_token("ops")
     check_auth(with_auth, "0.0.0.0", False)

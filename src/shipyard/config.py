@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ class Settings:
     db_url: str = ""
     artifacts_uri: str = ""
     tracking_uri: str = ""
-    token: str = ""
+    token: str = field(default="", repr=False)  # a secret: kept out of reprs and logs
     sync_logging: bool = False
     flush_interval: float = 0.5
     buffer_max_metrics: int = 100_000

@@ -98,13 +98,19 @@ def check_auth(settings: Settings, host: str, insecure_no_auth: bool) -> None:
             "--insecure-no-auth if a proxy in front authenticates",
             field="host",
         )
-    from shipyard.client import LocalStore
+    from shipyard.client import LocalStore, now_ms
 
     store = LocalStore(settings)
-    if not any(store.list_tokens()):
+    now = now_ms()
+    usable = [
+        t
+        for t in store.list_tokens()
+        if t.revoked_at is None and (t.expires_at is None or t.expires_at > now)
+    ]
+    if not usable:
         raise ConfigError(
-            "authentication is on but no API token exists, so nobody could call the server; "
-            "create a user and a token first: `shipyard users create NAME --role admin "
+            "authentication is on but no usable API token exists, so nobody could call the "
+            "server; create a user and a token first: `shipyard users create NAME --role admin "
             "--project '*'` then `shipyard tokens create --user NAME`",
             field="server_auth",
         )
