@@ -55,7 +55,7 @@ PINNED = {
         "error_from_code",
     ],
     "shipyard.client": ["LocalStore", "RestStore", "Store", "now_ms", "open_store"],
-    "shipyard.server": ["create_app", "serve"],
+    "shipyard.server": ["bind_socket", "create_app", "serve"],
     "shipyard.artifacts": ["BlobInfo", "BlobStore", "sha256_file"],
     "shipyard.tracking": [
         "ActiveRun",
