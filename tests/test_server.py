@@ -235,6 +235,16 @@ def test_uploads_over_the_limit_are_refused_and_store_nothing(
     assert [a.size for a in rest.log_artifact(run_id, small, "small.bin")] == [4096]
 
 
+def test_a_json_body_over_the_limit_is_refused(api: httpx.Client, served: LocalStore) -> None:
+    from shipyard.server._routes_tracking import JSON_BODY_LIMIT
+
+    run_id = _run(served)
+    huge = b'{"params": {"p": "' + b"x" * JSON_BODY_LIMIT + b'"}}'
+    answer = api.post(f"/runs/{run_id}/batch", content=huge)
+    assert answer.status_code == 413 and answer.json()["code"] == "too_large"
+    assert served.get_run(run_id).params == {}
+
+
 def test_an_upload_that_does_not_match_its_digest_is_refused(
     api: httpx.Client, served: LocalStore
 ) -> None:

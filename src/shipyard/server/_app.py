@@ -27,7 +27,7 @@ from shipyard.config import Settings
 from shipyard.errors import ShipyardError
 from shipyard.server import _routes_access, _routes_artifacts, _routes_tracking
 from shipyard.server import _schemas as s
-from shipyard.server._observe import ObserveMiddleware, metrics_payload
+from shipyard.server._observe import HTTP_CODES, ObserveMiddleware, metrics_payload
 from shipyard.server._state import Backend
 
 log = logging.getLogger("shipyard.server")
@@ -128,7 +128,7 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
     if exc.status_code == 400:  # a body that is not JSON at all: bad input like any other
         body = {"code": "invalid_argument", "message": f"body: {exc.detail}", "field": "body"}
         return _error(422, body)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    code = HTTP_CODES.get(exc.status_code, "http_error")
     return _error(exc.status_code, {"code": code, "message": str(exc.detail)})
 
 

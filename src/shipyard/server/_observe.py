@@ -12,6 +12,7 @@ import os
 import time
 from typing import Any
 
+import orjson
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -74,11 +75,21 @@ class ObserveMiddleware:
             return
         started = time.perf_counter()
         status = 500
+        held: Message | None = None
+        chunks: list[bytes] = []
 
         async def send_and_note(message: Message) -> None:
-            nonlocal status
+            nonlocal status, held
             if message["type"] == "http.response.start":
                 status = message["status"]
+                if status >= 400 and _is_plain_text(message):
+                    held = message  # an error from below the app's handlers: make it JSON
+                    return
+            elif held is not None:
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    await _send_json_error(send, held, status, b"".join(chunks))
+                return
             await send(message)
 
         try:
@@ -90,6 +101,32 @@ class ObserveMiddleware:
             LATENCY.labels(method, route).observe(time.perf_counter() - started)
             if method not in _READS and scope["path"].startswith("/api/"):
                 _audit(scope, method, route, status)
+
+
+#: The error code of a plain HTTP error status (the others come from ``shipyard.errors``).
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+_MESSAGES = {
+    413: "the request body is larger than this server accepts for JSON (64 MiB); send "
+    "smaller batches",
+}
+
+
+def _is_plain_text(message: Message) -> bool:
+    headers = dict(message.get("headers", ()))
+    return bool(headers.get(b"content-type", b"").startswith(b"text/plain"))
+
+
+async def _send_json_error(send: Send, start: Message, status: int, text: bytes) -> None:
+    """Send a plain-text error (one Starlette or FastAPI made itself) as the JSON error body
+    every other error has."""
+    message = _MESSAGES.get(status) or text.decode(errors="replace") or "error"
+    body = orjson.dumps({"code": HTTP_CODES.get(status, "http_error"), "message": message})
+    headers = [
+        (k, v) for k, v in start.get("headers", ()) if k not in (b"content-type", b"content-length")
+    ]
+    headers += [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send({**start, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _audit(scope: Scope, method: str, route: str, status: int) -> None:

@@ -14,9 +14,15 @@ from fastapi import APIRouter, Query, Response
 from shipyard import _validation as v
 from shipyard.server import _schemas as s
 from shipyard.server._access import Caller, CallerDep, projects_with
-from shipyard.server._routes_tracking import API, ERRORS, no_content, respond
+from shipyard.server._routes_tracking import (
+    API,
+    ERRORS,
+    JSON_BODY_LIMIT,
+    no_content,
+    respond,
+)
 
-router = APIRouter(prefix=API, responses=ERRORS)
+router = APIRouter(prefix=API, responses=ERRORS, max_body_size=JSON_BODY_LIMIT)
 
 
 @router.get("/whoami", response_model=s.UserOut, tags=["access"])

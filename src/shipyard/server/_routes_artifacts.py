@@ -25,9 +25,15 @@ from shipyard.entities import ArtifactInfo, LineageEdge, LineageNode
 from shipyard.errors import InvalidArgument, NotFound, TooLarge
 from shipyard.server import _schemas as s
 from shipyard.server._access import Caller, CallerDep
-from shipyard.server._routes_tracking import API, ERRORS, no_content, respond
+from shipyard.server._routes_tracking import (
+    API,
+    ERRORS,
+    JSON_BODY_LIMIT,
+    no_content,
+    respond,
+)
 
-router = APIRouter(prefix=API, responses=ERRORS)
+router = APIRouter(prefix=API, responses=ERRORS, max_body_size=JSON_BODY_LIMIT)
 DIGEST_HEADER = "X-Shipyard-Sha256"
 _BINARY = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
 
@@ -37,6 +43,7 @@ _BINARY = {"application/octet-stream": {"schema": {"type": "string", "format": "
     response_model=s.ArtifactList,
     tags=["artifacts"],
     openapi_extra={"requestBody": {"required": True, "content": _BINARY}},
+    max_body_size=2**62,  # streamed to disk; the backend's max_upload_bytes applies
 )
 async def upload_artifact(
     run_id: str,

@@ -32,7 +32,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     )
 }
 
-router = APIRouter(prefix=API, responses=ERRORS)
+#: The largest JSON body accepted (a metric batch of 100,000 points is about 7 MiB); artifact
+#: uploads stream to disk and have their own, configurable limit.
+JSON_BODY_LIMIT = 64 * 2**20
+
+router = APIRouter(prefix=API, responses=ERRORS, max_body_size=JSON_BODY_LIMIT)
 
 
 def respond(data: Any) -> Response:
