@@ -213,8 +213,8 @@ def network_row(ml: Side, sy: Side) -> Row:
 # --------------------------------------------------------------------------- output
 
 
-def render(rows: list[Row]) -> Table:
-    table = Table(title="Experiment tracking: Shipyard vs MLflow")
+def render(rows: list[Row], title: str = "Experiment tracking: Shipyard vs MLflow") -> Table:
+    table = Table(title=title)
     for col in ("measurement", "MLflow", "Shipyard", "ratio", "target", "pass/fail"):
         table.add_column(col, justify="left" if col == "measurement" else "right")
     for r in rows:

@@ -1,6 +1,9 @@
 """Shared fixtures: settings over every backend pair, a store, and an SDK bound to them.
 
-The throwaway-server fixtures (PostgreSQL, S3, Redis) live in tests/_services.py.
+``store`` and ``sdk`` run each test embedded (LocalStore) and remote (RestStore to a live
+server backed by a LocalStore), each on SQLite and PostgreSQL. The throwaway-server fixtures
+(PostgreSQL, S3, Redis) live in tests/_services.py, the live Shipyard server in
+tests/_server.py.
 """
 
 from __future__ import annotations
@@ -10,13 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.client import LocalStore
+from shipyard.client import LocalStore, Store
+from shipyard.client._rest import RestStore
 from shipyard.config import Settings, load_settings
 from shipyard.store import dispose_engines
 from shipyard.tracking import Client, _fluent
 from shipyard.tracking._run import active_stack
 
-pytest_plugins = ["tests._services"]
+pytest_plugins = ["tests._services", "tests._server"]
+STORE_KINDS = ["local", "rest"]
 
 
 @pytest.fixture(autouse=True)
@@ -63,16 +68,30 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
     return load_settings(home=tmp_path / ".shipyard", db_url=db_url, sync_logging=True)
 
 
-@pytest.fixture
-def store(settings: Settings) -> LocalStore:
-    """A LocalStore on each database backend."""
-    return LocalStore(settings)
+def _store_settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    """``settings`` as is (embedded), or pointing at the live server serving them."""
+    if request.param == "local":
+        return settings
+    request.getfixturevalue("rest_backend")
+    return request.getfixturevalue("live_server").client_settings(settings)
 
 
-@pytest.fixture
-def sdk(settings: Settings) -> Iterator[Client]:
-    """The module-level API bound to a fresh store; open runs are ended afterwards."""
-    client = _fluent.configure(settings)
+@pytest.fixture(params=STORE_KINDS)
+def store(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Store]:
+    """A LocalStore on each database backend, and a RestStore to a server on each."""
+    if request.param == "local":
+        yield LocalStore(settings)
+        return
+    rest = RestStore(_store_settings(request, settings))
+    yield rest
+    rest.close()
+
+
+@pytest.fixture(params=STORE_KINDS)
+def sdk(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Client]:
+    """The module-level API bound to a fresh store (embedded or through the server); open
+    runs are ended afterwards."""
+    client = _fluent.configure(_store_settings(request, settings))
     yield client
     for run in reversed(list(active_stack())):
         run.end("KILLED")

@@ -1,5 +1,6 @@
-"""The layer rules of DESIGN.md hold: cli/server -> SDK areas -> client -> store/artifacts,
-and nothing imports the CLI. Checked with import-linter on the real import graph."""
+"""The layer rules of DESIGN.md hold: cli -> server -> SDK areas -> client ->
+store/artifacts, and nothing below imports the CLI or the server. Checked with
+import-linter on the real import graph."""
 
 from __future__ import annotations
 

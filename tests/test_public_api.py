@@ -74,7 +74,7 @@ PINNED = {
         "Unauthenticated",
         "error_from_code",
     ],
-    "shipyard.client": ["LocalStore", "Store", "now_ms", "open_store"],
+    "shipyard.client": ["LocalStore", "RestStore", "Store", "now_ms", "open_store"],
     "shipyard.data": [
         "ROW_GROUP_ROWS",
         "WRITE_OPTIONS",
@@ -136,6 +136,7 @@ PINNED = {
         "upstream",
         "walk",
     ],
+    "shipyard.server": ["bind_socket", "create_app", "serve"],
     "shipyard.artifacts": ["BlobInfo", "BlobStore", "sha256_file"],
     "shipyard.registry": [
         "ColumnSpec",

@@ -248,3 +248,49 @@ def test_recreating_a_deleted_experiment_points_to_restore(store: Store) -> None
     store.delete_experiment(exp.id)
     with pytest.raises(AlreadyExists, match="deleted; restore it"):
         store.create_experiment("old")
+
+
+def test_logging_a_folder_refuses_symlinks_that_lead_outside_it(
+    store: Store, tmp_path: Path
+) -> None:
+    run_id = _run(store)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("private")
+    folder = tmp_path / "art"
+    folder.mkdir()
+    (folder / "ok.txt").write_text("ok")
+    (folder / "leak.txt").symlink_to(secret)
+    with pytest.raises(InvalidArgument, match="outside the folder"):
+        store.log_artifact(run_id, folder, "art")
+    assert store.list_artifacts(run_id) == []
+    (folder / "leak.txt").unlink()
+    (folder / "alias.txt").symlink_to(folder / "ok.txt")  # a link that stays inside is fine
+    logged = store.log_artifact(run_id, folder, "art")
+    assert {a.path for a in logged} == {"art/ok.txt", "art/alias.txt"}
+
+
+def test_downloads_never_write_through_a_symlink_out_of_the_destination(
+    store: Store, tmp_path: Path
+) -> None:
+    run_id = _run(store)
+    folder = tmp_path / "plots"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.txt").write_text("A")
+    (folder / "sub" / "b.txt").write_text("B")
+    store.log_artifact(run_id, folder, "plots")
+    dest, outside = tmp_path / "dest", tmp_path / "outside"
+    dest.mkdir()
+    outside.mkdir()
+    (dest / "sub").symlink_to(outside)
+    with pytest.raises(InvalidArgument, match="symbolic link"):
+        store.download_artifact(run_id, "plots", dest)
+    assert list(outside.iterdir()) == [] and not (dest / "a.txt").exists()
+
+
+def test_racing_get_or_create_makes_one_experiment(store: Store) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        ids = set(pool.map(lambda _: store.get_or_create_experiment("raced").id, range(16)))
+    assert len(ids) == 1
+    assert [e.name for e in store.list_experiments()] == ["raced"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
+from pathlib import Path
 from typing import Any
 
 from shipyard.errors import InvalidArgument
@@ -16,6 +17,8 @@ MAX_PARAM_VALUE_LEN = 6000
 MAX_TAG_VALUE_LEN = 8000
 _INT64 = 2**63 - 1
 _KEY_RE = re.compile(r"^[A-Za-z0-9_\-.: ]+$")
+_IDENT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-.@]{0,63}")
+ALL_PROJECTS = "*"
 
 
 def check_key(key: Any, kind: str = "key") -> str:
@@ -49,11 +52,42 @@ def check_name(name: Any, kind: str) -> str:
     """An experiment or run name: non-empty text of at most 256 characters."""
     if not isinstance(name, str) or not name.strip():
         raise InvalidArgument(f"{kind} must be a non-empty string, got {name!r}", field=kind)
-    if len(name) > MAX_NAME_LEN:
+    return check_text(name, kind, MAX_NAME_LEN)
+
+
+def check_text(value: Any, kind: str, max_len: int | None = None) -> str:
+    """Free text (a description, a user field): a string without NUL characters (databases
+    refuse them), of at most ``max_len`` characters."""
+    if not isinstance(value, str):
+        raise InvalidArgument(f"{kind} must be a string, got {value!r}", field=kind)
+    if max_len is not None and len(value) > max_len:
         raise InvalidArgument(
-            f"{kind} is {len(name)} characters long; the limit is {MAX_NAME_LEN}", field=kind
+            f"{kind} is {len(value)} characters long; the limit is {max_len}", field=kind
         )
-    return name
+    if "\x00" in value:
+        raise InvalidArgument(
+            f"{kind} contains a NUL character, which cannot be stored", field=kind
+        )
+    return value
+
+
+def check_identifier(value: Any, kind: str) -> str:
+    """A project or user name: 1-64 letters, digits and ``_ - . @``, starting with a letter or
+    digit (it appears in URLs, role grants and audit entries)."""
+    if not isinstance(value, str) or not _IDENT_RE.fullmatch(value):
+        raise InvalidArgument(
+            f"{kind} {value!r} is not a valid name; use 1-64 letters, digits, '_', '-', '.' or "
+            "'@', starting with a letter or digit",
+            field=kind,
+        )
+    return value
+
+
+def check_project(project: Any, *, allow_all: bool = False) -> str:
+    """A project name, or ``*`` (every project) where a role grant allows it."""
+    if allow_all and project == ALL_PROJECTS:
+        return ALL_PROJECTS
+    return check_identifier(project, "project")
 
 
 def check_metric_value(key: str, value: Any) -> float:
@@ -78,7 +112,11 @@ def check_step(step: Any) -> int:
 
 def check_timestamp(timestamp: Any) -> int:
     """A timestamp in milliseconds since the epoch."""
-    if isinstance(timestamp, bool) or not isinstance(timestamp, numbers.Integral) or timestamp < 0:
+    if (
+        isinstance(timestamp, bool)
+        or not isinstance(timestamp, numbers.Integral)
+        or not 0 <= int(timestamp) <= _INT64
+    ):
         raise InvalidArgument(
             f"timestamp must be a non-negative integer of milliseconds, got {timestamp!r}",
             field="timestamp",
@@ -95,7 +133,7 @@ def param_text(key: str, value: Any) -> str:
             f"{MAX_PARAM_VALUE_LEN}: log large values as an artifact",
             field="value",
         )
-    return text
+    return check_text(text, "value")
 
 
 def tag_text(key: str, value: Any) -> str:
@@ -106,7 +144,7 @@ def tag_text(key: str, value: Any) -> str:
             f"tag {key!r} value is {len(text)} characters long; the limit is {MAX_TAG_VALUE_LEN}",
             field="value",
         )
-    return text
+    return check_text(text, "value")
 
 
 def _plain_str(value: Any) -> str:
@@ -140,6 +178,21 @@ def check_artifact_path(path: Any) -> str:
     if len(path) > 1024:
         raise InvalidArgument("artifact path is longer than 1024 characters", field="path")
     return path
+
+
+def safe_join(root: Path, relative: str) -> Path:
+    """``root / relative`` for a checked artifact path, refusing a target that a symlink under
+    ``root`` would redirect outside it (so a download never writes outside its destination)."""
+    relative = check_artifact_path(relative)
+    target = root / relative
+    base = root.resolve()
+    resolved = target.resolve()
+    if resolved != base and base not in resolved.parents:
+        raise InvalidArgument(
+            f"{target} leads outside {root} through a symbolic link; download somewhere else",
+            field="dest",
+        )
+    return target
 
 
 _MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")

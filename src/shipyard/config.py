@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +32,16 @@ class Settings:
     """Where Shipyard keeps its state and how the client behaves.
 
     ``db_url`` and ``artifacts_uri`` default to locations inside ``home``; ``tracking_uri``,
-    when set to ``http(s)://...``, sends every call to a Shipyard server instead.
+    when set to ``http(s)://...``, sends every call to a Shipyard server instead, authenticated
+    with ``token`` (or the credentials file). ``project`` is where new experiments go.
+    ``server_auth`` and ``max_upload_bytes`` configure ``shipyard server``.
     """
 
     home: Path
     db_url: str = ""
     artifacts_uri: str = ""
     tracking_uri: str = ""
-    token: str = ""
+    token: str = field(default="", repr=False)  # a secret: kept out of reprs and logs
     sync_logging: bool = False
     flush_interval: float = 0.5
     buffer_max_metrics: int = 100_000
@@ -47,6 +49,12 @@ class Settings:
     capture_environment: bool = True
     sqlite_busy_timeout_ms: int = 30_000
     s3_endpoint_url: str = ""
+    project: str = "default"
+    credentials_file: str = ""
+    http_timeout: float = 60.0
+    http_retries: int = 3
+    server_auth: bool = False
+    max_upload_bytes: int = 5 * 2**30
 
     def __post_init__(self) -> None:
         if not self.db_url:
@@ -61,6 +69,11 @@ class Settings:
         if self.buffer_max_metrics < 1 or self.batch_size < 1:
             raise ConfigError(
                 "buffer_max_metrics and batch_size must be at least 1", field="buffer_max_metrics"
+            )
+        if self.http_timeout <= 0 or self.http_retries < 0 or self.max_upload_bytes < 1:
+            raise ConfigError(
+                "http_timeout and max_upload_bytes must be positive and http_retries at least 0",
+                field="http_timeout",
             )
 
     @property

@@ -13,13 +13,16 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 __all__ = [
+    "DEFAULT_PROJECT",
     "LINEAGE_NODE_KINDS",
     "PIPELINE_RUN_STATUSES",
+    "ROLES",
     "RUN_STATUSES",
     "STEP_STATUSES",
     "TERMINAL_STATUSES",
     "AliasEvent",
     "ArtifactInfo",
+    "AuditEntry",
     "Dataset",
     "DatasetVersion",
     "Experiment",
@@ -28,6 +31,7 @@ __all__ = [
     "LineageNode",
     "MetricPoint",
     "ModelVersion",
+    "NewToken",
     "PipelineInfo",
     "PipelineRun",
     "RegisteredModel",
@@ -36,6 +40,8 @@ __all__ = [
     "RunStatus",
     "Schedule",
     "StepRun",
+    "TokenInfo",
+    "User",
     "manifest_digest",
 ]
 
@@ -49,9 +55,15 @@ def _finite_or_text(metrics: dict[str, float]) -> dict[str, Any]:
     return {k: (v if math.isfinite(v) else str(v)) for k, v in metrics.items()}
 
 
+#: The project experiments belong to unless another one is named.
+DEFAULT_PROJECT = "default"
+#: Roles on a project, weakest first; each includes the ones before it.
+ROLES: tuple[str, ...] = ("viewer", "editor", "maintainer", "admin")
+
+
 @dataclass(frozen=True)
 class Experiment:
-    """A named group of runs."""
+    """A named group of runs, in a project (whose roles say who may read and write it)."""
 
     id: str
     name: str
@@ -60,9 +72,14 @@ class Experiment:
     created_at: int
     updated_at: int
     tags: dict[str, str] = field(default_factory=dict)
+    project: str = DEFAULT_PROJECT
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Experiment:
+        return cls(**data)
 
 
 @dataclass(frozen=True)
@@ -108,9 +125,22 @@ class Run:
         return None if self.end_time is None else self.end_time - self.start_time
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["metrics"] = _finite_or_text(self.metrics)
-        return data
+        # Spelled out rather than asdict(), which deep-copies field by field: search pages
+        # of thousands of runs are converted on every request to a server.
+        return {
+            "id": self.id,
+            "experiment_id": self.experiment_id,
+            "name": self.name,
+            "status": self.status,
+            "start_time": self.start_time,
+            "end_time": self.end_time,
+            "parent_run_id": self.parent_run_id,
+            "user": self.user,
+            "lifecycle": self.lifecycle,
+            "params": dict(self.params),
+            "tags": dict(self.tags),
+            "metrics": _finite_or_text(self.metrics),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Run:
@@ -126,6 +156,16 @@ class RunPage:
     runs: list[Run]
     next_page_token: str | None
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "runs": [run.to_dict() for run in self.runs],
+            "next_page_token": self.next_page_token,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunPage:
+        return cls([Run.from_dict(r) for r in data["runs"]], data.get("next_page_token"))
+
 
 @dataclass(frozen=True)
 class ArtifactInfo:
@@ -137,6 +177,10 @@ class ArtifactInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ArtifactInfo:
+        return cls(**data)
 
 
 def manifest_digest(files: Sequence[ArtifactInfo]) -> str:
@@ -186,6 +230,78 @@ class LineageEdge:
             data["relation"],
             int(data.get("created_at", 0)),
         )
+
+
+@dataclass(frozen=True)
+class User:
+    """Someone who may call a Shipyard server, with a role per project (``*``: every project)."""
+
+    name: str
+    created_at: int
+    roles: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> User:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What is kept of an API token: never the token itself, only its id and metadata."""
+
+    id: str
+    user: str
+    name: str
+    created_at: int
+    expires_at: int | None = None
+    revoked_at: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TokenInfo:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class NewToken:
+    """A token just created: ``token`` is the secret, shown this once and stored nowhere."""
+
+    token: str
+    info: TokenInfo
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"token": self.token, "info": self.info.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> NewToken:
+        return cls(data["token"], TokenInfo.from_dict(data["info"]))
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One write request a server handled: who, what (method, route, path), when, outcome."""
+
+    id: int
+    at: int
+    user: str
+    method: str
+    route: str
+    path: str
+    status: int
+    project: str | None = None
+    client: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AuditEntry:
+        return cls(**data)
 
 
 #: The kinds of record the lineage graph links.

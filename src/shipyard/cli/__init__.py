@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from shipyard.cli import _data, _experiments, _models, _pipelines, _runs
+from shipyard.cli import _access, _data, _experiments, _models, _pipelines, _runs
 from shipyard.cli._demo import demo
 from shipyard.cli._lineage import lineage_command
+from shipyard.cli._server import server
 
 app = typer.Typer(
     name="shipyard",
@@ -21,7 +22,11 @@ app.add_typer(_data.app, name="data")
 app.add_typer(_pipelines.app, name="pipelines")
 app.command("scheduler")(_pipelines.scheduler_command)
 app.command("lineage")(lineage_command)
+app.add_typer(_access.users, name="users")
+app.add_typer(_access.tokens, name="tokens")
+app.command()(_access.audit)
 app.command()(demo)
+app.command()(server)
 
 
 @app.command()

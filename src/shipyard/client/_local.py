@@ -8,17 +8,25 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 
 from shipyard import _validation as v
 from shipyard.artifacts import BlobStore
+from shipyard.client._checks import (
+    artifact_files,
+    artifact_targets,
+    checked_batch,
+    checked_tags,
+)
+from shipyard.client._local_access import AccessMixin
 from shipyard.client._local_data import DataStoreMixin
 from shipyard.client._local_pipelines import PipelineStoreMixin
 from shipyard.client._local_registry import RegistryMixin
 from shipyard.client._paging import decode_token, encode_token
-from shipyard.client._util import now_ms, walk_files
+from shipyard.client._util import now_ms
 from shipyard.config import Settings
 from shipyard.entities import (
+    DEFAULT_PROJECT,
     ArtifactInfo,
     Experiment,
     LineageEdge,
@@ -35,10 +43,11 @@ __all__ = ["LocalStore", "now_ms"]
 MAX_PAGE = 50_000
 
 
-class LocalStore(RegistryMixin, DataStoreMixin, PipelineStoreMixin):
+class LocalStore(AccessMixin, RegistryMixin, DataStoreMixin, PipelineStoreMixin):
     """Direct access to the metadata database and the blob store.
 
-    Used embedded (the default) and by the Shipyard server as its backend.
+    Used embedded (the default) and by the Shipyard server as its backend. Whoever can open
+    the database may do anything: roles are enforced by the server, not here.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -79,6 +88,8 @@ class LocalStore(RegistryMixin, DataStoreMixin, PipelineStoreMixin):
             raise ServiceUnavailable(
                 f"metadata database error: {exc.orig}; check SHIPYARD_DB_URL and the server"
             ) from None
+        except DataError as exc:
+            raise _refused(exc) from None
 
     def _read(self, fn: Callable[[Connection], T]) -> T:
         try:
@@ -88,6 +99,8 @@ class LocalStore(RegistryMixin, DataStoreMixin, PipelineStoreMixin):
             raise ServiceUnavailable(
                 f"metadata database error: {exc.orig}; check SHIPYARD_DB_URL and the server"
             ) from None
+        except DataError as exc:
+            raise _refused(exc) from None
 
     def close(self) -> None:
         """Nothing to release: engines are shared per URL and closed at exit."""
@@ -95,12 +108,18 @@ class LocalStore(RegistryMixin, DataStoreMixin, PipelineStoreMixin):
     # ------------------------------------------------------------------ experiments
 
     def create_experiment(
-        self, name: str, description: str = "", tags: Mapping[str, str] | None = None
+        self,
+        name: str,
+        description: str = "",
+        tags: Mapping[str, str] | None = None,
+        project: str = DEFAULT_PROJECT,
     ) -> Experiment:
         v.check_name(name, "experiment name")
-        clean = {v.check_key(k, "tag key"): v.tag_text(k, val) for k, val in (tags or {}).items()}
+        v.check_text(description, "description")
+        v.check_project(project)
+        clean = checked_tags(tags)
         with self._write() as conn:
-            return tracking_db.create_experiment(conn, name, description, clean, now_ms())
+            return tracking_db.create_experiment(conn, name, description, clean, now_ms(), project)
 
     def get_experiment(self, experiment_id: str) -> Experiment:
         return self._read(lambda c: tracking_db.get_experiment(c, experiment_id))
@@ -114,8 +133,11 @@ class LocalStore(RegistryMixin, DataStoreMixin, PipelineStoreMixin):
             )
         return found
 
-    def get_or_create_experiment(self, name: str) -> Experiment:
+    def get_or_create_experiment(self, name: str, project: str = DEFAULT_PROJECT) -> Experiment:
+        """The experiment named ``name`` (in whichever project it is), created in ``project``
+        when there is none."""
         v.check_name(name, "experiment name")
+        v.check_project(project)
         found = self._read(lambda c: tracking_db.find_experiment(c, name))
         if found is not None:
             return found
@@ -124,9 +146,12 @@ class LocalStore(RegistryMixin, DataStoreMixin, PipelineStoreMixin):
                 found = tracking_db.find_experiment(conn, name)
                 if found is not None:  # created by someone else meanwhile
                     return found
-                return tracking_db.create_experiment(conn, name, "", {}, now_ms())
-        except AlreadyExists:  # created by a transaction that committed after our read
-            return self.get_experiment_by_name(name)
+                return tracking_db.create_experiment(conn, name, "", {}, now_ms(), project)
+        except AlreadyExists:  # PostgreSQL: created by a transaction that committed meanwhile
+            found = self._read(lambda c: tracking_db.find_experiment(c, name))
+            if found is None:
+                raise
+            return found
 
     def list_experiments(self, include_deleted: bool = False) -> list[Experiment]:
         return self._read(lambda c: tracking_db.list_experiments(c, include_deleted))
@@ -157,7 +182,10 @@ class LocalStore(RegistryMixin, DataStoreMixin, PipelineStoreMixin):
         tags: Mapping[str, str] | None = None,
     ) -> Run:
         v.check_name(name, "run name")
-        clean = {v.check_key(k, "tag key"): v.tag_text(k, val) for k, val in (tags or {}).items()}
+        v.check_text(user, "user", v.MAX_NAME_LEN)
+        if start_time is not None:
+            v.check_timestamp(start_time)
+        clean = checked_tags(tags)
         with self._write() as conn:
             run_id = tracking_db.create_run(
                 conn,
@@ -183,6 +211,8 @@ class LocalStore(RegistryMixin, DataStoreMixin, PipelineStoreMixin):
     ) -> None:
         if name is not None:
             v.check_name(name, "run name")
+        if end_time is not None:
+            v.check_timestamp(end_time)
         with self._write() as conn:
             tracking_db.update_run(conn, run_id, status=status, end_time=end_time, name=name)
 
@@ -206,13 +236,7 @@ class LocalStore(RegistryMixin, DataStoreMixin, PipelineStoreMixin):
         params: Mapping[str, str] | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> None:
-        metrics = [_checked_metric(m) for m in metrics]
-        clean_params = {
-            v.check_key(k, "param key"): v.param_text(k, val) for k, val in (params or {}).items()
-        }
-        clean_tags = {
-            v.check_key(k, "tag key"): v.tag_text(k, val) for k, val in (tags or {}).items()
-        }
+        metrics, clean_params, clean_tags = checked_batch(metrics, params, tags)
         with self._write() as conn:
             tracking_db.log_batch(conn, run_id, metrics, clean_params, clean_tags)
 
@@ -262,16 +286,12 @@ class LocalStore(RegistryMixin, DataStoreMixin, PipelineStoreMixin):
 
     def log_artifact(self, run_id: str, local_path: Path, artifact_path: str) -> list[ArtifactInfo]:
         """Store a file, or every file under a folder, at ``artifact_path`` in the run's tree."""
-        artifact_path = v.check_artifact_path(artifact_path)
-        local_path = Path(local_path)
-        if not local_path.exists():
-            raise InvalidArgument(f"no such file or folder: {local_path}", field="local_path")
-        self._read(lambda c: tracking_db.require_run(c, run_id))
+        sources = artifact_files(local_path, artifact_path)
+        self._read(lambda c: tracking_db.require_run(c, run_id, writable=True))
         files: list[ArtifactInfo] = []
-        for source, relative in walk_files(local_path):
-            target = artifact_path if not relative else f"{artifact_path}/{relative}"
+        for source, target in sources:
             info = self.blobs.put_file(source)
-            files.append(ArtifactInfo(v.check_artifact_path(target), info.digest, info.size))
+            files.append(ArtifactInfo(target, info.digest, info.size))
         with self._write() as conn:
             tracking_db.require_run(conn, run_id, writable=True)
             artifact_db.record_artifacts(conn, run_id, files, now_ms())
@@ -293,9 +313,8 @@ class LocalStore(RegistryMixin, DataStoreMixin, PipelineStoreMixin):
         dest = Path(dest)
         if len(files) == 1 and files[0].path == artifact_path:
             return self.blobs.get_file(files[0].digest, dest)
-        for info in files:
-            relative = info.path[len(artifact_path) :].lstrip("/")
-            self.blobs.get_file(info.digest, dest / relative)
+        for info, target in artifact_targets(files, artifact_path, dest):
+            self.blobs.get_file(info.digest, target)
         return dest
 
     # ------------------------------------------------------------------ lineage
@@ -314,14 +333,11 @@ class LocalStore(RegistryMixin, DataStoreMixin, PipelineStoreMixin):
         )
 
 
-def _checked_metric(m: MetricPoint) -> MetricPoint:
-    v.check_key(m.key, "metric key")
-    return MetricPoint(
-        m.key,
-        v.check_metric_value(m.key, m.value),
-        v.check_step(m.step),
-        v.check_timestamp(m.timestamp),
-    )
+def _refused(exc: DataError) -> InvalidArgument:
+    """A value the database refused (too long for its column, out of range): the caller's
+    input, so a 422 naming the reason rather than a server error."""
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+    return InvalidArgument(f"the database refused a value: {reason}; check the input")
 
 
 def _storage_options(settings: Settings) -> dict[str, Any]:

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from shipyard.entities import (
+    DEFAULT_PROJECT,
     AliasEvent,
     ArtifactInfo,
+    AuditEntry,
     Dataset,
     DatasetVersion,
     Experiment,
@@ -23,6 +25,7 @@ from shipyard.entities import (
     LineageNode,
     MetricPoint,
     ModelVersion,
+    NewToken,
     PipelineInfo,
     PipelineRun,
     RegisteredModel,
@@ -30,21 +33,27 @@ from shipyard.entities import (
     RunPage,
     Schedule,
     StepRun,
+    TokenInfo,
+    User,
 )
 
 
 @runtime_checkable
 class Store(Protocol):
-    """Backend operations: tracking, lineage, blobs, the model registry, datasets, pipelines
-    and schedules."""
+    """Backend operations: tracking, lineage, blobs, the model registry, datasets, pipelines,
+    schedules and access control."""
 
     # experiments
     def create_experiment(
-        self, name: str, description: str = "", tags: Mapping[str, str] | None = None
+        self,
+        name: str,
+        description: str = "",
+        tags: Mapping[str, str] | None = None,
+        project: str = DEFAULT_PROJECT,
     ) -> Experiment: ...
     def get_experiment(self, experiment_id: str) -> Experiment: ...
     def get_experiment_by_name(self, name: str) -> Experiment: ...
-    def get_or_create_experiment(self, name: str) -> Experiment: ...
+    def get_or_create_experiment(self, name: str, project: str = DEFAULT_PROJECT) -> Experiment: ...
     def list_experiments(self, include_deleted: bool = False) -> list[Experiment]: ...
     def rename_experiment(self, experiment_id: str, new_name: str) -> None: ...
     def delete_experiment(self, experiment_id: str) -> None: ...
@@ -237,5 +246,22 @@ class Store(Protocol):
     def list_schedules(self) -> list[Schedule]: ...
     def delete_schedule(self, name: str) -> None: ...
     def set_schedule_fired(self, name: str, last_fire_at: int) -> None: ...
+
+    # access control: users, roles, API tokens, audit log
+    def create_user(self, name: str) -> User: ...
+    def list_users(self) -> list[User]: ...
+    def set_role(self, user: str, project: str, role: str | None) -> None: ...
+    def create_token(
+        self, user: str | None = None, name: str = "", expires_at: int | None = None
+    ) -> NewToken: ...
+    def list_tokens(self, user: str | None = None) -> list[TokenInfo]: ...
+    def revoke_token(self, token_id: str) -> None: ...
+    def list_audit(
+        self,
+        limit: int = 100,
+        before_id: int | None = None,
+        user: str | None = None,
+        projects: Sequence[str] | None = None,
+    ) -> list[AuditEntry]: ...
 
     def close(self) -> None: ...

@@ -7,6 +7,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from shipyard.errors import InvalidArgument
+
 
 def now_ms() -> int:
     """Milliseconds since the epoch."""
@@ -15,12 +17,26 @@ def now_ms() -> int:
 
 def walk_files(path: Path) -> Iterator[tuple[Path, str]]:
     """(file, path relative to ``path``) for a file, or every file below a folder in a stable
-    order (a single file gets the relative path ``""``)."""
+    order (a single file gets the relative path ``""``).
+
+    A symbolic link inside the folder that points outside it is refused (logging a folder
+    never picks up files it does not contain); a linked folder that points inside it is
+    skipped, since its files are found where they really are.
+    """
     if path.is_file():
         yield path, ""
         return
-    for root, dirs, names in os.walk(path):
+    root = path.resolve()
+    for folder, dirs, names in os.walk(path):
         dirs.sort()
-        for name in sorted(names):
-            full = Path(root) / name
-            yield full, full.relative_to(path).as_posix()
+        for name in sorted([*names, *(d for d in dirs if (Path(folder) / d).is_symlink())]):
+            full = Path(folder) / name
+            resolved = full.resolve()
+            if full.is_symlink() and root not in resolved.parents:
+                raise InvalidArgument(
+                    f"{full} is a symbolic link to {resolved}, outside the folder being logged; "
+                    "copy the file in or log it on its own",
+                    field="local_path",
+                )
+            if full.is_file():
+                yield full, full.relative_to(path).as_posix()

@@ -36,6 +36,7 @@ ID_LEN = 32
 PARAM_VALUE_LEN = 6000
 TAG_VALUE_LEN = 8000
 PATH_LEN = 1024
+IDENT_LEN = 64
 
 # SQLite only makes INTEGER PRIMARY KEY an alias of the rowid (auto-increment).
 AutoId = BigInteger().with_variant(Integer(), "sqlite")
@@ -58,6 +59,9 @@ class Experiment(Base):
     lifecycle: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
+    project: Mapped[str] = mapped_column(
+        String(IDENT_LEN), default="default", server_default="default", index=True
+    )
 
 
 class ExperimentTag(Base):
@@ -163,6 +167,54 @@ class LineageEdge(Base):
         UniqueConstraint("src_kind", "src_id", "dst_kind", "dst_id", "relation"),
         Index(None, "dst_kind", "dst_id"),
     )
+
+
+class User(Base):
+    """Someone who may call the server; what they may do comes from ``project_roles``."""
+
+    __tablename__ = "users"
+    name: Mapped[str] = mapped_column(String(IDENT_LEN), primary_key=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class ApiToken(Base):
+    """An API token, stored as a salted hash; ``id`` is the public part of the token."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    user: Mapped[str] = mapped_column(ForeignKey("users.name", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(NAME_LEN), default="")
+    salt: Mapped[str] = mapped_column(String(32))
+    hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class ProjectRole(Base):
+    """A user's role on a project; project ``*`` means every project."""
+
+    __tablename__ = "project_roles"
+    user: Mapped[str] = mapped_column(
+        ForeignKey("users.name", ondelete="CASCADE"), primary_key=True
+    )
+    project: Mapped[str] = mapped_column(String(IDENT_LEN), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+
+
+class AuditLog(Base):
+    """One write request the server handled: who, what, when and how it ended."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    at: Mapped[int] = mapped_column(BigInteger, index=True)
+    user: Mapped[str] = mapped_column(String(IDENT_LEN))
+    method: Mapped[str] = mapped_column(String(16))
+    route: Mapped[str] = mapped_column(String(NAME_LEN))
+    path: Mapped[str] = mapped_column(String(PATH_LEN))
+    status: Mapped[int] = mapped_column(Integer)
+    project: Mapped[str | None] = mapped_column(String(IDENT_LEN), nullable=True, index=True)
+    client: Mapped[str] = mapped_column(String(NAME_LEN), default="")
 
 
 class Dataset(Base):

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Table, and_, bindparam, delete, or_, select, 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
-from shipyard.entities import RUN_STATUSES, Experiment, MetricPoint, Run
+from shipyard.entities import DEFAULT_PROJECT, RUN_STATUSES, Experiment, MetricPoint, Run
 from shipyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from shipyard.store._models import (
     Experiment as ExperimentRow,
@@ -64,9 +64,14 @@ def _db_value(value: float) -> float | None:
 
 
 def create_experiment(
-    conn: Connection, name: str, description: str, tags: Mapping[str, str], now: int
+    conn: Connection,
+    name: str,
+    description: str,
+    tags: Mapping[str, str],
+    now: int,
+    project: str = DEFAULT_PROJECT,
 ) -> Experiment:
-    """Insert an experiment; a taken name raises AlreadyExists."""
+    """Insert an experiment into ``project``; a taken name raises AlreadyExists."""
     exp_id = new_id()
     stmt = (
         _upsert(conn, EXPERIMENTS)
@@ -77,6 +82,7 @@ def create_experiment(
             lifecycle="active",
             created_at=now,
             updated_at=now,
+            project=project,
         )
         .on_conflict_do_nothing(index_elements=["name"])
         .returning(EXPERIMENTS.c.id)
@@ -117,6 +123,7 @@ def _experiment_from_row(conn: Connection, row: Any) -> Experiment:
         created_at=row.created_at,
         updated_at=row.updated_at,
         tags=tags,
+        project=row.project,
     )
 
 
@@ -417,11 +424,27 @@ def _latest_metric_upsert(dialect_name: str) -> Any:
     )
 
 
-_INSERT_METRICS = METRICS.insert()
+@functools.cache
+def _insert_metrics_sql(paramstyle: str) -> str:
+    """The history INSERT in the driver's own placeholder style (qmark or format)."""
+    mark = "?" if paramstyle == "qmark" else "%s"
+    columns = "run_id, key, value, step, timestamp"
+    return f"INSERT INTO {METRICS.name} ({columns}) VALUES ({', '.join([mark] * 5)})"
 
 
 def _log_metrics(conn: Connection, run_id: str, metrics: Sequence[MetricPoint]) -> None:
-    rows: list[dict[str, Any]] = [
+    # The history insert goes to the driver as plain tuples: building a parameter dict per
+    # row through the SQL compiler cost more than the insert itself for large batches.
+    conn.exec_driver_sql(
+        _insert_metrics_sql(conn.dialect.paramstyle),
+        [(run_id, m.key, _db_value(m.value), m.step, m.timestamp) for m in metrics],
+    )
+    latest: dict[str, MetricPoint] = {}
+    for m in metrics:
+        best = latest.get(m.key)
+        if best is None or (m.step, m.timestamp) >= (best.step, best.timestamp):
+            latest[m.key] = m
+    rows = [
         {
             "run_id": run_id,
             "key": m.key,
@@ -429,16 +452,10 @@ def _log_metrics(conn: Connection, run_id: str, metrics: Sequence[MetricPoint]) 
             "step": m.step,
             "timestamp": m.timestamp,
         }
-        for m in metrics
+        for m in latest.values()
     ]
-    conn.execute(_INSERT_METRICS, rows)
-    latest: dict[Any, dict[str, Any]] = {}
-    for row in rows:
-        best = latest.get(row["key"])
-        if best is None or (row["step"], row["timestamp"]) >= (best["step"], best["timestamp"]):
-            latest[row["key"]] = row
     stmt = _latest_metric_upsert(conn.dialect.name)
-    for chunk in _chunks(list(latest.values())):
+    for chunk in _chunks(rows):
         conn.execute(stmt, list(chunk))
 
 

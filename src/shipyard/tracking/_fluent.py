@@ -99,9 +99,10 @@ def start_run(
         return active
     if experiment is None:
         experiment_id = parent.experiment_id if parent is not None else None
-        exp_id = experiment_id or client.store.get_or_create_experiment("Default").id
+        project = client.settings.project
+        exp_id = experiment_id or client.store.get_or_create_experiment("Default", project).id
     else:
-        exp_id = client.store.get_or_create_experiment(experiment).id
+        exp_id = client.store.get_or_create_experiment(experiment, client.settings.project).id
     all_tags = {k: v.tag_text(k, val) for k, val in (tags or {}).items()}
     if description:
         all_tags["shipyard.note"] = description

@@ -1,0 +1,13 @@
+"""The Shipyard server: the Store protocol over HTTP (FastAPI), with authentication, project
+roles, an audit log, health checks and Prometheus metrics.
+
+``create_app(settings)`` builds the ASGI application; ``serve(...)`` runs it with uvicorn (one
+process or several sharing a socket); ``bind_socket`` makes the kind of listening socket it
+uses (TCP_NODELAY) for running the app under your own server. ``shipyard server`` is the
+command that does all of it.
+"""
+
+from shipyard.server._app import create_app
+from shipyard.server._serve import bind_socket, serve
+
+__all__ = ["bind_socket", "create_app", "serve"]

@@ -1,0 +1,192 @@
+"""The Shipyard server application: the Store protocol over HTTP, with health, metrics and
+errors that map 1:1 to ``shipyard.errors``.
+
+Every error a caller can cause is answered with its ``ShipyardError``'s HTTP status and
+``to_dict()`` body (``code``, ``message``, ``field``), which the REST client turns back into
+the same exception. Input the schema refuses is a 422 naming the field; only a bug is a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import shipyard
+from shipyard.client import LocalStore
+from shipyard.config import Settings
+from shipyard.errors import ShipyardError
+from shipyard.server import _routes_access, _routes_artifacts, _routes_tracking, _schemas as s
+from shipyard.server._observe import HTTP_CODES, ObserveMiddleware, metrics_payload
+from shipyard.server._state import Backend
+
+log = logging.getLogger("shipyard.server")
+
+
+def create_app(settings: Settings, store: LocalStore | None = None) -> FastAPI:
+    """The ASGI application serving ``settings``' store (or ``store``) under ``/api/v1``."""
+    backend = Backend.from_settings(store or LocalStore(settings))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.backend.close()
+
+    app = FastAPI(
+        title="Shipyard",
+        version=shipyard.__version__,
+        summary="Experiment tracking, lineage and access control over HTTP.",
+        lifespan=lifespan,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.backend = backend
+    app.add_middleware(ObserveMiddleware)
+    app.add_exception_handler(ShipyardError, _shipyard_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+    for router in ROUTERS:
+        app.include_router(router)
+    _document_extra_models(app)
+    return app
+
+
+def _document_extra_models(app: FastAPI) -> None:
+    """Add the models of hand-decoded bodies (``EXTRA_MODELS``) to the API document."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = generate()
+            components = spec.setdefault("components", {}).setdefault("schemas", {})
+            for model in s.EXTRA_MODELS:
+                schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                for name, definition in schema.pop("$defs", {}).items():
+                    components.setdefault(name, definition)
+                components[model.__name__] = schema
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def api_routes() -> list[tuple[str, str]]:
+    """(method, path template) of every endpoint the app serves, for checks and tests."""
+    return sorted(
+        (method, route.path)
+        for router in ROUTERS
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods or ()
+    )
+
+
+def _error(status: int, body: dict[str, Any]) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+async def _shipyard_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ShipyardError)
+    if exc.http_status >= 500:
+        log.error("%s: %s", type(exc).__name__, exc.message)
+    return _error(exc.http_status, exc.to_dict())
+
+
+async def _validation_error(_request: Request, exc: Exception) -> Response:
+    """422 naming the first field at fault, with every problem in ``details``."""
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    for error in exc.errors():
+        location = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
+        if location and location[0] in ("query", "path", "header"):
+            location = location[1:]
+        problems.append({"field": ".".join(location) or "body", "message": error.get("msg", "")})
+    first = problems[0] if problems else {"field": "body", "message": "invalid request"}
+    body = {
+        "code": "invalid_argument",
+        "message": f"{first['field']}: {first['message']}",
+        "field": first["field"],
+        "details": {"errors": problems},
+    }
+    return _error(422, body)
+
+
+async def _http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:  # a body that is not JSON at all: bad input like any other
+        body = {"code": "invalid_argument", "message": f"body: {exc.detail}", "field": "body"}
+        return _error(422, body)
+    code = HTTP_CODES.get(exc.status_code, "http_error")
+    return _error(exc.status_code, {"code": code, "message": str(exc.detail)})
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error handling %s %s", request.method, request.url.path)
+    return _error(500, {"code": "internal", "message": "internal server error; see the log"})
+
+
+def _service_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/healthz", tags=["service"])
+    def healthz() -> dict[str, str]:
+        """The process is up (liveness)."""
+        return {"status": "ok"}
+
+    @router.get("/readyz", tags=["service"], responses={503: {"model": s.ErrorBody}})
+    async def readyz(request: Request) -> Response:
+        """The database and the artifact store answer (readiness)."""
+        backend: Backend = request.app.state.backend
+        try:
+            await run_in_threadpool(_check_backends, backend.store)
+        except Exception as exc:
+            message = f"not ready: {exc}"
+            return _error(503, {"code": "unavailable", "message": message})
+        return _error(200, {"status": "ready"})
+
+    @router.get("/metrics", tags=["service"], response_class=Response)
+    def metrics() -> Response:
+        """Prometheus metrics: requests and latency by route, process memory and CPU."""
+        payload, content_type = metrics_payload()
+        return Response(payload, media_type=content_type)
+
+    @router.get("/api/v1/info", response_model=s.Info, tags=["service"])
+    def info(request: Request) -> dict[str, Any]:
+        """Version, whether tokens are required, and the upload size limit."""
+        backend: Backend = request.app.state.backend
+        return {
+            "version": shipyard.__version__,
+            "auth": backend.auth,
+            "max_upload_bytes": backend.max_upload_bytes,
+        }
+
+    return router
+
+
+def _check_backends(store: LocalStore) -> None:
+    with store.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    blobs = store.blobs
+    # An object store has no folders until something is written: check the bucket.
+    root = blobs.root if blobs.is_local else blobs.root.split("/", 1)[0]
+    if not blobs.fs.exists(root):
+        raise RuntimeError(f"artifact store {store.settings.artifacts_uri} is not reachable")
+
+
+ROUTERS = [
+    _service_router(),
+    _routes_tracking.router,
+    _routes_artifacts.router,
+    _routes_access.router,
+]

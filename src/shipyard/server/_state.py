@@ -1,0 +1,157 @@
+"""What a running server holds: its LocalStore backend, settings, and small caches.
+
+The caches only hold facts that never change (which project a run or experiment is in: runs
+do not move, and experiments keep their project) and, for a few seconds, which user an API
+token belongs to, so the hot path (a metric batch every few milliseconds) does not pay a
+token look-up per request. Revoking a token or changing a role through this server clears
+that cache at once; done elsewhere (another worker, the CLI on the database) it takes effect
+within ``PRINCIPAL_TTL_S``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import queue
+import threading
+import time
+from typing import Any
+
+from shipyard.client import LocalStore
+from shipyard.entities import User
+
+log = logging.getLogger("shipyard.server")
+
+PRINCIPAL_TTL_S = 5.0
+AUDIT_DELAY_S = 0.25
+AUDIT_BATCH = 1000
+_CACHE_LIMIT = 100_000
+#: The caller when the server runs without authentication (bound to loopback).
+ANONYMOUS = User("anonymous", 0, {"*": "admin"})
+
+
+class AuditWriter:
+    """Writes audit entries from a background thread, in batches.
+
+    Requests only enqueue (so auditing adds no database round trip to a request); the thread
+    writes what queued up over a quarter of a second in one transaction. ``flush`` waits
+    until everything queued so far is written; a crash can lose the entries of the last
+    quarter second.
+    """
+
+    def __init__(self, store: LocalStore) -> None:
+        self._store = store
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def add(self, entry: dict[str, Any]) -> None:
+        """Queue one entry (the columns of ``audit_log``)."""
+        self._queue.put(entry)
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    thread = threading.Thread(target=self._loop, name="shipyard-audit", daemon=True)
+                    thread.start()
+                    self._thread = thread
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Return once every entry queued before the call is in the database."""
+        if self._thread is None:
+            return
+        done = threading.Event()
+        self._queue.put(done)
+        done.wait(timeout)
+
+    def close(self) -> None:
+        """Write what is queued and stop the thread."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join(10.0)
+
+    def _loop(self) -> None:
+        while True:
+            items = self._gather()
+            entries = [i for i in items if isinstance(i, dict)]
+            try:
+                self._store.record_audit(entries)
+            except Exception:  # never take the server down over the audit log
+                log.exception("could not write %d audit entries", len(entries))
+            for item in items:
+                if isinstance(item, threading.Event):
+                    item.set()
+            if any(item is None for item in items):
+                return
+
+    def _gather(self) -> list[Any]:
+        """Wait for an entry, then collect what arrives within ``AUDIT_DELAY_S`` (or until a
+        flush or stop): one transaction per batch, not one per request."""
+        items = [self._queue.get()]
+        deadline = time.monotonic() + AUDIT_DELAY_S
+        while len(items) < AUDIT_BATCH and isinstance(items[-1], dict):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                items.append(self._queue.get(timeout=remaining))
+            except queue.Empty:
+                break
+        return items
+
+
+class Backend:
+    """The store a server serves, how it is configured, and its caches."""
+
+    def __init__(self, store: LocalStore, *, auth: bool, max_upload_bytes: int) -> None:
+        self.store = store
+        self.auth = auth
+        self.max_upload_bytes = max_upload_bytes
+        self.audit = AuditWriter(store)
+        self._projects: dict[tuple[str, str], str] = {}
+        self._principals: dict[str, tuple[float, User]] = {}
+
+    @classmethod
+    def from_settings(cls, store: LocalStore) -> Backend:
+        """A backend configured by its store's settings."""
+        s = store.settings
+        return cls(store, auth=s.server_auth, max_upload_bytes=s.max_upload_bytes)
+
+    def project_of(self, kind: str, ident: str) -> str:
+        """The project of a ``run`` or ``experiment`` (NotFound if there is none)."""
+        key = (kind, ident)
+        project = self._projects.get(key)
+        if project is None:
+            lookup = self.store.run_project if kind == "run" else self.store.experiment_project
+            project = lookup(ident)
+            if len(self._projects) >= _CACHE_LIMIT:
+                self._projects.clear()
+            self._projects[key] = project
+        return project
+
+    def cached_user(self, token: str) -> User | None:
+        """The user behind an API token if it was checked in the last few seconds."""
+        hit = self._principals.get(_token_key(token))
+        return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+    def authenticate(self, token: str) -> User:
+        """The user behind an API token (checked in the database, then cached)."""
+        user = self.store.authenticate(token)
+        if len(self._principals) >= _CACHE_LIMIT:
+            self._principals.clear()
+        self._principals[_token_key(token)] = (time.monotonic() + PRINCIPAL_TTL_S, user)
+        return user
+
+    def forget_principals(self) -> None:
+        """Drop cached token look-ups (after a token is revoked or a role changes)."""
+        self._principals.clear()
+
+    def close(self) -> None:
+        """Write pending audit entries and stop background work."""
+        self.audit.close()
+
+
+def _token_key(token: str) -> str:
+    """What the cache is keyed by: a hash, so a memory dump does not show tokens."""
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,448 @@
+"""Authentication and roles: every endpoint against every kind of caller, tokens that are
+stored only as hashes and stop working when revoked or expired, the audit log, and the
+refusal to serve a public address without authentication."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from shipyard.client import LocalStore, RestStore
+from shipyard.config import Settings, load_settings
+from shipyard.entities import LineageEdge, LineageNode, MetricPoint
+from shipyard.errors import ConfigError, PermissionDenied, Unauthenticated
+from shipyard.server._app import api_routes
+from shipyard.server._serve import check_auth
+from tests._server import LiveServer
+
+ROLE_OF = {
+    "admin": {"*": "admin"},
+    "project-admin": {"default": "admin"},
+    "maintainer": {"default": "maintainer"},
+    "editor": {"default": "editor"},
+    "viewer": {"default": "viewer"},
+    "outsider": {"other": "editor"},
+    "nobody": {},
+}
+CALLERS = ["anonymous", "forged", *ROLE_OF]
+LEVELS = ["viewer", "editor", "maintainer", "admin"]
+
+
+@dataclass
+class World:
+    """A server with authentication on, one user per role, and their tokens."""
+
+    store: LocalStore
+    url: str
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def headers(self, caller: str) -> dict[str, str]:
+        if caller == "anonymous":
+            return {}
+        if caller == "forged":
+            return {"Authorization": "Bearer shy_0123456789ab_" + "x" * 43}
+        return {"Authorization": f"Bearer {self.tokens[caller]}"}
+
+    def rest(self, caller: str, settings: Settings) -> RestStore:
+        return RestStore(
+            load_settings(home=settings.home, tracking_uri=self.url, token=self.tokens[caller])
+        )
+
+
+@pytest.fixture
+def world(live_server: LiveServer, sqlite_settings: Settings) -> World:
+    store = LocalStore(sqlite_settings)
+    live_server.serve(store, auth=True)
+    built = World(store, live_server.url)
+    for name, grants in {**ROLE_OF, "victim": {}}.items():
+        store.create_user(name)
+        for project, role in grants.items():
+            store.set_role(name, project, role)
+        built.tokens[name] = store.create_token(name, "test").token
+    return built
+
+
+# ---------------------------------------------------------------------------- the role matrix
+
+
+@dataclass
+class Fixture:
+    """Fresh records for one call: an experiment in project 'default' with a run that has a
+    tag, a metric and an artifact, and a spare token of the caller and of someone else."""
+
+    exp_id: str
+    exp_name: str
+    run_id: str
+    own_token: str
+    victim_token: str
+
+
+def _fresh(store: LocalStore, caller: str, tmp: Path) -> Fixture:
+    exp = store.create_experiment(f"e-{uuid.uuid4().hex[:8]}")
+    run = store.create_run(exp.id, "r", tags={"t": "v"})
+    store.log_batch(run.id, [MetricPoint("m", 1.0, 0, 1)])
+    source = tmp / "a.txt"
+    source.write_text("artifact")
+    store.log_artifact(run.id, source, "a.txt")
+    own = store.create_token(caller).info.id if caller in ROLE_OF else "0" * 12
+    return Fixture(exp.id, exp.name, run.id, own, store.create_token("victim").info.id)
+
+
+Body = Callable[[Fixture], Any]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    route: str  # the route template, as the app declares it
+    needs: str  # a role on project 'default', or 'somewhere:<role>', 'admin*', 'any', 'public'
+    path: Callable[[Fixture], str]
+    body: Body | None = None
+    raw: bool = False
+
+
+def _new() -> str:
+    return f"n-{uuid.uuid4().hex[:8]}"
+
+
+EDGE = {
+    "src": {"kind": "dataset_version", "id": "d1"},
+    "dst": {"kind": "model_version", "id": "m1"},
+    "relation": "produced",
+}
+ENDPOINTS = [
+    Endpoint(
+        "POST", "/experiments", "editor", lambda f: "/experiments", lambda f: {"name": _new()}
+    ),
+    Endpoint(
+        "POST",
+        "/experiments/get-or-create",
+        "editor",
+        lambda f: "/experiments/get-or-create",
+        lambda f: {"name": _new()},
+    ),
+    Endpoint("GET", "/experiments", "any", lambda f: "/experiments"),
+    Endpoint(
+        "GET", "/experiments/by-name", "viewer", lambda f: f"/experiments/by-name?name={f.exp_name}"
+    ),
+    Endpoint("GET", "/experiments/{experiment_id}", "viewer", lambda f: f"/experiments/{f.exp_id}"),
+    Endpoint(
+        "PATCH",
+        "/experiments/{experiment_id}",
+        "maintainer",
+        lambda f: f"/experiments/{f.exp_id}",
+        lambda f: {"name": _new()},
+    ),
+    Endpoint(
+        "DELETE", "/experiments/{experiment_id}", "maintainer", lambda f: f"/experiments/{f.exp_id}"
+    ),
+    Endpoint(
+        "POST",
+        "/experiments/{experiment_id}/restore",
+        "maintainer",
+        lambda f: f"/experiments/{f.exp_id}/restore",
+    ),
+    Endpoint(
+        "POST",
+        "/runs",
+        "editor",
+        lambda f: "/runs",
+        lambda f: {"experiment_id": f.exp_id, "name": "r2"},
+    ),
+    Endpoint(
+        "POST",
+        "/runs/delete",
+        "maintainer",
+        lambda f: "/runs/delete",
+        lambda f: {"run_ids": [f.run_id]},
+    ),
+    Endpoint(
+        "POST",
+        "/runs/restore",
+        "maintainer",
+        lambda f: "/runs/restore",
+        lambda f: {"run_ids": [f.run_id]},
+    ),
+    Endpoint(
+        "POST",
+        "/runs/search",
+        "viewer",
+        lambda f: "/runs/search",
+        lambda f: {"experiment_ids": [f.exp_id]},
+    ),
+    Endpoint("GET", "/runs/{run_id}", "viewer", lambda f: f"/runs/{f.run_id}"),
+    Endpoint(
+        "PATCH",
+        "/runs/{run_id}",
+        "editor",
+        lambda f: f"/runs/{f.run_id}",
+        lambda f: {"status": "FINISHED"},
+    ),
+    Endpoint("GET", "/runs/{run_id}/children", "viewer", lambda f: f"/runs/{f.run_id}/children"),
+    Endpoint(
+        "POST",
+        "/runs/{run_id}/batch",
+        "editor",
+        lambda f: f"/runs/{f.run_id}/batch",
+        lambda f: {"metrics": [{"key": "m", "value": 2, "step": 1, "timestamp": 2}]},
+    ),
+    Endpoint("DELETE", "/runs/{run_id}/tags/{key}", "editor", lambda f: f"/runs/{f.run_id}/tags/t"),
+    Endpoint(
+        "GET",
+        "/runs/{run_id}/metric-history",
+        "viewer",
+        lambda f: f"/runs/{f.run_id}/metric-history?key=m",
+    ),
+    Endpoint(
+        "PUT",
+        "/runs/{run_id}/artifacts/{path:path}",
+        "editor",
+        lambda f: f"/runs/{f.run_id}/artifacts/new.txt",
+        lambda f: b"bytes",
+        raw=True,
+    ),
+    Endpoint("GET", "/runs/{run_id}/artifacts", "viewer", lambda f: f"/runs/{f.run_id}/artifacts"),
+    Endpoint(
+        "GET",
+        "/runs/{run_id}/artifacts/{path:path}",
+        "viewer",
+        lambda f: f"/runs/{f.run_id}/artifacts/a.txt",
+    ),
+    Endpoint(
+        "POST",
+        "/lineage/edges",
+        "somewhere:editor",
+        lambda f: "/lineage/edges",
+        lambda f: {"edges": [EDGE]},
+    ),
+    Endpoint("GET", "/lineage", "somewhere:viewer", lambda f: f"/lineage?kind=run&id={f.run_id}"),
+    Endpoint("GET", "/whoami", "any", lambda f: "/whoami"),
+    Endpoint("POST", "/users", "somewhere:admin", lambda f: "/users", lambda f: {"name": _new()}),
+    Endpoint("GET", "/users", "somewhere:admin", lambda f: "/users"),
+    Endpoint(
+        "PUT",
+        "/users/{name}/roles/{project}",
+        "admin",
+        lambda f: "/users/victim/roles/default",
+        lambda f: {"role": "viewer"},
+    ),
+    Endpoint("POST", "/tokens", "any", lambda f: "/tokens", lambda f: {"name": "mine"}),
+    Endpoint("GET", "/tokens", "any", lambda f: "/tokens"),
+    Endpoint("DELETE", "/tokens/{token_id}", "any", lambda f: f"/tokens/{f.own_token}"),
+    Endpoint("GET", "/audit", "somewhere:admin", lambda f: "/audit"),
+    Endpoint("GET", "/info", "public", lambda f: "/info"),
+]
+# Acting on someone else's tokens needs admin on every project.
+OTHERS_TOKENS = [
+    Endpoint("DELETE", "/tokens/{token_id}", "admin*", lambda f: f"/tokens/{f.victim_token}"),
+    Endpoint("POST", "/tokens", "admin*", lambda f: "/tokens", lambda f: {"user": "victim"}),
+    Endpoint("GET", "/tokens", "admin*", lambda f: "/tokens?user=victim"),
+]
+
+
+def expected(caller: str, needs: str) -> int:
+    """The status class a caller should get: 2 (success), 401 or 403."""
+    if needs == "public":
+        return 2
+    if caller in ("anonymous", "forged"):
+        return 401
+    grants = ROLE_OF[caller]
+    held = [LEVELS.index(role) for role in grants.values()]
+    if needs == "any":
+        return 2
+    if needs == "admin*":
+        return 2 if grants.get("*") == "admin" else 403
+    if needs.startswith("somewhere:"):
+        return 2 if any(h >= LEVELS.index(needs.split(":")[1]) for h in held) else 403
+    on_default = [LEVELS.index(r) for p, r in grants.items() if p in ("default", "*")]
+    return 2 if any(h >= LEVELS.index(needs) for h in on_default) else 403
+
+
+@pytest.mark.parametrize(
+    "endpoint", ENDPOINTS + OTHERS_TOKENS, ids=lambda e: f"{e.method} {e.route} ({e.needs})"
+)
+def test_every_caller_gets_what_their_role_allows(
+    world: World, endpoint: Endpoint, tmp_path: Path
+) -> None:
+    wrong = []
+    with httpx.Client(base_url=world.url + "/api/v1") as client:
+        for caller in CALLERS:
+            fresh = _fresh(world.store, caller if caller in ROLE_OF else "victim", tmp_path)
+            body = endpoint.body(fresh) if endpoint.body else None
+            kwargs: dict[str, Any] = {"content": body} if endpoint.raw else {"json": body}
+            answer = client.request(
+                endpoint.method, endpoint.path(fresh), headers=world.headers(caller), **kwargs
+            )
+            want = expected(caller, endpoint.needs)
+            got = answer.status_code // 100 if answer.status_code < 300 else answer.status_code
+            if got != want:
+                wrong.append(f"{caller}: got {answer.status_code} {answer.text[:120]}, want {want}")
+            elif want in (401, 403):
+                code = answer.json()["code"]
+                assert code == ("unauthenticated" if want == 401 else "permission_denied")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_matrix_covers_every_api_route(live_server: LiveServer) -> None:
+    covered = {(e.method, "/api/v1" + e.route) for e in ENDPOINTS}
+    routes = {(method, path) for method, path in api_routes() if path.startswith("/api/v1/")}
+    assert routes == covered
+
+
+# ---------------------------------------------------------------------------- tokens
+
+
+def test_tokens_are_kept_only_as_salted_hashes(world: World) -> None:
+    new = world.store.create_token("editor", "laptop")
+    with world.store.engine.connect() as conn:
+        rows = [tuple(row) for row in conn.execute(text("SELECT * FROM api_tokens"))]
+    flat = " ".join(str(value) for row in rows for value in row)
+    assert new.token not in flat and new.token.split("_", 2)[2] not in flat
+    assert new.info.id in flat  # the public id is the key
+    salts = [row[3] for row in rows]
+    assert len(set(salts)) == len(salts)  # one salt per token
+    assert world.store.authenticate(new.token).name == "editor"
+
+
+def test_revoked_expired_and_forged_tokens_are_refused(
+    world: World, sqlite_settings: Settings
+) -> None:
+    token_id = world.tokens["editor"].split("_")[1]
+    world.store.revoke_token(token_id)  # in the database, before the server saw the token
+    world.store.create_token("editor")  # another token does not revive the revoked one
+    with pytest.raises(Unauthenticated, match="revoked"):
+        world.rest("editor", sqlite_settings).whoami()
+    assert world.rest("maintainer", sqlite_settings).whoami().roles == {"default": "maintainer"}
+    other = world.store.create_token("viewer", expires_at=2**42)
+    with world.store.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE api_tokens SET expires_at = 1 WHERE id = :i"), {"i": other.info.id}
+        )
+    expired = RestStore(load_settings(tracking_uri=world.url, token=other.token))
+    with pytest.raises(Unauthenticated, match="expired"):
+        expired.whoami()
+    token = world.tokens["viewer"]
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    with pytest.raises(Unauthenticated, match="not valid"):
+        RestStore(load_settings(tracking_uri=world.url, token=forged)).whoami()
+    basic = httpx.get(world.url + "/api/v1/whoami", headers={"Authorization": "Basic abc"})
+    assert basic.status_code == 401 and "Bearer" in basic.json()["message"]
+
+
+def test_revoking_through_the_server_takes_effect_at_once(
+    world: World, sqlite_settings: Settings
+) -> None:
+    viewer = world.rest("viewer", sqlite_settings)
+    assert viewer.list_experiments() == []  # cached as valid now
+    (mine,) = viewer.list_tokens()
+    viewer.revoke_token(mine.id)
+    with pytest.raises(Unauthenticated, match="revoked"):
+        viewer.list_experiments()
+
+
+# ---------------------------------------------------------------------------- projects
+
+
+def test_callers_see_only_the_projects_they_have_a_role_on(
+    world: World, sqlite_settings: Settings
+) -> None:
+    mine = world.store.create_experiment("mine", project="default")
+    theirs = world.store.create_experiment("theirs", project="other")
+    viewer = world.rest("viewer", sqlite_settings)
+    assert [e.name for e in viewer.list_experiments()] == ["mine"]
+    with pytest.raises(PermissionDenied, match="viewer role on project 'other'"):
+        viewer.search_runs([mine.id, theirs.id])
+    with pytest.raises(PermissionDenied):
+        viewer.get_experiment_by_name("theirs")
+    outsider = world.rest("outsider", sqlite_settings)
+    created = outsider.create_experiment("new", project="other")
+    assert created.project == "other"
+    with pytest.raises(PermissionDenied, match="editor role on project 'default'"):
+        outsider.create_experiment("nope")
+    run = outsider.create_run(created.id, "r")
+    with pytest.raises(PermissionDenied):  # lineage naming a run needs editor on its project
+        world.rest("editor", sqlite_settings).add_lineage_edges(
+            [LineageEdge(LineageNode("run", run.id), LineageNode("model_version", "m"), "produced")]
+        )
+    assert world.store.get_lineage(LineageNode("run", run.id), "down") == []
+
+
+def test_the_sdk_logs_into_the_configured_project(world: World, sqlite_settings: Settings) -> None:
+    import shipyard
+
+    client = shipyard.configure(
+        home=sqlite_settings.home,
+        tracking_uri=world.url,
+        token=world.tokens["outsider"],
+        project="other",
+        sync_logging=True,
+    )
+    try:
+        with shipyard.start_run(experiment="remote") as run:
+            shipyard.log_metric("loss", 0.5)
+        assert client.get_run(run.id).metrics == {"loss": 0.5}
+        assert world.store.get_experiment_by_name("remote").project == "other"
+    finally:
+        shipyard.tracking._fluent._default = None
+        client.close()
+
+
+# ---------------------------------------------------------------------------- audit
+
+
+def test_writes_are_audited_with_who_what_and_when(world: World, sqlite_settings: Settings) -> None:
+    editor = world.rest("editor", sqlite_settings)
+    exp = editor.create_experiment("audited")
+    run = editor.create_run(exp.id, "r")
+    editor.log_batch(run.id, [MetricPoint("m", 1.0, 0, 1)])
+    editor.get_run(run.id)  # reads are not audited
+    with pytest.raises(PermissionDenied):
+        editor.delete_runs([run.id])  # refused writes are
+    other = world.rest("outsider", sqlite_settings)
+    other.create_experiment("elsewhere", project="other")
+
+    entries = world.rest("admin", sqlite_settings).list_audit(limit=20)
+    mine = [(e.user, e.method, e.route, e.status, e.project) for e in entries if e.user == "editor"]
+    assert mine == [
+        ("editor", "POST", "/api/v1/runs/delete", 403, "default"),
+        ("editor", "POST", "/api/v1/runs/{run_id}/batch", 204, "default"),
+        ("editor", "POST", "/api/v1/runs", 200, "default"),
+        ("editor", "POST", "/api/v1/experiments", 200, "default"),
+    ]
+    assert all(e.at > 0 and e.client.startswith("127.0.0.1:") for e in entries)
+    assert entries[0].path.startswith("/api/v1/experiments")
+    scoped = world.rest("project-admin", sqlite_settings).list_audit()
+    assert {e.project for e in scoped} == {"default"}  # not the 'other' project's entries
+    with pytest.raises(PermissionDenied):
+        editor.list_audit()
+
+
+# ---------------------------------------------------------------------------- starting up
+
+
+def test_a_public_address_needs_authentication(tmp_path: Path) -> None:
+    settings = load_settings(home=tmp_path)
+    check_auth(settings, "127.0.0.1", False)
+    check_auth(settings, "::1", False)
+    check_auth(settings, "localhost", False)
+    for host in ("0.0.0.0", "10.1.2.3", "::"):
+        with pytest.raises(ConfigError, match="without authentication"):
+            check_auth(settings, host, False)
+    check_auth(settings, "0.0.0.0", True)  # --insecure-no-auth
+    with_auth = load_settings(home=tmp_path, server_auth=True)
+    with pytest.raises(ConfigError, match="no usable API token exists"):
+        check_auth(with_auth, "0.0.0.0", False)
+    store = LocalStore(with_auth)
+    store.create_user("ops")
+    store.revoke_token(store.create_token("ops").info.id)
+    with pytest.raises(ConfigError, match="no usable API token"):
+        check_auth(with_auth, "0.0.0.0", False)  # a revoked token lets nobody in
+    store.create_token("ops")
+    check_auth(with_auth, "0.0.0.0", False)
