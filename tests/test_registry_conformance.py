@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from shipyard.client import Store
+from shipyard.client._util import upload_tree
 from shipyard.entities import ArtifactInfo, LineageNode
 from shipyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 
@@ -20,7 +21,7 @@ def files(store: Store, tmp_path: Path) -> list[ArtifactInfo]:
     (folder / "sub").mkdir(parents=True)
     (folder / "model.bin").write_bytes(b"weights")
     (folder / "sub" / "meta.json").write_text("{}")
-    return store.upload_files(folder)
+    return upload_tree(store, folder)
 
 
 def _version(store: Store, files: list[ArtifactInfo], name: str = "churn", **kw: object) -> int:

@@ -5,6 +5,7 @@ REST client's own behaviour (one request per batch, unreachable servers, credent
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import http.client
 import math
 import os
@@ -23,6 +24,7 @@ from shipyard.errors import (
     FilterSyntaxError,
     IntegrityError,
     InvalidArgument,
+    NotFound,
     ServiceUnavailable,
     TooLarge,
 )
@@ -345,3 +347,38 @@ def test_token_comes_from_env_then_the_credentials_file(
     path.chmod(0o644)
     with pytest.raises(ConfigError, match="chmod 600"):
         find_token(settings)
+
+
+# ---------------------------------------------------------------------------- blobs
+
+
+def test_blobs_round_trip_verified_and_bad_uploads_store_nothing(
+    live_server: LiveServer, served: LocalStore, rest: RestStore, tmp_path: Path
+) -> None:
+    source = tmp_path / "weights.bin"
+    source.write_bytes(bytes(range(256)) * 12)  # 3 KiB, under the 4 KiB limit
+    digest = rest.put_blob(source)
+    assert digest == hashlib.sha256(source.read_bytes()).hexdigest()
+    assert served.blobs.exists(digest)
+    assert rest.download_blob(digest, tmp_path / "out.bin").read_bytes() == source.read_bytes()
+    assert rest.fetch_blob(digest).read_bytes() == source.read_bytes()
+
+    # a body that does not hash to the digest in the URL is refused, and nothing is stored
+    other = hashlib.sha256(b"something else").hexdigest()
+    answer = httpx.put(f"{live_server.url}/api/v1/blobs/{other}", content=b"tampered")
+    assert answer.status_code == 422 and answer.json()["field"] == "X-Shipyard-Sha256"
+    assert not served.blobs.exists(other)
+    # too large: refused before sending, and by the server when sent anyway
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"x" * 5000)
+    with pytest.raises(TooLarge):
+        rest.put_blob(big)
+    big_digest = hashlib.sha256(big.read_bytes()).hexdigest()
+    answer = httpx.put(f"{live_server.url}/api/v1/blobs/{big_digest}", content=big.read_bytes())
+    assert answer.status_code == 413 and not served.blobs.exists(big_digest)
+    # a malformed digest is a 422 naming the field; an unknown one a 404 leaving no file
+    answer = httpx.get(f"{live_server.url}/api/v1/blobs/not-a-digest")
+    assert answer.status_code == 422 and answer.json()["field"] == "digest"
+    with pytest.raises(NotFound):
+        rest.download_blob("0" * 64, tmp_path / "missing.bin")
+    assert not (tmp_path / "missing.bin").exists()

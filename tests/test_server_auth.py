@@ -4,6 +4,7 @@ refusal to serve a public address without authentication."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -223,6 +224,20 @@ ENDPOINTS = [
         lambda f: {"edges": [EDGE]},
     ),
     Endpoint("GET", "/lineage", "somewhere:viewer", lambda f: f"/lineage?kind=run&id={f.run_id}"),
+    Endpoint(
+        "PUT",
+        "/blobs/{digest}",
+        "somewhere:editor",
+        lambda f: f"/blobs/{hashlib.sha256(b'bytes').hexdigest()}",
+        lambda f: b"bytes",
+        raw=True,
+    ),
+    Endpoint(
+        "GET",
+        "/blobs/{digest}",
+        "somewhere:viewer",
+        lambda f: f"/blobs/{hashlib.sha256(b'artifact').hexdigest()}",  # the run's a.txt
+    ),
     Endpoint("GET", "/whoami", "any", lambda f: "/whoami"),
     Endpoint("POST", "/users", "somewhere:admin", lambda f: "/users", lambda f: {"name": _new()}),
     Endpoint("GET", "/users", "somewhere:admin", lambda f: "/users"),

@@ -250,3 +250,15 @@ def check_version(version: Any) -> int:
             f"model version must be a positive integer, got {version!r}", field="version"
         )
     return int(version)
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def check_digest(digest: Any) -> str:
+    """A sha256 digest as the blob store names blobs: 64 lowercase hex characters."""
+    if not isinstance(digest, str) or len(digest) != 64 or not set(digest) <= _HEX:
+        raise InvalidArgument(
+            f"{digest!r} is not a sha256 digest (64 lowercase hex characters)", field="digest"
+        )
+    return digest

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
 
-from shipyard.errors import ConfigError, IntegrityError, InvalidArgument, NotFound
+from shipyard._validation import check_digest
+from shipyard.errors import ConfigError, IntegrityError, NotFound
 
 CHUNK = 1 << 20
-_HEX = set("0123456789abcdef")
 
 
 @dataclass(frozen=True)
@@ -44,14 +44,6 @@ def sha256_file(path: str | os.PathLike[str]) -> BlobInfo:
             h.update(chunk)
             size += len(chunk)
     return BlobInfo(h.hexdigest(), size)
-
-
-def _check_digest(digest: str) -> str:
-    if len(digest) != 64 or not set(digest) <= _HEX:
-        raise InvalidArgument(
-            f"{digest!r} is not a sha256 digest (64 lowercase hex characters)", field="digest"
-        )
-    return digest
 
 
 class BlobStore:
@@ -82,7 +74,14 @@ class BlobStore:
 
     def exists(self, digest: str) -> bool:
         """True when a blob with this digest is stored."""
-        return bool(self.fs.exists(self._path(_check_digest(digest))))
+        return bool(self.fs.exists(self._path(check_digest(digest))))
+
+    def size(self, digest: str) -> int:
+        """The size in bytes of a stored blob (NotFound if there is none)."""
+        try:
+            return int(self.fs.size(self._path(check_digest(digest))))
+        except FileNotFoundError:
+            raise NotFound(f"blob {digest} is not in the artifact store {self.uri}") from None
 
     def local_path(self, digest: str) -> Path | None:
         """Where a blob lives on this machine's disk (local stores only; None on S3 etc.).
@@ -90,7 +89,7 @@ class BlobStore:
         The file is the store's own copy: read it, never write it, and check it (see
         :func:`sha256_file`) before trusting its content.
         """
-        return Path(self._path(_check_digest(digest))) if self.is_local else None
+        return Path(self._path(check_digest(digest))) if self.is_local else None
 
     def put_file(self, path: str | os.PathLike[str]) -> BlobInfo:
         """Store a local file; returns its digest and size. Stores nothing new if present."""
@@ -135,7 +134,7 @@ class BlobStore:
 
         Reading to the end raises :class:`IntegrityError` if the content does not match.
         """
-        path = self._path(_check_digest(digest))
+        path = self._path(check_digest(digest))
         try:
             raw = self.fs.open(path, "rb")
         except FileNotFoundError:
@@ -165,7 +164,7 @@ class BlobStore:
 
     def delete(self, digest: str) -> None:
         """Remove a blob (garbage collection; callers make sure nothing points at it)."""
-        path = self._path(_check_digest(digest))
+        path = self._path(check_digest(digest))
         if self.fs.exists(path):
             self.fs.rm(path)
 

@@ -57,6 +57,10 @@ class DataStoreMixin:
         """Store a local file in the blob store; returns its sha256 digest."""
         return self.blobs.put_file(local_path).digest
 
+    def download_blob(self, digest: str, dest: Path) -> Path:
+        """Copy one blob to ``dest``, verifying its sha256 (IntegrityError on mismatch)."""
+        return self.blobs.get_file(digest, Path(dest))
+
     def fetch_blob(self, digest: str) -> Path:
         """A local file with the blob's content, checked against its digest.
 

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection
 
 from shipyard import _validation as v
 from shipyard.artifacts import BlobStore
-from shipyard.client._util import walk_files
 from shipyard.entities import AliasEvent, ArtifactInfo, ModelVersion, RegisteredModel
 from shipyard.errors import InvalidArgument
 from shipyard.store import gates, registry_db
@@ -51,23 +49,6 @@ class RegistryMixin:
         def _now(self) -> int: ...
 
     # ------------------------------------------------------------------ blobs
-
-    def upload_files(self, local_path: Path) -> list[ArtifactInfo]:
-        """Store a file or every file under a folder as blobs; paths are relative to it."""
-        local_path = Path(local_path)
-        if not local_path.exists():
-            raise InvalidArgument(f"no such file or folder: {local_path}", field="local_path")
-        files = []
-        for source, relative in walk_files(local_path):
-            info = self.blobs.put_file(source)
-            files.append(
-                ArtifactInfo(v.check_artifact_path(relative or source.name), info.digest, info.size)
-            )
-        return files
-
-    def download_blob(self, digest: str, dest: Path) -> Path:
-        """Copy one blob to ``dest``, verifying its sha256 (IntegrityError on mismatch)."""
-        return self.blobs.get_file(digest, Path(dest))
 
     # ------------------------------------------------------------------ models
 
@@ -136,7 +117,8 @@ class RegistryMixin:
     ) -> ModelVersion:
         """Register the next version of ``name`` (the model is created on first use).
 
-        ``files`` must already be stored as blobs (``upload_files``, or a run's artifacts).
+        ``files`` must already be stored as blobs (``client._util.upload_tree``, or a run's
+        artifacts).
         """
         v.check_model_name(name)
         clean_files = _check_files(files)

@@ -10,19 +10,13 @@ are hash-checked on both ends.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
 from shipyard import _validation as v
 from shipyard.artifacts import sha256_file
-from shipyard.artifacts._blobstore import CHUNK
 from shipyard.client._checks import (
     artifact_files,
     artifact_targets,
@@ -33,6 +27,13 @@ from shipyard.client._credentials import find_token
 from shipyard.client._http import Http
 from shipyard.client._local import MAX_PAGE
 from shipyard.client._rest_access import RestAccessMixin
+from shipyard.client._rest_blobs import (
+    DIGEST_HEADER,
+    RestBlobsMixin,
+    check_upload_size,
+    download_verified,
+    file_chunks,
+)
 from shipyard.config import Settings
 from shipyard.entities import (
     DEFAULT_PROJECT,
@@ -45,14 +46,9 @@ from shipyard.entities import (
     RunPage,
 )
 from shipyard.errors import (
-    IntegrityError,
     InvalidArgument,
     NotFound,
-    ServiceUnavailable,
-    TooLarge,
 )
-
-DIGEST_HEADER = "X-Shipyard-Sha256"
 
 
 def _q(part: str) -> str:
@@ -60,7 +56,7 @@ def _q(part: str) -> str:
     return quote(part, safe="")
 
 
-class RestStore(RestAccessMixin):
+class RestStore(RestAccessMixin, RestBlobsMixin):
     """The Store protocol, answered by a Shipyard server."""
 
     def __init__(self, settings: Settings) -> None:
@@ -232,21 +228,14 @@ class RestStore(RestAccessMixin):
         sources = artifact_files(local_path, artifact_path)
         limit = int(self.server_info()["max_upload_bytes"])
         for source, _target in sources:
-            size = source.stat().st_size
-            if size > limit:
-                raise TooLarge(
-                    f"{source} is larger than the server accepts ({size:,} > {limit:,} bytes); "
-                    "raise SHIPYARD_MAX_UPLOAD_BYTES on the server or split the artifact",
-                    field="body",
-                    limit=limit,
-                )
+            check_upload_size(source, limit)
         stored: list[ArtifactInfo] = []
         for source, target in sources:
             info = sha256_file(source)
             found = self.http.send(
                 "PUT",
                 f"/runs/{_q(run_id)}/artifacts/{quote(target)}",
-                content=lambda source=source: _chunks(source),  # type: ignore[misc]
+                content=lambda source=source: file_chunks(source),  # type: ignore[misc]
                 headers={DIGEST_HEADER: info.digest, "Content-Length": str(info.size)},
             )
             stored += [ArtifactInfo.from_dict(a) for a in found["artifacts"]]
@@ -273,34 +262,10 @@ class RestStore(RestAccessMixin):
 
     def _fetch(self, run_id: str, info: ArtifactInfo, dest: Path) -> Path:
         v.check_artifact_path(info.path)  # never trust a path a server sent
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.tmp-{uuid.uuid4().hex}")
-        hasher = hashlib.sha256()
-        try:
-            response = self.http.stream(f"/runs/{_q(run_id)}/artifacts/{quote(info.path)}")
-            try:
-                with open(tmp, "wb") as out:
-                    for chunk in response.iter_bytes(CHUNK):
-                        hasher.update(chunk)
-                        out.write(chunk)
-            except httpx.HTTPError as exc:
-                raise ServiceUnavailable(
-                    f"the download of artifact {info.path!r} broke off ({exc}); try again"
-                ) from None
-            finally:
-                response.close()
-            if hasher.hexdigest() != info.digest:
-                raise IntegrityError(
-                    f"artifact {info.path!r} of run {run_id} arrived corrupted (sha256 "
-                    f"{hasher.hexdigest()}, expected {info.digest}); download it again",
-                    expected=info.digest,
-                    actual=hasher.hexdigest(),
-                )
-            os.replace(tmp, dest)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        return dest
+        url = f"/runs/{_q(run_id)}/artifacts/{quote(info.path)}"
+        return download_verified(
+            self.http, url, dest, info.digest, f"artifact {info.path!r} of run {run_id}"
+        )
 
     # ------------------------------------------------------------------ lineage
 
@@ -315,9 +280,3 @@ class RestStore(RestAccessMixin):
         params = {"kind": node.kind, "id": node.id, "direction": direction, "max_depth": max_depth}
         found = self.http.send("GET", "/lineage", params=params)
         return [LineageEdge.from_dict(e) for e in found["edges"]]
-
-
-def _chunks(path: Path) -> Iterator[bytes]:
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            yield chunk

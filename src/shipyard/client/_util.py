@@ -6,8 +6,14 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from shipyard import _validation as v
+from shipyard.entities import ArtifactInfo
 from shipyard.errors import InvalidArgument
+
+if TYPE_CHECKING:
+    from shipyard.client._protocol import Store
 
 
 def now_ms() -> int:
@@ -40,3 +46,19 @@ def walk_files(path: Path) -> Iterator[tuple[Path, str]]:
                 )
             if full.is_file():
                 yield full, full.relative_to(path).as_posix()
+
+
+def upload_tree(store: Store, local_path: Path) -> list[ArtifactInfo]:
+    """Store a file, or every file under a folder, as blobs through ``store.put_blob``; the
+    manifest's paths are relative to the folder (a single file keeps its name)."""
+    local_path = Path(local_path)
+    if not local_path.exists():
+        raise InvalidArgument(f"no such file or folder: {local_path}", field="local_path")
+    return [
+        ArtifactInfo(
+            v.check_artifact_path(relative or source.name),
+            store.put_blob(source),
+            source.stat().st_size,
+        )
+        for source, relative in walk_files(local_path)
+    ]

@@ -14,6 +14,7 @@ from typing import Any
 
 from shipyard import _validation as v
 from shipyard.client import Store
+from shipyard.client._util import upload_tree
 from shipyard.entities import (
     AliasEvent,
     ArtifactInfo,
@@ -142,7 +143,7 @@ def register_model(
         )
     if isinstance(model, str | Path) and Path(model).is_dir():
         descriptor = read_descriptor(Path(model))
-        files = store.upload_files(Path(model))
+        files = upload_tree(store, Path(model))
         return _create_version(
             store, name, files, descriptor, None, str(model), description, tags, metrics
         )
@@ -189,7 +190,7 @@ def _save_and_store(
             artifacts=args.artifacts,
         )
         if run_id is None:
-            return descriptor, store.upload_files(folder)
+            return descriptor, upload_tree(store, folder)
         logged = store.log_artifact(run_id, folder, artifact_path)
     return descriptor, _relative(logged, artifact_path)
 

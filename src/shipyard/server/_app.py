@@ -25,7 +25,13 @@ import shipyard
 from shipyard.client import LocalStore
 from shipyard.config import Settings
 from shipyard.errors import ShipyardError
-from shipyard.server import _routes_access, _routes_artifacts, _routes_tracking, _schemas as s
+from shipyard.server import (
+    _routes_access,
+    _routes_artifacts,
+    _routes_blobs,
+    _routes_tracking,
+    _schemas as s,
+)
 from shipyard.server._observe import HTTP_CODES, ObserveMiddleware, metrics_payload
 from shipyard.server._state import Backend
 
@@ -188,5 +194,6 @@ ROUTERS = [
     _service_router(),
     _routes_tracking.router,
     _routes_artifacts.router,
+    _routes_blobs.router,
     _routes_access.router,
 ]

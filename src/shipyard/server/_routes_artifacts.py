@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -35,14 +36,14 @@ from shipyard.server._routes_tracking import (
 
 router = APIRouter(prefix=API, responses=ERRORS, max_body_size=JSON_BODY_LIMIT)
 DIGEST_HEADER = "X-Shipyard-Sha256"
-_BINARY = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+BINARY = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
 
 
 @router.put(
     "/runs/{run_id}/artifacts/{path:path}",
     response_model=s.ArtifactList,
     tags=["artifacts"],
-    openapi_extra={"requestBody": {"required": True, "content": _BINARY}},
+    openapi_extra={"requestBody": {"required": True, "content": BINARY}},
     max_body_size=2**62,  # streamed to disk; the backend's max_upload_bytes applies
 )
 async def upload_artifact(
@@ -58,7 +59,16 @@ async def upload_artifact(
     """
     v.check_artifact_path(path)
     await run_in_threadpool(caller.require_run, run_id, "editor")
-    limit = caller.backend.max_upload_bytes
+    async with spooled_upload(request, caller.backend.max_upload_bytes, digest) as spool:
+        files = await run_in_threadpool(caller.store.log_artifact, run_id, spool, path)
+    return respond({"artifacts": [f.to_dict() for f in files]})
+
+
+@asynccontextmanager
+async def spooled_upload(request: Request, limit: int, digest: str | None) -> AsyncIterator[Path]:
+    """The request body in a temporary file, hashed and counted while it streams in: past
+    ``limit`` bytes it stops with 413, and a body whose sha256 is not ``digest`` (when given)
+    is refused. The file is removed when the block ends."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(int(declared), limit)
@@ -80,10 +90,22 @@ async def upload_artifact(
                 f"{DIGEST_HEADER} says {digest!r}; send it again",
                 field=DIGEST_HEADER,
             )
-        files = await run_in_threadpool(caller.store.log_artifact, run_id, Path(spool), path)
+        yield Path(spool)
     finally:
         os.unlink(spool)
-    return respond({"artifacts": [f.to_dict() for f in files]})
+
+
+def stream_blob(caller: Caller, digest: str, size: int) -> StreamingResponse:
+    """A stored blob as a streamed response, with its sha256 in ``X-Shipyard-Sha256``."""
+    blobs = caller.store.blobs
+
+    def chunks() -> Iterator[bytes]:
+        with blobs.open(digest) as stream:
+            while chunk := stream.read(CHUNK):
+                yield chunk
+
+    headers = {DIGEST_HEADER: digest, "Content-Length": str(size)}
+    return StreamingResponse(chunks(), media_type="application/octet-stream", headers=headers)
 
 
 def _too_large(size: int, limit: int) -> TooLarge:
@@ -107,20 +129,12 @@ def list_artifacts(run_id: str, caller: CallerDep, prefix: str = "") -> Response
     "/runs/{run_id}/artifacts/{path:path}",
     tags=["artifacts"],
     response_class=StreamingResponse,
-    responses={200: {"content": _BINARY, "description": "The file's bytes"}},
+    responses={200: {"content": BINARY, "description": "The file's bytes"}},
 )
 def download_artifact(run_id: str, path: str, caller: CallerDep) -> StreamingResponse:
     """One file of a run's artifact tree, streamed; ``X-Shipyard-Sha256`` carries its hash."""
     info = _one_file(caller, run_id, v.check_artifact_path(path))
-    blobs = caller.store.blobs
-
-    def chunks() -> Iterator[bytes]:
-        with blobs.open(info.digest) as stream:
-            while chunk := stream.read(CHUNK):
-                yield chunk
-
-    headers = {DIGEST_HEADER: info.digest, "Content-Length": str(info.size)}
-    return StreamingResponse(chunks(), media_type="application/octet-stream", headers=headers)
+    return stream_blob(caller, info.digest, info.size)
 
 
 def _one_file(caller: Caller, run_id: str, path: str) -> ArtifactInfo:

@@ -133,6 +133,13 @@ class Info(BaseModel):
     max_upload_bytes: int
 
 
+class BlobStored(BaseModel):
+    """A blob now in the store: its sha256 and size in bytes."""
+
+    digest: str
+    size: int
+
+
 class CreateExperiment(Body):
     name: Text
     description: Text = ""
