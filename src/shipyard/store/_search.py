@@ -136,7 +136,7 @@ class _Scope:
         """``query`` limited to the runs in scope. ``by_experiment_index=False`` keeps SQLite
         from reading the runs through the experiment index (it then drives the query from
         another table and looks runs up by id)."""
-        experiment = _RUNS.c.experiment_id
+        experiment: ColumnElement[Any] = _RUNS.c.experiment_id
         if not by_experiment_index and self.dialect == "sqlite":
             experiment = experiment.concat("")  # an expression: no index applies to it
         query = query.where(experiment.in_(self.experiments))
