@@ -88,3 +88,9 @@ def artifact_targets(
         relative = info.path[len(artifact_path) :].lstrip("/")
         targets.append((info, v.safe_join(dest, relative)))
     return targets
+
+
+def check_page_limit(limit: int, most: int) -> None:
+    """A page size between 1 and ``most``."""
+    if not 1 <= limit <= most:
+        raise InvalidArgument(f"limit must be between 1 and {most}, got {limit}", field="limit")
