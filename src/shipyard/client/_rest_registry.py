@@ -53,6 +53,12 @@ def _version(name: str, version: int) -> str:
     return f"{_model(name)}/versions/{number}"
 
 
+def _description(description: str | None, tags: Mapping[str, str] | None) -> dict[str, Any]:
+    """The body of an update: a new description (None keeps the old one) and tags to set."""
+    text = None if description is None else v.check_text(description, "description")
+    return {"description": text, "tags": checked_tags(tags)}
+
+
 def _wire_metrics(metrics: Mapping[str, float]) -> dict[str, Any]:
     """Metric values for JSON: NaN and the infinities as 'nan', 'inf', '-inf'."""
     return {k: (val if math.isfinite(val) else str(val)) for k, val in metrics.items()}
@@ -102,12 +108,7 @@ class RestRegistryMixin:
         description: str | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> RegisteredModel:
-        body = {
-            "description": None
-            if description is None
-            else v.check_text(description, "description"),
-            "tags": checked_tags(tags),
-        }
+        body = _description(description, tags)
         return RegisteredModel.from_dict(self.http.send("PATCH", _model(name), json=body))
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
@@ -176,12 +177,7 @@ class RestRegistryMixin:
         description: str | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> ModelVersion:
-        body = {
-            "description": None
-            if description is None
-            else v.check_text(description, "description"),
-            "tags": checked_tags(tags),
-        }
+        body = _description(description, tags)
         found = self.http.send("PATCH", _version(name, version), json=body)
         return ModelVersion.from_dict(found)
 
