@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from shipyard.client import LocalStore, RestStore
 from shipyard.config import Settings, load_settings
-from shipyard.entities import LineageEdge, LineageNode, MetricPoint
+from shipyard.entities import ArtifactInfo, LineageEdge, LineageNode, MetricPoint
 from shipyard.errors import ConfigError, PermissionDenied, Unauthenticated
 from shipyard.server._app import api_routes
 from shipyard.server._serve import check_auth
@@ -83,6 +83,7 @@ class Fixture:
     run_id: str
     own_token: str
     victim_token: str
+    model: str = ""
 
 
 def _fresh(store: LocalStore, caller: str, tmp: Path) -> Fixture:
@@ -93,7 +94,8 @@ def _fresh(store: LocalStore, caller: str, tmp: Path) -> Fixture:
     source.write_text("artifact")
     store.log_artifact(run.id, source, "a.txt")
     own = store.create_token(caller).info.id if caller in ROLE_OF else "0" * 12
-    return Fixture(exp.id, exp.name, run.id, own, store.create_token("victim").info.id)
+    victim = store.create_token("victim").info.id
+    return Fixture(exp.id, exp.name, run.id, own, victim, _fresh_model(store, exp.name))
 
 
 Body = Callable[[Fixture], Any]
@@ -253,6 +255,95 @@ ENDPOINTS = [
     Endpoint("DELETE", "/tokens/{token_id}", "any", lambda f: f"/tokens/{f.own_token}"),
     Endpoint("GET", "/audit", "somewhere:admin", lambda f: "/audit"),
     Endpoint("GET", "/info", "public", lambda f: "/info"),
+]
+# The model registry: a model in project 'default' with versions 1 (@champion) and 2, each
+# with tag 't', made from the run's artifact blob.
+MODEL_FILE = {"path": "model.txt", "digest": hashlib.sha256(b"artifact").hexdigest(), "size": 8}
+
+
+def _fresh_model(store: LocalStore, exp_name: str) -> str:
+    name = f"m-{exp_name}"
+    store.create_registered_model(name, tags={"t": "v"})
+    files = [ArtifactInfo(**MODEL_FILE)]
+    for _ in range(2):
+        store.create_model_version(name, files, flavor="pyfunc", tags={"t": "v"})
+    store.set_model_alias(name, "champion", 1)
+    return name
+
+
+ENDPOINTS += [
+    Endpoint("POST", "/models", "editor", lambda f: "/models", lambda f: {"name": _new()}),
+    Endpoint("GET", "/models", "any", lambda f: "/models"),
+    Endpoint("GET", "/models/{name}", "viewer", lambda f: f"/models/{f.model}"),
+    Endpoint(
+        "PATCH",
+        "/models/{name}",
+        "editor",
+        lambda f: f"/models/{f.model}",
+        lambda f: {"description": "new"},
+    ),
+    Endpoint(
+        "DELETE", "/models/{name}/tags/{key}", "editor", lambda f: f"/models/{f.model}/tags/t"
+    ),
+    Endpoint("DELETE", "/models/{name}", "maintainer", lambda f: f"/models/{f.model}"),
+    Endpoint(
+        "POST",
+        "/models/{name}/versions",
+        "editor",
+        lambda f: f"/models/{f.model}/versions",
+        lambda f: {"files": [MODEL_FILE], "flavor": "pyfunc"},
+    ),
+    Endpoint("GET", "/models/{name}/versions", "viewer", lambda f: f"/models/{f.model}/versions"),
+    Endpoint(
+        "GET",
+        "/models/{name}/versions/{version}",
+        "viewer",
+        lambda f: f"/models/{f.model}/versions/1",
+    ),
+    Endpoint(
+        "PATCH",
+        "/models/{name}/versions/{version}",
+        "editor",
+        lambda f: f"/models/{f.model}/versions/1",
+        lambda f: {"tags": {"u": "w"}},
+    ),
+    Endpoint(
+        "DELETE",
+        "/models/{name}/versions/{version}/tags/{key}",
+        "editor",
+        lambda f: f"/models/{f.model}/versions/2/tags/t",
+    ),
+    Endpoint(
+        "DELETE",
+        "/models/{name}/versions/{version}",
+        "maintainer",
+        lambda f: f"/models/{f.model}/versions/2",
+    ),
+    Endpoint(
+        "GET",
+        "/models/{name}/aliases/{alias}",
+        "viewer",
+        lambda f: f"/models/{f.model}/aliases/champion",
+    ),
+    Endpoint(
+        "PUT",
+        "/models/{name}/aliases/{alias}",
+        "maintainer",
+        lambda f: f"/models/{f.model}/aliases/champion",
+        lambda f: {"version": 2},
+    ),
+    Endpoint(
+        "DELETE",
+        "/models/{name}/aliases/{alias}",
+        "maintainer",
+        lambda f: f"/models/{f.model}/aliases/champion",
+    ),
+    Endpoint(
+        "GET",
+        "/models/{name}/alias-events",
+        "viewer",
+        lambda f: f"/models/{f.model}/alias-events",
+    ),
 ]
 # Acting on someone else's tokens needs admin on every project.
 OTHERS_TOKENS = [

@@ -501,7 +501,8 @@ class RegisteredModel:
     """A named model in the registry: its versions are numbered 1, 2, 3 ... per model.
 
     ``latest_version`` is the highest version number in use (None before the first), and
-    ``aliases`` maps each alias (``champion``) to the version number it points at.
+    ``aliases`` maps each alias (``champion``) to the version number it points at. The model
+    belongs to ``project``, whose roles say who may read, register and promote it.
     """
 
     id: str
@@ -513,6 +514,7 @@ class RegisteredModel:
     tags: dict[str, str] = field(default_factory=dict)
     latest_version: int | None = None
     aliases: dict[str, int] = field(default_factory=dict)
+    project: str = DEFAULT_PROJECT
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

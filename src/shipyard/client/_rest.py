@@ -35,6 +35,7 @@ from shipyard.client._rest_blobs import (
     download_verified,
     file_chunks,
 )
+from shipyard.client._rest_registry import RestRegistryMixin
 from shipyard.config import Settings
 from shipyard.entities import (
     DEFAULT_PROJECT,
@@ -56,7 +57,7 @@ def _q(part: str) -> str:
     return quote(part, safe="")
 
 
-class RestStore(RestAccessMixin, RestBlobsMixin):
+class RestStore(RestAccessMixin, RestBlobsMixin, RestRegistryMixin):
     """The Store protocol, answered by a Shipyard server."""
 
     def __init__(self, settings: Settings) -> None:

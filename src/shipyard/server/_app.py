@@ -29,6 +29,7 @@ from shipyard.server import (
     _routes_access,
     _routes_artifacts,
     _routes_blobs,
+    _routes_registry,
     _routes_tracking,
     _schemas as s,
 )
@@ -196,4 +197,5 @@ ROUTERS = [
     _routes_artifacts.router,
     _routes_blobs.router,
     _routes_access.router,
+    _routes_registry.router,
 ]

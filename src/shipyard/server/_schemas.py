@@ -283,3 +283,66 @@ def _text_map(value: Any) -> bool:
     return type(value) is dict and all(
         type(k) is str and type(v) is str and "\x00" not in k + v for k, v in value.items()
     )
+
+
+# ----------------------------------------------------------------------------- model registry
+
+RegisteredModelOut = wire_model(e.RegisteredModel)
+ModelVersionOut = wire_model(e.ModelVersion)
+AliasEventOut = wire_model(e.AliasEvent)
+ModelList = listing("ModelList", "models", RegisteredModelOut)
+ModelVersionList = listing("ModelVersionList", "versions", ModelVersionOut)
+AliasEventList = listing("AliasEventList", "events", AliasEventOut)
+#: A name of at most 256 characters (model owners, version creators, alias actors).
+ShortText = Annotated[Text, Field(max_length=256)]
+
+if typing.TYPE_CHECKING:
+    ArtifactBody = Any
+else:
+    ArtifactBody = ArtifactOut
+
+
+class CreateModel(Body):
+    name: Text
+    description: Text = ""
+    tags: dict[Text, Text] = Field(default_factory=dict)
+    owner: ShortText = ""
+    project: Text = e.DEFAULT_PROJECT
+
+
+class DescribeModel(Body):
+    """A new description (null keeps the old one) and tags to set."""
+
+    description: Text | None = None
+    tags: dict[Text, Text] = Field(default_factory=dict)
+
+
+class CreateModelVersion(Body):
+    """A version of files already stored as blobs (``PUT /blobs/{digest}`` first)."""
+
+    files: list[ArtifactBody]
+    flavor: Annotated[Text, Field(max_length=32)]
+    source: Annotated[Text, Field(max_length=1024)] = ""
+    run_id: Text | None = None
+    signature: dict[Text, Any] | None = None
+    metrics: dict[Text, WireFloat] = Field(default_factory=dict)
+    requirements: list[Text] = Field(default_factory=list)
+    python_version: Annotated[Text, Field(max_length=32)] = ""
+    metadata: dict[Text, Any] = Field(default_factory=dict)
+    description: Text = ""
+    tags: dict[Text, Text] = Field(default_factory=dict)
+    created_by: ShortText = ""
+    project: Text = Field(
+        default=e.DEFAULT_PROJECT, description="where the model is created if it does not exist"
+    )
+
+
+class SetAlias(Body):
+    """Point an alias at a version if every gate rule passes (or ``force``)."""
+
+    version: Annotated[int, Field(ge=1, le=INT64)]
+    requires: list[Text] = Field(default_factory=list)
+    force: bool = False
+    reason: Text = ""
+    actor: ShortText = Field(default="", description="ignored when the server authenticates")
+    dry_run: bool = False

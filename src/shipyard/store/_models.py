@@ -350,6 +350,9 @@ class RegisteredModel(Base):
     last_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
+    project: Mapped[str] = mapped_column(
+        String(IDENT_LEN), default="default", server_default="default", index=True
+    )
 
 
 class RegisteredModelTag(Base):

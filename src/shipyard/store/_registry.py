@@ -18,6 +18,7 @@ import orjson
 from sqlalchemy import Connection, Table, delete, func, select, update
 
 from shipyard.entities import (
+    DEFAULT_PROJECT,
     AliasEvent,
     ArtifactInfo,
     GateResult,
@@ -83,10 +84,12 @@ def create_registered_model(
     owner: str,
     tags: Mapping[str, str],
     now: int,
+    project: str = DEFAULT_PROJECT,
 ) -> RegisteredModel:
-    """Insert a model; a taken name raises AlreadyExists."""
+    """Insert a model into ``project``; a taken name raises AlreadyExists."""
     model_id = new_id()
-    stmt = _insert_model(conn, model_id, name, description, owner, now).returning(MODELS.c.id)
+    stmt = _insert_model(conn, model_id, name, description, owner, now, project)
+    stmt = stmt.returning(MODELS.c.id)
     if conn.execute(stmt).first() is None:
         raise AlreadyExists(
             f"model {name!r} is already registered; register a new version of it instead",
@@ -97,7 +100,13 @@ def create_registered_model(
 
 
 def _insert_model(
-    conn: Connection, model_id: str, name: str, description: str, owner: str, now: int
+    conn: Connection,
+    model_id: str,
+    name: str,
+    description: str,
+    owner: str,
+    now: int,
+    project: str,
 ) -> Any:
     """INSERT of a new model row that does nothing when the name is taken."""
     return (
@@ -110,14 +119,16 @@ def _insert_model(
             last_version=0,
             created_at=now,
             updated_at=now,
+            project=project,
         )
         .on_conflict_do_nothing(index_elements=["name"])
     )
 
 
-def _ensure_model(conn: Connection, name: str, owner: str, now: int) -> Any:
-    """The model's row, locked for writing; created (owned by ``owner``) when missing."""
-    conn.execute(_insert_model(conn, new_id(), name, "", owner, now))
+def _ensure_model(conn: Connection, name: str, owner: str, now: int, project: str) -> Any:
+    """The model's row, locked for writing; created (owned by ``owner``, in ``project``) when
+    missing."""
+    conn.execute(_insert_model(conn, new_id(), name, "", owner, now, project))
     return _model_row(conn, name, lock=True)
 
 
@@ -167,6 +178,7 @@ def _models_from_rows(conn: Connection, rows: Sequence[Any]) -> list[RegisteredM
             tags=tags.get(row.id, {}),
             latest_version=latest.get(row.id),
             aliases=dict(sorted(aliases.get(row.id, {}).items())),
+            project=row.project,
         )
         for row in rows
     ]
@@ -269,8 +281,10 @@ def create_model_version(
     tags: Mapping[str, str],
     created_by: str,
     now: int,
+    project: str = DEFAULT_PROJECT,
 ) -> ModelVersion:
-    """Register the next version of ``name`` (creating the model on its first version).
+    """Register the next version of ``name`` (creating the model in ``project`` on its first
+    version).
 
     The number is ``last_version + 1`` taken under the model row's lock, the manifest, tags
     and the lineage edge run -> version are written in the same transaction.
@@ -279,7 +293,7 @@ def create_model_version(
         raise InvalidArgument("a model version needs at least one file", field="files")
     if run_id is not None:
         require_run(conn, run_id)
-    model = _ensure_model(conn, name, created_by, now)
+    model = _ensure_model(conn, name, created_by, now, project)
     number = model.last_version + 1
     conn.execute(
         update(MODELS).where(MODELS.c.id == model.id).values(last_version=number, updated_at=now)
