@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import Connection
 
 from shipyard import _validation as v
+from shipyard.client._checks import check_schedule
 from shipyard.entities import LineageEdge, PipelineInfo, PipelineRun, Schedule, StepRun
 from shipyard.errors import InvalidArgument
 from shipyard.store import lineage_db, pipelines_db
@@ -121,8 +122,8 @@ class PipelineStoreMixin:
     # ------------------------------------------------------------------ schedules
 
     def put_schedule(self, schedule: Schedule) -> Schedule:
-        """Create or replace a schedule by name."""
-        v.check_name(schedule.name, "schedule name")
+        """Create or replace a schedule by name (its cron, time zone and policies checked)."""
+        check_schedule(schedule)
         with self._write() as conn:
             pipelines_db.put_schedule(conn, schedule)
             return pipelines_db.get_schedule(conn, schedule.name)

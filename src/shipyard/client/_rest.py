@@ -34,6 +34,8 @@ from shipyard.client._rest_blobs import (
     download_verified,
     file_chunks,
 )
+from shipyard.client._rest_data import RestDataMixin
+from shipyard.client._rest_pipelines import RestPipelinesMixin
 from shipyard.config import Settings
 from shipyard.entities import (
     DEFAULT_PROJECT,
@@ -56,7 +58,7 @@ def _q(part: str) -> str:
     return quote(part, safe="")
 
 
-class RestStore(RestAccessMixin, RestBlobsMixin):
+class RestStore(RestAccessMixin, RestBlobsMixin, RestDataMixin, RestPipelinesMixin):
     """The Store protocol, answered by a Shipyard server."""
 
     def __init__(self, settings: Settings) -> None:
