@@ -146,6 +146,14 @@ class SubprocessLauncher:
             SHIPYARD_DB_URL=self.settings.db_url,
             SHIPYARD_ARTIFACTS_URI=self.settings.artifacts_uri,
         )
+        # A scheduler working through a server starts runs that report to the same server.
+        for name, value in (
+            ("SHIPYARD_TRACKING_URI", self.settings.tracking_uri),
+            ("SHIPYARD_TOKEN", self.settings.token),
+            ("SHIPYARD_CREDENTIALS_FILE", self.settings.credentials_file),
+        ):
+            if value:
+                env[name] = value
         command = [sys.executable, "-m", "shipyard", "pipelines", "run", run.ref]
         command += ["--queued-run", run.id]
         with open(logs / f"{run.id}.log", "ab") as out:
