@@ -12,7 +12,7 @@ import shipyard
 from shipyard import data, pipelines
 from shipyard.client import Store
 from shipyard.entities import LineageNode, PipelineRun, Schedule, StepRun
-from shipyard.errors import InvalidArgument, NotFound
+from shipyard.errors import AlreadyExists, InvalidArgument, NotFound
 from shipyard.tracking import Client
 from tests import _pipeline_steps as steps
 from tests._pipeline_steps import calls
@@ -20,7 +20,7 @@ from tests._pipeline_steps import calls
 
 def _run(status: str = "RUNNING", **extra: object) -> PipelineRun:
     return PipelineRun(
-        id="",
+        id=str(extra.pop("id", "")),
         pipeline="train",
         ref="pkg.mod:train",
         status=status,
@@ -86,6 +86,11 @@ def test_listing_filters_and_bad_input(store: Store) -> None:
         store.get_pipeline("ghost")
     with pytest.raises(InvalidArgument, match="limit"):
         store.list_pipeline_runs(limit=0)
+    with pytest.raises(AlreadyExists, match="exists already"):  # an id chosen twice
+        store.create_pipeline_run(_run(id=second.id))
+    with pytest.raises(AlreadyExists):
+        store.add_step_runs(first.id, [StepRun("s1", "", "a", "x:a", "PENDING")] * 2)
+    assert store.list_step_runs(first.id) == []  # nothing of the refused batch was kept
 
 
 def test_schedules_round_trip(store: Store) -> None:

@@ -15,7 +15,7 @@ import pytest
 from shipyard import data
 from shipyard.client import LocalStore, RestStore
 from shipyard.config import Settings, load_settings
-from shipyard.entities import Schedule
+from shipyard.entities import PipelineRun, Schedule, StepRun
 from shipyard.errors import InvalidArgument, NotFound, PermissionDenied
 from shipyard.tracking import _fluent
 from tests import _pipeline_steps as steps
@@ -129,6 +129,22 @@ def test_bad_pipeline_records_are_refused(live_server: LiveServer, served: Local
         assert status.status_code == 422 and status.json()["field"] == "status"
         assert client.get("/step-cache/" + "k" * 64).json() == {"step_run": None}
     assert served.list_pipeline_runs() == []
+    run, (step,) = served.create_pipeline_run(
+        PipelineRun("", "p", "m:p", "RUNNING", {}, "inline", [], 1),
+        [StepRun("", "", "a", "m:a", "PENDING")],
+    )
+    with httpx.Client(base_url=live_server.url + API) as client:
+        for path in (f"/step-runs/{step}", f"/pipeline-runs/{run.id}"):
+            null = client.patch(path, json={"status": None})
+            assert null.status_code == 422 and null.json()["field"] == "status"
+        batch = client.patch("/step-runs", json={"updates": {step: {"logs": None}}})
+        assert batch.status_code == 422 and batch.json()["field"] == "logs"
+        again = client.post("/pipeline-runs", json={"run": run.to_dict()})
+        assert again.status_code == 409 and again.json()["field"] == "id"
+        cleared = client.patch(f"/step-runs/{step}", json={"start_time": None, "logs": "x"})
+        assert cleared.status_code == 204
+    assert served.get_step_run(step).status == "PENDING"
+    assert served.get_step_run(step).logs == "x"
 
 
 def test_datasets_and_pipelines_need_a_role_somewhere(

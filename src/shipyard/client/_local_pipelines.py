@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from shipyard import _validation as v
 from shipyard.client._checks import check_schedule
 from shipyard.entities import LineageEdge, PipelineInfo, PipelineRun, Schedule, StepRun
-from shipyard.errors import InvalidArgument
+from shipyard.errors import AlreadyExists, InvalidArgument
 from shipyard.store import lineage_db, pipelines_db
 
 T = TypeVar("T")
@@ -52,7 +53,7 @@ class PipelineStoreMixin:
         Returns the stored run and the ids of the step runs, in the order given.
         """
         v.check_name(run.pipeline, "pipeline name")
-        with self._write() as conn:
+        with _new_ids(), self._write() as conn:
             stored = pipelines_db.create_run(conn, run)
             ids = pipelines_db.create_steps(
                 conn, [_with_run(s, stored.id) for s in steps] if steps else []
@@ -61,7 +62,7 @@ class PipelineStoreMixin:
 
     def add_step_runs(self, pipeline_run_id: str, steps: Sequence[StepRun]) -> list[str]:
         """Add step runs to an existing pipeline run; returns their ids."""
-        with self._write() as conn:
+        with _new_ids(), self._write() as conn:
             pipelines_db.get_run(conn, pipeline_run_id)
             return pipelines_db.create_steps(conn, [_with_run(s, pipeline_run_id) for s in steps])
 
@@ -142,6 +143,20 @@ class PipelineStoreMixin:
         """Record the latest due time the scheduler has handled."""
         with self._write() as conn:
             pipelines_db.set_schedule_fired(conn, name, last_fire_at)
+
+
+@contextmanager
+def _new_ids() -> Iterator[None]:
+    """Turn a clash with an existing run or step run id into AlreadyExists (the ids a
+    caller chose; generated ones never clash)."""
+    try:
+        yield
+    except SqlIntegrityError:
+        raise AlreadyExists(
+            "a pipeline run or step run with one of these ids exists already; leave the ids "
+            "empty to have them generated",
+            field="id",
+        ) from None
 
 
 def _with_run(step: StepRun, pipeline_run_id: str) -> StepRun:

@@ -15,14 +15,17 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
 
 from shipyard.client._local_pipelines import MAX_RUNS_PAGE
 from shipyard.entities import LineageEdge, PipelineRun, Schedule, StepRun
+from shipyard.errors import InvalidArgument
 from shipyard.server import _schemas as s
 from shipyard.server._access import Caller, CallerDep
 from shipyard.server._routes_tracking import API, ERRORS, JSON_BODY_LIMIT, no_content, respond
 
 router = APIRouter(prefix=API, responses=ERRORS, max_body_size=JSON_BODY_LIMIT)
+_NULLABLE = {"start_time", "end_time"}  # the fields of runs and step runs that may be unset
 
 
 def _edges(caller: Caller, edges: Sequence[Any]) -> list[LineageEdge]:
@@ -33,6 +36,17 @@ def _edges(caller: Caller, edges: Sequence[Any]) -> list[LineageEdge]:
             if node.kind == "run":
                 caller.require_run(node.id, "editor")
     return found
+
+
+def _changes(body: BaseModel, exclude: set[str] | None = None) -> dict[str, Any]:
+    """The fields a PATCH body sets; ``null`` only where the record may hold no value."""
+    changes = body.model_dump(exclude_unset=True, exclude=exclude)
+    for key, value in changes.items():
+        if value is None and key not in _NULLABLE:
+            raise InvalidArgument(
+                f"{key} must not be null; leave it out to keep its value", field=key
+            )
+    return changes
 
 
 # ----------------------------------------------------------------------------- pipelines
@@ -102,7 +116,7 @@ def update_pipeline_run(run_id: str, body: s.UpdatePipelineRun, caller: CallerDe
     """Change a pipeline run's status, times, error, executor, DAG or params (needs editor
     somewhere); fields left out of the body stay as they are."""
     caller.require_somewhere("editor")
-    caller.store.update_pipeline_run(run_id, **body.model_dump(exclude_unset=True))
+    caller.store.update_pipeline_run(run_id, **_changes(body))
     return no_content()
 
 
@@ -129,10 +143,7 @@ def add_step_runs(run_id: str, body: s.AddStepRuns, caller: CallerDep) -> Respon
 def update_step_runs(body: s.UpdateStepRuns, caller: CallerDep) -> Response:
     """Change several step runs in one transaction (needs editor somewhere)."""
     caller.require_somewhere("editor")
-    updates = {
-        step_run_id: changes.model_dump(exclude_unset=True)
-        for step_run_id, changes in body.updates.items()
-    }
+    updates = {step_run_id: _changes(changes) for step_run_id, changes in body.updates.items()}
     caller.store.update_step_runs(updates)
     return no_content()
 
@@ -150,8 +161,7 @@ def update_step_run(step_run_id: str, body: s.UpdateStepRun, caller: CallerDep) 
     transaction (needs editor somewhere)."""
     caller.require_somewhere("editor")
     lineage = _edges(caller, body.lineage)
-    changes = body.model_dump(exclude_unset=True, exclude={"lineage"})
-    caller.store.update_step_run(step_run_id, lineage, **changes)
+    caller.store.update_step_run(step_run_id, lineage, **_changes(body, {"lineage"}))
     return no_content()
 
 
