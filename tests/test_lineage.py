@@ -82,6 +82,26 @@ def test_refs_resolve_from_many_forms(graph: dict[str, LineageNode]) -> None:
         lineage.link("raw@1", "model_version:m2", "ate")
 
 
+def test_registered_versions_resolve_by_name_and_alias(sdk: Client) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    raw = data.register("points", pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "y": [0, 0, 1, 1]}))
+    with shipyard.start_run(experiment="e", name="train"):
+        frame = data.load("points@1")
+        model = LogisticRegression().fit(frame[["x"]], frame["y"])
+        version = shipyard.register_model(model, "clf")
+    shipyard.set_alias("clf", "champion", version.version)
+    node = LineageNode("model_version", version.id)
+    assert lineage.resolve("model:clf/1") == node
+    assert lineage.resolve("model_version:clf@champion") == node
+    assert lineage.resolve(f"model:{version.id}") == node
+    assert LineageNode("dataset_version", raw.id) in lineage.upstream("model:clf@champion").nodes
+    with pytest.raises(NotFound):
+        lineage.resolve("model:clf/9")
+    with pytest.raises(InvalidArgument, match="names a run's model"):
+        lineage.resolve("model:runs:/abc/model")
+
+
 def test_tree_json_and_dot_exports(graph: dict[str, LineageNode]) -> None:
     up = lineage.upstream("deployment:d1")
     tree = up.render_tree()

@@ -326,3 +326,62 @@ def test_bad_filter_or_order_by_raises_before_querying(conn: sa.Connection) -> N
     with pytest.raises(InvalidArgument) as caught:
         search(conn, limit=-1)
     assert caught.value.field == "limit"
+
+
+# ------------------------------------------------------------------- the metric-driven plan
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_ordering_by_a_metric_reads_the_same_pages_as_the_general_plan(
+    engine: sa.Engine, seed: int
+) -> None:
+    """Searches ordered first by a metric walk the metric's index and stop early; on random
+    runs (missing and NaN values, ties, deleted runs, two experiments) every page must equal
+    the general query's."""
+    import random
+
+    rng = random.Random(seed)
+    runs, metrics, params = [], [], []
+    for i in range(120):
+        run_id = f"x{i:03d}"
+        runs.append(
+            {"id": run_id, "experiment_id": rng.choice(["e1", "e2"]), "name": run_id,
+             "status": "FINISHED", "start_time": rng.randrange(5), "end_time": None,
+             "parent_run_id": None, "user": "u",
+             "lifecycle": "deleted" if rng.random() < 0.15 else "active"}
+        )  # fmt: skip
+        for key in ("m", "n"):
+            roll = rng.random()
+            if roll < 0.2:
+                continue  # no such metric
+            value = None if roll < 0.3 else float(rng.randrange(6))  # NaN, or a tied value
+            metrics.append(
+                {"run_id": run_id, "key": key, "value": value, "step": 0, "timestamp": 0}
+            )
+        params.append({"run_id": run_id, "key": "p", "value": rng.choice("ab")})
+    with engine.begin() as setup:
+        setup.execute(
+            sa.insert(TABLES["experiments"]),
+            [{"id": e, "name": e, "description": "", "lifecycle": "active", "created_at": 0,
+              "updated_at": 0} for e in ("e1", "e2")],
+        )  # fmt: skip
+        setup.execute(sa.insert(TABLES["runs"]), runs)
+        setup.execute(sa.insert(TABLES["latest_metrics"]), metrics)
+        setup.execute(sa.insert(TABLES["params"]), params)
+    cases = [
+        (None, ["metrics.m desc"]),
+        (None, ["metrics.m"]),
+        ("params.p = 'a'", ["metrics.m desc", "metrics.n"]),
+        ("metrics.n > 1", ["metrics.m", "start_time asc"]),
+        ("not metrics.m > 2", ["metrics.m desc"]),
+    ]
+    with engine.connect() as conn:
+        for filter, order_by in cases:
+            for experiments in (["e1"], ["e1", "e2"]):
+                for deleted in (False, True):
+                    args = (conn, experiments, filter, order_by)
+                    general = search_run_ids(*args, 1000, 0, deleted, drive_by_metric=False)
+                    assert search_run_ids(*args, 1000, 0, deleted) == general
+                    for limit, offset in ((7, 0), (7, 14), (25, 40), (10, len(general) - 5)):
+                        page = search_run_ids(*args, limit, offset, deleted)
+                        assert page == general[offset : offset + limit], (filter, order_by)

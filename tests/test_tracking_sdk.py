@@ -98,6 +98,33 @@ def test_bad_metrics_fail_at_the_call_even_when_buffered(
         shipyard.configure(sqlite_settings)
 
 
+@pytest.mark.parametrize(
+    ("point", "message"),
+    [
+        (("loss", "0.5", 1), "must be numbers"),
+        (("loss", 0.5, 1.5), "step must be an integer"),
+        (("loss", 0.5, 1, -3), "non-negative integer of milliseconds"),
+        (("train/loss", 0.5), "path separator"),
+        (("loss",), "must be a MetricPoint or a tuple"),
+        ("loss=0.5", "must be a MetricPoint or a tuple"),
+    ],
+)
+def test_log_batch_takes_tuples_and_a_bad_point_stores_nothing(
+    sdk: Client, point: object, message: str
+) -> None:
+    with shipyard.start_run(experiment="e") as run:
+        sdk.log_batch(run.id, [("loss", 0.9), ("loss", 0.5, 2), ("acc", 0.7, 2, 1_000)])
+        with pytest.raises(InvalidArgument, match=message):
+            sdk.log_batch(run.id, [("loss", 0.1, 3), point], params={"p": 1})  # type: ignore[list-item]
+    stored = shipyard.get_run(run.id)
+    assert stored.metrics == {"loss": 0.5, "acc": 0.7} and stored.params == {}
+    assert [(p.value, p.step) for p in sdk.get_metric_history(run.id, "loss")] == [
+        (0.9, 0),
+        (0.5, 2),
+    ]
+    assert sdk.get_metric_history(run.id, "acc")[0].timestamp == 1_000
+
+
 def test_buffered_metrics_are_flushed_on_end(sqlite_settings: Settings) -> None:
     client = shipyard.configure(sqlite_settings)
     assert not client.settings.sync_logging

@@ -91,6 +91,12 @@ def artifact_targets(
     return targets
 
 
+def check_page_limit(limit: int, most: int) -> None:
+    """A page size between 1 and ``most``."""
+    if not 1 <= limit <= most:
+        raise InvalidArgument(f"limit must be between 1 and {most}, got {limit}", field="limit")
+
+
 # ----------------------------------------------------------------------------- schedules
 
 #: What a schedule does about due times it missed, and about a firing while it still runs.

@@ -15,6 +15,7 @@ from shipyard.artifacts import BlobStore
 from shipyard.client._checks import (
     artifact_files,
     artifact_targets,
+    check_page_limit,
     checked_batch,
     checked_tags,
 )
@@ -258,10 +259,7 @@ class LocalStore(AccessMixin, RegistryMixin, DataStoreMixin, PipelineStoreMixin)
         page_token: str | None = None,
         include_deleted: bool = False,
     ) -> RunPage:
-        if not 1 <= limit <= MAX_PAGE:
-            raise InvalidArgument(
-                f"limit must be between 1 and {MAX_PAGE}, got {limit}", field="limit"
-            )
+        check_page_limit(limit, MAX_PAGE)
         offset = decode_token(page_token, experiment_ids, filter, order_by)
 
         def query(conn: Connection) -> RunPage:

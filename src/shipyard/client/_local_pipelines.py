@@ -10,9 +10,9 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from shipyard import _validation as v
-from shipyard.client._checks import check_schedule
+from shipyard.client._checks import check_page_limit, check_schedule
 from shipyard.entities import LineageEdge, PipelineInfo, PipelineRun, Schedule, StepRun
-from shipyard.errors import AlreadyExists, InvalidArgument
+from shipyard.errors import AlreadyExists
 from shipyard.store import lineage_db, pipelines_db
 
 T = TypeVar("T")
@@ -83,10 +83,7 @@ class PipelineStoreMixin:
         limit: int = 50,
     ) -> list[PipelineRun]:
         """Pipeline runs, newest first."""
-        if not 1 <= limit <= MAX_RUNS_PAGE:
-            raise InvalidArgument(
-                f"limit must be between 1 and {MAX_RUNS_PAGE}, got {limit}", field="limit"
-            )
+        check_page_limit(limit, MAX_RUNS_PAGE)
         return self._read(lambda c: pipelines_db.list_runs(c, pipeline, statuses, schedule, limit))
 
     # ------------------------------------------------------------------ step runs

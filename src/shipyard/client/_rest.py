@@ -20,6 +20,7 @@ from shipyard.artifacts import sha256_file
 from shipyard.client._checks import (
     artifact_files,
     artifact_targets,
+    check_page_limit,
     checked_batch,
     checked_tags,
 )
@@ -48,7 +49,6 @@ from shipyard.entities import (
     RunPage,
 )
 from shipyard.errors import (
-    InvalidArgument,
     NotFound,
 )
 
@@ -209,10 +209,7 @@ class RestStore(RestAccessMixin, RestBlobsMixin, RestDataMixin, RestPipelinesMix
         page_token: str | None = None,
         include_deleted: bool = False,
     ) -> RunPage:
-        if not 1 <= limit <= MAX_PAGE:
-            raise InvalidArgument(
-                f"limit must be between 1 and {MAX_PAGE}, got {limit}", field="limit"
-            )
+        check_page_limit(limit, MAX_PAGE)
         body = {
             "experiment_ids": list(experiment_ids),
             "filter": filter,

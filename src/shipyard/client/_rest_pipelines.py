@@ -16,7 +16,7 @@ from urllib.parse import quote
 import orjson
 
 from shipyard import _validation as v
-from shipyard.client._checks import check_schedule
+from shipyard.client._checks import check_page_limit, check_schedule
 from shipyard.client._http import Http
 from shipyard.client._local_pipelines import MAX_RUNS_PAGE
 from shipyard.entities import LineageEdge, PipelineInfo, PipelineRun, Schedule, StepRun
@@ -100,10 +100,7 @@ class RestPipelinesMixin:
         limit: int = 50,
     ) -> list[PipelineRun]:
         """Pipeline runs, newest first."""
-        if not 1 <= limit <= MAX_RUNS_PAGE:
-            raise InvalidArgument(
-                f"limit must be between 1 and {MAX_RUNS_PAGE}, got {limit}", field="limit"
-            )
+        check_page_limit(limit, MAX_RUNS_PAGE)
         params = {
             "pipeline": pipeline,
             "status": list(statuses) if statuses else None,

@@ -42,7 +42,24 @@ def _by_kind(kind: str, ident: str, store: Store) -> LineageNode:
         return LineageNode(kind, _find_run(ident))
     if kind == "pipeline_run":
         return LineageNode(kind, store.get_pipeline_run(ident).id)
+    if kind == "model_version" and ("/" in ident or "@" in ident):
+        return LineageNode(kind, _model_version_id(ident, store))
     return LineageNode(kind, ident)
+
+
+def _model_version_id(ident: str, store: Store) -> str:
+    """The id of the version a registry reference (``churn/3``, ``churn@champion``) names."""
+    from shipyard.registry import parse_ref as parse_model_ref
+
+    ref = parse_model_ref(ident)
+    if ref.name is None:
+        raise InvalidArgument(
+            f"{ident!r} names a run's model, not a registered version; use 'run:<id>' for the run",
+            field="ref",
+        )
+    if ref.alias is not None:
+        return store.get_model_version_by_alias(ref.name, ref.alias).id
+    return store.get_model_version(ref.name, ref.version or 0).id
 
 
 def resolve(ref: Any, store: Store | None = None) -> LineageNode:
@@ -51,7 +68,8 @@ def resolve(ref: Any, store: Store | None = None) -> LineageNode:
     Accepted: a LineageNode; a DatasetVersion, Run, PipelineRun, StepRun or an object with a
     ``lineage_node`` attribute (an active run, a pipeline result); ``"kind:id"`` with a kind
     of :data:`~shipyard.entities.LINEAGE_NODE_KINDS` (``dataset:``, ``model:`` and
-    ``pipeline:`` are short forms; ids may be unique prefixes for runs and pipeline runs);
+    ``pipeline:`` are short forms; ids may be unique prefixes for runs and pipeline runs, and
+    a model version may be named ``model:churn/3`` or ``model:churn@champion``);
     a dataset reference ``"name@3"``; or a bare run or pipeline-run id (prefix).
     """
     store = store or _store()

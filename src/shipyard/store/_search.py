@@ -18,6 +18,10 @@ them newest first and stop after one page.
   already ordered by start time) and ``runs.id``, so pages are stable.
 - ``like`` is case-sensitive on both backends: on SQLite, whose LIKE ignores case, the pattern
   is translated to GLOB; ``ilike`` ignores case on both.
+- Ordering first by a metric reads the runs in that order from the ``(key, value)`` index of
+  ``latest_metrics`` and stops after one page, instead of visiting every run and sorting the
+  matches (which grew faster than the number of runs). Runs without a value for the metric
+  sort last, so a second query fetches them only when the first one ran out of rows.
 - Several experiments searched newest first get one arm each (reading its index range in
   order and stopping after offset + limit rows), merged with UNION ALL: a single
   ``experiment_id IN (...)`` cannot use the index order and would sort all their runs.
@@ -85,19 +89,25 @@ def search_run_ids(
     limit: int,
     offset: int,
     include_deleted: bool = False,
+    *,
+    drive_by_metric: bool = True,
 ) -> list[str]:
     """The ids of the runs in ``experiment_ids`` matching ``filter``, in ``order_by`` order
     (default: newest first), ``limit`` of them starting at ``offset``.
+
+    ``drive_by_metric=False`` answers a search ordered by a metric with the general query
+    (the tests compare both plans).
 
     Raises FilterSyntaxError / InvalidArgument for a bad filter or order_by, before querying.
     """
     if limit < 0 or offset < 0:
         name, value = ("limit", limit) if limit < 0 else ("offset", offset)
         raise InvalidArgument(f"{name} must be 0 or more, got {value}", field=name)
+    expr, order = parse_filter(filter), parse_order_by(order_by)
     query = build_search_query(
         experiment_ids,
-        parse_filter(filter),
-        parse_order_by(order_by),
+        expr,
+        order,
         dialect=conn.dialect.name,
         limit=limit,
         offset=offset,
@@ -105,7 +115,70 @@ def search_run_ids(
     )
     if not experiment_ids or limit == 0:
         return []
+    if order and order[0].field.kind == "metric" and drive_by_metric:
+        scope = _Scope(
+            list(dict.fromkeys(experiment_ids)), expr, conn.dialect.name, include_deleted
+        )
+        return _search_by_metric(conn, scope, order, limit, offset)
     return list(conn.execute(query).scalars())
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """Which runs a search may return: their experiments, the filter, the lifecycle."""
+
+    experiments: list[str]
+    expr: Expr | None
+    dialect: str
+    include_deleted: bool
+
+    def where(self, query: Select[str], *, by_experiment_index: bool = True) -> Select[str]:
+        """``query`` limited to the runs in scope. ``by_experiment_index=False`` keeps SQLite
+        from reading the runs through the experiment index (it then drives the query from
+        another table and looks runs up by id)."""
+        experiment: ColumnElement[Any] = _RUNS.c.experiment_id
+        if not by_experiment_index and self.dialect == "sqlite":
+            experiment = experiment.concat("")  # an expression: no index applies to it
+        query = query.where(experiment.in_(self.experiments))
+        if not self.include_deleted:
+            query = query.where(_RUNS.c.lifecycle == "active")
+        return query if self.expr is None else query.where(_condition(self.expr, self.dialect))
+
+
+def _search_by_metric(
+    conn: Connection, scope: _Scope, order: Sequence[OrderKey], limit: int, offset: int
+) -> list[str]:
+    """One page of runs ordered first by a metric, read in the order of the metric's index.
+
+    The first query walks ``latest_metrics`` rows of that key in value order (joined to their
+    runs, filtered, tie-broken by the remaining terms) and stops after ``offset + limit``
+    rows. Runs without a value (no metric, or NaN stored as NULL) come after all of those, in
+    the order of the remaining terms: they are read only if the first query ran out.
+    """
+    first, rest = order[0], order[1:]
+    driver = LatestMetric.__table__.alias("driver")
+    source, terms = _ordering(rest)
+    valued = scope.where(
+        sa.select(_RUNS.c.id)
+        .select_from(driver.join(source, driver.c.run_id == _RUNS.c.id))
+        .where(driver.c.key == first.field.key, driver.c.value.is_not(None)),
+        by_experiment_index=False,
+    )
+    head = _SortTerm(driver.c.value, first.descending, nullable=False)
+    ordering = [t.clause(t.column) for t in (head, *terms)]
+    found = list(conn.execute(valued.order_by(*ordering).limit(offset + limit)).scalars())
+    if len(found) == offset + limit:
+        return found[offset:]
+    has_value = sa.exists().where(
+        driver.c.run_id == _RUNS.c.id,
+        driver.c.key == first.field.key,
+        driver.c.value.is_not(None),
+    )
+    missing = scope.where(sa.select(_RUNS.c.id).select_from(source).where(~has_value))
+    skip = max(0, offset - len(found))
+    wanted = limit - len(found[offset:])
+    tail = missing.order_by(*(t.clause(t.column) for t in terms)).limit(wanted).offset(skip)
+    return found[offset:] + list(conn.execute(tail).scalars())
 
 
 def build_search_query(
@@ -129,11 +202,8 @@ def build_search_query(
     experiments = list(dict.fromkeys(experiment_ids))  # a repeated id must not repeat runs
 
     def runs_of(ids: list[str]) -> Select[str]:
-        query = sa.select(_RUNS.c.id).select_from(source)
-        query = query.where(_RUNS.c.experiment_id.in_(ids))
-        if not include_deleted:
-            query = query.where(_RUNS.c.lifecycle == "active")
-        return query if expr is None else query.where(_condition(expr, dialect))
+        scope = _Scope(ids, expr, dialect, include_deleted)
+        return scope.where(sa.select(_RUNS.c.id).select_from(source))
 
     if include_deleted or not 1 < len(experiments) <= _MAX_ARMS or not terms[0].uses_index:
         page = runs_of(experiments).order_by(*(t.clause(t.column) for t in terms))
