@@ -17,7 +17,15 @@ from sqlalchemy import text
 
 from shipyard.client import LocalStore, RestStore
 from shipyard.config import Settings, load_settings
-from shipyard.entities import ArtifactInfo, LineageEdge, LineageNode, MetricPoint
+from shipyard.entities import (
+    ArtifactInfo,
+    LineageEdge,
+    LineageNode,
+    MetricPoint,
+    PipelineRun,
+    Schedule,
+    StepRun,
+)
 from shipyard.errors import ConfigError, PermissionDenied, Unauthenticated
 from shipyard.server._app import api_routes
 from shipyard.server._serve import check_auth
@@ -84,6 +92,7 @@ class Fixture:
     own_token: str
     victim_token: str
     model: str = ""
+    seeds: dict[str, str] = field(default_factory=dict)  # datasets, pipelines, schedules
 
 
 def _fresh(store: LocalStore, caller: str, tmp: Path) -> Fixture:
@@ -95,7 +104,9 @@ def _fresh(store: LocalStore, caller: str, tmp: Path) -> Fixture:
     store.log_artifact(run.id, source, "a.txt")
     own = store.create_token(caller).info.id if caller in ROLE_OF else "0" * 12
     victim = store.create_token("victim").info.id
-    return Fixture(exp.id, exp.name, run.id, own, victim, _fresh_model(store, exp.name))
+    fixture = Fixture(exp.id, exp.name, run.id, own, victim, _fresh_model(store, exp.name))
+    fixture.seeds.update(_seed_data_and_pipelines(store, tmp))
+    return fixture
 
 
 Body = Callable[[Fixture], Any]
@@ -255,6 +266,146 @@ ENDPOINTS = [
     Endpoint("DELETE", "/tokens/{token_id}", "any", lambda f: f"/tokens/{f.own_token}"),
     Endpoint("GET", "/audit", "somewhere:admin", lambda f: "/audit"),
     Endpoint("GET", "/info", "public", lambda f: "/info"),
+    # datasets, pipelines and schedules: not per project yet, so roles count anywhere
+    Endpoint("GET", "/datasets", "somewhere:viewer", lambda f: "/datasets"),
+    Endpoint(
+        "GET",
+        "/datasets/{name}/versions",
+        "somewhere:viewer",
+        lambda f: f"/datasets/{f.seeds['dataset']}/versions",
+    ),
+    Endpoint(
+        "POST",
+        "/datasets/{name}/versions",
+        "somewhere:editor",
+        lambda f: f"/datasets/{_new()}/versions",
+        lambda f: {"digest": f.seeds["digest"], "num_rows": 1, "schema": [], "profile": {}},
+    ),
+    Endpoint(
+        "GET",
+        "/datasets/{name}/versions/latest",
+        "somewhere:viewer",
+        lambda f: f"/datasets/{f.seeds['dataset']}/versions/latest",
+    ),
+    Endpoint(
+        "GET",
+        "/datasets/{name}/versions/{version}",
+        "somewhere:viewer",
+        lambda f: f"/datasets/{f.seeds['dataset']}/versions/1",
+    ),
+    Endpoint(
+        "GET",
+        "/datasets/{name}/by-hash/{content_hash}",
+        "somewhere:viewer",
+        lambda f: f"/datasets/{f.seeds['dataset']}/by-hash/{f.seeds['digest']}",
+    ),
+    Endpoint(
+        "GET",
+        "/dataset-versions/{version_id}",
+        "somewhere:viewer",
+        lambda f: f"/dataset-versions/{f.seeds['version_id']}",
+    ),
+    Endpoint(
+        "PUT",
+        "/pipelines/{name}",
+        "somewhere:editor",
+        lambda f: f"/pipelines/{_new()}",
+        lambda f: {"ref": "pkg.mod:p"},
+    ),
+    Endpoint("GET", "/pipelines", "somewhere:viewer", lambda f: "/pipelines"),
+    Endpoint(
+        "GET",
+        "/pipelines/{name}",
+        "somewhere:viewer",
+        lambda f: f"/pipelines/{f.seeds['pipeline']}",
+    ),
+    Endpoint(
+        "POST",
+        "/pipeline-runs",
+        "somewhere:editor",
+        lambda f: "/pipeline-runs",
+        lambda f: {"run": _pipeline_run(f.seeds["pipeline"]).to_dict(), "steps": []},
+    ),
+    Endpoint("GET", "/pipeline-runs", "somewhere:viewer", lambda f: "/pipeline-runs"),
+    Endpoint(
+        "GET",
+        "/pipeline-runs/{run_id}",
+        "somewhere:viewer",
+        lambda f: f"/pipeline-runs/{f.seeds['run']}",
+    ),
+    Endpoint(
+        "PATCH",
+        "/pipeline-runs/{run_id}",
+        "somewhere:editor",
+        lambda f: f"/pipeline-runs/{f.seeds['run']}",
+        lambda f: {"status": "FINISHED", "end_time": 2},
+    ),
+    Endpoint(
+        "GET",
+        "/pipeline-runs/{run_id}/steps",
+        "somewhere:viewer",
+        lambda f: f"/pipeline-runs/{f.seeds['run']}/steps",
+    ),
+    Endpoint(
+        "POST",
+        "/pipeline-runs/{run_id}/steps",
+        "somewhere:editor",
+        lambda f: f"/pipeline-runs/{f.seeds['run']}/steps",
+        lambda f: {"steps": [StepRun("", "", "b", "pkg.mod:b", "PENDING").to_dict()]},
+    ),
+    Endpoint(
+        "PATCH",
+        "/step-runs",
+        "somewhere:editor",
+        lambda f: "/step-runs",
+        lambda f: {"updates": {f.seeds["step"]: {"logs": "more"}}},
+    ),
+    Endpoint(
+        "GET",
+        "/step-runs/{step_run_id}",
+        "somewhere:viewer",
+        lambda f: f"/step-runs/{f.seeds['step']}",
+    ),
+    Endpoint(
+        "PATCH",
+        "/step-runs/{step_run_id}",
+        "somewhere:editor",
+        lambda f: f"/step-runs/{f.seeds['step']}",
+        lambda f: {"status": "FINISHED", "lineage": [EDGE]},
+    ),
+    Endpoint(
+        "GET",
+        "/step-cache/{cache_key}",
+        "somewhere:viewer",
+        lambda f: f"/step-cache/{f.seeds['cache_key']}",
+    ),
+    Endpoint(
+        "POST",
+        "/schedules",
+        "somewhere:editor",
+        lambda f: "/schedules",
+        lambda f: Schedule(_new(), f.seeds["pipeline"], "pkg.mod:p", "0 3 * * *").to_dict(),
+    ),
+    Endpoint("GET", "/schedules", "somewhere:viewer", lambda f: "/schedules"),
+    Endpoint(
+        "GET",
+        "/schedules/{name}",
+        "somewhere:viewer",
+        lambda f: f"/schedules/{f.seeds['schedule']}",
+    ),
+    Endpoint(
+        "DELETE",
+        "/schedules/{name}",
+        "somewhere:maintainer",
+        lambda f: f"/schedules/{f.seeds['schedule']}",
+    ),
+    Endpoint(
+        "POST",
+        "/schedules/{name}/fired",
+        "somewhere:editor",
+        lambda f: f"/schedules/{f.seeds['schedule']}/fired",
+        lambda f: {"last_fire_at": 5},
+    ),
 ]
 # The model registry: a model in project 'default' with versions 1 (@champion) and 2, each
 # with tag 't', made from the run's artifact blob.
@@ -345,6 +496,37 @@ ENDPOINTS += [
         lambda f: f"/models/{f.model}/alias-events",
     ),
 ]
+
+
+def _pipeline_run(pipeline: str) -> PipelineRun:
+    return PipelineRun("", pipeline, "pkg.mod:p", "RUNNING", {}, "inline", [], created_at=1)
+
+
+def _seed_data_and_pipelines(store: LocalStore, tmp: Path) -> dict[str, str]:
+    """A dataset version, a pipeline with a run and a cached step run, and a schedule, all
+    named afresh (for the rows of the matrix on datasets, pipelines and schedules)."""
+    tag = uuid.uuid4().hex[:8]
+    source = tmp / f"{tag}.parquet"
+    source.write_bytes(tag.encode())  # the metadata store never opens it
+    version = store.create_dataset_version(f"d-{tag}", source, num_rows=1, schema=[], profile={})
+    store.register_pipeline(f"p-{tag}", "pkg.mod:p")
+    run, (step,) = store.create_pipeline_run(
+        _pipeline_run(f"p-{tag}"),
+        [StepRun("", "", "a", "pkg.mod:a", "FINISHED", cache_key=tag, end_time=2)],
+    )
+    store.put_schedule(Schedule(f"s-{tag}", f"p-{tag}", "pkg.mod:p", "0 3 * * *"))
+    return {
+        "dataset": version.dataset,
+        "digest": version.content_hash,
+        "version_id": version.id,
+        "pipeline": f"p-{tag}",
+        "run": run.id,
+        "step": step,
+        "cache_key": tag,
+        "schedule": f"s-{tag}",
+    }
+
+
 # Acting on someone else's tokens needs admin on every project.
 OTHERS_TOKENS = [
     Endpoint("DELETE", "/tokens/{token_id}", "admin*", lambda f: f"/tokens/{f.victim_token}"),

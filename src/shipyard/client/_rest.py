@@ -35,6 +35,8 @@ from shipyard.client._rest_blobs import (
     download_verified,
     file_chunks,
 )
+from shipyard.client._rest_data import RestDataMixin
+from shipyard.client._rest_pipelines import RestPipelinesMixin
 from shipyard.client._rest_registry import RestRegistryMixin
 from shipyard.config import Settings
 from shipyard.entities import (
@@ -57,7 +59,9 @@ def _q(part: str) -> str:
     return quote(part, safe="")
 
 
-class RestStore(RestAccessMixin, RestBlobsMixin, RestRegistryMixin):
+class RestStore(
+    RestAccessMixin, RestBlobsMixin, RestRegistryMixin, RestDataMixin, RestPipelinesMixin
+):
     """The Store protocol, answered by a Shipyard server."""
 
     def __init__(self, settings: Settings) -> None:

@@ -29,6 +29,8 @@ from shipyard.server import (
     _routes_access,
     _routes_artifacts,
     _routes_blobs,
+    _routes_data,
+    _routes_pipelines,
     _routes_registry,
     _routes_tracking,
     _schemas as s,
@@ -198,4 +200,6 @@ ROUTERS = [
     _routes_blobs.router,
     _routes_access.router,
     _routes_registry.router,
+    _routes_data.router,
+    _routes_pipelines.router,
 ]

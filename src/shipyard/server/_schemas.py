@@ -13,6 +13,7 @@ import dataclasses
 import math
 import types
 import typing
+import warnings
 from functools import cache
 from typing import Annotated, Any, Literal, Union
 
@@ -346,3 +347,118 @@ class SetAlias(Body):
     reason: Text = ""
     actor: ShortText = Field(default="", description="ignored when the server authenticates")
     dry_run: bool = False
+
+
+# ----------------------------------------------------------------------------- datasets
+
+
+def maybe(name: str, key: str, item: Any) -> type[BaseModel]:
+    """A response model ``{key: item or null}`` (a look-up that may find nothing)."""
+    model: type[BaseModel] = create_model(name, **{key: (item | None, ...)})  # type: ignore[call-overload]
+    return model
+
+
+DatasetOut = wire_model(e.Dataset)
+with warnings.catch_warnings():  # a field named like BaseModel.schema: harmless on the wire
+    warnings.filterwarnings("ignore", 'Field name "schema"', UserWarning)
+    DatasetVersionOut = wire_model(e.DatasetVersion)
+DatasetList = listing("DatasetList", "datasets", DatasetOut)
+DatasetVersionList = listing("DatasetVersionList", "versions", DatasetVersionOut)
+DatasetVersionFound = maybe("DatasetVersionFound", "version", DatasetVersionOut)
+
+
+class CreateDatasetVersion(Body):
+    """A dataset version whose canonical Parquet file was uploaded as the blob ``digest``."""
+
+    digest: Text
+    num_rows: Annotated[int, Field(ge=0, le=INT64)]
+    schema_: list[dict[Text, Any]] = Field(alias="schema")
+    profile: dict[Text, Any]
+    source: Text = ""
+    description: Text = ""
+
+
+# ----------------------------------------------------------------------------- pipelines
+
+PipelineOut = wire_model(e.PipelineInfo)
+PipelineRunOut = wire_model(e.PipelineRun)
+StepRunOut = wire_model(e.StepRun)
+ScheduleOut = wire_model(e.Schedule)
+PipelineList = listing("PipelineList", "pipelines", PipelineOut)
+PipelineRunList = listing("PipelineRunList", "runs", PipelineRunOut)
+StepRunList = listing("StepRunList", "step_runs", StepRunOut)
+StepRunIds = listing("StepRunIds", "step_run_ids", str)
+ScheduleList = listing("ScheduleList", "schedules", ScheduleOut)
+StepRunFound = maybe("StepRunFound", "step_run", StepRunOut)
+PipelineRunCreated: type[BaseModel] = create_model(
+    "PipelineRunCreated", run=(PipelineRunOut, ...), step_run_ids=(list[str], ...)
+)
+
+if typing.TYPE_CHECKING:
+    PipelineRunBody = Any
+    StepRunBody = Any
+    ScheduleBody = Any
+else:
+    PipelineRunBody = PipelineRunOut
+    StepRunBody = StepRunOut
+    ScheduleBody = ScheduleOut
+
+
+class RegisterPipeline(Body):
+    ref: Text
+    description: Text = ""
+
+
+class CreatePipelineRun(Body):
+    """A pipeline run with its step runs (ids are generated where empty)."""
+
+    run: PipelineRunBody
+    steps: list[StepRunBody] = Field(default_factory=list)
+
+
+class AddStepRuns(Body):
+    steps: list[StepRunBody]
+
+
+class UpdatePipelineRun(Body):
+    """The fields of a pipeline run to change; fields left out stay as they are."""
+
+    status: Text | None = None
+    start_time: Millis | None = None
+    end_time: Millis | None = None
+    error: Text | None = None
+    executor: Text | None = None
+    dag: list[dict[Text, Any]] | None = None
+    params: dict[Text, Any] | None = None
+
+
+class StepRunChanges(Body):
+    """The fields of a step run to change; fields left out stay as they are."""
+
+    status: Text | None = None
+    attempts: Annotated[int, Field(ge=0, le=INT64)] | None = None
+    cache_key: Text | None = None
+    cache_hit: bool | None = None
+    start_time: Millis | None = None
+    end_time: Millis | None = None
+    inputs: dict[Text, Any] | None = None
+    params: dict[Text, Any] | None = None
+    outputs: list[dict[Text, Any]] | None = None
+    logs: Text | None = None
+    error: Text | None = None
+
+
+class UpdateStepRun(StepRunChanges):
+    """Step run changes and the lineage edges to record in the same transaction."""
+
+    lineage: list[LineageEdgeBody] = Field(default_factory=list)
+
+
+class UpdateStepRuns(Body):
+    """Changes to several step runs, by step run id, made in one transaction."""
+
+    updates: dict[Text, StepRunChanges]
+
+
+class ScheduleFired(Body):
+    last_fire_at: Millis
