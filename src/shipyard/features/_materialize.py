@@ -12,7 +12,7 @@ import orjson
 from shipyard.client import Store
 from shipyard.entities import FeatureMaterialization
 from shipyard.errors import InvalidArgument
-from shipyard.features._offline import connect, source_schema, view_sql
+from shipyard.features._offline import arrow_batches, connect, source_schema, view_sql
 from shipyard.features._online import encode_key, online_store
 from shipyard.features._registry import registry
 from shipyard.features._retrieval import _store
@@ -57,7 +57,7 @@ def materialize_view(
         total = int(con.sql("SELECT count(*) FROM latest").fetchall()[0][0])
         if progress is not None:
             progress(view, 0, total)
-        reader = con.sql("SELECT * FROM latest").fetch_record_batch(BATCH_ROWS)
+        reader = arrow_batches(con.sql("SELECT * FROM latest"), BATCH_ROWS)
         nkeys, done = len(spec.join_keys), 0
         for batch in reader:
             cols = [c.to_pylist() for c in batch.columns]

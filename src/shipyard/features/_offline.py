@@ -253,9 +253,21 @@ def point_in_time_join(
         f"FROM __shipyard_entity e {' '.join(joins)} ORDER BY e.{ROW}"
     )
     try:
-        return con.sql(query).fetch_arrow_table()
+        return arrow_table(con.sql(query))
     finally:
         con.unregister("__shipyard_entity")
+
+
+def arrow_table(relation: Any) -> pa.Table:
+    """A relation's result as Arrow (``to_arrow_table`` on DuckDB 2, the older name before)."""
+    fetch = getattr(relation, "to_arrow_table", None) or relation.fetch_arrow_table
+    return fetch()
+
+
+def arrow_batches(relation: Any, rows: int) -> Any:
+    """A relation's result as a stream of Arrow record batches."""
+    fetch = getattr(relation, "to_arrow_reader", None) or relation.fetch_record_batch
+    return fetch(rows)
 
 
 def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:

@@ -42,6 +42,7 @@ def entity_table(
 
         source = data.get(entity_df) if isinstance(entity_df, str) else entity_df
         entity_df = data.load(source, "arrow", store=store)
+    _check_uniform_zones(entity_df, timestamp_column)
     table = _as_arrow(entity_df)
     missing = [c for c in (*join_keys, timestamp_column) if c not in table.column_names]
     if missing:
@@ -74,6 +75,20 @@ def entity_table(
     table = table.append_column(ROW, pa.array(range(table.num_rows), pa.int64()))
     table = table.append_column(TS, micros)
     return table, kind.tz is not None, source
+
+
+def _check_uniform_zones(frame: Any, column: str) -> None:
+    """Refuse a pandas column that mixes naive and timezone-aware timestamps."""
+    values = getattr(frame, "get", lambda _: None)(column)
+    if values is None or str(getattr(values, "dtype", "")) != "object":
+        return
+    kinds = {getattr(v, "tzinfo", None) is None for v in values if hasattr(v, "tzinfo")}
+    if len(kinds) > 1:
+        raise InvalidArgument(
+            f"entity column {column!r} mixes naive and timezone-aware timestamps; make them "
+            "uniform (pandas: pd.to_datetime(column, utc=True))",
+            field=column,
+        )
 
 
 def _as_arrow(frame: Any) -> pa.Table:

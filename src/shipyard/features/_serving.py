@@ -225,7 +225,7 @@ def check_skew(
     """
     import pandas as pd
 
-    from shipyard.features._offline import connect, quote, source_relation
+    from shipyard.features._offline import arrow_table, connect, quote, source_relation
     from shipyard.features._retrieval import get_historical_features
 
     target = _store(store)
@@ -241,10 +241,12 @@ def check_skew(
         clause, _ = source_relation(spec, target)
         con = connect()
         try:
-            entities = con.sql(
-                f"SELECT DISTINCT {keys} FROM {clause} ORDER BY hash({keys}, {int(seed)}) "
-                f"LIMIT {int(sample)}"
-            ).fetch_arrow_table().to_pandas()
+            entities = arrow_table(
+                con.sql(
+                    f"SELECT DISTINCT {keys} FROM {clause} ORDER BY hash({keys}, {int(seed)}) "
+                    f"LIMIT {int(sample)}"
+                )
+            ).to_pandas()
         finally:
             con.close()
         rows = entities.to_dict("records")
