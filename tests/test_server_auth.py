@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from shipyard.client import LocalStore, RestStore
 from shipyard.config import Settings, load_settings
-from shipyard.entities import LineageEdge, LineageNode, MetricPoint
+from shipyard.entities import FeatureObject, LineageEdge, LineageNode, MetricPoint
 from shipyard.errors import ConfigError, PermissionDenied, Unauthenticated
 from shipyard.server._app import api_routes
 from shipyard.server._serve import check_auth
@@ -66,6 +66,7 @@ def world(live_server: LiveServer, sqlite_settings: Settings) -> World:
         for project, role in grants.items():
             store.set_role(name, project, role)
         built.tokens[name] = store.create_token(name, "test").token
+    store.apply_feature_objects([FeatureObject("entity", "user", {"join_keys": ["id"]}), STATS])
     return built
 
 
@@ -106,6 +107,19 @@ class Endpoint:
     path: Callable[[Fixture], str]
     body: Body | None = None
     raw: bool = False
+
+
+# A feature view the online endpoint can be asked about (nothing materialized).
+STATS = FeatureObject(
+    "feature_view",
+    "stats",
+    {
+        "entities": ["user"],
+        "source": {"type": "file", "path": "none.parquet"},
+        "schema": [{"name": "clicks", "dtype": "int64"}],
+        "timestamp_field": "ts",
+    },
+)
 
 
 def _new() -> str:
@@ -238,6 +252,13 @@ ENDPOINTS = [
     Endpoint("DELETE", "/tokens/{token_id}", "any", lambda f: f"/tokens/{f.own_token}"),
     Endpoint("GET", "/audit", "somewhere:admin", lambda f: "/audit"),
     Endpoint("GET", "/info", "public", lambda f: "/info"),
+    Endpoint(
+        "POST",
+        "/features/online",
+        "viewer",
+        lambda f: "/features/online",
+        lambda f: {"entity_rows": [], "features": ["stats:clicks"]},
+    ),
 ]
 # Acting on someone else's tokens needs admin on every project.
 OTHERS_TOKENS = [

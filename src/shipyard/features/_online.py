@@ -80,6 +80,8 @@ class SqliteOnlineStore:
         return len(batch)
 
     def read(self, view: str, keys: Sequence[str]) -> dict[str, tuple[int, bytes]]:
+        if not keys:
+            return {}
         conn = self._conn()
         if len(keys) == 1:
             found = conn.execute(
@@ -148,6 +150,8 @@ class RedisOnlineStore:
         return count
 
     def read(self, view: str, keys: Sequence[str]) -> dict[str, tuple[int, bytes]]:
+        if not keys:
+            return {}
         try:
             found = self._client.mget([self._key(view, k) for k in keys])
         except self._errors as exc:

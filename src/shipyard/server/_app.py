@@ -25,7 +25,13 @@ import shipyard
 from shipyard.client import LocalStore
 from shipyard.config import Settings
 from shipyard.errors import ShipyardError
-from shipyard.server import _routes_access, _routes_artifacts, _routes_tracking, _schemas as s
+from shipyard.server import (
+    _routes_access,
+    _routes_artifacts,
+    _routes_features,
+    _routes_tracking,
+    _schemas as s,
+)
 from shipyard.server._observe import HTTP_CODES, ObserveMiddleware, metrics_payload
 from shipyard.server._state import Backend
 
@@ -189,4 +195,5 @@ ROUTERS = [
     _routes_tracking.router,
     _routes_artifacts.router,
     _routes_access.router,
+    _routes_features.router,
 ]
