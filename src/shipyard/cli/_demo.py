@@ -63,6 +63,14 @@ def demo() -> None:
             f"[bold]shipyard lineage run:{best.id[:12] if best else ''} --up[/]"
         )
     _print_registry(result)
+    if result.features:
+        f = result.features
+        console.print(
+            f"features: service [bold]{safe(f['service'])}[/] (point-in-time training set), "
+            f"{f['materialized']} patients materialized online; mean radius of patients "
+            f"{f['patients']}: {f['mean radius']} ({', '.join(f['statuses'])}); try "
+            "[bold]shipyard features list[/]"
+        )
 
 
 def _took(result: Any) -> str:

@@ -50,7 +50,11 @@ class Field:
     dtype: str
 
     def __post_init__(self) -> None:
-        check_feature_name(self.name, "feature")
+        if not isinstance(self.name, str) or not self.name.strip() or ":" in self.name:
+            raise InvalidArgument(
+                f"feature name must be non-empty text without ':', got {self.name!r}",
+                field="feature",
+            )
         if self.dtype not in DTYPES:
             raise InvalidArgument(
                 f"feature {self.name!r} has type {self.dtype!r}; use one of {', '.join(DTYPES)}",
