@@ -226,7 +226,9 @@ def register_dataset() -> DatasetVersion:
     frame = load_breast_cancer(as_frame=True).frame
     ids = pd.Series(range(len(frame)), dtype="int64")
     measured = _MEASURED + pd.to_timedelta(ids, unit="min")
-    measurements = frame.drop(columns=[TARGET]).assign(**{PATIENT: ids, "event_timestamp": measured})
+    measurements = frame.drop(columns=[TARGET]).assign(
+        **{PATIENT: ids, "event_timestamp": measured}
+    )
     patient = fs.Entity("patient", [PATIENT])
     view = fs.FeatureView(
         "measurements",

@@ -53,7 +53,9 @@ def apply(
 
 
 @app.command("list")
-def list_(kind: Optional[str] = typer.Option(None, help="entity, feature_view, service...")) -> None:
+def list_(
+    kind: Optional[str] = typer.Option(None, help="entity, feature_view, service..."),
+) -> None:
     """List the definitions in the registry."""
     with friendly_errors():
         objects = fs.list_definitions(kind)
@@ -64,7 +66,9 @@ def list_(kind: Optional[str] = typer.Option(None, help="entity, feature_view, s
         spec = o.spec
         details = spec.get("join_keys") or [f["name"] for f in spec.get("schema", [])]
         details = details or spec.get("features", [])
-        table.add_row(o.kind, safe(o.name), safe(", ".join(map(str, details))), fmt_time(o.updated_at))
+        table.add_row(
+            o.kind, safe(o.name), safe(", ".join(map(str, details))), fmt_time(o.updated_at)
+        )
     console.print(table)
 
 
@@ -85,7 +89,8 @@ def show(
         return
     console.print(f"[bold]{obj.kind} {safe(obj.name)}[/]  digest {obj.digest[:12]}")
     for key, value in obj.spec.items():
-        console.print(f"  {key}: {safe(fmt_value(value) if not isinstance(value, (list, dict)) else json.dumps(value))}")
+        text = json.dumps(value) if isinstance(value, list | dict) else fmt_value(value)
+        console.print(f"  {key}: {safe(text)}")
     if windows:
         console.print(f"  watermark: {fmt_time(windows[0].end)} ({windows[0].rows:,} rows)")
 
@@ -94,7 +99,9 @@ def _when(text: Optional[str]) -> Optional[datetime]:
     return None if text is None else datetime.fromisoformat(text)
 
 
-def _materialize(incremental: bool, start: Optional[str], end: Optional[str], views: list[str]) -> None:
+def _materialize(
+    incremental: bool, start: Optional[str], end: Optional[str], views: list[str]
+) -> None:
     with (
         friendly_errors(),
         Progress(

@@ -44,9 +44,7 @@ __all__ = ["LocalStore", "now_ms"]
 MAX_PAGE = 50_000
 
 
-class LocalStore(
-    AccessMixin, RegistryMixin, DataStoreMixin, PipelineStoreMixin, FeatureStoreMixin
-):
+class LocalStore(AccessMixin, RegistryMixin, DataStoreMixin, PipelineStoreMixin, FeatureStoreMixin):
     """Direct access to the metadata database and the blob store.
 
     Used embedded (the default) and by the Shipyard server as its backend. Whoever can open

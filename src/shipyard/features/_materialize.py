@@ -52,7 +52,9 @@ def materialize_view(
     try:
         columns = source_schema(con, spec, store)
         where = f"{{t}} >= {start_ms * 1000} AND {{t}} < {end_ms * 1000}"
-        sql = view_sql(spec, features, columns, store, alias="m", where=where, latest_per_entity=True)
+        sql = view_sql(
+            spec, features, columns, store, alias="m", where=where, latest_per_entity=True
+        )
         con.execute(f"CREATE TEMP TABLE latest AS {sql}")
         total = int(con.sql("SELECT count(*) FROM latest").fetchall()[0][0])
         if progress is not None:
@@ -96,8 +98,7 @@ def materialize(
     if end_ms < start_ms:
         raise InvalidArgument("the materialization window ends before it starts", field="end")
     return [
-        materialize_view(target, name, start_ms, end_ms, progress)
-        for name in _views(target, views)
+        materialize_view(target, name, start_ms, end_ms, progress) for name in _views(target, views)
     ]
 
 

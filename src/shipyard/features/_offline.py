@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 ROW, TS = "__shipyard_row", "__shipyard_ts"
 _INTS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER")
 _CATEGORY = {
-    **dict.fromkeys(_INTS + ("UBIGINT", "HUGEINT"), "int"),
+    **dict.fromkeys((*_INTS, "UBIGINT", "HUGEINT"), "int"),
     **dict.fromkeys(("FLOAT", "DOUBLE"), "float"),
     "VARCHAR": "string",
     "BOOLEAN": "bool",
@@ -92,7 +92,7 @@ def source_schema(con: duckdb.DuckDBPyConnection, spec: ViewSpec, store: Store) 
     clause, _ = source_relation(spec, store)
     try:
         described = con.sql(f"DESCRIBE SELECT * FROM {clause}").fetchall()
-    except Exception as exc:  # noqa: BLE001 - DuckDB raises many kinds; all mean unreadable
+    except Exception as exc:
         raise SchemaError(
             f"cannot read the source of feature view {spec.name!r}: {str(exc).splitlines()[0]}",
             field="source",

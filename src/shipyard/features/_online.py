@@ -140,7 +140,9 @@ class RedisOnlineStore:
         try:
             pipe = self._client.pipeline(transaction=False)
             for key, ts, value in rows:
-                self._script(keys=[self._key(view, key)], args=[ts, b"%d|" % ts + value], client=pipe)
+                self._script(
+                    keys=[self._key(view, key)], args=[ts, b"%d|" % ts + value], client=pipe
+                )
                 count += 1
                 if count % 2000 == 0:
                     pipe.execute()
@@ -159,7 +161,8 @@ class RedisOnlineStore:
         out: dict[str, tuple[int, bytes]] = {}
         for key, raw in zip(keys, found, strict=True):
             if raw is not None:
-                ts, _, value = raw.partition(b"|")
+                data = raw.encode() if isinstance(raw, str) else bytes(raw)
+                ts, _, value = data.partition(b"|")
                 out[key] = (int(ts), value)
         return out
 

@@ -190,9 +190,7 @@ class Plan:
         return keys
 
 
-def feature_refs(
-    features: Sequence[str] | FeatureService | str | None, reg: Registry
-) -> list[str]:
+def feature_refs(features: Sequence[str] | FeatureService | str | None, reg: Registry) -> list[str]:
     """The ``"view:feature"`` list a request names: a list, a service (object or name)."""
     if isinstance(features, FeatureService):
         return features.refs()
@@ -200,8 +198,7 @@ def feature_refs(
         return list(reg.get("service", features).spec["features"])
     if features is None or not len(features):
         raise InvalidArgument(
-            "name the features to retrieve: a list of 'view:feature' strings or a feature "
-            "service",
+            "name the features to retrieve: a list of 'view:feature' strings or a feature service",
             field="features",
         )
     return [str(f) for f in features]

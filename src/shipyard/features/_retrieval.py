@@ -98,7 +98,7 @@ def _as_arrow(frame: Any) -> pa.Table:
         return frame
     module = type(frame).__module__
     if module.startswith("polars"):
-        return frame.to_arrow()  # type: ignore[no-any-return]
+        return frame.to_arrow()
     if module.startswith("pandas"):
         try:
             return pa.Table.from_pandas(frame, preserve_index=False)
@@ -121,7 +121,7 @@ def convert(table: pa.Table, output: Output) -> Any:
         return table
     if output == "polars":
         try:
-            import polars as pl
+            import polars as pl  # type: ignore[import-not-found]
         except ImportError:
             raise InvalidArgument(
                 "output='polars' needs polars installed (`pip install polars`)", field="output"

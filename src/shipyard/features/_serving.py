@@ -65,7 +65,7 @@ def _rows(entity_rows: Any, keys: Sequence[str]) -> list[Mapping[str, Any]]:
                 f"requested need {', '.join(keys)}",
                 field=missing[0],
             )
-    return entity_rows
+    return list(entity_rows)
 
 
 _plans: dict[tuple[int, Any, bool], Plan] = {}
@@ -168,11 +168,14 @@ def _on_demand(
     )
     result = odv.call(frame)
     statuses = [
-        PRESENT if all(found[s][f][1][i] == PRESENT for s in odv.sources for f in plan.views[s])
+        PRESENT
+        if all(found[s][f][1][i] == PRESENT for s in odv.sources for f in plan.views[s])
         else MISSING
         for i in range(n)
     ]
-    values = [None if s != PRESENT else _plain(v) for s, v in zip(statuses, result[feature], strict=True)]
+    values = [
+        None if s != PRESENT else _plain(v) for s, v in zip(statuses, result[feature], strict=True)
+    ]
     return values, statuses, [None] * n
 
 
@@ -264,7 +267,9 @@ def check_skew(
                 a, b = online.values[name][i], _plain(offline[name].iloc[i])
                 b = None if b is pd.NA else b
                 report.checked += 1
-                if not ((a is None and b is None) or (a is not None and b is not None and _same(a, b))):
+                if not (
+                    (a is None and b is None) or (a is not None and b is not None and _same(a, b))
+                ):
                     report.mismatches.append(Mismatch(view, row, feature, a, b))
     return report
 

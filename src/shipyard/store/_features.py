@@ -111,4 +111,3 @@ def list_materializations(conn: Connection, view: str, limit: int) -> list[Featu
         FeatureMaterialization(r.view, r.start_ms, r.end_ms, r.rows, r.created_at)
         for r in conn.execute(query)
     ]
-
