@@ -8,11 +8,10 @@ from datetime import datetime
 from typing import Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from shipyard import features as fs
-from shipyard.cli._render import console, fmt_time, fmt_value, friendly_errors, safe
+from shipyard.cli._render import console, fmt_time, fmt_value, friendly_errors, progress_bar, safe
 
 app = typer.Typer(
     help="Define, materialize and serve features (the feature store).", no_args_is_help=True
@@ -104,13 +103,7 @@ def _materialize(
 ) -> None:
     with (
         friendly_errors(),
-        Progress(
-            TextColumn("[bold blue]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-        ) as bar,
+        progress_bar() as bar,
     ):
         tasks: dict[str, object] = {}
 
