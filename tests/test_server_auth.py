@@ -19,6 +19,7 @@ from shipyard.client import LocalStore, RestStore
 from shipyard.config import Settings, load_settings
 from shipyard.entities import (
     ArtifactInfo,
+    FeatureObject,
     LineageEdge,
     LineageNode,
     MetricPoint,
@@ -75,6 +76,7 @@ def world(live_server: LiveServer, sqlite_settings: Settings) -> World:
         for project, role in grants.items():
             store.set_role(name, project, role)
         built.tokens[name] = store.create_token(name, "test").token
+    store.apply_feature_objects([FeatureObject("entity", "user", {"join_keys": ["id"]}), STATS])
     return built
 
 
@@ -120,6 +122,19 @@ class Endpoint:
     path: Callable[[Fixture], str]
     body: Body | None = None
     raw: bool = False
+
+
+# A feature view the online endpoint can be asked about (nothing materialized).
+STATS = FeatureObject(
+    "feature_view",
+    "stats",
+    {
+        "entities": ["user"],
+        "source": {"type": "file", "path": "none.parquet"},
+        "schema": [{"name": "clicks", "dtype": "int64"}],
+        "timestamp_field": "ts",
+    },
+)
 
 
 def _new() -> str:
@@ -494,6 +509,40 @@ ENDPOINTS += [
         "/models/{name}/alias-events",
         "viewer",
         lambda f: f"/models/{f.model}/alias-events",
+    ),
+    Endpoint(
+        "POST",
+        "/features/online",
+        "viewer",
+        lambda f: "/features/online",
+        lambda f: {"entity_rows": [], "features": ["stats:clicks"]},
+    ),
+    Endpoint(
+        "PUT",
+        "/features/objects",
+        "editor",
+        lambda f: "/features/objects",
+        lambda f: {"objects": [{"kind": STATS.kind, "name": STATS.name, "spec": STATS.spec}]},
+    ),
+    Endpoint("GET", "/features/objects", "viewer", lambda f: "/features/objects"),
+    Endpoint(
+        "GET",
+        "/features/objects/{kind}/{name}",
+        "viewer",
+        lambda f: "/features/objects/feature_view/stats",
+    ),
+    Endpoint(
+        "POST",
+        "/features/views/{view}/materializations",
+        "editor",
+        lambda f: "/features/views/stats/materializations",
+        lambda f: {"start": 0, "end": 10, "rows": 1},
+    ),
+    Endpoint(
+        "GET",
+        "/features/views/{view}/materializations",
+        "viewer",
+        lambda f: "/features/views/stats/materializations",
     ),
 ]
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 __all__ = [
     "DEFAULT_PROJECT",
+    "FEATURE_OBJECT_KINDS",
     "LINEAGE_NODE_KINDS",
     "PIPELINE_RUN_STATUSES",
     "ROLES",
@@ -26,6 +27,8 @@ __all__ = [
     "Dataset",
     "DatasetVersion",
     "Experiment",
+    "FeatureMaterialization",
+    "FeatureObject",
     "GateResult",
     "LineageEdge",
     "LineageNode",
@@ -622,3 +625,48 @@ class AliasEvent:
         values = dict(data)
         values["gates"] = [GateResult(**g) for g in data.get("gates", [])]
         return cls(**values)
+
+
+#: The kinds of feature-store definition kept in the registry.
+FEATURE_OBJECT_KINDS: tuple[str, ...] = ("entity", "feature_view", "on_demand_view", "service")
+
+
+@dataclass(frozen=True)
+class FeatureObject:
+    """A feature-store definition as the registry keeps it: its kind (``entity``,
+    ``feature_view``, ``on_demand_view``, ``service``), name, JSON spec and the spec's sha256
+    (so ``plan`` can tell what changed without comparing specs field by field)."""
+
+    kind: str
+    name: str
+    spec: dict[str, Any]
+    digest: str = ""
+    created_at: int = 0
+    updated_at: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeatureObject:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class FeatureMaterialization:
+    """One materialization of a feature view into the online store: the event-time window
+    ``[start, end)`` in epoch milliseconds and how many entity rows were written. The largest
+    ``end`` is the view's watermark, where ``materialize-incremental`` starts next."""
+
+    view: str
+    start: int
+    end: int
+    rows: int
+    created_at: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeatureMaterialization:
+        return cls(**data)

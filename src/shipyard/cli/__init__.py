@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from shipyard.cli import _access, _data, _experiments, _models, _pipelines, _runs
+from shipyard.cli import _access, _data, _experiments, _features, _models, _pipelines, _runs
 from shipyard.cli._demo import demo
 from shipyard.cli._lineage import lineage_command
 from shipyard.cli._server import server
@@ -19,6 +19,7 @@ app.add_typer(_experiments.app, name="experiments")
 app.add_typer(_runs.app, name="runs")
 app.add_typer(_models.app, name="models")
 app.add_typer(_data.app, name="data")
+app.add_typer(_features.app, name="features")
 app.add_typer(_pipelines.app, name="pipelines")
 app.command("scheduler")(_pipelines.scheduler_command)
 app.command("lineage")(lineage_command)

@@ -36,6 +36,7 @@ from shipyard.client._rest_blobs import (
     file_chunks,
 )
 from shipyard.client._rest_data import RestDataMixin
+from shipyard.client._rest_features import RestFeaturesMixin
 from shipyard.client._rest_pipelines import RestPipelinesMixin
 from shipyard.client._rest_registry import RestRegistryMixin
 from shipyard.config import Settings
@@ -60,7 +61,12 @@ def _q(part: str) -> str:
 
 
 class RestStore(
-    RestAccessMixin, RestBlobsMixin, RestRegistryMixin, RestDataMixin, RestPipelinesMixin
+    RestAccessMixin,
+    RestBlobsMixin,
+    RestRegistryMixin,
+    RestDataMixin,
+    RestPipelinesMixin,
+    RestFeaturesMixin,
 ):
     """The Store protocol, answered by a Shipyard server."""
 

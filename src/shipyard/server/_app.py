@@ -30,6 +30,7 @@ from shipyard.server import (
     _routes_artifacts,
     _routes_blobs,
     _routes_data,
+    _routes_features,
     _routes_pipelines,
     _routes_registry,
     _routes_tracking,
@@ -202,4 +203,5 @@ ROUTERS = [
     _routes_registry.router,
     _routes_data.router,
     _routes_pipelines.router,
+    _routes_features.router,
 ]

@@ -462,3 +462,36 @@ class UpdateStepRuns(Body):
 
 class ScheduleFired(Body):
     last_fire_at: Millis
+
+
+# ----------------------------------------------------------------------------- feature store
+
+FeatureObjectOut = wire_model(e.FeatureObject)
+FeatureMaterializationOut = wire_model(e.FeatureMaterialization)
+FeatureObjectList = listing("FeatureObjectList", "objects", FeatureObjectOut)
+FeatureMaterializationList = listing(
+    "FeatureMaterializationList", "materializations", FeatureMaterializationOut
+)
+
+
+class FeatureObjectIn(Body):
+    """A definition to store: its kind, name and JSON spec (the server computes the digest)."""
+
+    kind: Text
+    name: Text
+    spec: dict[Text, Any]
+
+
+class ApplyFeatureObjects(Body):
+    """Definitions to create or replace and (kind, name) pairs to remove, in one transaction."""
+
+    objects: list[FeatureObjectIn] = Field(default_factory=list)
+    delete: list[tuple[Text, Text]] = Field(default_factory=list)
+
+
+class RecordMaterialization(Body):
+    """A materialized event-time window ``[start, end)`` (epoch ms) and the rows written."""
+
+    start: Millis
+    end: Millis
+    rows: Annotated[int, Field(ge=0, le=INT64)]
