@@ -6,6 +6,7 @@ import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, example, given, settings as hsettings, strategies as st
@@ -14,6 +15,8 @@ from shipyard import features as fs
 from shipyard.client import LocalStore
 from shipyard.config import Settings, load_settings
 from shipyard.errors import InvalidArgument
+from shipyard.features._registry import forget
+from tests._server import LiveServer
 
 USER = fs.Entity("user", ["user_id"])
 
@@ -193,3 +196,24 @@ def test_materialized_rows_match_brute_force(
         else "PRESENT"
         for u in range(5)
     ]
+
+
+def test_lookup_over_http(local: LocalStore, tmp_path: Path, live_server: LiveServer) -> None:
+    """The server answers as the SDK does, whether the definitions come from its cache (the
+    lookup runs on the event loop with SQLite) or must be read first (the thread pool)."""
+    _define(local, tmp_path)
+    fs.materialize(end=datetime(2024, 3, 1, tzinfo=UTC), store=local)
+    live_server.serve(local)
+    url = f"{live_server.url}/api/v1/features/online"
+    body = {"entity_rows": [{"user_id": 1}, {"user_id": 9}], "service": "svc"}
+    for cached in (False, True):
+        if not cached:
+            forget(local)
+        got = httpx.post(url, json=body).json()
+        assert got["values"] == {"clicks": [11, None], "country": ["IT", None]}
+        assert got["statuses"]["clicks"] == ["PRESENT", "MISSING"]
+        assert got["event_timestamps"]["clicks"][0].startswith("2024-01-05T00:00:00")
+    bad = httpx.post(url, json={"entity_rows": [{"id": 1}], "service": "svc"})
+    assert bad.json()["code"] == "invalid_argument" and "no join key" in bad.json()["message"]
+    unknown = httpx.post(url, json={"entity_rows": [{"user_id": 1}], "service": "nope"})
+    assert unknown.status_code == 404

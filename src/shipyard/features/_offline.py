@@ -252,6 +252,7 @@ def point_in_time_join(
     in entity-row order; values not found are null.
     """
     con.register("__shipyard_entity", entity)
+    con.execute("SET preserve_insertion_order = false")  # the query orders its result
     import pyarrow.compute as pc
 
     bounds = pc.min_max(entity.column(TS))
