@@ -139,9 +139,11 @@ class ModelServer:
         service = self.service
         if version is not None:
             served, shadow = service.find(name, version), None
+            role = served.role
         else:
             service.find(name)
             served, shadow = service.route()
+            role = "canary" if served.role == "challenger" else served.role
         if tensors is not None:
             model_input = served.plan.from_tensors(tensors)
         else:
@@ -149,7 +151,7 @@ class ModelServer:
         outputs = await served.batcher.submit(model_input)
         prediction_id = uuid.uuid4().hex
         if self.log is not None:
-            self._log(served, prediction_id, model_input, outputs, started, served.role)
+            self._log(served, prediction_id, model_input, outputs, started, role)
         if shadow is not None:
             service.spawn(self._shadow(shadow, prediction_id, model_input))
         return served, outputs, prediction_id

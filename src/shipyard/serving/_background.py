@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from typing import Any
@@ -39,15 +40,15 @@ class BackgroundServer:
         self.port = int(self._sock.getsockname()[1])
         self.url = f"http://{host}:{self.port}"
         options = {**uvicorn_options(), "log_level": "warning"}
-        options.pop("loop", None)  # the thread's loop: asyncio's default is fine here
+        # The thread runs its own loop and drives start-up and drain itself (around uvicorn).
+        options.update(loop="none", lifespan="off")
         self._server = uvicorn.Server(uvicorn.Config(self.app, **options))
         self._thread: threading.Thread | None = None
 
     def start(self, timeout: float = 60.0) -> BackgroundServer:
         """Start serving and wait for readiness (ServiceUnavailable if it never comes)."""
         self._thread = threading.Thread(
-            target=self._server.run,
-            kwargs={"sockets": [self._sock]},
+            target=lambda: asyncio.run(self._main()),
             daemon=True,
             name="shipyard-model-server",
         )
@@ -69,6 +70,13 @@ class BackgroundServer:
                 time.sleep(0.02)
         self.stop()
         raise ServiceUnavailable(f"the model server at {self.url} did not become ready")
+
+    async def _main(self) -> None:
+        await self.state.startup()
+        try:
+            await self._server.serve(sockets=[self._sock])
+        finally:
+            await self.state.shutdown()
 
     def stop(self, timeout: float = 60.0) -> None:
         """Drain and stop (idempotent)."""

@@ -11,7 +11,6 @@ request fails because of a swap.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -162,7 +161,7 @@ class ModelService:
         self.challenger: Track | None = None
         if config.challenger:
             alias = config.challenger.split("@", 1)[-1]
-            self.challenger = Track(f"{self.name}@{alias}", config.mode, config, metrics)
+            self.challenger = Track(f"{self.name}@{alias}", "challenger", config, metrics)
         self._poller: asyncio.Task[None] | None = None
         self.ready = False
         self.error: str | None = None
@@ -240,9 +239,7 @@ class ModelService:
         """Stop following, and drain every queued request."""
         self.ready = False
         if self._poller is not None:
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
+            self._poller.cancel()  # it only sleeps and swaps; nothing to wait for
         end = time.monotonic() + timeout
         if self._background:
             await asyncio.wait(list(self._background), timeout=timeout)
