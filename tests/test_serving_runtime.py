@@ -191,7 +191,7 @@ def test_canary_and_shadow(served_model: Any, mode: str) -> None:
     logged = read_predictions("churn")
     if mode == "canary":
         assert answered == {1, challenger}  # 60 requests at 50%: both answer
-        assert set(logged["role"]) == {"primary", "canary"}
+        assert set(logged["role"]) == {"primary", "canary", "challenger"}  # + the pinned one
     else:
         assert answered == {1}  # the shadow never answers
         shadow = logged[logged["role"] == "shadow"]
