@@ -18,7 +18,6 @@ from tests._serving import v2_body
 pytest_plugins = ["tests._serving"]
 
 
-
 def test_health_and_metadata(http: httpx.Client) -> None:
     assert http.get("/v2/health/live").json() == {"live": True}
     assert http.get("/v2/health/ready").status_code == 200

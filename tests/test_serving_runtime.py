@@ -17,7 +17,7 @@ import shipyard
 from shipyard.errors import InvalidArgument
 from shipyard.serving import log_labels, read_labels, read_predictions
 from shipyard.serving._batcher import Batcher
-from tests._serving import cancer, register, start
+from tests._serving import register, start
 
 pytest_plugins = ["tests._serving"]
 
@@ -75,7 +75,7 @@ def _burst(url: str, rows: list[dict[str, Any]], n: int, workers: int = 8) -> li
 
 
 def test_prediction_log_and_labels_lose_nothing_under_a_burst(served_model: Any) -> None:
-    X, y = served_model
+    X, _ = served_model
     rows = X.head(20).to_dict(orient="records")
     with start(max_batch_size=16) as server:
         answers = _burst(server.url, rows, 200)
@@ -204,7 +204,6 @@ def test_readiness_waits_for_the_model_and_unknown_refs_fail(sqlite_sdk: Any) ->
     register()
     with pytest.raises(shipyard.errors.ServiceUnavailable, match="failed to load"):
         start("churn@nope")
-    X, _ = cancer()
     with start() as server:
         assert httpx.get(f"{server.url}/v2/health/ready").status_code == 200
         server.state.draining = True  # what shutdown does first

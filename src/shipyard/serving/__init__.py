@@ -11,6 +11,9 @@ shadow rollouts, batch scoring of Parquet files, and self-contained build contex
 """
 
 from shipyard.serving._app import ModelServer, create_app
+from shipyard.serving._background import BackgroundServer
+from shipyard.serving._batch import predict_file
+from shipyard.serving._build import build
 from shipyard.serving._config import FeatureSource, ServingConfig
 from shipyard.serving._predlog import log_labels, log_root, read_labels, read_predictions
 from shipyard.serving._run import serve
@@ -18,12 +21,15 @@ from shipyard.serving._service import FEATURE_SERVICE_KEY
 
 __all__ = [
     "FEATURE_SERVICE_KEY",
+    "BackgroundServer",
     "FeatureSource",
     "ModelServer",
     "ServingConfig",
+    "build",
     "create_app",
     "log_labels",
     "log_root",
+    "predict_file",
     "read_labels",
     "read_predictions",
     "serve",

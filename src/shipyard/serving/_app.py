@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.metadata
 import logging
 import time
 import uuid
@@ -36,6 +37,7 @@ from shipyard.serving._service import ModelService, Served
 log = logging.getLogger("shipyard.serving")
 JSON = "application/json"
 _V2_EXTENSIONS = ["binary_tensor_data"]
+_VERSION = importlib.metadata.version("shipyard")
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -261,11 +263,7 @@ def create_app(
 
     @route("/v2")
     async def server_metadata(request: Request) -> Response:
-        import shipyard
-
-        return _json(
-            {"name": "shipyard", "version": shipyard.__version__, "extensions": _V2_EXTENSIONS}
-        )
+        return _json({"name": "shipyard", "version": _VERSION, "extensions": _V2_EXTENSIONS})
 
     async def model_metadata(request: Request) -> Response:
         params = request.path_params

@@ -116,7 +116,8 @@ class ParquetWriter:
                 frames.append(pq.read_table(fh).to_pandas())
         if not frames:
             return pd.DataFrame()
-        return pd.concat(frames, ignore_index=True)
+        joined: pd.DataFrame = pd.concat(frames, ignore_index=True)
+        return joined
 
 
 def records_frame(records: Sequence[Record]) -> pd.DataFrame:

@@ -34,12 +34,17 @@ def _nodelay(sock: Any) -> None:
 
 def http_protocol() -> type[Any]:
     """uvicorn's fastest available HTTP/1.1 protocol, with TCP_NODELAY per connection."""
+    base: type[Any]
     try:
-        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as Base
-    except ImportError:  # the `serving` extra is not installed
-        from uvicorn.protocols.http.h11_impl import H11Protocol as Base
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-    class NoDelay(Base):  # type: ignore[misc,valid-type]
+        base = HttpToolsProtocol
+    except ImportError:  # the `serving` extra is not installed
+        from uvicorn.protocols.http.h11_impl import H11Protocol
+
+        base = H11Protocol
+
+    class NoDelay(base):  # type: ignore[misc]
         def connection_made(self, transport: Any) -> None:
             _nodelay(transport.get_extra_info("socket"))
             super().connection_made(transport)

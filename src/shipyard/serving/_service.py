@@ -11,10 +11,12 @@ request fails because of a swap.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -49,12 +51,22 @@ class Track:
     """One reference followed through the registry (``role``: primary or challenger)."""
 
     def __init__(self, ref: str, role: str, config: ServingConfig, metrics: ServingMetrics) -> None:
-        parsed = parse_ref(ref)
-        if parsed.name is None:
-            raise NotFound(f"{ref!r} does not name a registered model (use NAME@ALIAS or NAME/N)")
-        self.ref: ModelRef = parsed
-        self.name = parsed.name
-        self.alias = parsed.alias or ""
+        self.folder = _model_folder(ref)
+        if self.folder is not None:  # a model folder (a build context): pinned, no registry
+            about = _folder_info(self.folder)
+            self.ref: ModelRef | str = str(self.folder)
+            self.name = str(about.get("name") or self.folder.name)
+            self.alias = ""
+            self._folder_version = int(about.get("version") or 1)
+        else:
+            parsed = parse_ref(ref)
+            if parsed.name is None:
+                raise NotFound(
+                    f"{ref!r} does not name a registered model (use NAME@ALIAS or NAME/N)"
+                )
+            self.ref = parsed
+            self.name = parsed.name
+            self.alias = parsed.alias or ""
         self.role = role
         self.config = config
         self.metrics = metrics
@@ -69,10 +81,16 @@ class Track:
     async def refresh(self) -> bool:
         """Swap to the version the reference names now, if it moved; True on a swap."""
         async with self._lock:
-            version = await asyncio.to_thread(resolve, self.ref)
-            if self.current is not None and self.current.version == version.version:
+            if self.folder is not None:
+                if self.current is not None:
+                    return False
+                number, metadata = self._folder_version, {}
+            else:
+                version = await asyncio.to_thread(resolve, self.ref)
+                number, metadata = version.version, version.metadata
+            if self.current is not None and self.current.version == number:
                 return False
-            served = await asyncio.to_thread(self._load, version.version, version.metadata)
+            served = await asyncio.to_thread(self._load, number, metadata)
             old, self.current = self.current, served
             self.metrics.model_info.labels(
                 self.name, str(served.version), self.alias, self.role
@@ -96,9 +114,8 @@ class Track:
 
     def _load(self, version: int, metadata: dict[str, Any]) -> Served:
         """Load and warm up a version (in a worker thread)."""
-        model = load_model(
-            f"{self.name}/{version}", trusted=self.config.trusted, enforce_signature=False
-        )
+        source: str | Path = self.folder if self.folder is not None else f"{self.name}/{version}"
+        model = load_model(source, trusted=self.config.trusted, enforce_signature=False)
         plan = InputPlan(
             model.signature,
             feature_service=metadata.get(FEATURE_SERVICE_KEY),
@@ -134,6 +151,22 @@ class Track:
         served.metadata = dict(metadata)
         _warm_up(served, self.config.warmup_rounds)
         return served
+
+
+def _model_folder(ref: str) -> Path | None:
+    """The folder ``ref`` names, when it names a local model folder rather than the registry."""
+    if ref.startswith(("/", "./", "../", "~", "file://")):
+        return Path(ref.removeprefix("file://")).expanduser().resolve()
+    return None
+
+
+def _folder_info(folder: Path) -> dict[str, Any]:
+    from shipyard.serving._build import MODEL_JSON
+
+    for candidate in (folder / MODEL_JSON, folder.parent / MODEL_JSON):
+        if candidate.is_file():
+            return dict(json.loads(candidate.read_text()))
+    return {}
 
 
 def _warm_up(served: Served, rounds: int) -> None:
