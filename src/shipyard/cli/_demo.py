@@ -8,6 +8,7 @@ from typing import Any
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from shipyard.cli import _serving
 from shipyard.cli._models import gates_table
 from shipyard.cli._render import console, fmt_value, friendly_errors, safe
 from shipyard.demo import DemoResult, run_demo
@@ -63,6 +64,8 @@ def demo() -> None:
             f"[bold]shipyard lineage run:{best.id[:12] if best else ''} --up[/]"
         )
     _print_registry(result)
+    if result.version is not None and result.promotion is not None:
+        _serving.demo_serving(f"{result.version.name}@{result.promotion.alias}")
 
 
 def _took(result: Any) -> str:
