@@ -5,7 +5,7 @@
     Dockerfile          python slim image, installs the pinned requirements, runs the server
     requirements.txt    the version's pinned requirements (+ shipyard with the serving extra)
     model/              the model files, checked against their sha256
-    shipyard-model.json name, version, flavor, signature, manifest digest
+    serving.json        name, version, flavor, signature, manifest digest
     entrypoint.sh       shipyard serve /app/model --host 0.0.0.0 --port 8000 --workers N
     wheels/             optional: wheels to install from (e.g. a Shipyard wheel)
 
@@ -21,7 +21,7 @@ from pathlib import Path
 from shipyard.registry import resolve
 from shipyard.tracking import get_client
 
-MODEL_JSON = "shipyard-model.json"
+MODEL_JSON = "serving.json"
 _DOCKERFILE = """\
 FROM python:{python}-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \\
@@ -31,7 +31,7 @@ COPY requirements.txt ./
 COPY wheels/ ./wheels/
 RUN pip install --no-cache-dir --find-links ./wheels -r requirements.txt
 COPY model/ ./model/
-COPY shipyard-model.json entrypoint.sh ./
+COPY serving.json entrypoint.sh ./
 RUN chmod +x entrypoint.sh && useradd --create-home shipyard
 USER shipyard
 EXPOSE 8000

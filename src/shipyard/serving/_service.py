@@ -163,7 +163,7 @@ def _model_folder(ref: str) -> Path | None:
 def _folder_info(folder: Path) -> dict[str, Any]:
     from shipyard.serving._build import MODEL_JSON
 
-    for candidate in (folder / MODEL_JSON, folder.parent / MODEL_JSON):
+    for candidate in (folder.parent / MODEL_JSON, folder / MODEL_JSON):
         if candidate.is_file():
             return dict(json.loads(candidate.read_text()))
     return {}
