@@ -32,24 +32,29 @@ def _nodelay(sock: Any) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-def http_protocol() -> type[Any]:
-    """uvicorn's fastest available HTTP/1.1 protocol, with TCP_NODELAY per connection."""
-    base: type[Any]
+def _fastest_http() -> type[Any]:
     try:
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-        base = HttpToolsProtocol
+        return HttpToolsProtocol
     except ImportError:  # the `serving` extra is not installed
         from uvicorn.protocols.http.h11_impl import H11Protocol
 
-        base = H11Protocol
+        return H11Protocol
 
-    class NoDelay(base):  # type: ignore[misc]
-        def connection_made(self, transport: Any) -> None:
-            _nodelay(transport.get_extra_info("socket"))
-            super().connection_made(transport)
 
-    return NoDelay
+class NoDelayProtocol(_fastest_http()):  # type: ignore[misc]
+    """uvicorn's fastest available HTTP/1.1 protocol, with TCP_NODELAY per connection (a
+    module-level class: worker processes receive it pickled)."""
+
+    def connection_made(self, transport: Any) -> None:
+        _nodelay(transport.get_extra_info("socket"))
+        super().connection_made(transport)
+
+
+def http_protocol() -> type[Any]:
+    """The HTTP protocol class model servers use."""
+    return NoDelayProtocol
 
 
 def listen(host: str, port: int) -> socket.socket:
