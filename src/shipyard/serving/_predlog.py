@@ -121,40 +121,47 @@ class ParquetWriter:
 
 
 def records_frame(records: Sequence[Record]) -> pd.DataFrame:
-    """The log rows of some requests (one row per predicted input row)."""
-    frames = []
-    for rec in records:
-        n = rec.rows
-        meta = pd.DataFrame(
-            {
-                "prediction_id": [rec.prediction_id] * n,
-                "row": np.arange(n, dtype="int32"),
-                "ts": np.full(n, rec.ts, dtype="int64"),
-                "model": [rec.model] * n,
-                "version": np.full(n, rec.version, dtype="int32"),
-                "alias": [rec.alias] * n,
-                "role": [rec.role] * n,
-                "latency_ms": np.full(n, rec.latency_ms, dtype="float64"),
-            }
-        )
-        frames.append(pd.concat([meta, _inputs(rec.inputs, n), _outputs(rec.outputs, n)], axis=1))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    """The log rows of some requests (one row per predicted input row), built column-wise:
+    one concatenation for the inputs and one for the outputs, whatever the request count."""
+    if not records:
+        return pd.DataFrame()
+    sizes = [r.rows for r in records]
+    meta = pd.DataFrame(
+        {
+            "prediction_id": np.repeat([r.prediction_id for r in records], sizes),
+            "row": np.concatenate([np.arange(n, dtype="int32") for n in sizes]),
+            "ts": np.repeat(np.asarray([r.ts for r in records], dtype="int64"), sizes),
+            "model": np.repeat([r.model for r in records], sizes),
+            "version": np.repeat(np.asarray([r.version for r in records], dtype="int32"), sizes),
+            "alias": np.repeat([r.alias for r in records], sizes),
+            "role": np.repeat([r.role for r in records], sizes),
+            "latency_ms": np.repeat([r.latency_ms for r in records], sizes),
+        }
+    )
+    return pd.concat([meta, _inputs([r.inputs for r in records]), _outputs(records)], axis=1)
 
 
-def _inputs(data: Any, n: int) -> pd.DataFrame:
-    if isinstance(data, pd.DataFrame):
-        frame = data.reset_index(drop=True)
+def _inputs(parts: list[Any]) -> pd.DataFrame:
+    if all(isinstance(p, pd.DataFrame) for p in parts):
+        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        frame = frame.reset_index(drop=True)
         frame.columns = [f"input.{c}" for c in frame.columns]
-        return frame.astype({c: object for c, d in frame.dtypes.items() if d == "category"})
-    array = np.asarray(data)
-    return pd.DataFrame({"input": list(array.reshape(n, -1)) if array.ndim > 1 else array})
+        plain: pd.DataFrame = frame.astype(
+            {c: object for c, d in frame.dtypes.items() if d == "category"}
+        )
+        return plain
+    arrays = [np.asarray(p) for p in parts]
+    array = np.concatenate([a.reshape(len(a), -1) if a.ndim > 1 else a for a in arrays])
+    return pd.DataFrame({"input": list(array) if array.ndim > 1 else array})
 
 
-def _outputs(data: Any, n: int) -> pd.DataFrame:
-    array = data.to_numpy() if hasattr(data, "to_numpy") else np.asarray(data)
-    if array.ndim > 1:
-        return pd.DataFrame({"output": list(array.reshape(n, -1))})
-    return pd.DataFrame({"output": array})
+def _outputs(records: Sequence[Record]) -> pd.DataFrame:
+    arrays = [
+        r.outputs.to_numpy() if hasattr(r.outputs, "to_numpy") else np.asarray(r.outputs)
+        for r in records
+    ]
+    array = np.concatenate([a.reshape(len(a), -1) if a.ndim > 1 else a for a in arrays])
+    return pd.DataFrame({"output": list(array) if array.ndim > 1 else array})
 
 
 class PredictionLog:
