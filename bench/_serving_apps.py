@@ -7,7 +7,6 @@ with joblib (and, in the MLflow venv, as an MLflow model).
 HTTP protocol as Shipyard, one BLAS thread per worker.
 """
 
-
 import os
 import sys
 

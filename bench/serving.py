@@ -97,9 +97,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="per measurement")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="serving-", dir=WORK_DIR if WORK_DIR.exists() else None))
-    env = clean_env(
-        extra={"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    )
+    threads = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env = clean_env(extra=threads)
     bodies: dict[tuple[str, int], Path] = {}
     for rows in (1, 100):
         records = _records(rows)
@@ -133,7 +132,7 @@ def main() -> None:
             "mlflow",
         ],
         check=True,
-        env=clean_env(mlflow_python, env),
+        env=clean_env(mlflow_python, threads),
         capture_output=True,
     )
 
@@ -202,7 +201,7 @@ def main() -> None:
                 "-w",
                 str(WORKERS),
             ],
-            clean_env(mlflow_python, env),
+            clean_env(mlflow_python, threads),
             f"http://127.0.0.1:{port3}/ping",
             "/invocations",
             "mlflow",
