@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from shipyard.cli import _access, _data, _experiments, _features, _models, _pipelines, _runs
+from shipyard.cli import (
+    _access,
+    _data,
+    _experiments,
+    _features,
+    _models,
+    _pipelines,
+    _runs,
+    _serving,
+)
 from shipyard.cli._demo import demo
 from shipyard.cli._lineage import lineage_command
 from shipyard.cli._server import server
@@ -28,6 +37,8 @@ app.add_typer(_access.tokens, name="tokens")
 app.command()(_access.audit)
 app.command()(demo)
 app.command()(server)
+for _command in (_serving.serve, _serving.predict, _serving.build):
+    app.command()(_command)
 
 
 @app.command()
