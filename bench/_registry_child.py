@@ -17,10 +17,13 @@ breast-cancer data (nothing is downloaded). Measured:
   ``shipyard.models.load("bench-rf@champion")``, every sha256 checked on each load). The first
   load is reported separately (Shipyard fetches into its cache then).
 
-Load timings cover loading only; the loaded model's predictions are then checked against
-the original's. Each side creates its database before the timed calls (MLflow in
-``set_experiment``, Shipyard by creating the experiment). The network guard of
-``_tracking_child`` refuses (and counts) any connection off this machine.
+With ``url`` each side talks to its server instead (``mlflow server`` / ``shipyard server``,
+started by ``bench/registry.py --remote``): registering and loading then go through HTTP,
+artifacts included (Shipyard's verified on both ends). Load timings cover loading only; the
+loaded model's predictions are then checked against the original's. Each side creates its
+database before the timed calls (MLflow in ``set_experiment``, Shipyard by creating the
+experiment). The network guard of ``_tracking_child`` refuses (and counts) any connection off
+this machine.
 """
 
 from __future__ import annotations
@@ -95,15 +98,19 @@ def _explicit_requirements() -> list[str]:
     return [f"{name}=={version(name)}" for name in names]
 
 
-def run_mlflow(home: Path, repeat: int, loads: int, requirements: str | None) -> dict[str, Any]:
+def run_mlflow(
+    home: Path, repeat: int, loads: int, requirements: str | None, url: str | None = None
+) -> dict[str, Any]:
     import mlflow
     import mlflow.sklearn
 
     home.mkdir(parents=True, exist_ok=True)
-    mlflow.set_tracking_uri(f"sqlite:///{home / 'mlflow.db'}")
+    mlflow.set_tracking_uri(url or f"sqlite:///{home / 'mlflow.db'}")
     # A SQLite tracking URI keeps artifacts in ./mlruns by default: keep them in the temp home.
+    # Through ``mlflow server``, artifacts go where the server puts them (it proxies them).
     if mlflow.get_experiment_by_name("bench") is None:
-        mlflow.create_experiment("bench", artifact_location=(home / "artifacts").as_uri())
+        location = None if url else (home / "artifacts").as_uri()
+        mlflow.create_experiment("bench", artifact_location=location)
     mlflow.set_experiment("bench")
     model, X = _train()
     expected = model.predict(X)
@@ -139,10 +146,12 @@ def run_mlflow(home: Path, repeat: int, loads: int, requirements: str | None) ->
     }
 
 
-def run_shipyard(home: Path, repeat: int, loads: int, requirements: Any = None) -> dict[str, Any]:
+def run_shipyard(
+    home: Path, repeat: int, loads: int, requirements: Any = None, url: str | None = None
+) -> dict[str, Any]:
     import shipyard
 
-    shipyard.configure(home=str(home))
+    shipyard.configure(home=str(home), tracking_uri=url or "")
     shipyard.tracking.get_client().store.get_or_create_experiment("bench")  # creates the DB
     model, X = _train()
     expected = model.predict(X)
@@ -179,7 +188,11 @@ def main(argv: list[str]) -> None:
     )
     runner = run_mlflow if tool == "mlflow" else run_shipyard
     outcome["result"] = runner(
-        Path(kwargs["home"]), kwargs["repeat"], kwargs["loads"], kwargs.get("requirements")
+        Path(kwargs["home"]),
+        kwargs["repeat"],
+        kwargs["loads"],
+        kwargs.get("requirements"),
+        kwargs.get("url"),
     )
 
 

@@ -76,12 +76,51 @@ def rows(default: dict[str, Any], explicit: dict[str, Any], ours: dict[str, Any]
     ]  # fmt: skip
 
 
+def through_servers(mlflow: Path, sizes: dict[str, int]) -> dict[str, Any]:
+    """Both sides again, each through its own server (defaults, SQLite, on this machine);
+    MLflow given explicit requirements, its fastest path."""
+    from server import Server
+
+    found: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="registry-servers-", dir=WORK_DIR) as tmp:
+        for name, python in (("mlflow", mlflow), ("shipyard", Path(sys.executable))):
+            home = Path(tmp) / name
+            home.mkdir()
+            server = Server(name, python, home)
+            server.start()
+            try:
+                reqs = "explicit" if name == "mlflow" else None
+                found[name] = child(python, name, requirements=reqs, url=server.url, **sizes)
+            finally:
+                server.stop()
+    return found
+
+
+def remote_rows(ml: dict[str, Any], ours: dict[str, Any]) -> list[Row]:
+    def median(side: dict[str, Any], key: str) -> float:
+        return float(side["result"][key]["median_seconds"])
+
+    return [
+        compare("through the server: log + register (MLflow explicit requirements)",
+                median(ml, "log_register"), median(ours, "log_register"),
+                minimum=None, rate=False),
+        compare("through the server: load by alias",
+                median(ml, "load_alias"), median(ours, "load_alias"),
+                minimum=None, rate=False),
+    ]  # fmt: skip
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("--repeat", type=int, default=5, help="timed log+register calls per side")
     p.add_argument("--loads", type=int, default=20, help="timed loads by alias per side")
+    p.add_argument(
+        "--remote",
+        action="store_true",
+        help="also measure both through their servers (mlflow server / shipyard server)",
+    )
     p.add_argument("--out", type=Path, default=WORK_DIR / "registry.json")
     return p.parse_args(argv)
 
@@ -97,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     explicit = child(mlflow, "mlflow", requirements="explicit", **sizes)
     ours = child(Path(sys.executable), "shipyard", **sizes)
     table_rows = rows(default, explicit, ours)
+    remote: dict[str, Any] = {}
+    if args.remote:
+        remote = through_servers(mlflow, sizes)
+        table_rows += remote_rows(remote["mlflow"], remote["shipyard"])
     table = render(table_rows)
     table.title = "Model registry: Shipyard vs MLflow"
     Console(width=WIDTH).print(table)
@@ -107,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         "mlflow_requirements": list(MLFLOW.requirements),
         "rows": [r.__dict__ for r in table_rows],
         "children": {"mlflow_default": default, "mlflow_explicit": explicit, "shipyard": ours},
+        "remote": remote,
         "total_seconds": time.perf_counter() - started,
     }
     args.out.write_text(json.dumps(record, indent=2))

@@ -402,6 +402,15 @@ def test_demo_end_to_end(default_client: None, tmp_path: Path) -> None:
     assert shipyard.get_run(best.id).tags["shipyard.demo.champion"] == "true"
     assert "register FINISHED" in ok("pipelines", "show", first.id[:12])
 
+    # the training set is a point-in-time join of the feature service, served online too
+    assert "569 patients materialized online" in out
+    assert "(PRESENT, PRESENT, PRESENT)" in out.replace("\n", " ")
+    saved = shipyard.data.get("breast-cancer@1")
+    assert {"patient_id", "event_timestamp", "mean radius"} <= set(saved.columns)
+    feature_up = shipyard.lineage.upstream(saved)
+    assert {n.id for n in feature_up.of_kind("feature_view")} == {"measurements"}
+    assert "demo-features" in ok("features", "list")
+
 
 def test_python_dash_m_runs_the_cli() -> None:
     import subprocess

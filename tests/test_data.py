@@ -67,6 +67,19 @@ def test_profile_has_types_nulls_ranges_quantiles_and_top_values(sdk: Client) ->
     assert profile["when"]["type"].startswith("timestamp")
 
 
+def test_time_zone_aware_timestamps_profile_in_utc_and_load_back_aware(sdk: Client) -> None:
+    frame = pd.DataFrame(
+        {"at": pd.date_range("2024-01-01", periods=3, freq="D", tz="Europe/Berlin"), "x": [1, 2, 3]}
+    )
+    version = data.register("events", frame)
+    stats = version.profile["at"]
+    assert stats["kind"] == "time" and stats["nulls"] == 0
+    assert stats["min"].startswith("2023-12-31 23:00:00")  # midnight in Berlin, as UTC
+    loaded = data.load("events@latest")
+    pd.testing.assert_frame_equal(loaded, frame, check_dtype=False)
+    assert str(loaded["at"].dt.tz) == "Europe/Berlin"
+
+
 def test_identical_data_from_other_sources_and_chunkings_is_the_same_version(
     sdk: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

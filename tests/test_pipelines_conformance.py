@@ -1,18 +1,26 @@
-"""Pipeline runs, step runs, the cache lookup and schedules through the Store protocol, on
-every database backend."""
+"""Pipeline runs, step runs, the cache lookup and schedules through the Store protocol, and a
+pipeline driven through the SDK, on every database backend, embedded and through the
+server."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+import shipyard
+from shipyard import data, pipelines
 from shipyard.client import Store
-from shipyard.entities import PipelineRun, Schedule, StepRun
-from shipyard.errors import InvalidArgument, NotFound
+from shipyard.entities import LineageNode, PipelineRun, Schedule, StepRun
+from shipyard.errors import AlreadyExists, InvalidArgument, NotFound
+from shipyard.tracking import Client
+from tests import _pipeline_steps as steps
+from tests._pipeline_steps import calls
 
 
 def _run(status: str = "RUNNING", **extra: object) -> PipelineRun:
     return PipelineRun(
-        id="",
+        id=str(extra.pop("id", "")),
         pipeline="train",
         ref="pkg.mod:train",
         status=status,
@@ -78,6 +86,11 @@ def test_listing_filters_and_bad_input(store: Store) -> None:
         store.get_pipeline("ghost")
     with pytest.raises(InvalidArgument, match="limit"):
         store.list_pipeline_runs(limit=0)
+    with pytest.raises(AlreadyExists, match="exists already"):  # an id chosen twice
+        store.create_pipeline_run(_run(id=second.id))
+    with pytest.raises(AlreadyExists):
+        store.add_step_runs(first.id, [StepRun("s1", "", "a", "x:a", "PENDING")] * 2)
+    assert store.list_step_runs(first.id) == []  # nothing of the refused batch was kept
 
 
 def test_schedules_round_trip(store: Store) -> None:
@@ -95,3 +108,34 @@ def test_schedules_round_trip(store: Store) -> None:
     assert store.list_schedules() == []
     with pytest.raises(NotFound, match="no schedule named"):
         store.get_schedule("nightly")
+
+
+def test_a_pipeline_runs_caches_fails_and_resumes_through_the_sdk(sdk: Client) -> None:
+    """The engine's whole use of the store (runs, step runs, the cache, lineage, datasets,
+    blobs), embedded and through the server."""
+    first = steps.chain.run(n=4)
+    assert first.ok and first.output("total") == 12 and first.output("side") == {"n": 104}
+    assert sorted(calls()) == ["double", "side", "source", "total"]
+    again = steps.chain.run(n=4)
+    assert sorted(again.cache_hits) == ["double", "side", "source", "total"]
+    assert len(calls()) == 4 and again.output("total") == 12
+    stored = {s.name: s for s in sdk.store.list_step_runs(first.id)}
+    assert stored["source"].outputs[0]["ref"] == "chain.source@1"
+    assert stored["double"].inputs["df"]["from"] == "source"
+    assert data.load("chain.double@1")["x"].tolist() == [0, 2, 4, 6]
+    up = shipyard.lineage.upstream(f"step_run:{stored['total'].id}")
+    assert LineageNode("pipeline_run", first.id) in up.nodes
+    assert [r.id for r in pipelines.list_runs("chain")] == [again.id, first.id]
+
+    failed = steps.fragile.run(raise_on_failure=False)
+    assert failed.status == "FAILED"
+    assert {n: s.status for n, s in failed.steps.items()} == {
+        "fine": "FINISHED",
+        "boom": "FAILED",
+        "after_boom": "SKIPPED",
+        "independent": "FINISHED",
+    }
+    Path("fixed.flag").write_text("fixed")
+    resumed = pipelines.resume(failed.id[:10])
+    assert resumed.ok and resumed.run.resumed_from == failed.id
+    assert sorted(resumed.cache_hits) == ["fine", "independent"]

@@ -17,7 +17,16 @@ from sqlalchemy import text
 
 from shipyard.client import LocalStore, RestStore
 from shipyard.config import Settings, load_settings
-from shipyard.entities import LineageEdge, LineageNode, MetricPoint
+from shipyard.entities import (
+    ArtifactInfo,
+    FeatureObject,
+    LineageEdge,
+    LineageNode,
+    MetricPoint,
+    PipelineRun,
+    Schedule,
+    StepRun,
+)
 from shipyard.errors import ConfigError, PermissionDenied, Unauthenticated
 from shipyard.server._app import api_routes
 from shipyard.server._serve import check_auth
@@ -67,6 +76,7 @@ def world(live_server: LiveServer, sqlite_settings: Settings) -> World:
         for project, role in grants.items():
             store.set_role(name, project, role)
         built.tokens[name] = store.create_token(name, "test").token
+    store.apply_feature_objects([FeatureObject("entity", "user", {"join_keys": ["id"]}), STATS])
     return built
 
 
@@ -83,6 +93,8 @@ class Fixture:
     run_id: str
     own_token: str
     victim_token: str
+    model: str = ""
+    seeds: dict[str, str] = field(default_factory=dict)  # datasets, pipelines, schedules
 
 
 def _fresh(store: LocalStore, caller: str, tmp: Path) -> Fixture:
@@ -93,7 +105,10 @@ def _fresh(store: LocalStore, caller: str, tmp: Path) -> Fixture:
     source.write_text("artifact")
     store.log_artifact(run.id, source, "a.txt")
     own = store.create_token(caller).info.id if caller in ROLE_OF else "0" * 12
-    return Fixture(exp.id, exp.name, run.id, own, store.create_token("victim").info.id)
+    victim = store.create_token("victim").info.id
+    fixture = Fixture(exp.id, exp.name, run.id, own, victim, _fresh_model(store, exp.name))
+    fixture.seeds.update(_seed_data_and_pipelines(store, tmp))
+    return fixture
 
 
 Body = Callable[[Fixture], Any]
@@ -107,6 +122,19 @@ class Endpoint:
     path: Callable[[Fixture], str]
     body: Body | None = None
     raw: bool = False
+
+
+# A feature view the online endpoint can be asked about (nothing materialized).
+STATS = FeatureObject(
+    "feature_view",
+    "stats",
+    {
+        "entities": ["user"],
+        "source": {"type": "file", "path": "none.parquet"},
+        "schema": [{"name": "clicks", "dtype": "int64"}],
+        "timestamp_field": "ts",
+    },
+)
 
 
 def _new() -> str:
@@ -253,7 +281,301 @@ ENDPOINTS = [
     Endpoint("DELETE", "/tokens/{token_id}", "any", lambda f: f"/tokens/{f.own_token}"),
     Endpoint("GET", "/audit", "somewhere:admin", lambda f: "/audit"),
     Endpoint("GET", "/info", "public", lambda f: "/info"),
+    # datasets, pipelines and schedules: not per project yet, so roles count anywhere
+    Endpoint("GET", "/datasets", "somewhere:viewer", lambda f: "/datasets"),
+    Endpoint(
+        "GET",
+        "/datasets/{name}/versions",
+        "somewhere:viewer",
+        lambda f: f"/datasets/{f.seeds['dataset']}/versions",
+    ),
+    Endpoint(
+        "POST",
+        "/datasets/{name}/versions",
+        "somewhere:editor",
+        lambda f: f"/datasets/{_new()}/versions",
+        lambda f: {"digest": f.seeds["digest"], "num_rows": 1, "schema": [], "profile": {}},
+    ),
+    Endpoint(
+        "GET",
+        "/datasets/{name}/versions/latest",
+        "somewhere:viewer",
+        lambda f: f"/datasets/{f.seeds['dataset']}/versions/latest",
+    ),
+    Endpoint(
+        "GET",
+        "/datasets/{name}/versions/{version}",
+        "somewhere:viewer",
+        lambda f: f"/datasets/{f.seeds['dataset']}/versions/1",
+    ),
+    Endpoint(
+        "GET",
+        "/datasets/{name}/by-hash/{content_hash}",
+        "somewhere:viewer",
+        lambda f: f"/datasets/{f.seeds['dataset']}/by-hash/{f.seeds['digest']}",
+    ),
+    Endpoint(
+        "GET",
+        "/dataset-versions/{version_id}",
+        "somewhere:viewer",
+        lambda f: f"/dataset-versions/{f.seeds['version_id']}",
+    ),
+    Endpoint(
+        "PUT",
+        "/pipelines/{name}",
+        "somewhere:editor",
+        lambda f: f"/pipelines/{_new()}",
+        lambda f: {"ref": "pkg.mod:p"},
+    ),
+    Endpoint("GET", "/pipelines", "somewhere:viewer", lambda f: "/pipelines"),
+    Endpoint(
+        "GET",
+        "/pipelines/{name}",
+        "somewhere:viewer",
+        lambda f: f"/pipelines/{f.seeds['pipeline']}",
+    ),
+    Endpoint(
+        "POST",
+        "/pipeline-runs",
+        "somewhere:editor",
+        lambda f: "/pipeline-runs",
+        lambda f: {"run": _pipeline_run(f.seeds["pipeline"]).to_dict(), "steps": []},
+    ),
+    Endpoint("GET", "/pipeline-runs", "somewhere:viewer", lambda f: "/pipeline-runs"),
+    Endpoint(
+        "GET",
+        "/pipeline-runs/{run_id}",
+        "somewhere:viewer",
+        lambda f: f"/pipeline-runs/{f.seeds['run']}",
+    ),
+    Endpoint(
+        "PATCH",
+        "/pipeline-runs/{run_id}",
+        "somewhere:editor",
+        lambda f: f"/pipeline-runs/{f.seeds['run']}",
+        lambda f: {"status": "FINISHED", "end_time": 2},
+    ),
+    Endpoint(
+        "GET",
+        "/pipeline-runs/{run_id}/steps",
+        "somewhere:viewer",
+        lambda f: f"/pipeline-runs/{f.seeds['run']}/steps",
+    ),
+    Endpoint(
+        "POST",
+        "/pipeline-runs/{run_id}/steps",
+        "somewhere:editor",
+        lambda f: f"/pipeline-runs/{f.seeds['run']}/steps",
+        lambda f: {"steps": [StepRun("", "", "b", "pkg.mod:b", "PENDING").to_dict()]},
+    ),
+    Endpoint(
+        "PATCH",
+        "/step-runs",
+        "somewhere:editor",
+        lambda f: "/step-runs",
+        lambda f: {"updates": {f.seeds["step"]: {"logs": "more"}}},
+    ),
+    Endpoint(
+        "GET",
+        "/step-runs/{step_run_id}",
+        "somewhere:viewer",
+        lambda f: f"/step-runs/{f.seeds['step']}",
+    ),
+    Endpoint(
+        "PATCH",
+        "/step-runs/{step_run_id}",
+        "somewhere:editor",
+        lambda f: f"/step-runs/{f.seeds['step']}",
+        lambda f: {"status": "FINISHED", "lineage": [EDGE]},
+    ),
+    Endpoint(
+        "GET",
+        "/step-cache/{cache_key}",
+        "somewhere:viewer",
+        lambda f: f"/step-cache/{f.seeds['cache_key']}",
+    ),
+    Endpoint(
+        "POST",
+        "/schedules",
+        "somewhere:editor",
+        lambda f: "/schedules",
+        lambda f: Schedule(_new(), f.seeds["pipeline"], "pkg.mod:p", "0 3 * * *").to_dict(),
+    ),
+    Endpoint("GET", "/schedules", "somewhere:viewer", lambda f: "/schedules"),
+    Endpoint(
+        "GET",
+        "/schedules/{name}",
+        "somewhere:viewer",
+        lambda f: f"/schedules/{f.seeds['schedule']}",
+    ),
+    Endpoint(
+        "DELETE",
+        "/schedules/{name}",
+        "somewhere:maintainer",
+        lambda f: f"/schedules/{f.seeds['schedule']}",
+    ),
+    Endpoint(
+        "POST",
+        "/schedules/{name}/fired",
+        "somewhere:editor",
+        lambda f: f"/schedules/{f.seeds['schedule']}/fired",
+        lambda f: {"last_fire_at": 5},
+    ),
 ]
+# The model registry: a model in project 'default' with versions 1 (@champion) and 2, each
+# with tag 't', made from the run's artifact blob.
+MODEL_FILE = {"path": "model.txt", "digest": hashlib.sha256(b"artifact").hexdigest(), "size": 8}
+
+
+def _fresh_model(store: LocalStore, exp_name: str) -> str:
+    name = f"m-{exp_name}"
+    store.create_registered_model(name, tags={"t": "v"})
+    files = [ArtifactInfo(**MODEL_FILE)]
+    for _ in range(2):
+        store.create_model_version(name, files, flavor="pyfunc", tags={"t": "v"})
+    store.set_model_alias(name, "champion", 1)
+    return name
+
+
+ENDPOINTS += [
+    Endpoint("POST", "/models", "editor", lambda f: "/models", lambda f: {"name": _new()}),
+    Endpoint("GET", "/models", "any", lambda f: "/models"),
+    Endpoint("GET", "/models/{name}", "viewer", lambda f: f"/models/{f.model}"),
+    Endpoint(
+        "PATCH",
+        "/models/{name}",
+        "editor",
+        lambda f: f"/models/{f.model}",
+        lambda f: {"description": "new"},
+    ),
+    Endpoint(
+        "DELETE", "/models/{name}/tags/{key}", "editor", lambda f: f"/models/{f.model}/tags/t"
+    ),
+    Endpoint("DELETE", "/models/{name}", "maintainer", lambda f: f"/models/{f.model}"),
+    Endpoint(
+        "POST",
+        "/models/{name}/versions",
+        "editor",
+        lambda f: f"/models/{f.model}/versions",
+        lambda f: {"files": [MODEL_FILE], "flavor": "pyfunc"},
+    ),
+    Endpoint("GET", "/models/{name}/versions", "viewer", lambda f: f"/models/{f.model}/versions"),
+    Endpoint(
+        "GET",
+        "/models/{name}/versions/{version}",
+        "viewer",
+        lambda f: f"/models/{f.model}/versions/1",
+    ),
+    Endpoint(
+        "PATCH",
+        "/models/{name}/versions/{version}",
+        "editor",
+        lambda f: f"/models/{f.model}/versions/1",
+        lambda f: {"tags": {"u": "w"}},
+    ),
+    Endpoint(
+        "DELETE",
+        "/models/{name}/versions/{version}/tags/{key}",
+        "editor",
+        lambda f: f"/models/{f.model}/versions/2/tags/t",
+    ),
+    Endpoint(
+        "DELETE",
+        "/models/{name}/versions/{version}",
+        "maintainer",
+        lambda f: f"/models/{f.model}/versions/2",
+    ),
+    Endpoint(
+        "GET",
+        "/models/{name}/aliases/{alias}",
+        "viewer",
+        lambda f: f"/models/{f.model}/aliases/champion",
+    ),
+    Endpoint(
+        "PUT",
+        "/models/{name}/aliases/{alias}",
+        "maintainer",
+        lambda f: f"/models/{f.model}/aliases/champion",
+        lambda f: {"version": 2},
+    ),
+    Endpoint(
+        "DELETE",
+        "/models/{name}/aliases/{alias}",
+        "maintainer",
+        lambda f: f"/models/{f.model}/aliases/champion",
+    ),
+    Endpoint(
+        "GET",
+        "/models/{name}/alias-events",
+        "viewer",
+        lambda f: f"/models/{f.model}/alias-events",
+    ),
+    Endpoint(
+        "POST",
+        "/features/online",
+        "viewer",
+        lambda f: "/features/online",
+        lambda f: {"entity_rows": [], "features": ["stats:clicks"]},
+    ),
+    Endpoint(
+        "PUT",
+        "/features/objects",
+        "editor",
+        lambda f: "/features/objects",
+        lambda f: {"objects": [{"kind": STATS.kind, "name": STATS.name, "spec": STATS.spec}]},
+    ),
+    Endpoint("GET", "/features/objects", "viewer", lambda f: "/features/objects"),
+    Endpoint(
+        "GET",
+        "/features/objects/{kind}/{name}",
+        "viewer",
+        lambda f: "/features/objects/feature_view/stats",
+    ),
+    Endpoint(
+        "POST",
+        "/features/views/{view}/materializations",
+        "editor",
+        lambda f: "/features/views/stats/materializations",
+        lambda f: {"start": 0, "end": 10, "rows": 1},
+    ),
+    Endpoint(
+        "GET",
+        "/features/views/{view}/materializations",
+        "viewer",
+        lambda f: "/features/views/stats/materializations",
+    ),
+]
+
+
+def _pipeline_run(pipeline: str) -> PipelineRun:
+    return PipelineRun("", pipeline, "pkg.mod:p", "RUNNING", {}, "inline", [], created_at=1)
+
+
+def _seed_data_and_pipelines(store: LocalStore, tmp: Path) -> dict[str, str]:
+    """A dataset version, a pipeline with a run and a cached step run, and a schedule, all
+    named afresh (for the rows of the matrix on datasets, pipelines and schedules)."""
+    tag = uuid.uuid4().hex[:8]
+    source = tmp / f"{tag}.parquet"
+    source.write_bytes(tag.encode())  # the metadata store never opens it
+    version = store.create_dataset_version(f"d-{tag}", source, num_rows=1, schema=[], profile={})
+    store.register_pipeline(f"p-{tag}", "pkg.mod:p")
+    run, (step,) = store.create_pipeline_run(
+        _pipeline_run(f"p-{tag}"),
+        [StepRun("", "", "a", "pkg.mod:a", "FINISHED", cache_key=tag, end_time=2)],
+    )
+    store.put_schedule(Schedule(f"s-{tag}", f"p-{tag}", "pkg.mod:p", "0 3 * * *"))
+    return {
+        "dataset": version.dataset,
+        "digest": version.content_hash,
+        "version_id": version.id,
+        "pipeline": f"p-{tag}",
+        "run": run.id,
+        "step": step,
+        "cache_key": tag,
+        "schedule": f"s-{tag}",
+    }
+
+
 # Acting on someone else's tokens needs admin on every project.
 OTHERS_TOKENS = [
     Endpoint("DELETE", "/tokens/{token_id}", "admin*", lambda f: f"/tokens/{f.victim_token}"),

@@ -6,6 +6,7 @@ operation and mode): a check of the contract, not an exhaustive search."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from shipyard.entities import MetricPoint
+from shipyard.entities import ArtifactInfo, MetricPoint
 from shipyard.server._state import Backend
 from tests._server import LiveServer
 
@@ -54,12 +55,27 @@ def _exercise(operation: Any, mode: GenerationMode, known: dict[str, str] | None
 
 
 @pytest.mark.slow
-def test_no_request_breaks_the_contract(live_server: LiveServer, rest_backend: Backend) -> None:
+def test_no_request_breaks_the_contract(
+    live_server: LiveServer, rest_backend: Backend, tmp_path: Path
+) -> None:
     store = rest_backend.store
     exp = store.create_experiment("seed", tags={"t": "v"})
     run = store.create_run(exp.id, "seed-run", tags={"t": "v"})
     store.log_batch(run.id, [MetricPoint("m", 1.0, 0, 1)], {"p": "1"})
-    known = {"experiment_id": exp.id, "run_id": run.id, "name": "anonymous", "key": "t"}
+    source = tmp_path / "model.txt"
+    source.write_text("weights")
+    files = [ArtifactInfo("model.txt", store.put_blob(source), source.stat().st_size)]
+    # 'name' aims at the user and at a model of that name, with version 1 @champion
+    store.create_model_version("anonymous", files, flavor="pyfunc", tags={"t": "v"})
+    store.set_model_alias("anonymous", "champion", 1)
+    known = {
+        "experiment_id": exp.id,
+        "run_id": run.id,
+        "name": "anonymous",
+        "key": "t",
+        "version": "1",
+        "alias": "champion",
+    }
     schema = schemathesis.openapi.from_url(live_server.url + "/api/v1/openapi.json")
     failures = []
     operations = 0

@@ -52,6 +52,10 @@ _EXPORTS: dict[str, str] = {
     "register_model": "shipyard.registry",
     "save_model": "shipyard.registry",
     "set_alias": "shipyard.registry",
+    # feature store
+    "get_historical_features": "shipyard.features",
+    "get_online_features": "shipyard.features",
+    "materialize": "shipyard.features",
     # pipelines
     "pipeline": "shipyard.pipelines",
     "step": "shipyard.pipelines",
@@ -68,7 +72,7 @@ _EXPORTS: dict[str, str] = {
     "RegisteredModel": "shipyard.entities",
 }
 #: Submodules reachable as attributes (``shipyard.models.load("churn@champion")``).
-_SUBMODULES = ("data", "errors", "lineage", "models", "pipelines")
+_SUBMODULES = ("data", "errors", "features", "lineage", "models", "pipelines")
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
@@ -77,6 +81,7 @@ if TYPE_CHECKING:
     from shipyard import (
         data as data,
         errors as errors,
+        features as features,
         lineage as lineage,
         models as models,
         pipelines as pipelines,
@@ -94,6 +99,11 @@ if TYPE_CHECKING:
         RegisteredModel as RegisteredModel,
         Run as Run,
         RunPage as RunPage,
+    )
+    from shipyard.features import (
+        get_historical_features as get_historical_features,
+        get_online_features as get_online_features,
+        materialize as materialize,
     )
     from shipyard.pipelines import (
         pipeline as pipeline,

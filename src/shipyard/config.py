@@ -34,7 +34,9 @@ class Settings:
     ``db_url`` and ``artifacts_uri`` default to locations inside ``home``; ``tracking_uri``,
     when set to ``http(s)://...``, sends every call to a Shipyard server instead, authenticated
     with ``token`` (or the credentials file). ``project`` is where new experiments go.
-    ``server_auth`` and ``max_upload_bytes`` configure ``shipyard server``.
+    ``server_auth`` and ``max_upload_bytes`` configure ``shipyard server``. ``online_store``
+    is where materialized features are served from: empty for a SQLite file in ``home``,
+    ``sqlite:///path`` or ``redis://host:port/db``.
     """
 
     home: Path
@@ -55,6 +57,7 @@ class Settings:
     http_retries: int = 3
     server_auth: bool = False
     max_upload_bytes: int = 5 * 2**30
+    online_store: str = ""
 
     def __post_init__(self) -> None:
         if not self.db_url:

@@ -6,6 +6,11 @@ registry's safe format with its signature) -> evaluate -> register. The raw data
 versioned dataset, every step's outputs are stored and cached, and the demo runs the pipeline
 twice: the second run is served entirely from the cache.
 
+The training data comes from the feature store: the measurements are a feature view of
+the ``patient`` entity, and the training set is a point-in-time join of the labels with the
+``demo-features`` service, saved as the dataset the pipeline reads. The features are then
+materialized into the online store and looked up for a few patients.
+
 The register step registers the best candidate as ``demo-model`` and promotes it to
 ``@champion`` through promotion gates. The demo then loads the champion back by alias
 (hash-verified) and scores a few validation rows with it.
@@ -20,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from shipyard import data
+from shipyard import data, features as fs
 from shipyard.entities import AliasEvent, DatasetVersion, ModelVersion, Run
 from shipyard.pipelines import PipelineRunResult, pipeline, step
 from shipyard.registry import (
@@ -37,6 +42,9 @@ DEMO_EXPERIMENT = "demo"
 DATASET = "breast-cancer"
 TARGET = "target"
 DEMO_MODEL = "demo-model"
+PATIENT = "patient_id"
+FEATURE_SERVICE = "demo-features"
+_MEASURED = pd.Timestamp("2024-01-01")  # naive: profiles of aware times need pytz
 #: The gates the best model must pass to become @champion.
 DEMO_GATES = ("metrics.val_auc >= champion.metrics.val_auc", "metrics.val_auc > 0.9")
 Progress = Callable[[str, int, int], None]
@@ -68,6 +76,7 @@ class DemoResult:
     version: ModelVersion | None = None
     promotion: AliasEvent | None = None
     scored: list[Scored] = field(default_factory=list)
+    features: dict[str, Any] = field(default_factory=dict)
 
 
 def candidates() -> Iterator[tuple[str, dict[str, Any]]]:
@@ -98,7 +107,8 @@ def _model(family: str, params: dict[str, Any]) -> Any:
 
 @step
 def ingest(raw: pd.DataFrame) -> pd.DataFrame:
-    """The label as an integer column; duplicate rows dropped."""
+    """The label as an integer column (entity id and time dropped); duplicate rows dropped."""
+    raw = raw.drop(columns=[c for c in (PATIENT, "event_timestamp") if c in raw.columns])
     return raw.astype({TARGET: "int64"}).drop_duplicates().reset_index(drop=True)
 
 
@@ -209,11 +219,46 @@ def training(test_size: float = 0.25, seed: int = 42) -> None:
 
 
 def register_dataset() -> DatasetVersion:
-    """The bundled breast-cancer data as a dataset version (the same version every time)."""
+    """The training set as a dataset version (the same version every time): the labels
+    joined point-in-time with the ``demo-features`` service of the feature store."""
     from sklearn.datasets import load_breast_cancer
 
     frame = load_breast_cancer(as_frame=True).frame
-    return data.register(DATASET, frame, description="scikit-learn's breast-cancer data")
+    ids = pd.Series(range(len(frame)), dtype="int64")
+    measured = _MEASURED + pd.to_timedelta(ids, unit="min")
+    measurements = frame.drop(columns=[TARGET]).assign(
+        **{PATIENT: ids, "event_timestamp": measured}
+    )
+    patient = fs.Entity("patient", [PATIENT])
+    view = fs.FeatureView(
+        "measurements",
+        [patient],
+        measurements,
+        schema=[fs.Field(c, "float64") for c in frame.columns if c != TARGET],
+        ttl=pd.Timedelta(days=30).to_pytimedelta(),
+        description="scikit-learn's breast-cancer measurements",
+    )
+    fs.apply([patient, view, fs.FeatureService(FEATURE_SERVICE, [view])])
+    labels = pd.DataFrame(
+        {PATIENT: ids, "event_timestamp": measured + pd.Timedelta(days=1), TARGET: frame[TARGET]}
+    )
+    fs.get_historical_features(labels, FEATURE_SERVICE, save_as=DATASET)
+    return data.get(f"{DATASET}@latest")
+
+
+def serve_features(patients: list[int]) -> dict[str, Any]:
+    """Materialize the demo features online and look up a few patients (as of two days
+    after the measurements, within the view's TTL)."""
+    done = fs.materialize(views=["measurements"])
+    as_of = (_MEASURED + pd.Timedelta(days=2)).to_pydatetime()
+    online = fs.get_online_features([{PATIENT: p} for p in patients], FEATURE_SERVICE, as_of=as_of)
+    return {
+        "service": FEATURE_SERVICE,
+        "materialized": sum(m.rows for m in done),
+        "patients": patients,
+        "mean radius": online.values["mean radius"],
+        "statuses": online.statuses["mean radius"],
+    }
 
 
 def run_demo(progress: Progress | None = None, experiment: str = DEMO_EXPERIMENT) -> DemoResult:
@@ -243,6 +288,7 @@ def run_demo(progress: Progress | None = None, experiment: str = DEMO_EXPERIMENT
     leaderboard = [by_id[i] for i in ids if i in by_id]
     result = DemoResult(experiment, sweep.id, leaderboard, 0.0, dataset, first, second)
     _score_with_champion(result, first.output("register"), first.output("split", 1))
+    result.features = serve_features([0, 1, 2])
     result.seconds = time.perf_counter() - started
     return result
 

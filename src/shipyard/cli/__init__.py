@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import typer
 
+<<<<<<< HEAD
 from shipyard.cli import _access, _data, _experiments, _models, _pipelines, _runs, _serving
+=======
+from shipyard.cli import _access, _data, _experiments, _features, _models, _pipelines, _runs
+>>>>>>> main
 from shipyard.cli._demo import demo
 from shipyard.cli._lineage import lineage_command
 from shipyard.cli._server import server
@@ -19,6 +23,7 @@ app.add_typer(_experiments.app, name="experiments")
 app.add_typer(_runs.app, name="runs")
 app.add_typer(_models.app, name="models")
 app.add_typer(_data.app, name="data")
+app.add_typer(_features.app, name="features")
 app.add_typer(_pipelines.app, name="pipelines")
 app.command("scheduler")(_pipelines.scheduler_command)
 app.command("lineage")(lineage_command)

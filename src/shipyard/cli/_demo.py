@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from shipyard.cli import _serving
 from shipyard.cli._models import gates_table
-from shipyard.cli._render import console, fmt_value, friendly_errors, safe
+from shipyard.cli._render import console, fmt_value, friendly_errors, progress_bar, safe
 from shipyard.demo import DemoResult, run_demo
 from shipyard.entities import Run
 
@@ -22,14 +21,7 @@ def demo() -> None:
     console.rule("[bold]Shipyard demo")
     with (
         friendly_errors(),
-        Progress(
-            TextColumn("[bold blue]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=False,
-        ) as bar,
+        progress_bar() as bar,
     ):
         task = bar.add_task("pipeline", total=None)
 
@@ -64,6 +56,14 @@ def demo() -> None:
             f"[bold]shipyard lineage run:{best.id[:12] if best else ''} --up[/]"
         )
     _print_registry(result)
+    if result.features:
+        f = result.features
+        console.print(
+            f"features: service [bold]{safe(f['service'])}[/] (point-in-time training set), "
+            f"{f['materialized']} patients materialized online; mean radius of patients "
+            f"{f['patients']}: {f['mean radius']} ({', '.join(f['statuses'])}); try "
+            "[bold]shipyard features list[/]"
+        )
     if result.version is not None and result.promotion is not None:
         _serving.demo_serving(f"{result.version.name}@{result.promotion.alias}")
 

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from shipyard.entities import Run
@@ -19,6 +20,18 @@ from shipyard.errors import ShipyardError
 console = Console()
 err_console = Console(stderr=True)
 T = TypeVar("T")
+
+
+def progress_bar() -> Progress:
+    """A labelled progress bar with a done/total count and the elapsed time."""
+    return Progress(
+        TextColumn("[bold blue]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
 
 
 def fmt_time(ms: int | None) -> str:

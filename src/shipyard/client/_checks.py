@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shipyard import _validation as v
 from shipyard.client._util import walk_files
-from shipyard.entities import ArtifactInfo, MetricPoint
+from shipyard.entities import ArtifactInfo, MetricPoint, Schedule
 from shipyard.errors import InvalidArgument
 
 _INT64 = 2**63 - 1
@@ -88,3 +89,59 @@ def artifact_targets(
         relative = info.path[len(artifact_path) :].lstrip("/")
         targets.append((info, v.safe_join(dest, relative)))
     return targets
+
+
+def check_page_limit(limit: int, most: int) -> None:
+    """A page size between 1 and ``most``."""
+    if not 1 <= limit <= most:
+        raise InvalidArgument(f"limit must be between 1 and {most}, got {limit}", field="limit")
+
+
+# ----------------------------------------------------------------------------- schedules
+
+#: What a schedule does about due times it missed, and about a firing while it still runs.
+MISSED = ("skip", "catch_up")
+OVERLAP = ("skip", "queue")
+
+
+def check_cron(cron: str) -> str:
+    """A 5-field cron expression (``"0 3 * * *"``), or a clear error."""
+    from croniter import croniter
+
+    if not isinstance(cron, str) or len(cron.split()) != 5 or not croniter.is_valid(cron):
+        raise InvalidArgument(
+            f"{cron!r} is not a valid cron expression; use 5 fields 'minute hour day month "
+            "weekday', e.g. '0 3 * * *' (03:00 daily) or '*/15 * * * *' (every 15 minutes)",
+            field="cron",
+        )
+    return cron
+
+
+def time_zone(name: str) -> ZoneInfo:
+    """The IANA time zone ``name``, or a clear error."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise InvalidArgument(
+            f"unknown time zone {name!r}; use an IANA name such as 'UTC' or 'Europe/Oslo'",
+            field="timezone",
+        ) from None
+
+
+def check_schedule(schedule: Schedule) -> Schedule:
+    """A schedule with a valid name, cron expression, time zone and policies, or the error
+    naming the first field at fault (the same check embedded, in the client and the server)."""
+    v.check_name(schedule.name, "schedule name")
+    v.check_name(schedule.pipeline, "pipeline name")
+    check_timing(schedule.cron, schedule.timezone, schedule.missed, schedule.overlap)
+    return schedule
+
+
+def check_timing(cron: str, timezone: str, missed: str, overlap: str) -> None:
+    """Check a schedule's cron expression, time zone and its missed / overlap policies."""
+    check_cron(cron)
+    time_zone(timezone)
+    if missed not in MISSED:
+        raise InvalidArgument(f"missed must be one of {', '.join(MISSED)}", field="missed")
+    if overlap not in OVERLAP:
+        raise InvalidArgument(f"overlap must be one of {', '.join(OVERLAP)}", field="overlap")

@@ -15,11 +15,13 @@ from shipyard.artifacts import BlobStore
 from shipyard.client._checks import (
     artifact_files,
     artifact_targets,
+    check_page_limit,
     checked_batch,
     checked_tags,
 )
 from shipyard.client._local_access import AccessMixin
 from shipyard.client._local_data import DataStoreMixin
+from shipyard.client._local_features import FeatureStoreMixin
 from shipyard.client._local_pipelines import PipelineStoreMixin
 from shipyard.client._local_registry import RegistryMixin
 from shipyard.client._paging import decode_token, encode_token
@@ -43,7 +45,7 @@ __all__ = ["LocalStore", "now_ms"]
 MAX_PAGE = 50_000
 
 
-class LocalStore(AccessMixin, RegistryMixin, DataStoreMixin, PipelineStoreMixin):
+class LocalStore(AccessMixin, RegistryMixin, DataStoreMixin, PipelineStoreMixin, FeatureStoreMixin):
     """Direct access to the metadata database and the blob store.
 
     Used embedded (the default) and by the Shipyard server as its backend. Whoever can open
@@ -258,10 +260,7 @@ class LocalStore(AccessMixin, RegistryMixin, DataStoreMixin, PipelineStoreMixin)
         page_token: str | None = None,
         include_deleted: bool = False,
     ) -> RunPage:
-        if not 1 <= limit <= MAX_PAGE:
-            raise InvalidArgument(
-                f"limit must be between 1 and {MAX_PAGE}, got {limit}", field="limit"
-            )
+        check_page_limit(limit, MAX_PAGE)
         offset = decode_token(page_token, experiment_ids, filter, order_by)
 
         def query(conn: Connection) -> RunPage:

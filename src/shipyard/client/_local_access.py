@@ -129,3 +129,7 @@ class AccessMixin:
     def experiment_project(self, experiment_id: str) -> str:
         """The project an experiment belongs to."""
         return self._read(lambda c: access_db.experiment_project(c, experiment_id))
+
+    def model_project(self, name: str) -> str | None:
+        """The project a registered model belongs to (None when there is no such model)."""
+        return self._read(lambda c: access_db.model_project(c, name))

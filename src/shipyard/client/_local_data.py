@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
+from shipyard._validation import check_digest
 from shipyard.artifacts import sha256_file
 from shipyard.entities import Dataset, DatasetVersion
 from shipyard.errors import IntegrityError, InvalidArgument, NotFound
@@ -107,18 +108,64 @@ class DataStoreMixin:
         The file's sha256 is the content hash; content the dataset already holds returns the
         existing version (nothing is copied).
         """
+        check_dataset_name(name)
+        blob = self.blobs.put_file(local_path)
+        return self._add_dataset_version(
+            name, blob.digest, blob.size, num_rows, schema, profile, source, description
+        )
+
+    def create_dataset_version_from_blob(
+        self,
+        name: str,
+        digest: str,
+        *,
+        num_rows: int,
+        schema: Sequence[dict[str, Any]],
+        profile: dict[str, Any],
+        source: str = "",
+        description: str = "",
+    ) -> DatasetVersion:
+        """Make the blob ``digest`` (a canonical Parquet file already in the blob store) the
+        next version of ``name``; the server's side of ``create_dataset_version``.
+
+        The blob must exist (NotFound naming ``digest`` otherwise); its size is the store's,
+        not the caller's, and its content was checked against the digest when it was stored.
+        """
+        check_dataset_name(name)
+        digest = check_digest(digest)
+        try:
+            size = self.blobs.size(digest)
+        except NotFound:
+            raise NotFound(
+                f"blob {digest} is not in the artifact store; upload the Parquet file first "
+                f"(PUT /api/v1/blobs/{digest}), then create the dataset version",
+                field="digest",
+            ) from None
+        return self._add_dataset_version(
+            name, digest, size, num_rows, schema, profile, source, description
+        )
+
+    def _add_dataset_version(
+        self,
+        name: str,
+        digest: str,
+        size: int,
+        num_rows: int,
+        schema: Sequence[dict[str, Any]],
+        profile: dict[str, Any],
+        source: str,
+        description: str,
+    ) -> DatasetVersion:
         from shipyard.client._local import now_ms
 
-        check_dataset_name(name)
-        digest = self.blobs.put_file(local_path)
         for attempt in range(5):
             try:
                 with self._write() as conn:
                     return datasets_db.create_version(
                         conn,
                         name,
-                        digest=digest.digest,
-                        size=digest.size,
+                        digest=digest,
+                        size=size,
                         num_rows=num_rows,
                         schema=schema,
                         profile=profile,

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from shipyard import _validation as v
+from shipyard.client._checks import check_page_limit, check_schedule
 from shipyard.entities import LineageEdge, PipelineInfo, PipelineRun, Schedule, StepRun
-from shipyard.errors import InvalidArgument
+from shipyard.errors import AlreadyExists
 from shipyard.store import lineage_db, pipelines_db
 
 T = TypeVar("T")
@@ -51,7 +53,7 @@ class PipelineStoreMixin:
         Returns the stored run and the ids of the step runs, in the order given.
         """
         v.check_name(run.pipeline, "pipeline name")
-        with self._write() as conn:
+        with _new_ids(), self._write() as conn:
             stored = pipelines_db.create_run(conn, run)
             ids = pipelines_db.create_steps(
                 conn, [_with_run(s, stored.id) for s in steps] if steps else []
@@ -60,7 +62,7 @@ class PipelineStoreMixin:
 
     def add_step_runs(self, pipeline_run_id: str, steps: Sequence[StepRun]) -> list[str]:
         """Add step runs to an existing pipeline run; returns their ids."""
-        with self._write() as conn:
+        with _new_ids(), self._write() as conn:
             pipelines_db.get_run(conn, pipeline_run_id)
             return pipelines_db.create_steps(conn, [_with_run(s, pipeline_run_id) for s in steps])
 
@@ -81,10 +83,7 @@ class PipelineStoreMixin:
         limit: int = 50,
     ) -> list[PipelineRun]:
         """Pipeline runs, newest first."""
-        if not 1 <= limit <= MAX_RUNS_PAGE:
-            raise InvalidArgument(
-                f"limit must be between 1 and {MAX_RUNS_PAGE}, got {limit}", field="limit"
-            )
+        check_page_limit(limit, MAX_RUNS_PAGE)
         return self._read(lambda c: pipelines_db.list_runs(c, pipeline, statuses, schedule, limit))
 
     # ------------------------------------------------------------------ step runs
@@ -121,8 +120,8 @@ class PipelineStoreMixin:
     # ------------------------------------------------------------------ schedules
 
     def put_schedule(self, schedule: Schedule) -> Schedule:
-        """Create or replace a schedule by name."""
-        v.check_name(schedule.name, "schedule name")
+        """Create or replace a schedule by name (its cron, time zone and policies checked)."""
+        check_schedule(schedule)
         with self._write() as conn:
             pipelines_db.put_schedule(conn, schedule)
             return pipelines_db.get_schedule(conn, schedule.name)
@@ -141,6 +140,20 @@ class PipelineStoreMixin:
         """Record the latest due time the scheduler has handled."""
         with self._write() as conn:
             pipelines_db.set_schedule_fired(conn, name, last_fire_at)
+
+
+@contextmanager
+def _new_ids() -> Iterator[None]:
+    """Turn a clash with an existing run or step run id into AlreadyExists (the ids a
+    caller chose; generated ones never clash)."""
+    try:
+        yield
+    except SqlIntegrityError:
+        raise AlreadyExists(
+            "a pipeline run or step run with one of these ids exists already; leave the ids "
+            "empty to have them generated",
+            field="id",
+        ) from None
 
 
 def _with_run(step: StepRun, pipeline_run_id: str) -> StepRun:

@@ -10,19 +10,29 @@ from sqlalchemy import Connection
 
 from shipyard import _validation as v
 from shipyard.artifacts import BlobStore
-from shipyard.entities import AliasEvent, ArtifactInfo, ModelVersion, RegisteredModel
+from shipyard.client._checks import checked_tags
+from shipyard.entities import (
+    DEFAULT_PROJECT,
+    AliasEvent,
+    ArtifactInfo,
+    ModelVersion,
+    RegisteredModel,
+)
 from shipyard.errors import InvalidArgument
-from shipyard.store import gates, registry_db
+from shipyard.store import aliases_db, gates, registry_db
 
 T = TypeVar("T")
 MAX_LIST = 10_000
 
 
-def _tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
-    return {v.check_key(k, "tag key"): v.tag_text(k, val) for k, val in (tags or {}).items()}
+def check_limit(limit: int) -> None:
+    """A listing's ``limit``: 1 to MAX_LIST."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST:
+        raise InvalidArgument(f"limit must be between 1 and {MAX_LIST}", field="limit")
 
 
-def _check_files(files: Sequence[ArtifactInfo]) -> list[ArtifactInfo]:
+def checked_files(files: Sequence[ArtifactInfo]) -> list[ArtifactInfo]:
+    """A version's manifest: valid relative paths, sha256 digests, no path twice."""
     clean = []
     for f in files:
         v.check_artifact_path(f.path)
@@ -32,6 +42,25 @@ def _check_files(files: Sequence[ArtifactInfo]) -> list[ArtifactInfo]:
     if len({f.path for f in clean}) != len(clean):
         raise InvalidArgument("a model version lists the same file twice", field="files")
     return clean
+
+
+def checked_metrics(metrics: Mapping[str, float] | None) -> dict[str, float]:
+    """A version's metrics snapshot: valid keys, real values."""
+    return {
+        v.check_key(k, "metric key"): v.check_metric_value(k, val)
+        for k, val in (metrics or {}).items()
+    }
+
+
+def checked_promotion(alias: str, version: int, requires: Sequence[str]) -> list[gates.Rule]:
+    """The alias, version and gate rules of ``set_model_alias``, parsed and checked."""
+    v.check_alias(alias)
+    v.check_version(version)
+    rules = [gates.parse_rule(text) for text in requires]
+    for rule in rules:
+        for other in rule.aliases:
+            v.check_alias(other, settable=False)
+    return rules
 
 
 class RegistryMixin:
@@ -58,12 +87,21 @@ class RegistryMixin:
         description: str = "",
         tags: Mapping[str, str] | None = None,
         owner: str = "",
+        project: str = DEFAULT_PROJECT,
     ) -> RegisteredModel:
+        """Create a model in ``project`` (whose roles decide who may use it on a server)."""
         v.check_model_name(name)
-        clean = _tags(tags)
+        v.check_project(project)
+        clean = checked_tags(tags)
         with self._write() as conn:
             return registry_db.create_registered_model(
-                conn, name, description=description, owner=owner, tags=clean, now=self._now()
+                conn,
+                name,
+                description=description,
+                owner=owner,
+                tags=clean,
+                now=self._now(),
+                project=project,
             )
 
     def get_registered_model(self, name: str) -> RegisteredModel:
@@ -72,8 +110,7 @@ class RegistryMixin:
     def list_registered_models(
         self, name_like: str | None = None, limit: int = 1000
     ) -> list[RegisteredModel]:
-        if not 1 <= limit <= MAX_LIST:
-            raise InvalidArgument(f"limit must be between 1 and {MAX_LIST}", field="limit")
+        check_limit(limit)
         return self._read(lambda c: registry_db.list_registered_models(c, name_like, limit))
 
     def update_registered_model(
@@ -82,7 +119,7 @@ class RegistryMixin:
         description: str | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> RegisteredModel:
-        clean = _tags(tags)
+        clean = checked_tags(tags)
         with self._write() as conn:
             return registry_db.update_registered_model(
                 conn, name, description=description, tags=clean, now=self._now()
@@ -114,25 +151,25 @@ class RegistryMixin:
         description: str = "",
         tags: Mapping[str, str] | None = None,
         created_by: str = "",
+        project: str = DEFAULT_PROJECT,
     ) -> ModelVersion:
-        """Register the next version of ``name`` (the model is created on first use).
+        """Register the next version of ``name`` (the model is created in ``project`` on first
+        use).
 
         ``files`` must already be stored as blobs (``client._util.upload_tree``, or a run's
         artifacts).
         """
         v.check_model_name(name)
-        clean_files = _check_files(files)
+        v.check_project(project)
+        clean_files = checked_files(files)
         missing = [f.path for f in clean_files if not self.blobs.exists(f.digest)]
         if missing:
             raise InvalidArgument(
                 f"files {', '.join(missing[:5])} are not in the artifact store; upload them first",
                 field="files",
             )
-        clean_metrics = {
-            v.check_key(k, "metric key"): v.check_metric_value(k, val)
-            for k, val in (metrics or {}).items()
-        }
-        clean_tags = _tags(tags)
+        clean_metrics = checked_metrics(metrics)
+        clean_tags = checked_tags(tags)
         with self._write() as conn:
             return registry_db.create_model_version(
                 conn,
@@ -150,6 +187,7 @@ class RegistryMixin:
                 tags=clean_tags,
                 created_by=created_by,
                 now=self._now(),
+                project=project,
             )
 
     def get_model_version(self, name: str, version: int) -> ModelVersion:
@@ -171,7 +209,7 @@ class RegistryMixin:
         tags: Mapping[str, str] | None = None,
     ) -> ModelVersion:
         version = v.check_version(version)
-        clean = _tags(tags)
+        clean = checked_tags(tags)
         with self._write() as conn:
             return registry_db.update_model_version(
                 conn, name, version, description=description, tags=clean, now=self._now()
@@ -206,14 +244,10 @@ class RegistryMixin:
         The attempt is recorded in the alias history with the gate results, whatever the
         outcome; a failed gate leaves the alias where it was (outcome ``rejected``).
         """
-        v.check_alias(alias)
-        version = v.check_version(version)
-        rules = [gates.parse_rule(text) for text in requires]
-        for rule in rules:
-            for other in rule.aliases:
-                v.check_alias(other, settable=False)
+        rules = checked_promotion(alias, version, requires)
+        version = int(version)
         with self._write() as conn:
-            return registry_db.set_model_alias(
+            return aliases_db.set_model_alias(
                 conn,
                 name,
                 alias,
@@ -231,7 +265,7 @@ class RegistryMixin:
     ) -> AliasEvent:
         v.check_alias(alias)
         with self._write() as conn:
-            return registry_db.delete_model_alias(
+            return aliases_db.delete_model_alias(
                 conn, name, alias, reason=reason, actor=actor, now=self._now()
             )
 
@@ -240,4 +274,5 @@ class RegistryMixin:
     ) -> list[AliasEvent]:
         if alias is not None:
             v.check_alias(alias, settable=False)
-        return self._read(lambda c: registry_db.alias_events(c, name, alias, limit))
+        check_limit(limit)
+        return self._read(lambda c: aliases_db.alias_events(c, name, alias, limit))

@@ -21,6 +21,8 @@ from shipyard.entities import (
     Dataset,
     DatasetVersion,
     Experiment,
+    FeatureMaterialization,
+    FeatureObject,
     LineageEdge,
     LineageNode,
     MetricPoint,
@@ -41,7 +43,7 @@ from shipyard.entities import (
 @runtime_checkable
 class Store(Protocol):
     """Backend operations: tracking, lineage, blobs, the model registry, datasets, pipelines,
-    schedules and access control."""
+    schedules, access control and the feature-store registry."""
 
     # experiments
     def create_experiment(
@@ -125,6 +127,7 @@ class Store(Protocol):
         description: str = "",
         tags: Mapping[str, str] | None = None,
         owner: str = "",
+        project: str = DEFAULT_PROJECT,
     ) -> RegisteredModel: ...
     def get_registered_model(self, name: str) -> RegisteredModel: ...
     def list_registered_models(
@@ -156,6 +159,7 @@ class Store(Protocol):
         description: str = "",
         tags: Mapping[str, str] | None = None,
         created_by: str = "",
+        project: str = DEFAULT_PROJECT,
     ) -> ModelVersion: ...
     def get_model_version(self, name: str, version: int) -> ModelVersion: ...
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion: ...
@@ -260,5 +264,20 @@ class Store(Protocol):
         user: str | None = None,
         projects: Sequence[str] | None = None,
     ) -> list[AuditEntry]: ...
+
+    # feature store: definitions and materialization windows
+    def apply_feature_objects(
+        self,
+        objects: Sequence[FeatureObject],
+        delete: Sequence[tuple[str, str]] = (),
+    ) -> list[FeatureObject]: ...
+    def get_feature_object(self, kind: str, name: str) -> FeatureObject: ...
+    def list_feature_objects(self, kind: str | None = None) -> list[FeatureObject]: ...
+    def record_feature_materialization(
+        self, view: str, start: int, end: int, rows: int
+    ) -> FeatureMaterialization: ...
+    def list_feature_materializations(
+        self, view: str, limit: int = 100
+    ) -> list[FeatureMaterialization]: ...
 
     def close(self) -> None: ...

@@ -20,6 +20,7 @@ from shipyard.artifacts import sha256_file
 from shipyard.client._checks import (
     artifact_files,
     artifact_targets,
+    check_page_limit,
     checked_batch,
     checked_tags,
 )
@@ -34,6 +35,10 @@ from shipyard.client._rest_blobs import (
     download_verified,
     file_chunks,
 )
+from shipyard.client._rest_data import RestDataMixin
+from shipyard.client._rest_features import RestFeaturesMixin
+from shipyard.client._rest_pipelines import RestPipelinesMixin
+from shipyard.client._rest_registry import RestRegistryMixin
 from shipyard.config import Settings
 from shipyard.entities import (
     DEFAULT_PROJECT,
@@ -46,7 +51,6 @@ from shipyard.entities import (
     RunPage,
 )
 from shipyard.errors import (
-    InvalidArgument,
     NotFound,
 )
 
@@ -56,7 +60,14 @@ def _q(part: str) -> str:
     return quote(part, safe="")
 
 
-class RestStore(RestAccessMixin, RestBlobsMixin):
+class RestStore(
+    RestAccessMixin,
+    RestBlobsMixin,
+    RestRegistryMixin,
+    RestDataMixin,
+    RestPipelinesMixin,
+    RestFeaturesMixin,
+):
     """The Store protocol, answered by a Shipyard server."""
 
     def __init__(self, settings: Settings) -> None:
@@ -207,10 +218,7 @@ class RestStore(RestAccessMixin, RestBlobsMixin):
         page_token: str | None = None,
         include_deleted: bool = False,
     ) -> RunPage:
-        if not 1 <= limit <= MAX_PAGE:
-            raise InvalidArgument(
-                f"limit must be between 1 and {MAX_PAGE}, got {limit}", field="limit"
-            )
+        check_page_limit(limit, MAX_PAGE)
         body = {
             "experiment_ids": list(experiment_ids),
             "filter": filter,

@@ -59,16 +59,23 @@ def _plain(value: Any) -> Any:
 def profile_parquet(path: Path, schema: pa.Schema) -> dict[str, dict[str, Any]]:
     """``{column: {type, count, nulls, null_fraction, distinct, min, max, ...}}``."""
     import duckdb
+    import pyarrow.types as t
 
     con = duckdb.connect()
     try:
         source = f"read_parquet({_quote_literal(str(path))})"
         kinds = {f.name: _kind(f.type) for f in schema}
+        # Time-zone-aware timestamps come back as text in UTC: fetching them as Python
+        # datetimes would need pytz, and the profile stores text anyway.
+        con.execute("SET TimeZone = 'UTC'")
+        aware = {f.name for f in schema if t.is_timestamp(f.type) and f.type.tz}
         parts = ["count(*)"]
         for name, kind in kinds.items():
             q = _quote(name)
             parts += [f"count({q})", f"approx_count_distinct({q})"]
-            if kind in ("number", "time", "bool"):
+            if name in aware:
+                parts += [f"min({q})::VARCHAR", f"max({q})::VARCHAR"]
+            elif kind in ("number", "time", "bool"):
                 parts += [f"min({q})", f"max({q})"]
             if kind == "number":
                 quantiles = ", ".join(str(p) for p in QUANTILES)

@@ -28,15 +28,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shipyard.client import Store, now_ms
+from shipyard.client._checks import check_timing, time_zone
 from shipyard.entities import PipelineRun, Schedule
 from shipyard.errors import InvalidArgument
 from shipyard.pipelines._pipeline import Pipeline, load_pipeline
 
-MISSED = ("skip", "catch_up")
-OVERLAP = ("skip", "queue")
 MAX_CATCH_UP = 100
 log = logging.getLogger("shipyard.scheduler")
 
@@ -47,34 +45,11 @@ def _store() -> Store:
     return get_client().store
 
 
-def check_cron(cron: str) -> str:
-    """A 5-field cron expression (``"0 3 * * *"``), or a clear error."""
-    from croniter import croniter
-
-    if not isinstance(cron, str) or len(cron.split()) != 5 or not croniter.is_valid(cron):
-        raise InvalidArgument(
-            f"{cron!r} is not a valid cron expression; use 5 fields 'minute hour day month "
-            "weekday', e.g. '0 3 * * *' (03:00 daily) or '*/15 * * * *' (every 15 minutes)",
-            field="cron",
-        )
-    return cron
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidArgument(
-            f"unknown time zone {name!r}; use an IANA name such as 'UTC' or 'Europe/Oslo'",
-            field="timezone",
-        ) from None
-
-
 def due_times(cron: str, timezone: str, after_ms: int, until_ms: int, limit: int) -> list[int]:
     """Cron times strictly after ``after_ms`` and at most ``until_ms`` (at most ``limit``)."""
     from croniter import croniter
 
-    start = datetime.fromtimestamp(after_ms / 1000, tz=_zone(timezone))
+    start = datetime.fromtimestamp(after_ms / 1000, tz=time_zone(timezone))
     times: list[int] = []
     iterator = croniter(cron, start)
     while len(times) < limit:
@@ -113,12 +88,7 @@ def schedule(
     scheduling the same name again replaces it.
     """
     store = _store()
-    check_cron(cron)
-    _zone(timezone)
-    if missed not in MISSED:
-        raise InvalidArgument(f"missed must be one of {', '.join(MISSED)}", field="missed")
-    if overlap not in OVERLAP:
-        raise InvalidArgument(f"overlap must be one of {', '.join(OVERLAP)}", field="overlap")
+    check_timing(cron, timezone, missed, overlap)
     pipeline_name, ref, found = _resolve(target, store)
     if ref.startswith("__main__:"):
         raise InvalidArgument(
@@ -176,6 +146,14 @@ class SubprocessLauncher:
             SHIPYARD_DB_URL=self.settings.db_url,
             SHIPYARD_ARTIFACTS_URI=self.settings.artifacts_uri,
         )
+        # A scheduler working through a server starts runs that report to the same server.
+        for name, value in (
+            ("SHIPYARD_TRACKING_URI", self.settings.tracking_uri),
+            ("SHIPYARD_TOKEN", self.settings.token),
+            ("SHIPYARD_CREDENTIALS_FILE", self.settings.credentials_file),
+        ):
+            if value:
+                env[name] = value
         command = [sys.executable, "-m", "shipyard", "pipelines", "run", run.ref]
         command += ["--queued-run", run.id]
         with open(logs / f"{run.id}.log", "ab") as out:

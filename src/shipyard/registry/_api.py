@@ -125,7 +125,8 @@ def register_model(
     run_id: str | None = None,
     artifact_path: str = DEFAULT_ARTIFACT_PATH,
 ) -> ModelVersion:
-    """Register a new version of model ``name`` (created on its first version).
+    """Register a new version of model ``name`` (created on its first version, in the
+    configured project: ``shipyard.configure(project=...)``).
 
     ``model`` is a model object (saved in its flavor's safe format; inside a run it is also
     logged to the run, which becomes the version's source), a logged model
@@ -292,6 +293,7 @@ def _create_version(
         description=description,
         tags={k: v.tag_text(k, val) for k, val in (tags or {}).items()},
         created_by=current_user(),
+        project=get_client().settings.project,
     )
 
 

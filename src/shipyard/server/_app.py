@@ -29,6 +29,10 @@ from shipyard.server import (
     _routes_access,
     _routes_artifacts,
     _routes_blobs,
+    _routes_data,
+    _routes_features,
+    _routes_pipelines,
+    _routes_registry,
     _routes_tracking,
     _schemas as s,
 )
@@ -196,4 +200,8 @@ ROUTERS = [
     _routes_artifacts.router,
     _routes_blobs.router,
     _routes_access.router,
+    _routes_registry.router,
+    _routes_data.router,
+    _routes_pipelines.router,
+    _routes_features.router,
 ]

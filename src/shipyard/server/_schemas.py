@@ -13,6 +13,7 @@ import dataclasses
 import math
 import types
 import typing
+import warnings
 from functools import cache
 from typing import Annotated, Any, Literal, Union
 
@@ -283,3 +284,214 @@ def _text_map(value: Any) -> bool:
     return type(value) is dict and all(
         type(k) is str and type(v) is str and "\x00" not in k + v for k, v in value.items()
     )
+
+
+# ----------------------------------------------------------------------------- model registry
+
+RegisteredModelOut = wire_model(e.RegisteredModel)
+ModelVersionOut = wire_model(e.ModelVersion)
+AliasEventOut = wire_model(e.AliasEvent)
+ModelList = listing("ModelList", "models", RegisteredModelOut)
+ModelVersionList = listing("ModelVersionList", "versions", ModelVersionOut)
+AliasEventList = listing("AliasEventList", "events", AliasEventOut)
+#: A name of at most 256 characters (model owners, version creators, alias actors).
+ShortText = Annotated[Text, Field(max_length=256)]
+
+if typing.TYPE_CHECKING:
+    ArtifactBody = Any
+else:
+    ArtifactBody = ArtifactOut
+
+
+class CreateModel(Body):
+    name: Text
+    description: Text = ""
+    tags: dict[Text, Text] = Field(default_factory=dict)
+    owner: ShortText = ""
+    project: Text = e.DEFAULT_PROJECT
+
+
+class DescribeModel(Body):
+    """A new description (null keeps the old one) and tags to set."""
+
+    description: Text | None = None
+    tags: dict[Text, Text] = Field(default_factory=dict)
+
+
+class CreateModelVersion(Body):
+    """A version of files already stored as blobs (``PUT /blobs/{digest}`` first)."""
+
+    files: list[ArtifactBody]
+    flavor: Annotated[Text, Field(max_length=32)]
+    source: Annotated[Text, Field(max_length=1024)] = ""
+    run_id: Text | None = None
+    signature: dict[Text, Any] | None = None
+    metrics: dict[Text, WireFloat] = Field(default_factory=dict)
+    requirements: list[Text] = Field(default_factory=list)
+    python_version: Annotated[Text, Field(max_length=32)] = ""
+    metadata: dict[Text, Any] = Field(default_factory=dict)
+    description: Text = ""
+    tags: dict[Text, Text] = Field(default_factory=dict)
+    created_by: ShortText = ""
+    project: Text = Field(
+        default=e.DEFAULT_PROJECT, description="where the model is created if it does not exist"
+    )
+
+
+class SetAlias(Body):
+    """Point an alias at a version if every gate rule passes (or ``force``)."""
+
+    version: Annotated[int, Field(ge=1, le=INT64)]
+    requires: list[Text] = Field(default_factory=list)
+    force: bool = False
+    reason: Text = ""
+    actor: ShortText = Field(default="", description="ignored when the server authenticates")
+    dry_run: bool = False
+
+
+# ----------------------------------------------------------------------------- datasets
+
+
+def maybe(name: str, key: str, item: Any) -> type[BaseModel]:
+    """A response model ``{key: item or null}`` (a look-up that may find nothing)."""
+    model: type[BaseModel] = create_model(name, **{key: (item | None, ...)})  # type: ignore[call-overload]
+    return model
+
+
+DatasetOut = wire_model(e.Dataset)
+with warnings.catch_warnings():  # a field named like BaseModel.schema: harmless on the wire
+    warnings.filterwarnings("ignore", 'Field name "schema"', UserWarning)
+    DatasetVersionOut = wire_model(e.DatasetVersion)
+DatasetList = listing("DatasetList", "datasets", DatasetOut)
+DatasetVersionList = listing("DatasetVersionList", "versions", DatasetVersionOut)
+DatasetVersionFound = maybe("DatasetVersionFound", "version", DatasetVersionOut)
+
+
+class CreateDatasetVersion(Body):
+    """A dataset version whose canonical Parquet file was uploaded as the blob ``digest``."""
+
+    digest: Text
+    num_rows: Annotated[int, Field(ge=0, le=INT64)]
+    schema_: list[dict[Text, Any]] = Field(alias="schema")
+    profile: dict[Text, Any]
+    source: Text = ""
+    description: Text = ""
+
+
+# ----------------------------------------------------------------------------- pipelines
+
+PipelineOut = wire_model(e.PipelineInfo)
+PipelineRunOut = wire_model(e.PipelineRun)
+StepRunOut = wire_model(e.StepRun)
+ScheduleOut = wire_model(e.Schedule)
+PipelineList = listing("PipelineList", "pipelines", PipelineOut)
+PipelineRunList = listing("PipelineRunList", "runs", PipelineRunOut)
+StepRunList = listing("StepRunList", "step_runs", StepRunOut)
+StepRunIds = listing("StepRunIds", "step_run_ids", str)
+ScheduleList = listing("ScheduleList", "schedules", ScheduleOut)
+StepRunFound = maybe("StepRunFound", "step_run", StepRunOut)
+PipelineRunCreated: type[BaseModel] = create_model(
+    "PipelineRunCreated", run=(PipelineRunOut, ...), step_run_ids=(list[str], ...)
+)
+
+if typing.TYPE_CHECKING:
+    PipelineRunBody = Any
+    StepRunBody = Any
+    ScheduleBody = Any
+else:
+    PipelineRunBody = PipelineRunOut
+    StepRunBody = StepRunOut
+    ScheduleBody = ScheduleOut
+
+
+class RegisterPipeline(Body):
+    ref: Text
+    description: Text = ""
+
+
+class CreatePipelineRun(Body):
+    """A pipeline run with its step runs (ids are generated where empty)."""
+
+    run: PipelineRunBody
+    steps: list[StepRunBody] = Field(default_factory=list)
+
+
+class AddStepRuns(Body):
+    steps: list[StepRunBody]
+
+
+class UpdatePipelineRun(Body):
+    """The fields of a pipeline run to change; fields left out stay as they are."""
+
+    status: Text | None = None
+    start_time: Millis | None = None
+    end_time: Millis | None = None
+    error: Text | None = None
+    executor: Text | None = None
+    dag: list[dict[Text, Any]] | None = None
+    params: dict[Text, Any] | None = None
+
+
+class StepRunChanges(Body):
+    """The fields of a step run to change; fields left out stay as they are."""
+
+    status: Text | None = None
+    attempts: Annotated[int, Field(ge=0, le=INT64)] | None = None
+    cache_key: Text | None = None
+    cache_hit: bool | None = None
+    start_time: Millis | None = None
+    end_time: Millis | None = None
+    inputs: dict[Text, Any] | None = None
+    params: dict[Text, Any] | None = None
+    outputs: list[dict[Text, Any]] | None = None
+    logs: Text | None = None
+    error: Text | None = None
+
+
+class UpdateStepRun(StepRunChanges):
+    """Step run changes and the lineage edges to record in the same transaction."""
+
+    lineage: list[LineageEdgeBody] = Field(default_factory=list)
+
+
+class UpdateStepRuns(Body):
+    """Changes to several step runs, by step run id, made in one transaction."""
+
+    updates: dict[Text, StepRunChanges]
+
+
+class ScheduleFired(Body):
+    last_fire_at: Millis
+
+
+# ----------------------------------------------------------------------------- feature store
+
+FeatureObjectOut = wire_model(e.FeatureObject)
+FeatureMaterializationOut = wire_model(e.FeatureMaterialization)
+FeatureObjectList = listing("FeatureObjectList", "objects", FeatureObjectOut)
+FeatureMaterializationList = listing(
+    "FeatureMaterializationList", "materializations", FeatureMaterializationOut
+)
+
+
+class FeatureObjectIn(Body):
+    """A definition to store: its kind, name and JSON spec (the server computes the digest)."""
+
+    kind: Text
+    name: Text
+    spec: dict[Text, Any]
+
+
+class ApplyFeatureObjects(Body):
+    """Definitions to create or replace and (kind, name) pairs to remove, in one transaction."""
+
+    objects: list[FeatureObjectIn] = Field(default_factory=list)
+    delete: list[tuple[Text, Text]] = Field(default_factory=list)
+
+
+class RecordMaterialization(Body):
+    """A materialized event-time window ``[start, end)`` (epoch ms) and the rows written."""
+
+    start: Millis
+    end: Millis
+    rows: Annotated[int, Field(ge=0, le=INT64)]

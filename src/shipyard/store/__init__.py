@@ -5,8 +5,10 @@ Only the client layer uses this package; the SDK reaches it through the Store pr
 
 from shipyard.store import (
     _access as access_db,
+    _aliases as aliases_db,
     _artifact_index as artifact_db,
     _datasets as datasets_db,
+    _features as features_db,
     _gates as gates,
     _lineage as lineage_db,
     _pipelines as pipelines_db,
@@ -19,10 +21,12 @@ from shipyard.store._engine import HEAD_REVISION, current_revision, dispose_engi
 __all__ = [
     "HEAD_REVISION",
     "access_db",
+    "aliases_db",
     "artifact_db",
     "current_revision",
     "datasets_db",
     "dispose_engines",
+    "features_db",
     "gates",
     "get_engine",
     "lineage_db",

@@ -28,6 +28,7 @@ from shipyard.store._models import (
     AuditLog,
     Experiment as ExperimentRow,
     ProjectRole,
+    RegisteredModel as RegisteredModelRow,
     Run as RunRow,
     User as UserRow,
 )
@@ -39,6 +40,7 @@ ROLE_GRANTS: Table = ProjectRole.__table__  # type: ignore[assignment]
 AUDIT: Table = AuditLog.__table__  # type: ignore[assignment]
 _EXPERIMENTS: Table = ExperimentRow.__table__  # type: ignore[assignment]
 _RUNS: Table = RunRow.__table__  # type: ignore[assignment]
+_MODELS: Table = RegisteredModelRow.__table__  # type: ignore[assignment]
 
 TOKEN_PREFIX = "shy_"
 _ID_HEX = 12
@@ -240,3 +242,9 @@ def run_project(conn: Connection, run_id: str) -> str:
     if project is None:
         raise NotFound(f"no run with id {run_id!r}", field="run_id")
     return str(project)
+
+
+def model_project(conn: Connection, name: str) -> str | None:
+    """The project of a registered model, or None when no model has that name."""
+    project = conn.execute(select(_MODELS.c.project).where(_MODELS.c.name == name)).scalar()
+    return None if project is None else str(project)

@@ -350,6 +350,9 @@ class RegisteredModel(Base):
     last_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
+    project: Mapped[str] = mapped_column(
+        String(IDENT_LEN), default="default", server_default="default", index=True
+    )
 
 
 class RegisteredModelTag(Base):
@@ -439,3 +442,34 @@ class ModelAliasEvent(Base):
     created_at: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = (Index(None, "model_id", "alias", "id"),)
+
+
+# ----------------------------------------------------------------------------- feature store
+
+
+class FeatureDefinition(Base):
+    """A feature-store definition (entity, feature view, on-demand view, service) as JSON.
+    ``digest`` is the sha256 of the canonical spec: ``apply`` rewrites only what changed."""
+
+    __tablename__ = "feature_definitions"
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LEN), primary_key=True)
+    spec: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class FeatureMaterializationRow(Base):
+    """One materialization of a feature view into the online store (its event-time window
+    in epoch ms); the view's watermark is its largest ``end_ms``."""
+
+    __tablename__ = "feature_materializations"
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    view: Mapped[str] = mapped_column(String(NAME_LEN))
+    start_ms: Mapped[int] = mapped_column(BigInteger)
+    end_ms: Mapped[int] = mapped_column(BigInteger)
+    rows: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index(None, "view", "end_ms"),)

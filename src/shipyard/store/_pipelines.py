@@ -34,19 +34,24 @@ RUNS: Table = PipelineRunRow.__table__  # type: ignore[assignment]
 STEPS: Table = StepRunRow.__table__  # type: ignore[assignment]
 SCHEDULES: Table = ScheduleRow.__table__  # type: ignore[assignment]
 
-_STEP_FIELDS = {
-    "status",
-    "attempts",
-    "cache_key",
-    "cache_hit",
-    "start_time",
-    "end_time",
-    "inputs",
-    "params",
-    "outputs",
-    "logs",
-    "error",
-}
+#: The fields of a pipeline run that ``update_run`` may change.
+RUN_FIELDS = frozenset({"status", "start_time", "end_time", "error", "executor", "dag", "params"})
+#: The fields of a step run that ``update_step`` may change.
+STEP_FIELDS = frozenset(
+    {
+        "status",
+        "attempts",
+        "cache_key",
+        "cache_hit",
+        "start_time",
+        "end_time",
+        "inputs",
+        "params",
+        "outputs",
+        "logs",
+        "error",
+    }
+)
 _JSON_FIELDS = {"inputs", "params", "outputs"}
 
 
@@ -173,7 +178,7 @@ def update_run(conn: Connection, run_id: str, values: Mapping[str, Any]) -> None
             _check_status(value, PIPELINE_RUN_STATUSES, "pipeline run")
         if key in {"dag", "params"}:
             row[f"{key}_json"] = _dumps(value)
-        elif key in {"status", "start_time", "end_time", "error", "executor"}:
+        elif key in RUN_FIELDS:
             row[key] = value
         else:
             raise InvalidArgument(f"pipeline run field {key!r} cannot be changed", field=key)
@@ -257,7 +262,7 @@ def update_step(conn: Connection, step_run_id: str, values: Mapping[str, Any]) -
     """Change fields of a step run (status, times, cache key, outputs, logs ...)."""
     row: dict[str, Any] = {}
     for key, value in values.items():
-        if key not in _STEP_FIELDS:
+        if key not in STEP_FIELDS:
             raise InvalidArgument(f"step run field {key!r} cannot be changed", field=key)
         if key == "status":
             _check_status(value, STEP_STATUSES, "step")

@@ -1,0 +1,121 @@
+"""Materialization: copy each entity's latest feature values in an event-time window from
+the offline source into the online store, and remember the window (the watermark)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+import orjson
+
+from shipyard.client import Store
+from shipyard.entities import FeatureMaterialization
+from shipyard.errors import InvalidArgument
+from shipyard.features._offline import arrow_batches, connect, source_schema, view_sql
+from shipyard.features._online import encode_key, online_store
+from shipyard.features._registry import registry
+from shipyard.features._retrieval import _store
+
+#: ``progress(view, rows_written, rows_total)``.
+Progress = Callable[[str, int, int], None]
+BATCH_ROWS = 20_000
+
+
+def to_ms(when: datetime | None, default: int) -> int:
+    """Epoch milliseconds of a datetime (naive means UTC)."""
+    if when is None:
+        return default
+    if not isinstance(when, datetime):
+        raise InvalidArgument(f"expected a datetime, got {when!r}", field="window")
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return int(when.timestamp() * 1000)
+
+
+def _views(store: Store, views: Sequence[str] | None) -> list[str]:
+    reg = registry(store, fresh=True)
+    names = list(views) if views else [n for n in reg.views() if reg.view(n).online]
+    for name in names:
+        reg.view(name)  # NotFound for an unknown view
+    return names
+
+
+def materialize_view(
+    store: Store, view: str, start_ms: int, end_ms: int, progress: Progress | None = None
+) -> FeatureMaterialization:
+    """Write the latest values per entity with event time in ``[start, end)`` online."""
+    spec = registry(store).view(view)
+    online = online_store(store.settings)  # type: ignore[attr-defined]
+    features = list(spec.features)
+    con = connect()
+    try:
+        columns = source_schema(con, spec, store)
+        where = f"{{t}} >= {start_ms * 1000} AND {{t}} < {end_ms * 1000}"
+        sql = view_sql(
+            spec, features, columns, store, alias="m", where=where, latest_per_entity=True
+        )
+        con.execute(f"CREATE TEMP TABLE latest AS {sql}")
+        total = int(con.sql("SELECT count(*) FROM latest").fetchall()[0][0])
+        if progress is not None:
+            progress(view, 0, total)
+        reader = arrow_batches(con.sql("SELECT * FROM latest"), BATCH_ROWS)
+        nkeys, done = len(spec.join_keys), 0
+        for batch in reader:
+            cols = [c.to_pylist() for c in batch.columns]
+            keys = list(zip(*cols[:nkeys], strict=True))
+            stamps = cols[nkeys]
+            values = cols[nkeys + 1 :]
+            rows = [
+                (
+                    encode_key(keys[i]),
+                    stamps[i],
+                    orjson.dumps(dict(zip(features, (v[i] for v in values), strict=True))),
+                )
+                for i in range(batch.num_rows)
+            ]
+            done += online.write(view, rows)
+            if progress is not None:
+                progress(view, done, total)
+    finally:
+        con.close()
+    return store.record_feature_materialization(view, start_ms, end_ms, done)
+
+
+def materialize(
+    start: datetime | None = None,
+    end: datetime | None = None,
+    views: Sequence[str] | None = None,
+    *,
+    store: Store | None = None,
+    progress: Progress | None = None,
+) -> list[FeatureMaterialization]:
+    """Materialize ``views`` (default: every online view) over ``[start, end)`` (default:
+    all history up to now) into the online store."""
+    target = _store(store)
+    start_ms = to_ms(start, 0)
+    end_ms = to_ms(end, int(time.time() * 1000))
+    if end_ms < start_ms:
+        raise InvalidArgument("the materialization window ends before it starts", field="end")
+    return [
+        materialize_view(target, name, start_ms, end_ms, progress) for name in _views(target, views)
+    ]
+
+
+def materialize_incremental(
+    end: datetime | None = None,
+    views: Sequence[str] | None = None,
+    *,
+    store: Store | None = None,
+    progress: Progress | None = None,
+) -> list[FeatureMaterialization]:
+    """Materialize each view from its watermark (the end of its last window; all history
+    the first time) up to ``end`` (default: now)."""
+    target = _store(store)
+    end_ms = to_ms(end, int(time.time() * 1000))
+    done = []
+    for name in _views(target, views):
+        last = target.list_feature_materializations(name, limit=1)
+        start_ms = min(last[0].end, end_ms) if last else 0
+        done.append(materialize_view(target, name, start_ms, end_ms, progress))
+    return done

@@ -1,0 +1,203 @@
+"""Online stores: the latest feature values per entity, for low-latency lookups.
+
+Two implementations of one small protocol: SQLite (a file under the Shipyard home, the
+default; one connection per thread) and Redis (the ``redis`` extra). Each row is an entity
+key, the event time of its values (epoch µs) and the values as JSON. A write never replaces
+newer values with older ones, so materializing windows out of order is safe.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+
+from shipyard.config import Settings
+from shipyard.errors import ConfigError, ServiceUnavailable
+
+Row = tuple[str, int, bytes]  # entity key, event time (epoch µs), values JSON
+
+
+def encode_key(values: Sequence[Any]) -> str:
+    """The online key of an entity: its join-key values as a JSON array."""
+    return orjson.dumps(list(values), option=orjson.OPT_SERIALIZE_NUMPY).decode()
+
+
+class OnlineStore(Protocol):
+    """Where materialized features are read from at serving time."""
+
+    url: str
+
+    def write(self, view: str, rows: Iterable[Row]) -> int: ...
+    def read(self, view: str, keys: Sequence[str]) -> dict[str, tuple[int, bytes]]: ...
+    def close(self) -> None: ...
+
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS feature_rows (view TEXT NOT NULL, key TEXT NOT NULL, "
+    "ts INTEGER NOT NULL, value BLOB NOT NULL, PRIMARY KEY (view, key)) WITHOUT ROWID"
+)
+_UPSERT = (
+    "INSERT INTO feature_rows (view, key, ts, value) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (view, key) DO UPDATE SET ts = excluded.ts, value = excluded.value "
+    "WHERE excluded.ts >= feature_rows.ts"
+)
+
+
+class SqliteOnlineStore:
+    """The default online store: one SQLite file (WAL), one connection per thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.url = f"sqlite:///{path}"
+        self._local = threading.local()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn().execute(_SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            self._local.conn = conn
+        return conn
+
+    def write(self, view: str, rows: Iterable[Row]) -> int:
+        conn = self._conn()
+        batch = [(view, key, ts, value) for key, ts, value in rows]
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(_UPSERT, batch)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return len(batch)
+
+    def read(self, view: str, keys: Sequence[str]) -> dict[str, tuple[int, bytes]]:
+        if not keys:
+            return {}
+        conn = self._conn()
+        if len(keys) == 1:
+            found = conn.execute(
+                "SELECT key, ts, value FROM feature_rows WHERE view = ? AND key = ?",
+                (view, keys[0]),
+            ).fetchall()
+        else:
+            marks = ",".join("?" * len(keys))
+            found = conn.execute(
+                f"SELECT key, ts, value FROM feature_rows WHERE view = ? AND key IN ({marks})",
+                (view, *keys),
+            ).fetchall()
+        return {key: (ts, value) for key, ts, value in found}
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+# Keep newer values: the stored value starts with "<event time>|".
+_WRITE_IF_NEWER = """
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local ts = tonumber(string.match(cur, '^(-?%d+)|'))
+  if ts and ts > tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+"""
+
+
+class RedisOnlineStore:
+    """Features in Redis: one string per (view, entity), ``"<event µs>|<values JSON>"``."""
+
+    def __init__(self, url: str, prefix: str = "shipyard:features") -> None:
+        try:
+            import redis
+        except ImportError:
+            raise ConfigError(
+                "the Redis online store needs the redis extra: `pip install 'shipyard[redis]'`",
+                field="online_store",
+            ) from None
+        self.url = url
+        self.prefix = prefix
+        self._client = redis.Redis.from_url(url, socket_timeout=10)
+        self._script = self._client.register_script(_WRITE_IF_NEWER)
+        self._errors = (redis.RedisError,)
+
+    def _key(self, view: str, key: str) -> str:
+        return f"{self.prefix}:{view}:{key}"
+
+    def write(self, view: str, rows: Iterable[Row]) -> int:
+        count = 0
+        try:
+            pipe = self._client.pipeline(transaction=False)
+            for key, ts, value in rows:
+                self._script(
+                    keys=[self._key(view, key)], args=[ts, b"%d|" % ts + value], client=pipe
+                )
+                count += 1
+                if count % 2000 == 0:
+                    pipe.execute()
+            pipe.execute()
+        except self._errors as exc:
+            raise ServiceUnavailable(f"Redis online store {self.url}: {exc}") from None
+        return count
+
+    def read(self, view: str, keys: Sequence[str]) -> dict[str, tuple[int, bytes]]:
+        if not keys:
+            return {}
+        try:
+            found = self._client.mget([self._key(view, k) for k in keys])
+        except self._errors as exc:
+            raise ServiceUnavailable(f"Redis online store {self.url}: {exc}") from None
+        out: dict[str, tuple[int, bytes]] = {}
+        for key, raw in zip(keys, found, strict=True):
+            if raw is not None:
+                data = raw.encode() if isinstance(raw, str) else bytes(raw)
+                ts, _, value = data.partition(b"|")
+                out[key] = (int(ts), value)
+        return out
+
+    def close(self) -> None:
+        self._client.close()
+
+
+_stores: dict[str, OnlineStore] = {}
+_lock = threading.Lock()
+
+
+def online_store(settings: Settings) -> OnlineStore:
+    """The online store the settings name (opened once per process)."""
+    url = settings.online_store or f"sqlite:///{settings.home / 'online.db'}"
+    store = _stores.get(url)
+    if store is not None:
+        return store
+    with _lock:
+        if url not in _stores:
+            if url.startswith(("redis://", "rediss://", "unix://")):
+                _stores[url] = RedisOnlineStore(url, f"shipyard:{settings.project}:features")
+            elif url.startswith("sqlite:///"):
+                _stores[url] = SqliteOnlineStore(Path(url.removeprefix("sqlite:///")))
+            else:
+                raise ConfigError(
+                    f"online_store {url!r} is not understood; use sqlite:///path or "
+                    "redis://host:port/db (SHIPYARD_ONLINE_STORE)",
+                    field="online_store",
+                )
+        return _stores[url]
+
+
+def close_online_stores() -> None:
+    """Close every online store this process opened (tests, shutdown)."""
+    with _lock:
+        for store in _stores.values():
+            store.close()
+        _stores.clear()

@@ -1,0 +1,284 @@
+"""Online retrieval (``get_online_features``) and the training/serving skew check."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from shipyard.client import Store
+from shipyard.errors import InvalidArgument
+from shipyard.features._definitions import FeatureService
+from shipyard.features._online import OnlineStore, encode_key, online_store
+from shipyard.features._registry import Plan, make_plan, registry
+from shipyard.features._retrieval import _store
+
+PRESENT, MISSING, OUTSIDE_TTL = "PRESENT", "MISSING", "OUTSIDE_TTL"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class OnlineResponse:
+    """Feature values for each requested entity row, with a status per value (PRESENT,
+    MISSING, OUTSIDE_TTL) and the event time of the value (None when not present)."""
+
+    values: dict[str, list[Any]] = field(default_factory=dict)
+    statuses: dict[str, list[str]] = field(default_factory=dict)
+    event_timestamps: dict[str, list[datetime | None]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "values": self.values,
+            "statuses": self.statuses,
+            "event_timestamps": self.event_timestamps,
+        }
+
+    def to_df(self) -> Any:
+        """The values as a pandas DataFrame (one row per entity row)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.values)
+
+
+def _rows(entity_rows: Any, keys: Sequence[str]) -> list[Mapping[str, Any]]:
+    if isinstance(entity_rows, Mapping):
+        columns = {k: list(v) for k, v in entity_rows.items()}
+        n = len(next(iter(columns.values()), []))
+        entity_rows = [{k: v[i] for k, v in columns.items()} for i in range(n)]
+    if not isinstance(entity_rows, Sequence):
+        raise InvalidArgument(
+            "entity_rows must be a list of {join_key: value} dicts (or a dict of lists)",
+            field="entity_rows",
+        )
+    for row in entity_rows:
+        if not isinstance(row, Mapping):
+            raise InvalidArgument(f"entity row {row!r} is not a mapping", field="entity_rows")
+        missing = [k for k in keys if k not in row]
+        if missing:
+            raise InvalidArgument(
+                f"entity row {dict(row)!r} has no join key {missing[0]!r}; the features "
+                f"requested need {', '.join(keys)}",
+                field=missing[0],
+            )
+    return list(entity_rows)
+
+
+_plans: dict[tuple[int, Any, bool], Plan] = {}
+
+
+def _plan(store: Store, features: Any, full: bool) -> Plan:
+    reg = registry(store)
+    key = (id(reg), features if isinstance(features, str) else tuple(features), full)
+    plan = _plans.get(key)
+    if plan is None:
+        if len(_plans) > 1000:
+            _plans.clear()
+        plan = make_plan(features, reg, full_feature_names=full)
+        _plans[key] = plan
+    return plan
+
+
+def get_online_features(
+    entity_rows: Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Any]],
+    features: Sequence[str] | FeatureService | str,
+    *,
+    full_feature_names: bool = False,
+    store: Store | None = None,
+    as_of: datetime | None = None,
+) -> OnlineResponse:
+    """The latest materialized values for each entity row, from the online store.
+
+    ``entity_rows`` is a list of ``{join_key: value}`` dicts (or a dict of lists);
+    ``features`` a list of ``"view:feature"``, a FeatureService or a service's name. A value
+    older than its view's TTL (against now, or ``as_of``) is None with status OUTSIDE_TTL;
+    an entity never materialized is None with status MISSING.
+    """
+    target = _store(store)
+    features_key = features.refs() if isinstance(features, FeatureService) else features
+    plan = _plan(target, features_key, full_feature_names)
+    rows = _rows(entity_rows, plan.join_keys)
+    now_us = time.time_ns() // 1000 if as_of is None else _micros(as_of)
+    online = online_store(target.settings)  # type: ignore[attr-defined]
+    found = {view: _lookup(online, plan, view, rows, now_us) for view in plan.views}
+    response = OnlineResponse()
+    for view, feature, name in plan.outputs:
+        if view in found:
+            values, statuses, stamps = found[view][feature]
+        else:
+            values, statuses, stamps = _on_demand(plan, view, feature, found, len(rows))
+        response.values[name] = values
+        response.statuses[name] = statuses
+        response.event_timestamps[name] = stamps
+    return response
+
+
+def _micros(when: datetime) -> int:
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return (when - _EPOCH) // timedelta(microseconds=1)
+
+
+Column = tuple[list[Any], list[str], list[datetime | None]]
+
+
+def _lookup(
+    online: OnlineStore,
+    plan: Plan,
+    view: str,
+    rows: Sequence[Mapping[str, Any]],
+    now_us: int,
+) -> dict[str, Column]:
+    spec = plan.specs[view]
+    keys = [encode_key([row[k] for k in spec.join_keys]) for row in rows]
+    stored = online.read(view, list(dict.fromkeys(keys)))
+    features = plan.views[view]
+    out: dict[str, Column] = {f: ([], [], []) for f in features}
+    for key in keys:
+        hit = stored.get(key)
+        if hit is None:
+            status, values, stamp = MISSING, None, None
+        else:
+            ts, raw = hit
+            stamp = _EPOCH + timedelta(microseconds=ts)
+            if spec.ttl_us is not None and now_us - ts > spec.ttl_us:
+                status, values = OUTSIDE_TTL, None
+            else:
+                status, values = PRESENT, orjson.loads(raw)
+        for feature in features:
+            column = out[feature]
+            column[0].append(None if values is None else values.get(feature))
+            column[1].append(status)
+            column[2].append(stamp)
+    return out
+
+
+def _on_demand(
+    plan: Plan, view: str, feature: str, found: dict[str, dict[str, Column]], n: int
+) -> Column:
+    import pandas as pd
+
+    odv = next(o for o in plan.on_demand if o.name == view)
+    frame = pd.DataFrame(
+        {f: found[s][f][0] for s in odv.sources for f in plan.views[s]}, index=range(n)
+    )
+    result = odv.call(frame)
+    statuses = [
+        PRESENT
+        if all(found[s][f][1][i] == PRESENT for s in odv.sources for f in plan.views[s])
+        else MISSING
+        for i in range(n)
+    ]
+    values = [
+        None if s != PRESENT else _plain(v) for s, v in zip(statuses, result[feature], strict=True)
+    ]
+    return values, statuses, [None] * n
+
+
+def _plain(value: Any) -> Any:
+    value = value.item() if hasattr(value, "item") else value
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """An entity whose online value differs from the offline value at the watermark."""
+
+    view: str
+    entity: dict[str, Any]
+    feature: str
+    online: Any
+    offline: Any
+
+
+@dataclass
+class SkewReport:
+    """The outcome of a skew check: how many values were compared, and the differences."""
+
+    checked: int = 0
+    mismatches: list[Mismatch] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-9, abs_tol=0)
+    return bool(a == b)
+
+
+def check_skew(
+    features: Sequence[str] | FeatureService | str,
+    *,
+    sample: int = 100,
+    seed: int = 0,
+    store: Store | None = None,
+) -> SkewReport:
+    """Compare online values with offline (point-in-time) values for a sample of entities.
+
+    For each view, ``sample`` entities of its source are looked up online and retrieved
+    offline as of the view's watermark (the end of its last materialization); every value
+    that differs is a Mismatch. Views never materialized are skipped.
+    """
+    import pandas as pd
+
+    from shipyard.features._offline import arrow_table, connect, quote, source_relation
+    from shipyard.features._retrieval import get_historical_features
+
+    target = _store(store)
+    plan = make_plan(features, registry(target, fresh=True))
+    report = SkewReport()
+    for view, wanted in plan.views.items():
+        done = target.list_feature_materializations(view, limit=1)
+        if not done or not wanted:
+            continue
+        spec = plan.specs[view]
+        as_of = _EPOCH + timedelta(milliseconds=done[0].end) - timedelta(microseconds=1)
+        keys = ", ".join(quote(k) for k in spec.join_keys)
+        clause, _ = source_relation(spec, target)
+        con = connect()
+        try:
+            entities = arrow_table(
+                con.sql(
+                    f"SELECT DISTINCT {keys} FROM {clause} ORDER BY hash({keys}, {int(seed)}) "
+                    f"LIMIT {int(sample)}"
+                )
+            ).to_pandas()
+        finally:
+            con.close()
+        rows = entities.to_dict("records")
+        refs = [f"{view}:{f}" for f in wanted]
+        stamp = pd.Timestamp(as_of)
+        if not _aware(target, spec):
+            stamp = stamp.tz_localize(None)
+        offline = get_historical_features(
+            entities.assign(event_timestamp=stamp), refs, full_feature_names=True, store=target
+        )
+        online = get_online_features(rows, refs, full_feature_names=True, store=target, as_of=as_of)
+        for i, row in enumerate(rows):
+            for feature in wanted:
+                name = f"{view}__{feature}"
+                a, b = online.values[name][i], _plain(offline[name].iloc[i])
+                b = None if b is pd.NA else b
+                report.checked += 1
+                if not (
+                    (a is None and b is None) or (a is not None and b is not None and _same(a, b))
+                ):
+                    report.mismatches.append(Mismatch(view, row, feature, a, b))
+    return report
+
+
+def _aware(store: Store, spec: Any) -> bool:
+    from shipyard.features._offline import _AWARE, connect, source_schema
+
+    con = connect()
+    try:
+        return source_schema(con, spec, store)[spec.timestamp_field] == _AWARE
+    finally:
+        con.close()
