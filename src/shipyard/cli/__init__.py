@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import typer
 
-<<<<<<< HEAD
-from shipyard.cli import _access, _data, _experiments, _models, _pipelines, _runs, _serving
-=======
-from shipyard.cli import _access, _data, _experiments, _features, _models, _pipelines, _runs
->>>>>>> main
+from shipyard.cli import (
+    _access,
+    _data,
+    _experiments,
+    _features,
+    _models,
+    _pipelines,
+    _runs,
+    _serving,
+)
 from shipyard.cli._demo import demo
 from shipyard.cli._lineage import lineage_command
 from shipyard.cli._server import server
