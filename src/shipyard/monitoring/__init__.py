@@ -10,22 +10,32 @@ reports and alerts.
 The prediction log itself is written by the model server (:mod:`shipyard.serving`).
 """
 
-from shipyard.monitoring._api import drift, fit_reference, load_reference
+from shipyard.monitoring._api import (
+    drift,
+    fit_reference,
+    load_reference,
+    log_labels,
+    performance,
+)
 from shipyard.monitoring._drift import ColumnDrift, DriftReport
+from shipyard.monitoring._performance import PerformanceReport, PerformanceRow
 from shipyard.monitoring._profile import ColumnProfile, ReferenceProfile
 from shipyard.monitoring._tests import TestResult
-from shipyard.serving import log_labels, read_labels, read_predictions
+from shipyard.serving import read_labels, read_predictions
 
 __all__ = [
     "ColumnDrift",
     "ColumnProfile",
     "DriftReport",
+    "PerformanceReport",
+    "PerformanceRow",
     "ReferenceProfile",
     "TestResult",
     "drift",
     "fit_reference",
     "load_reference",
     "log_labels",
+    "performance",
     "read_labels",
     "read_predictions",
 ]

@@ -8,8 +8,11 @@ from typing import Any
 import pandas as pd
 
 from shipyard.client import Store
+from shipyard.config import Settings
 from shipyard.entities import DatasetVersion
 from shipyard.monitoring._drift import DEFAULT_CHUNK_ROWS, DriftReport, score
+from shipyard.monitoring._log import checked_log_labels, read_log
+from shipyard.monitoring._performance import PerformanceReport, compute
 from shipyard.monitoring._profile import (
     DEFAULT_BINS,
     DEFAULT_SAMPLE,
@@ -100,4 +103,56 @@ def drift(
         chunk_rows=chunk_rows,
         sample_size=sample_size,
         seed=seed,
+    )
+
+
+def performance(
+    model: str,
+    *,
+    window: str | int = "1h",
+    since: int | None = None,
+    until: int | None = None,
+    task: str = "auto",
+    threshold: float = 0.5,
+    settings: Settings | None = None,
+    log_uri: str | None = None,
+) -> PerformanceReport:
+    """Metrics of ``model``'s logged predictions per ``window`` and version, joined with
+    the labels logged so far (``since``/``until``: epoch ms bounds on prediction time), and
+    CBPE estimates where the output is a probability. See
+    :mod:`shipyard.monitoring._performance`."""
+    from shipyard.tracking import get_client
+
+    settings = settings or get_client().settings
+    wanted = ["prediction_id", "row", "ts", "version", "output"]
+    predictions = read_log(
+        settings,
+        "predictions",
+        model=model,
+        start=since,
+        end=until,
+        columns=wanted,
+        log_uri=log_uri,
+    )
+    labels = read_log(
+        settings, "labels", columns=["prediction_id", "row", "label"], log_uri=log_uri
+    )
+    return compute(predictions, labels, window=window, task=task, threshold=threshold)
+
+
+def log_labels(
+    ids: Sequence[str],
+    labels: Sequence[Any],
+    *,
+    rows: Sequence[int] | None = None,
+    model: str | None = None,
+    settings: Settings | None = None,
+    log_uri: str | None = None,
+) -> int:
+    """Record ground truth for earlier predictions: ``labels[i]`` is the true value of the
+    prediction ``ids[i]`` (row ``rows[i]`` of that request, 0 by default). Ids (and rows)
+    not in the prediction log (of ``model``, or any model) are refused with NotFound and
+    nothing is written. Returns the number of labels written."""
+    return checked_log_labels(
+        ids, labels, rows=rows, model=model, settings=settings, log_uri=log_uri
     )
