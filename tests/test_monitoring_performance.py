@@ -103,7 +103,7 @@ def test_labels_for_unknown_predictions_are_refused(sqlite_settings: Settings, n
     logged = write_predictions(
         sqlite_settings, "m", pd.DataFrame({"x": [1.0]}), np.array([0.3]), ts=now
     )
-    with pytest.raises(NotFound, match="not in the prediction log.*nope/0.*nothing was written"):
+    with pytest.raises(NotFound, match=r"not in the prediction log.*nope/0.*nothing was written"):
         log_labels([logged["prediction_id"][0], "nope"], [1, 0], settings=sqlite_settings)
     with pytest.raises(NotFound, match="/3"):
         log_labels([logged["prediction_id"][0]], [1], rows=[3], settings=sqlite_settings)

@@ -18,6 +18,8 @@ from shipyard.monitoring._api import (
     performance,
 )
 from shipyard.monitoring._drift import ColumnDrift, DriftReport
+from shipyard.monitoring._gauges import gauges_text
+from shipyard.monitoring._monitor import create_monitor, monitor_history, run_monitor
 from shipyard.monitoring._performance import PerformanceReport, PerformanceRow
 from shipyard.monitoring._profile import ColumnProfile, ReferenceProfile
 from shipyard.monitoring._tests import TestResult
@@ -31,11 +33,15 @@ __all__ = [
     "PerformanceRow",
     "ReferenceProfile",
     "TestResult",
+    "create_monitor",
     "drift",
     "fit_reference",
+    "gauges_text",
     "load_reference",
     "log_labels",
+    "monitor_history",
     "performance",
     "read_labels",
     "read_predictions",
+    "run_monitor",
 ]
