@@ -22,6 +22,7 @@ from shipyard.monitoring._gauges import gauges_text
 from shipyard.monitoring._monitor import create_monitor, monitor_history, run_monitor
 from shipyard.monitoring._performance import PerformanceReport, PerformanceRow
 from shipyard.monitoring._profile import ColumnProfile, ReferenceProfile
+from shipyard.monitoring._report import render_html, report_data, write_report
 from shipyard.monitoring._tests import TestResult
 from shipyard.serving import read_labels, read_predictions
 
@@ -43,5 +44,8 @@ __all__ = [
     "performance",
     "read_labels",
     "read_predictions",
+    "render_html",
+    "report_data",
     "run_monitor",
+    "write_report",
 ]
