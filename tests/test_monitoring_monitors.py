@@ -112,7 +112,7 @@ def test_monitor_runs_alerts_once_per_incident_and_reports(
     assert [(h["event"], h["rule"]) for h in Hook.received] == [("firing", "share_drifted > 0.3")]
     assert "alert share_drifted > 0.3 firing" in caplog.text
     # labels arrive for the last hour: auc appears with its labelled count
-    log_labels(logged["prediction_id"], truth, model="churn")
+    log_labels(logged["prediction_id"], truth, model="churn", check=True)
     fourth = run_monitor("churn", now=now)
     assert fourth.status == "ok", fourth.error
     assert fourth.result["metrics"]["labelled"] == 600 and "auc" in fourth.result["metrics"]

@@ -41,6 +41,7 @@ def test_classification_metrics_per_window_and_version(sqlite_settings: Settings
         truth[:500],
         rows=first["row"][:500],
         model="churn",
+        check=True,
         settings=sqlite_settings,
     )
     log_labels(
@@ -104,12 +105,20 @@ def test_labels_for_unknown_predictions_are_refused(sqlite_settings: Settings, n
         sqlite_settings, "m", pd.DataFrame({"x": [1.0]}), np.array([0.3]), ts=now
     )
     with pytest.raises(NotFound, match=r"not in the prediction log.*nope/0.*nothing was written"):
-        log_labels([logged["prediction_id"][0], "nope"], [1, 0], settings=sqlite_settings)
+        log_labels(
+            [logged["prediction_id"][0], "nope"], [1, 0], check=True, settings=sqlite_settings
+        )
     with pytest.raises(NotFound, match="/3"):
-        log_labels([logged["prediction_id"][0]], [1], rows=[3], settings=sqlite_settings)
+        log_labels(
+            [logged["prediction_id"][0]], [1], rows=[3], check=True, settings=sqlite_settings
+        )
     assert performance("m", settings=sqlite_settings).rows[0].labelled == 0  # nothing written
+    log_labels(["nope"], [1], settings=sqlite_settings)  # unchecked: counted as unmatched
+    assert performance("m", settings=sqlite_settings).unmatched_labels == 1
     with pytest.raises(NotFound, match="of model 'other'"):
-        log_labels([logged["prediction_id"][0]], [1], model="other", settings=sqlite_settings)
+        log_labels(
+            [logged["prediction_id"][0]], [1], model="other", check=True, settings=sqlite_settings
+        )
 
 
 def test_window_parsing_and_estimates() -> None:

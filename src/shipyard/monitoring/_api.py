@@ -146,13 +146,21 @@ def log_labels(
     *,
     rows: Sequence[int] | None = None,
     model: str | None = None,
+    check: bool = False,
     settings: Settings | None = None,
     log_uri: str | None = None,
 ) -> int:
     """Record ground truth for earlier predictions: ``labels[i]`` is the true value of the
-    prediction ``ids[i]`` (row ``rows[i]`` of that request, 0 by default). Ids (and rows)
-    not in the prediction log (of ``model``, or any model) are refused with NotFound and
-    nothing is written. Returns the number of labels written."""
-    return checked_log_labels(
-        ids, labels, rows=rows, model=model, settings=settings, log_uri=log_uri
-    )
+    prediction ``ids[i]`` (row ``rows[i]`` of that request, 0 by default). With
+    ``check=True``, ids (and rows) not in the prediction log (of ``model``, or any model) are
+    refused with NotFound and nothing is written; it is off by default because the server
+    writes its log asynchronously (labels may come before the log is flushed). Labels that
+    match no prediction are counted as ``unmatched_labels`` by :func:`performance` and monitor
+    runs. Returns the number of labels written."""
+    if check:
+        return checked_log_labels(
+            ids, labels, rows=rows, model=model, settings=settings, log_uri=log_uri
+        )
+    from shipyard.serving import log_labels as unchecked
+
+    return unchecked(ids, labels, rows=rows, settings=settings, log_uri=log_uri)

@@ -219,6 +219,7 @@ def _score(
         "drifted_columns": float(len(drift.drifted_columns)),
         "rows": float(drift.n_current),
         "labelled": 0.0,
+        "unmatched_labels": float(perf.unmatched_labels),
         **perf.latest(),
     }
     for column in drift.columns:
