@@ -10,6 +10,7 @@ from shipyard.cli import (
     _experiments,
     _features,
     _models,
+    _monitor,
     _pipelines,
     _runs,
     _serving,
@@ -30,6 +31,7 @@ app.add_typer(_models.app, name="models")
 app.add_typer(_data.app, name="data")
 app.add_typer(_features.app, name="features")
 app.add_typer(_pipelines.app, name="pipelines")
+app.add_typer(_monitor.app, name="monitor")
 app.command("scheduler")(_pipelines.scheduler_command)
 app.command("lineage")(lineage_command)
 app.add_typer(_access.users, name="users")

@@ -32,6 +32,7 @@ from shipyard.entities._lineage import (
     LineageEdge,
     LineageNode,
 )
+from shipyard.entities._monitoring import Monitor, MonitorRun
 from shipyard.entities._registry import (
     AliasEvent,
     GateResult,
@@ -74,6 +75,8 @@ __all__ = [
     "LineageNode",
     "MetricPoint",
     "ModelVersion",
+    "Monitor",
+    "MonitorRun",
     "NewToken",
     "PipelineInfo",
     "PipelineRun",
