@@ -342,8 +342,10 @@ def test_outputs_of_every_type_round_trip(sqlite_sdk: Client) -> None:
     frame, array, model, nothing = result.output("produce")
     assert frame["a"].tolist() == [1] and array.tolist() == [0.0, 1.0, 2.0]
     assert model.predict([[3.0]])[0] == pytest.approx(6.0) and nothing is None
-    kinds = [o["type"] for o in result.steps["produce"].outputs]
-    assert kinds == ["dataframe", "ndarray", "sklearn", "none"]
+    outputs = result.steps["produce"].outputs
+    assert [o["type"] for o in outputs] == ["dataframe", "ndarray", "model", "none"]
+    assert outputs[2]["flavor"] == "sklearn"  # the registry's safe format, one blob per file
+    assert {f["path"] for f in outputs[2]["files"]} >= {"shipyard-model.json"}
     assert data.get("typed.produce.frame@1").num_rows == 1
 
 

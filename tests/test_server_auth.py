@@ -23,6 +23,7 @@ from shipyard.entities import (
     LineageEdge,
     LineageNode,
     MetricPoint,
+    Monitor,
     PipelineRun,
     Schedule,
     StepRun,
@@ -544,6 +545,36 @@ ENDPOINTS += [
         "viewer",
         lambda f: "/features/views/stats/materializations",
     ),
+    Endpoint("GET", "/monitors", "viewer", lambda f: "/monitors"),
+    Endpoint("GET", "/monitors/{name}", "viewer", lambda f: f"/monitors/{f.seeds['monitor']}"),
+    Endpoint(
+        "PUT",
+        "/monitors/{name}",
+        "editor",
+        lambda f: f"/monitors/{f.seeds['monitor']}",
+        lambda f: {"name": f.seeds["monitor"], "model": "churn@challenger"},
+    ),
+    Endpoint("DELETE", "/monitors/{name}", "editor", lambda f: f"/monitors/{f.seeds['monitor']}"),
+    Endpoint(
+        "POST",
+        "/monitors/{name}/runs",
+        "editor",
+        lambda f: f"/monitors/{f.seeds['monitor']}/runs",
+        lambda f: {
+            "id": uuid.uuid4().hex,
+            "monitor": f.seeds["monitor"],
+            "started_at": 1,
+            "finished_at": 2,
+            "window_start": 0,
+            "window_end": 1,
+            "model_version": 1,
+            "status": "ok",
+            "result": {"metrics": {"auc": 0.8}},
+        },
+    ),
+    Endpoint(
+        "GET", "/monitors/{name}/runs", "viewer", lambda f: f"/monitors/{f.seeds['monitor']}/runs"
+    ),
 ]
 
 
@@ -564,7 +595,9 @@ def _seed_data_and_pipelines(store: LocalStore, tmp: Path) -> dict[str, str]:
         [StepRun("", "", "a", "pkg.mod:a", "FINISHED", cache_key=tag, end_time=2)],
     )
     store.put_schedule(Schedule(f"s-{tag}", f"p-{tag}", "pkg.mod:p", "0 3 * * *"))
+    store.put_monitor(Monitor(f"mon-{tag}", "churn@champion", alerts=["auc < 0.7"]))
     return {
+        "monitor": f"mon-{tag}",
         "dataset": version.dataset,
         "digest": version.content_hash,
         "version_id": version.id,

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from shipyard.cli import _access, _data, _experiments, _features, _models, _pipelines, _runs
+from shipyard.cli import (
+    _access,
+    _data,
+    _experiments,
+    _features,
+    _models,
+    _monitor,
+    _pipelines,
+    _runs,
+    _serving,
+)
 from shipyard.cli._demo import demo
 from shipyard.cli._lineage import lineage_command
 from shipyard.cli._server import server
@@ -21,6 +31,7 @@ app.add_typer(_models.app, name="models")
 app.add_typer(_data.app, name="data")
 app.add_typer(_features.app, name="features")
 app.add_typer(_pipelines.app, name="pipelines")
+app.add_typer(_monitor.app, name="monitor")
 app.command("scheduler")(_pipelines.scheduler_command)
 app.command("lineage")(lineage_command)
 app.add_typer(_access.users, name="users")
@@ -28,6 +39,8 @@ app.add_typer(_access.tokens, name="tokens")
 app.command()(_access.audit)
 app.command()(demo)
 app.command()(server)
+for _command in (_serving.serve, _serving.predict, _serving.build):
+    app.command()(_command)
 
 
 @app.command()

@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.table import Table
 
+from shipyard.cli import _serving
 from shipyard.cli._models import gates_table
 from shipyard.cli._render import console, fmt_value, friendly_errors, progress_bar, safe
 from shipyard.demo import DemoResult, run_demo
@@ -63,6 +64,8 @@ def demo() -> None:
             f"{f['patients']}: {f['mean radius']} ({', '.join(f['statuses'])}); try "
             "[bold]shipyard features list[/]"
         )
+    if result.version is not None and result.promotion is not None:
+        _serving.demo_serving(f"{result.version.name}@{result.promotion.alias}")
 
 
 def _took(result: Any) -> str:

@@ -22,6 +22,7 @@ from shipyard.client._checks import (
 from shipyard.client._local_access import AccessMixin
 from shipyard.client._local_data import DataStoreMixin
 from shipyard.client._local_features import FeatureStoreMixin
+from shipyard.client._local_monitoring import MonitoringStoreMixin
 from shipyard.client._local_pipelines import PipelineStoreMixin
 from shipyard.client._local_registry import RegistryMixin
 from shipyard.client._paging import decode_token, encode_token
@@ -45,7 +46,14 @@ __all__ = ["LocalStore", "now_ms"]
 MAX_PAGE = 50_000
 
 
-class LocalStore(AccessMixin, RegistryMixin, DataStoreMixin, PipelineStoreMixin, FeatureStoreMixin):
+class LocalStore(
+    AccessMixin,
+    RegistryMixin,
+    DataStoreMixin,
+    PipelineStoreMixin,
+    FeatureStoreMixin,
+    MonitoringStoreMixin,
+):
     """Direct access to the metadata database and the blob store.
 
     Used embedded (the default) and by the Shipyard server as its backend. Whoever can open

@@ -19,7 +19,7 @@ from shipyard.entities import (
     RegisteredModel,
 )
 from shipyard.errors import InvalidArgument
-from shipyard.store import gates, registry_db
+from shipyard.store import aliases_db, gates, registry_db
 
 T = TypeVar("T")
 MAX_LIST = 10_000
@@ -247,7 +247,7 @@ class RegistryMixin:
         rules = checked_promotion(alias, version, requires)
         version = int(version)
         with self._write() as conn:
-            return registry_db.set_model_alias(
+            return aliases_db.set_model_alias(
                 conn,
                 name,
                 alias,
@@ -265,7 +265,7 @@ class RegistryMixin:
     ) -> AliasEvent:
         v.check_alias(alias)
         with self._write() as conn:
-            return registry_db.delete_model_alias(
+            return aliases_db.delete_model_alias(
                 conn, name, alias, reason=reason, actor=actor, now=self._now()
             )
 
@@ -275,4 +275,4 @@ class RegistryMixin:
         if alias is not None:
             v.check_alias(alias, settable=False)
         check_limit(limit)
-        return self._read(lambda c: registry_db.alias_events(c, name, alias, limit))
+        return self._read(lambda c: aliases_db.alias_events(c, name, alias, limit))

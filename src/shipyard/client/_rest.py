@@ -37,6 +37,7 @@ from shipyard.client._rest_blobs import (
 )
 from shipyard.client._rest_data import RestDataMixin
 from shipyard.client._rest_features import RestFeaturesMixin
+from shipyard.client._rest_monitoring import RestMonitoringMixin
 from shipyard.client._rest_pipelines import RestPipelinesMixin
 from shipyard.client._rest_registry import RestRegistryMixin
 from shipyard.config import Settings
@@ -67,6 +68,7 @@ class RestStore(
     RestDataMixin,
     RestPipelinesMixin,
     RestFeaturesMixin,
+    RestMonitoringMixin,
 ):
     """The Store protocol, answered by a Shipyard server."""
 

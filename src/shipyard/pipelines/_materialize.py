@@ -8,12 +8,14 @@ PyArrow Table          named ``<pipeline>.<step>[.<output>]``
 numpy ndarray          an ``.npy`` blob (never pickled objects)     the blob's sha256
 dict, list, str,       JSON (inline when small, else a blob)        sha256 of canonical
 number, bool, None                                                  JSON
-scikit-learn model     a skops blob (safe to load, no pickle)       the blob's sha256
+a model (scikit-learn, the registry flavor's safe format,      the manifest's
+XGBoost, LightGBM,     one blob per file (no pickle)                digest
+ONNX, PythonModel)
 anything else          refused, unless the step sets                the blob's sha256
                        ``trusted_pickle=True`` (then a pickle)
 =====================  ===========================================  =====================
 
-Other flavors (the model registry's) plug in with :func:`register_materializer`.
+Other kinds plug in with :func:`register_materializer`.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from shipyard.errors import InvalidArgument, PermissionDenied
 from shipyard.pipelines._hashing import canonical_json
 
 INLINE_JSON_BYTES = 4096
-_SAFE_MODULES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
 
 
 class OutputTypeError(InvalidArgument):
@@ -154,39 +155,47 @@ def _load_json(ref: dict[str, Any], store: Store) -> Any:
 # ----------------------------------------------------------------------------- models
 
 
-def _is_sklearn(value: Any) -> bool:
-    import sys
+def _is_model(value: Any) -> bool:
+    """A model one of the registry's flavors saves in a safe format (scikit-learn, XGBoost,
+    LightGBM, ONNX, or a ``PythonModel``); any object that merely has ``predict`` is not."""
+    from shipyard.registry import PythonModel
+    from shipyard.registry._flavors import all_flavors
 
-    base = sys.modules.get("sklearn.base")
-    return base is not None and isinstance(value, base.BaseEstimator)
+    if isinstance(value, PythonModel):
+        return True
+    return any(f.name != "pyfunc" and f.matches(value) for f in all_flavors())
 
 
-def _save_sklearn(value: Any, store: Store, dataset: str) -> dict[str, Any]:
-    from skops.io import dumps
+def _save_model(value: Any, store: Store, dataset: str) -> dict[str, Any]:
+    """The model in its registry flavor's format, as a tree of blobs; the reference holds the
+    manifest (path, sha256, size per file) and hashes as the manifest's digest."""
+    from shipyard.client._util import upload_tree
+    from shipyard.entities import manifest_digest
+    from shipyard.registry import save_model
 
-    digest = _put_bytes(store, dumps(value))
-    cls = type(value)
+    with tempfile.TemporaryDirectory(prefix="shipyard-step-model-") as tmp:
+        descriptor = save_model(value, Path(tmp) / "model")
+        files = upload_tree(store, Path(tmp) / "model")
+    digest = manifest_digest(files)
     return {
-        "type": "sklearn",
+        "type": "model",
         "hash": digest,
-        "digest": digest,
-        "class": f"{cls.__module__}.{cls.__qualname__}",
+        "flavor": descriptor["flavor"],
+        "files": [f.to_dict() for f in files],
     }
 
 
-def _load_sklearn(ref: dict[str, Any], store: Store) -> Any:
-    from skops.io import get_untrusted_types, load
+def _load_model(ref: dict[str, Any], store: Store) -> Any:
+    """The model object back, from files fetched into the model cache and checked against
+    their hashes (the same cache and checks as ``shipyard.models.load``)."""
+    from shipyard.entities import ArtifactInfo
+    from shipyard.registry import load_model
+    from shipyard.registry._api import cache_root
+    from shipyard.registry._cache import materialize
 
-    path = store.fetch_blob(ref["digest"])
-    untrusted = get_untrusted_types(file=path)
-    unsafe = [t for t in untrusted if not t.startswith(_SAFE_MODULES)]
-    if unsafe:
-        raise PermissionDenied(
-            f"the stored model uses types outside scikit-learn/numpy/scipy "
-            f"({', '.join(unsafe[:5])}); load it with skops.io.load and trusted types",
-            field="output",
-        )
-    return load(path, trusted=untrusted)
+    files = [ArtifactInfo.from_dict(f) for f in ref["files"]]
+    folder = materialize(store, files, cache_root(), f"step output {ref['hash'][:12]}")
+    return load_model(folder).model
 
 
 BUILTIN = [
@@ -198,7 +207,7 @@ BUILTIN = [
     ),
     Materializer("ndarray", lambda v: _is(v, "numpy", "ndarray"), _save_array, _load_array),
     Materializer("json", _json_ok, _save_json, _load_json),
-    Materializer("sklearn", _is_sklearn, _save_sklearn, _load_sklearn),
+    Materializer("model", _is_model, _save_model, _load_model),
 ]
 _LOADERS = {"dataframe": _load_frame, "arrow": _load_frame}
 

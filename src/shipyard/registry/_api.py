@@ -43,7 +43,7 @@ def _store() -> Store:
     return get_client().store
 
 
-def _cache_root() -> Path:
+def cache_root() -> Path:
     return get_client().settings.home / "cache" / "models"
 
 
@@ -360,7 +360,7 @@ def load_model(
         files, digest = found.files, found.manifest_digest
         label = found.ref + (f" (@{parsed.alias})" if parsed.alias else "")
         extra = {"name": found.name, "version": found.version, "run_id": found.run_id}
-    folder = materialize(store, files, _cache_root(), label, verify=verify)
+    folder = materialize(store, files, cache_root(), label, verify=verify)
     descriptor = read_descriptor(folder)
     predictor = flavor_named(str(descriptor["flavor"])).load(folder, descriptor, trust, label)
     metadata = metadata_from(label, descriptor, list(files), digest, **extra)

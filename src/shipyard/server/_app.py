@@ -31,6 +31,7 @@ from shipyard.server import (
     _routes_blobs,
     _routes_data,
     _routes_features,
+    _routes_monitoring,
     _routes_pipelines,
     _routes_registry,
     _routes_tracking,
@@ -204,4 +205,5 @@ ROUTERS = [
     _routes_registry.router,
     _routes_data.router,
     _routes_pipelines.router,
+    _routes_monitoring.router,
 ]

@@ -5,11 +5,13 @@ Only the client layer uses this package; the SDK reaches it through the Store pr
 
 from shipyard.store import (
     _access as access_db,
+    _aliases as aliases_db,
     _artifact_index as artifact_db,
     _datasets as datasets_db,
     _features as features_db,
     _gates as gates,
     _lineage as lineage_db,
+    _monitoring as monitoring_db,
     _pipelines as pipelines_db,
     _registry as registry_db,
     _search as search_db,
@@ -20,6 +22,7 @@ from shipyard.store._engine import HEAD_REVISION, current_revision, dispose_engi
 __all__ = [
     "HEAD_REVISION",
     "access_db",
+    "aliases_db",
     "artifact_db",
     "current_revision",
     "datasets_db",
@@ -28,6 +31,7 @@ __all__ = [
     "gates",
     "get_engine",
     "lineage_db",
+    "monitoring_db",
     "pipelines_db",
     "registry_db",
     "search_db",

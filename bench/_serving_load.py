@@ -1,0 +1,80 @@
+"""Load generator for bench/serving.py, run in its own process: N keep-alive HTTP/1.1
+connections on raw asyncio sockets (no client library in the way), each sending the same
+POST as fast as answers come back, for a fixed time. Prints one JSON line: requests/s,
+p50/p99 latency (ms), errors (non-200 answers or broken connections)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+
+
+async def _client(
+    host: str, port: int, request: bytes, until: float, lat: list[float], errors: list[int]
+) -> None:
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        while time.perf_counter() < until:
+            started = time.perf_counter()
+            writer.write(request)
+            status_line = await reader.readline()
+            length = 0
+            while True:
+                line = await reader.readline()
+                if line in (b"\r\n", b""):
+                    break
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            await reader.readexactly(length)
+            lat.append(time.perf_counter() - started)
+            if b" 200 " not in status_line:
+                errors[0] += 1
+    except (ConnectionError, asyncio.IncompleteReadError):
+        errors[0] += 1
+    finally:
+        writer.close()
+
+
+async def main(
+    host: str, port: int, path: str, body: bytes, concurrency: int, seconds: float
+) -> dict[str, float]:
+    request = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n"
+    ).encode() + body
+    warm: list[float] = []
+    await asyncio.gather(
+        *(
+            _client(host, port, request, time.perf_counter() + 1.0, warm, [0])
+            for _ in range(concurrency)
+        )
+    )
+    lat: list[float] = []
+    errors = [0]
+    started = time.perf_counter()
+    until = started + seconds
+    await asyncio.gather(
+        *(_client(host, port, request, until, lat, errors) for _ in range(concurrency))
+    )
+    took = time.perf_counter() - started
+    lat.sort()
+    pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else float("nan")  # noqa: E731
+    return {
+        "rps": len(lat) / took,
+        "p50_ms": pick(0.50),
+        "p99_ms": pick(0.99),
+        "errors": errors[0],
+        "requests": len(lat),
+    }
+
+
+if __name__ == "__main__":
+    host, port, path, body_file, concurrency, seconds = sys.argv[1:7]
+    with open(body_file, "rb") as fh:
+        body = fh.read()
+    print(
+        json.dumps(asyncio.run(main(host, int(port), path, body, int(concurrency), float(seconds))))
+    )

@@ -1,0 +1,148 @@
+"""`shipyard monitor ...`: create monitors, run them now, their history, reports, gauges."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from shipyard.cli._render import console, fmt_time, friendly_errors, safe
+
+app = typer.Typer(help="Monitor models: drift, performance, alerts.", no_args_is_help=True)
+
+
+def _channels(webhooks: list[str], log: bool) -> list[dict[str, object]]:
+    found: list[dict[str, object]] = [{"type": "webhook", "url": u} for u in webhooks]
+    return [*found, {"type": "log"}] if log else found
+
+
+@app.command()
+def create(
+    name: str = typer.Argument(..., help="The monitor's name."),
+    model: str = typer.Option(..., "--model", help="The model to watch, e.g. churn@champion."),
+    window: str = typer.Option("1h", help="How much recent traffic each run scores."),
+    schedule: str = typer.Option("", help='Cron schedule, e.g. "*/15 * * * *".'),
+    alert: Optional[list[str]] = typer.Option(None, "--alert", help='e.g. "auc < 0.75".'),
+    webhook: Optional[list[str]] = typer.Option(None, "--webhook", help="POST alerts here."),
+    log: bool = typer.Option(True, help="Also log alerts."),
+    reference: Optional[str] = typer.Option(
+        None, help="Dataset version to use as reference (default: the training data)."
+    ),
+    drift: str = typer.Option("default", help="Drift tests: default."),
+) -> None:
+    """Create (or replace) a monitor."""
+    from shipyard import monitoring
+
+    with friendly_errors():
+        monitor = monitoring.create_monitor(
+            name,
+            model,
+            window=window,
+            schedule=schedule,
+            alerts=alert or [],
+            channels=_channels(webhook or [], log),
+            reference=reference,
+        )
+    console.print(f"monitor [bold]{safe(monitor.name)}[/] on {safe(monitor.model)} created")
+
+
+@app.command("list")
+def list_() -> None:
+    """List the monitors."""
+    from shipyard.tracking import get_client
+
+    with friendly_errors():
+        monitors = get_client().store.list_monitors()
+    table = Table(header_style="bold")
+    for column in ("name", "model", "window", "schedule", "alerts"):
+        table.add_column(column)
+    for m in monitors:
+        table.add_row(safe(m.name), safe(m.model), m.window, m.schedule, safe("; ".join(m.alerts)))
+    console.print(table)
+
+
+@app.command()
+def run(name: str = typer.Argument(..., help="The monitor to run now.")) -> None:
+    """Run a monitor now and store the result."""
+    from shipyard import monitoring
+
+    with friendly_errors(), console.status(f"running monitor {name}"):
+        result = monitoring.run_monitor(name)
+    if result.status != "ok":
+        console.print(f"[red]error:[/] {safe(result.error)}")
+    drift = result.result.get("drift")
+    if drift:
+        table = Table(title=f"{drift['n_current']} rows", header_style="bold")
+        for column in ("column", "kind", "drifted", "tests"):
+            table.add_column(column)
+        for c in drift["columns"]:
+            tests = ", ".join(f"{t['test']}={t['statistic']:.3g}" for t in c["tests"])
+            flag = "[red]yes[/]" if c["drifted"] else "no"
+            table.add_row(safe(c["column"]), c["kind"], flag, tests)
+        console.print(table)
+        console.print(f"share drifted: {drift['share_drifted']:.2f}")
+    for rule, state in result.result.get("alerts", {}).items():
+        color = "red" if state.get("firing") else "green"
+        console.print(
+            f"alert [{color}]{safe(rule)}[/]: {'FIRING' if state.get('firing') else 'ok'}"
+        )
+    if result.status != "ok":
+        raise typer.Exit(1)
+
+
+@app.command()
+def history(
+    name: str = typer.Argument(...), limit: int = typer.Option(20, help="How many runs.")
+) -> None:
+    """A monitor's runs, newest first."""
+    from shipyard import monitoring
+
+    with friendly_errors():
+        runs = monitoring.monitor_history(name, limit=limit)
+    table = Table(header_style="bold")
+    for column in ("started", "status", "version", "rows", "share drifted", "labelled", "firing"):
+        table.add_column(column)
+    for r in runs:
+        m = r.result.get("metrics", {})
+        firing = [k for k, s in r.result.get("alerts", {}).items() if s.get("firing")]
+        table.add_row(
+            fmt_time(r.started_at),
+            r.status if r.status == "ok" else f"[red]{r.status}[/]",
+            str(r.model_version),
+            str(int(m.get("rows", 0))),
+            f"{m.get('share_drifted', float('nan')):.2f}",
+            str(int(m.get("labelled", 0))),
+            safe("; ".join(firing)),
+        )
+    console.print(table)
+
+
+@app.command()
+def report(
+    name: str = typer.Argument(...),
+    output: str = typer.Option("report.html", "--output", "-o", help="Where to write it."),
+    as_json: bool = typer.Option(False, "--json", help="Write JSON instead of HTML."),
+) -> None:
+    """Write the monitor's report: one offline HTML file (or JSON)."""
+    from shipyard import monitoring
+
+    with friendly_errors():
+        path = monitoring.write_report(name, output, as_json=as_json)
+    console.print(f"report written to {safe(path)}")
+
+
+@app.command()
+def metrics(name: Optional[str] = typer.Argument(None, help="One monitor (default: all).")) -> None:
+    """Print the Prometheus gauges of the latest runs."""
+    from shipyard import monitoring
+    from shipyard.tracking import get_client
+
+    with friendly_errors():
+        store = get_client().store
+        names = [name] if name else [m.name for m in store.list_monitors()]
+        runs = [r for n in names for r in store.list_monitor_runs(n, 1)]
+    typer.echo(monitoring.gauges_text(runs), nl=False)
+
+
+__all__ = ["app"]

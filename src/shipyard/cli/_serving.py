@@ -1,0 +1,125 @@
+"""`shipyard serve`, `shipyard predict` and `shipyard build`: a model behind the V2 API,
+batch scoring of Parquet files, and a self-contained build context."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from shipyard.cli._render import console, friendly_errors, safe
+
+
+def serve(
+    ref: str = typer.Argument(..., help="NAME@ALIAS, NAME/VERSION, or a model folder."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", help="TCP port."),
+    workers: int = typer.Option(1, "--workers", "-w", help="Worker processes."),
+    max_batch_size: int = typer.Option(64, "--max-batch-size", help="Rows per model call."),
+    max_wait_ms: float = typer.Option(2.0, "--max-wait-ms", help="Longest wait for a batch."),
+    challenger: str | None = typer.Option(None, "--challenger", help="Challenger alias."),
+    mode: str = typer.Option("canary", "--mode", help="canary or shadow (with --challenger)."),
+    canary_share: float = typer.Option(0.1, "--canary-share", help="Share for the challenger."),
+    poll_seconds: float = typer.Option(5.0, "--poll", help="Seconds between alias checks."),
+    no_log: bool = typer.Option(False, "--no-log", help="Do not log predictions."),
+    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning, error."),
+) -> None:
+    """Serve a registered model over the Open Inference Protocol (V2) and /predict."""
+    from shipyard.serving import ServingConfig, serve as run
+
+    with friendly_errors():
+        config = ServingConfig(
+            max_batch_size=max_batch_size,
+            max_wait_ms=max_wait_ms,
+            challenger=challenger,
+            mode=mode,
+            canary_share=canary_share,
+            poll_seconds=poll_seconds,
+            log_predictions=not no_log,
+        )
+        console.print(
+            f"serving [bold]{safe(ref)}[/] on [bold]http://{safe(host)}:{port}[/] ({workers} "
+            f"worker{'s' if workers > 1 else ''}); V2 at /v2/models/..., /predict, /metrics",
+            highlight=False,
+            soft_wrap=True,
+        )
+        run(ref, host, port, workers, config, log_level=log_level)
+
+
+def predict(
+    ref: str = typer.Argument(..., help="NAME@ALIAS or NAME/VERSION."),
+    input: Path = typer.Option(..., "--input", "-i", help="Parquet file to score."),
+    output: Path = typer.Option(..., "--output", "-o", help="Parquet file to write."),
+    chunk_rows: int = typer.Option(50_000, "--chunk-rows", help="Rows per chunk."),
+) -> None:
+    """Score a Parquet file in chunks; the output is the input plus a `prediction` column."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from shipyard.serving import predict_file
+
+    with friendly_errors(), Progress(
+        "[bold blue]scoring", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("scoring", total=None)
+        rows = predict_file(
+            ref,
+            input,
+            output,
+            chunk_rows=chunk_rows,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    console.print(f"scored {rows} rows with {safe(ref)} -> {safe(str(output))}")
+
+
+def build(
+    ref: str = typer.Argument(..., help="NAME@ALIAS or NAME/VERSION."),
+    output: Path = typer.Option(..., "--output", "-o", help="Folder to write (new or empty)."),
+    workers: int = typer.Option(1, "--workers", "-w", help="Default worker processes."),
+    wheel: list[Path] = typer.Option([], "--wheel", help="Wheels to bundle (repeatable)."),
+) -> None:
+    """Write a self-contained build context (Dockerfile, pinned requirements, model files)."""
+    from shipyard.serving import build as write
+
+    with friendly_errors():
+        folder = write(ref, output, workers=workers, wheels=list(wheel))
+    console.print(
+        f"wrote the build context of {safe(ref)} to [bold]{safe(str(folder))}[/]; "
+        f"try [bold]docker build -t model {safe(str(folder))}[/]"
+    )
+
+
+def demo_serving(ref: str) -> None:
+    """The serving part of `shipyard demo`: serve ``ref`` in the background, send a burst,
+    show what the server measured."""
+    from rich.table import Table
+
+    from shipyard.serving._demo import run_serving_demo
+
+    console.rule("[bold]Model serving")
+    with console.status(f"serving {safe(ref)} and sending a burst of requests..."):
+        stats = run_serving_demo(ref)
+    table = Table(title=f"{safe(ref)} behind the V2 server ({stats.url})", header_style="bold")
+    for column in (
+        "requests",
+        "failed",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "model calls",
+        "rows/call",
+        "logged",
+    ):
+        table.add_column(column, justify="right")
+    table.add_row(
+        str(stats.requests),
+        str(stats.failed),
+        f"{stats.requests / stats.seconds:.0f}",
+        f"{stats.p50_ms:.1f}",
+        f"{stats.p99_ms:.1f}",
+        str(stats.model_calls),
+        f"{stats.mean_batch:.1f}",
+        str(stats.logged_rows),
+    )
+    console.print(table)
+    console.print(f"serve it yourself: [bold]shipyard serve {safe(ref)}[/]")

@@ -1,0 +1,92 @@
+"""Plain records that cross the Store protocol (embedded or over HTTP), one module per area.
+
+They are frozen dataclasses with only JSON-friendly fields, so the REST client and server can
+turn them into JSON and back without a second schema.
+"""
+
+from __future__ import annotations
+
+from shipyard.entities._access import (
+    AuditEntry,
+    NewToken,
+    TokenInfo,
+    User,
+)
+from shipyard.entities._data import (
+    PIPELINE_RUN_STATUSES,
+    STEP_STATUSES,
+    Dataset,
+    DatasetVersion,
+    PipelineInfo,
+    PipelineRun,
+    Schedule,
+    StepRun,
+)
+from shipyard.entities._features import (
+    FEATURE_OBJECT_KINDS,
+    FeatureMaterialization,
+    FeatureObject,
+)
+from shipyard.entities._lineage import (
+    LINEAGE_NODE_KINDS,
+    LineageEdge,
+    LineageNode,
+)
+from shipyard.entities._monitoring import Monitor, MonitorRun
+from shipyard.entities._registry import (
+    AliasEvent,
+    GateResult,
+    ModelVersion,
+    RegisteredModel,
+)
+from shipyard.entities._tracking import (
+    DEFAULT_PROJECT,
+    ROLES,
+    RUN_STATUSES,
+    TERMINAL_STATUSES,
+    ArtifactInfo,
+    Experiment,
+    MetricPoint,
+    Run,
+    RunPage,
+    RunStatus,
+    manifest_digest,
+)
+
+__all__ = [
+    "DEFAULT_PROJECT",
+    "FEATURE_OBJECT_KINDS",
+    "LINEAGE_NODE_KINDS",
+    "PIPELINE_RUN_STATUSES",
+    "ROLES",
+    "RUN_STATUSES",
+    "STEP_STATUSES",
+    "TERMINAL_STATUSES",
+    "AliasEvent",
+    "ArtifactInfo",
+    "AuditEntry",
+    "Dataset",
+    "DatasetVersion",
+    "Experiment",
+    "FeatureMaterialization",
+    "FeatureObject",
+    "GateResult",
+    "LineageEdge",
+    "LineageNode",
+    "MetricPoint",
+    "ModelVersion",
+    "Monitor",
+    "MonitorRun",
+    "NewToken",
+    "PipelineInfo",
+    "PipelineRun",
+    "RegisteredModel",
+    "Run",
+    "RunPage",
+    "RunStatus",
+    "Schedule",
+    "StepRun",
+    "TokenInfo",
+    "User",
+    "manifest_digest",
+]

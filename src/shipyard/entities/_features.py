@@ -1,0 +1,49 @@
+"""Feature-store definitions and materialization windows."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+FEATURE_OBJECT_KINDS: tuple[str, ...] = ("entity", "feature_view", "on_demand_view", "service")
+
+
+@dataclass(frozen=True)
+class FeatureObject:
+    """A feature-store definition as the registry keeps it: its kind (``entity``,
+    ``feature_view``, ``on_demand_view``, ``service``), name, JSON spec and the spec's sha256
+    (so ``plan`` can tell what changed without comparing specs field by field)."""
+
+    kind: str
+    name: str
+    spec: dict[str, Any]
+    digest: str = ""
+    created_at: int = 0
+    updated_at: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeatureObject:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class FeatureMaterialization:
+    """One materialization of a feature view into the online store: the event-time window
+    ``[start, end)`` in epoch milliseconds and how many entity rows were written. The largest
+    ``end`` is the view's watermark, where ``materialize-incremental`` starts next."""
+
+    view: str
+    start: int
+    end: int
+    rows: int
+    created_at: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeatureMaterialization:
+        return cls(**data)

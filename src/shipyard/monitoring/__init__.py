@@ -1,0 +1,51 @@
+"""Monitoring: reference profiles, drift tests, performance with delayed labels, monitors,
+reports and alerts.
+
+    import shipyard.monitoring as mon
+    reference = mon.fit_reference("churn@3")              # once; stored as a small blob
+    report = mon.drift(reference, current_frame)           # per-column tests and a verdict
+    print(report.share_drifted, report.drifted_columns)
+    mon.log_labels(["3f2a..."], [1])                       # ground truth, joined later
+
+The prediction log itself is written by the model server (:mod:`shipyard.serving`).
+"""
+
+from shipyard.monitoring._api import (
+    drift,
+    fit_reference,
+    load_reference,
+    log_labels,
+    performance,
+)
+from shipyard.monitoring._drift import ColumnDrift, DriftReport
+from shipyard.monitoring._gauges import gauges_text
+from shipyard.monitoring._monitor import create_monitor, monitor_history, run_monitor
+from shipyard.monitoring._performance import PerformanceReport, PerformanceRow
+from shipyard.monitoring._profile import ColumnProfile, ReferenceProfile
+from shipyard.monitoring._report import render_html, report_data, write_report
+from shipyard.monitoring._tests import TestResult
+from shipyard.serving import read_labels, read_predictions
+
+__all__ = [
+    "ColumnDrift",
+    "ColumnProfile",
+    "DriftReport",
+    "PerformanceReport",
+    "PerformanceRow",
+    "ReferenceProfile",
+    "TestResult",
+    "create_monitor",
+    "drift",
+    "fit_reference",
+    "gauges_text",
+    "load_reference",
+    "log_labels",
+    "monitor_history",
+    "performance",
+    "read_labels",
+    "read_predictions",
+    "render_html",
+    "report_data",
+    "run_monitor",
+    "write_report",
+]

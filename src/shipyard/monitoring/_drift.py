@@ -1,0 +1,358 @@
+"""Scoring a current window against a reference profile, streamed in chunks.
+
+Each chunk updates per-column accumulators (bin counts, level counts, missing counts, a
+fixed-size uniform reservoir of numeric values), so memory stays flat whatever the window's
+size; the tests run once at the end on the accumulated counts.
+
+The verdict rule. A column is **drifted** when
+
+1. its p-value test (``ks`` for numbers, ``chi2`` for categories) rejects at ``alpha``, **and**
+2. its effect size (normalized ``wasserstein`` for numbers, ``jensen_shannon`` for
+   categories) is at or above its threshold (0.1 by default),
+
+or when its missing share moved significantly by at least 0.05, or more than 1% of its
+values are categories the reference never had. The p-value keeps false alarms at alpha on
+small windows (where effect sizes are noisy); the effect size keeps a trivially small shift
+from being an alert on large windows (where every p-value is tiny). With tests overridden to
+only p-value tests (or only effect sizes) those alone decide. The dataset is drifted when the
+(importance-weighted) share of drifted columns reaches ``share_threshold`` (0.5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from shipyard.errors import InvalidArgument, SchemaError
+from shipyard.monitoring import _tests as t
+from shipyard.monitoring._profile import (
+    DEFAULT_SAMPLE,
+    ColumnProfile,
+    ReferenceProfile,
+    numeric_values,
+)
+
+DEFAULT_CHUNK_ROWS = 100_000
+
+
+@dataclass(frozen=True)
+class ColumnDrift:
+    """The tests of one column and its verdict."""
+
+    column: str
+    kind: str
+    n_reference: int
+    n_current: int
+    tests: list[t.TestResult]
+    drifted: bool
+    current: dict[str, Any] = field(default_factory=dict)
+
+    def test(self, name: str) -> t.TestResult | None:
+        """The result of one test, if it ran."""
+        return next((r for r in self.tests if r.test == name), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "column": self.column,
+            "kind": self.kind,
+            "n_reference": self.n_reference,
+            "n_current": self.n_current,
+            "tests": [r.to_dict() for r in self.tests],
+            "drifted": self.drifted,
+            "current": self.current,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ColumnDrift:
+        tests = [t.TestResult.from_dict(r) for r in data["tests"]]
+        return cls(**{**data, "tests": tests})
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    """Every column's tests, the share of drifted columns (importance-weighted) and the
+    dataset-level verdict."""
+
+    columns: list[ColumnDrift]
+    n_current: int
+    share_drifted: float
+    drifted: bool
+    alpha: float
+    share_threshold: float
+
+    @property
+    def drifted_columns(self) -> list[str]:
+        return [c.column for c in self.columns if c.drifted]
+
+    def column(self, name: str) -> ColumnDrift:
+        for col in self.columns:
+            if col.column == name:
+                return col
+        raise InvalidArgument(f"the report has no column {name!r}", field="column")
+
+    def table(self) -> pd.DataFrame:
+        """One row per (column, test)."""
+        rows = [
+            {"column": c.column, "kind": c.kind, **r.to_dict(), "column_drifted": c.drifted}
+            for c in self.columns
+            for r in c.tests
+        ]
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n_current": self.n_current,
+            "share_drifted": self.share_drifted,
+            "drifted": self.drifted,
+            "drifted_columns": self.drifted_columns,
+            "alpha": self.alpha,
+            "share_threshold": self.share_threshold,
+            "columns": [c.to_dict() for c in self.columns],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DriftReport:
+        return cls(
+            [ColumnDrift.from_dict(c) for c in data["columns"]],
+            int(data["n_current"]),
+            float(data["share_drifted"]),
+            bool(data["drifted"]),
+            float(data["alpha"]),
+            float(data["share_threshold"]),
+        )
+
+
+class _Numeric:
+    """Bin counts, missing count and a uniform reservoir of one numeric column."""
+
+    def __init__(self, profile: ColumnProfile, size: int, rng: np.random.Generator) -> None:
+        self.edges = np.asarray(profile.edges, dtype="float64")
+        self.counts = np.zeros(len(profile.edges) + 1, dtype="int64")
+        self.count = self.missing = 0
+        self.size, self.rng = size, rng
+        self.keys = np.empty(0)
+        self.values = np.empty(0)
+
+    def add(self, series: pd.Series) -> None:
+        values = numeric_values(series)
+        present = values[~np.isnan(values)]
+        self.count += len(values)
+        self.missing += len(values) - len(present)
+        if len(present) == 0:
+            return
+        self.counts += np.bincount(
+            np.searchsorted(self.edges, present, side="right"), minlength=len(self.counts)
+        )
+        keys = np.concatenate([self.keys, self.rng.random(len(present))])
+        vals = np.concatenate([self.values, present])
+        if len(keys) > self.size:
+            keep = np.argpartition(keys, self.size - 1)[: self.size]
+            keys, vals = keys[keep], vals[keep]
+        self.keys, self.values = keys, vals
+
+
+class _Categorical:
+    """Level counts and missing count of one categorical column."""
+
+    def __init__(self) -> None:
+        self.levels: dict[str, int] = {}
+        self.count = self.missing = 0
+
+    def add(self, series: pd.Series) -> None:
+        self.count += len(series)
+        self.missing += int(series.isna().sum())
+        for level, n in series.value_counts(dropna=True, sort=False).items():
+            self.levels[str(level)] = self.levels.get(str(level), 0) + int(n)
+
+
+def iter_chunks(current: Any, columns: Sequence[str], chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """The current data as DataFrame chunks: a DataFrame (sliced), Parquet file path(s)
+    (read batch by batch, only ``columns``), or any iterable of DataFrames."""
+    if isinstance(current, pd.DataFrame):
+        for start in range(0, max(len(current), 1), chunk_rows):
+            yield current.iloc[start : start + chunk_rows]
+        return
+    if isinstance(current, str | Path):
+        import pyarrow.parquet as pq
+
+        parquet = pq.ParquetFile(str(current))
+        have = set(parquet.schema_arrow.names)
+        wanted = [c for c in columns if c in have]
+        _check_columns(columns, have)
+        for batch in parquet.iter_batches(batch_size=chunk_rows, columns=wanted):
+            yield batch.to_pandas()
+        return
+    if isinstance(current, Iterable):
+        for chunk in current:
+            if not isinstance(chunk, pd.DataFrame):
+                raise InvalidArgument(
+                    f"current data chunks must be DataFrames, got {type(chunk).__name__}",
+                    field="current",
+                )
+            yield chunk
+        return
+    raise InvalidArgument(
+        "current data must be a DataFrame, a Parquet path or an iterable of DataFrames, got "
+        f"{type(current).__name__}",
+        field="current",
+    )
+
+
+def _check_columns(wanted: Sequence[str], have: Iterable[str]) -> None:
+    missing = [c for c in wanted if c not in set(have)]
+    if missing:
+        raise SchemaError(
+            f"the current data is missing column(s) {', '.join(map(repr, missing))} of the "
+            "reference; pass columns=[...] to score only the columns you have",
+            field=missing[0],
+        )
+
+
+def score(
+    reference: ReferenceProfile,
+    current: Any,
+    *,
+    columns: Sequence[str] | None = None,
+    tests: Mapping[str, Sequence[str]] | None = None,
+    thresholds: Mapping[str, float] | None = None,
+    alpha: float = 0.05,
+    importances: Mapping[str, float] | None = None,
+    share_threshold: float = 0.5,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    sample_size: int = DEFAULT_SAMPLE,
+    seed: int = 0,
+) -> DriftReport:
+    """Test a current window against ``reference``, column by column, streamed in chunks of
+    ``chunk_rows``. ``tests`` overrides a column's tests (``{"age": ["psi"]}``),
+    ``thresholds`` a test's threshold (``{"psi": 0.25}``)."""
+    if not 0 < alpha < 1 or chunk_rows < 1:
+        raise InvalidArgument(
+            f"need 0 < alpha < 1 and chunk_rows >= 1, got {alpha}, {chunk_rows}", field="alpha"
+        )
+    names = list(reference.columns if columns is None else columns)
+    unknown = [c for c in names if c not in reference.columns]
+    if unknown:
+        raise InvalidArgument(
+            f"the reference profile has no column {', '.join(map(repr, unknown))}",
+            field="columns",
+        )
+    limits = {**t.DEFAULT_THRESHOLDS, **(thresholds or {})}
+    chosen = _chosen_tests(reference, names, tests or {})
+    rng = np.random.default_rng(seed)
+    accs: dict[str, _Numeric | _Categorical] = {
+        name: _Numeric(reference.columns[name], sample_size, rng)
+        if reference.columns[name].kind == "numeric"
+        else _Categorical()
+        for name in names
+    }
+    rows = 0
+    for chunk in iter_chunks(current, names, chunk_rows):
+        _check_columns(names, chunk.columns)
+        rows += len(chunk)
+        for name, acc in accs.items():
+            acc.add(chunk[name])
+    if rows == 0:
+        raise InvalidArgument(
+            "the current window has no rows; widen the window or wait for traffic",
+            field="current",
+        )
+    results = [
+        _column(reference.columns[n], accs[n], chosen[n], limits, alpha, sample_size, seed)
+        for n in names
+    ]
+    weights = {
+        n: float((importances or {}).get(n, 1.0 if importances is None else 0.0)) for n in names
+    }
+    total = sum(weights.values())
+    if total <= 0:
+        raise InvalidArgument("feature importances must give some column a positive weight")
+    share = sum(weights[c.column] for c in results if c.drifted) / total
+    return DriftReport(results, rows, share, share >= share_threshold, alpha, share_threshold)
+
+
+def _chosen_tests(
+    reference: ReferenceProfile, names: Sequence[str], overrides: Mapping[str, Sequence[str]]
+) -> dict[str, tuple[str, ...]]:
+    chosen: dict[str, tuple[str, ...]] = {}
+    for name in names:
+        kind = reference.columns[name].kind
+        allowed = t.NUMERIC_TESTS if kind == "numeric" else t.CATEGORICAL_TESTS
+        picked = tuple(overrides.get(name, allowed))
+        bad = [x for x in picked if x not in allowed]
+        if bad:
+            raise InvalidArgument(
+                f"test {bad[0]!r} does not apply to {kind} column {name!r}; choose from "
+                f"{', '.join(allowed)}",
+                field="tests",
+            )
+        chosen[name] = picked
+    return chosen
+
+
+def _column(
+    ref: ColumnProfile,
+    acc: _Numeric | _Categorical,
+    chosen: tuple[str, ...],
+    limits: Mapping[str, float],
+    alpha: float,
+    sample_size: int,
+    seed: int,
+) -> ColumnDrift:
+    results: list[t.TestResult] = []
+    current: dict[str, Any] = {"count": acc.count, "missing": acc.missing}
+    if isinstance(acc, _Numeric):
+        ref_sample = np.asarray(ref.sample, dtype="float64")
+        spread = ref.stats.get("std", 0.0)
+        for name in chosen:
+            if name == "ks":
+                results.append(t.ks(ref_sample, acc.values, alpha))
+            elif name == "wasserstein":
+                results.append(t.wasserstein(ref_sample, acc.values, spread, limits[name]))
+            else:
+                results.append(t.psi(np.asarray(ref.bin_counts), acc.counts, limits[name]))
+        current["bin_counts"] = acc.counts.tolist()
+        if len(acc.values):
+            current["mean"] = float(acc.values.mean())
+            current["sample"] = np.sort(acc.values)[:: max(1, len(acc.values) // 500)].tolist()
+    elif not ref.high_cardinality:
+        levels = list(ref.levels) + sorted(set(acc.levels) - set(ref.levels))
+        ref_counts = np.asarray([ref.levels.get(x, 0) for x in levels])
+        cur_counts = np.asarray([acc.levels.get(x, 0) for x in levels])
+        for name in chosen:
+            if name == "chi2":
+                results.append(t.chi2(ref_counts, cur_counts, alpha))
+            elif name == "jensen_shannon":
+                results.append(t.jensen_shannon(ref_counts, cur_counts, limits[name]))
+            else:
+                results.append(t.psi(ref_counts, cur_counts, limits[name]))
+        new = sum(n for x, n in acc.levels.items() if x not in ref.levels)
+        results.append(t.new_categories(new, acc.count - acc.missing, limits["new_categories"]))
+        top = sorted(acc.levels.items(), key=lambda kv: -kv[1])[:50]
+        current["levels"] = dict(top)
+    results.append(
+        t.missing_share(
+            ref.missing, ref.count, acc.missing, acc.count, alpha, limits["missing_share"]
+        )
+    )
+    return ColumnDrift(
+        ref.name, ref.kind, ref.count, acc.count, results, _verdict(results), current
+    )
+
+
+def _verdict(results: Sequence[t.TestResult]) -> bool:
+    """The rule in the module docstring."""
+    by_name = {r.test: r for r in results}
+    pvalue = [by_name[n] for n in t.PVALUE_TESTS if n in by_name]
+    effect = [by_name[n] for n in t.EFFECT_TESTS if n in by_name]
+    shifted = bool(pvalue or effect)
+    if pvalue:
+        shifted = shifted and all(r.verdict for r in pvalue)
+    if effect:
+        shifted = shifted and effect[0].verdict
+    extra = [by_name[n].verdict for n in ("missing_share", "new_categories") if n in by_name]
+    return shifted or any(extra)

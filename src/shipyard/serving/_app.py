@@ -1,0 +1,368 @@
+"""The model server: a FastAPI app speaking the Open Inference Protocol (V2) and ``/predict``.
+
+This is a separate application from the Shipyard metadata server: it serves one registered
+model (following its alias), and nothing else.
+
+Routes: ``GET /v2/health/live``, ``GET /v2/health/ready``, ``GET /v2`` (server metadata),
+``GET /v2/models/{name}[/versions/{v}]`` (model metadata), ``GET .../ready``,
+``POST /v2/models/{name}[/versions/{v}]/infer``, ``POST /v2/models/{name}/labels``,
+``POST /predict``, ``GET /metrics``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.metadata
+import logging
+import time
+import uuid
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from shipyard.config import Settings
+from shipyard.errors import InvalidArgument, ShipyardError, TooLarge
+from shipyard.serving._codec import HEADER, decode_request, encode_response, loads, output_tensor
+from shipyard.serving._config import ServingConfig
+from shipyard.serving._metrics import ServingMetrics
+from shipyard.serving._predlog import ParquetWriter, PredictionLog, Record, log_labels
+from shipyard.serving._service import ModelService, Served
+
+log = logging.getLogger("shipyard.serving")
+JSON = "application/json"
+_V2_EXTENSIONS = ["binary_tensor_data"]
+_VERSION = importlib.metadata.version("shipyard")
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY),
+        status_code=status,
+        media_type=JSON,
+        headers=headers,
+    )
+
+
+def _error(exc: ShipyardError) -> Response:
+    body = exc.to_dict()
+    body["error"] = exc.message  # the V2 error body
+    status = 400 if exc.code == "invalid_argument" and exc.field == "body" else exc.http_status
+    return _json(body, status)
+
+
+def _values(array: Any) -> Any:
+    """An array orjson can write (object arrays as lists)."""
+    return array.tolist() if array.dtype.kind == "O" else array
+
+
+class ModelServer:
+    """State of one model server app: the service, its metrics, and its prediction log."""
+
+    def __init__(self, ref: str, config: ServingConfig, settings: Settings) -> None:
+        self.config = config
+        self.settings = settings
+        self.metrics = ServingMetrics()
+        self.service = ModelService(ref, config, self.metrics)
+        self.log: PredictionLog | None = None
+        if config.log_predictions:
+            self.log = PredictionLog(
+                ParquetWriter(settings, config.log_uri),
+                max_rows=config.log_queue_rows,
+                flush_seconds=config.log_flush_seconds,
+                flush_rows=config.log_flush_rows,
+                on_written=self.metrics.log_rows.inc,
+                on_shed=self.metrics.log_shed.inc,
+            )
+        self.draining = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def startup(self) -> None:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=self.config.threads)  # BLAS/OpenMP: N workers on N cores
+        if self.log is not None:
+            self.log.start()
+        self._loading = asyncio.get_running_loop().create_task(self._load())
+
+    async def _load(self) -> None:
+        # On failure readiness stays false; the error is logged and shown on /v2/health/ready.
+        with contextlib.suppress(Exception):
+            await self.service.start()
+
+    async def shutdown(self) -> None:
+        self.draining = True
+        await self.service.stop()
+        if self.log is not None:
+            await asyncio.to_thread(self.log.close)
+
+    # ------------------------------------------------------------------ helpers
+
+    async def body(self, request: Request) -> bytes:
+        """The request body, refused with 413 past the limit (and gunzipped if sent so)."""
+        limit = self.config.max_body_bytes
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            raise TooLarge(
+                f"the request body is {int(length)} bytes; the limit is {limit}", field="body"
+            )
+        chunks = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise TooLarge(f"the request body exceeds the {limit}-byte limit", field="body")
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        encoding = request.headers.get("content-encoding")
+        if encoding in ("gzip", "deflate"):
+            try:
+                inflater = zlib.decompressobj(zlib.MAX_WBITS | (16 if encoding == "gzip" else 0))
+                body = inflater.decompress(body, limit + 1)
+            except zlib.error as exc:
+                raise InvalidArgument(
+                    f"cannot {encoding}-decode the body: {exc}", field="body"
+                ) from None
+            if len(body) > limit or inflater.unconsumed_tail:
+                raise TooLarge(f"the decoded body exceeds the {limit}-byte limit", field="body")
+        return body
+
+    async def predict(
+        self, name: str, version: str | None, tensors: list[Any] | None, doc: Any = None
+    ) -> tuple[Served, Any, str]:
+        """Answer one request: route it, batch it, log it (and shadow it)."""
+        started = time.perf_counter()
+        service = self.service
+        if version is not None:
+            served, shadow = service.find(name, version), None
+            role = served.role
+        else:
+            service.find(name)
+            served, shadow = service.route()
+            role = "canary" if served.role == "challenger" else served.role
+        if tensors is not None:
+            model_input = served.plan.from_tensors(tensors)
+        else:
+            model_input = served.plan.from_json(doc)
+        outputs = await served.batcher.submit(model_input)
+        prediction_id = uuid.uuid4().hex
+        if self.log is not None:
+            self._log(served, prediction_id, model_input, outputs, started, role)
+        if shadow is not None:
+            service.spawn(self._shadow(shadow, prediction_id, model_input))
+        return served, outputs, prediction_id
+
+    def _log(
+        self, served: Served, pid: str, data: Any, outputs: Any, started: float, role: str
+    ) -> None:
+        assert self.log is not None
+        self.log.append(
+            Record(
+                prediction_id=pid,
+                ts=int(time.time() * 1000),
+                model=served.name,
+                version=served.version,
+                alias=served.alias,
+                role=role,
+                latency_ms=(time.perf_counter() - started) * 1000,
+                inputs=data,
+                outputs=outputs,
+                rows=len(outputs),
+            )
+        )
+
+    async def _shadow(self, served: Served, pid: str, model_input: Any) -> None:
+        started = time.perf_counter()
+        try:
+            outputs = await served.batcher.submit(model_input)
+        except Exception as exc:
+            log.warning("shadow %s/%s failed: %s", served.name, served.version, exc)
+            return
+        if self.log is not None:
+            self._log(served, pid, model_input, outputs, started, "shadow")
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def create_app(
+    ref: str, config: ServingConfig | None = None, *, settings: Settings | None = None
+) -> FastAPI:
+    """The model server app for a registry reference (``churn@champion``, ``churn/3``).
+
+    The model loads in the background once the app starts: ``/v2/health/live`` answers at
+    once, ``/v2/health/ready`` only after the model is loaded and warmed up. On shutdown the
+    server stops taking work, answers everything queued, and writes the prediction log.
+    """
+    from shipyard.tracking import get_client
+
+    config = config or ServingConfig()
+    state = ModelServer(ref, config, settings or get_client().settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await state.startup()
+        yield
+        await state.shutdown()
+
+    app = FastAPI(
+        title="Shipyard model server",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.server = state
+    metrics = state.metrics
+
+    def route(path: str, method: str = "GET") -> Callable[[Handler], Handler]:
+        """Register a handler that counts, times and turns Shipyard errors into 4xx bodies."""
+        requests, errors = metrics.requests, metrics.errors
+        latency = metrics.latency.labels(path)
+        ok = requests.labels(path, "200")
+
+        def wrap(fn: Handler) -> Handler:
+            async def handler(request: Request) -> Response:
+                started = time.perf_counter()
+                try:
+                    response = await fn(request)
+                except ShipyardError as exc:
+                    response = _error(exc)
+                    errors.labels(path, str(response.status_code), exc.code).inc()
+                except Exception as exc:  # a model that crashed on conforming input
+                    log.exception("%s failed", path)
+                    response = _json({"error": f"the model failed: {exc}", "code": "internal"}, 500)
+                    errors.labels(path, "500", "internal").inc()
+                code = response.status_code
+                (ok if code == 200 else requests.labels(path, str(code))).inc()
+                latency.observe(time.perf_counter() - started)
+                return response
+
+            app.add_api_route(path, handler, methods=[method], include_in_schema=False)
+            return fn
+
+        return wrap
+
+    @route("/v2/health/live")
+    async def live(request: Request) -> Response:
+        return _json({"live": True})
+
+    @route("/v2/health/ready")
+    async def ready(request: Request) -> Response:
+        is_ready = state.service.ready and not state.draining
+        body: dict[str, Any] = {"ready": is_ready}
+        if state.service.error:
+            body["error"] = state.service.error
+        return _json(body, 200 if is_ready else 503)
+
+    @route("/v2")
+    async def server_metadata(request: Request) -> Response:
+        return _json({"name": "shipyard", "version": _VERSION, "extensions": _V2_EXTENSIONS})
+
+    async def model_metadata(request: Request) -> Response:
+        params = request.path_params
+        served = state.service.find(params["name"], params.get("version"))
+        versions = sorted(
+            {
+                str(t.current.version)
+                for t in (state.service.primary, state.service.challenger)
+                if t and t.current
+            }
+        )
+        return _json(
+            {
+                "name": served.name,
+                "versions": versions,
+                "platform": f"shipyard-{served.model.metadata.flavor}",
+                "inputs": served.plan.metadata(),
+                "outputs": [{"name": "predict", "datatype": "FP64", "shape": [-1]}],
+                "parameters": {"alias": served.alias, "version": served.version},
+            }
+        )
+
+    async def model_ready(request: Request) -> Response:
+        params = request.path_params
+        state.service.find(params["name"], params.get("version"))
+        is_ready = state.service.ready and not state.draining
+        return _json({"name": params["name"], "ready": is_ready}, 200 if is_ready else 503)
+
+    async def infer(request: Request) -> Response:
+        params = request.path_params
+        body = await state.body(request)
+        parsed = decode_request(body, request.headers.get(HEADER))
+        served, outputs, pid = await state.predict(
+            params["name"], params.get("version"), parsed.inputs
+        )
+        result = output_tensor("predict", outputs)
+        payload, header_length = encode_response(
+            parsed,
+            served.name,
+            str(served.version),
+            [("predict", result)],
+            {"prediction_id": pid},
+        )
+        headers = {"x-prediction-id": pid}
+        if header_length is None:
+            return Response(payload, media_type=JSON, headers=headers)
+        headers["Inference-Header-Content-Length"] = str(header_length)
+        return Response(payload, media_type="application/octet-stream", headers=headers)
+
+    async def labels(request: Request) -> Response:
+        state.service.find(request.path_params["name"])
+        doc = loads(await state.body(request))
+        if (
+            not isinstance(doc, dict)
+            or not isinstance(doc.get("ids"), list)
+            or not isinstance(doc.get("labels"), list)
+        ):
+            raise InvalidArgument(
+                'the body is {"ids": [...], "labels": [...], "rows": [...]?}', field="body"
+            )
+        rows = doc.get("rows")
+        if rows is not None and not (
+            isinstance(rows, list) and all(isinstance(r, int) for r in rows)
+        ):
+            raise InvalidArgument("'rows' must be a list of integers", field="rows")
+        written = await asyncio.to_thread(
+            log_labels,
+            doc["ids"],
+            doc["labels"],
+            rows=rows,
+            settings=state.settings,
+            log_uri=config.log_uri,
+        )
+        return _json({"written": written})
+
+    for prefix in ("/v2/models/{name}", "/v2/models/{name}/versions/{version}"):
+        route(prefix)(model_metadata)
+        route(f"{prefix}/ready")(model_ready)
+        route(f"{prefix}/infer", "POST")(infer)
+    route("/v2/models/{name}/labels", "POST")(labels)
+
+    @route("/predict", "POST")
+    async def predict(request: Request) -> Response:
+        doc = loads(await state.body(request))
+        served, outputs, pid = await state.predict(state.service.name, None, None, doc)
+        return _json(
+            {
+                "predictions": _values(output_tensor("predict", outputs)),
+                "prediction_id": pid,
+                "model": served.name,
+                "version": served.version,
+            },
+            headers={"x-prediction-id": pid},
+        )
+
+    @route("/metrics")
+    async def prometheus(request: Request) -> Response:
+        metrics.queue_depth.labels(state.service.name).set(state.service.depth())
+        payload, content_type = metrics.payload()
+        return Response(payload, media_type=content_type)
+
+    return app

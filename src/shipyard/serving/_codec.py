@@ -1,0 +1,308 @@
+"""The Open Inference Protocol (V2) wire format: JSON tensors and the binary data extension.
+
+A request body is a JSON object; with the binary extension the
+``Inference-Header-Content-Length`` header gives the JSON part's length and the raw tensors
+follow it, in input order, each input's ``parameters.binary_data_size`` bytes long
+(little-endian; BYTES elements as a 4-byte little-endian length and the bytes). Tensor data
+is read straight into flat numpy arrays (orjson, then one ``np.asarray``), never through
+per-element Python conversions or pandas codecs.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import orjson
+
+from shipyard.errors import InvalidArgument, SchemaError
+
+HEADER = "inference-header-content-length"
+DTYPES: dict[str, np.dtype[Any]] = {
+    "BOOL": np.dtype("bool"),
+    "UINT8": np.dtype("<u1"),
+    "UINT16": np.dtype("<u2"),
+    "UINT32": np.dtype("<u4"),
+    "UINT64": np.dtype("<u8"),
+    "INT8": np.dtype("<i1"),
+    "INT16": np.dtype("<i2"),
+    "INT32": np.dtype("<i4"),
+    "INT64": np.dtype("<i8"),
+    "FP16": np.dtype("<f2"),
+    "FP32": np.dtype("<f4"),
+    "FP64": np.dtype("<f8"),
+    "BYTES": np.dtype("object"),
+}
+_BY_KIND = {(d.kind, d.itemsize): name for name, d in DTYPES.items() if name != "BYTES"}
+
+
+def v2_datatype(dtype: np.dtype[Any]) -> str:
+    """The V2 datatype name of a numpy dtype (strings and objects are BYTES)."""
+    return _BY_KIND.get((dtype.kind, dtype.itemsize), "BYTES")
+
+
+@dataclass
+class Tensor:
+    """One decoded input tensor."""
+
+    name: str
+    datatype: str
+    shape: tuple[int, ...]
+    array: np.ndarray[Any, Any]
+
+
+@dataclass
+class InferRequest:
+    """A decoded V2 inference request."""
+
+    id: str | None
+    inputs: list[Tensor]
+    parameters: dict[str, Any] = field(default_factory=dict)
+    binary_outputs: dict[str, bool] = field(default_factory=dict)
+    binary_default: bool = False
+
+    def wants_binary(self, output: str) -> bool:
+        return self.binary_outputs.get(output, self.binary_default)
+
+
+def loads(body: bytes) -> Any:
+    """Parsed JSON, or InvalidArgument (400) saying where it is malformed."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidArgument(f"malformed JSON body: {exc}", field="body") from None
+
+
+def decode_request(body: bytes, header_length: str | None) -> InferRequest:
+    """A V2 inference request from its body (JSON, or JSON + binary tensors)."""
+    binary = b""
+    if header_length is not None:
+        try:
+            size = int(header_length)
+        except ValueError:
+            size = -1
+        if not 0 <= size <= len(body):
+            raise InvalidArgument(
+                f"Inference-Header-Content-Length {header_length!r} is not a length within the "
+                f"{len(body)}-byte body",
+                field="Inference-Header-Content-Length",
+            )
+        body, binary = body[:size], body[size:]
+    doc = loads(body)
+    if not isinstance(doc, dict):
+        raise InvalidArgument("an inference request is a JSON object", field="body")
+    raw_inputs = doc.get("inputs")
+    if not isinstance(raw_inputs, list) or not raw_inputs:
+        raise InvalidArgument("'inputs' must be a non-empty list of tensors", field="inputs")
+    params = doc.get("parameters") or {}
+    if not isinstance(params, dict):
+        raise InvalidArgument("'parameters' must be an object", field="parameters")
+    offset = 0
+    inputs = []
+    for index, raw in enumerate(raw_inputs):
+        tensor, offset = _decode_tensor(raw, index, binary, offset)
+        inputs.append(tensor)
+    if offset != len(binary):
+        raise InvalidArgument(
+            f"the body has {len(binary) - offset} binary byte(s) no input claims "
+            "(parameters.binary_data_size)",
+            field="inputs",
+        )
+    request_id = doc.get("id")
+    outputs: dict[str, bool] = {}
+    for raw in doc.get("outputs") or []:
+        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+            raise InvalidArgument("each requested output needs a 'name'", field="outputs")
+        outputs[raw["name"]] = bool((raw.get("parameters") or {}).get("binary_data", False))
+    return InferRequest(
+        id=str(request_id) if request_id is not None else None,
+        inputs=inputs,
+        parameters=params,
+        binary_outputs=outputs,
+        binary_default=bool(params.get("binary_data_output", False)),
+    )
+
+
+def _decode_tensor(raw: Any, index: int, binary: bytes, offset: int) -> tuple[Tensor, int]:
+    where = f"inputs[{index}]"
+    if not isinstance(raw, dict):
+        raise InvalidArgument(f"{where} must be an object", field=where)
+    name, datatype, shape = raw.get("name"), raw.get("datatype"), raw.get("shape")
+    if not isinstance(name, str) or not name:
+        raise InvalidArgument(f"{where} needs a 'name'", field=f"{where}.name")
+    where = f"inputs[{index}] ({name!r})"
+    if datatype not in DTYPES:
+        raise SchemaError(
+            f"{where} has datatype {datatype!r}; use one of {', '.join(DTYPES)}", field=name
+        )
+    if (
+        not isinstance(shape, list)
+        or not shape
+        or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape)
+    ):
+        raise SchemaError(
+            f"{where} has shape {shape!r}; a shape is a list of non-negative integers",
+            field=name,
+        )
+    count = int(np.prod(shape))
+    dtype = DTYPES[datatype]
+    size = (raw.get("parameters") or {}).get("binary_data_size")
+    if size is not None:
+        if not isinstance(size, int) or size < 0 or offset + size > len(binary):
+            raise InvalidArgument(
+                f"{where} claims {size!r} binary bytes; the body holds {len(binary) - offset}",
+                field=name,
+            )
+        chunk = binary[offset : offset + size]
+        offset += size
+        array = _from_bytes(chunk, dtype, count, where, name)
+    else:
+        if "data" not in raw:
+            raise SchemaError(f"{where} has no 'data' (and no binary_data_size)", field=name)
+        array = _from_json(raw["data"], dtype, count, where, name)
+    return Tensor(name, datatype, tuple(shape), array.reshape(shape)), offset
+
+
+def _from_json(
+    data: Any, dtype: np.dtype[Any], count: int, where: str, name: str
+) -> np.ndarray[Any, Any]:
+    if not isinstance(data, list):
+        data = [data]
+    try:
+        if dtype.kind == "O":
+            array = np.asarray(data, dtype=object).ravel()
+            bad = [v for v in array[:1000] if not isinstance(v, str | bytes)]
+            if bad:
+                raise ValueError(f"{bad[0]!r} is not a string")
+        elif dtype.kind == "b":
+            array = np.asarray(data).ravel()
+            if array.size and array.dtype.kind != "b":
+                raise ValueError(f"values of type {array.dtype} are not booleans")
+        else:
+            array = np.asarray(data).ravel()
+            if array.size and array.dtype.kind not in "iuf" + ("b" if dtype.kind == "f" else ""):
+                raise ValueError(f"values of type {_what(array)} are not numbers")
+            if array.dtype.kind == "f" and dtype.kind in "iu" and array.size:
+                raise ValueError(f"{v2_datatype(dtype)} cannot hold fractional numbers")
+            with np.errstate(over="raise", invalid="raise"):
+                array = array.astype(dtype, casting="unsafe" if dtype.kind == "f" else "same_kind")
+    except (ValueError, TypeError, OverflowError, FloatingPointError) as exc:
+        raise SchemaError(f"{where}: data does not match its datatype: {exc}", field=name) from None
+    if array.size != count:
+        raise SchemaError(
+            f"{where}: shape says {count} element(s), data has {array.size}", field=name
+        )
+    return array
+
+
+def _what(array: np.ndarray[Any, Any]) -> str:
+    return "text" if array.dtype.kind in "OUS" else str(array.dtype)
+
+
+def _from_bytes(
+    chunk: bytes, dtype: np.dtype[Any], count: int, where: str, name: str
+) -> np.ndarray[Any, Any]:
+    if dtype.kind == "O":
+        items: list[bytes] = []
+        pos = 0
+        while pos < len(chunk):
+            if pos + 4 > len(chunk):
+                raise SchemaError(f"{where}: truncated BYTES element length", field=name)
+            (length,) = struct.unpack_from("<I", chunk, pos)
+            pos += 4
+            if pos + length > len(chunk):
+                raise SchemaError(f"{where}: truncated BYTES element", field=name)
+            items.append(chunk[pos : pos + length])
+            pos += length
+        array = np.empty(len(items), dtype=object)
+        array[:] = [_text(b) for b in items]
+    else:
+        if len(chunk) != count * dtype.itemsize:
+            raise SchemaError(
+                f"{where}: shape needs {count * dtype.itemsize} bytes of {v2_datatype(dtype)}, "
+                f"got {len(chunk)}",
+                field=name,
+            )
+        array = np.frombuffer(chunk, dtype=dtype)
+    if array.size != count:
+        raise SchemaError(
+            f"{where}: shape says {count} element(s), data has {array.size}", field=name
+        )
+    return array
+
+
+def _text(raw: bytes) -> str | bytes:
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        return raw
+
+
+# --------------------------------------------------------------------------------------------
+# responses
+
+
+def output_tensor(name: str, values: Any) -> np.ndarray[Any, Any]:
+    """Model output as a numpy array (lists, Series and frames included)."""
+    array = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values)
+    if array.dtype.kind in "US":
+        array = array.astype(object)
+    return array
+
+
+def encode_response(
+    request: InferRequest | None,
+    model_name: str,
+    model_version: str,
+    outputs: list[tuple[str, np.ndarray[Any, Any]]],
+    parameters: dict[str, Any],
+) -> tuple[bytes, int | None]:
+    """The response body, and the JSON header length when binary outputs follow it."""
+    docs: list[dict[str, Any]] = []
+    chunks: list[bytes] = []
+    for name, array in outputs:
+        doc: dict[str, Any] = {
+            "name": name,
+            "datatype": v2_datatype(array.dtype),
+            "shape": list(array.shape),
+        }
+        if request is not None and request.wants_binary(name):
+            raw = _to_bytes(array)
+            doc["parameters"] = {"binary_data_size": len(raw)}
+            chunks.append(raw)
+        elif array.dtype.kind == "O":
+            doc["data"] = [_jsonable(v) for v in array.ravel().tolist()]
+        else:
+            doc["data"] = np.ascontiguousarray(array).ravel()
+        docs.append(doc)
+    body: dict[str, Any] = {
+        "model_name": model_name,
+        "model_version": model_version,
+        "outputs": docs,
+        "parameters": parameters,
+    }
+    if request is not None and request.id is not None:
+        body["id"] = request.id
+    header = orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
+    if not chunks:
+        return header, None
+    return header + b"".join(chunks), len(header)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    return value
+
+
+def _to_bytes(array: np.ndarray[Any, Any]) -> bytes:
+    if array.dtype.kind != "O":
+        return np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
+    parts = []
+    for value in array.ravel().tolist():
+        raw = value if isinstance(value, bytes) else str(value).encode()
+        parts.append(struct.pack("<I", len(raw)))
+        parts.append(raw)
+    return b"".join(parts)

@@ -1,0 +1,64 @@
+"""How a model server behaves: batching, limits, rollouts, the prediction log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from shipyard.errors import InvalidArgument
+
+#: A function returning feature rows for entity keys: ``(feature_service, keys) -> frame``.
+FeatureSource = Callable[[str, Any], Any]
+
+
+@dataclass(frozen=True)
+class ServingConfig:
+    """Options of one model server.
+
+    ``max_batch_size`` rows at most go into one model call; ``max_wait_ms`` is how long a
+    batch may wait for more requests, used only while requests arrive concurrently (a lone
+    request is run at once). ``max_body_bytes`` caps a request body (413 above it).
+    ``poll_seconds`` is how often the server asks the registry where the alias points (0: never).
+    ``challenger`` names a second alias: with ``mode="canary"`` it answers ``canary_share``
+    of the requests; with ``mode="shadow"`` it receives a copy of each request and only its
+    answer is logged. ``log_predictions`` appends every prediction to Parquet under
+    ``log_uri`` (default ``<artifacts_uri>/prediction-log``) through a queue of
+    ``log_queue_rows`` rows; what does not fit is counted as shed, never dropped silently.
+    ``threads`` limits the BLAS/OpenMP pools of the process.
+    """
+
+    max_batch_size: int = 64
+    max_wait_ms: float = 2.0
+    max_body_bytes: int = 16 * 2**20
+    poll_seconds: float = 5.0
+    challenger: str | None = None
+    mode: str = "canary"
+    canary_share: float = 0.1
+    log_predictions: bool = True
+    log_uri: str | None = None
+    log_queue_rows: int = 100_000
+    log_flush_seconds: float = 2.0
+    log_flush_rows: int = 50_000
+    threads: int = 1
+    trusted: bool = False
+    warmup_rounds: int = 3
+    feature_source: FeatureSource | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        checks = {
+            "max_batch_size": self.max_batch_size >= 1,
+            "max_wait_ms": self.max_wait_ms >= 0,
+            "max_body_bytes": self.max_body_bytes >= 1024,
+            "poll_seconds": self.poll_seconds >= 0,
+            "mode": self.mode in ("canary", "shadow"),
+            "canary_share": 0.0 <= self.canary_share <= 1.0,
+            "log_queue_rows": self.log_queue_rows >= 1,
+            "threads": self.threads >= 1,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise InvalidArgument(
+                    f"serving option {name}={getattr(self, name)!r} is out of range",
+                    field=name,
+                )

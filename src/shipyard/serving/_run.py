@@ -1,0 +1,159 @@
+"""Running the model server: uvicorn on a TCP_NODELAY socket, one BLAS thread per worker.
+
+Every accepted connection gets ``TCP_NODELAY`` (a keep-alive request would otherwise wait
+~40 ms for the client's delayed ACK when the response goes out in two writes): the listening
+socket is created as TCP with it set (accepted sockets inherit it on Linux) and each
+connection sets it again. BLAS/OpenMP pools get one thread per worker through the
+environment before numpy loads in a worker, and through threadpoolctl at start-up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import tempfile
+from typing import Any
+
+import uvicorn
+
+from shipyard.errors import ConfigError
+from shipyard.serving._config import ServingConfig
+
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+_REF_ENV = "SHIPYARD_SERVE_REF"
+_CONFIG_ENV = "SHIPYARD_SERVE_CONFIG"
+
+
+def _nodelay(sock: Any) -> None:
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def _fastest_http() -> type[Any]:
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+        return HttpToolsProtocol
+    except ImportError:  # the `serving` extra is not installed
+        from uvicorn.protocols.http.h11_impl import H11Protocol
+
+        return H11Protocol
+
+
+class NoDelayProtocol(_fastest_http()):  # type: ignore[misc]
+    """uvicorn's fastest available HTTP/1.1 protocol, with TCP_NODELAY per connection (a
+    module-level class: worker processes receive it pickled)."""
+
+    def connection_made(self, transport: Any) -> None:
+        _nodelay(transport.get_extra_info("socket"))
+        super().connection_made(transport)
+
+
+def http_protocol() -> type[Any]:
+    """The HTTP protocol class model servers use."""
+    return NoDelayProtocol
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket with TCP_NODELAY, shared by the worker processes."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    _nodelay(sock)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port", field="port"
+        ) from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def uvicorn_options() -> dict[str, Any]:
+    """The uvicorn settings every model server uses."""
+    options: dict[str, Any] = {
+        "http": http_protocol(),
+        "access_log": False,
+        "timeout_keep_alive": 30,
+        "timeout_graceful_shutdown": 30,
+        "server_header": False,
+        "lifespan": "on",
+    }
+    with contextlib.suppress(ImportError):
+        import uvloop  # noqa: F401
+
+        options["loop"] = "uvloop"
+    return options
+
+
+def _config_to_env(config: ServingConfig) -> str:
+    import dataclasses
+
+    import orjson
+
+    values = {
+        f.name: getattr(config, f.name)
+        for f in dataclasses.fields(config)
+        if f.name != "feature_source"
+    }
+    return orjson.dumps(values).decode()
+
+
+def app_from_env() -> Any:
+    """The app of a worker process (reference and options from the environment)."""
+    import orjson
+
+    from shipyard.serving._app import create_app
+
+    config = ServingConfig(**orjson.loads(os.environ.get(_CONFIG_ENV, "{}")))
+    return create_app(os.environ[_REF_ENV], config)
+
+
+def serve(
+    ref: str,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    config: ServingConfig | None = None,
+    *,
+    log_level: str = "info",
+) -> None:
+    """Serve a registered model (``churn@champion``) until interrupted (SIGINT/SIGTERM
+    drain in-flight requests first)."""
+    config = config or ServingConfig()
+    if workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {workers}", field="workers")
+    for name in THREAD_VARS:
+        os.environ.setdefault(name, str(config.threads))
+    os.environ[_REF_ENV] = ref
+    os.environ[_CONFIG_ENV] = _config_to_env(config)
+    sock = listen(host, port)
+    options = {**uvicorn_options(), "log_level": log_level}
+    metrics_dir = None
+    try:
+        if workers == 1:
+            from shipyard.serving._app import create_app
+
+            server = uvicorn.Server(uvicorn.Config(create_app(ref, config), **options))
+            server.run(sockets=[sock])
+            return
+        from uvicorn.supervisors import Multiprocess
+
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            metrics_dir = tempfile.mkdtemp(prefix="shipyard-serve-metrics-")
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        multi = uvicorn.Config(
+            "shipyard.serving._run:app_from_env", factory=True, workers=workers, **options
+        )
+        Multiprocess(multi, sockets=[sock]).run()
+    finally:
+        sock.close()
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)

@@ -1,0 +1,287 @@
+"""The models a server answers with: the version an alias points at, following it as it
+moves, and an optional challenger for canary or shadow rollouts.
+
+A *track* follows one reference (``churn@champion``; a pinned ``churn/3`` never moves). It
+polls the registry; when the alias points elsewhere it loads the new version in a worker
+thread, warms it up, and only then swaps it in. Requests already queued for the old version
+finish on it (its batcher drains before it is released), new ones go to the new version: no
+request fails because of a swap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from shipyard.errors import NotFound, ServiceUnavailable
+from shipyard.registry import LoadedModel, ModelRef, load_model, parse_ref, resolve
+from shipyard.serving._batcher import Batcher
+from shipyard.serving._config import ServingConfig
+from shipyard.serving._inputs import InputPlan, online_features
+from shipyard.serving._metrics import ServingMetrics
+
+log = logging.getLogger("shipyard.serving")
+#: Version tag (or metadata key) naming the feature service a model was trained from: such a
+#: model is called with entity keys and its features come from the online store.
+FEATURE_SERVICE_KEY = "feature_service"
+
+
+@dataclass
+class Served:
+    """One loaded version, ready to answer."""
+
+    name: str
+    version: int
+    alias: str
+    role: str
+    model: LoadedModel
+    plan: InputPlan
+    batcher: Batcher
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class Track:
+    """One reference followed through the registry (``role``: primary or challenger)."""
+
+    def __init__(self, ref: str, role: str, config: ServingConfig, metrics: ServingMetrics) -> None:
+        self.folder = _model_folder(ref)
+        if self.folder is not None:  # a model folder (a build context): pinned, no registry
+            about = _folder_info(self.folder)
+            self.ref: ModelRef | str = str(self.folder)
+            self.name = str(about.get("name") or self.folder.name)
+            self.alias = ""
+            self._folder_version = int(about.get("version") or 1)
+        else:
+            parsed = parse_ref(ref)
+            if parsed.name is None:
+                raise NotFound(
+                    f"{ref!r} does not name a registered model (use NAME@ALIAS or NAME/N)"
+                )
+            self.ref = parsed
+            self.name = parsed.name
+            self.alias = parsed.alias or ""
+        self.role = role
+        self.config = config
+        self.metrics = metrics
+        self.current: Served | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def follows(self) -> bool:
+        """True when the track moves with an alias."""
+        return bool(self.alias)
+
+    async def refresh(self) -> bool:
+        """Swap to the version the reference names now, if it moved; True on a swap."""
+        async with self._lock:
+            if self.folder is not None:
+                if self.current is not None:
+                    return False
+                number, metadata = self._folder_version, {}
+            else:
+                version = await asyncio.to_thread(resolve, self.ref)
+                number, metadata = version.version, dict(version.metadata)
+                if FEATURE_SERVICE_KEY in version.tags:  # set at registration, as a tag
+                    metadata[FEATURE_SERVICE_KEY] = version.tags[FEATURE_SERVICE_KEY]
+            if self.current is not None and self.current.version == number:
+                return False
+            served = await asyncio.to_thread(self._load, number, metadata)
+            old, self.current = self.current, served
+            self.metrics.model_info.labels(
+                self.name, str(served.version), self.alias, self.role
+            ).set(1)
+            if old is not None:
+                self.metrics.swaps.labels(self.name).inc()
+                log.info(
+                    "%s@%s: swapped version %s -> %s",
+                    self.name,
+                    self.alias,
+                    old.version,
+                    served.version,
+                )
+                asyncio.get_running_loop().create_task(self._retire(old))
+            return True
+
+    async def _retire(self, old: Served) -> None:
+        await old.batcher.drain()
+        old.batcher.close()
+        self.metrics.model_info.labels(self.name, str(old.version), self.alias, self.role).set(0)
+
+    def _load(self, version: int, metadata: dict[str, Any]) -> Served:
+        """Load and warm up a version (in a worker thread)."""
+        source: str | Path = self.folder if self.folder is not None else f"{self.name}/{version}"
+        model = load_model(source, trusted=self.config.trusted, enforce_signature=False)
+        plan = InputPlan(
+            model.signature,
+            feature_service=metadata.get(FEATURE_SERVICE_KEY),
+            feature_source=self.config.feature_source or online_features,
+        )
+        labels = (self.name, str(version))
+        predictions = self.metrics.predictions.labels(*labels)
+
+        def predict(data: Any) -> Any:
+            out = model.predict(data)
+            values = np.asarray(out)
+            if values.ndim == 1 and values.dtype.kind in "biuf":
+                for value in values[:1000].tolist():
+                    predictions.observe(value)
+            return out
+
+        rows = self.metrics.batch_rows.labels(*labels)
+        requests = self.metrics.batch_requests.labels(*labels)
+        seconds = self.metrics.model_seconds.labels(*labels)
+
+        def observe(n_requests: int, n_rows: int, took: float) -> None:
+            rows.observe(n_rows)
+            requests.observe(n_requests)
+            seconds.observe(took)
+
+        batcher = Batcher(
+            predict,
+            max_batch_size=self.config.max_batch_size,
+            max_wait=self.config.max_wait_ms / 1000,
+            observe=observe,
+        )
+        served = Served(self.name, version, self.alias, self.role, model, plan, batcher)
+        served.metadata = dict(metadata)
+        _warm_up(served, self.config.warmup_rounds)
+        return served
+
+
+def _model_folder(ref: str) -> Path | None:
+    """The folder ``ref`` names, when it names a local model folder rather than the registry."""
+    if ref.startswith(("/", "./", "../", "~", "file://")):
+        return Path(ref.removeprefix("file://")).expanduser().resolve()
+    return None
+
+
+def _folder_info(folder: Path) -> dict[str, Any]:
+    from shipyard.serving._build import MODEL_JSON
+
+    for candidate in (folder.parent / MODEL_JSON, folder / MODEL_JSON):
+        if candidate.is_file():
+            return dict(json.loads(candidate.read_text()))
+    return {}
+
+
+def _warm_up(served: Served, rounds: int) -> None:
+    """Run the stored input example through the whole path a few times (imports, caches,
+    the first-call costs of the model), so the first user request is not the slow one."""
+    from shipyard.serving._batcher import stack
+
+    example = served.model.input_example
+    if example is None or rounds <= 0:
+        return
+    # The example holds the model's own inputs: for a model fed by a feature service it is
+    # already the features, so only the signature check applies.
+    data = served.plan.check(example)
+    for _ in range(rounds):
+        served.model.predict(data)
+    served.model.predict(stack([data, data]))
+
+
+class ModelService:
+    """The primary track, the optional challenger, and the routing between them."""
+
+    def __init__(self, ref: str, config: ServingConfig, metrics: ServingMetrics) -> None:
+        self.config = config
+        self.metrics = metrics
+        self.primary = Track(ref, "primary", config, metrics)
+        self.name = self.primary.name
+        self.challenger: Track | None = None
+        if config.challenger:
+            alias = config.challenger.split("@", 1)[-1]
+            self.challenger = Track(f"{self.name}@{alias}", "challenger", config, metrics)
+        self._poller: asyncio.Task[None] | None = None
+        self.ready = False
+        self.error: str | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+
+    async def start(self) -> None:
+        """Load (and warm up) every track, then follow the aliases."""
+        try:
+            await self.primary.refresh()
+            if self.challenger is not None:
+                try:
+                    await self.challenger.refresh()
+                except NotFound as exc:
+                    log.warning("challenger not loaded yet: %s", exc)
+        except Exception as exc:
+            self.error = str(exc)
+            log.error("cannot load %s: %s", self.primary.ref, exc)
+            raise
+        self.ready = True
+        if self.config.poll_seconds > 0:
+            self._poller = asyncio.get_running_loop().create_task(self._poll())
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.poll_seconds)
+            for track in (self.primary, self.challenger):
+                if track is None or not track.follows:
+                    continue
+                try:
+                    await track.refresh()
+                except Exception as exc:  # the registry is away: keep serving what we have
+                    log.warning("cannot refresh %s: %s", track.ref, exc)
+
+    def find(self, name: str, version: str | None = None) -> Served:
+        """The loaded version answering for ``name`` (and ``version`` when given)."""
+        if name != self.name:
+            raise NotFound(f"model {name!r} is not served here; this server serves {self.name!r}")
+        served = [t.current for t in (self.primary, self.challenger) if t and t.current]
+        if not served:
+            raise ServiceUnavailable(f"model {name!r} is still loading; retry shortly")
+        if version is None:
+            return served[0]
+        for candidate in served:
+            if str(candidate.version) == version:
+                return candidate
+        loaded = ", ".join(str(s.version) for s in served)
+        raise NotFound(f"version {version} of {name!r} is not loaded here (loaded: {loaded})")
+
+    def route(self) -> tuple[Served, Served | None]:
+        """The version that answers the next request, and one that shadows it (or None)."""
+        primary = self.primary.current
+        if primary is None:
+            raise ServiceUnavailable(f"model {self.name!r} is still loading; retry shortly")
+        challenger = self.challenger.current if self.challenger else None
+        if challenger is None:
+            return primary, None
+        if self.config.mode == "shadow":
+            return primary, challenger
+        if random.random() < self.config.canary_share:
+            return challenger, None
+        return primary, None
+
+    def spawn(self, coro: Any) -> None:
+        """Run a background coroutine (a shadow call), keeping a reference until it ends."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def depth(self) -> int:
+        return sum(
+            t.current.batcher.depth for t in (self.primary, self.challenger) if t and t.current
+        )
+
+    async def stop(self, timeout: float = 30.0) -> None:
+        """Stop following, and drain every queued request."""
+        self.ready = False
+        if self._poller is not None:
+            self._poller.cancel()  # it only sleeps and swaps; nothing to wait for
+        end = time.monotonic() + timeout
+        if self._background:
+            await asyncio.wait(list(self._background), timeout=timeout)
+        for track in (self.primary, self.challenger):
+            if track is not None and track.current is not None:
+                await track.current.batcher.drain(max(0.0, end - time.monotonic()))
+                track.current.batcher.close()

@@ -1,0 +1,97 @@
+"""Queries for monitors and their run history."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Connection, Table, delete, select
+
+from shipyard.entities import Monitor, MonitorRun
+from shipyard.errors import NotFound
+from shipyard.store._models import MonitorRow, MonitorRunRow
+from shipyard.store._tracking import _upsert
+
+MONITORS: Table = MonitorRow.__table__  # type: ignore[assignment]
+RUNS: Table = MonitorRunRow.__table__  # type: ignore[assignment]
+
+
+def _monitor(row: Any) -> Monitor:
+    spec = json.loads(row.spec)
+    return Monitor(
+        row.name,
+        row.model,
+        row.window,
+        row.schedule,
+        spec.get("alerts", []),
+        spec.get("channels", []),
+        spec.get("reference", ""),
+        spec.get("options", {}),
+        row.created_at,
+        row.updated_at,
+    )
+
+
+def put_monitor(conn: Connection, monitor: Monitor, now: int) -> Monitor:
+    """Create or replace a monitor (its creation time is kept)."""
+    values = {
+        "model": monitor.model,
+        "window": monitor.window,
+        "schedule": monitor.schedule,
+        "spec": json.dumps(monitor.spec(), sort_keys=True),
+        "updated_at": now,
+    }
+    statement = _upsert(conn, MONITORS).values(name=monitor.name, created_at=now, **values)
+    conn.execute(statement.on_conflict_do_update(index_elements=["name"], set_=values))
+    return get_monitor(conn, monitor.name)
+
+
+def get_monitor(conn: Connection, name: str) -> Monitor:
+    """One monitor, or NotFound naming the ones that exist."""
+    row = conn.execute(select(MONITORS).where(MONITORS.c.name == name)).first()
+    if row is not None:
+        return _monitor(row)
+    known = list(conn.execute(select(MONITORS.c.name).order_by(MONITORS.c.name)).scalars())
+    raise NotFound(
+        f"no monitor named {name!r} (known: {', '.join(known[:20]) or 'none'}); create it with "
+        "`shipyard monitor create`",
+        field="monitor",
+    )
+
+
+def list_monitors(conn: Connection) -> list[Monitor]:
+    """Every monitor, by name."""
+    return [_monitor(r) for r in conn.execute(select(MONITORS).order_by(MONITORS.c.name))]
+
+
+def delete_monitor(conn: Connection, name: str) -> None:
+    """Remove a monitor and its history."""
+    get_monitor(conn, name)
+    conn.execute(delete(RUNS).where(RUNS.c.monitor == name))
+    conn.execute(delete(MONITORS).where(MONITORS.c.name == name))
+
+
+def add_run(conn: Connection, run: MonitorRun) -> MonitorRun:
+    """Record a finished monitor run."""
+    get_monitor(conn, run.monitor)
+    values = run.to_dict()
+    values["result"] = json.dumps(run.result, sort_keys=True, default=str)
+    conn.execute(RUNS.insert().values(**values))
+    return run
+
+
+def list_runs(conn: Connection, monitor: str, limit: int) -> list[MonitorRun]:
+    """A monitor's runs, the newest first."""
+    get_monitor(conn, monitor)
+    query = (
+        select(RUNS)
+        .where(RUNS.c.monitor == monitor)
+        .order_by(RUNS.c.started_at.desc(), RUNS.c.id.desc())
+        .limit(limit)
+    )
+    out = []
+    for row in conn.execute(query):
+        data = dict(row._mapping)
+        data["result"] = json.loads(data["result"])
+        out.append(MonitorRun(**data))
+    return out
