@@ -3,13 +3,13 @@ missing entities, time zones), row order, and the clear errors for bad input."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, example, given, settings as hsettings, strategies as st
 
 from shipyard import features as fs
 from shipyard.client import LocalStore
@@ -49,20 +49,30 @@ def reference(
                 continue
             if ttl is not None and at - row.event_timestamp > ttl:
                 continue
-            key = (row.event_timestamp, row.created if created else 0, pos)
+            key = (row.event_timestamp, _created_rank(row.created) if created else (0,), pos)
             if best is None or key > best[0]:
                 best = (key, row.value)
         out.append(None if best is None else float(best[1]))
     return out
 
 
+def _created_rank(created: pd.Timestamp) -> tuple[int, ...]:
+    """A missing created timestamp loses every tie."""
+    return (0,) if pd.isna(created) else (1, created.value)
+
+
 rows_strategy = st.lists(
-    st.tuples(st.integers(0, 4), st.integers(0, 20), st.integers(0, 3), st.integers(-50, 50)),
+    st.tuples(
+        st.integers(0, 4),
+        st.integers(0, 12),
+        st.one_of(st.none(), st.integers(0, 3)),
+        st.integers(-50, 50),
+    ),
     min_size=0,
     max_size=40,
 )
 entity_strategy = st.lists(
-    st.tuples(st.integers(0, 5), st.integers(0, 25)), min_size=1, max_size=30
+    st.tuples(st.integers(0, 5), st.integers(0, 16)), min_size=1, max_size=30
 )
 
 
@@ -78,20 +88,28 @@ entity_strategy = st.lists(
     created=st.booleans(),
     tz=st.sampled_from([None, "UTC", "Asia/Kolkata", "America/New_York"]),
 )
+@example(  # a tie where one row has no created timestamp: the other wins, in either order
+    rows=[(0, 1, None, 5), (0, 1, 2, 7), (1, 1, 0, 8), (1, 1, None, 9)],
+    entities=[(0, 5), (1, 5)],
+    ttl_hours=None,
+    created=True,
+    tz=None,
+)
 def test_retrieval_matches_brute_force(
     local: LocalStore,
     tmp_path: Path,
-    rows: list[tuple[int, int, int, int]],
+    rows: list[tuple[int, int, int | None, int]],
     entities: list[tuple[int, int]],
     ttl_hours: int | None,
     created: bool,
     tz: str | None,
 ) -> None:
-    """Few users and hours make ties (same user and time), TTL edges (exactly ttl old) and
-    unknown users (5) common; aware times are compared by instant."""
+    """Few users and hours make ties (same user and time, created times equal or missing),
+    TTL edges (exactly ttl old) and unknown users (5) common; aware times are compared by
+    instant."""
     ttl = None if ttl_hours is None else timedelta(hours=ttl_hours)
 
-    def stamps(hours: list[int]) -> pd.Series:
+    def stamps(hours: list[int | None]) -> pd.Series:
         values = pd.Series(BASE + pd.to_timedelta(hours, unit="h"), dtype="datetime64[us]")
         return values.dt.tz_localize(tz) if tz else values
 
@@ -239,3 +257,51 @@ def test_saved_training_set_links_views_and_entity_data(sqlite_sdk: object, tmp_
     upstream = shipyard.lineage.upstream(saved)
     kinds = sorted(n.kind for n in upstream.nodes)
     assert "feature_view" in kinds and kinds.count("dataset_version") >= 2
+
+
+def test_ties_across_the_files_of_a_glob(local: LocalStore, tmp_path: Path) -> None:
+    """Same user and event time: the later created wins, a missing created loses, then the
+    later file of the glob, then the later row of a file; materialization picks the same."""
+    at = pd.Timestamp("2024-01-01", tz="UTC")
+
+    def part(name: str, users: list[int], created: list[str | None], values: list[int]) -> None:
+        pd.DataFrame(
+            {
+                "user_id": pd.Series(users, dtype="int64"),
+                "event_timestamp": [at] * len(users),
+                "created": pd.to_datetime(created, utc=True),
+                "value": pd.Series(values, dtype="int64"),
+            }
+        ).to_parquet(tmp_path / name)
+
+    # user 1: equal created everywhere -> the later file (b), its later row (13)
+    # user 2: later created in the earlier file -> 21; user 3: missing created loses -> 30
+    part(
+        "a.parquet",
+        [1, 1, 2, 3],
+        ["2024-01-01", "2024-01-01", "2024-01-02", "2024-01-01"],
+        [10, 11, 21, 30],
+    )
+    part(
+        "b.parquet",
+        [1, 1, 2, 3],
+        ["2024-01-01", "2024-01-01", "2024-01-01", None],
+        [12, 13, 22, 31],
+    )
+    view = fs.FeatureView(
+        "stats",
+        [USER],
+        fs.FileSource(str(tmp_path / "*.parquet")),
+        schema=[fs.Field("value", "int64")],
+        created_timestamp_field="created",
+    )
+    fs.apply([USER, view], store=local)
+    entity = pd.DataFrame({"user_id": [3, 2, 1], "event_timestamp": [at] * 3})
+    got = fs.get_historical_features(entity, ["stats:value"], store=local)
+    assert list(got["value"]) == [30, 21, 13]
+    fs.materialize(end=datetime(2024, 2, 1, tzinfo=UTC), store=local)
+    online = fs.get_online_features(
+        entity[["user_id"]].to_dict("records"), ["stats:value"], store=local
+    )
+    assert online.values["value"] == [30, 21, 13]
+    fs.close_online_stores()

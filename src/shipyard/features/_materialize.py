@@ -7,12 +7,16 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-import orjson
-
 from shipyard.client import Store
 from shipyard.entities import FeatureMaterialization
 from shipyard.errors import InvalidArgument
-from shipyard.features._offline import arrow_batches, connect, source_schema, view_sql
+from shipyard.features._offline import (
+    arrow_batches,
+    connect,
+    latest_sql,
+    literal,
+    source_schema,
+)
 from shipyard.features._online import encode_key, online_store
 from shipyard.features._registry import registry
 from shipyard.features._retrieval import _store
@@ -44,7 +48,12 @@ def _views(store: Store, views: Sequence[str] | None) -> list[str]:
 def materialize_view(
     store: Store, view: str, start_ms: int, end_ms: int, progress: Progress | None = None
 ) -> FeatureMaterialization:
-    """Write the latest values per entity with event time in ``[start, end)`` online."""
+    """Write the latest values per entity with event time in ``[start, end)`` online.
+
+    DuckDB picks each entity's latest row (one hash aggregation) and encodes its values as
+    JSON; Python only encodes the keys and hands batches to the online store, which keeps
+    newer values already there.
+    """
     spec = registry(store).view(view)
     online = online_store(store.settings)  # type: ignore[attr-defined]
     features = list(spec.features)
@@ -52,34 +61,39 @@ def materialize_view(
     try:
         columns = source_schema(con, spec, store)
         where = f"{{t}} >= {start_ms * 1000} AND {{t}} < {end_ms * 1000}"
-        sql = view_sql(
-            spec, features, columns, store, alias="m", where=where, latest_per_entity=True
+        con.execute(
+            f"CREATE TEMP TABLE latest AS {latest_sql(spec, features, columns, store, where)}"
         )
-        con.execute(f"CREATE TEMP TABLE latest AS {sql}")
         total = int(con.sql("SELECT count(*) FROM latest").fetchall()[0][0])
         if progress is not None:
             progress(view, 0, total)
-        reader = arrow_batches(con.sql("SELECT * FROM latest"), BATCH_ROWS)
-        nkeys, done = len(spec.join_keys), 0
+        nkeys = len(spec.join_keys)
+        keys = ", ".join(f"m_k{i}" for i in range(nkeys))
+        values = ", ".join(
+            f"{literal(f)}: {_json_safe(f'm_f{i}', spec.features[f])}"
+            for i, f in enumerate(features)
+        )
+        reader = arrow_batches(
+            con.sql(f"SELECT {keys}, m_t, encode(to_json({{{values}}})) FROM latest"), BATCH_ROWS
+        )
+        done = 0
         for batch in reader:
             cols = [c.to_pylist() for c in batch.columns]
-            keys = list(zip(*cols[:nkeys], strict=True))
-            stamps = cols[nkeys]
-            values = cols[nkeys + 1 :]
-            rows = [
-                (
-                    encode_key(keys[i]),
-                    stamps[i],
-                    orjson.dumps(dict(zip(features, (v[i] for v in values), strict=True))),
-                )
-                for i in range(batch.num_rows)
-            ]
-            done += online.write(view, rows)
+            encoded = [encode_key(k) for k in zip(*cols[:nkeys], strict=True)]
+            done += online.write(view, zip(encoded, cols[nkeys], cols[nkeys + 1], strict=True))
             if progress is not None:
                 progress(view, done, total)
     finally:
         con.close()
     return store.record_feature_materialization(view, start_ms, end_ms, done)
+
+
+def _json_safe(column: str, dtype: str) -> str:
+    """A feature column as JSON can hold it: NaN and infinities become null (as orjson
+    writes them), other values as they are."""
+    if dtype.startswith("float"):
+        return f"CASE WHEN isfinite({column}) THEN {column} END"
+    return column
 
 
 def materialize(

@@ -38,6 +38,11 @@ _ACCEPTS = {
 }
 _TIMESTAMPS = ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATE")
 _AWARE = "TIMESTAMP WITH TIME ZONE"
+#: Below every epoch-µs value DuckDB can hold (its earliest timestamp is about -9.22e18 + 1.4e10),
+#: and one above it stands for a missing created timestamp, which loses every tie.
+_LOWEST = "-9223372036854775807"
+_NO_CREATED = "-9223372036854775806"
+_GLOB = "*?[{"
 
 
 def quote(name: str) -> str:
@@ -59,27 +64,30 @@ def category(duck_type: str) -> str:
     return _CATEGORY.get(duck_type, duck_type)
 
 
-def source_relation(spec: ViewSpec, store: Store) -> tuple[str, list[str]]:
-    """The view's source as a FROM clause, and the ORDER BY terms (latest first) that break
-    ties between rows of one entity and event time after the created timestamp: the later
-    file, then the later row."""
+def source_relation(spec: ViewSpec, store: Store) -> tuple[str, list[tuple[str, str]]]:
+    """The view's source as a FROM clause, and the terms that break ties between rows of one
+    entity and event time after the created timestamp (the greater wins: the later file,
+    then the later row), each with a literal below any value it can take."""
     source = spec.source
     kind = source.get("type")
     if kind == "file":
-        path = literal(str(source["path"]))
-        clause = f"read_parquet({path}, filename='__shipyard_file', file_row_number=true)"
-        return clause, ["__shipyard_file DESC", "file_row_number DESC"]
+        path = str(source["path"])
+        if not any(c in path for c in _GLOB):  # one file: its row number breaks ties
+            clause = f"read_parquet({literal(path)}, file_row_number=true)"
+            return clause, [("file_row_number", _LOWEST)]
+        clause = f"read_parquet({literal(path)}, filename='__shipyard_file', file_row_number=true)"
+        return clause, [("__shipyard_file", "''"), ("file_row_number", _LOWEST)]
     if kind == "dataset":
         from shipyard.data import parse_ref
 
         name, number = parse_ref(source["ref"])
         version = store.get_dataset_version(name, number)
         path = literal(str(store.fetch_blob(version.content_hash)))
-        return f"read_parquet({path}, file_row_number=true)", ["file_row_number DESC"]
+        return f"read_parquet({path}, file_row_number=true)", [("file_row_number", _LOWEST)]
     if kind == "sql":
         query = str(source["query"]).strip().rstrip(";")
         clause = f"(SELECT *, row_number() OVER () AS __shipyard_pos FROM ({query}))"
-        return clause, ["__shipyard_pos DESC"]
+        return clause, [("__shipyard_pos", _LOWEST)]
     raise InvalidArgument(f"feature view {spec.name!r} has an unknown source type {kind!r}")
 
 
@@ -139,11 +147,17 @@ def view_sql(
     *,
     alias: str,
     where: str = "",
-    latest_per_entity: bool = False,
-) -> str:
-    """SELECT of a view's source: keys as ``{alias}_k{i}``, the event time in epoch µs as
-    ``{alias}_t``, features cast to their declared type as ``{alias}_f{i}``; one row per
-    (entity, event time), or per entity with ``latest_per_entity``."""
+) -> tuple[str, str]:
+    """SELECT of a view's source, and the ASOF condition that picks its row for an entity row.
+
+    The SELECT has keys as ``{alias}_k{i}``, the event time in epoch µs as ``{alias}_t``,
+    features cast to their declared type as ``{alias}_f{i}``, and ``{alias}_o``: the row's
+    rank among rows of its entity, a struct (event time, created time, ties...) whose
+    greatest value is the row that wins. The condition (on the entity frame ``e`` with its
+    time in TS) takes the greatest rank below (TS + 1, lowest...), that is the latest event
+    time at or before TS and, among rows at that time, the latest created, then the later
+    file and row: ties resolve inside the join, with no pass over the source to remove them.
+    """
     clause, ties = source_relation(spec, store)
     event = _epoch(spec.timestamp_field, columns[spec.timestamp_field])
     keys = [quote(k) for k in spec.join_keys]
@@ -153,18 +167,37 @@ def view_sql(
         f"CAST({quote(f)} AS {DTYPES[spec.features[f]]}) AS {alias}_f{i}"
         for i, f in enumerate(features)
     ]
-    order = [f"{event} DESC"] if latest_per_entity else []
+    rank, lowest = [event], []
     if spec.created_field:
-        order.append(f"{_epoch(spec.created_field, columns[spec.created_field])} DESC NULLS LAST")
-    partition = ", ".join(keys if latest_per_entity else [*keys, event])
+        created = _epoch(spec.created_field, columns[spec.created_field])
+        rank.append(f"coalesce({created}, {_NO_CREATED})")
+        lowest.append(_LOWEST)
+    rank += [term for term, _ in ties]
+    lowest += [low for _, low in ties]
+    select.append(f"({', '.join(rank)}) AS {alias}_o")
     filters = [f"{event} IS NOT NULL", *(f"{k} IS NOT NULL" for k in keys)]
     if where:
         filters.append(where.format(t=event))
-    return (
-        f"SELECT {', '.join(select)} FROM {clause} WHERE {' AND '.join(filters)} "
-        f"QUALIFY row_number() OVER (PARTITION BY {partition} "
-        f"ORDER BY {', '.join(order + ties)}) = 1"
-    )
+    sql = f"SELECT {', '.join(select)} FROM {clause} WHERE {' AND '.join(filters)}"
+    below = f"(e.{TS} + 1, {', '.join(f'CAST({low} AS {_type(low)})' for low in lowest)})"
+    return sql, f"{below} > {alias}.{alias}_o"
+
+
+def latest_sql(
+    spec: ViewSpec, features: list[str], columns: dict[str, str], store: Store, where: str
+) -> str:
+    """The latest row of each entity among the source rows ``where`` selects: its keys
+    (``m_k{i}``), event time in epoch µs (``m_t``) and features (``m_f{i}``), ties resolved
+    as in :func:`view_sql` (one hash aggregation, no sort)."""
+    sql, _ = view_sql(spec, features, columns, store, alias="m", where=where)
+    keys = [f"m_k{i}" for i in range(len(spec.join_keys))]
+    packed = ", ".join(["m_t := m_t", *(f"m_f{i} := m_f{i}" for i in range(len(features)))])
+    latest = f"arg_max(struct_pack({packed}), m_o)"
+    return f"SELECT {', '.join(keys)}, unnest({latest}) FROM ({sql}) GROUP BY {', '.join(keys)}"
+
+
+def _type(low: str) -> str:
+    return "VARCHAR" if low.startswith("'") else "BIGINT"
 
 
 def check_key_types(entity: pa.Table, spec: ViewSpec, columns: dict[str, str]) -> None:
@@ -219,6 +252,7 @@ def point_in_time_join(
     in entity-row order; values not found are null.
     """
     con.register("__shipyard_entity", entity)
+    con.execute("SET preserve_insertion_order = false")  # the query orders its result
     import pyarrow.compute as pc
 
     bounds = pc.min_max(entity.column(TS))
@@ -236,11 +270,10 @@ def point_in_time_join(
             where = f"{{t}} <= {int(high)}"
             if lower is not None:
                 where += f" AND {{t}} >= {int(lower)}"
-        ctes.append(
-            f"{alias} AS ({view_sql(spec, features, columns, store, alias=alias, where=where)})"
-        )
+        sql, below = view_sql(spec, features, columns, store, alias=alias, where=where)
+        ctes.append(f"{alias} AS ({sql})")
         on = [f"e.{quote(k)} = {alias}.{alias}_k{j}" for j, k in enumerate(spec.join_keys)]
-        on.append(f"e.{TS} >= {alias}.{alias}_t")
+        on.append(below)
         joins.append(f"ASOF LEFT JOIN {alias} ON {' AND '.join(on)}")
         valid = f"{alias}.{alias}_t IS NOT NULL"
         if spec.ttl_us is not None:

@@ -103,16 +103,23 @@ class SqliteOnlineStore:
             self._local.conn = None
 
 
-# Keep newer values: the stored value starts with "<event time>|".
+# Keep newer values: the stored value starts with "<event time>|". One call writes a batch:
+# KEYS are the entity keys, ARGV their event times and values in pairs.
 _WRITE_IF_NEWER = """
-local cur = redis.call('GET', KEYS[1])
-if cur then
-  local ts = tonumber(string.match(cur, '^(-?%d+)|'))
-  if ts and ts > tonumber(ARGV[1]) then return 0 end
+local written = 0
+for i, key in ipairs(KEYS) do
+  local ts = tonumber(ARGV[2 * i - 1])
+  local cur = redis.call('GET', key)
+  local old = cur and tonumber(string.match(cur, '^(-?%d+)|'))
+  if not (old and old > ts) then
+    redis.call('SET', key, ARGV[2 * i])
+    written = written + 1
+  end
 end
-redis.call('SET', KEYS[1], ARGV[2])
-return 1
+return written
 """
+#: Rows per script call, and calls per pipeline round trip.
+_SCRIPT_ROWS, _PIPELINE_CALLS = 500, 8
 
 
 class RedisOnlineStore:
@@ -139,13 +146,19 @@ class RedisOnlineStore:
         count = 0
         try:
             pipe = self._client.pipeline(transaction=False)
+            keys: list[str] = []
+            args: list[int | bytes] = []
             for key, ts, value in rows:
-                self._script(
-                    keys=[self._key(view, key)], args=[ts, b"%d|" % ts + value], client=pipe
-                )
+                keys.append(self._key(view, key))
+                args += [ts, b"%d|" % ts + value]
                 count += 1
-                if count % 2000 == 0:
-                    pipe.execute()
+                if len(keys) == _SCRIPT_ROWS:
+                    self._script(keys=keys, args=args, client=pipe)
+                    keys, args = [], []
+                    if len(pipe) >= _PIPELINE_CALLS:
+                        pipe.execute()
+            if keys:
+                self._script(keys=keys, args=args, client=pipe)
             pipe.execute()
         except self._errors as exc:
             raise ServiceUnavailable(f"Redis online store {self.url}: {exc}") from None

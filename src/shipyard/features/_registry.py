@@ -112,6 +112,8 @@ class Registry:
     objects: dict[tuple[str, str], FeatureObject]
     loaded_at: float = field(default_factory=time.monotonic)
     _views: dict[str, ViewSpec] = field(default_factory=dict)
+    #: Online lookup plans made from this snapshot, by (features, full names).
+    plans: dict[tuple[Any, bool], Plan] = field(default_factory=dict)
 
     def get(self, kind: str, name: str) -> FeatureObject:
         obj = self.objects.get((kind, name))
@@ -155,15 +157,23 @@ _cache_lock = threading.Lock()
 
 def registry(store: Store, *, fresh: bool = False) -> Registry:
     """The cached definitions of ``store`` (re-read after CACHE_SECONDS or when ``fresh``)."""
+    found = None if fresh else cached(store)
+    if found is not None:
+        return found
     key = id(store)
-    cached = _cache.get(key)
-    if not fresh and cached is not None and time.monotonic() - cached.loaded_at < CACHE_SECONDS:
-        return cached
     objects = {(o.kind, o.name): o for o in store.list_feature_objects()}
     snapshot = Registry(objects)
     with _cache_lock:
         _cache[key] = snapshot
     return snapshot
+
+
+def cached(store: Store) -> Registry | None:
+    """The definitions of ``store`` if this process holds a fresh copy (no database read)."""
+    found = _cache.get(id(store))
+    if found is not None and time.monotonic() - found.loaded_at < CACHE_SECONDS:
+        return found
+    return None
 
 
 def forget(store: Store) -> None:

@@ -12,13 +12,15 @@ from typing import Any
 import orjson
 
 from shipyard.client import Store
-from shipyard.errors import InvalidArgument
+from shipyard.errors import InvalidArgument, ShipyardError
 from shipyard.features._definitions import FeatureService
 from shipyard.features._online import OnlineStore, encode_key, online_store
-from shipyard.features._registry import Plan, make_plan, registry
+from shipyard.features._registry import Plan, cached, make_plan, registry
 from shipyard.features._retrieval import _store
 
 PRESENT, MISSING, OUTSIDE_TTL = "PRESENT", "MISSING", "OUTSIDE_TTL"
+#: The most entity rows a lookup may have to be answered on a server's event loop.
+INLINE_ROWS = 1_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -68,19 +70,31 @@ def _rows(entity_rows: Any, keys: Sequence[str]) -> list[Mapping[str, Any]]:
     return list(entity_rows)
 
 
-_plans: dict[tuple[int, Any, bool], Plan] = {}
-
-
 def _plan(store: Store, features: Any, full: bool) -> Plan:
+    """The plan of a request, kept with the definitions snapshot it was made from."""
     reg = registry(store)
-    key = (id(reg), features if isinstance(features, str) else tuple(features), full)
-    plan = _plans.get(key)
+    key = (features if isinstance(features, str) else tuple(features), full)
+    plan = reg.plans.get(key)
     if plan is None:
-        if len(_plans) > 1000:
-            _plans.clear()
         plan = make_plan(features, reg, full_feature_names=full)
-        _plans[key] = plan
+        if len(reg.plans) < 1000:
+            reg.plans[key] = plan
     return plan
+
+
+def serves_inline(store: Store, features: Sequence[str] | str, full: bool, rows: int) -> bool:
+    """True when a lookup does no blocking work beyond a local SQLite read: definitions are
+    cached and fresh, no on-demand view runs (pandas), the online store is SQLite and there
+    are at most INLINE_ROWS entity rows. A server answers such lookups on its event loop
+    (no thread-pool hop) and the others in its thread pool."""
+    url = store.settings.online_store  # type: ignore[attr-defined]
+    if rows > INLINE_ROWS or cached(store) is None or (url and not url.startswith("sqlite:")):
+        return False
+    try:
+        plan = _plan(store, features, full)
+    except ShipyardError:
+        return False  # the thread-pool path raises it
+    return not plan.on_demand
 
 
 def get_online_features(
@@ -134,27 +148,31 @@ def _lookup(
     now_us: int,
 ) -> dict[str, Column]:
     spec = plan.specs[view]
-    keys = [encode_key([row[k] for k in spec.join_keys]) for row in rows]
+    join_keys = spec.join_keys
+    keys = [encode_key([row[k] for k in join_keys]) for row in rows]
     stored = online.read(view, list(dict.fromkeys(keys)))
-    features = plan.views[view]
-    out: dict[str, Column] = {f: ([], [], []) for f in features}
-    for key in keys:
-        hit = stored.get(key)
-        if hit is None:
-            status, values, stamp = MISSING, None, None
+    ttl = spec.ttl_us
+    # status, event time and decoded values once per distinct entity, then a column each
+    found: dict[str, tuple[str, datetime | None, dict[str, Any] | None]] = {}
+    for key, (ts, raw) in stored.items():
+        stamp = _EPOCH + timedelta(microseconds=ts)
+        if ttl is not None and now_us - ts > ttl:
+            found[key] = (OUTSIDE_TTL, stamp, None)
         else:
-            ts, raw = hit
-            stamp = _EPOCH + timedelta(microseconds=ts)
-            if spec.ttl_us is not None and now_us - ts > spec.ttl_us:
-                status, values = OUTSIDE_TTL, None
-            else:
-                status, values = PRESENT, orjson.loads(raw)
-        for feature in features:
-            column = out[feature]
-            column[0].append(None if values is None else values.get(feature))
-            column[1].append(status)
-            column[2].append(stamp)
-    return out
+            found[key] = (PRESENT, stamp, orjson.loads(raw))
+    absent = (MISSING, None, None)
+    hits = [found.get(key, absent) for key in keys]
+    statuses = [hit[0] for hit in hits]
+    stamps = [hit[1] for hit in hits]
+    values = [hit[2] for hit in hits]
+    return {
+        feature: (
+            [None if v is None else v.get(feature) for v in values],
+            list(statuses),
+            list(stamps),
+        )
+        for feature in plan.views[view]
+    }
 
 
 def _on_demand(

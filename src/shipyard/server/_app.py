@@ -197,6 +197,7 @@ def _check_backends(store: LocalStore) -> None:
 
 ROUTERS = [
     _service_router(),
+    _routes_features.router,
     _routes_tracking.router,
     _routes_artifacts.router,
     _routes_blobs.router,
@@ -204,6 +205,5 @@ ROUTERS = [
     _routes_registry.router,
     _routes_data.router,
     _routes_pipelines.router,
-    _routes_features.router,
     _routes_monitoring.router,
 ]

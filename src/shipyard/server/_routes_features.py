@@ -4,15 +4,17 @@ materialization windows, and online lookups (``POST /api/v1/features/online``).
 Features live in the default project: reading definitions and features needs the viewer
 role there, applying definitions and recording materializations the editor role. The online
 lookup runs in-process against the server's online store, with definitions cached like the
-SDK's.
+SDK's, on the event loop when that costs no blocking work.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from shipyard.entities import DEFAULT_PROJECT, FeatureObject
 from shipyard.server import _schemas as s
@@ -32,19 +34,31 @@ class OnlineRequest(BaseModel):
 
 
 @router.post("/features/online", tags=["features"])
-def online_features(body: OnlineRequest, caller: CallerDep) -> Response:
+async def online_features(body: OnlineRequest, caller: CallerDep) -> Response:
     """Latest materialized values, a status per value (PRESENT, MISSING, OUTSIDE_TTL) and
-    the values' event times, for each entity row."""
+    the values' event times, for each entity row.
+
+    A lookup that needs no blocking work beyond a local SQLite read (definitions cached, no
+    on-demand view, a bounded number of rows) runs right here on the event loop; any other
+    (a definitions refresh, pandas, Redis) in the thread pool.
+    """
     from shipyard.features import get_online_features
+    from shipyard.features._serving import serves_inline
 
     caller.require(DEFAULT_PROJECT, "viewer")
     wanted: list[str] | str = body.service if body.service else (body.features or [])
-    got = get_online_features(
+    lookup = partial(
+        get_online_features,
         body.entity_rows,
         wanted,
         full_feature_names=body.full_feature_names,
         store=caller.store,
     )
+    full, rows = body.full_feature_names, len(body.entity_rows)
+    if serves_inline(caller.store, wanted, full, rows):
+        got = lookup()
+    else:
+        got = await run_in_threadpool(lookup)
     return respond(got.to_dict())
 
 
