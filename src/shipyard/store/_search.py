@@ -104,6 +104,13 @@ def search_run_ids(
         name, value = ("limit", limit) if limit < 0 else ("offset", offset)
         raise InvalidArgument(f"{name} must be 0 or more, got {value}", field=name)
     expr, order = parse_filter(filter), parse_order_by(order_by)
+    if not experiment_ids or limit == 0:
+        return []
+    if order and order[0].field.kind == "metric" and drive_by_metric:
+        scope = _Scope(
+            list(dict.fromkeys(experiment_ids)), expr, conn.dialect.name, include_deleted
+        )
+        return _search_by_metric(conn, scope, order, limit, offset)
     query = build_search_query(
         experiment_ids,
         expr,
@@ -113,13 +120,6 @@ def search_run_ids(
         offset=offset,
         include_deleted=include_deleted,
     )
-    if not experiment_ids or limit == 0:
-        return []
-    if order and order[0].field.kind == "metric" and drive_by_metric:
-        scope = _Scope(
-            list(dict.fromkeys(experiment_ids)), expr, conn.dialect.name, include_deleted
-        )
-        return _search_by_metric(conn, scope, order, limit, offset)
     return list(conn.execute(query).scalars())
 
 
