@@ -1,11 +1,8 @@
 """Running the server: the listening socket, the worker processes, and the start-up checks.
 
-Every connection gets ``TCP_NODELAY``. uvicorn's own multi-worker mode binds its socket
-without naming the protocol (``proto=0``), so asyncio does not recognise it as TCP and leaves
-Nagle's algorithm on: a response written in two pieces (headers, then body) then waits for
-the client's delayed ACK, about 40 ms per keep-alive request. Here the listening socket is
-created as TCP with ``TCP_NODELAY`` (accepted sockets inherit it on Linux), and the HTTP
-protocol sets it again on each connection, whatever the worker count.
+Every connection gets ``TCP_NODELAY`` (see :mod:`shipyard._uvicorn`): the listening socket
+is created with it, and the HTTP protocol sets it again on each connection, whatever the
+worker count.
 
 Workers are spawned processes sharing that one socket. BLAS/OpenMP pools are limited to one
 thread per worker, so N workers on N cores do not oversubscribe them.
@@ -14,34 +11,17 @@ thread per worker, so N workers on N cores do not oversubscribe them.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import os
-import shutil
 import socket
-import tempfile
 from typing import Any
 
-import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from shipyard import _uvicorn
+from shipyard._uvicorn import THREAD_ENV, set_nodelay
 from shipyard.config import Settings, load_settings
 from shipyard.errors import ConfigError
-
-THREAD_ENV = (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-)
-
-
-def set_nodelay(sock: socket.socket | None) -> None:
-    """Turn Nagle's algorithm off on a TCP socket (a no-op for other sockets)."""
-    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class NoDelayH11Protocol(H11Protocol):
@@ -54,24 +34,7 @@ class NoDelayH11Protocol(H11Protocol):
 
 def bind_socket(host: str, port: int) -> socket.socket:
     """A listening TCP socket with TCP_NODELAY, SO_REUSEADDR (and SO_REUSEPORT)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if hasattr(socket, "SO_REUSEPORT"):
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    set_nodelay(sock)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise ConfigError(
-            f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port or stop "
-            "what is using it",
-            field="port",
-        ) from None
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
+    return _uvicorn.bind_socket(host, port, reuse_port=True)
 
 
 def is_loopback(host: str) -> bool:
@@ -146,25 +109,17 @@ def serve(
         "timeout_keep_alive": 30,
         "server_header": False,
     }
-    metrics_dir = None
-    try:
-        if workers == 1:
-            from shipyard.server._app import create_app
 
-            config = uvicorn.Config(create_app(settings), **options)
-            uvicorn.Server(config).run(sockets=[sock])
-            return
-        from uvicorn.supervisors import Multiprocess
+    def app() -> Any:  # imported only where it runs: the supervisor of workers never needs it
+        from shipyard.server._app import create_app
 
-        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-            metrics_dir = tempfile.mkdtemp(prefix="shipyard-metrics-")
-            os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-        config = uvicorn.Config(
-            "shipyard.server._serve:app_from_env", factory=True, workers=workers, **options
-        )
-        Multiprocess(config, sockets=[sock]).run()
-    finally:
-        sock.close()
-        if metrics_dir is not None:
-            shutil.rmtree(metrics_dir, ignore_errors=True)
-            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        return create_app(settings)
+
+    _uvicorn.run(
+        sock,
+        workers,
+        options,
+        app=app,
+        factory="shipyard.server._serve:app_from_env",
+        metrics_prefix="shipyard-metrics-",
+    )

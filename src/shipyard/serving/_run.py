@@ -11,25 +11,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import socket
-import tempfile
 from typing import Any
 
-import uvicorn
-
+from shipyard import _uvicorn
+from shipyard._uvicorn import THREAD_ENV, bind_socket, set_nodelay
 from shipyard.errors import ConfigError
 from shipyard.serving._config import ServingConfig
 
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 _REF_ENV = "SHIPYARD_SERVE_REF"
 _CONFIG_ENV = "SHIPYARD_SERVE_CONFIG"
-
-
-def _nodelay(sock: Any) -> None:
-    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def _fastest_http() -> type[Any]:
@@ -48,7 +39,7 @@ class NoDelayProtocol(_fastest_http()):  # type: ignore[misc]
     module-level class: worker processes receive it pickled)."""
 
     def connection_made(self, transport: Any) -> None:
-        _nodelay(transport.get_extra_info("socket"))
+        set_nodelay(transport.get_extra_info("socket"))
         super().connection_made(transport)
 
 
@@ -59,20 +50,7 @@ def http_protocol() -> type[Any]:
 
 def listen(host: str, port: int) -> socket.socket:
     """A listening TCP socket with TCP_NODELAY, shared by the worker processes."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    _nodelay(sock)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise ConfigError(
-            f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port", field="port"
-        ) from None
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
+    return bind_socket(host, port)
 
 
 def uvicorn_options() -> dict[str, Any]:
@@ -129,31 +107,23 @@ def serve(
     config = config or ServingConfig()
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}", field="workers")
-    for name in THREAD_VARS:
+    for name in THREAD_ENV:
         os.environ.setdefault(name, str(config.threads))
     os.environ[_REF_ENV] = ref
     os.environ[_CONFIG_ENV] = _config_to_env(config)
     sock = listen(host, port)
     options = {**uvicorn_options(), "log_level": log_level}
-    metrics_dir = None
-    try:
-        if workers == 1:
-            from shipyard.serving._app import create_app
 
-            server = uvicorn.Server(uvicorn.Config(create_app(ref, config), **options))
-            server.run(sockets=[sock])
-            return
-        from uvicorn.supervisors import Multiprocess
+    def app() -> Any:  # imported only where it runs: the supervisor of workers never needs it
+        from shipyard.serving._app import create_app
 
-        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-            metrics_dir = tempfile.mkdtemp(prefix="shipyard-serve-metrics-")
-            os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-        multi = uvicorn.Config(
-            "shipyard.serving._run:app_from_env", factory=True, workers=workers, **options
-        )
-        Multiprocess(multi, sockets=[sock]).run()
-    finally:
-        sock.close()
-        if metrics_dir is not None:
-            shutil.rmtree(metrics_dir, ignore_errors=True)
-            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        return create_app(ref, config)
+
+    _uvicorn.run(
+        sock,
+        workers,
+        options,
+        app=app,
+        factory="shipyard.serving._run:app_from_env",
+        metrics_prefix="shipyard-serve-metrics-",
+    )

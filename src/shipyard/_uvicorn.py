@@ -1,0 +1,96 @@
+"""What the Shipyard server and the model server share about running under uvicorn: the
+listening socket (TCP with ``TCP_NODELAY``), the BLAS/OpenMP thread variables, and running one
+process or several workers on one socket.
+
+``TCP_NODELAY``: uvicorn's own multi-worker mode binds its socket without naming the protocol
+(``proto=0``), so asyncio does not recognise it as TCP and leaves Nagle's algorithm on: a
+response written in two pieces (headers, then body) then waits for the client's delayed ACK,
+about 40 ms per keep-alive request. The listening socket here is created as TCP with
+``TCP_NODELAY`` (accepted sockets inherit it on Linux); each server's HTTP protocol class sets
+it again per connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import tempfile
+from typing import Any
+
+from shipyard.errors import ConfigError
+
+#: Environment variables that size the BLAS/OpenMP thread pools of a worker process.
+THREAD_ENV = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+_METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def set_nodelay(sock: socket.socket | None) -> None:
+    """Turn Nagle's algorithm off on a TCP socket (a no-op for other sockets)."""
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def bind_socket(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """A listening TCP socket with TCP_NODELAY and SO_REUSEADDR (and SO_REUSEPORT when
+    asked), inheritable by worker processes."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port and hasattr(socket, "SO_REUSEPORT"):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    set_nodelay(sock)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port or stop "
+            "what is using it",
+            field="port",
+        ) from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def run(
+    sock: socket.socket,
+    workers: int,
+    options: dict[str, Any],
+    *,
+    app: Any,
+    factory: str,
+    metrics_prefix: str,
+) -> None:
+    """Serve on ``sock`` until interrupted: ``app`` in this process when ``workers`` is 1,
+    else ``workers`` spawned processes that each build their app with the import path
+    ``factory``, their Prometheus metrics shared through a temporary folder. The socket (and
+    that folder) are gone when this returns."""
+    import uvicorn
+
+    metrics_dir = None
+    try:
+        if workers == 1:
+            uvicorn.Server(uvicorn.Config(app(), **options)).run(sockets=[sock])
+            return
+        from uvicorn.supervisors import Multiprocess
+
+        if not os.environ.get(_METRICS_DIR_ENV):
+            metrics_dir = tempfile.mkdtemp(prefix=metrics_prefix)
+            os.environ[_METRICS_DIR_ENV] = metrics_dir
+        config = uvicorn.Config(factory, factory=True, workers=workers, **options)
+        Multiprocess(config, sockets=[sock]).run()
+    finally:
+        sock.close()
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+            os.environ.pop(_METRICS_DIR_ENV, None)
