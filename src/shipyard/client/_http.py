@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import orjson
@@ -179,3 +180,8 @@ def _clean(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if params is None:
         return None
     return {k: v for k, v in params.items() if v is not None}
+
+
+def path_segment(part: str) -> str:
+    """One URL path segment: ids, names and keys are user input, so everything is quoted."""
+    return quote(part, safe="")

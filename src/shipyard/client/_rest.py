@@ -25,7 +25,7 @@ from shipyard.client._checks import (
     checked_tags,
 )
 from shipyard.client._credentials import find_token
-from shipyard.client._http import Http
+from shipyard.client._http import Http, path_segment
 from shipyard.client._local import MAX_PAGE
 from shipyard.client._rest_access import RestAccessMixin
 from shipyard.client._rest_blobs import (
@@ -54,11 +54,6 @@ from shipyard.entities import (
 from shipyard.errors import (
     NotFound,
 )
-
-
-def _q(part: str) -> str:
-    """One URL path segment (ids and keys are user input: quote everything)."""
-    return quote(part, safe="")
 
 
 class RestStore(
@@ -106,7 +101,9 @@ class RestStore(
         return Experiment.from_dict(self.http.send("POST", "/experiments", json=body))
 
     def get_experiment(self, experiment_id: str) -> Experiment:
-        return Experiment.from_dict(self.http.send("GET", f"/experiments/{_q(experiment_id)}"))
+        return Experiment.from_dict(
+            self.http.send("GET", f"/experiments/{path_segment(experiment_id)}")
+        )
 
     def get_experiment_by_name(self, name: str) -> Experiment:
         found = self.http.send("GET", "/experiments/by-name", params={"name": name})
@@ -124,13 +121,15 @@ class RestStore(
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
         v.check_name(new_name, "experiment name")
-        self.http.send("PATCH", f"/experiments/{_q(experiment_id)}", json={"name": new_name})
+        self.http.send(
+            "PATCH", f"/experiments/{path_segment(experiment_id)}", json={"name": new_name}
+        )
 
     def delete_experiment(self, experiment_id: str) -> None:
-        self.http.send("DELETE", f"/experiments/{_q(experiment_id)}")
+        self.http.send("DELETE", f"/experiments/{path_segment(experiment_id)}")
 
     def restore_experiment(self, experiment_id: str) -> None:
-        self.http.send("POST", f"/experiments/{_q(experiment_id)}/restore")
+        self.http.send("POST", f"/experiments/{path_segment(experiment_id)}/restore")
 
     # ------------------------------------------------------------------ runs
 
@@ -156,7 +155,7 @@ class RestStore(
         return Run.from_dict(self.http.send("POST", "/runs", json=body, idempotent=False))
 
     def get_run(self, run_id: str) -> Run:
-        return Run.from_dict(self.http.send("GET", f"/runs/{_q(run_id)}"))
+        return Run.from_dict(self.http.send("GET", f"/runs/{path_segment(run_id)}"))
 
     def update_run(
         self,
@@ -173,7 +172,7 @@ class RestStore(
             "end_time": None if end_time is None else v.check_timestamp(end_time),
             "name": name,
         }
-        self.http.send("PATCH", f"/runs/{_q(run_id)}", json=body)
+        self.http.send("PATCH", f"/runs/{path_segment(run_id)}", json=body)
 
     def delete_runs(self, run_ids: Sequence[str]) -> None:
         self.http.send("POST", "/runs/delete", json={"run_ids": list(run_ids)})
@@ -182,7 +181,7 @@ class RestStore(
         self.http.send("POST", "/runs/restore", json={"run_ids": list(run_ids)})
 
     def child_runs(self, run_id: str) -> list[str]:
-        return list(self.http.send("GET", f"/runs/{_q(run_id)}/children")["run_ids"])
+        return list(self.http.send("GET", f"/runs/{path_segment(run_id)}/children")["run_ids"])
 
     # ------------------------------------------------------------------ run data
 
@@ -200,13 +199,15 @@ class RestStore(
             body["params"] = clean_params
         if clean_tags:
             body["tags"] = clean_tags
-        self.http.send("POST", f"/runs/{_q(run_id)}/batch", json=body, idempotent=False)
+        self.http.send("POST", f"/runs/{path_segment(run_id)}/batch", json=body, idempotent=False)
 
     def delete_tag(self, run_id: str, key: str) -> None:
-        self.http.send("DELETE", f"/runs/{_q(run_id)}/tags/{_q(key)}")
+        self.http.send("DELETE", f"/runs/{path_segment(run_id)}/tags/{path_segment(key)}")
 
     def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
-        found = self.http.send("GET", f"/runs/{_q(run_id)}/metric-history", params={"key": key})
+        found = self.http.send(
+            "GET", f"/runs/{path_segment(run_id)}/metric-history", params={"key": key}
+        )
         return [MetricPoint.from_dict(p) for p in found["metrics"]]
 
     # ------------------------------------------------------------------ search
@@ -244,7 +245,7 @@ class RestStore(
             info = sha256_file(source)
             found = self.http.send(
                 "PUT",
-                f"/runs/{_q(run_id)}/artifacts/{quote(target)}",
+                f"/runs/{path_segment(run_id)}/artifacts/{quote(target)}",
                 content=lambda source=source: file_chunks(source),  # type: ignore[misc]
                 headers={DIGEST_HEADER: info.digest, "Content-Length": str(info.size)},
             )
@@ -253,7 +254,7 @@ class RestStore(
 
     def list_artifacts(self, run_id: str, prefix: str = "") -> list[ArtifactInfo]:
         params = {"prefix": prefix} if prefix else None
-        found = self.http.send("GET", f"/runs/{_q(run_id)}/artifacts", params=params)
+        found = self.http.send("GET", f"/runs/{path_segment(run_id)}/artifacts", params=params)
         return [ArtifactInfo.from_dict(a) for a in found["artifacts"]]
 
     def download_artifact(self, run_id: str, artifact_path: str, dest: Path) -> Path:
@@ -272,7 +273,7 @@ class RestStore(
 
     def _fetch(self, run_id: str, info: ArtifactInfo, dest: Path) -> Path:
         v.check_artifact_path(info.path)  # never trust a path a server sent
-        url = f"/runs/{_q(run_id)}/artifacts/{quote(info.path)}"
+        url = f"/runs/{path_segment(run_id)}/artifacts/{quote(info.path)}"
         return download_verified(
             self.http, url, dest, info.digest, f"artifact {info.path!r} of run {run_id}"
         )

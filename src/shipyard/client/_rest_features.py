@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
+from shipyard.client._http import path_segment
 from shipyard.client._local_features import (
     check_feature_name,
     check_kind,
@@ -20,10 +20,6 @@ from shipyard.entities import FeatureMaterialization, FeatureObject
 
 if TYPE_CHECKING:
     from shipyard.client._http import Http
-
-
-def _q(part: str) -> str:
-    return quote(part, safe="")
 
 
 class RestFeaturesMixin:
@@ -46,7 +42,8 @@ class RestFeaturesMixin:
         return [FeatureObject.from_dict(o) for o in found["objects"]]
 
     def get_feature_object(self, kind: str, name: str) -> FeatureObject:
-        path = f"/features/objects/{_q(check_kind(kind))}/{_q(check_feature_name(name, kind))}"
+        kind_part = path_segment(check_kind(kind))
+        path = f"/features/objects/{kind_part}/{path_segment(check_feature_name(name, kind))}"
         return FeatureObject.from_dict(self.http.send("GET", path))
 
     def list_feature_objects(self, kind: str | None = None) -> list[FeatureObject]:
@@ -59,13 +56,15 @@ class RestFeaturesMixin:
     ) -> FeatureMaterialization:
         check_window(view, start, end, rows)
         body = {"start": start, "end": end, "rows": rows}
-        found = self.http.send("POST", f"/features/views/{_q(view)}/materializations", json=body)
+        found = self.http.send(
+            "POST", f"/features/views/{path_segment(view)}/materializations", json=body
+        )
         return FeatureMaterialization.from_dict(found)
 
     def list_feature_materializations(
         self, view: str, limit: int = 100
     ) -> list[FeatureMaterialization]:
         check_feature_name(view, "feature_view")
-        path = f"/features/views/{_q(view)}/materializations"
+        path = f"/features/views/{path_segment(view)}/materializations"
         found = self.http.send("GET", path, params={"limit": max(1, limit)})
         return [FeatureMaterialization.from_dict(m) for m in found["materializations"]]

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
 
 import orjson
 
 from shipyard import _validation as v
 from shipyard.client._checks import check_page_limit, check_schedule
-from shipyard.client._http import Http
+from shipyard.client._http import Http, path_segment
 from shipyard.client._local_pipelines import MAX_RUNS_PAGE
 from shipyard.entities import LineageEdge, PipelineInfo, PipelineRun, Schedule, StepRun
 from shipyard.errors import InvalidArgument
@@ -33,10 +32,6 @@ def json_content(data: Any) -> dict[str, Any]:
     content: Callable[[], Iterator[bytes]] = lambda: iter((body,))  # noqa: E731
     headers = {"Content-Type": "application/json", "Content-Length": str(len(body))}
     return {"content": content, "headers": headers}
-
-
-def _q(part: str) -> str:
-    return quote(part, safe="")
 
 
 def _checked(values: Mapping[str, Any], allowed: frozenset[str], what: str) -> dict[str, Any]:
@@ -57,10 +52,10 @@ class RestPipelinesMixin:
         """Record a pipeline's name and the ``module:function`` that defines it."""
         v.check_name(name, "pipeline name")
         body = {"ref": ref, "description": description}
-        self.http.send("PUT", f"/pipelines/{_q(name)}", json=body)
+        self.http.send("PUT", f"/pipelines/{path_segment(name)}", json=body)
 
     def get_pipeline(self, name: str) -> PipelineInfo:
-        return PipelineInfo(**self.http.send("GET", f"/pipelines/{_q(name)}"))
+        return PipelineInfo(**self.http.send("GET", f"/pipelines/{path_segment(name)}"))
 
     def list_pipelines(self) -> list[PipelineInfo]:
         return [PipelineInfo(**p) for p in self.http.send("GET", "/pipelines")["pipelines"]]
@@ -78,19 +73,21 @@ class RestPipelinesMixin:
 
     def add_step_runs(self, pipeline_run_id: str, steps: Sequence[StepRun]) -> list[str]:
         """Add step runs to an existing pipeline run; returns their ids."""
-        path = f"/pipeline-runs/{_q(pipeline_run_id)}/steps"
+        path = f"/pipeline-runs/{path_segment(pipeline_run_id)}/steps"
         body = {"steps": [s.to_dict() for s in steps]}
         found = self.http.send("POST", path, idempotent=False, **json_content(body))
         return list(found["step_run_ids"])
 
     def get_pipeline_run(self, run_id: str) -> PipelineRun:
         """A pipeline run by id or unique id prefix."""
-        return PipelineRun.from_dict(self.http.send("GET", f"/pipeline-runs/{_q(run_id)}"))
+        return PipelineRun.from_dict(
+            self.http.send("GET", f"/pipeline-runs/{path_segment(run_id)}")
+        )
 
     def update_pipeline_run(self, run_id: str, **values: Any) -> None:
         """Change ``status``, ``start_time``, ``end_time``, ``error``, ``dag`` or ``params``."""
         body = _checked(values, RUN_FIELDS, "pipeline run")
-        self.http.send("PATCH", f"/pipeline-runs/{_q(run_id)}", **json_content(body))
+        self.http.send("PATCH", f"/pipeline-runs/{path_segment(run_id)}", **json_content(body))
 
     def list_pipeline_runs(
         self,
@@ -119,7 +116,7 @@ class RestPipelinesMixin:
         body = _checked(values, STEP_FIELDS, "step run")
         if lineage:
             body["lineage"] = [edge.to_dict() for edge in lineage]
-        self.http.send("PATCH", f"/step-runs/{_q(step_run_id)}", **json_content(body))
+        self.http.send("PATCH", f"/step-runs/{path_segment(step_run_id)}", **json_content(body))
 
     def update_step_runs(self, updates: Mapping[str, Mapping[str, Any]]) -> None:
         """Change several step runs in one request (``{step_run_id: {field: value}}``)."""
@@ -132,16 +129,16 @@ class RestPipelinesMixin:
         self.http.send("PATCH", "/step-runs", **json_content(body))
 
     def get_step_run(self, step_run_id: str) -> StepRun:
-        return StepRun.from_dict(self.http.send("GET", f"/step-runs/{_q(step_run_id)}"))
+        return StepRun.from_dict(self.http.send("GET", f"/step-runs/{path_segment(step_run_id)}"))
 
     def list_step_runs(self, pipeline_run_id: str) -> list[StepRun]:
         """The step runs of a pipeline run."""
-        found = self.http.send("GET", f"/pipeline-runs/{_q(pipeline_run_id)}/steps")
+        found = self.http.send("GET", f"/pipeline-runs/{path_segment(pipeline_run_id)}/steps")
         return [StepRun.from_dict(s) for s in found["step_runs"]]
 
     def find_cached_step_run(self, cache_key: str) -> StepRun | None:
         """The newest successful step run with this cache key, if any."""
-        found = self.http.send("GET", f"/step-cache/{_q(cache_key)}")["step_run"]
+        found = self.http.send("GET", f"/step-cache/{path_segment(cache_key)}")["step_run"]
         return None if found is None else StepRun.from_dict(found)
 
     # ------------------------------------------------------------------ schedules
@@ -152,15 +149,15 @@ class RestPipelinesMixin:
         return Schedule.from_dict(self.http.send("POST", "/schedules", **json_content(body)))
 
     def get_schedule(self, name: str) -> Schedule:
-        return Schedule.from_dict(self.http.send("GET", f"/schedules/{_q(name)}"))
+        return Schedule.from_dict(self.http.send("GET", f"/schedules/{path_segment(name)}"))
 
     def list_schedules(self) -> list[Schedule]:
         return [Schedule.from_dict(x) for x in self.http.send("GET", "/schedules")["schedules"]]
 
     def delete_schedule(self, name: str) -> None:
-        self.http.send("DELETE", f"/schedules/{_q(name)}")
+        self.http.send("DELETE", f"/schedules/{path_segment(name)}")
 
     def set_schedule_fired(self, name: str, last_fire_at: int) -> None:
         """Record the latest due time the scheduler has handled."""
         body = {"last_fire_at": last_fire_at}
-        self.http.send("POST", f"/schedules/{_q(name)}/fired", json=body)
+        self.http.send("POST", f"/schedules/{path_segment(name)}/fired", json=body)
