@@ -72,6 +72,11 @@ def test_versions_number_per_model_and_keep_what_was_registered(
     assert model.latest_version == 2 and model.owner == "ana"
     assert [m.name for m in store.list_registered_models()] == ["churn", "other"]
     assert [m.name for m in store.list_registered_models("OTH")] == ["other"]
+    assert [m.name for m in store.list_registered_models(projects=["default"])] == [
+        "churn",
+        "other",
+    ]
+    assert store.list_registered_models(projects=["elsewhere"]) == []
     # the run produced the version: an edge of the lineage graph
     edges = store.get_lineage(LineageNode("model_version", first.id))
     assert [(e.src, e.relation) for e in edges] == [(LineageNode("run", run.id), "produced")]

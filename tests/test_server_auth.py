@@ -744,6 +744,21 @@ def test_callers_see_only_the_projects_they_have_a_role_on(
     assert world.store.get_lineage(LineageNode("run", run.id), "down") == []
 
 
+def test_model_listing_fills_a_page_with_models_the_caller_may_see(
+    world: World, sqlite_settings: Settings
+) -> None:
+    for name in ("a-hidden", "b-hidden", "c-hidden"):  # sort before the visible one
+        world.store.create_registered_model(name, project="other")
+    world.store.create_registered_model("z-visible", project="default")
+    viewer = world.rest("viewer", sqlite_settings)
+    assert [m.name for m in viewer.list_registered_models(limit=1)] == ["z-visible"]
+    assert viewer.list_registered_models(projects=["other"]) == []  # no role there
+    admin = world.rest("admin", sqlite_settings)
+    assert [m.name for m in admin.list_registered_models(limit=2)] == ["a-hidden", "b-hidden"]
+    only = admin.list_registered_models(projects=["default"])
+    assert [m.name for m in only] == ["z-visible"]
+
+
 def test_the_sdk_logs_into_the_configured_project(world: World, sqlite_settings: Settings) -> None:
     import shipyard
 

@@ -108,10 +108,15 @@ class RegistryMixin:
         return self._read(lambda c: registry_db.get_registered_model(c, name))
 
     def list_registered_models(
-        self, name_like: str | None = None, limit: int = 1000
+        self,
+        name_like: str | None = None,
+        limit: int = 1000,
+        projects: Sequence[str] | None = None,
     ) -> list[RegisteredModel]:
         check_limit(limit)
-        return self._read(lambda c: registry_db.list_registered_models(c, name_like, limit))
+        return self._read(
+            lambda c: registry_db.list_registered_models(c, name_like, limit, projects)
+        )
 
     def update_registered_model(
         self,

@@ -133,7 +133,10 @@ class Store(Protocol):
     ) -> RegisteredModel: ...
     def get_registered_model(self, name: str) -> RegisteredModel: ...
     def list_registered_models(
-        self, name_like: str | None = None, limit: int = 1000
+        self,
+        name_like: str | None = None,
+        limit: int = 1000,
+        projects: Sequence[str] | None = None,
     ) -> list[RegisteredModel]: ...
     def update_registered_model(
         self,

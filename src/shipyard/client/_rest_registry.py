@@ -94,11 +94,16 @@ class RestRegistryMixin:
         return RegisteredModel.from_dict(self.http.send("GET", _model(name)))
 
     def list_registered_models(
-        self, name_like: str | None = None, limit: int = 1000
+        self,
+        name_like: str | None = None,
+        limit: int = 1000,
+        projects: Sequence[str] | None = None,
     ) -> list[RegisteredModel]:
         """Models by name (those in projects the caller may read)."""
         check_limit(limit)
-        params = {"name_like": name_like, "limit": limit}
+        params: dict[str, Any] = {"name_like": name_like, "limit": limit}
+        if projects is not None:
+            params["project"] = list(projects)
         found = self.http.send("GET", "/models", params=params)
         return [RegisteredModel.from_dict(m) for m in found["models"]]
 

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Path, Query, Response
 from shipyard import _validation as v
 from shipyard.entities import ArtifactInfo
 from shipyard.server import _schemas as s
-from shipyard.server._access import Caller, CallerDep
+from shipyard.server._access import Caller, CallerDep, projects_with
 from shipyard.server._routes_tracking import API, ERRORS, JSON_BODY_LIMIT, no_content, respond
 
 router = APIRouter(prefix=API, responses=ERRORS, max_body_size=JSON_BODY_LIMIT)
@@ -60,11 +60,15 @@ def list_models(
     caller: CallerDep,
     name_like: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIST)] = 1000,
+    project: Annotated[list[str] | None, Query()] = None,
 ) -> Response:
-    """Models by name, in the projects the caller may read; ``name_like`` is a
-    case-insensitive substring."""
-    found = caller.store.list_registered_models(name_like, limit)
-    return respond({"models": [m.to_dict() for m in found if caller.may_see(m.project)]})
+    """Models by name, in the projects the caller may read (and, given ``project``, only
+    those); ``name_like`` is a case-insensitive substring. The filters apply before
+    ``limit``, so a page is never emptied by models the caller may not see."""
+    allowed = projects_with(caller.user, "viewer") if caller.backend.auth else None
+    wanted = project if allowed is None else [p for p in (project or allowed) if p in allowed]
+    found = caller.store.list_registered_models(name_like, limit, wanted)
+    return respond({"models": [m.to_dict() for m in found]})
 
 
 @router.get("/models/{name}", response_model=s.RegisteredModelOut, tags=["models"])

@@ -187,10 +187,16 @@ def get_registered_model(conn: Connection, name: str) -> RegisteredModel:
 
 
 def list_registered_models(
-    conn: Connection, name_like: str | None = None, limit: int = 1000
+    conn: Connection,
+    name_like: str | None = None,
+    limit: int = 1000,
+    projects: Sequence[str] | None = None,
 ) -> list[RegisteredModel]:
-    """Models by name; ``name_like`` is a case-insensitive substring."""
+    """Models by name; ``name_like`` is a case-insensitive substring, ``projects`` (None:
+    all) the projects to list from; both filter before ``limit`` applies."""
     query = select(MODELS).order_by(MODELS.c.name).limit(limit)
+    if projects is not None:
+        query = query.where(MODELS.c.project.in_(list(projects)))
     if name_like:
         escaped = name_like.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(MODELS.c.name.ilike(f"%{escaped}%", escape="\\"))
