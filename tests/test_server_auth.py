@@ -30,6 +30,7 @@ from shipyard.entities import (
 )
 from shipyard.errors import ConfigError, PermissionDenied, Unauthenticated
 from shipyard.server._app import api_routes
+from shipyard.server._observe import READ_ONLY_POSTS
 from shipyard.server._serve import check_auth
 from tests._server import LiveServer
 
@@ -788,6 +789,7 @@ def test_writes_are_audited_with_who_what_and_when(world: World, sqlite_settings
     run = editor.create_run(exp.id, "r")
     editor.log_batch(run.id, [MetricPoint("m", 1.0, 0, 1)])
     editor.get_run(run.id)  # reads are not audited
+    editor.search_runs([exp.id])  # nor searches, though they are POSTs
     with pytest.raises(PermissionDenied):
         editor.delete_runs([run.id])  # refused writes are
     other = world.rest("outsider", sqlite_settings)
@@ -807,6 +809,11 @@ def test_writes_are_audited_with_who_what_and_when(world: World, sqlite_settings
     assert {e.project for e in scoped} == {"default"}  # not the 'other' project's entries
     with pytest.raises(PermissionDenied):
         editor.list_audit()
+
+
+def test_the_read_only_posts_name_real_routes() -> None:
+    posts = {path for method, path in api_routes() if method == "POST"}
+    assert posts >= READ_ONLY_POSTS
 
 
 # ---------------------------------------------------------------------------- starting up

@@ -45,6 +45,8 @@ if not os.environ.get(MULTIPROC_ENV):
     ProcessCollector(registry=REGISTRY)  # memory and CPU of this (only) process
 
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: POST routes that only read (a query too large or structured for a URL): not audited.
+READ_ONLY_POSTS = frozenset({"/api/v1/runs/search", "/api/v1/features/online"})
 
 
 def metrics_payload() -> tuple[bytes, str]:
@@ -99,7 +101,7 @@ class ObserveMiddleware:
             route = route_template(scope)
             REQUESTS.labels(method, route, str(status)).inc()
             LATENCY.labels(method, route).observe(time.perf_counter() - started)
-            if method not in _READS and scope["path"].startswith("/api/"):
+            if _is_write(method, route) and scope["path"].startswith("/api/"):
                 _audit(scope, method, route, status)
 
 
@@ -127,6 +129,13 @@ async def _send_json_error(send: Send, start: Message, status: int, text: bytes)
     headers += [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
     await send({**start, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def _is_write(method: str, route: str) -> bool:
+    """Whether a request may change something, and so belongs in the audit log."""
+    if method in _READS:
+        return False
+    return not (method == "POST" and route in READ_ONLY_POSTS)
 
 
 def _audit(scope: Scope, method: str, route: str, status: int) -> None:
