@@ -95,7 +95,9 @@ def test_registered_versions_resolve_by_name_and_alias(sdk: Client) -> None:
     assert lineage.resolve("model:clf/1") == node
     assert lineage.resolve("model_version:clf@champion") == node
     assert lineage.resolve(f"model:{version.id}") == node
-    assert LineageNode("dataset_version", raw.id) in lineage.upstream("model:clf@champion").nodes
+    up = lineage.upstream("model:clf@champion")
+    assert LineageNode("dataset_version", raw.id) in up.nodes
+    assert up.label(node) == "clf/1 @champion"  # named readably, not by its id
     with pytest.raises(NotFound):
         lineage.resolve("model:clf/9")
     with pytest.raises(InvalidArgument, match="names a run's model"):

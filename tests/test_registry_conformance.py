@@ -67,6 +67,9 @@ def test_versions_number_per_model_and_keep_what_was_registered(
     assert _version(store, files, "other") == 1
     again = store.get_model_version("churn", 1)
     assert again.to_dict() == first.to_dict()  # (NaN != NaN, so compare the JSON forms)
+    assert store.get_model_version_by_id(first.id).to_dict() == first.to_dict()
+    with pytest.raises(NotFound, match="no model version has id"):
+        store.get_model_version_by_id("f" * 32)
     assert [v.version for v in store.list_model_versions("churn")] == [2, 1]
     model = store.get_registered_model("churn")
     assert model.latest_version == 2 and model.owner == "ana"

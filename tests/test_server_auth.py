@@ -110,6 +110,7 @@ def _fresh(store: LocalStore, caller: str, tmp: Path) -> Fixture:
     victim = store.create_token("victim").info.id
     fixture = Fixture(exp.id, exp.name, run.id, own, victim, _fresh_model(store, exp.name))
     fixture.seeds.update(_seed_data_and_pipelines(store, tmp))
+    fixture.seeds["model_version_id"] = store.get_model_version(fixture.model, 1).id
     return fixture
 
 
@@ -467,6 +468,12 @@ ENDPOINTS += [
         "/models/{name}/versions/{version}",
         "viewer",
         lambda f: f"/models/{f.model}/versions/1",
+    ),
+    Endpoint(
+        "GET",
+        "/model-versions/{version_id}",
+        "viewer",
+        lambda f: f"/model-versions/{f.seeds['model_version_id']}",
     ),
     Endpoint(
         "PATCH",

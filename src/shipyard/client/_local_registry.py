@@ -203,6 +203,9 @@ class RegistryMixin:
         v.check_alias(alias, settable=False)
         return self._read(lambda c: registry_db.get_model_version_by_alias(c, name, alias))
 
+    def get_model_version_by_id(self, version_id: str) -> ModelVersion:
+        return self._read(lambda c: registry_db.get_model_version_by_id(c, version_id))
+
     def list_model_versions(self, name: str) -> list[ModelVersion]:
         return self._read(lambda c: registry_db.list_model_versions(c, name))
 

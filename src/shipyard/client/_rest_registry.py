@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from shipyard import _validation as v
 from shipyard.client._checks import checked_tags
+from shipyard.client._http import path_segment
 from shipyard.client._local_registry import (
     check_limit,
     checked_files,
@@ -169,6 +170,10 @@ class RestRegistryMixin:
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         v.check_alias(alias, settable=False)
         found = self.http.send("GET", f"{_model(name)}/aliases/{alias}")
+        return ModelVersion.from_dict(found)
+
+    def get_model_version_by_id(self, version_id: str) -> ModelVersion:
+        found = self.http.send("GET", f"/model-versions/{path_segment(version_id)}")
         return ModelVersion.from_dict(found)
 
     def list_model_versions(self, name: str) -> list[ModelVersion]:

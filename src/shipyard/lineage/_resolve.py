@@ -124,6 +124,10 @@ def label(node: LineageNode, store: Store) -> str:
         if node.kind == "run":
             run = store.get_run(node.id)
             return f"{run.name} ({run.id[:8]}, {run.status})"
+        if node.kind == "model_version":
+            version = store.get_model_version_by_id(node.id)
+            aliases = "".join(f" @{a}" for a in version.aliases)
+            return f"{version.name}/{version.version}{aliases}"
         if node.kind == "pipeline_run":
             prun = store.get_pipeline_run(node.id)
             return f"{prun.pipeline} ({prun.id[:8]}, {prun.status})"

@@ -149,6 +149,14 @@ def get_version(name: str, version: Version, caller: CallerDep) -> Response:
     return respond(caller.store.get_model_version(name, version).to_dict())
 
 
+@router.get("/model-versions/{version_id}", response_model=s.ModelVersionOut, tags=["models"])
+def get_version_by_id(version_id: str, caller: CallerDep) -> Response:
+    """A model version by its id (as lineage names it)."""
+    found = caller.store.get_model_version_by_id(version_id)
+    require_model(caller, found.name, "viewer")
+    return respond(found.to_dict())
+
+
 @router.patch(
     "/models/{name}/versions/{version}", response_model=s.ModelVersionOut, tags=["models"]
 )

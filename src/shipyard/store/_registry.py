@@ -407,6 +407,23 @@ def get_model_version(conn: Connection, name: str, version: int) -> ModelVersion
     return _versions(conn, name, [_version_row(conn, model.id, name, version)])[0]
 
 
+def get_model_version_by_id(conn: Connection, version_id: str) -> ModelVersion:
+    """The model version with this id (the id lineage and the prediction log name it by)."""
+    query = (
+        select(VERSIONS, MODELS.c.name.label("model_name"))
+        .join(MODELS, MODELS.c.id == VERSIONS.c.model_id)
+        .where(VERSIONS.c.id == version_id)
+    )
+    row = conn.execute(query).first()
+    if row is None:
+        raise NotFound(
+            f"no model version has id {version_id!r}; find versions with "
+            "`shipyard models versions NAME`",
+            field="version_id",
+        )
+    return _versions(conn, row.model_name, [row])[0]
+
+
 def _alias_version_row(conn: Connection, model: Any, name: str, alias: str) -> Any | None:
     """The version row an alias points at (``latest``: the highest version), or None."""
     if alias == LATEST:
