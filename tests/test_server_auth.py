@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from shipyard.client import LocalStore, RestStore
+from shipyard.client import LocalStore, RestStore, now_ms
 from shipyard.config import Settings, load_settings
 from shipyard.entities import (
     ArtifactInfo,
@@ -32,6 +32,7 @@ from shipyard.errors import ConfigError, PermissionDenied, Unauthenticated
 from shipyard.server._app import api_routes
 from shipyard.server._observe import READ_ONLY_POSTS
 from shipyard.server._serve import check_auth
+from shipyard.server._state import AuditWriter
 from tests._server import LiveServer
 
 ROLE_OF = {
@@ -816,6 +817,25 @@ def test_writes_are_audited_with_who_what_and_when(world: World, sqlite_settings
     assert {e.project for e in scoped} == {"default"}  # not the 'other' project's entries
     with pytest.raises(PermissionDenied):
         editor.list_audit()
+
+
+def test_the_audit_log_keeps_to_its_retention(sqlite_settings: Settings) -> None:
+    store = LocalStore(sqlite_settings)
+    day = 86_400_000
+
+    def entry(age_days: int) -> dict[str, Any]:
+        at = now_ms() - age_days * day
+        return {"at": at, "user": "u", "method": "POST", "route": "/api/v1/runs", "path": "/x"}
+
+    writer = AuditWriter(store, retention_days=30)
+    writer.add({**entry(40), "status": 200, "project": "default", "client": ""})
+    writer.add({**entry(1), "status": 200, "project": "default", "client": ""})
+    writer.flush()
+    writer.close()
+    kept = store.list_audit()
+    assert len(kept) == 1 and now_ms() - kept[0].at < 2 * day  # the 40-day-old entry went
+    with pytest.raises(ConfigError, match="audit_retention_days"):
+        load_settings(home=sqlite_settings.home, audit_retention_days=0)
 
 
 def test_the_read_only_posts_name_real_routes() -> None:

@@ -58,6 +58,7 @@ class Settings:
     server_auth: bool = False
     max_upload_bytes: int = 5 * 2**30
     online_store: str = ""
+    audit_retention_days: int = 365
 
     def __post_init__(self) -> None:
         if not self.db_url:
@@ -72,6 +73,11 @@ class Settings:
         if self.buffer_max_metrics < 1 or self.batch_size < 1:
             raise ConfigError(
                 "buffer_max_metrics and batch_size must be at least 1", field="buffer_max_metrics"
+            )
+        if self.audit_retention_days < 1:
+            raise ConfigError(
+                "audit_retention_days must be at least 1 (the server prunes older audit entries)",
+                field="audit_retention_days",
             )
         if self.http_timeout <= 0 or self.http_retries < 0 or self.max_upload_bytes < 1:
             raise ConfigError(

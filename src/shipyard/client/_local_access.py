@@ -102,6 +102,11 @@ class AccessMixin:
             with self._write() as conn:
                 access_db.record_audit(conn, entries)
 
+    def prune_audit(self, before_ms: int) -> int:
+        """Delete audit entries older than ``before_ms`` (epoch ms); returns how many."""
+        with self._write() as conn:
+            return access_db.prune_audit(conn, before_ms)
+
     def list_audit(
         self,
         limit: int = 100,

@@ -17,7 +17,7 @@ import threading
 import time
 from typing import Any
 
-from shipyard.client import LocalStore
+from shipyard.client import LocalStore, now_ms
 from shipyard.entities import User
 
 log = logging.getLogger("shipyard.server")
@@ -25,22 +25,27 @@ log = logging.getLogger("shipyard.server")
 PRINCIPAL_TTL_S = 5.0
 AUDIT_DELAY_S = 0.25
 AUDIT_BATCH = 1000
+AUDIT_PRUNE_EVERY_S = 3600.0
 _CACHE_LIMIT = 100_000
 #: The caller when the server runs without authentication (bound to loopback).
 ANONYMOUS = User("anonymous", 0, {"*": "admin"})
 
 
 class AuditWriter:
-    """Writes audit entries from a background thread, in batches.
+    """Writes audit entries from a background thread, in batches, and keeps the log to its
+    retention.
 
     Requests only enqueue (so auditing adds no database round trip to a request); the thread
     writes what queued up over a quarter of a second in one transaction. ``flush`` waits
     until everything queued so far is written; a crash can lose the entries of the last
-    quarter second.
+    quarter second. At most once per ``AUDIT_PRUNE_EVERY_S`` it deletes entries older than
+    ``retention_days``, so the table does not grow without bound.
     """
 
-    def __init__(self, store: LocalStore) -> None:
+    def __init__(self, store: LocalStore, retention_days: int = 365) -> None:
         self._store = store
+        self._retention_ms = retention_days * 86_400_000
+        self._pruned_at = float("-inf")
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -77,6 +82,7 @@ class AuditWriter:
             entries = [i for i in items if isinstance(i, dict)]
             try:
                 self._store.record_audit(entries)
+                self._prune_if_due()
             except Exception:  # never take the server down over the audit log
                 log.exception("could not write %d audit entries", len(entries))
             for item in items:
@@ -84,6 +90,14 @@ class AuditWriter:
                     item.set()
             if any(item is None for item in items):
                 return
+
+    def _prune_if_due(self) -> None:
+        if time.monotonic() - self._pruned_at < AUDIT_PRUNE_EVERY_S:
+            return
+        self._pruned_at = time.monotonic()
+        gone = self._store.prune_audit(now_ms() - self._retention_ms)
+        if gone:
+            log.info("pruned %d audit entries older than the retention", gone)
 
     def _gather(self) -> list[Any]:
         """Wait for an entry, then collect what arrives within ``AUDIT_DELAY_S`` (or until a
@@ -108,7 +122,7 @@ class Backend:
         self.store = store
         self.auth = auth
         self.max_upload_bytes = max_upload_bytes
-        self.audit = AuditWriter(store)
+        self.audit = AuditWriter(store, store.settings.audit_retention_days)
         self._projects: dict[tuple[str, str], str] = {}
         self._principals: dict[str, tuple[float, User]] = {}
 

@@ -187,6 +187,11 @@ def record_audit(conn: Connection, entries: Sequence[dict[str, Any]]) -> None:
         conn.execute(AUDIT.insert(), list(chunk))
 
 
+def prune_audit(conn: Connection, before_ms: int) -> int:
+    """Delete audit entries recorded before ``before_ms``; returns how many went."""
+    return conn.execute(AUDIT.delete().where(AUDIT.c.at < before_ms)).rowcount
+
+
 def list_audit(
     conn: Connection,
     *,
