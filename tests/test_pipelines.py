@@ -122,6 +122,61 @@ def test_caching_reruns_exactly_what_a_code_change_affects(
     assert calls()[4:] == ["double", "total"] and changed.output("total") == 25
 
 
+_HELPED = '''
+import pandas as pd
+from shipyard.pipelines import pipeline, step
+from tests._pipeline_steps import called, source
+
+OFFSET = {offset}
+
+
+def _scale(x):
+    return _twice(x) * {factor}
+
+
+def _twice(x):
+    """A helper of a helper."""
+    return x * 2
+
+
+@step
+def scaled(df: pd.DataFrame) -> int:
+    called("scaled")
+    return int(_scale(df["x"]).sum()) + OFFSET
+
+
+@pipeline
+def helped(n: int = 3) -> None:
+    scaled(source(n))
+'''
+
+
+def _helped(tmp_path: Path, name: str, factor: str, offset: str = "0") -> Any:
+    path = tmp_path / f"{name}.py"
+    path.write_text(_HELPED.replace("{factor}", factor).replace("{offset}", offset))
+    return load_pipeline(f"{path}:helped")
+
+
+def test_a_change_to_a_helper_of_the_steps_module_reruns_the_step(
+    sqlite_sdk: Client, tmp_path: Path
+) -> None:
+    assert _helped(tmp_path, "h1", "1").run().output("scaled") == 6  # (0+1+2) * 2
+    same = _helped(tmp_path, "h2", "1").run()  # the same code in another file: cached
+    assert same.cache_hits == ["source", "scaled"]
+    changed = _helped(tmp_path, "h3", "(1 + 2)").run()  # the helper changed
+    assert changed.cache_hits == ["source"] and changed.output("scaled") == 18
+    constant = _helped(tmp_path, "h4", "(1 + 2)", offset="100").run()  # a module constant
+    assert constant.cache_hits == ["source"] and constant.output("scaled") == 118
+    path = tmp_path / "h5.py"  # a helper's helper changed
+    path.write_text(
+        _HELPED.replace("{factor}", "(1 + 2)")
+        .replace("{offset}", "100")
+        .replace("return x * 2", "return x * 3")
+    )
+    nested = load_pipeline(f"{path}:helped").run()
+    assert nested.cache_hits == ["source"] and nested.output("scaled") == 127
+
+
 def test_a_failed_step_skips_downstream_while_independent_steps_finish(sqlite_sdk: Client) -> None:
     with pytest.raises(PipelineFailed, match=r"boom: RuntimeError: boom: the flag file"):
         steps.fragile.run()
