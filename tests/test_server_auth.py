@@ -753,6 +753,22 @@ def test_callers_see_only_the_projects_they_have_a_role_on(
     assert world.store.get_lineage(LineageNode("run", run.id), "down") == []
 
 
+def test_a_viewer_may_dry_run_a_promotion_but_not_make_it(
+    world: World, sqlite_settings: Settings, tmp_path: Path
+) -> None:
+    (tmp_path / "model.txt").write_bytes(b"artifact")
+    world.store.put_blob(tmp_path / "model.txt")
+    name = _fresh_model(world.store, "dry")
+    viewer = world.rest("viewer", sqlite_settings)
+    rules = ["metrics.auc > 0.9"]
+    trial = viewer.set_model_alias(name, "champion", 2, requires=rules, dry_run=True)
+    assert trial.outcome == "rejected" and not trial.gates[0].passed
+    with pytest.raises(PermissionDenied, match="maintainer"):
+        viewer.set_model_alias(name, "champion", 2)
+    assert world.store.get_model_version_by_alias(name, "champion").version == 1
+    assert len(world.store.list_alias_events(name, "champion")) == 1  # only the setup's move
+
+
 def test_model_listing_fills_a_page_with_models_the_caller_may_see(
     world: World, sqlite_settings: Settings
 ) -> None:

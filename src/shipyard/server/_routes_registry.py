@@ -200,8 +200,9 @@ def set_alias(name: str, alias: str, body: s.SetAlias, caller: CallerDep) -> Res
     """Move an alias to a version if every rule in ``requires`` passes (``force`` moves it
     anyway, recorded as forced); the attempt is recorded in the alias history either way,
     except a ``dry_run``, which changes nothing. A rejected promotion answers 200 with
-    outcome ``rejected`` (needs maintainer)."""
-    require_model(caller, name, "maintainer")
+    outcome ``rejected`` (needs maintainer; a dry run, which only evaluates the rules, needs
+    viewer)."""
+    require_model(caller, name, "viewer" if body.dry_run else "maintainer")
     event = caller.store.set_model_alias(
         name,
         alias,
