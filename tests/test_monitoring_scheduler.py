@@ -17,7 +17,7 @@ from shipyard.monitoring import MonitorJob, create_monitor, monitor_history
 from shipyard.pipelines import Scheduler, latest_due, schedule
 from shipyard.tracking import Client
 from tests import _pipeline_steps as steps
-from tests.test_monitoring_monitors import train, traffic
+from tests.test_monitoring_monitors import traffic, train
 from tests.test_scheduler import Recorder
 
 HOUR = 3_600_000

@@ -22,8 +22,8 @@ from shipyard.monitoring._gauges import gauges_text
 from shipyard.monitoring._monitor import create_monitor, monitor_history, run_monitor
 from shipyard.monitoring._performance import PerformanceReport, PerformanceRow
 from shipyard.monitoring._profile import ColumnProfile, ReferenceProfile
-from shipyard.monitoring._scheduler import MonitorJob
 from shipyard.monitoring._report import render_html, report_data, write_report
+from shipyard.monitoring._scheduler import MonitorJob
 from shipyard.monitoring._tests import TestResult
 from shipyard.serving import read_labels, read_predictions
 
