@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from shipyard.cli import app
 from shipyard.entities import MonitorRun, PipelineRun
 from shipyard.monitoring import MonitorJob, create_monitor, monitor_history
-from shipyard.pipelines import Scheduler, latest_due, schedule
+from shipyard.pipelines import Scheduler, due_times, latest_due, schedule
 from shipyard.tracking import Client
 from tests import _pipeline_steps as steps
 from tests.test_monitoring_monitors import traffic, train
@@ -65,7 +65,10 @@ def test_scheduled_monitors_run_once_per_due_time_and_survive_failures(
     while clock.now < made.created_at + 2 * 24 * HOUR:  # two days, a tick every 30 minutes
         done += _monitor_runs(scheduler.tick())
         clock.now += HOUR // 2
-    assert [r.window_end for r in done] == [first_due + i * 4 * HOUR for i in range(12)]
+    clock.now = last_tick = clock.now - HOUR // 2
+    expected = due_times(EVERY_4H, "UTC", made.created_at, last_tick, 100)
+    assert len(expected) >= 11 and expected[0] == first_due
+    assert [r.window_end for r in done] == expected
     assert {r.monitor for r in done} == {"churn"}
     first, *later = done
     # the shifted window: drift found, the alert fired, the webhook failed after 3 attempts
@@ -81,7 +84,7 @@ def test_scheduled_monitors_run_once_per_due_time_and_survive_failures(
     clock.now += 3 * 24 * HOUR
     (caught_up,) = _monitor_runs(scheduler.tick())
     assert caught_up.window_end == latest_due(EVERY_4H, "UTC", done[-1].window_end, clock.now)
-    assert len(monitor_history("churn")) == 13 and monitor_history("manual") == []
+    assert len(monitor_history("churn")) == len(expected) + 1 and monitor_history("manual") == []
 
 
 class Broken:

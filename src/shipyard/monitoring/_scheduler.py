@@ -23,7 +23,9 @@ import uuid
 from shipyard.client import Store
 from shipyard.config import Settings
 from shipyard.entities import Monitor, MonitorRun
+from shipyard.errors import InvalidArgument
 from shipyard.monitoring._monitor import run_monitor
+from shipyard.monitoring._performance import window_ms
 from shipyard.pipelines import latest_due
 
 log = logging.getLogger("shipyard.scheduler")
@@ -92,11 +94,9 @@ class MonitorJob:
 
     def _record_crash(self, monitor: Monitor, moment: int, exc: Exception) -> MonitorRun | None:
         now = int(time.time() * 1000)
-        from shipyard.monitoring._performance import window_ms
-
         try:
             start = moment - window_ms(monitor.window)
-        except Exception:
+        except InvalidArgument:
             start = moment
         run = MonitorRun(
             uuid.uuid4().hex,
