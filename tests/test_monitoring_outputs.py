@@ -225,3 +225,16 @@ def test_cli_drift_options(sqlite_sdk: Client) -> None:
         assert bad.exit_code == 1 and message in bad.output, bad.output
     listed = json.dumps(sqlite_sdk.store.get_monitor("churn").options)
     assert "bogus" not in listed
+
+
+def test_cli_run_shows_prediction_and_target_drift(sqlite_sdk: Client) -> None:
+    model = train(sqlite_sdk)
+    logged, truth = predicted_traffic(sqlite_sdk, model, int(time.time() * 1000) - 10, 20.0)
+    log_labels(logged["prediction_id"], truth)
+    runner = CliRunner()
+    made = runner.invoke(app, ["monitor", "create", "churn", "--model", "churn@champion"])
+    assert made.exit_code == 0, made.output
+    ran = runner.invoke(app, ["monitor", "run", "churn"], env={"COLUMNS": "200"})
+    assert ran.exit_code == 0, ran.output
+    rows = {line.split()[1]: line for line in ran.output.splitlines() if line.startswith("│")}
+    assert "yes" in rows["prediction"] and "yes" in rows["target"] and "chi2=" in rows["target"]
