@@ -140,6 +140,18 @@ def test_drift_options_are_applied(sqlite_sdk: Client) -> None:
     assert [t["test"] for t in columns["spend"]["tests"]] == ["ks", "wasserstein", "missing_share"]
     assert run.result["drift"]["alpha"] == 0.01
     assert run.result["metrics"]["share_drifted"] == pytest.approx(0.75)  # age weighs 3 of 4
+    # a threshold for one column wins over the common one, and the verdicts follow it
+    create_monitor(
+        "strict",
+        "churn@champion",
+        tests={"spend": ["wasserstein"]},
+        thresholds={"wasserstein": 0.5, "spend.wasserstein": 0.001},
+    )
+    strict = run_monitor("strict", now=now)
+    columns = {c["column"]: c for c in strict.result["drift"]["columns"]}
+    assert columns["spend"]["tests"][0]["threshold"] == 0.001 and columns["spend"]["drifted"]
+    assert columns["age"]["tests"][1] == {**columns["age"]["tests"][1], "threshold": 0.5}
+    assert strict.result["metrics"]["share_drifted"] == 1.0
     create_monitor("narrow", "churn@champion", columns=["age"])
     narrow = run_monitor("narrow", now=now)
     assert [c["column"] for c in narrow.result["drift"]["columns"]] == ["age"]
@@ -158,6 +170,8 @@ def test_bad_drift_options_are_refused_and_nothing_is_stored(sqlite_sdk: Client)
         ({"importances": {"age": 0.0}}, "positive weight"),
         ({"columns": ["age"], "importances": {"spend": 1.0}}, "importances name column 'spend'"),
         ({"tests": {"age": []}}, "no drift test given for column 'age'"),
+        ({"thresholds": {"agee.psi": 0.3}}, "thresholds name column 'agee'"),
+        ({"thresholds": {"age.bogus": 0.3}}, "no threshold named 'bogus'"),
     ]
     for options, message in cases:
         with pytest.raises(InvalidArgument, match=message):

@@ -21,7 +21,7 @@ from shipyard.errors import InvalidArgument, NotFound, ShipyardError
 from shipyard.monitoring._alerts import check_channel, deliver, evaluate, parse_rule
 from shipyard.monitoring._drift import score
 from shipyard.monitoring._log import iter_log, read_log
-from shipyard.monitoring._options import drift_options
+from shipyard.monitoring._options import drift_options, split_thresholds, with_column_thresholds
 from shipyard.monitoring._outputs import OUTPUTS, fit_outputs, output_drift
 from shipyard.monitoring._performance import compute, window_ms
 from shipyard.monitoring._profile import ReferenceProfile, fit_profile, load_profile, save_profile
@@ -262,7 +262,7 @@ def _score(
     columns = list(monitor.options.get("columns") or reference.columns)
     model_name = version.name
     alpha = float(monitor.options.get("alpha", 0.05))
-    thresholds = monitor.options.get("thresholds")
+    thresholds, per_column = split_thresholds(monitor.options.get("thresholds"))
 
     def chunks() -> Iterator[Any]:
         wanted = [f"{INPUT}{c}" for c in columns]
@@ -271,15 +271,17 @@ def _score(
             kept = chunk[[c for c in wanted if c in chunk.columns]]
             yield kept.rename(columns=lambda c: c[len(INPUT) :])
 
+    importances = monitor.options.get("importances")
     drift = score(
         reference,
         chunks(),
         columns=columns,
         alpha=alpha,
-        importances=monitor.options.get("importances"),
+        importances=importances,
         tests=monitor.options.get("tests"),
         thresholds=thresholds,
     )
+    drift = with_column_thresholds(drift, per_column, importances)
     predictions = read_log(
         settings,
         "predictions",
