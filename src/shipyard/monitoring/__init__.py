@@ -6,6 +6,9 @@ reports and alerts.
     report = mon.drift(reference, current_frame)           # per-column tests and a verdict
     print(report.share_drifted, report.drifted_columns)
     mon.log_labels(["3f2a..."], [1])                       # ground truth, joined later
+    mon.create_monitor("churn", "churn@champion", schedule="*/15 * * * *",
+                       alerts=["share_drifted > 0.3", "prediction_drifted == 1"])
+    Scheduler(jobs=[mon.MonitorJob()]).tick()              # what `shipyard scheduler` does
 
 The prediction log itself is written by the model server (:mod:`shipyard.serving`).
 """
