@@ -252,3 +252,25 @@ def test_cli_run_shows_prediction_and_target_drift(sqlite_sdk: Client) -> None:
     assert ran.exit_code == 0, ran.output
     rows = {line.split()[1]: line for line in ran.output.splitlines() if line.startswith("│")}
     assert "yes" in rows["prediction"] and "yes" in rows["target"] and "chi2=" in rows["target"]
+
+
+def test_a_model_that_cannot_predict_leaves_only_prediction_drift_out(
+    sqlite_sdk: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = train(sqlite_sdk)
+    now = int(time.time() * 1000)
+    logged, truth = predicted_traffic(sqlite_sdk, model, now - 10, 0.0)
+    log_labels(logged["prediction_id"], truth)
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("the model needs a GPU")
+
+    monkeypatch.setattr("shipyard.monitoring._outputs._predictions", broken)
+    create_monitor("explicit", "churn@champion", reference="customers@1")
+    run = run_monitor("explicit", now=now)
+    assert run.status == "ok", run.error
+    assert run.result["prediction_drift"] == {
+        "skipped": "could not predict on the training data: the model needs a GPU"
+    }
+    assert "prediction_drifted" not in run.result["metrics"]
+    assert run.result["target_drift"]["column"] == "target"  # from the explicit reference

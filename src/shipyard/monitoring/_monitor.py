@@ -79,7 +79,8 @@ def create_monitor(
     if reference:
         from shipyard.monitoring._api import fit_reference
 
-        profile = fit_reference(reference, columns=columns, store=store)
+        wanted = columns or _model_inputs(store, model, reference)
+        profile = fit_reference(reference, columns=wanted, store=store)
     known = list(profile.columns) if profile is not None else _known_columns(store, model)
     options = drift_options(
         alpha=alpha,
@@ -98,6 +99,21 @@ def create_monitor(
     return store.put_monitor(
         Monitor(name, model, window, schedule, list(alerts), clean_channels, digest, options)
     )
+
+
+def _model_inputs(store: Store, model: str, reference: str) -> list[str] | None:
+    """The model's input columns that the reference dataset has (so the label column and
+    other extras are not profiled as features), or None when the model has no signature."""
+    from shipyard import data as datasets
+
+    try:
+        inputs = _signature_columns(_resolve_model(store, model))
+    except ShipyardError:
+        return None
+    if not inputs:
+        return None
+    have = set(datasets.get(reference).columns)
+    return [c for c in inputs if c in have] or None
 
 
 def _known_columns(store: Store, model: str) -> list[str] | None:
