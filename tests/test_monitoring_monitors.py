@@ -74,8 +74,12 @@ def hook_url():
     server.shutdown()
 
 
-def traffic(client: Client, model: LogisticRegression, at: int, shift: float, n: int = 600):
-    current = customers(n, int(at // HOUR) % 1000 + int(shift), shift)
+def traffic(
+    client: Client, model: LogisticRegression, at: int, shift: float, n: int = 600, seed: int = 1
+):
+    # a fixed seed per call (not one derived from the clock), so the outcome never depends
+    # on the time of day the test runs
+    current = customers(n, seed, shift)
     scores = model.predict_proba(current[["age", "spend"]])[:, 1]
     logged = write_predictions(client.settings, "churn", current[["age", "spend"]], scores, ts=at)
     return logged, current["churn"].to_numpy()
@@ -95,14 +99,14 @@ def test_monitor_runs_alerts_once_per_incident_and_reports(
         channels=[{"type": "webhook", "url": hook_url}, {"type": "log"}],
     )
     # hour 1: normal traffic
-    traffic(sqlite_sdk, model, now - 3 * HOUR + 10, 0.0)
+    traffic(sqlite_sdk, model, now - 3 * HOUR + 10, 0.0, seed=11)
     first = run_monitor("churn", now=now - 2 * HOUR)
     assert first.status == "ok" and first.model_version == 1
     assert first.result["reference_source"] == "customers@1"  # found through lineage
     assert first.result["metrics"]["share_drifted"] == 0 and Hook.received == []
     # hour 2 and 3: shifted traffic -> one incident, notified once
     for hour in (2, 1):
-        logged, truth = traffic(sqlite_sdk, model, now - hour * HOUR + 10, 15.0)
+        logged, truth = traffic(sqlite_sdk, model, now - hour * HOUR + 10, 15.0, seed=hour + 11)
     second = run_monitor("churn", now=now - HOUR)
     third = run_monitor("churn", now=now)
     assert second.status == third.status == "ok"
@@ -117,7 +121,7 @@ def test_monitor_runs_alerts_once_per_incident_and_reports(
     assert fourth.status == "ok", fourth.error
     assert fourth.result["metrics"]["labelled"] == 600 and "auc" in fourth.result["metrics"]
     # back to normal: resolved, notified once
-    traffic(sqlite_sdk, model, now + 10, 0.0)
+    traffic(sqlite_sdk, model, now + 10, 0.0, seed=14)
     fifth = run_monitor("churn", now=now + HOUR)
     assert not fifth.result["alerts"]["share_drifted > 0.3"]["firing"]
     assert [h["event"] for h in Hook.received] == ["firing", "resolved"]

@@ -102,6 +102,7 @@ PINNED = {
     "shipyard.pipelines": [
         "Executor",
         "InlineExecutor",
+        "Job",
         "Launcher",
         "Materializer",
         "OutputTypeError",
@@ -119,6 +120,7 @@ PINNED = {
         "check_cron",
         "due_times",
         "get_run",
+        "latest_due",
         "list_runs",
         "load_pipeline",
         "make_executor",

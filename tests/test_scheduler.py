@@ -130,6 +130,20 @@ def test_missed_skip_runs_only_the_latest_due_time_after_downtime(
     assert len(sqlite_sdk.store.list_pipeline_runs(schedule="chain")) == 1
 
 
+def test_missed_skip_finds_the_latest_due_time_after_a_long_downtime(
+    sqlite_sdk: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock(ms(10, 30))
+    monkeypatch.setattr("shipyard.pipelines._schedule.now_ms", clock)
+    schedule(steps.chain, "* * * * *")  # every minute: a week down is 10,080 due times
+    recorder = Recorder()
+    scheduler = Scheduler(sqlite_sdk.store, clock=clock, launcher=recorder)
+    clock.now = ms(10, 30, day=8) + 20_000
+    scheduler.tick()
+    assert _due(recorder) == [ms(10, 30, day=8)]
+    assert sqlite_sdk.store.get_schedule("chain").last_fire_at == ms(10, 30, day=8)
+
+
 def test_missed_catch_up_runs_every_due_time_one_after_another(
     sqlite_sdk: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:

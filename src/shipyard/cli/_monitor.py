@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from shipyard.cli._render import console, fmt_time, friendly_errors, safe
+from shipyard.errors import InvalidArgument
 
 app = typer.Typer(help="Monitor models: drift, performance, alerts.", no_args_is_help=True)
 
@@ -15,6 +16,34 @@ app = typer.Typer(help="Monitor models: drift, performance, alerts.", no_args_is
 def _channels(webhooks: list[str], log: bool) -> list[dict[str, object]]:
     found: list[dict[str, object]] = [{"type": "webhook", "url": u} for u in webhooks]
     return [*found, {"type": "log"}] if log else found
+
+
+def _pairs(values: Optional[list[str]], option: str) -> list[tuple[str, str]]:
+    """``key=value`` options as pairs; a clear error for anything else."""
+    pairs = []
+    for raw in values or []:
+        key, sep, value = raw.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise InvalidArgument(f"{option} {raw!r} must look like name=value", field=option)
+        pairs.append((key.strip(), value.strip()))
+    return pairs
+
+
+def _number(key: str, value: str, option: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise InvalidArgument(
+            f"{option} {key}={value!r}: {value!r} is not a number", field=option
+        ) from None
+
+
+def _drift_tests(values: list[str]) -> dict[str, list[str]]:
+    """``--drift default`` (no override) or ``--drift "age=psi,wasserstein"`` per column."""
+    tests: dict[str, list[str]] = {}
+    for column, names in _pairs([v for v in values if v.strip() != "default"], "--drift"):
+        tests[column] = [n.strip() for n in names.split(",") if n.strip()]
+    return tests
 
 
 @app.command()
@@ -29,7 +58,24 @@ def create(
     reference: Optional[str] = typer.Option(
         None, help="Dataset version to use as reference (default: the training data)."
     ),
-    drift: str = typer.Option("default", help="Drift tests: default."),
+    drift: Optional[list[str]] = typer.Option(
+        None,
+        "--drift",
+        help='Tests per column: "default", or "age=psi,wasserstein" (repeat per column).',
+    ),
+    threshold: Optional[list[str]] = typer.Option(
+        None, "--threshold", help='A test\'s threshold, e.g. "psi=0.25" (repeatable).'
+    ),
+    alpha: float = typer.Option(0.05, "--alpha", help="Level of the p-value tests."),
+    columns: Optional[list[str]] = typer.Option(
+        None, "--columns", help='Columns to watch, e.g. "age,plan" (default: all inputs).'
+    ),
+    importance: Optional[list[str]] = typer.Option(
+        None, "--importance", help='A column\'s weight in the share drifted, e.g. "age=2".'
+    ),
+    target: Optional[str] = typer.Option(
+        None, "--target", help="The training data's label column, for target drift."
+    ),
 ) -> None:
     """Create (or replace) a monitor."""
     from shipyard import monitoring
@@ -43,6 +89,18 @@ def create(
             alerts=alert or [],
             channels=_channels(webhook or [], log),
             reference=reference,
+            tests=_drift_tests(drift or []),
+            thresholds={
+                k: _number(k, v, "--threshold") for k, v in _pairs(threshold, "--threshold")
+            },
+            alpha=alpha,
+            columns=[c.strip() for part in columns or [] for c in part.split(",") if c.strip()]
+            or None,
+            importances={
+                k: _number(k, v, "--importance") for k, v in _pairs(importance, "--importance")
+            }
+            or None,
+            target=target,
         )
     console.print(f"monitor [bold]{safe(monitor.name)}[/] on {safe(monitor.model)} created")
 
@@ -76,7 +134,8 @@ def run(name: str = typer.Argument(..., help="The monitor to run now.")) -> None
         table = Table(title=f"{drift['n_current']} rows", header_style="bold")
         for column in ("column", "kind", "drifted", "tests"):
             table.add_column(column)
-        for c in drift["columns"]:
+        outputs = [result.result.get(f"{p}_drift") for p in ("prediction", "target")]
+        for c in [*drift["columns"], *[o for o in outputs if o and "skipped" not in o]]:
             tests = ", ".join(f"{t['test']}={t['statistic']:.3g}" for t in c["tests"])
             flag = "[red]yes[/]" if c["drifted"] else "no"
             table.add_row(safe(c["column"]), c["kind"], flag, tests)

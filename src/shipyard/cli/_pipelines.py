@@ -21,7 +21,7 @@ from shipyard.cli._render import (
     safe,
     status_text,
 )
-from shipyard.entities import PipelineRun, StepRun
+from shipyard.entities import MonitorRun, PipelineRun, StepRun
 from shipyard.errors import InvalidArgument
 from shipyard.pipelines import Pipeline, Scheduler, load_pipeline, schedule
 from shipyard.pipelines._engine import PipelineRunResult, execute
@@ -365,20 +365,40 @@ def unschedule(name: str = typer.Argument(..., help="Schedule name.")) -> None:
 def scheduler_command(
     interval: float = typer.Option(30.0, "--interval", help="Seconds between checks."),
     once: bool = typer.Option(False, "--once", help="Check once and exit."),
+    monitors: bool = typer.Option(
+        True, "--monitors/--no-monitors", help="Also run monitors that have a schedule."
+    ),
 ) -> None:
-    """Start due pipeline runs of every schedule, until Ctrl-C."""
+    """Start due pipeline runs of every schedule and run due monitors, until Ctrl-C."""
+    from shipyard.monitoring import MonitorJob
+
     with friendly_errors():
-        scheduler = Scheduler()
+        scheduler = Scheduler(jobs=[MonitorJob()] if monitors else [])
         console.print(f"scheduler: checking every {interval:g}s (Ctrl-C stops)")
         try:
             while True:
-                for run in scheduler.tick():
-                    console.print(
-                        f"{fmt_time(run.start_time)} started [bold]{safe(run.pipeline)}[/] "
-                        f"run {run.id[:12]} (schedule {safe(run.schedule or '-')})"
-                    )
+                for done in scheduler.tick():
+                    console.print(_scheduled_line(done))
                 if once:
                     return
                 time.sleep(interval)
         except KeyboardInterrupt:
             console.print("scheduler stopped")
+
+
+def _scheduled_line(done: Any) -> str:
+    """One line for a pipeline run the scheduler started or a monitor run it made."""
+    if isinstance(done, PipelineRun):
+        return (
+            f"{fmt_time(done.start_time)} started [bold]{safe(done.pipeline)}[/] "
+            f"run {done.id[:12]} (schedule {safe(done.schedule or '-')})"
+        )
+    if isinstance(done, MonitorRun):
+        state = "ok" if done.status == "ok" else f"[red]{done.status}[/]: {safe(done.error)}"
+        firing = [r for r, s in done.result.get("alerts", {}).items() if s.get("firing")]
+        alerts = f"; firing: {safe('; '.join(firing))}" if firing else ""
+        return (
+            f"{fmt_time(done.started_at)} ran monitor [bold]{safe(done.monitor)}[/] "
+            f"(window to {fmt_time(done.window_end)}) {state}{alerts}"
+        )
+    return safe(str(done))

@@ -6,6 +6,9 @@ reports and alerts.
     report = mon.drift(reference, current_frame)           # per-column tests and a verdict
     print(report.share_drifted, report.drifted_columns)
     mon.log_labels(["3f2a..."], [1])                       # ground truth, joined later
+    mon.create_monitor("churn", "churn@champion", schedule="*/15 * * * *",
+                       alerts=["share_drifted > 0.3", "prediction_drifted == 1"])
+    Scheduler(jobs=[mon.MonitorJob()]).tick()              # what `shipyard scheduler` does
 
 The prediction log itself is written by the model server (:mod:`shipyard.serving`).
 """
@@ -23,6 +26,7 @@ from shipyard.monitoring._monitor import create_monitor, monitor_history, run_mo
 from shipyard.monitoring._performance import PerformanceReport, PerformanceRow
 from shipyard.monitoring._profile import ColumnProfile, ReferenceProfile
 from shipyard.monitoring._report import render_html, report_data, write_report
+from shipyard.monitoring._scheduler import MonitorJob
 from shipyard.monitoring._tests import TestResult
 from shipyard.serving import read_labels, read_predictions
 
@@ -30,6 +34,7 @@ __all__ = [
     "ColumnDrift",
     "ColumnProfile",
     "DriftReport",
+    "MonitorJob",
     "PerformanceReport",
     "PerformanceRow",
     "ReferenceProfile",

@@ -6,6 +6,8 @@ all export the same numbers:
 
 - ``shipyard_monitor_share_drifted{monitor}``
 - ``shipyard_monitor_drift_statistic{monitor,column,test}``
+- ``shipyard_monitor_output_drift_statistic{monitor,output,test}`` and
+  ``shipyard_monitor_output_drifted{monitor,output}`` (``output``: prediction or target)
 - ``shipyard_monitor_metric{monitor,metric}`` (auc, accuracy, mae ... and estimated_*)
 - ``shipyard_monitor_labelled_rows{monitor}`` and ``shipyard_monitor_rows{monitor}``
 - ``shipyard_monitor_alert_firing{monitor,rule}`` and ``shipyard_monitor_run_ok{monitor}``
@@ -16,6 +18,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from shipyard.entities import MonitorRun
+
+OUTPUT_PREFIXES = ("prediction_drift.", "target_drift.")
+OUTPUT_FLAGS = ("prediction_drifted", "target_drifted")
 
 
 def gauges_text(runs: Sequence[MonitorRun]) -> str:
@@ -31,6 +36,18 @@ def gauges_text(runs: Sequence[MonitorRun]) -> str:
         f"{prefix}drift_statistic",
         "Drift test statistic per column",
         ["monitor", "column", "test"],
+        registry=registry,
+    )
+    output_stat = Gauge(
+        f"{prefix}output_drift_statistic",
+        "Prediction or target drift test statistic",
+        ["monitor", "output", "test"],
+        registry=registry,
+    )
+    output_drifted = Gauge(
+        f"{prefix}output_drifted",
+        "1 when the prediction or target distribution drifted",
+        ["monitor", "output"],
         registry=registry,
     )
     metric = Gauge(
@@ -57,6 +74,11 @@ def gauges_text(runs: Sequence[MonitorRun]) -> str:
             if key.startswith("drift."):
                 column, test = key[len("drift.") :].rsplit(".", 1)
                 stat.labels(name, column, test).set(float(value))
+            elif key.startswith(OUTPUT_PREFIXES):
+                output, test = key.split("_drift.", 1)
+                output_stat.labels(name, output, test).set(float(value))
+            elif key in OUTPUT_FLAGS:
+                output_drifted.labels(name, key[: -len("_drifted")]).set(float(value))
             elif key == "share_drifted":
                 share.labels(name).set(float(value))
             elif key == "labelled":

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from shipyard.client import Store
@@ -21,6 +21,8 @@ from shipyard.errors import InvalidArgument, NotFound, ShipyardError
 from shipyard.monitoring._alerts import check_channel, deliver, evaluate, parse_rule
 from shipyard.monitoring._drift import score
 from shipyard.monitoring._log import iter_log, read_log
+from shipyard.monitoring._options import drift_options, split_thresholds, with_column_thresholds
+from shipyard.monitoring._outputs import OUTPUTS, fit_outputs, output_drift
 from shipyard.monitoring._performance import compute, window_ms
 from shipyard.monitoring._profile import ReferenceProfile, fit_profile, load_profile, save_profile
 
@@ -46,11 +48,20 @@ def create_monitor(
     columns: Sequence[str] | None = None,
     alpha: float = 0.05,
     importances: dict[str, float] | None = None,
+    tests: Mapping[str, Sequence[str]] | None = None,
+    thresholds: Mapping[str, float] | None = None,
+    target: str | None = None,
     store: Store | None = None,
 ) -> Monitor:
     """Create (or replace) a monitor on ``model`` (``churn@champion``). ``reference`` is a
     dataset version (``"churn-train@3"``) to profile now instead of the model version's
-    training data; ``alerts`` are rules like ``"share_drifted > 0.3"``."""
+    training data; ``alerts`` are rules like ``"share_drifted > 0.3"``.
+
+    Drift options: ``columns`` to watch, ``tests`` per column (``{"age": ["psi"]}``),
+    ``thresholds`` per test (``{"psi": 0.25}``), ``alpha``, ``importances`` per column, and
+    ``target``, the training data's label column (for target drift; by default the one
+    column that is not a model input). Unknown tests or columns are refused here, naming the
+    valid ones."""
     store = store or _client()[0]
     window_ms(window)
     for rule in alerts:
@@ -64,21 +75,57 @@ def create_monitor(
                 f"schedule {schedule!r} is not a cron string; use five fields, e.g. '*/15 * * * *'",
                 field="schedule",
             )
-    if not 0 < alpha < 1:
-        raise InvalidArgument(f"alpha must be between 0 and 1, got {alpha}", field="alpha")
-    options: dict[str, Any] = {"alpha": alpha}
-    if columns:
-        options["columns"] = list(columns)
-    if importances:
-        options["importances"] = dict(importances)
-    digest = ""
+    profile = None
     if reference:
         from shipyard.monitoring._api import fit_reference
 
-        digest = fit_reference(reference, columns=columns, store=store).digest
+        wanted = columns or _model_inputs(store, model, reference)
+        profile = fit_reference(reference, columns=wanted, store=store)
+    known = list(profile.columns) if profile is not None else _known_columns(store, model)
+    options = drift_options(
+        alpha=alpha,
+        columns=columns,
+        tests=tests,
+        thresholds=thresholds,
+        importances=importances,
+        target=target,
+        known=known,
+    )
+    if profile is not None and options.get("tests"):
+        from shipyard.monitoring._drift import _chosen_tests
+
+        _chosen_tests(profile, list(options["tests"]), options["tests"])
+    digest = profile.digest if profile is not None else ""
     return store.put_monitor(
         Monitor(name, model, window, schedule, list(alerts), clean_channels, digest, options)
     )
+
+
+def _model_inputs(store: Store, model: str, reference: str) -> list[str] | None:
+    """The model's input columns that the reference dataset has (so the label column and
+    other extras are not profiled as features), or None when the model has no signature."""
+    from shipyard import data as datasets
+
+    try:
+        inputs = _signature_columns(_resolve_model(store, model))
+    except ShipyardError:
+        return None
+    if not inputs:
+        return None
+    have = set(datasets.get(reference).columns)
+    return [c for c in inputs if c in have] or None
+
+
+def _known_columns(store: Store, model: str) -> list[str] | None:
+    """The columns a lineage reference will have (model inputs found in its training data),
+    or None when that cannot be known before the first run."""
+    try:
+        version = _resolve_model(store, model)
+        dataset = store.get_dataset_version_by_id(training_dataset(store, version))
+    except ShipyardError:
+        return None
+    inputs = _signature_columns(version)
+    return [c for c in dataset.columns if inputs is None or c in inputs]
 
 
 def _resolve_model(store: Store, ref: str) -> ModelVersion:
@@ -109,24 +156,67 @@ def training_dataset(store: Store, version: ModelVersion) -> str:
     return found[0]
 
 
-def _reference(store: Store, monitor: Monitor, version: ModelVersion) -> ReferenceProfile:
-    if monitor.reference:
-        return load_profile(monitor.reference, store)
-    by_version = monitor.options.get("references", {})
+def _reference(
+    store: Store, monitor: Monitor, version: ModelVersion
+) -> tuple[ReferenceProfile, ReferenceProfile | None, dict[str, str]]:
+    """The feature reference, the output reference (prediction and target, see
+    :mod:`shipyard.monitoring._outputs`) and why parts of the latter are missing. Both are
+    fitted once per model version from the same training data and their digests kept in the
+    monitor's options."""
     key = f"{version.name}/{version.version}"
-    if key in by_version:
-        return load_profile(by_version[key], store)
+    by_version = monitor.options.get("references", {})
+    outputs = monitor.options.get("outputs", {})
+    features = None
+    if monitor.reference:
+        features = load_profile(monitor.reference, store)
+    elif key in by_version:
+        features = load_profile(by_version[key], store)
+    if features is not None and key in outputs:
+        found = outputs[key]
+        out = load_profile(found["digest"], store) if found.get("digest") else None
+        return features, out, dict(found.get("skipped", {}))
     from shipyard import data as datasets
 
-    dataset = store.get_dataset_version_by_id(training_dataset(store, version))
-    wanted = monitor.options.get("columns") or _signature_columns(version)
+    if features is not None and monitor.reference:
+        if not features.source:
+            skipped = dict.fromkeys(OUTPUTS, "the reference was not fitted from a dataset")
+            _remember(store, monitor, outputs={**outputs, key: {"skipped": skipped}})
+            return features, None, skipped
+        dataset = datasets.get(features.source)
+    else:
+        dataset = store.get_dataset_version_by_id(training_dataset(store, version))
+    frame = datasets.load(dataset, store=store)
+    inputs = _signature_columns(version)
+    wanted = monitor.options.get("columns") or inputs
     if wanted:
         wanted = [c for c in wanted if c in dataset.columns] or None
-    frame = datasets.load(dataset, columns=wanted, store=store)
-    profile = save_profile(fit_profile(frame, source=dataset.ref), store)
-    options = {**monitor.options, "references": {**by_version, key: profile.digest}}
-    store.put_monitor(Monitor(**{**monitor.to_dict(), "options": options}))
-    return profile
+    if features is None:
+        features = save_profile(
+            fit_profile(frame if wanted is None else frame[wanted], source=dataset.ref), store
+        )
+        by_version = {**by_version, key: features.digest}
+    out, skipped = fit_outputs(
+        store,
+        version,
+        frame,
+        inputs or list(features.columns),
+        monitor.options.get("target"),
+        dataset.ref,
+    )
+    record = {"digest": out.digest if out is not None else "", "skipped": skipped}
+    _remember(store, monitor, references=by_version, outputs={**outputs, key: record})
+    return features, out, skipped
+
+
+def _remember(store: Store, monitor: Monitor, **options: Any) -> None:
+    """Keep fitted reference digests in the monitor's options (re-read first, so a change
+    made to the monitor meanwhile is kept)."""
+    try:
+        current = store.get_monitor(monitor.name)
+    except NotFound:
+        return
+    merged = {**current.options, **options}
+    store.put_monitor(Monitor(**{**current.to_dict(), "options": merged}))
 
 
 def _signature_columns(version: ModelVersion) -> list[str] | None:
@@ -184,9 +274,11 @@ def run_monitor(
 def _score(
     store: Store, settings: Settings, monitor: Monitor, version: ModelVersion, start: int, end: int
 ) -> dict[str, Any]:
-    reference = _reference(store, monitor, version)
+    reference, outputs, skipped = _reference(store, monitor, version)
     columns = list(monitor.options.get("columns") or reference.columns)
     model_name = version.name
+    alpha = float(monitor.options.get("alpha", 0.05))
+    thresholds, per_column = split_thresholds(monitor.options.get("thresholds"))
 
     def chunks() -> Iterator[Any]:
         wanted = [f"{INPUT}{c}" for c in columns]
@@ -195,15 +287,17 @@ def _score(
             kept = chunk[[c for c in wanted if c in chunk.columns]]
             yield kept.rename(columns=lambda c: c[len(INPUT) :])
 
+    importances = monitor.options.get("importances")
     drift = score(
         reference,
         chunks(),
         columns=columns,
-        alpha=float(monitor.options.get("alpha", 0.05)),
-        importances=monitor.options.get("importances"),
+        alpha=alpha,
+        importances=importances,
         tests=monitor.options.get("tests"),
-        thresholds=monitor.options.get("thresholds"),
+        thresholds=thresholds,
     )
+    drift = with_column_thresholds(drift, per_column, importances)
     predictions = read_log(
         settings,
         "predictions",
@@ -214,6 +308,9 @@ def _score(
     )
     labels = read_log(settings, "labels", columns=["prediction_id", "row", "label"])
     perf = compute(predictions, labels, window=2**62)
+    output_results, output_metrics = output_drift(
+        outputs, skipped, predictions, labels, alpha=alpha, thresholds=thresholds
+    )
     metrics: dict[str, float] = {
         "share_drifted": drift.share_drifted,
         "drifted_columns": float(len(drift.drifted_columns)),
@@ -221,6 +318,7 @@ def _score(
         "labelled": 0.0,
         "unmatched_labels": float(perf.unmatched_labels),
         **perf.latest(),
+        **output_metrics,
     }
     for column in drift.columns:
         for test in column.tests:
@@ -228,7 +326,9 @@ def _score(
     return {
         "reference": reference.digest,
         "reference_source": reference.source,
+        "output_reference": outputs.digest if outputs is not None else "",
         "drift": drift.to_dict(),
+        **output_results,
         "performance": perf.to_dict(),
         "metrics": metrics,
     }

@@ -35,11 +35,9 @@ def report_data(name: str, *, limit: int = 200, store: Store | None = None) -> d
             field="monitor",
         )
     latest = next((r for r in runs if r.status == "ok"), runs[0])
-    reference: dict[str, Any] = {}
-    digest = latest.result.get("reference")
-    if digest:
-        profile = load_profile(digest, store)
-        reference = {n: _ref_shares(c) for n, c in profile.columns.items()}
+    reference, outputs = (
+        _shares_of(latest.result.get(key), store) for key in ("reference", "output_reference")
+    )
     history = [
         {
             "started_at": r.started_at,
@@ -55,8 +53,17 @@ def report_data(name: str, *, limit: int = 200, store: Store | None = None) -> d
         "monitor": monitor.to_dict(),
         "latest": latest.to_dict(),
         "reference": reference,
+        "output_reference": outputs,
         "history": history,
     }
+
+
+def _shares_of(digest: str | None, store: Store) -> dict[str, Any]:
+    """Per column of a stored profile, its reference shares (for the plots)."""
+    if not digest:
+        return {}
+    profile = load_profile(digest, store)
+    return {n: _ref_shares(c) for n, c in profile.columns.items()}
 
 
 def _ref_shares(column: ColumnProfile) -> dict[str, Any]:
@@ -135,6 +142,34 @@ def _distribution(column: dict[str, Any], reference: dict[str, Any]) -> str:
     return "<p>(no distribution)</p>"
 
 
+def _column_block(column: dict[str, Any], reference: dict[str, Any]) -> str:
+    """One column's heading (red when drifted) and its reference-vs-current plot."""
+    mark = " class='bad'" if column["drifted"] else ""
+    return (
+        f"<div class='col'><h3{mark}>{html.escape(column['column'])} ({column['kind']})</h3>"
+        f"{_distribution(column, reference)}</div>"
+    )
+
+
+def _tests_table(columns: Sequence[dict[str, Any]], title: str = "Tests") -> str:
+    """The test table of some columns: statistic, p-value, threshold and verdict."""
+    out = [
+        f"<h2>{title}</h2><table><tr><th>column</th><th>test</th><th>statistic</th>"
+        "<th>p-value</th><th>threshold</th><th>verdict</th></tr>"
+    ]
+    for column in columns:
+        for test in column["tests"]:
+            p = "" if test["p_value"] is None else f"{test['p_value']:.3g}"
+            verdict = "<span class='bad'>drift</span>" if test["verdict"] else "ok"
+            out.append(
+                f"<tr><td>{html.escape(column['column'])}</td><td>{test['test']}</td>"
+                f"<td>{test['statistic']:.4g}</td><td>{p}</td>"
+                f"<td>{test['threshold']:.3g}</td><td>{verdict}</td></tr>"
+            )
+    out.append("</table>")
+    return "".join(out)
+
+
 def render_html(data: dict[str, Any]) -> str:
     """The report as one self-contained HTML page."""
     monitor, latest = data["monitor"], data["latest"]
@@ -163,25 +198,23 @@ def render_html(data: dict[str, Any]) -> str:
         )
         for column in drift["columns"]:
             ref = data["reference"].get(column["column"], {})
-            mark = " class='bad'" if column["drifted"] else ""
-            out.append(
-                f"<div class='col'><h3{mark}>{esc(column['column'])} ({column['kind']})</h3>"
-                f"{_distribution(column, ref)}</div>"
-            )
-        out.append(
-            "<h2>Tests</h2><table><tr><th>column</th><th>test</th><th>statistic</th>"
-            "<th>p-value</th><th>threshold</th><th>verdict</th></tr>"
-        )
-        for column in drift["columns"]:
-            for test in column["tests"]:
-                p = "" if test["p_value"] is None else f"{test['p_value']:.3g}"
-                verdict = "<span class='bad'>drift</span>" if test["verdict"] else "ok"
-                out.append(
-                    f"<tr><td>{esc(column['column'])}</td><td>{test['test']}</td>"
-                    f"<td>{test['statistic']:.4g}</td><td>{p}</td>"
-                    f"<td>{test['threshold']:.3g}</td><td>{verdict}</td></tr>"
-                )
-        out.append("</table>")
+            out.append(_column_block(column, ref))
+        out.append(_tests_table(drift["columns"]))
+    outputs = [(part, latest["result"].get(f"{part}_drift")) for part in ("prediction", "target")]
+    if any(found for _, found in outputs):
+        out.append("<h2>Prediction and target drift</h2>")
+        done = []
+        for part, found in outputs:
+            if not found:
+                continue
+            if "skipped" in found:
+                out.append(f"<p>{part}: not tested ({esc(str(found['skipped']))})</p>")
+                continue
+            ref = data.get("output_reference", {}).get(part, {})
+            out.append(_column_block(found, ref))
+            done.append(found)
+        if done:
+            out.append(_tests_table(done, "Prediction and target tests"))
     out.append("<h2>Over time</h2>")
     keys = sorted({k for h in data["history"] for k in h["metrics"]})
     for key in keys:

@@ -30,10 +30,12 @@ from shipyard.pipelines._executors import (
 from shipyard.pipelines._materialize import Materializer, OutputTypeError, register_materializer
 from shipyard.pipelines._pipeline import Pipeline, Plan, load_pipeline, pipeline
 from shipyard.pipelines._schedule import (
+    Job,
     Launcher,
     Scheduler,
     SubprocessLauncher,
     due_times,
+    latest_due,
     schedule,
 )
 from shipyard.pipelines._step import Step, StepOptions, StepOutput, step
@@ -49,6 +51,7 @@ def resume(run_id: str, **options: object) -> PipelineRunResult:
 __all__ = [
     "Executor",
     "InlineExecutor",
+    "Job",
     "Launcher",
     "Materializer",
     "OutputTypeError",
@@ -66,6 +69,7 @@ __all__ = [
     "check_cron",
     "due_times",
     "get_run",
+    "latest_due",
     "list_runs",
     "load_pipeline",
     "make_executor",

@@ -1,4 +1,5 @@
-"""Cron schedules for pipelines, and the scheduler loop that starts due runs.
+"""Cron schedules for pipelines, and the scheduler loop that starts due runs (and runs any
+other :class:`Job` it is given, e.g. monitors).
 
 Each tick, for every enabled schedule, the scheduler lists the cron times that came due since
 the last one it handled:
@@ -14,6 +15,11 @@ The launcher starts each run in a process of its own (``shipyard pipelines run .
 --queued-run ID``), so a crashing pipeline cannot take the scheduler down; a run whose
 process exits without finishing it is marked FAILED. Run one scheduler per store. The clock
 and the launcher can be replaced, which is how the tests drive it through days in a second.
+
+Other periodic work plugs in as a :class:`Job`: an object with ``tick(now) -> list`` that the
+scheduler calls on every pass with the same clock. Pipelines know nothing of what the jobs
+do (monitoring, for one, sits above pipelines and brings its own job); a job that raises is
+logged and the loop goes on, so one broken job never stops the others or the pipelines.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,6 +64,19 @@ def due_times(cron: str, timezone: str, after_ms: int, until_ms: int, limit: int
             break
         times.append(moment)
     return times
+
+
+def latest_due(cron: str, timezone: str, after_ms: int, until_ms: int) -> int | None:
+    """The latest cron time strictly after ``after_ms`` and at most ``until_ms``, found
+    directly (however long the scheduler was down), or None when none came due."""
+    from croniter import croniter
+
+    if until_ms <= after_ms:
+        return None
+    # croniter steps in whole seconds: start just past until_ms so a due time equal to it counts
+    start = datetime.fromtimestamp((until_ms // 1000 + 1), tz=time_zone(timezone))
+    moment = int(croniter(cron, start).get_prev(datetime).timestamp() * 1000)
+    return moment if after_ms < moment <= until_ms else None
 
 
 def _resolve(target: Pipeline | str, store: Store) -> tuple[str, str, Pipeline | None]:
@@ -162,8 +181,16 @@ class SubprocessLauncher:
             )
 
 
+class Job(Protocol):
+    """Periodic work the scheduler drives: ``tick(now)`` does what is due at ``now`` (epoch
+    ms, the scheduler's clock) and returns what it did (shown by ``shipyard scheduler``)."""
+
+    def tick(self, now: int) -> list[Any]: ...
+
+
 class Scheduler:
-    """Starts due runs of every schedule; see the module docstring for the policies."""
+    """Starts due runs of every schedule and ticks every extra ``jobs`` entry; see the module
+    docstring for the policies."""
 
     def __init__(
         self,
@@ -171,6 +198,7 @@ class Scheduler:
         *,
         clock: Callable[[], int] | None = None,
         launcher: Launcher | None = None,
+        jobs: Sequence[Job] = (),
     ) -> None:
         if store is None:
             from shipyard.tracking import get_client
@@ -184,6 +212,7 @@ class Scheduler:
         self.clock = clock or now_ms
         self.launcher = launcher
         self.handles: dict[str, RunHandle] = {}
+        self.jobs = list(jobs)
 
     def _reap(self) -> None:
         """Mark runs whose process ended without finishing them as FAILED."""
@@ -203,13 +232,15 @@ class Scheduler:
 
     def _queue(self, sched: Schedule, now: int) -> list[PipelineRun]:
         after = sched.last_fire_at or sched.created_at
-        fires = due_times(sched.cron, sched.timezone, after, now, MAX_CATCH_UP + 1)
+        if sched.missed == "skip":
+            latest = latest_due(sched.cron, sched.timezone, after, now)
+            fires = [] if latest is None else [latest]
+        else:
+            fires = due_times(sched.cron, sched.timezone, after, now, MAX_CATCH_UP)
         if not fires:
             return []
-        chosen = fires[-1:] if sched.missed == "skip" else fires[:MAX_CATCH_UP]
-        self.store.set_schedule_fired(
-            sched.name, chosen[-1] if sched.missed != "skip" else fires[-1]
-        )
+        chosen = fires
+        self.store.set_schedule_fired(sched.name, chosen[-1])
         active = self.store.list_pipeline_runs(
             schedule=sched.name, statuses=["QUEUED", "RUNNING"], limit=1
         )
@@ -249,11 +280,8 @@ class Scheduler:
         log.info("schedule %s: started run %s (due %s)", sched.name, run.id, _iso(run))
         return run
 
-    def tick(self) -> list[PipelineRun]:
-        """One pass: reap ended runs, queue due ones, start what may start. Returns the runs
-        started."""
+    def _pipelines(self, now: int) -> list[PipelineRun]:
         self._reap()
-        now = self.clock()
         started = []
         for sched in self.store.list_schedules():
             if not sched.enabled:
@@ -263,6 +291,22 @@ class Scheduler:
             if run is not None:
                 started.append(run)
         return started
+
+    def tick(self) -> list[Any]:
+        """One pass: reap ended runs, queue due ones, start what may start, then tick each
+        job. Returns the pipeline runs started followed by what the jobs returned. An error
+        in one part is logged and the rest still runs."""
+        now = self.clock()
+        done: list[Any] = []
+        for name, part in (("pipelines", self._pipelines), *self._named_jobs()):
+            try:
+                done.extend(part(now))
+            except Exception:
+                log.exception("scheduler: %s failed this tick; continuing", name)
+        return done
+
+    def _named_jobs(self) -> list[tuple[str, Callable[[int], list[Any]]]]:
+        return [(type(job).__name__, job.tick) for job in self.jobs]
 
     def run_forever(
         self, interval: float = 30.0, stop: threading.Event | None = None
@@ -280,4 +324,4 @@ def _iso(run: PipelineRun) -> str:
     return datetime.fromtimestamp(run.scheduled_for / 1000, tz=UTC).isoformat()
 
 
-__all__ = ["Scheduler", "SubprocessLauncher", "due_times", "schedule"]
+__all__ = ["Job", "Scheduler", "SubprocessLauncher", "due_times", "latest_due", "schedule"]
