@@ -14,8 +14,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session")
 def ray_local() -> Iterator[Any]:
-    """The ``ray`` module, connected to a local 2-CPU Ray whose workers import ``tests``."""
+    """The ``ray`` module, connected to a local 2-CPU Ray whose workers import ``tests``.
+
+    Workers run this virtualenv's Python: under ``uv run`` Ray would otherwise build a new
+    environment for them from the project (slow, and without the extras)."""
     ray = pytest.importorskip("ray")
+    from ray._private import ray_constants
+
+    ray_constants.RAY_ENABLE_UV_RUN_RUNTIME_ENV = False
     if not ray.is_initialized():
         ray.init(
             num_cpus=2,
