@@ -5,9 +5,9 @@
 ``CLIENTS`` asyncio clients (one httpx connection pool each) share a fixed request rate: each
 sends on its own schedule (``RATE / CLIENTS`` per second; a late request is sent at once) with
 at most ``MAX_IN_FLIGHT`` requests waiting, and stops at ``SECONDS``: a server slower than the
-rate gets fewer requests, never a growing backlog. The mix cycles through 1-row and 20-row ``/predict`` and V2 requests.
-Writes a JSON summary: status counts, client errors, latencies, and for each answered
-request its prediction id and row count.
+rate gets fewer requests, never a growing backlog. The mix cycles through 1-row and 20-row
+``/predict`` and V2 requests. Writes a JSON summary: status counts, client errors,
+latencies, and for each answered request its prediction id and row count.
 """
 
 from __future__ import annotations
@@ -96,9 +96,7 @@ async def main(url: str, seconds: float, rate: float, clients: int) -> dict[str,
     out: dict[str, Any] = {"codes": {}, "client_errors": [], "latencies": [], "answered": [],
                            "bad": []}  # fmt: skip
     started = time.monotonic()
-    await asyncio.gather(
-        *(_client(url, i, seconds, clients / rate, out) for i in range(clients))
-    )
+    await asyncio.gather(*(_client(url, i, seconds, clients / rate, out) for i in range(clients)))
     out["seconds"] = time.monotonic() - started
     return out
 

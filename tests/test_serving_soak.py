@@ -122,7 +122,8 @@ def test_minutes_of_load_lose_nothing_fail_nothing_and_leak_nothing(
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(10)
-    assert server.returncode == 0, server_log.read_text()[-3000:]
+    # uvicorn re-raises the signal once it has drained, so a clean stop ends "killed" by it.
+    assert server.returncode in (0, -signal.SIGTERM), server_log.read_text()[-3000:]
 
     load = json.loads(result_file.read_text())
     answered: dict[str, int] = dict(load["answered"])

@@ -21,7 +21,9 @@ def import_ray(what: str) -> Any:
     try:
         return importlib.import_module("ray")
     except ImportError:
-        raise ConfigError(f"{what} needs Ray: pip install 'shipyard[ray]'", field="executor") from None
+        raise ConfigError(
+            f"{what} needs Ray: pip install 'shipyard[ray]'", field="executor"
+        ) from None
 
 
 def check_reachable(address: str, timeout: float) -> None:

@@ -30,7 +30,6 @@ from shipyard.registry import load_model, resolve
 from shipyard.serving._batch import ScoreProgress, check_columns, output_file, score_batch
 from shipyard.tracking import get_client
 
-
 _FOLDER_PREFIXES = ("/", "./", "../", "~", "file://")
 
 
@@ -77,11 +76,13 @@ class ChunkScorer:
         """The scored Arrow table of one unit."""
         import pyarrow.parquet as pq
 
-        if self._cursor is None or self._cursor[0] != unit.row_group or self._cursor[2] > unit.batch:
-            reader = pq.ParquetFile(self.path)
-            batches = reader.iter_batches(batch_size=self.chunk_rows, row_groups=[unit.row_group])
-            self._cursor = (unit.row_group, batches, 0)
-        group, batches, index = self._cursor
+        cursor = self._cursor
+        if cursor is None or cursor[0] != unit.row_group or cursor[2] > unit.batch:
+            batches = pq.ParquetFile(self.path).iter_batches(
+                batch_size=self.chunk_rows, row_groups=[unit.row_group]
+            )
+            cursor = (unit.row_group, batches, 0)
+        group, batches, index = cursor
         while index < unit.batch:  # the other actors' chunks of this row group
             next(batches)
             index += 1
@@ -171,4 +172,3 @@ def predict_file_on_ray(
         for actor in actors:
             ray.kill(actor)
     return done
-
