@@ -20,7 +20,7 @@ from shipyard.store import dispose_engines
 from shipyard.tracking import Client, _fluent
 from shipyard.tracking._run import active_stack
 
-pytest_plugins = ["tests._services", "tests._server"]
+pytest_plugins = ["tests._services", "tests._server", "tests._soak"]
 STORE_KINDS = ["local", "rest"]
 
 

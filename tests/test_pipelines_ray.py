@@ -4,8 +4,6 @@ and the clear error when a Ray address does not answer."""
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,20 +14,7 @@ from shipyard.tracking import Client
 from tests import _pipeline_steps as steps
 from tests._pipeline_steps import calls
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="session")
-def ray_local() -> Iterator[Any]:
-    ray = pytest.importorskip("ray")
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}},
-    )
-    yield ray
-    ray.shutdown()
+pytest_plugins = ["tests._ray"]
 
 
 @pytest.mark.slow

@@ -51,8 +51,16 @@ def predict(
     input: Path = typer.Option(..., "--input", "-i", help="Parquet file to score."),
     output: Path = typer.Option(..., "--output", "-o", help="Parquet file to write."),
     chunk_rows: int = typer.Option(50_000, "--chunk-rows", help="Rows per chunk."),
+    executor: str = typer.Option("local", "--executor", "-e", help="local or ray."),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", help="Ray cluster (ray://head:10001); default: a local Ray."
+    ),
+    parallel: int | None = typer.Option(
+        None, "--parallel", help="Ray actors (default: the cluster's CPUs)."
+    ),
 ) -> None:
-    """Score a Parquet file in chunks; the output is the input plus a `prediction` column."""
+    """Score a Parquet file in chunks, here or on Ray; the output is the input plus a
+    `prediction` column, in the input's order."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from shipyard.serving import predict_file
@@ -68,8 +76,12 @@ def predict(
             output,
             chunk_rows=chunk_rows,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
+            executor=executor,
+            ray_address=ray_address,
+            max_parallel=parallel,
         )
-    console.print(f"scored {rows} rows with {safe(ref)} -> {safe(str(output))}")
+    on = " on Ray" if executor == "ray" else ""
+    console.print(f"scored {rows} rows with {safe(ref)}{on} -> {safe(str(output))}")
 
 
 def build(

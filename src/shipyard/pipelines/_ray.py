@@ -12,16 +12,16 @@ and a task past it is cancelled with its worker process killed.
 
 from __future__ import annotations
 
-import importlib
-import os
 import re
-import socket
 import time
 from typing import Any
 
+from shipyard._ray import check_reachable, connect
 from shipyard.client import now_ms
-from shipyard.errors import ConfigError, InvalidArgument, ServiceUnavailable
+from shipyard.errors import InvalidArgument
 from shipyard.pipelines._task import StepOutcome, StepTask, execute_task, resolve_function
+
+__all__ = ["RayExecutor", "check_reachable", "memory_bytes"]
 
 _UNITS = {"": 1, "B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
 _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMG]I?B|B)?\s*$", re.IGNORECASE)
@@ -45,26 +45,6 @@ def memory_bytes(value: Any) -> int:
     return int(float(match[1]) * _UNITS[(match[2] or "").upper()])
 
 
-def check_reachable(address: str, timeout: float) -> None:
-    """Fail fast when nothing listens at a Ray address (host:port or ray://host:port)."""
-    if address in ("auto", "local"):
-        return
-    hostport = address.split("://", 1)[-1].rstrip("/")
-    host, _, port = hostport.rpartition(":")
-    if not host or not port.isdigit():
-        raise ConfigError(
-            f"Ray address {address!r} is not host:port or ray://host:port", field="address"
-        )
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
-    except OSError as exc:
-        raise ServiceUnavailable(
-            f"no Ray cluster answers at {address} ({exc}); start one with `ray start --head`, "
-            "fix the address, or leave it out to run a local Ray",
-            field="address",
-        ) from None
-
-
 class RayExecutor:
     """Runs steps as Ray tasks, as many at once as ``max_parallel`` (default: the cluster's
     CPUs)."""
@@ -79,25 +59,13 @@ class RayExecutor:
         connect_timeout: float = 5.0,
         init_kwargs: dict[str, Any] | None = None,
     ) -> None:
-        try:
-            ray: Any = importlib.import_module("ray")
-        except ImportError:
-            raise ConfigError(
-                "the Ray executor needs Ray: pip install 'shipyard[ray]'", field="executor"
-            ) from None
+        ray = connect(
+            "the Ray executor",
+            address,
+            connect_timeout=connect_timeout,
+            init_kwargs=init_kwargs,
+        )
         self._ray = ray
-        address = address or os.environ.get("RAY_ADDRESS") or None
-        if not ray.is_initialized():
-            if address:
-                check_reachable(address, connect_timeout)
-            options = {"include_dashboard": False, "ignore_reinit_error": True}
-            options.update(init_kwargs or {})
-            try:
-                ray.init(address=address, **options)
-            except ConnectionError as exc:
-                raise ServiceUnavailable(
-                    f"could not connect to Ray at {address}: {exc}", field="address"
-                ) from None
         self._remote = ray.remote(max_retries=0)(_run_on_ray)
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self._max = max_parallel or max(1, cpus)

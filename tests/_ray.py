@@ -1,0 +1,33 @@
+"""Pytest plugin: one local Ray instance per test process, shared by every Ray test (Ray
+takes a while to start on 2 cores, and a process can only be connected to one Ray)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def ray_local() -> Iterator[Any]:
+    """The ``ray`` module, connected to a local 2-CPU Ray whose workers import ``tests``.
+
+    Workers run this virtualenv's Python: under ``uv run`` Ray would otherwise build a new
+    environment for them from the project (slow, and without the extras)."""
+    ray = pytest.importorskip("ray")
+    from ray._private import ray_constants
+
+    ray_constants.RAY_ENABLE_UV_RUN_RUNTIME_ENV = False
+    if not ray.is_initialized():
+        ray.init(
+            num_cpus=2,
+            include_dashboard=False,
+            log_to_driver=False,
+            runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}},
+        )
+    yield ray
+    ray.shutdown()

@@ -1,0 +1,31 @@
+"""Pytest plugin: the soak test's summary line, printed at the end of the session (also under
+pytest-xdist, where it travels back from the worker as a user property of the report)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+_KEY = "soak_summary"
+_lines: list[str] = []
+
+
+@pytest.fixture
+def soak_summary(request: pytest.FixtureRequest) -> Iterator[list[str]]:
+    """A list the test appends its summary to; reported with the test's result."""
+    lines: list[str] = []
+    yield lines
+    for line in lines:
+        request.node.user_properties.append((_KEY, line))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "teardown":
+        _lines.extend(str(value) for key, value in report.user_properties if key == _KEY)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for line in _lines:
+        terminalreporter.write_line(line)
