@@ -62,6 +62,10 @@ def bind_socket(host: str, port: int, *, reuse_port: bool = False) -> socket.soc
     return sock
 
 
+#: How long a worker process may take to start before the supervisor gives up on it.
+WORKER_STARTUP_S = 60
+
+
 def run(
     sock: socket.socket,
     workers: int,
@@ -87,6 +91,9 @@ def run(
         if not os.environ.get(_METRICS_DIR_ENV):
             metrics_dir = tempfile.mkdtemp(prefix=metrics_prefix)
             os.environ[_METRICS_DIR_ENV] = metrics_dir
+        # a worker that takes longer than the health-check timeout to import and build its
+        # app is killed and restarted (forever, on a busy or CPU-limited host): allow a minute
+        options = {"timeout_worker_healthcheck": WORKER_STARTUP_S, **options}
         config = uvicorn.Config(factory, factory=True, workers=workers, **options)
         Multiprocess(config, sockets=[sock]).run()
     finally:
