@@ -152,6 +152,9 @@ TASKS = {
 
 if __name__ == "__main__":
     task, args = sys.argv[1], json.loads(sys.argv[2])
-    if task.startswith("shipyard"):
-        import shipyard.monitoring  # noqa: F401 - imported before the clock
+    if task.startswith("shipyard"):  # imported before the clock, as Evidently's libraries are
+        import pyarrow.parquet  # noqa: F401
+        import scipy.stats  # noqa: F401
+
+        import shipyard.monitoring  # noqa: F401
     print(emit_line(TASKS[task](args)))

@@ -215,7 +215,8 @@ class _ParquetColumns:
         schema = pq.read_schema(path)
         index = (schema.pandas_metadata or {}).get("index_columns", [])
         self.names = [n for n in schema.names if n not in index]
-        self.file = pq.ParquetFile(path, read_dictionary=dictionary_columns(schema, self.names))
+        text = dictionary_columns(schema, self.names)
+        self.file = pq.ParquetFile(path, read_dictionary=text, pre_buffer=False)
         self.num_rows = int(self.file.metadata.num_rows)
 
     def read(self, name: str) -> Any:
