@@ -20,6 +20,8 @@ from _competitors import emit_line
 from _monitoring_data import CATEGORICAL, NUMERIC
 
 ALPHA = 0.05
+# Evidently's stat tests named by their registry key (when forced) that give p-values
+_EVIDENTLY_PVALUE_METHODS = {"ks", "chisquare", "z", "fisher_exact", "g_test", "mannw", "t_test"}
 
 
 def _peak_mb() -> float:
@@ -100,7 +102,8 @@ def _evidently_flags(reference: Any, current: Any, **preset: Any) -> dict[str, A
             continue
         method, value, threshold = config["method"], metric["value"], config["threshold"]
         # p-value tests flag below their threshold, distances at or above it
-        drifted = value < threshold if "p_value" in method else value >= threshold
+        pvalue = "p_value" in method or method in _EVIDENTLY_PVALUE_METHODS
+        drifted = value < threshold if pvalue else value >= threshold
         methods[config["column"]] = method
         if drifted:
             flagged.append(config["column"])
@@ -122,14 +125,14 @@ def evidently_drift(a: dict[str, Any]) -> dict[str, Any]:
 
 def evidently_fpr(a: dict[str, Any]) -> dict[str, Any]:
     """Per pair: the default preset's verdict, and the columns its KS and chi-square
-    tests flag when forced (``num_method="ks"``, ``cat_method="chi2"``)."""
+    tests flag when forced (``num_method="ks"``, ``cat_method="chisquare"``)."""
     import pandas as pd
 
     runs = []
     for reference_path, current_path in a["pairs"]:
         reference, current = pd.read_parquet(reference_path), pd.read_parquet(current_path)
         default = _evidently_flags(reference, current)
-        forced = _evidently_flags(reference, current, num_method="ks", cat_method="chi2")
+        forced = _evidently_flags(reference, current, num_method="ks", cat_method="chisquare")
         flagged = forced["flagged"]
         runs.append(
             {
