@@ -148,3 +148,25 @@ def test_reference_from_a_dataset_version_is_stored_as_a_blob(sdk: shipyard.Clie
     again = load_reference(profile.digest)
     assert again.columns == profile.columns and again.source == version.ref
     assert drift(again, frame(1_000, 11)).drifted_columns == []
+
+
+def test_a_parquet_reference_matches_the_dataframe_one(tmp_path: Path) -> None:
+    data = frame(20_000, 12)
+    data.loc[:99, "age"] = np.nan
+    data.loc[:49, "plan"] = None
+    data.index = np.arange(len(data)) * 2  # a stored pandas index is not a column
+    path = tmp_path / "reference.parquet"
+    data.to_parquet(path, row_group_size=3_000)
+    in_memory = fit_reference(data, save=False)
+    from_file = fit_reference(path, save=False)  # read column by column through Arrow
+    assert list(from_file.columns) == list(in_memory.columns) and from_file.num_rows == 20_000
+    for name, want in in_memory.columns.items():
+        got = from_file.columns[name]
+        assert (got.kind, got.count, got.missing) == (want.kind, want.count, want.missing)
+        assert got.edges == pytest.approx(want.edges) and got.bin_counts == want.bin_counts
+        assert got.levels == want.levels and got.sample == want.sample
+        assert got.stats == pytest.approx(want.stats)
+    assert from_file.columns["age"].missing == 100 and from_file.columns["plan"].missing == 50
+    assert drift(from_file, path).drifted_columns == []
+    with pytest.raises(InvalidArgument, match="no column 'nope'"):
+        fit_reference(path, columns=["nope"], save=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -30,7 +31,7 @@ def _store(store: Store | None) -> Store:
 
 
 def fit_reference(
-    data: pd.DataFrame | str | DatasetVersion,
+    data: pd.DataFrame | Path | str | DatasetVersion,
     *,
     columns: Sequence[str] | None = None,
     categorical: Iterable[str] = (),
@@ -39,11 +40,13 @@ def fit_reference(
     save: bool = True,
     store: Store | None = None,
 ) -> ReferenceProfile:
-    """Fit a reference profile from a DataFrame or a dataset version (``"churn@3"``) once,
+    """Fit a reference profile from a DataFrame, a Parquet file (a :class:`~pathlib.Path`,
+    read column by column) or a dataset version (``"churn@3"``) once,
     and (``save=True``) store it as a small JSON blob: ``profile.digest`` finds it again
     with :func:`load_reference`, and scoring never re-reads the reference data."""
     source = ""
-    if isinstance(data, pd.DataFrame):
+    frame: pd.DataFrame | Path
+    if isinstance(data, pd.DataFrame | Path):
         frame = data
     else:
         from shipyard import data as datasets

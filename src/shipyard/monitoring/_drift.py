@@ -30,12 +30,14 @@ import pandas as pd
 
 from shipyard.errors import InvalidArgument, SchemaError
 from shipyard.monitoring import _tests as t
-from shipyard.monitoring._profile import (
-    DEFAULT_SAMPLE,
-    ColumnProfile,
-    ReferenceProfile,
+from shipyard.monitoring._columns import (
+    arrow_level_counts,
+    arrow_numeric_values,
+    dictionary_columns,
+    level_counts,
     numeric_values,
 )
+from shipyard.monitoring._profile import DEFAULT_SAMPLE, ColumnProfile, ReferenceProfile
 
 DEFAULT_CHUNK_ROWS = 100_000
 
@@ -128,7 +130,11 @@ class DriftReport:
 
 
 class _Numeric:
-    """Bin counts, missing count and a uniform reservoir of one numeric column."""
+    """Bin counts, missing count and a uniform reservoir of one numeric column.
+
+    The reservoir keeps the values with the ``size`` smallest random keys seen so far; once
+    it is full only values whose key beats the largest kept key can enter, so a chunk is
+    filtered before anything is sorted."""
 
     def __init__(self, profile: ColumnProfile, size: int, rng: np.random.Generator) -> None:
         self.edges = np.asarray(profile.edges, dtype="float64")
@@ -137,22 +143,35 @@ class _Numeric:
         self.size, self.rng = size, rng
         self.keys = np.empty(0)
         self.values = np.empty(0)
+        self.cutoff = np.inf
 
-    def add(self, series: pd.Series) -> None:
-        values = numeric_values(series)
+    def add_series(self, series: pd.Series) -> None:
+        self.add(numeric_values(series))
+
+    def add_arrow(self, array: Any) -> None:
+        self.add(arrow_numeric_values(array))
+
+    def add(self, values: np.ndarray) -> None:
         present = values[~np.isnan(values)]
         self.count += len(values)
         self.missing += len(values) - len(present)
         if len(present) == 0:
             return
-        self.counts += np.bincount(
-            np.searchsorted(self.edges, present, side="right"), minlength=len(self.counts)
-        )
-        keys = np.concatenate([self.keys, self.rng.random(len(present))])
+        # bin k holds edges[k-1] <= x < edges[k]: one comparison pass per edge is much
+        # faster than a binary search per value over so few edges
+        below = [np.count_nonzero(present < edge) for edge in self.edges]
+        self.counts += np.diff(np.asarray([0, *below, len(present)], dtype="int64"))
+        keys = self.rng.random(len(present))
+        if self.cutoff < np.inf:
+            entering = keys < self.cutoff
+            keys, present = keys[entering], present[entering]
+        keys = np.concatenate([self.keys, keys])
         vals = np.concatenate([self.values, present])
         if len(keys) > self.size:
             keep = np.argpartition(keys, self.size - 1)[: self.size]
             keys, vals = keys[keep], vals[keep]
+        if len(keys) == self.size:
+            self.cutoff = float(keys.max())
         self.keys, self.values = keys, vals
 
 
@@ -163,16 +182,23 @@ class _Categorical:
         self.levels: dict[str, int] = {}
         self.count = self.missing = 0
 
-    def add(self, series: pd.Series) -> None:
-        self.count += len(series)
-        self.missing += int(series.isna().sum())
-        for level, n in series.value_counts(dropna=True, sort=False).items():
-            self.levels[str(level)] = self.levels.get(str(level), 0) + int(n)
+    def add_series(self, series: pd.Series) -> None:
+        self.add(*level_counts(series), len(series))
+
+    def add_arrow(self, array: Any) -> None:
+        self.add(*arrow_level_counts(array), len(array))
+
+    def add(self, levels: Mapping[str, int], missing: int, count: int) -> None:
+        self.count += count
+        self.missing += missing
+        for level, n in levels.items():
+            self.levels[level] = self.levels.get(level, 0) + n
 
 
-def iter_chunks(current: Any, columns: Sequence[str], chunk_rows: int) -> Iterator[pd.DataFrame]:
-    """The current data as DataFrame chunks: a DataFrame (sliced), Parquet file path(s)
-    (read batch by batch, only ``columns``), or any iterable of DataFrames."""
+def iter_chunks(current: Any, columns: Sequence[str], chunk_rows: int) -> Iterator[Any]:
+    """The current data in chunks: a DataFrame (sliced, DataFrame chunks), Parquet file
+    path(s) (Arrow record batches of only ``columns``, text read as dictionaries), or any
+    iterable of DataFrames."""
     if isinstance(current, pd.DataFrame):
         for start in range(0, max(len(current), 1), chunk_rows):
             yield current.iloc[start : start + chunk_rows]
@@ -180,12 +206,15 @@ def iter_chunks(current: Any, columns: Sequence[str], chunk_rows: int) -> Iterat
     if isinstance(current, str | Path):
         import pyarrow.parquet as pq
 
-        parquet = pq.ParquetFile(str(current))
-        have = set(parquet.schema_arrow.names)
-        wanted = [c for c in columns if c in have]
-        _check_columns(columns, have)
-        for batch in parquet.iter_batches(batch_size=chunk_rows, columns=wanted):
-            yield batch.to_pandas()
+        schema = pq.read_schema(str(current))
+        _check_columns(columns, schema.names)
+        text = dictionary_columns(schema, columns)
+        # one row group at a time (Arrow's batch iterator reads far ahead), sliced into
+        # batches: memory holds a row group, whatever the file's size
+        parquet = pq.ParquetFile(str(current), read_dictionary=text, pre_buffer=False)
+        for group in range(parquet.num_row_groups):
+            table = parquet.read_row_group(group, columns=list(columns))
+            yield from table.to_batches(max_chunksize=chunk_rows)
         return
     if isinstance(current, Iterable):
         for chunk in current:
@@ -252,10 +281,14 @@ def score(
     }
     rows = 0
     for chunk in iter_chunks(current, names, chunk_rows):
-        _check_columns(names, chunk.columns)
+        if isinstance(chunk, pd.DataFrame):
+            _check_columns(names, chunk.columns)
+            for name, acc in accs.items():
+                acc.add_series(chunk[name])
+        else:  # an Arrow record batch of exactly ``names``
+            for name, array in zip(chunk.schema.names, chunk.columns, strict=True):
+                accs[name].add_arrow(array)
         rows += len(chunk)
-        for name, acc in accs.items():
-            acc.add(chunk[name])
     if rows == 0:
         raise InvalidArgument(
             "the current window has no rows; widen the window or wait for traffic",

@@ -27,6 +27,15 @@ import pandas as pd
 
 from shipyard.client import Store
 from shipyard.errors import InvalidArgument
+from shipyard.monitoring._columns import (
+    arrow_is_numeric,
+    arrow_level_counts,
+    arrow_numeric_values,
+    dictionary_columns,
+    is_numeric,
+    level_counts,
+    numeric_values,
+)
 
 PROFILE_FORMAT = 1
 DEFAULT_BINS = 10
@@ -86,42 +95,34 @@ class ReferenceProfile:
         return cls({c.name: c for c in columns}, int(data["num_rows"]), data["source"], digest)
 
 
-def is_numeric(series: pd.Series) -> bool:
-    """Numbers and datetimes are numeric; booleans, text and categories are categorical."""
-    dtype = series.dtype
-    if pd.api.types.is_bool_dtype(dtype):
-        return False
-    return bool(pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_datetime64_any_dtype(dtype))
-
-
-def numeric_values(series: pd.Series) -> np.ndarray:
-    """A column's values as float64 (datetimes as epoch nanoseconds), NaN where missing."""
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        values = series.to_numpy(dtype="datetime64[ns]", na_value=np.datetime64("NaT"))
-        out = values.astype("int64").astype("float64")
-        out[np.isnat(values)] = np.nan
-        return out
-    return np.asarray(pd.to_numeric(series, errors="coerce"), dtype="float64")
+def _quantiles(ordered: np.ndarray, qs: np.ndarray) -> np.ndarray:
+    """Quantiles of sorted values, linearly interpolated (numpy's default method)."""
+    pos = qs * (len(ordered) - 1)
+    lo = np.floor(pos).astype("int64")
+    hi = np.minimum(lo + 1, len(ordered) - 1)
+    return np.asarray(ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo))
 
 
 def _numeric_profile(
-    name: str, series: pd.Series, bins: int, sample_size: int, rng: np.random.Generator
+    name: str, values: np.ndarray, bins: int, sample_size: int, rng: np.random.Generator
 ) -> ColumnProfile:
-    values = numeric_values(series)
+    """Sorted once: the bin edges, quartiles, extremes and bin counts all come from it."""
     present = values[~np.isnan(values)]
     missing = len(values) - len(present)
     if len(present) == 0:
         return ColumnProfile(name, "numeric", len(values), missing)
-    inner = np.unique(np.quantile(present, np.linspace(0, 1, bins + 1)[1:-1]))
-    edges = [float(e) for e in inner]
-    counts = np.bincount(np.searchsorted(inner, present, side="right"), minlength=len(inner) + 1)
+    ordered = np.sort(present)
+    inner = np.unique(_quantiles(ordered, np.linspace(0, 1, bins + 1)[1:-1]))
+    # bin k holds inner[k-1] <= x < inner[k]
+    bounds = np.concatenate([[0], np.searchsorted(ordered, inner, side="left"), [len(ordered)]])
+    counts = np.diff(bounds)
     sample = present if len(present) <= sample_size else rng.choice(present, sample_size, False)
-    q1, median, q3 = np.quantile(present, [0.25, 0.5, 0.75])
+    q1, median, q3 = _quantiles(ordered, np.asarray([0.25, 0.5, 0.75]))
     stats = {
         "mean": float(present.mean()),
         "std": float(present.std(ddof=1)) if len(present) > 1 else 0.0,
-        "min": float(present.min()),
-        "max": float(present.max()),
+        "min": float(ordered[0]),
+        "max": float(ordered[-1]),
         "p25": float(q1),
         "p50": float(median),
         "p75": float(q3),
@@ -131,26 +132,24 @@ def _numeric_profile(
         "numeric",
         len(values),
         missing,
-        edges=edges,
+        edges=[float(e) for e in inner],
         bin_counts=[int(c) for c in counts],
-        sample=[float(x) for x in np.sort(sample)],
+        sample=np.sort(sample).tolist(),
         stats=stats,
     )
 
 
-def _categorical_profile(name: str, series: pd.Series, max_levels: int) -> ColumnProfile:
-    counts = series.value_counts(dropna=True)
-    missing = int(series.isna().sum())
-    if len(counts) > max_levels:
-        return ColumnProfile(name, "categorical", len(series), missing, high_cardinality=True)
-    levels: dict[str, int] = {}
-    for key, n in counts.items():
-        levels[str(key)] = levels.get(str(key), 0) + int(n)
-    return ColumnProfile(name, "categorical", len(series), missing, levels=levels)
+def _categorical_profile(
+    name: str, count: int, missing: int, levels: dict[str, int], max_levels: int
+) -> ColumnProfile:
+    if len(levels) > max_levels:
+        return ColumnProfile(name, "categorical", count, missing, high_cardinality=True)
+    ordered = dict(sorted(levels.items(), key=lambda kv: -kv[1]))
+    return ColumnProfile(name, "categorical", count, missing, levels=ordered)
 
 
 def fit_profile(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | Path,
     *,
     columns: Sequence[str] | None = None,
     categorical: Iterable[str] = (),
@@ -161,31 +160,67 @@ def fit_profile(
     seed: int = 0,
 ) -> ReferenceProfile:
     """Profile ``frame`` (or its ``columns``); names in ``categorical`` are treated as
-    categories even when they hold numbers."""
+    categories even when they hold numbers. A :class:`~pathlib.Path` is a Parquet file,
+    read one column at a time through Arrow (memory holds one column, not the table)."""
     if bins < 2 or sample_size < 10 or max_levels < 1:
         raise InvalidArgument(
             f"need bins >= 2, sample_size >= 10 and max_levels >= 1, got bins={bins}, "
             f"sample_size={sample_size}, max_levels={max_levels}",
             field="bins",
         )
-    names = list(frame.columns if columns is None else columns)
-    missing = [c for c in names if c not in frame.columns]
+    parquet = _ParquetColumns(frame) if isinstance(frame, Path) else None
+    table = frame if isinstance(frame, pd.DataFrame) else None
+    have: list[Any] = parquet.names if parquet else list(getattr(table, "columns", []))
+    names = list(have if columns is None else columns)
+    missing = [c for c in names if c not in have]
     if missing:
         raise InvalidArgument(
             f"the reference data has no column {', '.join(map(repr, missing))}", field="columns"
         )
-    if len(frame) == 0:
+    num_rows = parquet.num_rows if parquet else len(frame)  # type: ignore[arg-type]
+    if num_rows == 0:
         raise InvalidArgument("the reference data has no rows; fit on a non-empty dataset")
     forced = set(categorical)
     rng = np.random.default_rng(seed)
     profiles: dict[str, ColumnProfile] = {}
-    for name in names:
-        series = frame[name]
-        if is_numeric(series) and name not in forced:
-            profiles[str(name)] = _numeric_profile(str(name), series, bins, sample_size, rng)
-        else:
-            profiles[str(name)] = _categorical_profile(str(name), series, max_levels)
-    return ReferenceProfile(profiles, len(frame), source)
+    for original in names:
+        name = str(original)
+        if parquet is not None:
+            array = parquet.read(name)
+            if arrow_is_numeric(array.type) and name not in forced:
+                values = arrow_numeric_values(array)
+                profiles[name] = _numeric_profile(name, values, bins, sample_size, rng)
+            else:
+                levels, absent = arrow_level_counts(array)
+                profiles[name] = _categorical_profile(name, num_rows, absent, levels, max_levels)
+        elif table is not None:
+            series = table[original]
+            if is_numeric(series) and name not in forced:
+                profiles[name] = _numeric_profile(
+                    name, numeric_values(series), bins, sample_size, rng
+                )
+            else:
+                levels, absent = level_counts(series)
+                profiles[name] = _categorical_profile(name, num_rows, absent, levels, max_levels)
+    return ReferenceProfile(profiles, num_rows, source)
+
+
+class _ParquetColumns:
+    """A Parquet file's data columns (not a stored pandas index), read one at a time; text
+    columns come back dictionary-encoded."""
+
+    def __init__(self, path: Path) -> None:
+        import pyarrow.parquet as pq
+
+        schema = pq.read_schema(path)
+        index = (schema.pandas_metadata or {}).get("index_columns", [])
+        self.names = [n for n in schema.names if n not in index]
+        text = dictionary_columns(schema, self.names)
+        self.file = pq.ParquetFile(path, read_dictionary=text, pre_buffer=False)
+        self.num_rows = int(self.file.metadata.num_rows)
+
+    def read(self, name: str) -> Any:
+        return self.file.read(columns=[name]).column(0)
 
 
 def save_profile(profile: ReferenceProfile, store: Store) -> ReferenceProfile:
