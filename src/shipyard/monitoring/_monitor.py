@@ -23,6 +23,7 @@ from shipyard.monitoring._drift import score
 from shipyard.monitoring._log import iter_log, read_log
 from shipyard.monitoring._performance import compute, window_ms
 from shipyard.monitoring._profile import ReferenceProfile, fit_profile, load_profile, save_profile
+from shipyard.monitoring._retrain import on_alerts
 
 INPUT = "input."
 
@@ -166,8 +167,10 @@ def run_monitor(
     payload = {"monitor": name, "model": monitor.model, "window_start": start, "window_end": end}
     result["alerts"] = states
     result["notifications"] = deliver(monitor.channels, events, payload)
+    run_id = uuid.uuid4().hex
+    result.update(on_alerts(store, settings, monitor, events, run_id, start, end))
     run = MonitorRun(
-        uuid.uuid4().hex,
+        run_id,
         name,
         started,
         int(time.time() * 1000),
