@@ -104,28 +104,32 @@ def run_loop(model: str, stage: Stage | None = None) -> LoopResult:
     started = time.perf_counter()
     report = stage or (lambda label, done, total: None)
     total = 7
-    create_monitor(MONITOR, f"{model}@champion", window="1h", alerts=list(ALERTS))
-    set_retrain_policy(
-        MONITOR,
-        training.ref,
-        params={"promote": False},
-        metric="accuracy",
-        min_labelled=100,
-        cooldown="1h",
-    )
     raw = data.load(f"{DATASET}@latest")
     features = raw.drop(columns=[PATIENT, "event_timestamp", TARGET])
     labels = raw[TARGET].astype(int).to_numpy()
     config = ServingConfig(poll_seconds=0.25, log_flush_seconds=0.2)
     with BackgroundServer(f"{model}@champion", config) as server:
         report("serving @champion (following the alias)", 1, total)
+        traffic_started = time.time()
         normal_rows = features.sample(150, random_state=0)
         normal = _send(server.url, normal_rows, labels[normal_rows.index])
         shifted_rows = recalibrated(features)
         shifted = _send(server.url, shifted_rows, labels)
         _flush(server)
         report("normal and shifted traffic sent", 2, total)
-        first = run_monitor(MONITOR)
+        # the monitor watches this traffic (not the earlier serving burst)
+        seconds = int(time.time() - traffic_started) + 1
+        now, window = int(traffic_started * 1000) + seconds * 1000, f"{seconds}s"
+        create_monitor(MONITOR, f"{model}@champion", window=window, alerts=list(ALERTS))
+        set_retrain_policy(
+            MONITOR,
+            training.ref,
+            params={"promote": False},
+            metric="accuracy",
+            min_labelled=100,
+            cooldown="1h",
+        )
+        first = run_monitor(MONITOR, now=now)
         report("monitor run: drift flagged", 3, total)
         log_labels(shifted.ids, shifted.labels, model=model)
         newest = pd.concat(
@@ -133,7 +137,7 @@ def run_loop(model: str, stage: Stage | None = None) -> LoopResult:
         )
         dataset = data.register(DATASET, newest, description="with the recalibrated visits").ref
         report("labels arrived; new dataset version", 4, total)
-        second = run_monitor(MONITOR)
+        second = run_monitor(MONITOR, now=now)
         report("retraining policy ran", 5, total)
         before = shifted.versions[0]
         swap_started = time.perf_counter()
