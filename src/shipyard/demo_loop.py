@@ -172,7 +172,7 @@ def _as_dataset(
     out = rows.copy()
     out[patient] = np.arange(len(out), dtype="int64") + int(raw[patient].max()) + 1
     out["event_timestamp"] = raw["event_timestamp"].max() + pd.Timedelta(days=30)
-    out[target] = labels.astype(raw[target].dtype)
+    out[target] = pd.Series(labels, index=out.index).astype(raw[target].dtype)
     return out[list(raw.columns)]
 
 
