@@ -213,9 +213,14 @@ def on_alerts(
 ) -> dict[str, Any]:
     """Called by a monitor run after its alerts are evaluated: ``{"retrain": outcome}`` when
     an alert that triggers the policy fired, else ``{}``. Never raises."""
-    policy = get_retrain_policy(monitor)
-    if policy is None:
+    if not monitor.options.get(OPTION):
         return {}
+    try:
+        policy = RetrainPolicy.from_dict(monitor.options[OPTION])
+    except Exception as exc:  # a policy stored by hand: recorded, the run goes on
+        if not any(e.get("event") == "firing" for e in events):
+            return {}
+        return {"retrain": {"outcome": "failed", "reason": f"invalid retraining policy: {exc}"}}
     fired = [
         str(e["rule"])
         for e in events
