@@ -368,11 +368,16 @@ def test_demo_end_to_end(default_client: None, tmp_path: Path) -> None:
     assert "registered demo-model/1 from run " + best.id[:8] in registry_part
     assert "promoted: demo-model@champion -> version 1" in registry_part
     assert "metrics.val_auc > 0.9" in registry_part
-    version = shipyard.models.get_version("demo-model@champion")
-    assert version.version == 1 and version.run_id == best.id
+    version = shipyard.models.get_version("demo-model/1")  # (the loop promotes version 2)
+    assert version.run_id == best.id
     assert version.metrics["val_auc"] == best.metrics["val_auc"]
-    [event] = shipyard.models.history("demo-model")
-    assert event.outcome == "moved" and len(event.gates) == 2 and event.passed
+    event = shipyard.models.history("demo-model")[-1]
+    assert (
+        event.to_version == 1
+        and event.outcome == "moved"
+        and len(event.gates) == 2
+        and event.passed
+    )
     scored = [cells(line) for line in registry_part.partition("p(benign)")[2].splitlines()]
     assert len([r for r in scored if len(r) == 4 and r[0].isdigit()]) == 5
 
@@ -389,13 +394,12 @@ def test_demo_end_to_end(default_client: None, tmp_path: Path) -> None:
 
     # the training was a pipeline over a versioned dataset; the second run was all cached
     assert "(0/13 steps cached)" in out and "(13/13 steps cached)" in out
-    [second, first] = client.store.list_pipeline_runs(pipeline="demo-training")
+    [_, second, first] = client.store.list_pipeline_runs(pipeline="demo-training")
     assert first.status == second.status == "FINISHED"
     steps = {s.name: s for s in client.store.list_step_runs(second.id)}
     assert all(s.cache_hit for s in steps.values()) and len(steps) == 13
     assert [d["name"] for d in first.dag][:3] == ["ingest", "validate", "split"]
     assert [d["name"] for d in first.dag][-2:] == ["evaluate", "register"]
-    assert shipyard.data.get("breast-cancer@latest").version == 1
     # lineage walks from the best model's run back to the raw dataset version
     up = shipyard.lineage.upstream(f"run:{best.id}")
     assert "breast-cancer@1" in {up.label(n) for n in up.of_kind("dataset_version")}
@@ -410,6 +414,33 @@ def test_demo_end_to_end(default_client: None, tmp_path: Path) -> None:
     feature_up = shipyard.lineage.upstream(saved)
     assert {n.id for n in feature_up.of_kind("feature_view")} == {"measurements"}
     assert "demo-features" in ok("features", "list")
+
+    # the closed loop: shifted traffic, drift on the recalibrated columns, labels, the
+    # retraining policy promotes a new champion, the server swaps, lineage walks back
+    from shipyard.demo_loop import SHIFTED
+    from shipyard.monitoring import monitor_history
+
+    loop = out.partition("The closed loop")[2]
+    first, second = reversed(monitor_history("demo-model"))
+    assert sorted(first.result["drift"]["drifted_columns"]) == sorted(SHIFTED)
+    assert first.result["alerts"]["drifted_columns > 0"]["firing"]
+    assert first.result["retrain"]["outcome"] == "skipped"
+    retrain = second.result["retrain"]
+    assert retrain["outcome"] == "promoted", retrain
+    assert retrain["candidate"] == 2 and retrain["champion"] == 1
+    assert retrain["candidate_score"] > retrain["champion_score"]
+    assert shipyard.models.get_version("demo-model@champion").version == 2
+    assert shipyard.data.get("breast-cancer@latest").version == 2
+    flat = " ".join(loop.split())
+    assert "6 of 30 columns drifted" in flat
+    assert "swapped from version 1 to 2" in flat and "100/100 later responses" in flat
+    assert cells(row(loop, "after the swap"))[2] == "v2"
+    walks = loop.partition("(before the retraining)")[2]
+    before, _, after = walks.partition("(after the retraining)")
+    assert "demo-model/1" in before and "breast-cancer@1" in before
+    assert "demo-model/2" in after and "breast-cancer@2" in after
+    assert "triggered by monitor run " + second.id[:12] in after
+    assert "git commit" in before and "git commit" in after
 
 
 def test_python_dash_m_runs_the_cli() -> None:

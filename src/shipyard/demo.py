@@ -180,8 +180,9 @@ def evaluate(test: pd.DataFrame, models: list[Any], runs: list[dict[str, Any]]) 
 
 
 @step
-def register(board: list[Any]) -> dict[str, Any]:
-    """Register the best candidate's model and promote it to @champion through the gates."""
+def register(board: list[Any], promote_best: bool = True) -> dict[str, Any]:
+    """Register the best candidate's model and promote it to @champion through the gates
+    (``promote_best=False``: only register, e.g. when a retraining policy decides)."""
     best = board[0]
     get_client().set_tags(best["run_id"], {"shipyard.demo.champion": "true"})
     version = register_model(
@@ -190,6 +191,8 @@ def register(board: list[Any]) -> dict[str, Any]:
         description=f"best of the demo sweep ({best['family']} {best['params']})",
         tags={"source": "shipyard demo"},
     )
+    if not promote_best:
+        return {"model": DEMO_MODEL, "version": version.version, "outcome": "registered"}
     event = promote(
         DEMO_MODEL,
         version.version,
@@ -201,8 +204,9 @@ def register(board: list[Any]) -> dict[str, Any]:
 
 
 @pipeline(name="demo-training")
-def training(test_size: float = 0.25, seed: int = 42) -> None:
-    """ingest -> validate -> split -> train (sweep) -> evaluate -> register."""
+def training(test_size: float = 0.25, seed: int = 42, promote: bool = True) -> None:
+    """ingest -> validate -> split -> train (sweep) -> evaluate -> register (and promote,
+    unless ``promote=False``)."""
     frame = ingest(data.ref(f"{DATASET}@latest"))
     report = validate(frame)
     train_set, test_set = split(frame, report, test_size=test_size, seed=seed)
@@ -212,7 +216,7 @@ def training(test_size: float = 0.25, seed: int = 42) -> None:
         models.append(model)
         runs.append(run)
     board = evaluate(test_set, models, runs)
-    register(board)
+    register(board, promote_best=promote)
 
 
 # ----------------------------------------------------------------------------- the demo

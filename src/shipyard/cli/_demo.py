@@ -1,16 +1,19 @@
-"""`shipyard demo`: the whole loop on bundled data, with a progress bar, a leaderboard, and the
-best model registered, promoted through gates and scoring rows by alias."""
+"""`shipyard demo`: the whole loop on bundled data, with a progress bar, a leaderboard, the
+best model registered, promoted through gates and scoring rows by alias, served, and then the
+closed loop: shifted traffic, drift, labels, retraining, a new champion, lineage walks."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rich.table import Table
+from rich.tree import Tree
 
 from shipyard.cli import _serving
 from shipyard.cli._models import gates_table
 from shipyard.cli._render import console, fmt_value, friendly_errors, progress_bar, safe
-from shipyard.demo import DemoResult, run_demo
+from shipyard.demo import TARGET, DemoResult, run_demo
+from shipyard.demo_loop import SCALE, SHIFTED, LoopResult, PredictionLineage, run_loop
 from shipyard.entities import Run
 
 
@@ -65,7 +68,146 @@ def demo() -> None:
             "[bold]shipyard features list[/]"
         )
     if result.version is not None and result.promotion is not None:
-        _serving.demo_serving(f"{result.version.name}@{result.promotion.alias}")
+        rows = None
+        if result.first is not None:  # realistic traffic: the validation rows
+            rows = result.first.output("split", 1).drop(columns=[TARGET]).to_dict("records")
+        _serving.demo_serving(f"{result.version.name}@{result.promotion.alias}", rows)
+        closed_loop(result.version.name)
+
+
+def closed_loop(model: str) -> None:
+    """The closed loop, one Rich stage at a time."""
+    console.rule("[bold]The closed loop")
+    console.print(
+        f"the tumour-size instrument is recalibrated: {len(SHIFTED)} columns now read "
+        f"{SCALE}x ({safe(', '.join(SHIFTED[:3]))}, ...)"
+    )
+    with friendly_errors(), progress_bar() as bar:
+        task = bar.add_task("closed loop", total=None)
+
+        def report(label: str, done: int, total: int) -> None:
+            bar.update(task, description=label, completed=done, total=total)
+
+        loop = run_loop(model, report)
+    console.print(_traffic_table(loop))
+    _print_monitor(loop)
+    _print_retraining(loop)
+    console.print(
+        f"the server (following @champion) swapped from version {loop.champion_before} to "
+        f"[bold]{loop.champion_after}[/] {loop.swap_seconds:.1f}s after the promotion; "
+        f"{loop.after.versions.count(loop.champion_after)}/{len(loop.after.versions)} later "
+        f"responses carry version {loop.champion_after}"
+    )
+    for walked, when in zip(loop.walks, ("before", "after"), strict=True):
+        console.print(_lineage_tree(walked, when))
+    console.print(
+        f"closed loop in {loop.seconds:.1f}s; try [bold]shipyard monitor history "
+        f"{safe(loop.first.monitor)}[/] and [bold]shipyard models history {safe(model)}[/]"
+    )
+
+
+def _traffic_table(loop: LoopResult) -> Table:
+    table = Table(title="Traffic (one request per row)", header_style="bold")
+    for column in ("phase", "rows", "answered by", "accuracy (labels)"):
+        table.add_column(column, justify="right" if column != "phase" else "left")
+    for phase, traffic in (
+        ("normal", loop.normal),
+        ("recalibrated instrument", loop.shifted),
+        ("after the swap", loop.after),
+    ):
+        versions = ", ".join(f"v{v}" for v in sorted(set(traffic.versions)))
+        table.add_row(phase, str(len(traffic.ids)), versions, f"{traffic.accuracy:.3f}")
+    return table
+
+
+def _print_monitor(loop: LoopResult) -> None:
+    """The first monitor run: which columns drifted, by how much."""
+    drift = loop.first.result.get("drift", {})
+    table = Table(
+        title=f"Monitor {safe(loop.first.monitor)}: {drift.get('n_current', 0)} rows vs the "
+        f"training data ({safe(loop.first.result.get('reference_source', ''))})",
+        header_style="bold",
+    )
+    for column in ("column", "KS p-value", "Wasserstein", "drifted"):
+        table.add_column(column, justify="left" if column == "column" else "right")
+    columns = sorted(drift.get("columns", []), key=lambda c: not c["drifted"])
+    for c in columns[: len(SHIFTED) + 2]:
+        tests = {t["test"]: t for t in c["tests"]}
+        p_value = tests.get("ks", {}).get("p_value")
+        table.add_row(
+            safe(c["column"]),
+            "-" if p_value is None else f"{p_value:.2g}",
+            fmt_value(tests.get("wasserstein", {}).get("statistic")),
+            "[red]yes[/]" if c["drifted"] else "no",
+        )
+    console.print(table)
+    console.print(
+        f"{len(drift.get('drifted_columns', []))} of {len(drift.get('columns', []))} columns "
+        f"drifted: [bold]{safe(', '.join(drift.get('drifted_columns', [])))}[/]"
+    )
+
+
+def _print_retraining(loop: LoopResult) -> None:
+    """Both monitor runs: the alerts that fired and what the retraining policy did."""
+    table = Table(title="Monitor runs and the retraining policy", header_style="bold")
+    for column in ("run", "alerts firing", "labelled", "accuracy", "retraining"):
+        table.add_column(column)
+    for run in (loop.first, loop.second):
+        metrics = run.result.get("metrics", {})
+        firing = [r for r, state in run.result.get("alerts", {}).items() if state.get("firing")]
+        retrain = run.result.get("retrain") or {}
+        table.add_row(
+            run.id[:8],
+            safe("; ".join(firing)),
+            str(int(metrics.get("labelled", 0))),
+            fmt_value(metrics.get("accuracy")),
+            safe(retrain.get("outcome", "-")),
+        )
+    console.print(table)
+    for run in (loop.first, loop.second):
+        retrain = run.result.get("retrain") or {}
+        if retrain:
+            console.print(
+                f"run {run.id[:8]}: retraining {safe(retrain.get('outcome', '?'))}: "
+                f"{safe(retrain.get('reason', ''))}"
+            )
+    retrain = loop.second.result.get("retrain") or {}
+    if "candidate" not in retrain:
+        return
+    scores = Table(
+        title=f"Candidate vs champion on the same {retrain['labelled']} labelled rows "
+        f"(dataset {safe(loop.dataset)})",
+        header_style="bold",
+    )
+    for column in ("version", "role", "window_accuracy"):
+        scores.add_column(column)
+    scores.add_row(str(retrain["candidate"]), "candidate", fmt_value(retrain["candidate_score"]))
+    if "champion" in retrain:
+        scores.add_row(str(retrain["champion"]), "champion", fmt_value(retrain["champion_score"]))
+    console.print(scores)
+    for gate in retrain.get("gates", []):
+        mark = "[green]pass[/]" if gate["passed"] else "[red]fail[/]"
+        console.print(f"gate {mark} {safe(gate['rule'])}: {safe(gate['detail'])}")
+
+
+def _lineage_tree(walked: PredictionLineage, when: str) -> Tree:
+    """One prediction walked back to its data and code."""
+    tree = Tree(
+        f"[bold]prediction {walked.prediction_id[:12]}[/] ({when} the retraining)",
+        guide_style="dim",
+    )
+    node = tree.add(f"model version [bold]{safe(walked.model)}/{walked.version}[/]")
+    node = node.add(f"training run {walked.run[:12] or '-'}")
+    for pipeline_run in walked.pipeline_runs:
+        node.add(f"pipeline run {pipeline_run[:12]}")
+    for monitor_run in walked.monitor_runs:
+        node.add(f"triggered by monitor run {monitor_run[:12]}")
+    data = node.add("dataset versions")
+    for ref in walked.datasets:
+        data.add(f"[bold]{safe(ref)}[/]")
+    commit = walked.commit or "none recorded (not run from a git repository)"
+    node.add(f"git commit {safe(commit[:12] if walked.commit else commit)}")
+    return tree
 
 
 def _took(result: Any) -> str:

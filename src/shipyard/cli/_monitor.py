@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.table import Table
@@ -146,6 +146,7 @@ def run(name: str = typer.Argument(..., help="The monitor to run now.")) -> None
         console.print(
             f"alert [{color}]{safe(rule)}[/]: {'FIRING' if state.get('firing') else 'ok'}"
         )
+    print_retrain(result.result.get("retrain"))
     if result.status != "ok":
         raise typer.Exit(1)
 
@@ -202,6 +203,83 @@ def metrics(name: Optional[str] = typer.Argument(None, help="One monitor (defaul
         names = [name] if name else [m.name for m in store.list_monitors()]
         runs = [r for n in names for r in store.list_monitor_runs(n, 1)]
     typer.echo(monitoring.gauges_text(runs), nl=False)
+
+
+# ----------------------------------------------------------------------------- the closed loop
+
+
+def print_retrain(outcome: dict[str, Any] | None) -> None:
+    """One line for what the retraining policy did in a monitor run (nothing if it did not
+    trigger)."""
+    if not outcome:
+        return
+    color = {"promoted": "green", "rejected": "yellow", "skipped": "dim"}.get(
+        outcome.get("outcome", ""), "red"
+    )
+    scores = ""
+    if "candidate_score" in outcome:
+        versus = outcome.get("champion_score")
+        scores = f" {outcome['metric']} {outcome['candidate_score']:.4f}" + (
+            f" vs champion {versus:.4f}" if versus is not None else ""
+        )
+    console.print(
+        f"retraining [{color}]{outcome.get('outcome', '?')}[/]{scores}: "
+        f"{safe(outcome.get('reason', ''))}"
+    )
+
+
+@app.command("retrain-policy")
+def retrain_policy(
+    name: str = typer.Argument(..., help="The monitor."),
+    pipeline: Optional[str] = typer.Option(
+        None, "--pipeline", help="Training pipeline: module:function or a registered name."
+    ),
+    param: list[str] = typer.Option([], "--param", "-p", help="Pipeline parameter key=value."),
+    metric: str = typer.Option("auc", help="Compared on the labelled window (auc, rmse...)."),
+    direction: str = typer.Option("", help="max or min (default: from the metric)."),
+    min_labelled: int = typer.Option(50, help="Labelled rows needed to decide."),
+    margin: float = typer.Option(0.0, help="How much the candidate must win by."),
+    cooldown: str = typer.Option("1h", help="Least time between two retrainings."),
+    on: Optional[list[str]] = typer.Option(None, "--on", help="Alert rules that trigger it."),
+    remove: bool = typer.Option(False, "--remove", help="Detach the policy."),
+) -> None:
+    """Show, set (--pipeline) or remove (--remove) a monitor's retraining policy: when one
+    of its alerts fires, retrain, compare with the champion on labelled traffic and promote
+    through the gate only if the candidate wins."""
+    from shipyard import monitoring
+    from shipyard.cli._pipelines import _parse_params
+
+    with friendly_errors():
+        if remove:
+            monitoring.remove_retrain_policy(name)
+            console.print(f"monitor [bold]{safe(name)}[/] has no retraining policy now")
+            return
+        if pipeline is not None:
+            policy: Any = monitoring.set_retrain_policy(
+                name,
+                pipeline,
+                params=_parse_params(param),
+                metric=metric,
+                direction=direction,
+                min_labelled=min_labelled,
+                margin=margin,
+                cooldown=cooldown,
+                on=on or [],
+            )
+        else:
+            policy = monitoring.get_retrain_policy(name)
+    if policy is None:
+        console.print(
+            f"monitor [bold]{safe(name)}[/] has no retraining policy; set one with --pipeline"
+        )
+        return
+    table = Table(title=f"Retraining policy of {safe(name)}", header_style="bold")
+    table.add_column("setting")
+    table.add_column("value")
+    for key, value in policy.to_dict().items():
+        table.add_row(key, safe(str(value) if value not in ("", [], {}) else "-"))
+    table.add_row("gate", safe(policy.gate(policy.alias or "champion")))
+    console.print(table)
 
 
 __all__ = ["app"]

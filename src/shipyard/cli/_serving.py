@@ -4,6 +4,7 @@ batch scoring of Parquet files, and a self-contained build context."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -101,7 +102,7 @@ def build(
     )
 
 
-def demo_serving(ref: str) -> None:
+def demo_serving(ref: str, rows: list[dict[str, Any]] | None = None) -> None:
     """The serving part of `shipyard demo`: serve ``ref`` in the background, send a burst,
     show what the server measured."""
     from rich.table import Table
@@ -110,7 +111,7 @@ def demo_serving(ref: str) -> None:
 
     console.rule("[bold]Model serving")
     with console.status(f"serving {safe(ref)} and sending a burst of requests..."):
-        stats = run_serving_demo(ref)
+        stats = run_serving_demo(ref, rows)
     table = Table(title=f"{safe(ref)} behind the V2 server ({stats.url})", header_style="bold")
     for column in (
         "requests",

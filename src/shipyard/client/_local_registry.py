@@ -215,12 +215,20 @@ class RegistryMixin:
         version: int,
         description: str | None = None,
         tags: Mapping[str, str] | None = None,
+        metrics: Mapping[str, float] | None = None,
     ) -> ModelVersion:
         version = v.check_version(version)
         clean = checked_tags(tags)
+        scores = checked_metrics(metrics)
         with self._write() as conn:
             return registry_db.update_model_version(
-                conn, name, version, description=description, tags=clean, now=self._now()
+                conn,
+                name,
+                version,
+                description=description,
+                tags=clean,
+                now=self._now(),
+                metrics=scores,
             )
 
     def delete_model_version_tag(self, name: str, version: int, key: str) -> None:

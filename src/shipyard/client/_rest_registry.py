@@ -186,8 +186,11 @@ class RestRegistryMixin:
         version: int,
         description: str | None = None,
         tags: Mapping[str, str] | None = None,
+        metrics: Mapping[str, float] | None = None,
     ) -> ModelVersion:
         body = _description(description, tags)
+        if metrics:
+            body["metrics"] = _wire_metrics(checked_metrics(metrics))
         found = self.http.send("PATCH", _version(name, version), json=body)
         return ModelVersion.from_dict(found)
 

@@ -56,4 +56,6 @@ LINEAGE_NODE_KINDS: tuple[str, ...] = (
     "step_run",
     "feature_view",
     "deployment",
+    "monitor_run",
+    "alias_event",
 )

@@ -26,6 +26,13 @@ from shipyard.monitoring._monitor import create_monitor, monitor_history, run_mo
 from shipyard.monitoring._performance import PerformanceReport, PerformanceRow
 from shipyard.monitoring._profile import ColumnProfile, ReferenceProfile
 from shipyard.monitoring._report import render_html, report_data, write_report
+from shipyard.monitoring._retrain import (
+    RetrainPolicy,
+    get_retrain_policy,
+    labelled_window,
+    remove_retrain_policy,
+    set_retrain_policy,
+)
 from shipyard.monitoring._scheduler import MonitorJob
 from shipyard.monitoring._tests import TestResult
 from shipyard.serving import read_labels, read_predictions
@@ -38,19 +45,24 @@ __all__ = [
     "PerformanceReport",
     "PerformanceRow",
     "ReferenceProfile",
+    "RetrainPolicy",
     "TestResult",
     "create_monitor",
     "drift",
     "fit_reference",
     "gauges_text",
+    "get_retrain_policy",
+    "labelled_window",
     "load_reference",
     "log_labels",
     "monitor_history",
     "performance",
     "read_labels",
     "read_predictions",
+    "remove_retrain_policy",
     "render_html",
     "report_data",
     "run_monitor",
+    "set_retrain_policy",
     "write_report",
 ]

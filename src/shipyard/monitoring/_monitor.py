@@ -25,6 +25,7 @@ from shipyard.monitoring._options import drift_options, split_thresholds, with_c
 from shipyard.monitoring._outputs import OUTPUTS, fit_outputs, output_drift
 from shipyard.monitoring._performance import compute, window_ms
 from shipyard.monitoring._profile import ReferenceProfile, fit_profile, load_profile, save_profile
+from shipyard.monitoring._retrain import on_alerts
 
 INPUT = "input."
 
@@ -256,8 +257,10 @@ def run_monitor(
     payload = {"monitor": name, "model": monitor.model, "window_start": start, "window_end": end}
     result["alerts"] = states
     result["notifications"] = deliver(monitor.channels, events, payload)
+    run_id = uuid.uuid4().hex
+    result.update(on_alerts(store, settings, monitor, events, run_id, start, end))
     run = MonitorRun(
-        uuid.uuid4().hex,
+        run_id,
         name,
         started,
         int(time.time() * 1000),

@@ -474,11 +474,19 @@ def update_model_version(
     *,
     description: str | None = None,
     tags: Mapping[str, Any] | None = None,
+    metrics: Mapping[str, float] | None = None,
 ) -> ModelVersion:
-    """Change a version's description or set tags (its files never change)."""
+    """Change a version's description, set tags, or record evaluation ``metrics`` (merged
+    into the version's metric snapshot, so promotion gates such as
+    ``metrics.window_auc > champion.metrics.window_auc`` can compare them). Its files never
+    change."""
     found = resolve(ref, version)
     return _store().update_model_version(
-        found.name, found.version, description, {k: str(x) for k, x in (tags or {}).items()}
+        found.name,
+        found.version,
+        description,
+        {k: str(x) for k, x in (tags or {}).items()},
+        metrics,
     )
 
 

@@ -161,11 +161,13 @@ def get_version_by_id(version_id: str, caller: CallerDep) -> Response:
     "/models/{name}/versions/{version}", response_model=s.ModelVersionOut, tags=["models"]
 )
 def update_version(
-    name: str, version: Version, body: s.DescribeModel, caller: CallerDep
+    name: str, version: Version, body: s.DescribeModelVersion, caller: CallerDep
 ) -> Response:
-    """Change a version's description and set tags; its files never change (needs editor)."""
+    """Change a version's description, set tags and record evaluation metrics; its files
+    never change (needs editor)."""
     require_model(caller, name, "editor")
-    found = caller.store.update_model_version(name, version, body.description, body.tags)
+    metrics = {k: float(x) for k, x in body.metrics.items()}
+    found = caller.store.update_model_version(name, version, body.description, body.tags, metrics)
     return respond(found.to_dict())
 
 

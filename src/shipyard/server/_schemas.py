@@ -318,6 +318,12 @@ class DescribeModel(Body):
     tags: dict[Text, Text] = Field(default_factory=dict)
 
 
+class DescribeModelVersion(DescribeModel):
+    """A new description, tags to set and evaluation metrics to record on the version."""
+
+    metrics: dict[Text, WireFloat] = Field(default_factory=dict)
+
+
 class CreateModelVersion(Body):
     """A version of files already stored as blobs (``PUT /blobs/{digest}`` first)."""
 

@@ -475,11 +475,19 @@ def update_model_version(
     description: str | None,
     tags: Mapping[str, str],
     now: int,
+    metrics: Mapping[str, float] | None = None,
 ) -> ModelVersion:
-    """Change a version's description and set tags (its files and metadata never change)."""
+    """Change a version's description, set tags and record evaluation ``metrics`` (merged
+    into its metric snapshot, so promotion gates can compare them; its files and metadata
+    never change)."""
     model = _model_row(conn, name, lock=True)
     row = _version_row(conn, model.id, name, version)
     _describe(conn, VERSIONS, VERSION_TAGS, "version_id", row.id, description, tags, now)
+    if metrics:
+        merged = {**orjson.loads(row.metrics), **{k: float(x) for k, x in metrics.items()}}
+        conn.execute(
+            update(VERSIONS).where(VERSIONS.c.id == row.id).values(metrics=_metrics_json(merged))
+        )
     return get_model_version(conn, name, version)
 
 

@@ -1,0 +1,242 @@
+"""The closed loop of ``shipyard demo``: after the champion is served, the instrument that
+measures tumour size is recalibrated (six size columns read 1.5x), the champion's accuracy
+drops, the monitor flags the drifted columns, labels arrive, the labelled traffic becomes a
+new version of the dataset, the monitor's retraining policy retrains, scores candidate and
+champion on the labelled window and promotes the winner through the gate, the server (which
+follows ``@champion``) swaps to it, and one prediction from before and one from after are
+walked back through lineage to their dataset versions and git commit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+
+from shipyard import data
+from shipyard.entities import LineageNode, MonitorRun
+from shipyard.errors import ServiceUnavailable
+from shipyard.monitoring import create_monitor, log_labels, run_monitor, set_retrain_policy
+from shipyard.monitoring._log import read_log
+from shipyard.serving import BackgroundServer, ServingConfig
+from shipyard.tracking import get_client
+
+MONITOR = "demo-model"
+#: The recalibrated instrument: these columns now read ``SCALE`` times their old value.
+SHIFTED = (
+    "mean radius",
+    "mean perimeter",
+    "mean area",
+    "worst radius",
+    "worst perimeter",
+    "worst area",
+)
+SCALE = 1.5
+ALERTS = ("drifted_columns > 0", "accuracy < 0.9")
+Stage = Callable[[str, int, int], None]
+
+
+@dataclass
+class Traffic:
+    """Requests answered: per row its prediction id, the version that answered, the
+    prediction and the true label."""
+
+    ids: list[str] = field(default_factory=list)
+    versions: list[int] = field(default_factory=list)
+    predicted: list[int] = field(default_factory=list)
+    labels: list[int] = field(default_factory=list)
+
+    @property
+    def accuracy(self) -> float:
+        return float(np.mean(np.asarray(self.predicted) == np.asarray(self.labels)))
+
+
+@dataclass
+class PredictionLineage:
+    """One prediction walked back: the version that answered, its training run, the
+    pipeline run, the dataset versions, the git commit and (after retraining) the monitor
+    run that triggered it."""
+
+    prediction_id: str
+    model: str
+    version: int
+    run: str = ""
+    pipeline_runs: list[str] = field(default_factory=list)
+    datasets: list[str] = field(default_factory=list)
+    commit: str = ""
+    monitor_runs: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LoopResult:
+    """What the closed loop did, stage by stage."""
+
+    normal: Traffic
+    shifted: Traffic
+    after: Traffic
+    first: MonitorRun
+    second: MonitorRun
+    dataset: str
+    champion_before: int
+    champion_after: int
+    swap_seconds: float
+    walks: list[PredictionLineage]
+    seconds: float
+
+
+def recalibrated(frame: pd.DataFrame) -> pd.DataFrame:
+    """The same patients measured by the recalibrated instrument."""
+    out = frame.copy()
+    out[list(SHIFTED)] = out[list(SHIFTED)] * SCALE
+    return out
+
+
+def run_loop(model: str, stage: Stage | None = None) -> LoopResult:
+    """Run the closed loop on ``model`` (its ``@champion`` already serving-ready)."""
+    from shipyard.demo import DATASET, PATIENT, TARGET, training
+
+    started = time.perf_counter()
+    report = stage or (lambda label, done, total: None)
+    total = 7
+    raw = data.load(f"{DATASET}@latest")
+    features = raw.drop(columns=[PATIENT, "event_timestamp", TARGET])
+    labels = raw[TARGET].astype(int).to_numpy()
+    config = ServingConfig(poll_seconds=0.25, log_flush_seconds=0.2)
+    with BackgroundServer(f"{model}@champion", config) as server:
+        report("serving @champion (following the alias)", 1, total)
+        traffic_started = time.time()
+        normal_rows = features.sample(150, random_state=0)
+        normal = _send(server.url, normal_rows, labels[normal_rows.index])
+        shifted_rows = recalibrated(features)
+        shifted = _send(server.url, shifted_rows, labels)
+        _flush(server)
+        report("normal and shifted traffic sent", 2, total)
+        # the monitor watches this traffic (not the earlier serving burst)
+        seconds = int(time.time() - traffic_started) + 1
+        now, window = int(traffic_started * 1000) + seconds * 1000, f"{seconds}s"
+        create_monitor(MONITOR, f"{model}@champion", window=window, alerts=list(ALERTS))
+        set_retrain_policy(
+            MONITOR,
+            training.ref,
+            params={"promote": False},
+            metric="accuracy",
+            min_labelled=100,
+            cooldown="1h",
+        )
+        first = run_monitor(MONITOR, now=now)
+        report("monitor run: drift flagged", 3, total)
+        log_labels(shifted.ids, shifted.labels, model=model)
+        newest = pd.concat(
+            [raw, _as_dataset(raw, shifted_rows, PATIENT, TARGET, labels)], ignore_index=True
+        )
+        dataset = data.register(DATASET, newest, description="with the recalibrated visits").ref
+        report("labels arrived; new dataset version", 4, total)
+        second = run_monitor(MONITOR, now=now)
+        report("retraining policy ran", 5, total)
+        before = shifted.versions[0]
+        swap_started = time.perf_counter()
+        after_version = _wait_for_swap(server.url, shifted_rows.head(1), before)
+        swap_seconds = time.perf_counter() - swap_started
+        sample = shifted_rows.sample(100, random_state=1)
+        after = _send(server.url, sample, labels[sample.index])
+        _flush(server)
+        report("server swapped to the new champion", 6, total)
+    walks = [walk(shifted.ids[0], model), walk(after.ids[0], model)]
+    report("lineage walked", 7, total)
+    return LoopResult(
+        normal,
+        shifted,
+        after,
+        first,
+        second,
+        dataset,
+        before,
+        after_version,
+        swap_seconds,
+        walks,
+        time.perf_counter() - started,
+    )
+
+
+def _as_dataset(
+    raw: pd.DataFrame, rows: pd.DataFrame, patient: str, target: str, labels: np.ndarray
+) -> pd.DataFrame:
+    """The labelled recalibrated visits in the dataset's layout (new patient ids, a month
+    later)."""
+    out = rows.copy()
+    out[patient] = np.arange(len(out), dtype="int64") + int(raw[patient].max()) + 1
+    out["event_timestamp"] = raw["event_timestamp"].max() + pd.Timedelta(days=30)
+    out[target] = pd.Series(labels, index=out.index).astype(raw[target].dtype)
+    return out[list(raw.columns)]
+
+
+def _send(url: str, rows: pd.DataFrame, labels: np.ndarray, threads: int = 8) -> Traffic:
+    """One request per row, from ``threads`` clients at a time; answers kept in row order."""
+    records = rows.to_dict(orient="records")
+    answers: list[dict[str, Any]] = [{} for _ in records]
+
+    def worker(first: int) -> None:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            for i in range(first, len(records), threads):
+                answer = client.post("/predict", json=[records[i]])
+                answer.raise_for_status()
+                answers[i] = answer.json()
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(worker, range(threads)))
+    return Traffic(
+        [a["prediction_id"] for a in answers],
+        [int(a["version"]) for a in answers],
+        [int(a["predictions"][0]) for a in answers],
+        [int(x) for x in labels],
+    )
+
+
+def _flush(server: BackgroundServer) -> None:
+    """Wait until the server's prediction log holds every answered request."""
+    if server.state.log is not None:
+        server.state.log.flush()
+
+
+def _wait_for_swap(url: str, row: pd.DataFrame, old: int, timeout: float = 30.0) -> int:
+    """Post ``row`` until a version other than ``old`` answers (the server polls the alias)."""
+    deadline = time.monotonic() + timeout
+    record = row.to_dict(orient="records")
+    with httpx.Client(base_url=url, timeout=30) as client:
+        while time.monotonic() < deadline:
+            version = int(client.post("/predict", json=record).json()["version"])
+            if version != old:
+                return version
+            time.sleep(0.1)
+    raise ServiceUnavailable(f"the server still answers with version {old} after {timeout:.0f}s")
+
+
+def walk(prediction_id: str, model: str) -> PredictionLineage:
+    """Walk one prediction back: prediction -> model version -> training run -> pipeline
+    run -> dataset versions -> git commit (and the monitor run that triggered a retraining)."""
+    client = get_client()
+    store = client.store
+    logged = read_log(
+        client.settings, "predictions", model=model, columns=["prediction_id", "version"]
+    )
+    version_number = int(logged.loc[logged["prediction_id"] == prediction_id, "version"].iloc[0])
+    version = store.get_model_version(model, version_number)
+    edges = store.get_lineage(LineageNode("model_version", version.id), "up")
+    ups = {e.src for e in edges}
+
+    def of(kind: str) -> list[str]:
+        return sorted({n.id for n in ups if n.kind == kind})
+
+    found = PredictionLineage(prediction_id, model, version_number, version.run_id or "")
+    found.pipeline_runs = of("pipeline_run")
+    found.datasets = sorted(store.get_dataset_version_by_id(i).ref for i in of("dataset_version"))
+    found.monitor_runs = of("monitor_run")
+    if version.run_id:
+        found.commit = store.get_run(version.run_id).tags.get("shipyard.git.commit", "")
+    return found
