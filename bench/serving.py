@@ -35,7 +35,7 @@ from _competitors import WORK_DIR, Competitor, clean_env
 from tracking import MLFLOW
 
 HERE = Path(__file__).resolve().parent
-console = Console()
+console = Console(width=150)
 SCENARIOS = [("1 row, c=1", 1, 1), ("1 row, c=32", 1, 32), ("100 rows, c=8", 100, 8)]
 WORKERS = 2
 #: BentoML with the project's scikit-learn, so it loads the very same joblib file.
