@@ -1,13 +1,15 @@
-"""Model serving: ``shipyard serve`` vs ``mlflow models serve`` and a minimal FastAPI app.
+"""Model serving: ``shipyard serve`` vs ``mlflow models serve``, BentoML and a minimal FastAPI
+app.
 
 Run with ``uv run --extra bench --extra serving python bench/serving.py`` (``--seconds 3`` for a
 smoke test). The same scikit-learn model (a 50-tree random forest on the bundled
-breast-cancer data, fitted with the same seed in each venv) is served by each tool with 2
-worker processes and one BLAS/OpenMP thread per worker; MLflow from its own venv
-(``bench/.venvs/mlflow``). The load generator is its own process (``_serving_load.py``: raw
-asyncio keep-alive connections) sending JSON records: 1-row requests at concurrency 1 and
-32, 100-row requests at concurrency 8. BentoML is not measured (see bench/README.md).
-Results go to ``bench/.work/serving.json``.
+breast-cancer data) is served by each tool with 2 worker processes and one BLAS/OpenMP thread
+per worker; MLflow from its own venv (``bench/.venvs/mlflow``), BentoML from its own
+(``bench/.venvs/bentoml``, adaptive batching on, service in ``_serving_bento.py``). The load
+generator is its own process (``_serving_load.py``: raw asyncio keep-alive connections)
+sending JSON records: 1-row requests at concurrency 1 and 32, 100-row requests at
+concurrency 8. ``--only NAME`` measures a subset (repeatable). Results go to
+``bench/.work/serving.json``.
 """
 
 from __future__ import annotations
@@ -29,13 +31,31 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _competitors import WORK_DIR, clean_env
+from _competitors import WORK_DIR, Competitor, clean_env
 from tracking import MLFLOW
 
 HERE = Path(__file__).resolve().parent
-console = Console()
+console = Console(width=150)
 SCENARIOS = [("1 row, c=1", 1, 1), ("1 row, c=32", 1, 32), ("100 rows, c=8", 100, 8)]
 WORKERS = 2
+#: BentoML with the project's scikit-learn, so it loads the very same joblib file.
+BENTOML = Competitor(
+    "bentoml",
+    (
+        "bentoml==1.4.40",
+        "scikit-learn==1.9.1",
+        "pandas==3.1.1",
+        "numpy==2.4.6",
+        "joblib",
+        "threadpoolctl",
+    ),
+)
+SHIPYARD, FASTAPI, MLFLOW_SERVE, BENTO = (
+    "shipyard",
+    "fastapi (minimal)",
+    "mlflow models serve",
+    "bentoml (batching)",
+)
 
 
 def _free_port() -> int:
@@ -92,28 +112,24 @@ def _records(rows: int) -> list[dict[str, float]]:
     return X.head(rows).to_dict(orient="records")  # type: ignore[no-any-return]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=8.0, help="per measurement")
-    args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="serving-", dir=WORK_DIR if WORK_DIR.exists() else None))
-    threads = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    env = clean_env(extra=threads)
+def _prepare(work: Path, env: dict[str, str], threads: dict[str, str]) -> dict[str, Any]:
+    """Bodies, the registered model, the joblib file, the MLflow model and the venvs."""
     bodies: dict[tuple[str, int], Path] = {}
     for rows in (1, 100):
         records = _records(rows)
-        for kind, doc in (("records", records), ("mlflow", {"dataframe_records": records})):
+        docs = {"records": records, "mlflow": {"dataframe_records": records}}
+        docs["bentoml"] = {"records": records}
+        for kind, doc in docs.items():
             path = work / f"{kind}-{rows}.json"
             path.write_text(json.dumps(doc))
             bodies[(kind, rows)] = path
-
-    console.print("preparing models (shipyard registry, joblib, MLflow venv) ...")
-    home = work / "shipyard-home"
+    console.print("preparing models (shipyard registry, joblib, MLflow and BentoML venvs) ...")
     register = (
         f"import shipyard, sys; sys.path.insert(0, {str(HERE)!r}); from _serving_apps import fit; "
         "m, X = fit(); v = shipyard.register_model(m, 'bench', input_example=X.head()); "
         "shipyard.set_alias('bench', 'champion', v.version)"
     )
+    home = work / "shipyard-home"
     subprocess.run(
         [sys.executable, "-c", register], check=True, env={**env, "SHIPYARD_HOME": str(home)}
     )
@@ -135,102 +151,158 @@ def main() -> None:
         env=clean_env(mlflow_python, threads),
         capture_output=True,
     )
+    return {"bodies": bodies, "home": home, "mlflow": mlflow_python, "bentoml": BENTOML.ensure()}
 
-    servers: list[tuple[str, list[str], dict[str, str], str, str, str]] = []
-    port = _free_port()
-    servers.append(
+
+def _servers(
+    work: Path, env: dict[str, str], threads: dict[str, str], prep: dict[str, Any]
+) -> list[Any]:
+    """(name, command, env, readiness URL, route, body kind) of each server."""
+    ports = [_free_port() for _ in range(4)]
+    mlflow_python, bento_python = prep["mlflow"], prep["bentoml"]
+    return [
         (
-            "shipyard",
-            [
-                sys.executable,
-                "-m",
-                "shipyard",
-                "serve",
-                "bench@champion",
-                "--port",
-                str(port),
-                "--workers",
-                str(WORKERS),
-                "--log-level",
-                "warning",
-                "--poll",
-                "0",
-            ],
-            {**env, "SHIPYARD_HOME": str(home)},
-            f"http://127.0.0.1:{port}/v2/health/ready",
+            SHIPYARD,
+            [sys.executable, "-m", "shipyard", "serve", "bench@champion", "--port", str(ports[0]),
+             "--workers", str(WORKERS), "--log-level", "warning", "--poll", "0"],
+            {**env, "SHIPYARD_HOME": str(prep["home"])},
+            f"http://127.0.0.1:{ports[0]}/v2/health/ready",
             "/predict",
             "records",
-        )
-    )
-    port2 = _free_port()
-    servers.append(
+        ),
         (
-            "fastapi (minimal)",
-            [
-                sys.executable,
-                str(HERE / "_serving_apps.py"),
-                "fastapi",
-                str(work / "joblib"),
-                str(port2),
-                str(WORKERS),
-            ],
+            FASTAPI,
+            [sys.executable, str(HERE / "_serving_apps.py"), "fastapi", str(work / "joblib"),
+             str(ports[1]), str(WORKERS)],
             {**env, "PYTHONPATH": str(HERE)},
-            f"http://127.0.0.1:{port2}/docs",
+            f"http://127.0.0.1:{ports[1]}/docs",
             "/predict",
             "records",
-        )
-    )
-    port3 = _free_port()
-    servers.append(
+        ),
         (
-            "mlflow models serve",
-            [
-                str(mlflow_python),
-                "-m",
-                "mlflow",
-                "models",
-                "serve",
-                "-m",
-                str(work / "mlflow" / "mlflow"),
-                "--env-manager",
-                "local",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(port3),
-                "-w",
-                str(WORKERS),
-            ],
+            BENTO,
+            [str(bento_python), "-m", "bentoml", "serve", "_serving_bento:Bench", "--working-dir",
+             str(HERE), "--host", "127.0.0.1", "--port", str(ports[2])],
+            clean_env(
+                bento_python,
+                {**threads, "BENCH_MODEL_DIR": str(work / "joblib"), "BENCH_WORKERS": str(WORKERS),
+                 "BENTOML_HOME": str(work / "bentoml-home")},
+            ),
+            f"http://127.0.0.1:{ports[2]}/readyz",
+            "/predict",
+            "bentoml",
+        ),
+        (
+            MLFLOW_SERVE,
+            [str(mlflow_python), "-m", "mlflow", "models", "serve", "-m",
+             str(work / "mlflow" / "mlflow"), "--env-manager", "local", "-h", "127.0.0.1",
+             "-p", str(ports[3]), "-w", str(WORKERS)],
             clean_env(mlflow_python, threads),
-            f"http://127.0.0.1:{port3}/ping",
+            f"http://127.0.0.1:{ports[3]}/ping",
             "/invocations",
             "mlflow",
-        )
+        ),
+    ]  # fmt: skip
+
+
+def _measure(server: Any, bodies: dict[tuple[str, int], Path], seconds: float) -> dict[str, Any]:
+    name, command, server_env, ready, path, kind = server
+    console.print(f"[bold]{name}[/]: starting ...")
+    process = subprocess.Popen(
+        command,
+        env=server_env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
+    cells: dict[str, Any] = {}
+    try:
+        _wait(ready, process)
+        port = int(ready.split(":")[2].split("/")[0])
+        for label, rows, concurrency in SCENARIOS:
+            cells[label] = _load(port, path, bodies[(kind, rows)], concurrency, seconds)
+            console.print(f"  {label}: {cells[label]}")
+    finally:
+        _stop(process)
+    return cells
 
-    results: dict[str, dict[str, Any]] = {}
-    for name, command, server_env, ready, path, kind in servers:
-        console.print(f"[bold]{name}[/]: starting ...")
-        process = subprocess.Popen(
-            command,
-            env=server_env,
-            start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+
+def _ratios(results: dict[str, dict[str, Any]]) -> list[str]:
+    """Shipyard's req/s and p99 against each other server, per column."""
+    ours = results.get(SHIPYARD, {})
+    lines = []
+    for other in (MLFLOW_SERVE, BENTO, FASTAPI):
+        theirs = results.get(other, {})
+        ratios = [
+            f"{label}: {ours[label]['rps'] / theirs[label]['rps']:.2f}x req/s, p99 "
+            f"{ours[label]['p99_ms'] / theirs[label]['p99_ms']:.2f}x"
+            for label, _, _ in SCENARIOS
+            if label in ours and label in theirs
+        ]
+        if ratios:
+            lines.append(f"shipyard vs {other}: " + "; ".join(ratios))
+    return lines
+
+
+def _targets(results: dict[str, dict[str, Any]]) -> list[str]:
+    """The issue's targets, each with its measured value and met / missed."""
+    ours = results.get(SHIPYARD, {})
+    checks: list[tuple[str, str, float, float, bool]] = []  # text, other, value, bound, higher
+    c1, c32 = SCENARIOS[0][0], SCENARIOS[1][0]
+    if MLFLOW_SERVE in results:
+        m = results[MLFLOW_SERVE]
+        checks.append(
+            ("req/s at c=32 vs MLflow", ">= 4x", ours[c32]["rps"] / m[c32]["rps"], 4, True)
         )
-        try:
-            _wait(ready, process)
-            port_of = int(ready.split(":")[2].split("/")[0])
-            for label, rows, concurrency in SCENARIOS:
-                results.setdefault(name, {})[label] = _load(
-                    port_of, path, bodies[(kind, rows)], concurrency, args.seconds
-                )
-                console.print(f"  {label}: {results[name][label]}")
-        finally:
-            _stop(process)
+        checks.append(
+            (
+                "p99 at c=32 vs MLflow",
+                "<= 0.25x",
+                ours[c32]["p99_ms"] / m[c32]["p99_ms"],
+                0.25,
+                False,
+            )
+        )
+    if FASTAPI in results:
+        f = results[FASTAPI]
+        checks.append(
+            ("req/s at c=1 vs FastAPI", ">= 0.8x", ours[c1]["rps"] / f[c1]["rps"], 0.8, True)
+        )
+        checks.append(
+            ("req/s at c=32 vs FastAPI", "> 1x", ours[c32]["rps"] / f[c32]["rps"], 1, True)
+        )
+    if BENTO in results:
+        b = results[BENTO]
+        for label, _, _ in SCENARIOS:
+            checks.append(
+                (f"req/s {label} vs BentoML", "> 1x", ours[label]["rps"] / b[label]["rps"], 1, True)
+            )
+    return [
+        f"{text}: {value:.2f}x (target {bound_text}) "
+        + ("[green]met[/]" if (value >= bound if higher else value <= bound) else "[red]missed[/]")
+        for text, bound_text, value, bound, higher in checks
+    ]  # fmt: skip
 
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=8.0, help="per measurement")
+    parser.add_argument("--only", action="append", help="measure only these servers (by name)")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="serving-", dir=WORK_DIR if WORK_DIR.exists() else None))
+    threads = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env = clean_env(extra=threads)
+    prep = _prepare(work, env, threads)
+    results: dict[str, dict[str, Any]] = {}
+    for server in _servers(work, env, threads, prep):
+        if args.only and not any(o in server[0] for o in args.only):
+            continue
+        results[server[0]] = _measure(server, prep["bodies"], args.seconds)
+
+    load = os.getloadavg()
     table = Table(
-        title=f"Model serving ({WORKERS} workers, 1 BLAS thread each, {args.seconds:.0f} s/cell)"
+        title=f"Model serving ({WORKERS} workers, 1 BLAS thread each, {args.seconds:.0f} s/cell, "
+        f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f})"
     )
     table.add_column("server")
     for label, _, _ in SCENARIOS:
@@ -246,18 +318,11 @@ def main() -> None:
             ]
         table.add_row(*row)
     console.print(table)
-    ours = results.get("shipyard", {})
-    for other in ("mlflow models serve", "fastapi (minimal)"):
-        theirs = results.get(other, {})
-        ratios = [
-            f"{label}: {ours[label]['rps'] / theirs[label]['rps']:.2f}x req/s, p99 "
-            f"{ours[label]['p99_ms'] / theirs[label]['p99_ms']:.2f}x"
-            for label, _, _ in SCENARIOS
-            if label in ours and label in theirs
-        ]
-        console.print(f"shipyard vs {other}: " + "; ".join(ratios))
+    for line in _ratios(results) + _targets(results):
+        console.print(line)
     WORK_DIR.mkdir(parents=True, exist_ok=True)
-    (WORK_DIR / "serving.json").write_text(json.dumps(results, indent=2))
+    record = {"load_average": load, "seconds": args.seconds, "results": results}
+    (WORK_DIR / "serving.json").write_text(json.dumps(record, indent=2))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import numpy as np
 import orjson
+import pandas as pd
 import pytest
 
 from shipyard.serving._codec import decode_request, encode_response
@@ -214,6 +215,18 @@ BAD_INPUT: dict[str, tuple[str, Any, int, str | None]] = {
         "mean radius",
     ),
     "/predict not a table": ("/predict", lambda X: {"json": "hello"}, 422, "body"),
+    "record missing a column": (
+        "/predict",
+        lambda X: {"json": [X.iloc[0].drop("mean area").to_dict()]},
+        422,
+        "mean area",
+    ),
+    "text in a record": (
+        "/predict",
+        lambda X: {"json": [{**X.iloc[0].to_dict(), "mean area": "big"}]},
+        422,
+        "mean area",
+    ),
     "unknown model": ("/v2/models/nope/infer", lambda X: {"json": v2_body(X.head(1))}, 404, None),
     "unknown version": (
         "/v2/models/churn/versions/9/infer",
@@ -257,3 +270,39 @@ def test_metrics(http: httpx.Client, served_model: Any) -> None:
     )
     assert "shipyard_serving_queue_depth" in text
     assert "shipyard_serving_prediction_log_shed_rows_total 0.0" in text
+
+
+def test_fast_input_path_matches_the_signature_check(served_model: Any) -> None:
+    """All-double signatures skip the generic frame: the result is exactly what
+    Signature.enforce gives, and anything unusual gets enforce's own error."""
+    from shipyard.errors import SchemaError
+    from shipyard.models import load
+    from shipyard.serving._inputs import InputPlan
+
+    X, _ = served_model
+    signature = load("churn@champion").signature
+    plan = InputPlan(signature)
+    records = X.head(3).to_dict(orient="records")
+    records[1]["mean radius"] = 14  # an int among floats: cast like enforce casts it
+    expected = signature.enforce(pd.DataFrame(records))
+    fast = plan.from_json(records)
+    pd.testing.assert_frame_equal(fast, expected)
+    matrix = X.head(2).to_numpy()
+    pd.testing.assert_frame_equal(
+        plan._matrix(matrix), signature.enforce(pd.DataFrame(matrix, columns=X.columns))
+    )
+    reordered = [dict(reversed(list(r.items()))) for r in records]  # key order is free
+    pd.testing.assert_frame_equal(plan.from_json(reordered), expected)
+    with_nan = matrix.copy()
+    with_nan[0, 3] = np.nan
+    assert plan._matrix(with_nan) is None  # the general path raises, naming the column
+    with pytest.raises(SchemaError) as err:
+        plan.enforce(pd.DataFrame(with_nan, columns=X.columns))
+    assert err.value.field == X.columns[3]
+    flag = [{**records[0], "mean area": True}]  # not a float: enforce decides, as before
+    pd.testing.assert_frame_equal(plan.from_json(flag), signature.enforce(pd.DataFrame(flag)))
+    with pytest.raises(SchemaError) as err:
+        plan.from_json([{**records[0], "mean area": None}])
+    assert err.value.field == "mean area"
+    with pytest.warns(UserWarning, match="dropping 1 column"):  # extra columns: enforce's path
+        assert len(plan.from_json([{**records[0], "extra": 1.0}])) == 1

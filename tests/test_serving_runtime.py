@@ -15,8 +15,10 @@ import pytest
 
 import shipyard
 from shipyard.errors import InvalidArgument
-from shipyard.serving import log_labels, read_labels, read_predictions
-from shipyard.serving._batcher import Batcher
+from shipyard.serving import ServingConfig, log_labels, read_labels, read_predictions
+from shipyard.serving._app import ModelServer
+from shipyard.serving._batcher import Batcher, BatcherClosed
+from shipyard.tracking import get_client
 from tests._serving import register, start
 
 pytest_plugins = ["tests._serving"]
@@ -164,6 +166,60 @@ def test_alias_move_swaps_versions_with_zero_failed_requests(served_model: Any) 
     assert f'role="primary",version="{second}"}} 1.0' in text
     logged = read_predictions("churn")
     assert {1, second} <= set(logged["version"])
+
+
+def test_a_swap_retires_the_old_version_only_after_its_last_request(served_model: Any) -> None:
+    """The race behind swaps: requests that picked the old version (one inside its model
+    call, one routed but not yet submitted) finish on it; the swap's retirement waits for
+    both, new traffic goes to the new version meanwhile, and nothing fails."""
+    X, _ = served_model
+    rows = X.head(1).to_dict(orient="records")
+    second = register(alias=None, C=0.01)
+
+    async def main() -> None:
+        config = ServingConfig(poll_seconds=0, log_predictions=False)
+        server = ModelServer("churn@champion", config, get_client().settings)
+        service = server.service
+        await service.start()
+        old = service.primary.current
+        assert old is not None and old.version == 1
+        with pytest.raises(RuntimeError, match="already started"):  # one poller per service
+            await service.start()
+        inside, gate = threading.Event(), threading.Event()
+        predict = old.batcher._predict
+
+        def held(data: Any) -> Any:
+            inside.set()
+            gate.wait(30)
+            return predict(data)
+
+        old.batcher._predict = held
+        in_model = asyncio.ensure_future(server.predict("churn", None, None, rows))
+        await asyncio.to_thread(inside.wait, 30)  # that request is in version 1's model call
+        routed, _ = service.lease("churn")  # and this one picked version 1, not yet submitted
+
+        shipyard.set_alias("churn", "champion", second)
+        assert await service.primary.refresh()
+        (retiring,) = service.primary.retiring
+        answered, _, _ = await server.predict("churn", None, None, rows)
+        assert answered.version == second  # new traffic: the new version
+        assert not retiring.done() and not old.batcher.closed
+
+        gate.set()
+        first, outputs, _ = await in_model
+        assert first.version == 1 and len(outputs) == 1
+        await asyncio.sleep(0.05)
+        assert not retiring.done()  # the routed request still holds its lease
+        late = await routed.batcher.submit(routed.plan.from_json(rows))
+        routed.release()
+        assert len(late) == 1
+        await asyncio.wait_for(retiring, 30)
+        assert old.batcher.closed and old.users == 0
+        with pytest.raises(BatcherClosed):  # a retired batcher never restarts
+            await old.batcher.submit(X.head(1))
+        await service.stop()
+
+    asyncio.run(main())
 
 
 @pytest.mark.parametrize("mode", ["canary", "shadow"])

@@ -28,6 +28,7 @@ from fastapi.responses import Response
 
 from shipyard.config import Settings
 from shipyard.errors import InvalidArgument, ShipyardError, TooLarge
+from shipyard.serving._batcher import BatcherClosed
 from shipyard.serving._codec import HEADER, decode_request, encode_response, loads, output_tensor
 from shipyard.serving._config import ServingConfig
 from shipyard.serving._metrics import ServingMetrics
@@ -139,23 +140,33 @@ class ModelServer:
         """Answer one request: route it, batch it, log it (and shadow it)."""
         started = time.perf_counter()
         service = self.service
-        if version is not None:
-            served, shadow = service.find(name, version), None
-            role = served.role
-        else:
-            service.find(name)
-            served, shadow = service.route()
-            role = "canary" if served.role == "challenger" else served.role
-        if tensors is not None:
-            model_input = served.plan.from_tensors(tensors)
-        else:
-            model_input = served.plan.from_json(doc)
-        outputs = await served.batcher.submit(model_input)
+        for attempt in (1, 2):
+            # Leased: a version swapped out meanwhile stays open until this request is done.
+            served, shadow = service.lease(name, version)
+            try:
+                if tensors is not None:
+                    model_input = served.plan.from_tensors(tensors)
+                else:
+                    model_input = served.plan.from_json(doc)
+                outputs = await served.batcher.submit(model_input)
+                break
+            except BaseException as exc:
+                if shadow is not None:
+                    shadow.release()
+                if not isinstance(exc, BatcherClosed) or attempt == 2:
+                    raise
+                # retired before this request leased it (cannot happen with leases taken at
+                # routing; kept so a retired version never fails a request): route again
+            finally:
+                served.release()
+        role = served.role
+        if version is None and role == "challenger":
+            role = "canary"
         prediction_id = uuid.uuid4().hex
+        if shadow is not None:  # first: the shadow task returns its lease
+            service.spawn(self._shadow(shadow, prediction_id, model_input))
         if self.log is not None:
             self._log(served, prediction_id, model_input, outputs, started, role)
-        if shadow is not None:
-            service.spawn(self._shadow(shadow, prediction_id, model_input))
         return served, outputs, prediction_id
 
     def _log(
@@ -178,12 +189,15 @@ class ModelServer:
         )
 
     async def _shadow(self, served: Served, pid: str, model_input: Any) -> None:
+        """Send a copy to the shadow version (leased by ``predict``) and log its answer."""
         started = time.perf_counter()
         try:
             outputs = await served.batcher.submit(model_input)
         except Exception as exc:
             log.warning("shadow %s/%s failed: %s", served.name, served.version, exc)
             return
+        finally:
+            served.release()
         if self.log is not None:
             self._log(served, pid, model_input, outputs, started, "shadow")
 

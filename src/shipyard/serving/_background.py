@@ -46,7 +46,12 @@ class BackgroundServer:
         self._thread: threading.Thread | None = None
 
     def start(self, timeout: float = 60.0) -> BackgroundServer:
-        """Start serving and wait for readiness (ServiceUnavailable if it never comes)."""
+        """Start serving and wait for readiness (ServiceUnavailable if it never comes).
+
+        Idempotent: ``with BackgroundServer(...).start() as server`` starts one server, not a
+        second event loop on the same app state."""
+        if self._thread is not None:
+            return self
         self._thread = threading.Thread(
             target=lambda: asyncio.run(self._main()),
             daemon=True,

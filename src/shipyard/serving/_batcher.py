@@ -12,6 +12,7 @@ that breaks the model fails.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,10 @@ from shipyard.serving._inputs import rows_of
 
 #: Called after each model call with (requests, rows, seconds).
 BatchObserver = Callable[[int, int, float], None]
+
+
+class BatcherClosed(RuntimeError):
+    """A request reached a batcher after ``close()`` (a retired version): route it again."""
 
 
 @dataclass
@@ -55,6 +60,8 @@ class Batcher:
         self._task: asyncio.Task[None] | None = None
         self._pending = 0
         self._last_requests = 1
+        self._idle: asyncio.Event | None = None  # set while nothing is pending (drain waits)
+        self.closed = False
 
     @property
     def depth(self) -> int:
@@ -62,28 +69,38 @@ class Batcher:
         return self._pending
 
     def start(self) -> None:
-        """Start the collector on the running event loop."""
+        """Start the collector on the running event loop (its queue and events live there)."""
+        if self.closed:
+            raise BatcherClosed("this model version is retired; route the request again")
         if self._task is None:
             self._queue = asyncio.Queue()
+            self._idle = asyncio.Event()
+            self._idle.set()
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def submit(self, data: Any) -> Any:
-        """Predictions for ``data`` (computed in a batch with whatever else is queued)."""
+        """Predictions for ``data`` (computed in a batch with whatever else is queued).
+
+        BatcherClosed if the batcher was closed: the request never reached the model.
+        """
         self.start()
-        assert self._queue is not None
+        assert self._queue is not None and self._idle is not None
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending += 1
+        self._idle.clear()
         try:
             self._queue.put_nowait(_Item(data, rows_of(data), future))
             return await future
         finally:
             self._pending -= 1
+            if not self._pending:
+                self._idle.set()
 
     async def drain(self, timeout: float = 30.0) -> None:
         """Wait until every submitted request is answered, then stop the collector."""
-        deadline = time.monotonic() + timeout
-        while self._pending and time.monotonic() < deadline:
-            await asyncio.sleep(0.005)
+        if self._idle is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), timeout)
         if self._task is not None:
             self._task.cancel()
             self._task = None
@@ -155,7 +172,8 @@ class Batcher:
         return split(result, [i.rows for i in items])
 
     def close(self) -> None:
-        """Release the worker thread (after ``drain``)."""
+        """Release the worker thread (after ``drain``); later submits raise BatcherClosed."""
+        self.closed = True
         self._executor.shutdown(wait=False)
 
 

@@ -55,6 +55,19 @@ class InputPlan:
         # store, see ``online_features``).
         self.feature_service = feature_service
         self.feature_source = feature_source if feature_service else None
+        # All-double signatures (most tabular models) take a fast path: JSON records or a
+        # float64 matrix become the checked frame directly, with the column index built once,
+        # instead of a generic frame that Signature.enforce then selects, casts and scans.
+        # Anything unusual (a missing or extra column, a non-number, a NaN) falls back to
+        # the general path, which names the field in its error.
+        self._fast = bool(
+            columns
+            and self.feature_source is None
+            and all(c.type == "double" for c in columns)
+            and len(set(self.columns or ())) == len(columns)
+        )
+        self._index = pd.Index(self.columns or []) if self._fast else None
+        self._strict = np.array([not c.nullable for c in columns or ()], dtype=bool)
 
     # ---------------------------------------------------------------- metadata
 
@@ -106,6 +119,9 @@ class InputPlan:
                     "[rows, columns] or one tensor per column",
                     field=tensors[0].name,
                 )
+            fast = self._matrix(array)
+            if fast is not None:
+                return fast
             data = pd.DataFrame(array, columns=self.columns) if self.columns else array
             return self.enforce(data)
         if self.tensor is not None:
@@ -117,7 +133,43 @@ class InputPlan:
     def from_json(self, doc: Any) -> Any:
         """Model input from a /predict body: records, ``{"columns", "data"}``, a dict of
         columns, rows of numbers, or any of these under ``inputs``/``instances``."""
+        if self._fast and isinstance(doc, list):
+            fast = self._records(doc)
+            if fast is not None:
+                return fast
         return self.enforce(_json_data(doc))
+
+    def _records(self, doc: list[Any]) -> pd.DataFrame | None:
+        """JSON records holding exactly the signature's columns, all numbers, as the checked
+        frame; None when the general path must decide."""
+        names = self.columns
+        assert names is not None
+        width = len(names)
+        try:
+            rows = [[r[n] for n in names] for r in doc if len(r) == width]
+        except (KeyError, TypeError):  # a missing column, or not a list of records
+            return None
+        if len(rows) != len(doc) or not doc:
+            return None
+        for row in rows:
+            for value in row:
+                kind = type(value)
+                if kind is not float and (kind is not int or not -(2**53) <= value <= 2**53):
+                    return None  # strings, bools, nulls, huge integers: the general path
+        return self._matrix(np.array(rows, dtype=np.float64))
+
+    def _matrix(self, array: Any) -> pd.DataFrame | None:
+        """A float64 [rows, columns] matrix as the checked frame (None: general path)."""
+        if (
+            not self._fast
+            or not isinstance(array, np.ndarray)
+            or array.dtype != np.float64
+            or array.ndim != 2
+            or array.shape[1] != len(self._strict)
+            or (array.size and np.isnan(array[:, self._strict]).any())
+        ):
+            return None
+        return pd.DataFrame(array, columns=self._index, copy=False)
 
 
 def _columns_frame(tensors: list[Tensor]) -> pd.DataFrame:

@@ -19,7 +19,6 @@ When the queue is full the rows are shed and counted (``shed_rows`` and the
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 import uuid
@@ -165,7 +164,12 @@ def _outputs(records: Sequence[Record]) -> pd.DataFrame:
 
 
 class PredictionLog:
-    """A bounded queue of records and the thread that writes them as Parquet partitions."""
+    """A bounded buffer of records and the thread that writes them as Parquet partitions.
+
+    ``append`` only adds to a list under a lock: the writer thread is not woken per request
+    (a wake-up per request costs the serving thread a GIL hand-off); it wakes on its flush
+    timer, when ``flush_rows`` rows are buffered, on ``flush()`` and on ``close()``.
+    """
 
     def __init__(
         self,
@@ -183,10 +187,14 @@ class PredictionLog:
         self.flush_rows = flush_rows
         self._on_written = on_written
         self._on_shed = on_shed
-        self._queue: queue.SimpleQueue[Record | None] = queue.SimpleQueue()
-        self._queued_rows = 0
+        self._buffer: list[Record] = []
+        self._buffered_rows = 0  # in the buffer
+        self._queued_rows = 0  # in the buffer or being written
         self._lock = threading.Lock()
         self._flushed = threading.Condition(self._lock)
+        self._wake = threading.Condition(self._lock)
+        self._force = False
+        self._stop = False
         self.written_rows = 0
         self.shed_rows = 0
         self.errors = 0
@@ -208,42 +216,36 @@ class PredictionLog:
                 shed = True
             else:
                 self._queued_rows += record.rows
+                self._buffered_rows += record.rows
+                self._buffer.append(record)
+                if self._buffered_rows >= self.flush_rows:
+                    self._wake.notify()
                 shed = False
-        if shed:
-            if self._on_shed is not None:
-                self._on_shed(record.rows)
-            return False
-        self._queue.put(record)
-        return True
+        if shed and self._on_shed is not None:
+            self._on_shed(record.rows)
+        return not shed
 
     def _run(self) -> None:
-        pending: list[Record] = []
-        rows = 0
         deadline = time.monotonic() + self.flush_seconds
-        stop = False
-        while not stop:
-            force = False
-            try:
-                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-                if item is None:
-                    stop = True
-                elif item is _FLUSH:
-                    force = True
-                else:
-                    pending.append(item)
-                    rows += item.rows
-            except queue.Empty:
-                pass
-            if pending and (
-                stop or force or rows >= self.flush_rows or time.monotonic() >= deadline
-            ):
+        while True:
+            with self._lock:
+                while not (self._stop or self._force or self._buffered_rows >= self.flush_rows):
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._wake.wait(left)
+                pending, rows = self._buffer, self._buffered_rows
+                self._buffer, self._buffered_rows = [], 0
+                stop, force, self._force = self._stop, self._force, False
+            if pending:
                 self._write(pending, rows)
-                pending, rows = [], 0
             elif force:
                 with self._lock:
                     self._flushed.notify_all()
             if time.monotonic() >= deadline:
                 deadline = time.monotonic() + self.flush_seconds
+            if stop:
+                return
 
     def _write(self, pending: list[Record], rows: int) -> None:
         groups: dict[tuple[str, int], list[Record]] = {}
@@ -271,9 +273,10 @@ class PredictionLog:
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until every queued row is written (True) or ``timeout`` passes (False)."""
         self.start()
-        self._queue.put(_FLUSH)
         end = time.monotonic() + timeout
         with self._lock:
+            self._force = True
+            self._wake.notify()
             while self._queued_rows > 0:
                 left = end - time.monotonic()
                 if left <= 0:
@@ -285,13 +288,11 @@ class PredictionLog:
         """Write what is queued and stop the thread."""
         with self._lock:
             self._closed = True
+            self._stop = True
+            self._wake.notify()
         if self._thread is not None:
-            self._queue.put(None)
             self._thread.join(timeout)
             self._thread = None
-
-
-_FLUSH = Record("", 0, "", 0, "", "", 0.0, None, None, 0)
 
 
 def log_labels(

@@ -3,14 +3,20 @@ moves, and an optional challenger for canary or shadow rollouts.
 
 A *track* follows one reference (``churn@champion``; a pinned ``churn/3`` never moves). It
 polls the registry; when the alias points elsewhere it loads the new version in a worker
-thread, warms it up, and only then swaps it in. Requests already queued for the old version
-finish on it (its batcher drains before it is released), new ones go to the new version: no
-request fails because of a swap.
+thread, warms it up, and only then swaps it in. New requests go to the new version; a request
+that was routed to the old one finishes on it: routing takes a lease on the version (in the
+same event-loop step that picks it), and the old version is retired (its batcher drained and
+closed) only once every lease is returned. No request fails because of a swap.
+
+Everything asynchronous here (the refresh lock, the lease events, the batchers' queues) is
+created on the event loop that uses it, when first used there, never at construction (the
+app is built before its loop runs, often on another thread).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -46,6 +52,28 @@ class Served:
     plan: InputPlan
     batcher: Batcher
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: Requests routed to this version and not answered yet (leases); retiring waits for 0.
+    users: int = 0
+    _idle: asyncio.Event | None = field(default=None, repr=False)
+
+    def acquire(self) -> Served:
+        """Take a lease: this version stays open until the matching ``release()``."""
+        self.users += 1
+        return self
+
+    def release(self) -> None:
+        """Return a lease taken with ``acquire()``."""
+        self.users -= 1
+        if not self.users and self._idle is not None:
+            self._idle.set()
+
+    async def idle(self, timeout: float) -> None:
+        """Wait (at most ``timeout`` seconds) until no request holds a lease."""
+        deadline = time.monotonic() + timeout
+        while self.users and (left := deadline - time.monotonic()) > 0:
+            self._idle = asyncio.Event()  # on the loop that waits
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), left)
 
 
 class Track:
@@ -72,7 +100,22 @@ class Track:
         self.config = config
         self.metrics = metrics
         self.current: Served | None = None
-        self._lock = asyncio.Lock()
+        self._lock: asyncio.Lock | None = None
+        self._lock_loop: asyncio.AbstractEventLoop | None = None
+        self.retiring: set[asyncio.Task[None]] = set()
+
+    def _guard(self) -> asyncio.Lock:
+        """The refresh lock, made on the loop that first refreshes (a lock binds to one loop).
+
+        A track serves one event loop: its batchers' queues and futures live there too, so a
+        second loop using it is a bug (RuntimeError), never something to paper over with a
+        second lock."""
+        loop = asyncio.get_running_loop()
+        if self._lock is None:
+            self._lock, self._lock_loop = asyncio.Lock(), loop
+        elif self._lock_loop is not loop:
+            raise RuntimeError(f"the track of {self.name!r} already serves another event loop")
+        return self._lock
 
     @property
     def follows(self) -> bool:
@@ -81,7 +124,7 @@ class Track:
 
     async def refresh(self) -> bool:
         """Swap to the version the reference names now, if it moved; True on a swap."""
-        async with self._lock:
+        async with self._guard():
             if self.folder is not None:
                 if self.current is not None:
                     return False
@@ -107,11 +150,15 @@ class Track:
                     old.version,
                     served.version,
                 )
-                asyncio.get_running_loop().create_task(self._retire(old))
+                task = asyncio.get_running_loop().create_task(self._retire(old))
+                self.retiring.add(task)
+                task.add_done_callback(self.retiring.discard)
             return True
 
-    async def _retire(self, old: Served) -> None:
-        await old.batcher.drain()
+    async def _retire(self, old: Served, timeout: float = 60.0) -> None:
+        """Release a swapped-out version once every request routed to it has its answer."""
+        await old.idle(timeout)
+        await old.batcher.drain(timeout)
         old.batcher.close()
         self.metrics.model_info.labels(self.name, str(old.version), self.alias, self.role).set(0)
 
@@ -201,12 +248,17 @@ class ModelService:
             alias = config.challenger.split("@", 1)[-1]
             self.challenger = Track(f"{self.name}@{alias}", "challenger", config, metrics)
         self._poller: asyncio.Task[None] | None = None
+        self._started = False
         self.ready = False
         self.error: str | None = None
         self._background: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
-        """Load (and warm up) every track, then follow the aliases."""
+        """Load (and warm up) every track, then follow the aliases (once: a second start,
+        from any loop, is a RuntimeError rather than a second poller on the same tracks)."""
+        if self._started:
+            raise RuntimeError(f"the model service of {self.name!r} is already started")
+        self._started = True
         try:
             await self.primary.refresh()
             if self.challenger is not None:
@@ -262,6 +314,16 @@ class ModelService:
             return challenger, None
         return primary, None
 
+    def lease(self, name: str, version: str | None = None) -> tuple[Served, Served | None]:
+        """``find`` (with ``version``) or ``route`` (without), with a lease taken on each
+        version returned; the caller releases them. Picking and leasing happen in one step
+        of the event loop, so a swap can never retire a version between the two."""
+        if version is not None:
+            return self.find(name, version).acquire(), None
+        self.find(name)
+        served, shadow = self.route()
+        return served.acquire(), shadow.acquire() if shadow is not None else None
+
     def spawn(self, coro: Any) -> None:
         """Run a background coroutine (a shadow call), keeping a reference until it ends."""
         task = asyncio.get_running_loop().create_task(coro)
@@ -279,8 +341,11 @@ class ModelService:
         if self._poller is not None:
             self._poller.cancel()  # it only sleeps and swaps; nothing to wait for
         end = time.monotonic() + timeout
-        if self._background:
-            await asyncio.wait(list(self._background), timeout=timeout)
+        pending = [*self._background]
+        for track in (self.primary, self.challenger):
+            pending += track.retiring if track is not None else ()
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
         for track in (self.primary, self.challenger):
             if track is not None and track.current is not None:
                 await track.current.batcher.drain(max(0.0, end - time.monotonic()))
