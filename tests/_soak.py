@@ -29,3 +29,11 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     for line in _lines:
         terminalreporter.write_line(line)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run soak tests first: under pytest-xdist a worker takes them at the start and the
+    other tests share the remaining workers meanwhile, instead of the minutes of load
+    trailing the whole session."""
+    items.sort(key=lambda item: item.get_closest_marker("soak") is None)

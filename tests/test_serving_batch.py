@@ -93,6 +93,7 @@ def test_bad_executor_and_unreachable_ray_are_clear_errors(
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:dropping 1 column")  # the id column passes through
 def test_ray_scores_the_same_rows_in_the_same_order_as_local(
     ray_local: Any, served_model: Any, tmp_path: Path
 ) -> None:
