@@ -23,6 +23,7 @@ from shipyard.monitoring import (
     RetrainPolicy,
     create_monitor,
     get_retrain_policy,
+    holdout_mask,
     log_labels,
     remove_retrain_policy,
     run_monitor,
@@ -140,6 +141,17 @@ def test_a_worse_candidate_is_not_promoted_and_the_reason_is_recorded(
     assert event.outcome == "rejected" and event.id == retrain["event"]
 
 
+def test_a_holdout_compares_only_the_held_out_predictions(sqlite_sdk: Client) -> None:
+    now, logged = champion_and_shifted_window(sqlite_sdk, holdout=0.5)
+    held = holdout_mask(logged["prediction_id"], 0.5)
+    assert 0.4 < held.mean() < 0.6  # about the share asked for
+    assert (holdout_mask(logged["prediction_id"].tolist(), 0.5) == held).all()  # fixed per id
+    assert not holdout_mask(logged["prediction_id"], 0.0).any()
+    retrain = run_monitor("churn", now=now).result["retrain"]
+    assert retrain["outcome"] == "promoted" and retrain["labelled"] == int(held.sum())
+    assert resolve("churn/2").metrics["window_labelled"] == int(held.sum())
+
+
 def test_too_few_labels_skips_without_training(sqlite_sdk: Client) -> None:
     now, _ = champion_and_shifted_window(sqlite_sdk, min_labelled=1_000)
     retrain = run_monitor("churn", now=now).result["retrain"]
@@ -202,6 +214,7 @@ def test_policy_bad_input_is_refused_and_nothing_changes(sqlite_sdk: Client) -> 
         ({"direction": "up"}, "direction"),
         ({"min_labelled": 0}, "min_labelled"),
         ({"margin": -1}, "margin"),
+        ({"holdout": 1.0}, "holdout"),
         ({"cooldown": "soon"}, "cooldown"),
         ({"on": ["auc < 0.5"]}, "no alert"),
     ):

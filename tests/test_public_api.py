@@ -195,6 +195,7 @@ PINNED = {
         "fit_reference",
         "gauges_text",
         "get_retrain_policy",
+        "holdout_mask",
         "labelled_window",
         "load_reference",
         "log_labels",

@@ -22,7 +22,13 @@ import pandas as pd
 from shipyard import data
 from shipyard.entities import LineageNode, MonitorRun
 from shipyard.errors import ServiceUnavailable
-from shipyard.monitoring import create_monitor, log_labels, run_monitor, set_retrain_policy
+from shipyard.monitoring import (
+    create_monitor,
+    holdout_mask,
+    log_labels,
+    run_monitor,
+    set_retrain_policy,
+)
 from shipyard.monitoring._log import read_log
 from shipyard.serving import BackgroundServer, ServingConfig
 from shipyard.tracking import get_client
@@ -39,6 +45,8 @@ SHIFTED = (
 )
 SCALE = 1.5
 ALERTS = ("drifted_columns > 0", "accuracy < 0.9")
+#: The share of the labelled traffic kept out of retraining and used to compare the models.
+HOLDOUT = 0.5
 Stage = Callable[[str, int, int], None]
 
 
@@ -127,14 +135,17 @@ def run_loop(model: str, stage: Stage | None = None) -> LoopResult:
             params={"promote": False},
             metric="accuracy",
             min_labelled=100,
+            holdout=HOLDOUT,
             cooldown="1h",
         )
         first = run_monitor(MONITOR, now=now)
         report("monitor run: drift flagged", 3, total)
         log_labels(shifted.ids, shifted.labels, model=model)
-        newest = pd.concat(
-            [raw, _as_dataset(raw, shifted_rows, PATIENT, TARGET, labels)], ignore_index=True
-        )
+        # the held-out half of the labelled traffic stays out of training: the policy
+        # compares candidate and champion on it
+        trainable = ~holdout_mask(shifted.ids, HOLDOUT)
+        visits = _as_dataset(raw, shifted_rows[trainable], PATIENT, TARGET, labels[trainable])
+        newest = pd.concat([raw, visits], ignore_index=True)
         dataset = data.register(DATASET, newest, description="with the recalibrated visits").ref
         report("labels arrived; new dataset version", 4, total)
         second = run_monitor(MONITOR, now=now)

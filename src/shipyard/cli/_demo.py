@@ -175,8 +175,8 @@ def _print_retraining(loop: LoopResult) -> None:
     if "candidate" not in retrain:
         return
     scores = Table(
-        title=f"Candidate vs champion on the same {retrain['labelled']} labelled rows "
-        f"(dataset {safe(loop.dataset)})",
+        title=f"Candidate vs champion on the same {retrain['labelled']} held-out labelled "
+        f"rows (the candidate trained on {safe(loop.dataset)}, without them)",
         header_style="bold",
     )
     for column in ("version", "role", "window_accuracy"):

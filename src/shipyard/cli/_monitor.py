@@ -241,6 +241,9 @@ def retrain_policy(
     margin: float = typer.Option(0.0, help="How much the candidate must win by."),
     cooldown: str = typer.Option("1h", help="Least time between two retrainings."),
     on: Optional[list[str]] = typer.Option(None, "--on", help="Alert rules that trigger it."),
+    holdout: float = typer.Option(
+        0.0, help="Share of labelled predictions kept out of training, for the comparison."
+    ),
     remove: bool = typer.Option(False, "--remove", help="Detach the policy."),
 ) -> None:
     """Show, set (--pipeline) or remove (--remove) a monitor's retraining policy: when one
@@ -265,6 +268,7 @@ def retrain_policy(
                 margin=margin,
                 cooldown=cooldown,
                 on=on or [],
+                holdout=holdout,
             )
         else:
             policy = monitoring.get_retrain_policy(name)

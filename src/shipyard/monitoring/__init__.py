@@ -29,6 +29,7 @@ from shipyard.monitoring._report import render_html, report_data, write_report
 from shipyard.monitoring._retrain import (
     RetrainPolicy,
     get_retrain_policy,
+    holdout_mask,
     labelled_window,
     remove_retrain_policy,
     set_retrain_policy,
@@ -52,6 +53,7 @@ __all__ = [
     "fit_reference",
     "gauges_text",
     "get_retrain_policy",
+    "holdout_mask",
     "labelled_window",
     "load_reference",
     "log_labels",

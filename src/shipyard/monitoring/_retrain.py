@@ -10,6 +10,11 @@ arrived), records those window metrics on both versions (``window_<metric>``,
 metric where lower is better). The alias moves only if the gate passes; otherwise the
 rejected attempt is in the alias history and the reason in the monitor run.
 
+With ``holdout`` (a share, e.g. 0.5), the comparison uses only the labelled predictions that
+:func:`holdout_mask` holds out, a fixed part chosen by a hash of the prediction id; a
+training pipeline that adds labelled traffic to its data keeps those rows out (the same
+function says which), so the candidate is never scored on rows it was trained on.
+
 The policy is stored in the monitor's options (``options["retrain"]``). Every step is a
 lineage edge: ``monitor_run -> pipeline_run -> model_version -> alias_event``. Whatever goes
 wrong (too few labels, a cooldown, a failing pipeline, a model that cannot score the window)
@@ -18,6 +23,7 @@ is recorded in the run's ``result["retrain"]`` and never fails the monitor run.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 import warnings
@@ -60,6 +66,8 @@ class RetrainPolicy:
     than ``margin``, on at least ``min_labelled`` labelled rows. ``cooldown``: the least time
     between two retrainings (``"1h"``). ``on``: the alert rules that trigger it (empty: any).
     ``alias``: the alias to promote (empty: the monitored reference's alias, or champion).
+    ``holdout``: the share of labelled predictions kept for the comparison (0: all of the
+    window); see :func:`holdout_mask`.
     """
 
     pipeline: str
@@ -71,6 +79,7 @@ class RetrainPolicy:
     cooldown: str = "1h"
     on: list[str] = field(default_factory=list)
     alias: str = ""
+    holdout: float = 0.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.pipeline, str) or not self.pipeline.strip():
@@ -92,6 +101,10 @@ class RetrainPolicy:
         if int(self.min_labelled) < 1:
             raise InvalidArgument(
                 f"min_labelled must be at least 1, got {self.min_labelled}", field="min_labelled"
+            )
+        if not 0 <= float(self.holdout) < 1:
+            raise InvalidArgument(
+                f"holdout must be a share in [0, 1), got {self.holdout}", field="holdout"
             )
         if not float(self.margin) >= 0:
             raise InvalidArgument(f"margin must be >= 0, got {self.margin}", field="margin")
@@ -152,6 +165,7 @@ def set_retrain_policy(
     cooldown: str = "1h",
     on: Sequence[str] = (),
     alias: str = "",
+    holdout: float = 0.0,
     store: Store | None = None,
 ) -> RetrainPolicy:
     """Attach a retraining policy to ``monitor`` (replacing any earlier one); see
@@ -168,6 +182,7 @@ def set_retrain_policy(
         cooldown,
         list(on),
         alias,
+        float(holdout),
     )
     unknown = [rule for rule in policy.on if rule not in found.alerts]
     if unknown:
@@ -258,11 +273,14 @@ def _retrain(
         return {"outcome": "skipped", "reason": waited}
     name, alias = _target(monitor, policy)
     window = labelled_window(settings, name, start, end)
+    if policy.holdout and not window.empty:
+        window = window[holdout_mask(window["prediction_id"], policy.holdout)]
     if len(window) < policy.min_labelled:
+        kept = " held-out" if policy.holdout else ""
         return {
             "outcome": "skipped",
             "labelled": len(window),
-            "reason": f"only {len(window)} labelled rows in the window; the policy needs "
+            "reason": f"only {len(window)}{kept} labelled rows in the window; the policy needs "
             f"{policy.min_labelled} (labels arrive with log_labels)",
         }
     champion = _champion(store, name, alias)
@@ -350,9 +368,23 @@ def _champion(store: Store, name: str, alias: str) -> ModelVersion | None:
         return None
 
 
+def holdout_mask(prediction_ids: Sequence[str] | pd.Series, share: float) -> np.ndarray:
+    """Which predictions belong to the held-out ``share`` (True) for a retraining policy's
+    comparison: fixed for an id (a hash of it, not a random draw), so the training data can
+    leave out exactly the rows the policy will score."""
+    cut = round(share * 10_000)
+
+    def held(prediction_id: object) -> bool:
+        digest = hashlib.blake2b(str(prediction_id).encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big") % 10_000 < cut
+
+    return np.fromiter(map(held, prediction_ids), dtype=bool, count=len(prediction_ids))
+
+
 def labelled_window(settings: Settings, model: str, start: int, end: int) -> pd.DataFrame:
     """The logged inputs of ``model``'s predictions in ``[start, end)`` that have a label
-    (the last label per prediction and row wins), with a ``label`` column."""
+    (the last label per prediction and row wins), with ``prediction_id`` and ``label``
+    columns."""
     predictions = read_log(settings, "predictions", model=model, start=start, end=end)
     labels = read_log(settings, "labels", columns=["prediction_id", "row", "label"])
     if predictions.empty or labels.empty:
@@ -361,11 +393,11 @@ def labelled_window(settings: Settings, model: str, start: int, end: int) -> pd.
     labels = labels.drop_duplicates(keys, keep="last")[[*keys, "label"]]
     inputs = [c for c in predictions.columns if c.startswith(INPUT)]
     joined = predictions[[*keys, *inputs]].merge(labels, on=keys, how="inner")
-    return joined.drop(columns=keys).reset_index(drop=True)
+    return joined.drop(columns=["row"]).reset_index(drop=True)
 
 
 def _split(window: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-    features = window.drop(columns=["label"])
+    features = window.drop(columns=["prediction_id", "label"])
     return features.rename(columns=lambda c: c[len(INPUT) :]), window["label"].to_numpy()
 
 
