@@ -20,6 +20,8 @@ from shipyard.errors import InvalidArgument, NotFound
 from shipyard.serving import log_labels as _write_labels, log_root
 
 DAY_MS = 86_400_000
+#: The prefix of the logged input columns (``input.<column>``, as the model server writes them).
+INPUT = "input."
 
 
 def _filesystem(settings: Settings, uri: str) -> tuple[Any, str]:

@@ -20,14 +20,12 @@ from shipyard.entities import LineageNode, ModelVersion, Monitor, MonitorRun
 from shipyard.errors import InvalidArgument, NotFound, ShipyardError
 from shipyard.monitoring._alerts import check_channel, deliver, evaluate, parse_rule
 from shipyard.monitoring._drift import score
-from shipyard.monitoring._log import iter_log, read_log
+from shipyard.monitoring._log import INPUT, iter_log, read_log
 from shipyard.monitoring._options import drift_options, split_thresholds, with_column_thresholds
 from shipyard.monitoring._outputs import OUTPUTS, fit_outputs, output_drift
 from shipyard.monitoring._performance import compute, window_ms
 from shipyard.monitoring._profile import ReferenceProfile, fit_profile, load_profile, save_profile
 from shipyard.monitoring._retrain import on_alerts
-
-INPUT = "input."
 
 
 def _client() -> tuple[Store, Settings]:

@@ -39,7 +39,7 @@ from shipyard.config import Settings
 from shipyard.entities import LineageEdge, LineageNode, ModelVersion, Monitor
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.monitoring._alerts import parse_rule
-from shipyard.monitoring._log import read_log
+from shipyard.monitoring._log import INPUT, read_log
 from shipyard.monitoring._performance import (
     classification_metrics,
     regression_metrics,
@@ -48,7 +48,6 @@ from shipyard.monitoring._performance import (
 
 log = logging.getLogger("shipyard.monitoring")
 OPTION = "retrain"
-INPUT = "input."
 #: Metrics where lower is better (the rest: higher is better).
 LOWER_IS_BETTER = ("mae", "rmse", "mape", "calibration_error")
 REGRESSION = ("mae", "rmse", "mape")
