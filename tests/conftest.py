@@ -2,8 +2,10 @@
 
 ``store`` and ``sdk`` run each test embedded (LocalStore) and remote (RestStore to a live
 server backed by a LocalStore), each on SQLite and PostgreSQL. The throwaway-server fixtures
-(PostgreSQL, S3, Redis) live in tests/_services.py, the live Shipyard server in
-tests/_server.py.
+(PostgreSQL, S3, Redis) live in tests/support/services.py, the live Shipyard server in
+tests/support/server.py, the ``cli`` fixture in tests/support/cli.py. Each area's own fixtures
+are in its folder's conftest.py; tests are laid out like the source (tests/registry tests
+shipyard.registry).
 """
 
 from __future__ import annotations
@@ -20,7 +22,13 @@ from shipyard.store import dispose_engines
 from shipyard.tracking import Client, _fluent
 from shipyard.tracking._run import active_stack
 
-pytest_plugins = ["tests._services", "tests._server", "tests._soak"]
+pytest_plugins = [
+    "tests.support.services",
+    "tests.support.server",
+    "tests.support.soak",
+    "tests.support.ray",
+    "tests.support.cli",
+]
 STORE_KINDS = ["local", "rest"]
 
 

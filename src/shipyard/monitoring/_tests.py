@@ -3,7 +3,7 @@ accumulated counts and returns a :class:`TestResult`.
 
 p-value tests (``ks``, ``chi2``, ``missing_share``) are two-sample tests, so the reference's
 own sampling noise is part of the null distribution and the false-positive rate stays at
-alpha whatever the two sizes (tests/test_monitoring_calibration.py measures it):
+alpha whatever the two sizes (tests/monitoring/test_calibration.py measures it):
 
 - ``ks``: scipy's two-sample Kolmogorov-Smirnov test between the reference reservoir and a
   uniform reservoir of the current window (both at most ``sample_size`` values): both are

@@ -1,0 +1,406 @@
+"""The `shipyard` command line as a user drives it: commands, their output and their errors.
+
+Runs are created through the SDK (the ``sdk`` fixture binds the module-level default client,
+which is the one the CLI uses), then inspected through the CLI.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+import shipyard
+from shipyard.cli import _render
+from shipyard.tracking import Client, _fluent, get_client
+from tests.support.cli import Cli
+
+# ---------------------------------------------------------------------------- experiments
+
+
+def test_experiments_create_list_rename_delete_restore_round_trip(cli: Cli, sdk: Client) -> None:
+    out = cli.ok("experiments", "create", "churn", "-d", "monthly churn model")
+    assert "created experiment churn" in out
+    assert sdk.get_experiment("churn").description == "monthly churn model"  # same store
+
+    exp_id, name, _created, state, description = cli.cells(
+        cli.row(cli.ok("experiments", "list"), "churn")
+    )
+    assert (name, state, description) == ("churn", "active", "monthly churn model")
+    assert exp_id == sdk.get_experiment("churn").id[:12]
+
+    assert "renamed churn to churn-v2" in cli.ok("experiments", "rename", "churn", "churn-v2")
+    assert cli.names_in(cli.ok("experiments", "list"), ["churn", "churn-v2"]) == {"churn-v2"}
+
+    assert "deleted experiment churn-v2" in cli.ok("experiments", "delete", "churn-v2")
+    assert cli.names_in(cli.ok("experiments", "list"), ["churn-v2"]) == set()
+    assert cli.cells(cli.row(cli.ok("experiments", "list", "--all"), "churn-v2"))[3] == "deleted"
+
+    assert "restored experiment churn-v2" in cli.ok("experiments", "restore", "churn-v2")
+    assert cli.cells(cli.row(cli.ok("experiments", "list"), "churn-v2"))[3] == "active"
+
+
+def test_duplicate_experiment_is_a_one_line_error_without_traceback(cli: Cli, sdk: Client) -> None:
+    cli.ok("experiments", "create", "churn")
+    line = cli.fails("experiments", "create", "churn")
+    assert "experiment 'churn' already exists" in line
+    assert len(sdk.store.list_experiments()) == 1
+
+
+def test_unknown_experiment_is_a_clean_error(cli: Cli, sdk: Client) -> None:
+    for args in (
+        ("experiments", "rename", "nope", "other"),
+        ("experiments", "delete", "nope"),
+        ("runs", "list", "-e", "nope"),
+    ):
+        assert "no experiment named 'nope'" in cli.fails(*args)
+
+
+def test_error_headline_is_red_on_a_terminal(
+    cli: Cli, sdk: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    colour = Console(stderr=True, force_terminal=True, color_system="standard")
+    monkeypatch.setattr(_render, "err_console", colour)
+    cli.ok("experiments", "create", "churn")
+    result = cli.invoke("experiments", "create", "churn")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("\x1b[1;31merror:")  # bold red
+
+
+def test_long_error_stays_on_one_line_in_a_narrow_terminal(
+    cli: Cli, sdk: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_render.err_console, "_width", 40)
+    result = cli.invoke("runs", "search", "nonsense > 1")
+    assert result.exit_code == 1
+    assert len(result.stderr.splitlines()) == 1
+    assert len(result.stderr) > 40
+
+
+# ---------------------------------------------------------------------------- runs
+
+
+def _make_run(
+    experiment: str, name: str, params: dict[str, object], metrics: dict[str, float]
+) -> str:
+    with shipyard.start_run(experiment=experiment, name=name) as run:
+        shipyard.log_params(params)
+        shipyard.log_metrics(metrics)
+    return run.id
+
+
+def test_runs_list_shows_the_runs_of_an_experiment(cli: Cli, sdk: Client) -> None:
+    _make_run("churn", "rf-small", {"depth": 4}, {"auc": 0.91})
+    _make_run("churn", "rf-big", {"depth": 8}, {"auc": 0.95})
+    _make_run("fraud", "xgb", {"depth": 6}, {"auc": 0.88})
+
+    out = cli.ok("runs", "list", "-e", "churn")
+    assert cli.names_in(out, ["rf-small", "rf-big", "xgb"]) == {"rf-small", "rf-big"}
+    assert "auc" in cli.cells(cli.row(out, "run id"))  # metric columns
+    line = cli.cells(cli.row(out, "rf-big"))
+    assert "FINISHED" in line and "0.95" in line
+    # newest first
+    assert out.index("rf-big") < out.index("rf-small")
+
+    everything = cli.ok("runs", "list")
+    assert cli.names_in(everything, ["rf-small", "rf-big", "xgb"]) == {"rf-small", "rf-big", "xgb"}
+
+
+def test_runs_list_limit_says_more_runs_match(cli: Cli, sdk: Client) -> None:
+    for i in range(3):
+        _make_run("churn", f"run-{i}", {}, {"auc": i / 10})
+    out = cli.ok("runs", "list", "-e", "churn", "-n", "2")
+    assert cli.names_in(out, ["run-0", "run-1", "run-2"]) == {"run-1", "run-2"}
+    assert "more runs match" in out
+
+
+def test_runs_show_by_id_prefix_shows_params_metrics_tags_and_artifacts(
+    cli: Cli, sdk: Client, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("trained on March data")
+    with shipyard.start_run(experiment="churn", name="baseline", tags={"team": "growth"}) as run:
+        shipyard.log_params({"model": "rf", "depth": 8})
+        shipyard.log_metrics({"auc": 0.9123, "loss": 0.25})
+        shipyard.log_artifact(notes)
+        shipyard.log_artifact({"rows": 1000}, "summary")
+
+    out = cli.ok("runs", "show", run.id[:8])
+    assert out.splitlines()[0].split() == ["baseline", run.id, "FINISHED"]
+    assert cli.row(out, "model").split() == ["model", "│", "rf"]
+    assert cli.row(out, "depth").split() == ["depth", "│", "8"]
+    assert cli.row(out, "auc").split() == ["auc", "│", "0.9123"]
+    assert cli.row(out, "loss").split() == ["loss", "│", "0.25"]
+    assert cli.row(out, "team").split() == ["team", "│", "growth"]
+    assert "notes.txt" in cli.row(out, "notes.txt")
+    assert "summary.json" in out
+    size = f"{notes.stat().st_size:,}"
+    assert size in cli.row(out, "notes.txt").split()
+
+    assert out == cli.ok("runs", "show", run.id)  # the full id shows the same
+
+
+def test_ambiguous_run_prefix_asks_for_more_characters(
+    cli: Cli, sdk: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shipyard.store import _tracking
+
+    sdk.store.get_or_create_experiment("churn")
+    monkeypatch.setattr(_tracking, "new_id", lambda: "abcd" + uuid.uuid4().hex[4:])
+    first = _make_run("churn", "one", {}, {})
+    _make_run("churn", "two", {}, {})
+
+    line = cli.fails("runs", "show", "abcd")
+    assert "prefix 'abcd' matches several runs" in line and "more characters" in line
+    assert "one" in cli.ok("runs", "show", first[:12])  # a longer prefix is unique again
+
+
+@pytest.mark.parametrize("prefix", ["0000000000", "zz", "a"])
+def test_unknown_run_id_is_a_clean_error(cli: Cli, sdk: Client, prefix: str) -> None:
+    _make_run("churn", "one", {}, {})
+    assert f"no run with id '{prefix}'" in cli.fails("runs", "show", prefix)
+
+
+def test_runs_compare_marks_the_differing_rows(cli: Cli, sdk: Client) -> None:
+    a = _make_run(
+        "churn", "rf-4", {"model": "rf", "depth": 4}, {"auc": 0.91231, "loss": 0.3, "f1": 0.8}
+    )
+    b = _make_run(
+        "churn",
+        "rf-8",
+        {"model": "rf", "depth": 8, "seed": 1},
+        {"auc": 0.91233, "loss": 0.3, "f1": 0.85},
+    )
+    out = cli.ok("runs", "compare", a[:8], b[:8])
+    header = out.splitlines()[1:4]
+    assert any("rf-4" in h and "rf-8" in h for h in header)
+
+    def marked(key: str) -> tuple[bool, list[str]]:
+        values = cli.cells(cli.row(out, key))
+        return values[0] == "≠", values[2:]
+
+    assert marked("params.model") == (False, ["rf", "rf"])
+    assert marked("params.depth") == (True, ["4", "8"])
+    assert marked("params.seed") == (True, ["-", "1"])  # only one run has it
+    assert marked("metrics.loss") == (False, ["0.3", "0.3"])
+    assert marked("metrics.f1") == (True, ["0.8", "0.85"])
+    # values that round to the same 4 digits still differ, and are shown in full
+    assert marked("metrics.auc") == (True, ["0.91231", "0.91233"])
+
+
+def test_runs_search_filters_and_orders(cli: Cli, sdk: Client) -> None:
+    _make_run("churn", "weak", {"model": "lr"}, {"auc": 0.85})
+    _make_run("churn", "good", {"model": "rf"}, {"auc": 0.93})
+    _make_run("churn", "best", {"model": "rf"}, {"auc": 0.97})
+    _make_run("fraud", "other", {"model": "rf"}, {"auc": 0.99})
+    candidates = ["weak", "good", "best", "other"]
+
+    out = cli.ok("runs", "search", "metrics.auc > 0.9", "-e", "churn")
+    assert cli.names_in(out, candidates) == {"good", "best"}
+
+    out = cli.ok("runs", "search", "params.model = 'rf'", "-o", "metrics.auc asc")
+    assert cli.names_in(out, candidates) == {"good", "best", "other"}
+    assert out.index("good") < out.index("best") < out.index("other")
+
+
+def test_bad_filter_names_the_position_without_traceback(cli: Cli, sdk: Client) -> None:
+    _make_run("churn", "one", {}, {"auc": 0.9})
+    line = cli.fails("runs", "search", "metrics.auc >")
+    assert "position 13" in line
+
+
+def test_bad_order_by_is_a_clean_error(cli: Cli, sdk: Client) -> None:
+    line = cli.fails("runs", "search", "metrics.auc > 0", "-o", "metrics.auc descending")
+    assert "order_by" in line
+
+
+def test_runs_delete_removes_from_list_and_restore_brings_back(cli: Cli, sdk: Client) -> None:
+    keep = _make_run("churn", "keep", {}, {})
+    drop = _make_run("churn", "drop", {}, {})
+    assert "deleted 1 run(s)" in cli.ok("runs", "delete", drop[:8])
+    assert cli.names_in(cli.ok("runs", "list", "-e", "churn"), ["keep", "drop"]) == {"keep"}
+    assert sdk.get_run(drop).lifecycle == "deleted"
+    assert sdk.get_run(keep).lifecycle == "active"
+
+    assert "restored 1 run(s)" in cli.ok("runs", "restore", drop[:8])
+    assert cli.names_in(cli.ok("runs", "list", "-e", "churn"), ["keep", "drop"]) == {"keep", "drop"}
+
+
+def test_user_text_is_shown_verbatim_not_as_markup(cli: Cli, sdk: Client) -> None:
+    """Names and values are user data: Rich markup in them must neither style the output
+    nor crash it (``[/]`` with nothing to close used to raise MarkupError)."""
+    out = cli.ok("experiments", "create", "odd[/]name", "-d", "[bold]really[/bold]")
+    assert "odd[/]name" in out
+    listed = cli.ok("experiments", "list")
+    assert "odd[/]name" in listed and "[bold]really[/bold]" in listed
+    a = _make_run("odd[/]name", "[red]hot", {"note": "[/]"}, {"auc": 0.5})
+    b = _make_run("odd[/]name", "cold", {"note": "plain"}, {"auc": 0.5})
+    assert "[red]hot" in cli.ok("runs", "list", "-e", "odd[/]name")
+    shown = cli.ok("runs", "show", a[:8])
+    assert "[red]hot" in shown and "[/]" in cli.row(shown, "note")
+    assert "[red]hot" in cli.ok("runs", "compare", a[:8], b[:8])
+    assert "[/]" in cli.fails("runs", "search", "params.x = [/]")  # echoed in the message
+
+
+# ---------------------------------------------------------------------------- misc
+
+
+def test_version(cli: Cli, sdk: Client) -> None:
+    assert cli.ok("version").strip() == shipyard.__version__
+
+
+def test_no_arguments_shows_help(cli: Cli) -> None:
+    result = cli.invoke()
+    assert "experiments" in result.output and "runs" in result.output
+    assert "demo" in result.output
+
+
+def test_installed_console_script_runs() -> None:
+    script = shutil.which("shipyard", path=str(Path(sys.executable).parent))
+    assert script is not None, "the `shipyard` console script is not installed"
+    done = subprocess.run([script, "version"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == shipyard.__version__
+
+
+# ---------------------------------------------------------------------------- demo
+
+
+def _drop_default_client() -> None:
+    if _fluent._default is not None:
+        _fluent._default.close()
+        _fluent._default = None
+
+
+@pytest.fixture
+def default_client() -> Iterator[None]:
+    """No configured client: the CLI builds its default one, as for a user in a fresh
+    directory (the autouse fixture made that ``<tmp>/.shipyard``)."""
+    _drop_default_client()
+    yield
+    _drop_default_client()
+
+
+@pytest.mark.slow
+def test_demo_end_to_end(cli: Cli, default_client: None, tmp_path: Path) -> None:
+    out = cli.ok("demo")
+    assert (tmp_path / ".shipyard").is_dir()  # the default home in the working directory
+
+    board, _, registry_part = out.partition("best:")
+    ranked = [cli.cells(line) for line in board.splitlines() if line.startswith("│")]
+    assert [r[0] for r in ranked] == [str(i) for i in range(1, 9)]
+    aucs = [float(r[4]) for r in ranked]
+    assert aucs == sorted(aucs, reverse=True)
+    best_line = cli.row(out, "best:")
+    assert "val_auc=" in best_line
+    assert "tracked 8 runs in experiment demo" in out
+
+    client = get_client()
+    runs = shipyard.search_runs("demo", "metrics.val_auc > 0", output="runs").runs
+    assert len(runs) == 8
+    for run in runs:
+        assert run.status == "FINISHED"
+        assert 0.5 < run.metrics["val_auc"] <= 1.0
+        paths = {a.path for a in client.store.list_artifacts(run.id)}
+        assert {"model/model.state", "model/shipyard-model.json"} <= paths
+    best = max(runs, key=lambda r: r.metrics["val_auc"])
+    assert best.id[:8] == ranked[0][1]
+    assert best.name in best_line
+    assert best.parent_run_id is not None  # all under the sweep run
+    assert {r.parent_run_id for r in runs} == {best.parent_run_id}
+
+    # the best run's model was registered, promoted through the gates and scored rows
+    assert "registered demo-model/1 from run " + best.id[:8] in registry_part
+    assert "promoted: demo-model@champion -> version 1" in registry_part
+    assert "metrics.val_auc > 0.9" in registry_part
+    version = shipyard.models.get_version("demo-model/1")  # (the loop promotes version 2)
+    assert version.run_id == best.id
+    assert version.metrics["val_auc"] == best.metrics["val_auc"]
+    event = shipyard.models.history("demo-model")[-1]
+    assert (
+        event.to_version == 1
+        and event.outcome == "moved"
+        and len(event.gates) == 2
+        and event.passed
+    )
+    scored = [cli.cells(line) for line in registry_part.partition("p(benign)")[2].splitlines()]
+    assert len([r for r in scored if len(r) == 4 and r[0].isdigit()]) == 5
+
+    # the champion loads back by alias (hash-verified) and is a good model
+    from sklearn.datasets import load_breast_cancer
+
+    model = shipyard.models.load("demo-model@champion")
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    assert (model.predict(X) == y).mean() > 0.9
+
+    # and the CLI finds them
+    listed = cli.ok("runs", "search", "metrics.val_auc > 0", "-e", "demo", "-n", "50")
+    assert len([line for line in listed.splitlines() if "FINISHED" in line]) == 8
+
+    # the training was a pipeline over a versioned dataset; the second run was all cached
+    assert "(0/13 steps cached)" in out and "(13/13 steps cached)" in out
+    [_, second, first] = client.store.list_pipeline_runs(pipeline="demo-training")
+    assert first.status == second.status == "FINISHED"
+    steps = {s.name: s for s in client.store.list_step_runs(second.id)}
+    assert all(s.cache_hit for s in steps.values()) and len(steps) == 13
+    assert [d["name"] for d in first.dag][:3] == ["ingest", "validate", "split"]
+    assert [d["name"] for d in first.dag][-2:] == ["evaluate", "register"]
+    # lineage walks from the best model's run back to the raw dataset version
+    up = shipyard.lineage.upstream(f"run:{best.id}")
+    assert "breast-cancer@1" in {up.label(n) for n in up.of_kind("dataset_version")}
+    assert shipyard.get_run(best.id).tags["shipyard.demo.champion"] == "true"
+    assert "register FINISHED" in cli.ok("pipelines", "show", first.id[:12])
+
+    # the training set is a point-in-time join of the feature service, served online too
+    assert "569 patients materialized online" in out
+    assert "(PRESENT, PRESENT, PRESENT)" in out.replace("\n", " ")
+    saved = shipyard.data.get("breast-cancer@1")
+    assert {"patient_id", "event_timestamp", "mean radius"} <= set(saved.columns)
+    feature_up = shipyard.lineage.upstream(saved)
+    assert {n.id for n in feature_up.of_kind("feature_view")} == {"measurements"}
+    assert "demo-features" in cli.ok("features", "list")
+
+    # the closed loop: shifted traffic, drift on the recalibrated columns, labels, the
+    # retraining policy promotes a new champion, the server swaps, lineage walks back
+    from shipyard.demo_loop import SHIFTED
+    from shipyard.monitoring import monitor_history
+
+    loop = out.partition("The closed loop")[2]
+    first, second = reversed(monitor_history("demo-model"))
+    assert sorted(first.result["drift"]["drifted_columns"]) == sorted(SHIFTED)
+    assert first.result["alerts"]["drifted_columns > 0"]["firing"]
+    assert first.result["retrain"]["outcome"] == "skipped"
+    retrain = second.result["retrain"]
+    assert retrain["outcome"] == "promoted", retrain
+    assert retrain["candidate"] == 2 and retrain["champion"] == 1
+    assert retrain["candidate_score"] > retrain["champion_score"]
+    assert shipyard.models.get_version("demo-model@champion").version == 2
+    assert shipyard.data.get("breast-cancer@latest").version == 2
+    flat = " ".join(loop.split())
+    assert "6 of 30 columns drifted" in flat
+    assert "swapped from version 1 to 2" in flat and "100/100 later responses" in flat
+    assert cli.cells(cli.row(loop, "after the swap"))[2] == "v2"
+    walks = loop.partition("(before the retraining)")[2]
+    before, _, after = walks.partition("(after the retraining)")
+    assert "demo-model/1" in before and "breast-cancer@1" in before
+    assert "demo-model/2" in after and "breast-cancer@2" in after
+    assert "triggered by monitor run " + second.id[:12] in after
+    assert "git commit" in before and "git commit" in after
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "shipyard", "version"], capture_output=True, text=True, check=True
+    )
+    import shipyard
+
+    assert done.stdout.strip() == shipyard.__version__

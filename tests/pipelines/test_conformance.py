@@ -1,0 +1,141 @@
+"""Pipeline runs, step runs, the cache lookup and schedules through the Store protocol, and a
+pipeline driven through the SDK, on every database backend, embedded and through the
+server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import shipyard
+from shipyard import data, pipelines
+from shipyard.client import Store
+from shipyard.entities import LineageNode, PipelineRun, Schedule, StepRun
+from shipyard.errors import AlreadyExists, InvalidArgument, NotFound
+from shipyard.tracking import Client
+from tests.pipelines import steps
+from tests.pipelines.steps import calls
+
+
+def _run(status: str = "RUNNING", **extra: object) -> PipelineRun:
+    return PipelineRun(
+        id=str(extra.pop("id", "")),
+        pipeline="train",
+        ref="pkg.mod:train",
+        status=status,
+        params={"n": 1},
+        executor="inline",
+        dag=[{"name": "a", "step": "pkg.mod:a", "upstream": []}],
+        created_at=1000,
+        start_time=1000,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def test_runs_and_steps_round_trip(store: Store) -> None:
+    store.register_pipeline("train", "pkg.mod:train", "trains")
+    store.register_pipeline("train", "pkg.other:train", "moved")
+    assert [(p.name, p.ref) for p in store.list_pipelines()] == [("train", "pkg.other:train")]
+    run, ids = store.create_pipeline_run(
+        _run(),
+        [StepRun("", "", "a", "pkg.mod:a", "PENDING"), StepRun("", "", "b", "x:b", "PENDING")],
+    )
+    assert run.params == {"n": 1} and run.dag[0]["name"] == "a" and len(ids) == 2
+    assert store.get_pipeline_run(run.id[:8]) == run
+    store.update_step_run(
+        ids[0],
+        status="FINISHED",
+        cache_key="k" * 64,
+        start_time=1,
+        end_time=5,
+        outputs=[{"type": "json", "hash": "h", "value": "1"}],
+        logs="hello",
+    )
+    store.update_step_runs({ids[1]: {"status": "SKIPPED", "error": "upstream failed"}})
+    steps = {s.name: s for s in store.list_step_runs(run.id)}
+    assert steps["a"].outputs == [{"type": "json", "hash": "h", "value": "1"}]
+    assert steps["a"].duration_ms == 4 and steps["a"].logs == "hello"
+    assert steps["b"].status == "SKIPPED" and steps["b"].error == "upstream failed"
+    assert store.find_cached_step_run("k" * 64) == steps["a"]
+    assert store.find_cached_step_run("z" * 64) is None
+    store.update_pipeline_run(run.id, status="FINISHED", end_time=2000)
+    assert store.get_pipeline_run(run.id).duration_ms == 1000
+    more = store.add_step_runs(run.id, [StepRun("", "", "c", "x:c", "PENDING")])
+    assert store.get_step_run(more[0]).name == "c"
+
+
+def test_listing_filters_and_bad_input(store: Store) -> None:
+    first, _ = store.create_pipeline_run(_run(status="QUEUED", schedule="nightly"))
+    second, _ = store.create_pipeline_run(_run())
+    assert {r.id for r in store.list_pipeline_runs()} == {first.id, second.id}
+    assert [r.id for r in store.list_pipeline_runs(schedule="nightly")] == [first.id]
+    assert [r.id for r in store.list_pipeline_runs(statuses=["QUEUED"])] == [first.id]
+    assert store.list_pipeline_runs(pipeline="other") == []
+    with pytest.raises(InvalidArgument, match="status 'DONE'"):
+        store.update_pipeline_run(first.id, status="DONE")
+    with pytest.raises(InvalidArgument, match="cannot be changed"):
+        store.update_pipeline_run(first.id, pipeline="x")
+    with pytest.raises(NotFound, match="no pipeline run"):
+        store.get_pipeline_run("0" * 32)
+    with pytest.raises(NotFound, match="no step run"):
+        store.update_step_run("0" * 32, status="FAILED")
+    with pytest.raises(InvalidArgument, match="status 'BAD'"):
+        store.update_step_run("0" * 32, status="BAD")
+    with pytest.raises(NotFound, match="no pipeline named"):
+        store.get_pipeline("ghost")
+    with pytest.raises(InvalidArgument, match="limit"):
+        store.list_pipeline_runs(limit=0)
+    with pytest.raises(AlreadyExists, match="exists already"):  # an id chosen twice
+        store.create_pipeline_run(_run(id=second.id))
+    with pytest.raises(AlreadyExists):
+        store.add_step_runs(first.id, [StepRun("s1", "", "a", "x:a", "PENDING")] * 2)
+    assert store.list_step_runs(first.id) == []  # nothing of the refused batch was kept
+
+
+def test_schedules_round_trip(store: Store) -> None:
+    made = store.put_schedule(
+        Schedule("nightly", "train", "pkg.mod:train", "0 3 * * *", params={"n": 2}, created_at=5)
+    )
+    assert made.params == {"n": 2} and made.missed == "skip" and made.enabled
+    store.set_schedule_fired("nightly", 99)
+    again = store.put_schedule(
+        Schedule("nightly", "train", "pkg.mod:train", "0 4 * * *", overlap="queue", created_at=6)
+    )
+    assert again.cron == "0 4 * * *" and again.last_fire_at == 99 and again.overlap == "queue"
+    assert [s.name for s in store.list_schedules()] == ["nightly"]
+    store.delete_schedule("nightly")
+    assert store.list_schedules() == []
+    with pytest.raises(NotFound, match="no schedule named"):
+        store.get_schedule("nightly")
+
+
+def test_a_pipeline_runs_caches_fails_and_resumes_through_the_sdk(sdk: Client) -> None:
+    """The engine's whole use of the store (runs, step runs, the cache, lineage, datasets,
+    blobs), embedded and through the server."""
+    first = steps.chain.run(n=4)
+    assert first.ok and first.output("total") == 12 and first.output("side") == {"n": 104}
+    assert sorted(calls()) == ["double", "side", "source", "total"]
+    again = steps.chain.run(n=4)
+    assert sorted(again.cache_hits) == ["double", "side", "source", "total"]
+    assert len(calls()) == 4 and again.output("total") == 12
+    stored = {s.name: s for s in sdk.store.list_step_runs(first.id)}
+    assert stored["source"].outputs[0]["ref"] == "chain.source@1"
+    assert stored["double"].inputs["df"]["from"] == "source"
+    assert data.load("chain.double@1")["x"].tolist() == [0, 2, 4, 6]
+    up = shipyard.lineage.upstream(f"step_run:{stored['total'].id}")
+    assert LineageNode("pipeline_run", first.id) in up.nodes
+    assert [r.id for r in pipelines.list_runs("chain")] == [again.id, first.id]
+
+    failed = steps.fragile.run(raise_on_failure=False)
+    assert failed.status == "FAILED"
+    assert {n: s.status for n, s in failed.steps.items()} == {
+        "fine": "FINISHED",
+        "boom": "FAILED",
+        "after_boom": "SKIPPED",
+        "independent": "FINISHED",
+    }
+    Path("fixed.flag").write_text("fixed")
+    resumed = pipelines.resume(failed.id[:10])
+    assert resumed.ok and resumed.run.resumed_from == failed.id
+    assert sorted(resumed.cache_hits) == ["fine", "independent"]
