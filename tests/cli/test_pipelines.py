@@ -29,7 +29,7 @@ def test_run_runs_shows_and_lists(cli: Cli, sqlite_sdk: Client) -> None:
 
 
 def test_a_failed_run_exits_1_and_resume_finishes_it(cli: Cli, sqlite_sdk: Client) -> None:
-    err = cli.fails("pipelines", "run", "tests.pipelines.steps:fragile")
+    err = cli.errors("pipelines", "run", "tests.pipelines.steps:fragile")
     assert "error: step(s) failed: boom" in err and "shipyard pipelines resume" in err
     [failed] = sqlite_sdk.store.list_pipeline_runs()
     shown = cli.ok("pipelines", "show", failed.id)
@@ -48,13 +48,13 @@ def test_schedule_commands_and_bad_input(cli: Cli, sqlite_sdk: Client) -> None:
     cli.ok("pipelines", "schedule", "chain", "*/5 * * * *", "--name", "often")
     table = cli.ok("pipelines", "schedules")
     assert "0 3 * * *" in table and "*/5 * * * *" in table and "queue" in table
-    assert "not a valid cron expression" in cli.fails("pipelines", "schedule", CHAIN, "daily")
+    assert "not a valid cron expression" in cli.errors("pipelines", "schedule", CHAIN, "daily")
     cli.ok("pipelines", "unschedule", "often")
-    assert "no schedule named 'often'" in cli.fails("pipelines", "unschedule", "often")
+    assert "no schedule named 'often'" in cli.errors("pipelines", "unschedule", "often")
     assert "started" not in cli.ok("scheduler", "--once")  # nothing due yet
-    assert "no pipeline named 'ghost'" in cli.fails("pipelines", "run", "ghost")
-    assert "cannot import pipeline" in cli.fails("pipelines", "run", "nowhere:pipe")
-    assert "has no parameter bogus" in cli.fails("pipelines", "run", CHAIN, "-p", "bogus=1")
-    assert "must look like key=value" in cli.fails("pipelines", "run", CHAIN, "-p", "n")
-    assert "no pipeline run" in cli.fails("pipelines", "show", "ffffffffff")
-    assert "unknown executor" in cli.fails("pipelines", "run", CHAIN, "-x", "k8s")
+    assert "no pipeline named 'ghost'" in cli.errors("pipelines", "run", "ghost")
+    assert "cannot import pipeline" in cli.errors("pipelines", "run", "nowhere:pipe")
+    assert "has no parameter bogus" in cli.errors("pipelines", "run", CHAIN, "-p", "bogus=1")
+    assert "must look like key=value" in cli.errors("pipelines", "run", CHAIN, "-p", "n")
+    assert "no pipeline run" in cli.errors("pipelines", "show", "ffffffffff")
+    assert "unknown executor" in cli.errors("pipelines", "run", CHAIN, "-x", "k8s")

@@ -67,31 +67,38 @@ def retraining(mode: str = "better") -> None:
     fit(data.ref("patients@latest"), mode=mode)
 
 
-def champion_and_shifted_window(
-    write_predictions: Any, client: Client, mode: str = "better", **policy: Any
-) -> tuple[int, pd.DataFrame]:
-    """Champion v1 trained on the old instrument; a monitor with an accuracy alert and the
-    policy; 600 shifted predictions logged and labelled; the shifted rows as the newest
-    dataset version. Returns the time the monitor runs at and the logged rows."""
-    data.register("patients", patients(2_000, 0))
-    with shipyard.start_run(experiment="retrain"):
-        frame = data.load("patients@latest")
-        model = LogisticRegression().fit(frame[FEATURES], frame["label"])
-        version = shipyard.register_model(model, "churn", input_example=frame[FEATURES].head())
-    shipyard.set_alias("churn", "champion", version.version)
-    create_monitor("churn", "churn@champion", window="10m", alerts=["accuracy < 0.9"])
-    options = {"params": {"mode": mode}, "metric": "accuracy", "min_labelled": 100, **policy}
-    set_retrain_policy("churn", PIPELINE, **options)
-    now = int(time.time() * 1000)
-    shifted = patients(600, 1, offset=1.0)
-    scores = model.predict_proba(shifted[FEATURES])[:, 1]
-    logged = write_predictions(client.settings, "churn", shifted[FEATURES], scores, ts=now - MINUTE)
-    log_labels(logged["prediction_id"], shifted["label"].tolist())
-    data.register("patients", shifted)
-    return now, logged
+@pytest.fixture
+def champion_and_shifted_window(write_predictions: Any) -> Any:
+    """Sets up champion v1 trained on the old instrument; a monitor with an accuracy alert and
+    the policy; 600 shifted predictions logged and labelled; the shifted rows as the newest
+    dataset version. The function returns the time the monitor runs at and the logged rows."""
+
+    def setup(client: Client, mode: str = "better", **policy: Any) -> tuple[int, pd.DataFrame]:
+        data.register("patients", patients(2_000, 0))
+        with shipyard.start_run(experiment="retrain"):
+            frame = data.load("patients@latest")
+            model = LogisticRegression().fit(frame[FEATURES], frame["label"])
+            version = shipyard.register_model(model, "churn", input_example=frame[FEATURES].head())
+        shipyard.set_alias("churn", "champion", version.version)
+        create_monitor("churn", "churn@champion", window="10m", alerts=["accuracy < 0.9"])
+        options = {"params": {"mode": mode}, "metric": "accuracy", "min_labelled": 100, **policy}
+        set_retrain_policy("churn", PIPELINE, **options)
+        now = int(time.time() * 1000)
+        shifted = patients(600, 1, offset=1.0)
+        scores = model.predict_proba(shifted[FEATURES])[:, 1]
+        logged = write_predictions(
+            client.settings, "churn", shifted[FEATURES], scores, ts=now - MINUTE
+        )
+        log_labels(logged["prediction_id"], shifted["label"].tolist())
+        data.register("patients", shifted)
+        return now, logged
+
+    return setup
 
 
-def test_a_better_candidate_is_promoted_with_lineage_end_to_end(sdk: Client) -> None:
+def test_a_better_candidate_is_promoted_with_lineage_end_to_end(
+    champion_and_shifted_window: Any, sdk: Client
+) -> None:
     now, _ = champion_and_shifted_window(sdk)
     run = run_monitor("churn", now=now)
     assert run.status == "ok", run.error
@@ -124,6 +131,7 @@ def test_a_better_candidate_is_promoted_with_lineage_end_to_end(sdk: Client) -> 
 
 
 def test_a_worse_candidate_is_not_promoted_and_the_reason_is_recorded(
+    champion_and_shifted_window: Any,
     sqlite_sdk: Client,
 ) -> None:
     now, _ = champion_and_shifted_window(sqlite_sdk, mode="worse")
@@ -137,7 +145,9 @@ def test_a_worse_candidate_is_not_promoted_and_the_reason_is_recorded(
     assert event.outcome == "rejected" and event.id == retrain["event"]
 
 
-def test_a_holdout_compares_only_the_held_out_predictions(sqlite_sdk: Client) -> None:
+def test_a_holdout_compares_only_the_held_out_predictions(
+    champion_and_shifted_window: Any, sqlite_sdk: Client
+) -> None:
     now, logged = champion_and_shifted_window(sqlite_sdk, holdout=0.5)
     held = holdout_mask(logged["prediction_id"], 0.5)
     assert 0.4 < held.mean() < 0.6  # about the share asked for
@@ -148,7 +158,9 @@ def test_a_holdout_compares_only_the_held_out_predictions(sqlite_sdk: Client) ->
     assert resolve("churn/2").metrics["window_labelled"] == int(held.sum())
 
 
-def test_too_few_labels_skips_without_training(sqlite_sdk: Client) -> None:
+def test_too_few_labels_skips_without_training(
+    champion_and_shifted_window: Any, sqlite_sdk: Client
+) -> None:
     now, _ = champion_and_shifted_window(sqlite_sdk, min_labelled=1_000)
     retrain = run_monitor("churn", now=now).result["retrain"]
     assert retrain["outcome"] == "skipped" and retrain["labelled"] == 600
@@ -157,7 +169,9 @@ def test_too_few_labels_skips_without_training(sqlite_sdk: Client) -> None:
     assert [v.version for v in sqlite_sdk.store.list_model_versions("churn")] == [1]
 
 
-def test_a_failing_pipeline_is_recorded_and_the_run_goes_on(sqlite_sdk: Client) -> None:
+def test_a_failing_pipeline_is_recorded_and_the_run_goes_on(
+    champion_and_shifted_window: Any, sqlite_sdk: Client
+) -> None:
     now, _ = champion_and_shifted_window(sqlite_sdk, mode="fail")
     run = run_monitor("churn", now=now)
     assert run.status == "ok" and run.result["alerts"]["accuracy < 0.9"]["firing"]
@@ -173,7 +187,9 @@ def monitor_retrains(store: Store) -> list[str]:
     return [r.result["retrain"]["outcome"] for r in runs if "retrain" in r.result]
 
 
-def test_a_pipeline_that_cannot_be_imported_is_recorded(sqlite_sdk: Client) -> None:
+def test_a_pipeline_that_cannot_be_imported_is_recorded(
+    champion_and_shifted_window: Any, sqlite_sdk: Client
+) -> None:
     now, _ = champion_and_shifted_window(sqlite_sdk)
     set_retrain_policy("churn", "tests.nowhere:retraining", metric="accuracy")
     run = run_monitor("churn", now=now)
@@ -182,7 +198,9 @@ def test_a_pipeline_that_cannot_be_imported_is_recorded(sqlite_sdk: Client) -> N
     assert retrain["outcome"] == "failed" and "cannot import pipeline" in retrain["reason"]
 
 
-def test_the_cooldown_is_respected(write_predictions: Any, sqlite_sdk: Client) -> None:
+def test_the_cooldown_is_respected(
+    champion_and_shifted_window: Any, write_predictions: Any, sqlite_sdk: Client
+) -> None:
     now, _ = champion_and_shifted_window(sqlite_sdk, mode="worse", cooldown="1h")
     assert run_monitor("churn", now=now).result["retrain"]["outcome"] == "rejected"
     # the alert resolves (good predictions, labelled), then fires again 30 minutes later
@@ -201,7 +219,9 @@ def test_the_cooldown_is_respected(write_predictions: Any, sqlite_sdk: Client) -
     assert len(sqlite_sdk.store.list_model_versions("churn")) == 2
 
 
-def test_policy_bad_input_is_refused_and_nothing_changes(sqlite_sdk: Client) -> None:
+def test_policy_bad_input_is_refused_and_nothing_changes(
+    champion_and_shifted_window: Any, sqlite_sdk: Client
+) -> None:
     champion_and_shifted_window(sqlite_sdk)
     before = get_retrain_policy("churn")
     assert isinstance(before, RetrainPolicy) and before.metric == "accuracy"
@@ -231,7 +251,7 @@ def test_policy_bad_input_is_refused_and_nothing_changes(sqlite_sdk: Client) -> 
     assert get_retrain_policy("churn") is None
 
 
-def test_retrain_policy_cli(sqlite_sdk: Client) -> None:
+def test_retrain_policy_cli(champion_and_shifted_window: Any, sqlite_sdk: Client) -> None:
     champion_and_shifted_window(sqlite_sdk)
     runner = CliRunner()
     shown = runner.invoke(app, ["monitor", "retrain-policy", "churn"])

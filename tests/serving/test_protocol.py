@@ -167,24 +167,34 @@ BAD_INPUT: dict[str, tuple[str, Any, int, str | None]] = {
     ),
     "text in a number column": (
         INFER,
-        lambda X, v2_body: {"json": _v2(X, data=["a", "b"], datatype="BYTES")},
+        lambda X, v2_body: {"json": _v2(v2_body, X, data=["a", "b"], datatype="BYTES")},
         422,
         "mean radius",
     ),
     "wrong datatype name": (
         INFER,
-        lambda X, v2_body: {"json": _v2(X, datatype="FLOAT64")},
+        lambda X, v2_body: {"json": _v2(v2_body, X, datatype="FLOAT64")},
         422,
         "mean radius",
     ),
     "shape/data mismatch": (
         INFER,
-        lambda X, v2_body: {"json": _v2(X, shape=[3])},
+        lambda X, v2_body: {"json": _v2(v2_body, X, shape=[3])},
         422,
         "mean radius",
     ),
-    "negative shape": (INFER, lambda X, v2_body: {"json": _v2(X, shape=[-2])}, 422, "mean radius"),
-    "ragged columns": (INFER, lambda X, v2_body: {"json": _ragged(X)}, 422, "mean texture"),
+    "negative shape": (
+        INFER,
+        lambda X, v2_body: {"json": _v2(v2_body, X, shape=[-2])},
+        422,
+        "mean radius",
+    ),
+    "ragged columns": (
+        INFER,
+        lambda X, v2_body: {"json": _ragged(v2_body, X)},
+        422,
+        "mean texture",
+    ),
     "matrix with wrong width": (
         INFER,
         lambda X, v2_body: {

@@ -37,6 +37,15 @@ class Cli:
         assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
         return lines[0]
 
+    def errors(self, *args: str) -> str:
+        """Run a command that must end in a clean failure (exit 1, no traceback) but may
+        print a report first (a failed pipeline run shows its steps): its stderr."""
+        result = self.invoke(*args)
+        assert result.exit_code == 1, result.output
+        assert isinstance(result.exception, SystemExit), result.exception  # not a crash
+        assert "Traceback" not in result.output
+        return result.stderr
+
     @staticmethod
     def row(output: str, key: str) -> str:
         """The one table line that mentions ``key``."""
