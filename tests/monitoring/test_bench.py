@@ -19,7 +19,6 @@ def bench() -> object:
     try:
         import _monitoring_child
         import _monitoring_data
-
         import monitoring
 
         yield _monitoring_data, _monitoring_child, monitoring
