@@ -179,6 +179,7 @@ PINNED = {
         "on_demand_feature_view",
         "online_store",
         "plan",
+        "serves_inline",
     ],
     "shipyard.monitoring": [
         "ColumnDrift",
