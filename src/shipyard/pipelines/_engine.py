@@ -60,7 +60,7 @@ class PipelineRunResult:
 
     def output(self, step: str, index: int | None = None) -> Any:
         """The value step ``step`` returned (a tuple step's ``index``-th value)."""
-        from shipyard.pipelines._materialize import load_output
+        from shipyard.pipelines._step_outputs import load_output
 
         refs = self.steps[step].outputs
         if not refs:

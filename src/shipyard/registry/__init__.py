@@ -31,8 +31,10 @@ from shipyard.registry._api import (
     update_model_version,
 )
 from shipyard.registry._autolog import autolog
+from shipyard.registry._cache import cache_root, fetch_into_cache
 from shipyard.registry._diff import DiffRow, diff_versions
 from shipyard.registry._flavor_pyfunc import PythonModel, PythonModelContext
+from shipyard.registry._flavors import all_flavors
 from shipyard.registry._format import save_model
 from shipyard.registry._loaded import LoadedModel, ModelMetadata
 from shipyard.registry._refs import ModelRef, parse_ref
@@ -51,11 +53,14 @@ __all__ = [
     "Signature",
     "TensorSpec",
     "alias_history",
+    "all_flavors",
     "autolog",
+    "cache_root",
     "delete_alias",
     "delete_model",
     "delete_model_version",
     "diff_versions",
+    "fetch_into_cache",
     "find_version",
     "get_model",
     "get_model_version",

@@ -23,15 +23,14 @@ from shipyard.entities import (
     manifest_digest,
 )
 from shipyard.errors import Conflict, InvalidArgument
-from shipyard.registry._cache import materialize
+from shipyard.registry._cache import cache_root, fetch_into_cache
 from shipyard.registry._flavors import Trust, flavor_named
 from shipyard.registry._format import DESCRIPTOR, read_descriptor, save_model
 from shipyard.registry._loaded import LoadedModel, metadata_from
 from shipyard.registry._refs import DEFAULT_ARTIFACT_PATH, ModelRef, parse_ref, split_version
 from shipyard.registry._requirements import pin
 from shipyard.registry._signature import Signature
-from shipyard.tracking import active_run, get_client
-from shipyard.tracking._environment import current_user
+from shipyard.tracking import active_run, current_user, get_client
 
 #: How a string names a local model folder rather than a registered model.
 _FOLDER_PREFIXES = ("/", "./", "../", "~", "file://")
@@ -41,10 +40,6 @@ _OWN_COLUMNS = ("signature", "requirements", "python_version", "input_example", 
 
 def _store() -> Store:
     return get_client().store
-
-
-def cache_root() -> Path:
-    return get_client().settings.home / "cache" / "models"
 
 
 @dataclass(frozen=True)
@@ -360,7 +355,7 @@ def load_model(
         files, digest = found.files, found.manifest_digest
         label = found.ref + (f" (@{parsed.alias})" if parsed.alias else "")
         extra = {"name": found.name, "version": found.version, "run_id": found.run_id}
-    folder = materialize(store, files, cache_root(), label, verify=verify)
+    folder = fetch_into_cache(store, files, cache_root(), label, verify=verify)
     descriptor = read_descriptor(folder)
     predictor = flavor_named(str(descriptor["flavor"])).load(folder, descriptor, trust, label)
     metadata = metadata_from(label, descriptor, list(files), digest, **extra)
