@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import subprocess
 import sys
 
@@ -38,7 +39,6 @@ PINNED = {
         "get_online_features",
         "get_run",
         "infer_signature",
-        "load_model",
         "lineage",
         "load_settings",
         "log_artifact",
@@ -258,7 +258,7 @@ PINNED = {
         "infer_signature",
         "list_model_versions",
         "list_models",
-        "load_model",
+        "load",
         "log_model",
         "parse_ref",
         "promote",
@@ -281,7 +281,7 @@ PINNED = {
         "get_version",
         "history",
         "infer_signature",
-        "list",
+        "list_models",
         "load",
         "log",
         "promote",
@@ -315,6 +315,29 @@ PINNED = {
         "start_run",
     ],
 }
+
+
+#: Former names that keep working with a DeprecationWarning: old spelling -> the name to use.
+DEPRECATED = {
+    "shipyard.load_model": "shipyard.models.load",
+    "shipyard.registry.load_model": "shipyard.models.load",
+    "shipyard.models.list": "shipyard.models.list_models",
+}
+
+
+def _resolve(dotted: str) -> object:
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+@pytest.mark.parametrize("old", sorted(DEPRECATED))
+def test_a_deprecated_alias_is_kept_out_of_all_and_mirrors_its_replacement(old: str) -> None:
+    module, _, name = old.rpartition(".")
+    assert name not in importlib.import_module(module).__all__
+    alias, new = _resolve(old), _resolve(DEPRECATED[old])
+    assert callable(alias) and callable(new)
+    assert inspect.signature(alias) == inspect.signature(new)
+    assert DEPRECATED[old] in (alias.__doc__ or "")
 
 
 @pytest.mark.parametrize("module", sorted(PINNED))

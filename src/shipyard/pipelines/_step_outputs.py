@@ -188,12 +188,13 @@ def _save_model(value: Any, store: Store, dataset: str) -> dict[str, Any]:
 def _load_model(ref: dict[str, Any], store: Store) -> Any:
     """The model object back, from files fetched into the model cache and checked against
     their hashes (the same cache and checks as ``shipyard.models.load``)."""
+    from shipyard import models
     from shipyard.entities import ArtifactInfo
-    from shipyard.registry import cache_root, fetch_into_cache, load_model
+    from shipyard.registry import cache_root, fetch_into_cache
 
     files = [ArtifactInfo.from_dict(f) for f in ref["files"]]
     folder = fetch_into_cache(store, files, cache_root(), f"step output {ref['hash'][:12]}")
-    return load_model(folder).model
+    return models.load(folder).model
 
 
 BUILTIN = [

@@ -317,7 +317,7 @@ def resolve(ref: str | ModelRef, version: int | None = None) -> ModelVersion:
 get_model_version = resolve
 
 
-def load_model(
+def load(
     ref: str | Path,
     *,
     trusted: bool | Collection[str] = False,
