@@ -108,10 +108,24 @@ def get_online_features(
 ) -> OnlineResponse:
     """The latest materialized values for each entity row, from the online store.
 
-    ``entity_rows`` is a list of ``{join_key: value}`` dicts (or a dict of lists);
-    ``features`` a list of ``"view:feature"``, a FeatureService or a service's name. A value
-    older than its view's TTL (against now, or ``as_of``) is None with status OUTSIDE_TTL;
-    an entity never materialized is None with status MISSING.
+    A value older than its view's TTL is None with status OUTSIDE_TTL; an entity never
+    materialized is None with status MISSING.
+
+    Args:
+        entity_rows: A list of ``{join_key: value}`` dicts, or a dict of lists.
+        features: A list of ``"view:feature"``, a FeatureService or a service's name.
+        full_feature_names: Name the outputs ``view__feature``.
+        store: The store whose definitions and online store are used; by default the
+            configured client's.
+        as_of: The time TTLs are measured against; now when None.
+
+    Returns:
+        The values, a status per value and the values' event times, by output name.
+
+    Raises:
+        InvalidArgument: Entity rows that are not mappings or lack a join key, or a
+            malformed feature reference.
+        NotFound: An unknown view, feature or service.
     """
     target = _store(store)
     features_key = features.refs() if isinstance(features, FeatureService) else features

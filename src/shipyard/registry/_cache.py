@@ -44,7 +44,22 @@ def fetch_into_cache(
     store: Store, files: Sequence[ArtifactInfo], root: Path, label: str, *, verify: bool = True
 ) -> Path:
     """The folder under ``root`` holding exactly ``files``, fetched from ``store`` if the cache
-    does not hold an intact copy; ``label`` names the model in integrity errors."""
+    does not hold an intact copy.
+
+    Args:
+        store: Where the files' blobs are.
+        files: The manifest: each file's path, sha256 and size.
+        root: The cache folder (:func:`cache_root` for the model cache).
+        label: What the files are (``"churn/3"``), named in integrity errors.
+        verify: Re-hash an already cached copy against the manifest (a changed copy is
+            fetched again).
+
+    Returns:
+        ``<root>/<manifest digest>/``.
+
+    Raises:
+        IntegrityError: A fetched blob does not match its sha256.
+    """
     folder = root / manifest_digest(files)
     if (folder / _COMPLETE).is_file():
         if not verify or _intact(folder, files):
