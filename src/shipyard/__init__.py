@@ -19,8 +19,6 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from shipyard._deprecation import renamed
-
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
@@ -150,6 +148,8 @@ if TYPE_CHECKING:
 
 def _deprecated_alias(name: str) -> Any:
     """The warning alias of a former name (``shipyard.load_model``) for its new home."""
+    from shipyard._deprecation import renamed
+
     module, new_name = _RENAMED[name]
     func = getattr(importlib.import_module(module), new_name)
     return renamed(func, f"shipyard.{name}", f"{module}.{new_name}")
