@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import inspect
+import re
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -38,7 +41,6 @@ PINNED = {
         "get_online_features",
         "get_run",
         "infer_signature",
-        "load_model",
         "lineage",
         "load_settings",
         "log_artifact",
@@ -98,6 +100,7 @@ PINNED = {
         "ref",
         "register",
         "versions",
+        "write_canonical",
     ],
     "shipyard.pipelines": [
         "Executor",
@@ -119,6 +122,7 @@ PINNED = {
         "SubprocessLauncher",
         "check_cron",
         "due_times",
+        "execute",
         "get_run",
         "latest_due",
         "list_runs",
@@ -179,6 +183,7 @@ PINNED = {
         "on_demand_feature_view",
         "online_store",
         "plan",
+        "serves_inline",
     ],
     "shipyard.monitoring": [
         "ColumnDrift",
@@ -240,11 +245,14 @@ PINNED = {
         "Signature",
         "TensorSpec",
         "alias_history",
+        "all_flavors",
         "autolog",
+        "cache_root",
         "delete_alias",
         "delete_model",
         "delete_model_version",
         "diff_versions",
+        "fetch_into_cache",
         "find_version",
         "get_model",
         "get_model_version",
@@ -252,7 +260,7 @@ PINNED = {
         "infer_signature",
         "list_model_versions",
         "list_models",
-        "load_model",
+        "load",
         "log_model",
         "parse_ref",
         "promote",
@@ -275,7 +283,7 @@ PINNED = {
         "get_version",
         "history",
         "infer_signature",
-        "list",
+        "list_models",
         "load",
         "log",
         "promote",
@@ -290,6 +298,7 @@ PINNED = {
         "Client",
         "active_run",
         "configure",
+        "current_user",
         "download_artifact",
         "end_run",
         "get_client",
@@ -310,12 +319,72 @@ PINNED = {
 }
 
 
+#: Former names that keep working with a DeprecationWarning: old spelling -> the name to use.
+DEPRECATED = {
+    "shipyard.load_model": "shipyard.models.load",
+    "shipyard.registry.load_model": "shipyard.models.load",
+    "shipyard.models.list": "shipyard.models.list_models",
+}
+
+
+def _resolve(dotted: str) -> object:
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+@pytest.mark.parametrize("old", sorted(DEPRECATED))
+def test_a_deprecated_alias_is_kept_out_of_all_and_mirrors_its_replacement(old: str) -> None:
+    module, _, name = old.rpartition(".")
+    assert name not in importlib.import_module(module).__all__
+    alias, new = _resolve(old), _resolve(DEPRECATED[old])
+    assert callable(alias) and callable(new)
+    assert inspect.signature(alias) == inspect.signature(new)
+    assert DEPRECATED[old] in (alias.__doc__ or "")
+
+
 @pytest.mark.parametrize("module", sorted(PINNED))
 def test_all_is_pinned_and_every_name_resolves(module: str) -> None:
     mod = importlib.import_module(module)
     assert sorted(mod.__all__) == sorted(PINNED[module])
     for name in mod.__all__:
         assert getattr(mod, name) is not None
+
+
+#: The SDK areas whose public functions with many parameters document each one.
+DOCUMENTED = ["shipyard.data", "shipyard.features", "shipyard.pipelines", "shipyard.registry",
+              "shipyard.tracking"]  # fmt: skip
+
+
+def _public_functions(module: str) -> list[tuple[str, Any]]:
+    """The exported functions of ``module`` and the public methods of its exported classes."""
+    mod = importlib.import_module(module)
+    found: list[tuple[str, Any]] = []
+    for name in mod.__all__:
+        obj = getattr(mod, name)
+        if inspect.isfunction(obj):
+            found.append((name, obj))
+        elif inspect.isclass(obj):
+            found += [
+                (f"{name}.{attr}", value)
+                for attr, value in vars(obj).items()
+                if inspect.isfunction(value) and not attr.startswith("_")
+            ]
+    return found
+
+
+@pytest.mark.parametrize("module", DOCUMENTED)
+def test_functions_with_many_parameters_document_each_in_args(module: str) -> None:
+    undocumented = []
+    for name, func in _public_functions(module):
+        params = [p for p in inspect.signature(func).parameters if p not in ("self", "cls")]
+        if len(params) <= 5:
+            continue
+        doc = inspect.getdoc(func) or ""
+        args = doc.partition("Args:")[2]
+        missing = [p for p in params if not re.search(rf"^\s+(\*\*)?{p}:", args, re.M)]
+        if missing:
+            undocumented.append(f"{module}.{name}: {', '.join(missing)}")
+    assert undocumented == []
 
 
 def test_every_error_is_a_shipyard_error_with_an_http_status() -> None:

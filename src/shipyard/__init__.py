@@ -46,7 +46,6 @@ _EXPORTS: dict[str, str] = {
     "Signature": "shipyard.registry",
     "autolog": "shipyard.registry",
     "infer_signature": "shipyard.registry",
-    "load_model": "shipyard.registry",
     "log_model": "shipyard.registry",
     "promote": "shipyard.registry",
     "register_model": "shipyard.registry",
@@ -73,6 +72,10 @@ _EXPORTS: dict[str, str] = {
 }
 #: Submodules reachable as attributes (``shipyard.models.load("churn@champion")``).
 _SUBMODULES = ("data", "errors", "features", "lineage", "models", "pipelines")
+#: Former names that still work but warn: name -> (module, the name to use there).
+_RENAMED: dict[str, tuple[str, str]] = {
+    "load_model": ("shipyard.models", "load"),
+}
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
@@ -143,13 +146,25 @@ if TYPE_CHECKING:
     )
 
 
+def _deprecated_alias(name: str) -> Any:
+    """The warning alias of a former name (``shipyard.load_model``) for its new home."""
+    from shipyard._deprecation import renamed
+
+    module, new_name = _RENAMED[name]
+    func = getattr(importlib.import_module(module), new_name)
+    return renamed(func, f"shipyard.{name}", f"{module}.{new_name}")
+
+
 def __getattr__(name: str) -> Any:
     if name in _SUBMODULES:
         return importlib.import_module(f"shipyard.{name}")
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'shipyard' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    if name in _RENAMED:
+        value = _deprecated_alias(name)
+    else:
+        module = _EXPORTS.get(name)
+        if module is None:
+            raise AttributeError(f"module 'shipyard' has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 

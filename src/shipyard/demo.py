@@ -25,12 +25,11 @@ from typing import Any
 
 import pandas as pd
 
-from shipyard import data, features as fs
+from shipyard import data, features as fs, models
 from shipyard.entities import AliasEvent, DatasetVersion, ModelVersion, Run
 from shipyard.pipelines import PipelineRunResult, pipeline, step
 from shipyard.registry import (
     alias_history,
-    load_model,
     log_model,
     promote,
     register_model,
@@ -302,7 +301,7 @@ def _score_with_champion(result: DemoResult, registered: dict[str, Any], test: A
     result.version = resolve(registered["model"], registered["version"])
     history = alias_history(registered["model"], "champion")
     result.promotion = next((e for e in history if e.to_version == result.version.version), None)
-    champion = load_model(f"{registered['model']}@champion")
+    champion = models.load(f"{registered['model']}@champion")
     rows = test.head(5)
     features = rows.drop(columns=[TARGET])
     predicted = champion.predict(features)

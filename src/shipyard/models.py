@@ -6,12 +6,15 @@
     model.predict(frame)                              # "runs:/<run_id>/model"
     shipyard.models.promote("churn", 4, to="champion", require=["metrics.auc > 0.8"])
 
-Each name is the same function as in :mod:`shipyard.registry` (``load`` is ``load_model``,
-``register`` is ``register_model``, ``get`` is ``get_model``, ``list`` is ``list_models``...).
+Each name is the same function as in :mod:`shipyard.registry` (``register`` is
+``register_model``, ``get`` is ``get_model``, ``versions`` is ``list_model_versions``...).
+``load`` is the loader's one name; ``shipyard.load_model`` and ``shipyard.registry.load_model``
+are deprecated aliases of it, as ``list`` (which shadowed the builtin) is of ``list_models``.
 """
 
 from __future__ import annotations
 
+from shipyard._deprecation import renamed
 from shipyard.registry import (
     LoadedModel,
     PythonModel,
@@ -27,7 +30,7 @@ from shipyard.registry import (
     infer_signature,
     list_model_versions,
     list_models,
-    load_model,
+    load,
     log_model,
     promote,
     register_model,
@@ -35,18 +38,19 @@ from shipyard.registry import (
     set_alias,
 )
 
-load = load_model
 register = register_model
 log = log_model
 save = save_model
 get = get_model
-list = list_models
 versions = list_model_versions
 get_version = get_model_version
 history = alias_history
 requirements = get_requirements
 diff = diff_versions
 delete = delete_model
+
+#: Deprecated: it shadowed the builtin ``list``; ``list_models`` is the name.
+list = renamed(list_models, "shipyard.models.list", "shipyard.models.list_models")
 
 __all__ = [
     "LoadedModel",
@@ -60,7 +64,7 @@ __all__ = [
     "get_version",
     "history",
     "infer_signature",
-    "list",
+    "list_models",
     "load",
     "log",
     "promote",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,8 +27,10 @@ def local(request: pytest.FixtureRequest, tmp_path: Path) -> LocalStore:
     online = ""
     if request.param == "redis":
         online = request.getfixturevalue("redis_url")
+    # A project of its own per test: the Redis server is shared by a worker's tests, and its
+    # keys are prefixed by the project (id(tmp_path) could repeat once an object is freed).
     settings: Settings = load_settings(
-        home=tmp_path / ".shipyard", online_store=online, project=f"p{id(tmp_path)}"
+        home=tmp_path / ".shipyard", online_store=online, project=f"p{uuid.uuid4().hex}"
     )
     yield LocalStore(settings)
     fs.close_online_stores()

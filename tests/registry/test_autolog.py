@@ -46,8 +46,8 @@ def all_runs() -> list[Run]:
     return shipyard.search_runs(output="runs").runs
 
 
-def load_model(run: Run) -> Any:
-    return shipyard.load_model(f"runs:/{run.id}/model").model
+def load_logged(run: Run) -> Any:
+    return shipyard.models.load(f"runs:/{run.id}/model").model
 
 
 def test_fit_without_active_run_records_a_finished_run(autolog: Client, tmp_path: Path) -> None:
@@ -77,7 +77,7 @@ def test_fit_without_active_run_records_a_finished_run(autolog: Client, tmp_path
     assert meta["signature"]["inputs"]["shape"] == [-1, 4]
     assert any(r.startswith("scikit-learn==") for r in meta["requirements"])
 
-    loaded = load_model(run)
+    loaded = load_logged(run)
     assert type(loaded) is LogisticRegression
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
     np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X))
@@ -115,7 +115,7 @@ def test_pipeline_logs_one_run_for_the_top_level_fit(autolog: Client, tmp_path: 
     assert run.params["logisticregression__C"] == "2.0"
     assert "standardscaler__with_mean" in run.params
     assert run.metrics["training_score"] == pytest.approx(pipe.score(X, y))
-    loaded = load_model(run)
+    loaded = load_logged(run)
     assert isinstance(loaded, Pipeline)
     np.testing.assert_array_equal(loaded.predict(X), pipe.predict(X))
 

@@ -44,14 +44,14 @@ def test_xgboost_models_use_the_native_file(tmp_path: Path) -> None:
     assert _files(tmp_path / "m") == {"model.ubj", "shipyard-model.json"}
     assert descriptor["flavor"] == "xgboost" and descriptor["format"] == "ubj"
     assert any(r.startswith("xgboost==") for r in descriptor["requirements"])
-    loaded = shipyard.load_model(tmp_path / "m")
+    loaded = shipyard.models.load(tmp_path / "m")
     assert type(loaded.model) is xgboost.XGBClassifier
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
     np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X))
 
     booster = xgboost.train({"max_depth": 2}, xgboost.DMatrix(X, label=y), num_boost_round=3)
     shipyard.save_model(booster, tmp_path / "b")
-    again = shipyard.load_model(tmp_path / "b")
+    again = shipyard.models.load(tmp_path / "b")
     np.testing.assert_allclose(again.predict(X), booster.predict(xgboost.DMatrix(X)))
     assert not hasattr(again, "predict_proba")
 
@@ -62,13 +62,15 @@ def test_lightgbm_models_use_the_text_file(tmp_path: Path) -> None:
     model = lightgbm.LGBMClassifier(n_estimators=5, verbose=-1).fit(X, labels)
     shipyard.save_model(model, tmp_path / "c")
     assert _files(tmp_path / "c") == {"model.txt", "shipyard-model.json"}
-    loaded = shipyard.load_model(tmp_path / "c")
+    loaded = shipyard.models.load(tmp_path / "c")
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
     np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X))
 
     regressor = lightgbm.LGBMRegressor(n_estimators=5, verbose=-1).fit(X, y.astype(float))
     shipyard.save_model(regressor, tmp_path / "r")
-    np.testing.assert_allclose(shipyard.load_model(tmp_path / "r").predict(X), regressor.predict(X))
+    np.testing.assert_allclose(
+        shipyard.models.load(tmp_path / "r").predict(X), regressor.predict(X)
+    )
 
 
 def test_onnx_models_run_in_onnxruntime(tmp_path: Path) -> None:
@@ -85,7 +87,7 @@ def test_onnx_models_run_in_onnxruntime(tmp_path: Path) -> None:
         "model.onnx",
         "shipyard-model.json",
     }
-    loaded = shipyard.load_model(tmp_path / "o")
+    loaded = shipyard.models.load(tmp_path / "o")
     assert (loaded.predict(X) == sk.predict(X)).mean() > 0.99
     np.testing.assert_allclose(loaded.predict_proba(X), sk.predict_proba(X), atol=1e-4)
 
@@ -135,7 +137,7 @@ def test_an_importable_custom_model_is_stored_without_code(local: Client, tmp_pa
     assert not hasattr(loaded, "predict_proba")
 
     shipyard.save_model(MlflowStyle(), tmp_path / "ml")
-    assert shipyard.load_model(tmp_path / "ml").predict(X).shape == (len(X),)
+    assert shipyard.models.load(tmp_path / "ml").predict(X).shape == (len(X),)
 
 
 def test_a_model_defined_in_place_needs_trust_on_both_sides(local: Client) -> None:
@@ -145,7 +147,7 @@ def test_a_model_defined_in_place_needs_trust_on_both_sides(local: Client) -> No
 
     with pytest.raises(InvalidArgument, match="cannot be imported by its module path"):
         shipyard.register_model(Local(), "local")
-    assert shipyard.models.list() == []
+    assert shipyard.models.list_models() == []
     mv = shipyard.register_model(Local(), "local", trusted=True)
     assert mv.metadata["format"] == "pickle"
     with pytest.raises(PermissionDenied, match="local/1 is stored as a pickle"):
@@ -162,4 +164,4 @@ def test_bad_custom_model_inputs(local: Client, tmp_path: Path) -> None:
         shipyard.save_model(Threshold("a"), tmp_path / "z", flavor="tensorflow")
     shipyard.save_model(Threshold("a"), tmp_path / "w")  # no config: Threshold() needs a column
     with pytest.raises(InvalidArgument, match=r"cannot build .* from its config"):
-        shipyard.load_model(tmp_path / "w")
+        shipyard.models.load(tmp_path / "w")

@@ -3,6 +3,7 @@ integrity and trust, on SQLite and PostgreSQL (and S3 where blobs matter)."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -64,12 +65,41 @@ def test_register_an_object_and_load_it_back_by_every_reference(
         loaded = shipyard.models.load(ref)
         np.testing.assert_array_equal(loaded.predict(X), expected)
         assert loaded.metadata.version == 1 and loaded.metadata.flavor == "sklearn"
-    loaded = shipyard.load_model("iris/1")
+    loaded = shipyard.models.load("iris/1")
     assert np.allclose(loaded.predict_proba(X), model.predict_proba(X))
     assert isinstance(loaded.model, LogisticRegression)
     assert loaded.signature is not None and len(loaded.signature.inputs.columns or ()) == 4
     pd.testing.assert_frame_equal(loaded.input_example, X.head(), check_dtype=False)
     assert shipyard.models.get_version("iris/1").description == "first"
+
+
+@pytest.mark.parametrize("old", ["shipyard.load_model", "shipyard.registry.load_model"])
+def test_a_former_loader_name_warns_and_loads_the_same_model(
+    sdk: Client, model: LogisticRegression, old: str
+) -> None:
+    shipyard.register_model(model, "iris", input_example=X.head())
+    module, _, name = old.rpartition(".")
+    alias = getattr(importlib.import_module(module), name)
+    with pytest.warns(DeprecationWarning) as caught:
+        loaded = alias("iris@latest", enforce_signature=False)
+    assert (
+        str(caught[0].message) == f"{old} is deprecated; use shipyard.models.load (same arguments)"
+    )
+    assert caught[0].filename == __file__  # the warning points at the caller's line
+    canonical = shipyard.models.load("iris@latest", enforce_signature=False)
+    assert loaded.metadata == canonical.metadata
+    np.testing.assert_array_equal(loaded.predict(X), canonical.predict(X))
+
+
+def test_models_list_warns_and_returns_what_list_models_returns(
+    sdk: Client, model: LogisticRegression
+) -> None:
+    shipyard.register_model(model, "iris")
+    shipyard.register_model(model, "wine")
+    with pytest.warns(DeprecationWarning, match=r"use shipyard\.models\.list_models"):
+        listed = shipyard.models.list("ir")
+    assert listed == shipyard.models.list_models("ir")
+    assert [m.name for m in listed] == ["iris"]
 
 
 def test_registering_inside_a_run_logs_the_model_and_links_the_run(
@@ -94,7 +124,7 @@ def test_a_logged_model_registers_without_copying_and_loads_from_the_run(
         shipyard.log_metric("auc", 0.93)
         info = shipyard.log_model(model, input_example=X.head(3))
     assert info.uri == f"runs:/{run.id}/model" and info.version is None
-    direct = shipyard.load_model(info.uri)
+    direct = shipyard.models.load(info.uri)
     np.testing.assert_array_equal(direct.predict(X), model.predict(X))
     mv = shipyard.register_model(info.uri, "iris")
     again = shipyard.register_model(info.uri, "iris")
@@ -118,7 +148,7 @@ def test_a_run_without_a_model_cannot_be_registered_and_nothing_changes(sdk: Cli
         shipyard.register_model(LogisticRegression(), "bad name!")
     with pytest.raises(InvalidArgument, match=r"cannot register a builtins\.dict"):
         shipyard.register_model({"not": "a model"}, "iris")
-    assert shipyard.models.list() == []
+    assert shipyard.models.list_models() == []
 
 
 def test_bad_references_are_clear_errors(sdk: Client, model: LogisticRegression) -> None:

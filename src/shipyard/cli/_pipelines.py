@@ -23,8 +23,14 @@ from shipyard.cli._render import (
 )
 from shipyard.entities import MonitorRun, PipelineRun, StepRun
 from shipyard.errors import InvalidArgument
-from shipyard.pipelines import Pipeline, Scheduler, load_pipeline, schedule
-from shipyard.pipelines._engine import PipelineRunResult, execute
+from shipyard.pipelines import (
+    Pipeline,
+    PipelineRunResult,
+    Scheduler,
+    execute,
+    load_pipeline,
+    schedule,
+)
 from shipyard.tracking import get_client
 
 app = typer.Typer(help="Run, inspect, resume and schedule pipelines.", no_args_is_help=True)

@@ -19,7 +19,7 @@ from shipyard.data._api import (
     register,
     versions,
 )
-from shipyard.data._canonical import ROW_GROUP_ROWS, WRITE_OPTIONS
+from shipyard.data._canonical import ROW_GROUP_ROWS, WRITE_OPTIONS, write_canonical
 from shipyard.data._context import consuming, current_actors
 from shipyard.data._diff import ColumnChange, DatasetDiff, diff_versions
 from shipyard.entities import Dataset, DatasetVersion
@@ -50,4 +50,5 @@ __all__ = [
     "ref",
     "register",
     "versions",
+    "write_canonical",
 ]

@@ -68,14 +68,29 @@ def register(
     store: Store | None = None,
     lineage: bool = True,
 ) -> DatasetVersion:
-    """Store ``source`` as a version of dataset ``name``; returns the version.
+    """Store ``source`` as a version of dataset ``name``.
 
-    ``source`` is a pandas DataFrame, a PyArrow Table, or a path: a file (Parquet, CSV, TSV,
-    JSON lines, Feather), a folder of files or a glob (``"raw/*.csv"``). It is written once
-    as canonical Parquet while streaming, and the file's sha256 is the content hash: data the
-    dataset already holds returns the existing version instead of a copy. A new version gets
-    its schema, row count and a column profile. Registering inside a tracking run or a
-    pipeline step records a ``produced`` lineage edge from it (unless ``lineage=False``).
+    The data is written once as canonical Parquet while streaming, and the file's sha256 is
+    the content hash: data the dataset already holds returns the existing version instead
+    of a copy. A new version gets its schema, row count and a column profile.
+
+    Args:
+        name: The dataset's name (created with its first version).
+        source: A pandas DataFrame, a PyArrow Table, or a path: a file (Parquet, CSV, TSV,
+            JSON lines, Feather), a folder of files or a glob (``"raw/*.csv"``).
+        description: Free text shown with the version.
+        store: The store to write to; by default the configured client's.
+        lineage: Record a ``produced`` lineage edge from the active tracking run or
+            pipeline step, if any.
+
+    Returns:
+        The new version, or the existing one holding the same data.
+
+    Raises:
+        InvalidArgument: A bad name, or a source of an unknown kind or format.
+        NotFound: No file, folder or glob match at the path.
+        SchemaError: Data that cannot be read or stored as Parquet (duplicate or
+            non-text column names, mixed types in a column).
     """
     from shipyard.client._local_data import check_dataset_name
     from shipyard.data._profile import profile_parquet

@@ -36,17 +36,16 @@ from shipyard.features._online import (
     close_online_stores,
     online_store,
 )
-from shipyard.features._retrieval import get_historical_features
-from shipyard.features._serving import (
+from shipyard.features._online_lookup import (
     MISSING,
     OUTSIDE_TTL,
     PRESENT,
-    Mismatch,
     OnlineResponse,
-    SkewReport,
-    check_skew,
     get_online_features,
+    serves_inline,
 )
+from shipyard.features._retrieval import get_historical_features
+from shipyard.features._skew import Mismatch, SkewReport, check_skew
 
 
 def list_definitions(kind: str | None = None) -> list[FeatureObject]:
@@ -108,4 +107,5 @@ __all__ = [
     "on_demand_feature_view",
     "online_store",
     "plan",
+    "serves_inline",
 ]

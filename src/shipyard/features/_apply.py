@@ -95,14 +95,13 @@ def _specs(definitions: Iterable[Any], store: Store, *, write: bool) -> list[Fea
 def _frame_source(view: FeatureView, store: Store, *, write: bool) -> dict[str, Any]:
     from shipyard import data
     from shipyard.artifacts import sha256_file
-    from shipyard.data._canonical import write_canonical
 
     name = f"features-{view.name}"
     if write:
         version = data.register(name, view.source, store=store, lineage=False)
         return {"type": "dataset", "ref": version.ref}
     with tempfile.TemporaryDirectory(prefix="shipyard-plan-") as tmp:
-        written = write_canonical(view.source, Path(tmp) / "data.parquet")
+        written = data.write_canonical(view.source, Path(tmp) / "data.parquet")
         found = store.find_dataset_version(name, sha256_file(written.path).digest)
     return {"type": "dataset", "ref": found.ref if found else f"{name}@(new)"}
 

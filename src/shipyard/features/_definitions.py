@@ -135,10 +135,24 @@ Source = FileSource | DatasetSource | SqlSource
 class FeatureView:
     """Features of an entity read from a source with an event timestamp.
 
-    ``source`` is a FileSource, DatasetSource, SqlSource, or a DataFrame/Arrow table (stored
-    as a dataset version ``features-<name>`` when applied). A value is valid from its event
-    timestamp for ``ttl`` (None: forever). When two rows of one entity share an event
-    timestamp, the one with the latest ``created_timestamp_field`` wins, then the later row.
+    Args:
+        name: The view's name (features are requested as ``"<name>:<feature>"``).
+        entities: The entities (or their names) whose join keys identify a row.
+        source: A FileSource, DatasetSource, SqlSource, or a DataFrame/Arrow table (stored
+            as a dataset version ``features-<name>`` when applied).
+        schema: The features, as ``Field(name, dtype)``.
+        timestamp_field: The source column holding each row's event time.
+        created_timestamp_field: The source column that breaks ties: when two rows of one
+            entity share an event timestamp, the one created last wins (then the later row).
+        ttl: How long a value stays valid after its event time; forever when None.
+        owner: Who answers for the view.
+        tags: Free-form labels.
+        description: What the view holds.
+        online: Whether ``materialize()`` writes the view to the online store by default.
+
+    Raises:
+        InvalidArgument: A bad name, an empty or repeated schema, or a ttl that is not a
+            positive timedelta.
     """
 
     kind: ClassVar[str] = "feature_view"

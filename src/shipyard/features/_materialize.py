@@ -104,8 +104,23 @@ def materialize(
     store: Store | None = None,
     progress: Progress | None = None,
 ) -> list[FeatureMaterialization]:
-    """Materialize ``views`` (default: every online view) over ``[start, end)`` (default:
-    all history up to now) into the online store."""
+    """Materialize feature values over ``[start, end)`` into the online store.
+
+    Args:
+        start: The window's start; the beginning of history when None.
+        end: The window's end (excluded); now when None.
+        views: The feature views to materialize; every online view when None.
+        store: The store whose definitions and online store are used; by default the
+            configured client's.
+        progress: Called as ``progress(view, rows_written, rows_total)`` while writing.
+
+    Returns:
+        One materialization record per view (its window and rows written).
+
+    Raises:
+        InvalidArgument: The window ends before it starts.
+        NotFound: A named view does not exist.
+    """
     target = _store(store)
     start_ms = to_ms(start, 0)
     end_ms = to_ms(end, int(time.time() * 1000))

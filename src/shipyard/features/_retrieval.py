@@ -179,13 +179,29 @@ def get_historical_features(
     """Training data: for each entity row, the latest feature values at or before its
     timestamp and within each view's TTL (never a value from the future).
 
-    ``entity_df`` is a pandas/polars DataFrame, an Arrow table, or a dataset reference
-    (``"labels@3"``) with the join keys and ``timestamp_column``. ``features`` is a list of
-    ``"view:feature"``, a FeatureService, or a service's name. Every entity row comes back,
-    in order, with its columns first; values not found (unknown entity, nothing before the
-    time, or older than the TTL) are null. ``save_as`` registers the result as a dataset
-    version with lineage edges from the feature views and the entity data. Returns pandas,
-    Arrow or Polars (``output``).
+    Every entity row comes back, in order, with its columns first; values not found
+    (unknown entity, nothing before the time, or older than the TTL) are null.
+
+    Args:
+        entity_df: The entity rows: a pandas/polars DataFrame, an Arrow table, or a dataset
+            reference (``"labels@3"``), with the join keys and ``timestamp_column``.
+        features: A list of ``"view:feature"``, a FeatureService, or a service's name.
+        timestamp_column: The column of ``entity_df`` holding each row's point in time.
+        full_feature_names: Name the feature columns ``view__feature`` (needed when two
+            views have a feature of the same name).
+        output: ``"pandas"``, ``"arrow"`` or ``"polars"``.
+        save_as: Register the result as a version of this dataset, with lineage edges from
+            the feature views and the entity data.
+        store: The store to read; by default the configured client's.
+
+    Returns:
+        The entity rows with one column per requested feature, as ``output`` says.
+
+    Raises:
+        InvalidArgument: An unknown ``output``, a malformed feature reference, a feature
+            name requested twice without ``full_feature_names``, or entity rows without a
+            join key or ``timestamp_column``.
+        NotFound: An unknown view, feature or service.
     """
     if output not in _OUTPUTS:
         raise InvalidArgument(

@@ -56,9 +56,9 @@ def _is_classes(values: pd.Series) -> bool:
 
 
 def _predictions(version: ModelVersion, frame: pd.DataFrame, inputs: Sequence[str]) -> pd.Series:
-    from shipyard.registry import load_model
+    from shipyard import models
 
-    model = load_model(f"{version.name}/{version.version}", enforce_signature=False)
+    model = models.load(f"{version.name}/{version.version}", enforce_signature=False)
     sample = frame if len(frame) <= PREDICT_ROWS else frame.sample(PREDICT_ROWS, random_state=0)
     out = model.predict(sample[list(inputs)])
     array = out.to_numpy() if hasattr(out, "to_numpy") else np.asarray(out)

@@ -441,9 +441,9 @@ def _score(
     version: ModelVersion, features: pd.DataFrame, labels: np.ndarray, policy: RetrainPolicy
 ) -> float:
     """``policy.metric`` of ``version`` on the labelled window."""
-    from shipyard.registry import load_model
+    from shipyard import models
 
-    model = load_model(f"{version.name}/{version.version}")
+    model = models.load(f"{version.name}/{version.version}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the log may hold columns the signature drops
         predicted = np.asarray(model.predict(features))

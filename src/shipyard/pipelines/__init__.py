@@ -20,14 +20,13 @@ process-pool and Ray executors.
 """
 
 from shipyard.client._checks import check_cron
-from shipyard.pipelines._engine import PipelineRunResult, get_run, list_runs, resume_run
+from shipyard.pipelines._engine import PipelineRunResult, execute, get_run, list_runs, resume_run
 from shipyard.pipelines._executors import (
     Executor,
     InlineExecutor,
     ProcessExecutor,
     make_executor,
 )
-from shipyard.pipelines._materialize import Materializer, OutputTypeError, register_materializer
 from shipyard.pipelines._pipeline import Pipeline, Plan, load_pipeline, pipeline
 from shipyard.pipelines._schedule import (
     Job,
@@ -39,6 +38,7 @@ from shipyard.pipelines._schedule import (
     schedule,
 )
 from shipyard.pipelines._step import Step, StepOptions, StepOutput, step
+from shipyard.pipelines._step_outputs import Materializer, OutputTypeError, register_materializer
 from shipyard.pipelines._task import StepOutcome, StepTask
 
 
@@ -68,6 +68,7 @@ __all__ = [
     "SubprocessLauncher",
     "check_cron",
     "due_times",
+    "execute",
     "get_run",
     "latest_due",
     "list_runs",

@@ -60,7 +60,7 @@ class PipelineRunResult:
 
     def output(self, step: str, index: int | None = None) -> Any:
         """The value step ``step`` returned (a tuple step's ``index``-th value)."""
-        from shipyard.pipelines._materialize import load_output
+        from shipyard.pipelines._step_outputs import load_output
 
         refs = self.steps[step].outputs
         if not refs:
@@ -362,7 +362,25 @@ def execute(
     resumed_from: PipelineRun | None = None,
     queued_run_id: str | None = None,
 ) -> PipelineRunResult:
-    """Record and run a built plan."""
+    """Record and run a built plan.
+
+    Args:
+        pipeline: The pipeline the plan was built from.
+        plan: Its built plan (``pipeline.build(**params)``).
+        executor: ``"inline"``, ``"process"``, ``"ray"`` or an Executor.
+        cache: Reuse the outputs of earlier identical step runs.
+        raise_on_failure: Raise PipelineFailed when a step fails; False returns the run.
+        on_event: Called as ``on_event(step, status, info)`` when a step changes state.
+        resumed_from: A previous run whose finished steps are reused, not run again.
+        queued_run_id: A run the scheduler recorded as QUEUED, to start instead of
+            recording a new run.
+
+    Returns:
+        The finished run with its step runs (by step name).
+
+    Raises:
+        PipelineFailed: A step failed, unless ``raise_on_failure`` is False.
+    """
     store, settings = _client_store()
     runner = make_executor(executor)
     state = _Run(pipeline, plan, store, settings, runner, cache, on_event)

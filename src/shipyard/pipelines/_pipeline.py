@@ -169,12 +169,21 @@ class Pipeline:
         on_event: Callable[[str, str, dict[str, Any]], None] | None = None,
         **params: Any,
     ) -> PipelineRunResult:
-        """Run the pipeline with ``params``; returns the run with its step runs.
+        """Run the pipeline with ``params``.
 
-        ``executor``: ``"inline"`` (default), ``"process"``, ``"ray"`` or an Executor.
-        ``cache=False`` runs every step even when an identical earlier run exists. A failed
-        run raises :class:`~shipyard.errors.PipelineFailed` unless ``raise_on_failure`` is
-        False. ``on_event(step, status, info)`` is called as steps change state.
+        Args:
+            executor: ``"inline"`` (default), ``"process"``, ``"ray"`` or an Executor.
+            cache: False runs every step even when an identical earlier run exists.
+            raise_on_failure: Raise :class:`~shipyard.errors.PipelineFailed` when a step
+                fails; False returns the failed run.
+            on_event: Called as ``on_event(step, status, info)`` when a step changes state.
+            **params: The pipeline function's arguments.
+
+        Returns:
+            The run with its step runs (by step name).
+
+        Raises:
+            PipelineFailed: A step failed, unless ``raise_on_failure`` is False.
         """
         from shipyard.pipelines._engine import run_pipeline
 

@@ -52,7 +52,18 @@ def _store() -> Store:
 
 
 def due_times(cron: str, timezone: str, after_ms: int, until_ms: int, limit: int) -> list[int]:
-    """Cron times strictly after ``after_ms`` and at most ``until_ms`` (at most ``limit``)."""
+    """Cron times strictly after ``after_ms`` and at most ``until_ms``, oldest first.
+
+    Args:
+        cron: A five-field cron expression.
+        timezone: The IANA time zone the expression is read in.
+        after_ms: Exclusive lower bound, milliseconds since the epoch.
+        until_ms: Inclusive upper bound, milliseconds since the epoch.
+        limit: The most times returned.
+
+    Returns:
+        The due times, in milliseconds since the epoch.
+    """
     from croniter import croniter
 
     start = datetime.fromtimestamp(after_ms / 1000, tz=time_zone(timezone))
@@ -102,9 +113,26 @@ def schedule(
 ) -> Schedule:
     """Run a pipeline on a cron schedule (``shipyard scheduler`` starts the runs).
 
-    ``target`` is a pipeline, its ``module:function`` reference or the name of a pipeline
-    that ran before. The schedule is named after the pipeline unless ``name`` is given;
-    scheduling the same name again replaces it.
+    Args:
+        target: A pipeline, its ``module:function`` reference, or the name of a pipeline
+            that ran before.
+        cron: A five-field cron expression (``"0 3 * * *"``).
+        name: The schedule's name; the pipeline's when None. Scheduling the same name
+            again replaces it.
+        params: The pipeline's parameters for every run.
+        timezone: The IANA time zone the cron expression is read in.
+        missed: After downtime, ``"skip"`` runs only the latest due time, ``"catch_up"``
+            one run per missed time.
+        overlap: While a run of the schedule is still going, ``"skip"`` drops a due time,
+            ``"queue"`` starts it when the previous run ends.
+        enabled: Whether the scheduler starts its runs.
+
+    Returns:
+        The stored schedule.
+
+    Raises:
+        InvalidArgument: A bad cron expression, time zone, ``missed`` or ``overlap``, or a
+            pipeline defined in a script run directly (the scheduler must import it).
     """
     store = _store()
     check_timing(cron, timezone, missed, overlap)

@@ -134,15 +134,31 @@ def step(
     trusted_pickle: bool = False,
     outputs: int | Sequence[str] | None = None,
 ) -> Step[P, R] | Callable[[Callable[P, R]], Step[P, R]]:
-    """Make a function a pipeline step.
+    """Make a function a pipeline step: ``@step`` or ``@step(retries=2, ...)``.
 
-    ``retries`` extra attempts after a failure, the n-th waiting ``retry_delay * backoff **
-    (n - 1)`` seconds; ``timeout`` seconds after which the step's process is stopped (the
-    step then runs in a process of its own); ``cache`` reuses the outputs of an earlier
-    successful run with the same code, inputs and params; ``resources`` (``cpu``, ``gpu``,
-    ``memory``) is what the Ray executor reserves; ``trusted_pickle`` lets the step return
-    objects Shipyard would otherwise refuse; ``outputs`` names the values of a step that
-    returns a tuple (or gives their number), so the call can be unpacked.
+    Args:
+        fn: The function (when used as ``@step`` without arguments).
+        name: The step's name; the function's name when None.
+        retries: Extra attempts after a failure.
+        retry_delay: Seconds before the first retry; the n-th waits
+            ``retry_delay * backoff ** (n - 1)``.
+        backoff: The factor each further retry's wait grows by (at least 1).
+        timeout: Seconds after which the step's process is stopped (the step then runs in a
+            process of its own); no limit when None.
+        cache: Reuse the outputs of an earlier successful run with the same code, inputs
+            and params.
+        resources: What the Ray executor reserves: ``cpu``, ``gpu``, ``memory``.
+        trusted_pickle: Let the step return objects Shipyard would otherwise refuse (they
+            are stored with pickle).
+        outputs: The names (or the number) of the values of a step that returns a tuple,
+            so the call can be unpacked.
+
+    Returns:
+        The step, or a decorator making one when ``fn`` is not given.
+
+    Raises:
+        InvalidArgument: A negative ``retries`` or ``retry_delay``, a ``backoff`` below 1, a
+            ``timeout`` that is not positive, unknown resources, or repeated output names.
     """
     if retries < 0 or isinstance(retries, bool):
         raise InvalidArgument(f"retries must be 0 or more, got {retries!r}", field="retries")

@@ -19,7 +19,7 @@ from shipyard.client import Store, now_ms, open_store
 from shipyard.config import Settings
 from shipyard.entities import LineageNode
 from shipyard.errors import InvalidArgument
-from shipyard.pipelines._materialize import OutputTypeError, load_output, save_output
+from shipyard.pipelines._step_outputs import OutputTypeError, load_output, save_output
 from shipyard.tracking import on_run_start
 
 MAX_LOG_CHARS = 200_000

@@ -1,14 +1,17 @@
 """The model registry: versions, aliases, flavors, signatures and promotion gates.
 
-import shipyard
+    import shipyard
 
-version = shipyard.register_model(model, "churn", input_example=X_train.head())
-shipyard.promote("churn", version.version, to="champion",
-                 require=["metrics.auc >= champion.metrics.auc"])
-model = shipyard.models.load("churn@champion")
-model.predict(X_new)
+    version = shipyard.register_model(model, "churn", input_example=X_train.head())
+    shipyard.promote("churn", version.version, to="champion",
+                     require=["metrics.auc >= champion.metrics.auc"])
+    model = shipyard.models.load("churn@champion")
+    model.predict(X_new)
+
+The loader is ``shipyard.models.load`` (``load`` here); ``load_model`` is its deprecated alias.
 """
 
+from shipyard._deprecation import renamed
 from shipyard.registry._api import (
     ModelInfo,
     alias_history,
@@ -21,7 +24,7 @@ from shipyard.registry._api import (
     get_requirements,
     list_model_versions,
     list_models,
-    load_model,
+    load,
     log_model,
     promote,
     register_model,
@@ -31,12 +34,17 @@ from shipyard.registry._api import (
     update_model_version,
 )
 from shipyard.registry._autolog import autolog
+from shipyard.registry._cache import cache_root, fetch_into_cache
 from shipyard.registry._diff import DiffRow, diff_versions
 from shipyard.registry._flavor_pyfunc import PythonModel, PythonModelContext
+from shipyard.registry._flavors import all_flavors
 from shipyard.registry._format import save_model
 from shipyard.registry._loaded import LoadedModel, ModelMetadata
 from shipyard.registry._refs import ModelRef, parse_ref
 from shipyard.registry._signature import ColumnSpec, Schema, Signature, TensorSpec, infer_signature
+
+#: Deprecated: ``shipyard.models.load`` is the loader's name.
+load_model = renamed(load, "shipyard.registry.load_model", "shipyard.models.load")
 
 __all__ = [
     "ColumnSpec",
@@ -51,11 +59,14 @@ __all__ = [
     "Signature",
     "TensorSpec",
     "alias_history",
+    "all_flavors",
     "autolog",
+    "cache_root",
     "delete_alias",
     "delete_model",
     "delete_model_version",
     "diff_versions",
+    "fetch_into_cache",
     "find_version",
     "get_model",
     "get_model_version",
@@ -63,7 +74,7 @@ __all__ = [
     "infer_signature",
     "list_model_versions",
     "list_models",
-    "load_model",
+    "load",
     "log_model",
     "parse_ref",
     "promote",

@@ -23,15 +23,14 @@ from shipyard.entities import (
     manifest_digest,
 )
 from shipyard.errors import Conflict, InvalidArgument
-from shipyard.registry._cache import materialize
+from shipyard.registry._cache import cache_root, fetch_into_cache
 from shipyard.registry._flavors import Trust, flavor_named
 from shipyard.registry._format import DESCRIPTOR, read_descriptor, save_model
 from shipyard.registry._loaded import LoadedModel, metadata_from
 from shipyard.registry._refs import DEFAULT_ARTIFACT_PATH, ModelRef, parse_ref, split_version
 from shipyard.registry._requirements import pin
 from shipyard.registry._signature import Signature
-from shipyard.tracking import active_run, get_client
-from shipyard.tracking._environment import current_user
+from shipyard.tracking import active_run, current_user, get_client
 
 #: How a string names a local model folder rather than a registered model.
 _FOLDER_PREFIXES = ("/", "./", "../", "~", "file://")
@@ -41,10 +40,6 @@ _OWN_COLUMNS = ("signature", "requirements", "python_version", "input_example", 
 
 def _store() -> Store:
     return get_client().store
-
-
-def cache_root() -> Path:
-    return get_client().settings.home / "cache" / "models"
 
 
 @dataclass(frozen=True)
@@ -82,7 +77,28 @@ def log_model(
     """Save ``model`` into the active run (or ``run_id``) at ``artifact_path``; with
     ``registered_model_name``, also register it as that model's next version.
 
-    The arguments after ``model`` are those of :func:`save_model`.
+    Args:
+        model: The model object (scikit-learn, XGBoost, LightGBM, ONNX or a ``PythonModel``).
+        artifact_path: Where in the run's artifact tree the model folder goes (``"model"``).
+        registered_model_name: Also register the logged model as the next version of this
+            model (created on its first version); None only logs it.
+        signature: As in :func:`register_model`.
+        input_example: As in :func:`register_model`.
+        requirements: As in :func:`register_model`.
+        extra_requirements: As in :func:`register_model`.
+        flavor: As in :func:`register_model`.
+        trusted: As in :func:`register_model`.
+        config: As in :func:`register_model`.
+        artifacts: As in :func:`register_model`.
+        run_id: The run to log into; by default the active run.
+
+    Returns:
+        Where the model was logged (``runs:/<run_id>/<artifact_path>``), its flavor, signature
+        and files, and the registered version when ``registered_model_name`` was given.
+
+    Raises:
+        Conflict: There is no active run and no ``run_id``.
+        InvalidArgument: A bad model name or path, or a model no flavor can save.
     """
     run_id = run_id or _active_run_id()
     if run_id is None:
@@ -128,12 +144,42 @@ def register_model(
     """Register a new version of model ``name`` (created on its first version, in the
     configured project: ``shipyard.configure(project=...)``).
 
-    ``model`` is a model object (saved in its flavor's safe format; inside a run it is also
-    logged to the run, which becomes the version's source), a logged model
-    (``"runs:/<run_id>/model"``), another version (``"models:/churn/3"``) or a model folder
-    written by :func:`save_model`. The version keeps a snapshot of the source run's metrics
-    (plus ``metrics``), the pinned requirements and the signature. Nothing is registered when
-    any step fails.
+    The version keeps a snapshot of the source run's metrics (plus ``metrics``), the pinned
+    requirements and the signature. Nothing is registered when any step fails.
+
+    Args:
+        model: What to register: a model object (saved in its flavor's safe format; inside a
+            run it is also logged to the run, which becomes the version's source), a logged
+            model (``"runs:/<run_id>/model"``), another version (``"models:/churn/3"``) or a
+            model folder written by :func:`save_model`.
+        name: The registered model's name (letters, digits, ``_ - .``).
+        signature: The inputs (and outputs) the model accepts; inferred from
+            ``input_example`` when not given. ``predict`` enforces it.
+        input_example: A few rows of input, stored with the version (and used to infer the
+            signature).
+        description: Free text shown with the version.
+        tags: Tags of the version (values are stored as text).
+        metrics: Metrics added to the snapshot taken from the source run (promotion gates
+            compare them: ``metrics.auc``).
+        requirements: The pinned requirements, replacing the list captured from the
+            installed packages.
+        extra_requirements: Requirements added to the captured (or given) list.
+        flavor: The flavor to save with (``sklearn``, ``xgboost``, ``lightgbm``, ``onnx``,
+            ``pyfunc``); detected from the model when None.
+        trusted: ``True`` allows pickle when no safe format can hold the model; a list of
+            ``module.Class`` names allows those classes in the safe format.
+        config: A ``PythonModel``'s constructor arguments (JSON), for the ``pyfunc`` flavor.
+        artifacts: A ``PythonModel``'s files by name, handed to its ``load_context``.
+        run_id: The run to log a model object into; by default the active run, if any.
+        artifact_path: Where in that run's artifact tree the model folder goes.
+
+    Returns:
+        The new version (its number, files, flavor, signature, metrics and requirements).
+
+    Raises:
+        InvalidArgument: A bad name, a reference that holds no model, or a model no flavor
+            can save.
+        NotFound: The run or version the reference names does not exist.
     """
     v.check_model_name(name)
     store = _store()
@@ -322,7 +368,7 @@ def resolve(ref: str | ModelRef, version: int | None = None) -> ModelVersion:
 get_model_version = resolve
 
 
-def load_model(
+def load(
     ref: str | Path,
     *,
     trusted: bool | Collection[str] = False,
@@ -360,7 +406,7 @@ def load_model(
         files, digest = found.files, found.manifest_digest
         label = found.ref + (f" (@{parsed.alias})" if parsed.alias else "")
         extra = {"name": found.name, "version": found.version, "run_id": found.run_id}
-    folder = materialize(store, files, cache_root(), label, verify=verify)
+    folder = fetch_into_cache(store, files, cache_root(), label, verify=verify)
     descriptor = read_descriptor(folder)
     predictor = flavor_named(str(descriptor["flavor"])).load(folder, descriptor, trust, label)
     metadata = metadata_from(label, descriptor, list(files), digest, **extra)
@@ -423,10 +469,29 @@ def promote(
     """Move alias ``to`` to ``version`` if every rule in ``require`` passes, e.g.
     ``require=["metrics.auc >= champion.metrics.auc", "metrics.auc > 0.8"]``.
 
-    The outcome is recorded in the alias history either way. A failed gate leaves the alias
-    where it was and raises Conflict (``raise_on_reject=False`` returns the event instead);
-    ``force=True`` moves it anyway and records the move as forced. ``dry_run`` evaluates the
-    gates and changes nothing.
+    The gates are checked and the alias moved in one transaction; the outcome is recorded in
+    the alias history either way.
+
+    Args:
+        name: The registered model.
+        version: The version number, or an alias whose version is promoted
+            (``"challenger"``).
+        to: The alias to move.
+        require: Promotion gates, each comparing metric snapshots
+            (``metrics.auc >= champion.metrics.auc - 0.005``); all must pass.
+        force: Move the alias even if a gate fails; the move is recorded as forced.
+        reason: Why, recorded in the alias history.
+        dry_run: Evaluate the gates and change nothing.
+        raise_on_reject: Raise Conflict when a gate fails; False returns the rejected event.
+
+    Returns:
+        The alias event: its outcome (moved, rejected), each gate's result, from and to
+        versions, actor and reason.
+
+    Raises:
+        Conflict: A gate failed (the alias stays where it was), unless ``force``,
+            ``dry_run`` or ``raise_on_reject=False``.
+        NotFound: The model, version or alias does not exist.
     """
     if isinstance(require, str):
         require = [require]
@@ -476,10 +541,22 @@ def update_model_version(
     tags: Mapping[str, Any] | None = None,
     metrics: Mapping[str, float] | None = None,
 ) -> ModelVersion:
-    """Change a version's description, set tags, or record evaluation ``metrics`` (merged
-    into the version's metric snapshot, so promotion gates such as
-    ``metrics.window_auc > champion.metrics.window_auc`` can compare them). Its files never
-    change."""
+    """Change a version's description, set tags, or record evaluation metrics. Its files
+    never change.
+
+    Args:
+        ref: The version (``"churn/3"``, ``"churn@champion"``), or a model name with
+            ``version``.
+        version: The version number when ``ref`` is a bare model name.
+        description: The new description; None leaves it.
+        tags: Tags to set (values are stored as text).
+        metrics: Evaluation metrics merged into the version's metric snapshot, so promotion
+            gates such as ``metrics.window_auc > champion.metrics.window_auc`` can compare
+            them.
+
+    Returns:
+        The updated version.
+    """
     found = resolve(ref, version)
     return _store().update_model_version(
         found.name,

@@ -19,8 +19,14 @@ from shipyard.artifacts import sha256_file
 from shipyard.client import Store
 from shipyard.entities import ArtifactInfo, manifest_digest
 from shipyard.errors import IntegrityError
+from shipyard.tracking import get_client
 
 _COMPLETE = ".complete"
+
+
+def cache_root() -> Path:
+    """The model cache of the configured home: ``<home>/cache/models``."""
+    return get_client().settings.home / "cache" / "models"
 
 
 def _intact(folder: Path, files: Sequence[ArtifactInfo]) -> bool:
@@ -34,10 +40,26 @@ def _intact(folder: Path, files: Sequence[ArtifactInfo]) -> bool:
     return True
 
 
-def materialize(
+def fetch_into_cache(
     store: Store, files: Sequence[ArtifactInfo], root: Path, label: str, *, verify: bool = True
 ) -> Path:
-    """The local folder holding exactly ``files`` (fetched into the cache if needed)."""
+    """The folder under ``root`` holding exactly ``files``, fetched from ``store`` if the cache
+    does not hold an intact copy.
+
+    Args:
+        store: Where the files' blobs are.
+        files: The manifest: each file's path, sha256 and size.
+        root: The cache folder (:func:`cache_root` for the model cache).
+        label: What the files are (``"churn/3"``), named in integrity errors.
+        verify: Re-hash an already cached copy against the manifest (a changed copy is
+            fetched again).
+
+    Returns:
+        ``<root>/<manifest digest>/``.
+
+    Raises:
+        IntegrityError: A fetched blob does not match its sha256.
+    """
     folder = root / manifest_digest(files)
     if (folder / _COMPLETE).is_file():
         if not verify or _intact(folder, files):

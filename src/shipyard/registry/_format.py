@@ -53,13 +53,30 @@ def save_model(
     config: Mapping[str, Any] | None = None,
     artifacts: Mapping[str, str | Path] | None = None,
 ) -> dict[str, Any]:
-    """Write ``model`` into the folder ``path`` (created; it must be empty) and return its
-    descriptor.
+    """Write ``model`` into the folder ``path`` and return its descriptor.
 
-    The flavor is detected from the model unless named. Without a ``signature``, one is
-    inferred from ``input_example`` (and the model's predictions for it). ``requirements``
-    replaces the pinned list captured from the installed packages; ``extra_requirements``
-    adds to it. ``trusted=True`` allows pickle when no safe format can hold the model.
+    Args:
+        model: The model object.
+        path: The folder to write (created; it must be empty).
+        flavor: The flavor to save with; detected from the model when None.
+        signature: The inputs (and outputs) the model accepts; without one, it is inferred
+            from ``input_example`` (and the model's predictions for it).
+        input_example: A few rows of input, stored in the descriptor.
+        requirements: The pinned requirements, replacing the list captured from the
+            installed packages.
+        extra_requirements: Requirements added to that list.
+        trusted: ``True`` allows pickle when no safe format can hold the model; a list of
+            ``module.Class`` names allows those classes in the safe format.
+        config: A ``PythonModel``'s constructor arguments (JSON).
+        artifacts: A ``PythonModel``'s files by name.
+
+    Returns:
+        The descriptor written to ``shipyard-model.json``: flavor, format details,
+        signature, input example, Python version and requirements.
+
+    Raises:
+        InvalidArgument: ``path`` is not an empty folder, the flavor is unknown, or no
+            flavor can save the model.
     """
     folder = Path(path)
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):

@@ -42,8 +42,7 @@ async def online_features(body: OnlineRequest, caller: CallerDep) -> Response:
     on-demand view, a bounded number of rows) runs right here on the event loop; any other
     (a definitions refresh, pandas, Redis) in the thread pool.
     """
-    from shipyard.features import get_online_features
-    from shipyard.features._serving import serves_inline
+    from shipyard.features import get_online_features, serves_inline
 
     caller.require(DEFAULT_PROJECT, "viewer")
     wanted: list[str] | str = body.service if body.service else (body.features or [])

@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from shipyard import models
 from shipyard.errors import InvalidArgument, NotFound, SchemaError
-from shipyard.registry import LoadedModel, Signature, load_model
+from shipyard.registry import LoadedModel, Signature
 
 #: progress(rows_done, rows_total)
 ScoreProgress = Callable[[int, int], None]
@@ -75,7 +76,7 @@ def predict_file(
         )
     import pyarrow.parquet as pq
 
-    model = load_model(ref, trusted=trusted)
+    model = models.load(ref, trusted=trusted)
     reader = pq.ParquetFile(source)
     check_columns(model.signature, reader.schema_arrow.names, source)
     total = reader.metadata.num_rows

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shipyard import _ray
-from shipyard.registry import load_model, resolve
+from shipyard import _ray, models
+from shipyard.registry import resolve
 from shipyard.serving._batch import ScoreProgress, check_columns, output_file, score_batch
 from shipyard.tracking import get_client
 
@@ -66,7 +66,7 @@ class ChunkScorer:
             dest = root / name
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(data)
-        self.model = load_model(root, trusted=trusted)
+        self.model = models.load(root, trusted=trusted)
         self.path = path
         self.chunk_rows = chunk_rows
         self.column = column
@@ -137,7 +137,7 @@ def predict_file_on_ray(
     import pyarrow.parquet as pq
 
     pinned, files = _model_files(ref)
-    signature = load_model(pinned, trusted=trusted).signature
+    signature = models.load(pinned, trusted=trusted).signature
     reader = pq.ParquetFile(source)
     check_columns(signature, reader.schema_arrow.names, source)  # before Ray starts
     ray = _ray.connect("batch scoring on Ray", address)

@@ -40,9 +40,9 @@ def run_serving_demo(
     """Serve ``ref``, post ``requests`` one-row /predict calls from ``concurrency`` threads
     (rows from ``rows``, or the model's stored input example)."""
     if rows is None:
-        from shipyard.registry import load_model
+        from shipyard import models
 
-        example = load_model(ref).input_example
+        example = models.load(ref).input_example
         rows = example.to_dict(orient="records") if example is not None else []
     if not rows:
         from shipyard.errors import InvalidArgument

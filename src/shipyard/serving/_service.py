@@ -27,8 +27,9 @@ from typing import Any
 
 import numpy as np
 
+from shipyard import models
 from shipyard.errors import NotFound, ServiceUnavailable
-from shipyard.registry import LoadedModel, ModelRef, load_model, parse_ref, resolve
+from shipyard.registry import LoadedModel, ModelRef, parse_ref, resolve
 from shipyard.serving._batcher import Batcher
 from shipyard.serving._config import ServingConfig
 from shipyard.serving._inputs import InputPlan, online_features
@@ -165,7 +166,7 @@ class Track:
     def _load(self, version: int, metadata: dict[str, Any]) -> Served:
         """Load and warm up a version (in a worker thread)."""
         source: str | Path = self.folder if self.folder is not None else f"{self.name}/{version}"
-        model = load_model(source, trusted=self.config.trusted, enforce_signature=False)
+        model = models.load(source, trusted=self.config.trusted, enforce_signature=False)
         plan = InputPlan(
             model.signature,
             feature_service=metadata.get(FEATURE_SERVICE_KEY),

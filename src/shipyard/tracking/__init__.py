@@ -5,6 +5,7 @@
 """
 
 from shipyard.tracking._client import Client
+from shipyard.tracking._environment import current_user
 from shipyard.tracking._fluent import (
     active_run,
     configure,
@@ -31,6 +32,7 @@ __all__ = [
     "Client",
     "active_run",
     "configure",
+    "current_user",
     "download_artifact",
     "end_run",
     "get_client",

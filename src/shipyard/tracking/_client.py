@@ -55,7 +55,16 @@ class Client:
     def log_metric(
         self, run_id: str, key: str, value: float, step: int = 0, timestamp: int | None = None
     ) -> None:
-        """Record one metric value (buffered unless ``sync_logging`` is set)."""
+        """Record one metric value (buffered unless ``sync_logging`` is set).
+
+        Args:
+            run_id: The run.
+            key: The metric's name.
+            value: A number (NaN and infinities are kept as such; booleans and text are
+                refused).
+            step: The step the value belongs to (a training epoch, say).
+            timestamp: When, in milliseconds since the epoch; now when None.
+        """
         point = MetricPoint(
             self._metric_key(key),
             v.check_metric_value(key, value),
@@ -186,7 +195,20 @@ class Client:
         page_token: str | None = None,
         include_deleted: bool = False,
     ) -> RunPage:
-        """One page of runs matching ``filter`` in the named experiments (all if None)."""
+        """One page of runs matching ``filter`` in the named experiments.
+
+        Args:
+            experiments: Experiment names to search; all when None.
+            filter: The filter expression (``"metrics.auc > 0.9 and status = 'FINISHED'"``);
+                every run when None.
+            order_by: Sort keys such as ``"metrics.auc desc"``.
+            limit: The most runs in the page.
+            page_token: The token of the page to read, from the previous page.
+            include_deleted: Include deleted runs.
+
+        Returns:
+            The runs and the next page's token (None on the last page).
+        """
         self.flush()
         if experiments is None:
             ids = [e.id for e in self.store.list_experiments()]

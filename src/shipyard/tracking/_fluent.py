@@ -80,10 +80,26 @@ def start_run(
 ) -> ActiveRun:
     """Start (or resume, with ``run_id``) a run; use it as a context manager.
 
-    ``experiment`` is created when it does not exist (default: ``Default``, or the parent's
-    experiment for a nested run). When a run is active, the new run nests under it unless
-    ``nested=False``. System facts (git commit and dirty flag, Python, package-set hash, host,
-    user) are recorded as ``shipyard.*`` tags on top-level runs.
+    System facts (git commit and dirty flag, Python, package-set hash, host, user) are
+    recorded as ``shipyard.*`` tags on top-level runs.
+
+    Args:
+        experiment: The experiment's name, created when it does not exist (default:
+            ``Default``, or the parent's experiment for a nested run).
+        name: The run's name; a generated one (``brave-otter-042``) when None.
+        tags: Tags of the run (values are stored as text).
+        nested: When a run is active, the new run nests under it unless ``nested=False``,
+            which refuses to start while another run is active.
+        run_id: Resume this run (set RUNNING again) instead of starting a new one.
+        description: A note on the run (the ``shipyard.note`` tag).
+
+    Returns:
+        The active run; leaving its ``with`` block ends it (FINISHED, or FAILED on an
+        exception).
+
+    Raises:
+        Conflict: ``nested=False`` while a run is active.
+        NotFound: ``run_id`` names no run.
     """
     client = get_client()
     parent = active_run()
@@ -243,9 +259,26 @@ def search_runs(
     """Find runs with a filter such as
     ``"metrics.auc > 0.9 and params.model = 'rf' and status = 'FINISHED'"``.
 
-    Returns a DataFrame (one row per run; columns ``params.*``, ``metrics.*``, ``tags.*``;
-    the next page's token in ``df.attrs["next_page_token"]``), or with ``output="runs"`` a
-    :class:`RunPage` of Run records.
+    Args:
+        experiment: The experiment (or experiments) to search, by name; all when None.
+        filter: The filter expression over ``metrics.*``, ``params.*``, ``tags.*`` and run
+            fields (``status``, ``start_time``, ``parent_run_id`` ...); every run when None.
+        order_by: Sort keys such as ``"metrics.auc desc"`` or ``"start_time"`` (ascending
+            unless ``desc``).
+        limit: The most runs in one page.
+        page_token: The token of the page to read, from the previous page.
+        output: ``"pandas"`` for a DataFrame, ``"runs"`` for Run records.
+        include_deleted: Include deleted runs.
+
+    Returns:
+        A DataFrame (one row per run; columns ``params.*``, ``metrics.*``, ``tags.*``; the
+        next page's token in ``df.attrs["next_page_token"]``), or with ``output="runs"`` a
+        :class:`RunPage` of Run records and the next page's token.
+
+    Raises:
+        FilterSyntaxError: The filter does not parse (the error gives the position).
+        InvalidArgument: A bad ``order_by``, ``limit`` or ``page_token``.
+        NotFound: A named experiment does not exist.
     """
     page = get_client().search_runs(
         experiment, filter, order_by, limit, page_token, include_deleted

@@ -50,15 +50,16 @@ class Materializer:
     load: Callable[[dict[str, Any], Store], Any]
 
 
-_registry: list[Materializer] = []
+#: Materializers added with register_materializer, tried before the built-in ones.
+_custom: list[Materializer] = []
 
 
 def register_materializer(materializer: Materializer, *, first: bool = True) -> None:
     """Add a way to store step outputs (checked before the built-in ones by default)."""
     if first:
-        _registry.insert(0, materializer)
+        _custom.insert(0, materializer)
     else:
-        _registry.append(materializer)
+        _custom.append(materializer)
 
 
 def _is(obj: Any, module: str, name: str) -> bool:
@@ -158,8 +159,7 @@ def _load_json(ref: dict[str, Any], store: Store) -> Any:
 def _is_model(value: Any) -> bool:
     """A model one of the registry's flavors saves in a safe format (scikit-learn, XGBoost,
     LightGBM, ONNX, or a ``PythonModel``); any object that merely has ``predict`` is not."""
-    from shipyard.registry import PythonModel
-    from shipyard.registry._flavors import all_flavors
+    from shipyard.registry import PythonModel, all_flavors
 
     if isinstance(value, PythonModel):
         return True
@@ -188,14 +188,13 @@ def _save_model(value: Any, store: Store, dataset: str) -> dict[str, Any]:
 def _load_model(ref: dict[str, Any], store: Store) -> Any:
     """The model object back, from files fetched into the model cache and checked against
     their hashes (the same cache and checks as ``shipyard.models.load``)."""
+    from shipyard import models
     from shipyard.entities import ArtifactInfo
-    from shipyard.registry import load_model
-    from shipyard.registry._api import cache_root
-    from shipyard.registry._cache import materialize
+    from shipyard.registry import cache_root, fetch_into_cache
 
     files = [ArtifactInfo.from_dict(f) for f in ref["files"]]
-    folder = materialize(store, files, cache_root(), f"step output {ref['hash'][:12]}")
-    return load_model(folder).model
+    folder = fetch_into_cache(store, files, cache_root(), f"step output {ref['hash'][:12]}")
+    return models.load(folder).model
 
 
 BUILTIN = [
@@ -218,7 +217,7 @@ def save_output(
     """Store one returned value; returns its output reference (type, content hash, where)."""
     if value is None:
         return {"type": "none", "hash": hashlib.sha256(b"null").hexdigest()}
-    for materializer in (*_registry, *BUILTIN):
+    for materializer in (*_custom, *BUILTIN):
         if materializer.accepts(value):
             ref = materializer.save(value, store, dataset)
             ref.setdefault("type", materializer.kind)
@@ -245,7 +244,7 @@ def load_output(ref: dict[str, Any], store: Store, *, trusted_pickle: bool = Tru
         return pickle.loads(store.fetch_blob(ref["digest"]).read_bytes())
     if kind in _LOADERS:
         return _LOADERS[kind](ref, store)
-    for materializer in (*_registry, *BUILTIN):
+    for materializer in (*_custom, *BUILTIN):
         if materializer.kind == kind:
             return materializer.load(ref, store)
     raise InvalidArgument(f"no loader for step outputs of type {kind!r}", field="output")

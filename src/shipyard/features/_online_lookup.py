@@ -1,4 +1,5 @@
-"""Online retrieval (``get_online_features``) and the training/serving skew check."""
+"""Online retrieval: ``get_online_features`` reads the latest materialized values of each
+entity row from the online store, with a status per value (PRESENT, MISSING, OUTSIDE_TTL)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from shipyard.features._retrieval import _store
 PRESENT, MISSING, OUTSIDE_TTL = "PRESENT", "MISSING", "OUTSIDE_TTL"
 #: The most entity rows a lookup may have to be answered on a server's event loop.
 INLINE_ROWS = 1_000
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -107,10 +108,24 @@ def get_online_features(
 ) -> OnlineResponse:
     """The latest materialized values for each entity row, from the online store.
 
-    ``entity_rows`` is a list of ``{join_key: value}`` dicts (or a dict of lists);
-    ``features`` a list of ``"view:feature"``, a FeatureService or a service's name. A value
-    older than its view's TTL (against now, or ``as_of``) is None with status OUTSIDE_TTL;
-    an entity never materialized is None with status MISSING.
+    A value older than its view's TTL is None with status OUTSIDE_TTL; an entity never
+    materialized is None with status MISSING.
+
+    Args:
+        entity_rows: A list of ``{join_key: value}`` dicts, or a dict of lists.
+        features: A list of ``"view:feature"``, a FeatureService or a service's name.
+        full_feature_names: Name the outputs ``view__feature``.
+        store: The store whose definitions and online store are used; by default the
+            configured client's.
+        as_of: The time TTLs are measured against; now when None.
+
+    Returns:
+        The values, a status per value and the values' event times, by output name.
+
+    Raises:
+        InvalidArgument: Entity rows that are not mappings or lack a join key, or a
+            malformed feature reference.
+        NotFound: An unknown view, feature or service.
     """
     target = _store(store)
     features_key = features.refs() if isinstance(features, FeatureService) else features
@@ -134,7 +149,7 @@ def get_online_features(
 def _micros(when: datetime) -> int:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return (when - _EPOCH) // timedelta(microseconds=1)
+    return (when - EPOCH) // timedelta(microseconds=1)
 
 
 Column = tuple[list[Any], list[str], list[datetime | None]]
@@ -155,7 +170,7 @@ def _lookup(
     # status, event time and decoded values once per distinct entity, then a column each
     found: dict[str, tuple[str, datetime | None, dict[str, Any] | None]] = {}
     for key, (ts, raw) in stored.items():
-        stamp = _EPOCH + timedelta(microseconds=ts)
+        stamp = EPOCH + timedelta(microseconds=ts)
         if ttl is not None and now_us - ts > ttl:
             found[key] = (OUTSIDE_TTL, stamp, None)
         else:
@@ -192,111 +207,13 @@ def _on_demand(
         for i in range(n)
     ]
     values = [
-        None if s != PRESENT else _plain(v) for s, v in zip(statuses, result[feature], strict=True)
+        None if s != PRESENT else plain_value(v)
+        for s, v in zip(statuses, result[feature], strict=True)
     ]
     return values, statuses, [None] * n
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
+    """A numpy/pandas scalar as a plain Python value; NaN as None."""
     value = value.item() if hasattr(value, "item") else value
     return None if isinstance(value, float) and math.isnan(value) else value
-
-
-@dataclass(frozen=True)
-class Mismatch:
-    """An entity whose online value differs from the offline value at the watermark."""
-
-    view: str
-    entity: dict[str, Any]
-    feature: str
-    online: Any
-    offline: Any
-
-
-@dataclass
-class SkewReport:
-    """The outcome of a skew check: how many values were compared, and the differences."""
-
-    checked: int = 0
-    mismatches: list[Mismatch] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.mismatches
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, float) and isinstance(b, float):
-        return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-9, abs_tol=0)
-    return bool(a == b)
-
-
-def check_skew(
-    features: Sequence[str] | FeatureService | str,
-    *,
-    sample: int = 100,
-    seed: int = 0,
-    store: Store | None = None,
-) -> SkewReport:
-    """Compare online values with offline (point-in-time) values for a sample of entities.
-
-    For each view, ``sample`` entities of its source are looked up online and retrieved
-    offline as of the view's watermark (the end of its last materialization); every value
-    that differs is a Mismatch. Views never materialized are skipped.
-    """
-    import pandas as pd
-
-    from shipyard.features._offline import arrow_table, connect, quote, source_relation
-    from shipyard.features._retrieval import get_historical_features
-
-    target = _store(store)
-    plan = make_plan(features, registry(target, fresh=True))
-    report = SkewReport()
-    for view, wanted in plan.views.items():
-        done = target.list_feature_materializations(view, limit=1)
-        if not done or not wanted:
-            continue
-        spec = plan.specs[view]
-        as_of = _EPOCH + timedelta(milliseconds=done[0].end) - timedelta(microseconds=1)
-        keys = ", ".join(quote(k) for k in spec.join_keys)
-        clause, _ = source_relation(spec, target)
-        con = connect()
-        try:
-            entities = arrow_table(
-                con.sql(
-                    f"SELECT DISTINCT {keys} FROM {clause} ORDER BY hash({keys}, {int(seed)}) "
-                    f"LIMIT {int(sample)}"
-                )
-            ).to_pandas()
-        finally:
-            con.close()
-        rows = entities.to_dict("records")
-        refs = [f"{view}:{f}" for f in wanted]
-        stamp = pd.Timestamp(as_of)
-        if not _aware(target, spec):
-            stamp = stamp.tz_localize(None)
-        offline = get_historical_features(
-            entities.assign(event_timestamp=stamp), refs, full_feature_names=True, store=target
-        )
-        online = get_online_features(rows, refs, full_feature_names=True, store=target, as_of=as_of)
-        for i, row in enumerate(rows):
-            for feature in wanted:
-                name = f"{view}__{feature}"
-                a, b = online.values[name][i], _plain(offline[name].iloc[i])
-                b = None if b is pd.NA else b
-                report.checked += 1
-                if not (
-                    (a is None and b is None) or (a is not None and b is not None and _same(a, b))
-                ):
-                    report.mismatches.append(Mismatch(view, row, feature, a, b))
-    return report
-
-
-def _aware(store: Store, spec: Any) -> bool:
-    from shipyard.features._offline import _AWARE, connect, source_schema
-
-    con = connect()
-    try:
-        return source_schema(con, spec, store)[spec.timestamp_field] == _AWARE
-    finally:
-        con.close()
