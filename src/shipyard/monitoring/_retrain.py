@@ -39,12 +39,12 @@ from shipyard.config import Settings
 from shipyard.entities import LineageEdge, LineageNode, ModelVersion, Monitor
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.monitoring._alerts import parse_rule
-from shipyard.monitoring._log import INPUT, read_log
 from shipyard.monitoring._performance import (
     classification_metrics,
     regression_metrics,
     window_ms,
 )
+from shipyard.serving import INPUT_PREFIX, logged_inputs, read_labels, read_predictions
 
 log = logging.getLogger("shipyard.monitoring")
 OPTION = "retrain"
@@ -384,20 +384,19 @@ def labelled_window(settings: Settings, model: str, start: int, end: int) -> pd.
     """The logged inputs of ``model``'s predictions in ``[start, end)`` that have a label
     (the last label per prediction and row wins), with ``prediction_id`` and ``label``
     columns."""
-    predictions = read_log(settings, "predictions", model=model, start=start, end=end)
-    labels = read_log(settings, "labels", columns=["prediction_id", "row", "label"])
+    predictions = read_predictions(model, start=start, end=end, settings=settings)
+    labels = read_labels(columns=["prediction_id", "row", "label"], settings=settings)
     if predictions.empty or labels.empty:
         return pd.DataFrame()
     keys = ["prediction_id", "row"]
     labels = labels.drop_duplicates(keys, keep="last")[[*keys, "label"]]
-    inputs = [c for c in predictions.columns if c.startswith(INPUT)]
+    inputs = [c for c in predictions.columns if c.startswith(INPUT_PREFIX)]
     joined = predictions[[*keys, *inputs]].merge(labels, on=keys, how="inner")
     return joined.drop(columns=["row"]).reset_index(drop=True)
 
 
 def _split(window: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-    features = window.drop(columns=["prediction_id", "label"])
-    return features.rename(columns=lambda c: c[len(INPUT) :]), window["label"].to_numpy()
+    return logged_inputs(window), window["label"].to_numpy()
 
 
 def _train(store: Store, policy: RetrainPolicy, name: str) -> tuple[str, ModelVersion | None]:

@@ -31,8 +31,9 @@ from shipyard.errors import InvalidArgument, ShipyardError, TooLarge
 from shipyard.serving._batcher import BatcherClosed
 from shipyard.serving._codec import HEADER, decode_request, encode_response, loads, output_tensor
 from shipyard.serving._config import ServingConfig
+from shipyard.serving._log_queue import PredictionLog
 from shipyard.serving._metrics import ServingMetrics
-from shipyard.serving._predlog import ParquetWriter, PredictionLog, Record, log_labels
+from shipyard.serving._prediction_log import LogFiles, Record, log_labels
 from shipyard.serving._service import ModelService, Served
 
 log = logging.getLogger("shipyard.serving")
@@ -73,7 +74,7 @@ class ModelServer:
         self.log: PredictionLog | None = None
         if config.log_predictions:
             self.log = PredictionLog(
-                ParquetWriter(settings, config.log_uri),
+                LogFiles(settings, config.log_uri),
                 max_rows=config.log_queue_rows,
                 flush_seconds=config.log_flush_seconds,
                 flush_rows=config.log_flush_rows,
