@@ -167,8 +167,26 @@ def set_retrain_policy(
     holdout: float = 0.0,
     store: Store | None = None,
 ) -> RetrainPolicy:
-    """Attach a retraining policy to ``monitor`` (replacing any earlier one); see
-    :class:`RetrainPolicy`. Rules in ``on`` must be alert rules of the monitor."""
+    """Attach a retraining policy to ``monitor``, replacing any earlier one (see
+    :class:`RetrainPolicy` and the module docstring for what it does when an alert fires).
+
+    Args:
+        monitor: The monitor's name.
+        pipeline: The training pipeline: ``module:function`` or a registered pipeline's name.
+        params: The pipeline's parameters.
+        metric: What candidate and champion are compared on over the labelled window
+            (``auc``, ``accuracy``, ``f1``... or ``rmse``, ``mae``, ``mape``).
+        direction: ``max`` or ``min`` (default: from the metric).
+        min_labelled: The fewest labelled rows in the window for a retraining to run.
+        margin: How much the candidate must beat the champion by to be promoted.
+        cooldown: The least time between two retrainings (``"1h"``).
+        on: The alert rules that trigger it; each must be an alert of the monitor (empty:
+            any of them).
+        alias: The alias to promote (empty: the monitored reference's alias, or champion).
+        holdout: The share of labelled predictions kept for the comparison (0: the whole
+            window); see :func:`holdout_mask`.
+        store: The store holding the monitor (default: the current client's).
+    """
     store = store or _client()
     found = store.get_monitor(monitor)
     policy = RetrainPolicy(

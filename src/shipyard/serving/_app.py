@@ -31,7 +31,7 @@ from shipyard.errors import InvalidArgument, ShipyardError, TooLarge
 from shipyard.serving._batcher import BatcherClosed
 from shipyard.serving._codec import HEADER, decode_request, encode_response, loads, output_tensor
 from shipyard.serving._config import ServingConfig
-from shipyard.serving._log_queue import PredictionLog
+from shipyard.serving._log_queue import LogQueue
 from shipyard.serving._metrics import ServingMetrics
 from shipyard.serving._prediction_log import LogFiles, Record, log_labels
 from shipyard.serving._service import ModelService, Served
@@ -71,9 +71,9 @@ class ModelServer:
         self.settings = settings
         self.metrics = ServingMetrics()
         self.service = ModelService(ref, config, self.metrics)
-        self.log: PredictionLog | None = None
+        self.log: LogQueue | None = None
         if config.log_predictions:
-            self.log = PredictionLog(
+            self.log = LogQueue(
                 LogFiles(settings, config.log_uri),
                 max_rows=config.log_queue_rows,
                 flush_seconds=config.log_flush_seconds,

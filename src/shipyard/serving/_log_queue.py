@@ -15,8 +15,8 @@ from collections.abc import Callable
 from shipyard.serving._prediction_log import LogFiles, Record
 
 
-class PredictionLog:
-    """A bounded buffer of records and the thread that writes them as Parquet partitions.
+class LogQueue:
+    """A bounded buffer of answered requests and the thread that writes them to the log.
 
     ``append`` only adds to a list under a lock: the writer thread is not woken per request
     (a wake-up per request costs the serving thread a GIL hand-off); it wakes on its flush
