@@ -29,8 +29,7 @@ from shipyard.monitoring import (
     run_monitor,
     set_retrain_policy,
 )
-from shipyard.monitoring._log import read_log
-from shipyard.serving import BackgroundServer, ServingConfig
+from shipyard.serving import BackgroundServer, ServingConfig, read_predictions
 from shipyard.tracking import get_client
 
 MONITOR = "demo-model"
@@ -233,9 +232,7 @@ def walk(prediction_id: str, model: str) -> PredictionLineage:
     run -> dataset versions -> git commit (and the monitor run that triggered a retraining)."""
     client = get_client()
     store = client.store
-    logged = read_log(
-        client.settings, "predictions", model=model, columns=["prediction_id", "version"]
-    )
+    logged = read_predictions(model, columns=["prediction_id", "version"], settings=client.settings)
     version_number = int(logged.loc[logged["prediction_id"] == prediction_id, "version"].iloc[0])
     version = store.get_model_version(model, version_number)
     edges = store.get_lineage(LineageNode("model_version", version.id), "up")

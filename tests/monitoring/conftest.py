@@ -15,7 +15,8 @@ from sklearn.linear_model import LogisticRegression
 
 import shipyard
 from shipyard.config import Settings
-from shipyard.serving._predlog import ParquetWriter
+from shipyard.serving import INPUT_PREFIX
+from shipyard.serving._prediction_log import LogFiles
 from shipyard.tracking import Client
 
 
@@ -48,12 +49,12 @@ def _write_predictions(
     frame = pd.concat(
         [
             frame,
-            inputs.reset_index(drop=True).add_prefix("input."),
+            inputs.reset_index(drop=True).add_prefix(INPUT_PREFIX),
             pd.DataFrame({"output": outputs}),
         ],
         axis=1,
     )
-    ParquetWriter(settings).write(frame, "predictions", f"model={model}")
+    LogFiles(settings).write(frame, "predictions", model)
     return frame
 
 

@@ -4,7 +4,9 @@ clear error."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,7 +14,13 @@ import pytest
 
 import shipyard
 from shipyard.errors import InvalidArgument, SchemaError
-from shipyard.monitoring import ReferenceProfile, drift, fit_reference, load_reference
+from shipyard.monitoring import (
+    DriftOptions,
+    ReferenceProfile,
+    drift,
+    fit_reference,
+    load_reference,
+)
 
 
 def frame(n: int, seed: int, *, shift: float = 0.0, plan_p: tuple[float, ...] = (0.5, 0.3, 0.2)):
@@ -121,6 +129,57 @@ def test_tests_and_thresholds_are_overridable(reference: ReferenceProfile) -> No
     assert report.column("age").drifted
     with pytest.raises(InvalidArgument, match="does not apply to numeric column 'age'"):
         drift(reference, current, tests={"age": ["chi2"]})
+
+
+def test_an_options_object_scores_like_the_keywords_it_replaces(
+    reference: ReferenceProfile,
+) -> None:
+    current = frame(5_000, 8, shift=2.0)
+    options = DriftOptions(
+        columns=["age", "plan"], tests={"age": ["psi"]}, thresholds={"psi": 0.01}, alpha=0.01
+    )
+    by_object = drift(reference, current, options)
+    by_keywords = drift(
+        reference,
+        current,
+        columns=["age", "plan"],
+        tests={"age": ["psi"]},
+        thresholds={"psi": 0.01},
+        alpha=0.01,
+    )
+    assert by_object.to_dict() == by_keywords.to_dict()
+    assert [c.column for c in by_object.columns] == ["age", "plan"] and by_object.alpha == 0.01
+    assert by_object.column("age").drifted  # held to the 0.01 psi threshold
+    # keywords given with an object replace its fields and keep the rest
+    mixed = drift(reference, current, options, alpha=0.2)
+    assert mixed.alpha == 0.2 and [c.column for c in mixed.columns] == ["age", "plan"]
+    assert options.alpha == 0.01  # the object itself is unchanged, and cannot be changed
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.alpha = 0.5  # type: ignore[misc]
+
+
+def test_an_unknown_drift_option_is_a_type_error_naming_it(reference: ReferenceProfile) -> None:
+    with pytest.raises(TypeError, match=r"unknown drift option\(s\) alpah; DriftOptions has"):
+        drift(reference, frame(100, 9), alpah=0.01)
+
+
+@pytest.mark.parametrize(
+    ("option", "field"),
+    [
+        ({"alpha": 0.0}, "alpha"),
+        ({"alpha": 1.5}, "alpha"),
+        ({"chunk_rows": 0}, "chunk_rows"),
+    ],
+)
+def test_out_of_range_drift_options_name_their_field(
+    reference: ReferenceProfile, option: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InvalidArgument, match=f"{field} must be") as raised:
+        DriftOptions(**option)
+    assert raised.value.field == field
+    with pytest.raises(InvalidArgument) as by_keyword:
+        drift(reference, frame(100, 9), **option)
+    assert by_keyword.value.field == field
 
 
 def test_bad_input_is_a_clear_error(reference: ReferenceProfile, tmp_path: Path) -> None:

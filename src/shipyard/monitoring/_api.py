@@ -1,8 +1,8 @@
-"""The monitoring SDK entry points for references and drift."""
+"""The monitoring SDK entry points for references, drift and performance."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +11,9 @@ import pandas as pd
 from shipyard.client import Store
 from shipyard.config import Settings
 from shipyard.entities import DatasetVersion
-from shipyard.monitoring._drift import DEFAULT_CHUNK_ROWS, DriftReport, score
-from shipyard.monitoring._log import checked_log_labels, read_log
-from shipyard.monitoring._performance import PerformanceReport, compute
+from shipyard.monitoring._drift import DriftReport, score
+from shipyard.monitoring._options import DriftOptions
+from shipyard.monitoring._performance import PerformanceReport, compute, logged_window
 from shipyard.monitoring._profile import (
     DEFAULT_BINS,
     DEFAULT_SAMPLE,
@@ -75,38 +75,32 @@ def load_reference(digest: str, *, store: Store | None = None) -> ReferenceProfi
 def drift(
     reference: ReferenceProfile | pd.DataFrame | str,
     current: Any,
-    *,
-    columns: Sequence[str] | None = None,
-    tests: Mapping[str, Sequence[str]] | None = None,
-    thresholds: Mapping[str, float] | None = None,
-    alpha: float = 0.05,
-    importances: Mapping[str, float] | None = None,
-    share_threshold: float = 0.5,
-    chunk_rows: int = DEFAULT_CHUNK_ROWS,
-    sample_size: int = DEFAULT_SAMPLE,
-    seed: int = 0,
+    options: DriftOptions | None = None,
+    **keywords: Any,
 ) -> DriftReport:
-    """Test ``current`` (a DataFrame, a Parquet path, or an iterable of DataFrame chunks)
-    against a reference profile (or data to fit one from, not saved). See
-    :mod:`shipyard.monitoring._drift` for the verdict rule."""
+    """Test ``current`` against a reference profile, column by column, and give a verdict
+    per column and for the dataset (the rule is in :mod:`shipyard.monitoring._drift`).
+
+    Args:
+        reference: A reference profile (:func:`fit_reference`), or data to fit one from
+            (a DataFrame or a dataset version like ``"churn@3"``; not saved).
+        current: The window to test: a DataFrame, a Parquet file's path (read one row group
+            at a time) or an iterable of DataFrame chunks.
+        options: How to score: the columns, tests, thresholds, alpha, importances...
+            (:class:`DriftOptions`; default: every column, its type's tests, alpha 0.05).
+        **keywords: Fields of :class:`DriftOptions` given one by one
+            (``drift(ref, cur, alpha=0.01)``), replacing those of ``options``; kept for
+            existing calls, ``options`` is the way to pass them.
+    """
+    chosen = DriftOptions.merged(options, keywords)
     profile = (
         reference
         if isinstance(reference, ReferenceProfile)
-        else fit_reference(reference, columns=columns, sample_size=sample_size, save=False)
+        else fit_reference(
+            reference, columns=chosen.columns, sample_size=chosen.sample_size, save=False
+        )
     )
-    return score(
-        profile,
-        current,
-        columns=columns,
-        tests=tests,
-        thresholds=thresholds,
-        alpha=alpha,
-        importances=importances,
-        share_threshold=share_threshold,
-        chunk_rows=chunk_rows,
-        sample_size=sample_size,
-        seed=seed,
-    )
+    return score(profile, current, chosen)
 
 
 def performance(
@@ -120,50 +114,19 @@ def performance(
     settings: Settings | None = None,
     log_uri: str | None = None,
 ) -> PerformanceReport:
-    """Metrics of ``model``'s logged predictions per ``window`` and version, joined with
-    the labels logged so far (``since``/``until``: epoch ms bounds on prediction time), and
-    CBPE estimates where the output is a probability. See
-    :mod:`shipyard.monitoring._performance`."""
-    from shipyard.tracking import get_client
+    """Metrics of ``model``'s logged predictions per time window and version, joined with
+    the labels logged so far, and CBPE estimates where the output is a probability (see
+    :mod:`shipyard.monitoring._performance`).
 
-    settings = settings or get_client().settings
-    wanted = ["prediction_id", "row", "ts", "version", "output"]
-    predictions = read_log(
-        settings,
-        "predictions",
-        model=model,
-        start=since,
-        end=until,
-        columns=wanted,
-        log_uri=log_uri,
-    )
-    labels = read_log(
-        settings, "labels", columns=["prediction_id", "row", "label"], log_uri=log_uri
-    )
+    Args:
+        model: The registered model whose prediction log to read.
+        window: The length of each time window (``"15m"``, ``"1h"``, ``"1d"``, or ms).
+        since: Only predictions made at or after this time (epoch ms).
+        until: Only predictions made before this time (epoch ms).
+        task: ``classification``, ``regression`` or ``auto`` (from the outputs).
+        threshold: The score at or above which a prediction counts as the positive class.
+        settings: Whose prediction log (default: the current client's settings).
+        log_uri: The log's location when it is not ``<artifacts_uri>/prediction-log``.
+    """
+    predictions, labels = logged_window(model, since, until, settings, log_uri)
     return compute(predictions, labels, window=window, task=task, threshold=threshold)
-
-
-def log_labels(
-    ids: Sequence[str],
-    labels: Sequence[Any],
-    *,
-    rows: Sequence[int] | None = None,
-    model: str | None = None,
-    check: bool = False,
-    settings: Settings | None = None,
-    log_uri: str | None = None,
-) -> int:
-    """Record ground truth for earlier predictions: ``labels[i]`` is the true value of the
-    prediction ``ids[i]`` (row ``rows[i]`` of that request, 0 by default). With
-    ``check=True``, ids (and rows) not in the prediction log (of ``model``, or any model) are
-    refused with NotFound and nothing is written; it is off by default because the server
-    writes its log asynchronously (labels may come before the log is flushed). Labels that
-    match no prediction are counted as ``unmatched_labels`` by :func:`performance` and monitor
-    runs. Returns the number of labels written."""
-    if check:
-        return checked_log_labels(
-            ids, labels, rows=rows, model=model, settings=settings, log_uri=log_uri
-        )
-    from shipyard.serving import log_labels as unchecked
-
-    return unchecked(ids, labels, rows=rows, settings=settings, log_uri=log_uri)

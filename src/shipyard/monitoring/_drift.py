@@ -21,7 +21,7 @@ only p-value tests (or only effect sizes) those alone decide. The dataset is dri
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from shipyard.errors import InvalidArgument, SchemaError
-from shipyard.monitoring import _tests as t
+from shipyard.monitoring import _stat_tests as t
 from shipyard.monitoring._columns import (
     arrow_level_counts,
     arrow_numeric_values,
@@ -37,9 +37,8 @@ from shipyard.monitoring._columns import (
     level_counts,
     numeric_values,
 )
-from shipyard.monitoring._profile import DEFAULT_SAMPLE, ColumnProfile, ReferenceProfile
-
-DEFAULT_CHUNK_ROWS = 100_000
+from shipyard.monitoring._options import DriftOptions
+from shipyard.monitoring._profile import ColumnProfile, ReferenceProfile
 
 
 @dataclass(frozen=True)
@@ -242,45 +241,27 @@ def _check_columns(wanted: Sequence[str], have: Iterable[str]) -> None:
         )
 
 
-def score(
-    reference: ReferenceProfile,
-    current: Any,
-    *,
-    columns: Sequence[str] | None = None,
-    tests: Mapping[str, Sequence[str]] | None = None,
-    thresholds: Mapping[str, float] | None = None,
-    alpha: float = 0.05,
-    importances: Mapping[str, float] | None = None,
-    share_threshold: float = 0.5,
-    chunk_rows: int = DEFAULT_CHUNK_ROWS,
-    sample_size: int = DEFAULT_SAMPLE,
-    seed: int = 0,
-) -> DriftReport:
+def score(reference: ReferenceProfile, current: Any, options: DriftOptions) -> DriftReport:
     """Test a current window against ``reference``, column by column, streamed in chunks of
-    ``chunk_rows``. ``tests`` overrides a column's tests (``{"age": ["psi"]}``),
-    ``thresholds`` a test's threshold (``{"psi": 0.25}``)."""
-    if not 0 < alpha < 1 or chunk_rows < 1:
-        raise InvalidArgument(
-            f"need 0 < alpha < 1 and chunk_rows >= 1, got {alpha}, {chunk_rows}", field="alpha"
-        )
-    names = list(reference.columns if columns is None else columns)
+    ``options.chunk_rows`` (see :class:`DriftOptions` for the rest)."""
+    names = list(reference.columns if options.columns is None else options.columns)
     unknown = [c for c in names if c not in reference.columns]
     if unknown:
         raise InvalidArgument(
             f"the reference profile has no column {', '.join(map(repr, unknown))}",
             field="columns",
         )
-    limits = {**t.DEFAULT_THRESHOLDS, **(thresholds or {})}
-    chosen = _chosen_tests(reference, names, tests or {})
-    rng = np.random.default_rng(seed)
+    limits = {**t.DEFAULT_THRESHOLDS, **(options.thresholds or {})}
+    chosen = chosen_tests(reference, names, options.tests or {})
+    rng = np.random.default_rng(options.seed)
     accs: dict[str, _Numeric | _Categorical] = {
-        name: _Numeric(reference.columns[name], sample_size, rng)
+        name: _Numeric(reference.columns[name], options.sample_size, rng)
         if reference.columns[name].kind == "numeric"
         else _Categorical()
         for name in names
     }
     rows = 0
-    for chunk in iter_chunks(current, names, chunk_rows):
+    for chunk in iter_chunks(current, names, options.chunk_rows):
         if isinstance(chunk, pd.DataFrame):
             _check_columns(names, chunk.columns)
             for name, acc in accs.items():
@@ -295,35 +276,33 @@ def score(
             field="current",
         )
     results = [
-        _column(reference.columns[n], accs[n], chosen[n], limits, alpha, sample_size, seed)
-        for n in names
+        _column(reference.columns[n], accs[n], chosen[n], limits, options.alpha) for n in names
     ]
-    weights = {
-        n: float((importances or {}).get(n, 1.0 if importances is None else 0.0)) for n in names
-    }
+    weights = _weights(names, options.importances)
     total = sum(weights.values())
     if total <= 0:
         raise InvalidArgument("feature importances must give some column a positive weight")
     share = sum(weights[c.column] for c in results if c.drifted) / total
-    return DriftReport(results, rows, share, share >= share_threshold, alpha, share_threshold)
+    limit = options.share_threshold
+    return DriftReport(results, rows, share, share >= limit, options.alpha, limit)
 
 
-def _chosen_tests(
+def _weights(names: Sequence[str], importances: Mapping[str, float] | None) -> dict[str, float]:
+    """Each column's weight in the share of drifted columns: 1 each without importances,
+    else its importance (0 when not named)."""
+    return {
+        n: float((importances or {}).get(n, 1.0 if importances is None else 0.0)) for n in names
+    }
+
+
+def chosen_tests(
     reference: ReferenceProfile, names: Sequence[str], overrides: Mapping[str, Sequence[str]]
 ) -> dict[str, tuple[str, ...]]:
+    """The tests of each column: its override, checked against its type, or its type's."""
     chosen: dict[str, tuple[str, ...]] = {}
     for name in names:
         kind = reference.columns[name].kind
-        allowed = t.NUMERIC_TESTS if kind == "numeric" else t.CATEGORICAL_TESTS
-        picked = tuple(overrides.get(name, allowed))
-        bad = [x for x in picked if x not in allowed]
-        if bad:
-            raise InvalidArgument(
-                f"test {bad[0]!r} does not apply to {kind} column {name!r}; choose from "
-                f"{', '.join(allowed)}",
-                field="tests",
-            )
-        chosen[name] = picked
+        chosen[name] = t.check_tests(name, overrides.get(name, t.tests_for(kind)), kind)
     return chosen
 
 
@@ -333,8 +312,6 @@ def _column(
     chosen: tuple[str, ...],
     limits: Mapping[str, float],
     alpha: float,
-    sample_size: int,
-    seed: int,
 ) -> ColumnDrift:
     results: list[t.TestResult] = []
     current: dict[str, Any] = {"count": acc.count, "missing": acc.missing}
@@ -389,3 +366,31 @@ def _verdict(results: Sequence[t.TestResult]) -> bool:
         shifted = shifted and effect[0].verdict
     extra = [by_name[n].verdict for n in ("missing_share", "new_categories") if n in by_name]
     return shifted or any(extra)
+
+
+def with_column_thresholds(
+    report: DriftReport,
+    per_column: Mapping[str, Mapping[str, float]],
+    importances: Mapping[str, float] | None,
+) -> DriftReport:
+    """The report with per-column thresholds applied: those columns' tests and verdicts
+    judged again, and the (importance-weighted) share of drifted columns recomputed."""
+    if not per_column:
+        return report
+    columns = []
+    for column in report.columns:
+        limits = per_column.get(column.column, {})
+        if not limits:
+            columns.append(column)
+            continue
+        tests = [
+            t.held_to(r, limits[r.test], report.alpha) if r.test in limits else r
+            for r in column.tests
+        ]
+        columns.append(replace(column, tests=tests, drifted=_verdict(tests)))
+    weights = _weights([c.column for c in columns], importances)
+    total = sum(weights.values()) or 1.0
+    share = sum(weights[c.column] for c in columns if c.drifted) / total
+    return replace(
+        report, columns=columns, share_drifted=share, drifted=share >= report.share_threshold
+    )

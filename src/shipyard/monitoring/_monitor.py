@@ -19,13 +19,13 @@ from shipyard.config import Settings
 from shipyard.entities import LineageNode, ModelVersion, Monitor, MonitorRun
 from shipyard.errors import InvalidArgument, NotFound, ShipyardError
 from shipyard.monitoring._alerts import check_channel, deliver, evaluate, parse_rule
-from shipyard.monitoring._drift import score
-from shipyard.monitoring._log import INPUT, iter_log, read_log
-from shipyard.monitoring._options import drift_options, split_thresholds, with_column_thresholds
-from shipyard.monitoring._outputs import OUTPUTS, fit_outputs, output_drift
-from shipyard.monitoring._performance import compute, window_ms
+from shipyard.monitoring._drift import chosen_tests, score, with_column_thresholds
+from shipyard.monitoring._options import DriftOptions, monitor_options, stored_drift_options
+from shipyard.monitoring._output_drift import OUTPUTS, fit_outputs, output_drift
+from shipyard.monitoring._performance import compute, logged_window, window_ms
 from shipyard.monitoring._profile import ReferenceProfile, fit_profile, load_profile, save_profile
 from shipyard.monitoring._retrain import on_alerts
+from shipyard.serving import iter_predictions, logged_inputs
 
 
 def _client() -> tuple[Store, Settings]:
@@ -52,15 +52,29 @@ def create_monitor(
     target: str | None = None,
     store: Store | None = None,
 ) -> Monitor:
-    """Create (or replace) a monitor on ``model`` (``churn@champion``). ``reference`` is a
-    dataset version (``"churn-train@3"``) to profile now instead of the model version's
-    training data; ``alerts`` are rules like ``"share_drifted > 0.3"``.
+    """Create (or replace) a monitor on ``model``. Unknown tests or columns, bad rules,
+    channels or schedules are refused here, naming the valid ones, and nothing is stored.
 
-    Drift options: ``columns`` to watch, ``tests`` per column (``{"age": ["psi"]}``),
-    ``thresholds`` per test (``{"psi": 0.25}``), ``alpha``, ``importances`` per column, and
-    ``target``, the training data's label column (for target drift; by default the one
-    column that is not a model input). Unknown tests or columns are refused here, naming the
-    valid ones."""
+    Args:
+        name: The monitor's name (creating it again replaces it, options included).
+        model: The model reference it watches (``"churn@champion"``, ``"churn/3"``).
+        window: How much recent traffic a run scores (``"15m"``, ``"1h"``, ``"1d"``).
+        schedule: A cron string for ``shipyard scheduler`` (``"*/15 * * * *"``; empty: runs
+            only when started).
+        alerts: Rules over a run's metrics, like ``"share_drifted > 0.3"``.
+        channels: Where alerts go: ``{"type": "log"}`` or ``{"type": "webhook", "url": ...}``.
+        reference: A dataset version (``"churn-train@3"``) to profile now instead of the
+            model version's training data (found through lineage at the first run).
+        columns: The input columns to watch (default: every input of the model).
+        alpha: The level of the p-value tests.
+        importances: Weights of the columns in the share of drifted columns.
+        tests: The tests of a column (``{"age": ["psi"]}``).
+        thresholds: A test's threshold for every column (``{"psi": 0.25}``) or for one
+            (``{"age.psi": 0.3}``, which wins).
+        target: The training data's label column, for target drift (default: the one
+            training column that is not a model input).
+        store: The store to keep it in (default: the current client's).
+    """
     store = store or _client()[0]
     window_ms(window)
     for rule in alerts:
@@ -81,19 +95,12 @@ def create_monitor(
         wanted = columns or _model_inputs(store, model, reference)
         profile = fit_reference(reference, columns=wanted, store=store)
     known = list(profile.columns) if profile is not None else _known_columns(store, model)
-    options = drift_options(
-        alpha=alpha,
-        columns=columns,
-        tests=tests,
-        thresholds=thresholds,
-        importances=importances,
-        target=target,
-        known=known,
+    drift = DriftOptions(
+        columns=columns, tests=tests, thresholds=thresholds, alpha=alpha, importances=importances
     )
+    options = monitor_options(drift, target=target, known=known)
     if profile is not None and options.get("tests"):
-        from shipyard.monitoring._drift import _chosen_tests
-
-        _chosen_tests(profile, list(options["tests"]), options["tests"])
+        chosen_tests(profile, list(options["tests"]), options["tests"])
     digest = profile.digest if profile is not None else ""
     return store.put_monitor(
         Monitor(name, model, window, schedule, list(alerts), clean_channels, digest, options)
@@ -159,7 +166,7 @@ def _reference(
     store: Store, monitor: Monitor, version: ModelVersion
 ) -> tuple[ReferenceProfile, ReferenceProfile | None, dict[str, str]]:
     """The feature reference, the output reference (prediction and target, see
-    :mod:`shipyard.monitoring._outputs`) and why parts of the latter are missing. Both are
+    :mod:`shipyard.monitoring._output_drift`) and why parts of the latter are missing. Both are
     fitted once per model version from the same training data and their digests kept in the
     monitor's options."""
     key = f"{version.name}/{version.version}"
@@ -278,40 +285,18 @@ def _score(
     reference, outputs, skipped = _reference(store, monitor, version)
     columns = list(monitor.options.get("columns") or reference.columns)
     model_name = version.name
-    alpha = float(monitor.options.get("alpha", 0.05))
-    thresholds, per_column = split_thresholds(monitor.options.get("thresholds"))
+    options, per_column = stored_drift_options(monitor.options, columns)
 
     def chunks() -> Iterator[Any]:
-        wanted = [f"{INPUT}{c}" for c in columns]
-        for chunk in iter_log(settings, "predictions", model=model_name, start=start, end=end):
+        for chunk in iter_predictions(model_name, start, end, settings=settings):
             # columns the log lacks stay missing: scoring names them in a SchemaError
-            kept = chunk[[c for c in wanted if c in chunk.columns]]
-            yield kept.rename(columns=lambda c: c[len(INPUT) :])
+            yield logged_inputs(chunk, columns)
 
-    importances = monitor.options.get("importances")
-    drift = score(
-        reference,
-        chunks(),
-        columns=columns,
-        alpha=alpha,
-        importances=importances,
-        tests=monitor.options.get("tests"),
-        thresholds=thresholds,
-    )
-    drift = with_column_thresholds(drift, per_column, importances)
-    predictions = read_log(
-        settings,
-        "predictions",
-        model=model_name,
-        start=start,
-        end=end,
-        columns=["prediction_id", "row", "ts", "version", "output"],
-    )
-    labels = read_log(settings, "labels", columns=["prediction_id", "row", "label"])
+    drift = score(reference, chunks(), options)
+    drift = with_column_thresholds(drift, per_column, options.importances)
+    predictions, labels = logged_window(model_name, start, end, settings)
     perf = compute(predictions, labels, window=2**62)
-    output_results, output_metrics = output_drift(
-        outputs, skipped, predictions, labels, alpha=alpha, thresholds=thresholds
-    )
+    output_results, output_metrics = output_drift(outputs, skipped, predictions, labels, options)
     metrics: dict[str, float] = {
         "share_drifted": drift.share_drifted,
         "drifted_columns": float(len(drift.drifted_columns)),

@@ -1,28 +1,88 @@
-"""A monitor's drift options, checked when the monitor is created so that a typo is a clear
-error then, not a failed run every fifteen minutes later.
+"""Drift options: how a window is scored against a reference (:class:`DriftOptions`, taken by
+:func:`~shipyard.monitoring.drift` and by every monitor run), and a monitor's drift options,
+checked when the monitor is created so that a typo is a clear error then, not a failed run
+every fifteen minutes later.
 
 ``tests`` picks the tests per column (``{"age": ["psi", "wasserstein"], "plan": ["chi2"]}``),
-``thresholds`` a test's threshold for every column (``{"psi": 0.25}``) or for one column
-(``{"age.psi": 0.3}``, which wins over ``psi``), ``alpha`` the p-value tests' level,
-``columns`` the columns to watch, ``importances`` the weights of the share of drifted columns
-and ``target`` the training data's label column (for target drift). Test names are checked
-against the tests that exist, columns against the reference (or, before it is fitted, the
-model's signature and its training data's columns, when those are known).
+``thresholds`` a test's threshold for every column (``{"psi": 0.25}``) or, in a monitor, for
+one column (``{"age.psi": 0.3}``, which wins over ``psi``), ``alpha`` the p-value tests'
+level, ``columns`` the columns to watch, ``importances`` the weights of the share of drifted
+columns and, in a monitor, ``target`` the training data's label column (for target drift).
+A monitor's test names are checked against the tests that exist, its columns against the
+reference (or, before it is fitted, the model's signature and its training data's columns,
+when those are known).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from shipyard.errors import InvalidArgument
-from shipyard.monitoring import _tests as t
-from shipyard.monitoring._drift import DriftReport, _verdict
+from shipyard.monitoring import _stat_tests as t
+from shipyard.monitoring._profile import DEFAULT_SAMPLE
 
-TESTS = tuple(dict.fromkeys((*t.NUMERIC_TESTS, *t.CATEGORICAL_TESTS)))
+DEFAULT_CHUNK_ROWS = 100_000
 THRESHOLDS = tuple(t.DEFAULT_THRESHOLDS)
+
+
+@dataclass(frozen=True)
+class DriftOptions:
+    """How a current window is scored against a reference profile.
+
+    Attributes:
+        columns: The columns to score (default: every column of the reference).
+        tests: The tests of a column, overriding its type's (``{"age": ["psi"]}``).
+        thresholds: A test's threshold for every column (``{"psi": 0.25}``); the effect
+            sizes ``wasserstein``, ``jensen_shannon``, ``psi``, ``missing_share`` and
+            ``new_categories`` have one, the p-value tests use ``alpha``.
+        alpha: The level of the p-value tests (``ks``, ``chi2``, ``missing_share``).
+        importances: Weights of the columns in the share of drifted columns (a column not
+            named weighs 0); default: every column weighs 1.
+        share_threshold: The dataset is drifted when the share of drifted columns reaches it.
+        chunk_rows: Rows per chunk when the window is a DataFrame or a Parquet file.
+        sample_size: The size of the current window's reservoir (and, when the reference is
+            fitted from data, of the reference's sample).
+        seed: The seed of the reservoir's random draw.
+    """
+
+    columns: Sequence[str] | None = None
+    tests: Mapping[str, Sequence[str]] | None = None
+    thresholds: Mapping[str, float] | None = None
+    alpha: float = 0.05
+    importances: Mapping[str, float] | None = None
+    share_threshold: float = 0.5
+    chunk_rows: int = DEFAULT_CHUNK_ROWS
+    sample_size: int = DEFAULT_SAMPLE
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_alpha(self.alpha)
+        if self.chunk_rows < 1:
+            raise InvalidArgument(
+                f"chunk_rows must be at least 1, got {self.chunk_rows}", field="chunk_rows"
+            )
+
+    @classmethod
+    def merged(cls, options: DriftOptions | None, keywords: Mapping[str, Any]) -> DriftOptions:
+        """``options`` (or the defaults) with the fields named in ``keywords`` replaced: how
+        the keyword form of ``drift(..., alpha=0.01)`` becomes an options object. An unknown
+        keyword is a TypeError naming it, as for any function."""
+        names = [f.name for f in fields(cls)]
+        unknown = sorted(set(keywords) - set(names))
+        if unknown:
+            raise TypeError(
+                f"unknown drift option(s) {', '.join(unknown)}; DriftOptions has {', '.join(names)}"
+            )
+        return replace(options or cls(), **keywords)
+
+
+def check_alpha(alpha: float) -> None:
+    """InvalidArgument unless ``0 < alpha < 1``."""
+    if not 0 < alpha < 1:
+        raise InvalidArgument(f"alpha must be between 0 and 1, got {alpha}", field="alpha")
 
 
 def _check_tests(tests: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
@@ -31,16 +91,10 @@ def _check_tests(tests: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
         names = [picked] if isinstance(picked, str) else list(picked)
         if not names:
             raise InvalidArgument(
-                f"no drift test given for column {column!r}; choose from {', '.join(TESTS)}",
+                f"no drift test given for column {column!r}; choose from {', '.join(t.TESTS)}",
                 field="tests",
             )
-        bad = [n for n in names if n not in TESTS]
-        if bad:
-            raise InvalidArgument(
-                f"unknown drift test {bad[0]!r} for column {column!r}; valid tests: "
-                f"{', '.join(TESTS)}",
-                field="tests",
-            )
+        t.check_tests(str(column), names)
         clean[str(column)] = list(dict.fromkeys(names))
     return clean
 
@@ -77,25 +131,17 @@ def _check_importances(importances: Mapping[str, float]) -> dict[str, float]:
     return clean
 
 
-def drift_options(
-    *,
-    alpha: float,
-    columns: Sequence[str] | None,
-    tests: Mapping[str, Sequence[str]] | None,
-    thresholds: Mapping[str, float] | None,
-    importances: Mapping[str, float] | None,
-    target: str | None,
-    known: Sequence[str] | None,
+def monitor_options(
+    drift: DriftOptions, *, target: str | None, known: Sequence[str] | None
 ) -> dict[str, Any]:
-    """The checked options as stored in the monitor (``known``: the columns that exist, or
-    None when they cannot be known yet)."""
-    if not 0 < alpha < 1:
-        raise InvalidArgument(f"alpha must be between 0 and 1, got {alpha}", field="alpha")
-    options: dict[str, Any] = {"alpha": float(alpha)}
-    picked = _check_tests(tests or {})
-    limits = _check_thresholds(thresholds or {})
-    weights = _check_importances(importances or {})
-    watched = list(dict.fromkeys(columns)) if columns else None
+    """A monitor's drift options (those of ``drift`` a monitor keeps, and ``target``),
+    checked, as stored in the monitor (``known``: the columns that exist, or None when they
+    cannot be known yet)."""
+    options: dict[str, Any] = {"alpha": float(drift.alpha)}
+    picked = _check_tests(drift.tests or {})
+    limits = _check_thresholds(drift.thresholds or {})
+    weights = _check_importances(drift.importances or {})
+    watched = list(dict.fromkeys(drift.columns)) if drift.columns else None
     if known is not None:
         unknown = [c for c in (watched or []) if c not in known]
         if unknown:
@@ -129,7 +175,23 @@ def drift_options(
     return options
 
 
-def split_thresholds(
+def stored_drift_options(
+    stored: Mapping[str, Any], columns: Sequence[str]
+) -> tuple[DriftOptions, dict[str, dict[str, float]]]:
+    """A monitor run's options from the monitor's stored ones, scoring ``columns``, and the
+    per-column thresholds (``age.psi``), applied to the report afterwards."""
+    common, per_column = _split_thresholds(stored.get("thresholds"))
+    options = DriftOptions(
+        columns=list(columns),
+        tests=stored.get("tests"),
+        thresholds=common,
+        alpha=float(stored.get("alpha", 0.05)),
+        importances=stored.get("importances"),
+    )
+    return options, per_column
+
+
+def _split_thresholds(
     thresholds: Mapping[str, float] | None,
 ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
     """Thresholds for every column (``psi``) and per column (``age.psi``)."""
@@ -142,46 +204,3 @@ def split_thresholds(
         else:
             common[key] = float(value)
     return common, per_column
-
-
-def _held_to(result: t.TestResult, limit: float, alpha: float) -> t.TestResult:
-    """``result`` judged against another threshold (the rules of :mod:`._tests`)."""
-    if result.test == "missing_share":
-        flag = result.p_value is not None and result.p_value < alpha
-        verdict = flag and abs(result.statistic) >= limit
-    elif result.test == "new_categories":
-        verdict = result.statistic > limit
-    else:
-        verdict = result.statistic >= limit
-    return replace(result, threshold=limit, verdict=verdict)
-
-
-def with_column_thresholds(
-    report: DriftReport,
-    per_column: Mapping[str, Mapping[str, float]],
-    importances: Mapping[str, float] | None,
-) -> DriftReport:
-    """The report with per-column thresholds applied: those columns' tests and verdicts
-    judged again, and the (importance-weighted) share of drifted columns recomputed."""
-    if not per_column:
-        return report
-    columns = []
-    for column in report.columns:
-        limits = per_column.get(column.column, {})
-        if not limits:
-            columns.append(column)
-            continue
-        tests = [
-            _held_to(r, limits[r.test], report.alpha) if r.test in limits else r
-            for r in column.tests
-        ]
-        columns.append(replace(column, tests=tests, drifted=_verdict(tests)))
-    names = [c.column for c in columns]
-    weights = {
-        n: float((importances or {}).get(n, 1.0 if importances is None else 0.0)) for n in names
-    }
-    total = sum(weights.values()) or 1.0
-    share = sum(weights[c.column] for c in columns if c.drifted) / total
-    return replace(
-        report, columns=columns, share_drifted=share, drifted=share >= report.share_threshold
-    )

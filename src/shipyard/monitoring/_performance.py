@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from shipyard.config import Settings
 from shipyard.errors import InvalidArgument
 
 _WINDOW = re.compile(r"^(\d+)\s*(s|m|h|d|w)$")
@@ -213,6 +214,31 @@ def estimated_metrics(scores: np.ndarray, threshold: float = 0.5) -> dict[str, f
     if pairs > 0:
         out["estimated_auc"] = float((ps * neg_below).sum() / pairs)
     return out
+
+
+def logged_window(
+    model: str,
+    start: int | None,
+    end: int | None,
+    settings: Settings | None,
+    log_uri: str | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What :func:`compute` reads: ``model``'s logged predictions made in ``[start, end)``
+    (epoch ms, None: unbounded), only the columns it needs, and every label so far."""
+    from shipyard.serving import read_labels, read_predictions
+
+    predictions = read_predictions(
+        model,
+        start=start,
+        end=end,
+        columns=["prediction_id", "row", "ts", "version", "output"],
+        settings=settings,
+        log_uri=log_uri,
+    )
+    labels = read_labels(
+        columns=["prediction_id", "row", "label"], settings=settings, log_uri=log_uri
+    )
+    return predictions, labels
 
 
 def compute(

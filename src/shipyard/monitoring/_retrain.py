@@ -39,12 +39,12 @@ from shipyard.config import Settings
 from shipyard.entities import LineageEdge, LineageNode, ModelVersion, Monitor
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.monitoring._alerts import parse_rule
-from shipyard.monitoring._log import INPUT, read_log
 from shipyard.monitoring._performance import (
     classification_metrics,
     regression_metrics,
     window_ms,
 )
+from shipyard.serving import INPUT_PREFIX, logged_inputs, read_labels, read_predictions
 
 log = logging.getLogger("shipyard.monitoring")
 OPTION = "retrain"
@@ -167,8 +167,26 @@ def set_retrain_policy(
     holdout: float = 0.0,
     store: Store | None = None,
 ) -> RetrainPolicy:
-    """Attach a retraining policy to ``monitor`` (replacing any earlier one); see
-    :class:`RetrainPolicy`. Rules in ``on`` must be alert rules of the monitor."""
+    """Attach a retraining policy to ``monitor``, replacing any earlier one (see
+    :class:`RetrainPolicy` and the module docstring for what it does when an alert fires).
+
+    Args:
+        monitor: The monitor's name.
+        pipeline: The training pipeline: ``module:function`` or a registered pipeline's name.
+        params: The pipeline's parameters.
+        metric: What candidate and champion are compared on over the labelled window
+            (``auc``, ``accuracy``, ``f1``... or ``rmse``, ``mae``, ``mape``).
+        direction: ``max`` or ``min`` (default: from the metric).
+        min_labelled: The fewest labelled rows in the window for a retraining to run.
+        margin: How much the candidate must beat the champion by to be promoted.
+        cooldown: The least time between two retrainings (``"1h"``).
+        on: The alert rules that trigger it; each must be an alert of the monitor (empty:
+            any of them).
+        alias: The alias to promote (empty: the monitored reference's alias, or champion).
+        holdout: The share of labelled predictions kept for the comparison (0: the whole
+            window); see :func:`holdout_mask`.
+        store: The store holding the monitor (default: the current client's).
+    """
     store = store or _client()
     found = store.get_monitor(monitor)
     policy = RetrainPolicy(
@@ -384,20 +402,19 @@ def labelled_window(settings: Settings, model: str, start: int, end: int) -> pd.
     """The logged inputs of ``model``'s predictions in ``[start, end)`` that have a label
     (the last label per prediction and row wins), with ``prediction_id`` and ``label``
     columns."""
-    predictions = read_log(settings, "predictions", model=model, start=start, end=end)
-    labels = read_log(settings, "labels", columns=["prediction_id", "row", "label"])
+    predictions = read_predictions(model, start=start, end=end, settings=settings)
+    labels = read_labels(columns=["prediction_id", "row", "label"], settings=settings)
     if predictions.empty or labels.empty:
         return pd.DataFrame()
     keys = ["prediction_id", "row"]
     labels = labels.drop_duplicates(keys, keep="last")[[*keys, "label"]]
-    inputs = [c for c in predictions.columns if c.startswith(INPUT)]
+    inputs = [c for c in predictions.columns if c.startswith(INPUT_PREFIX)]
     joined = predictions[[*keys, *inputs]].merge(labels, on=keys, how="inner")
     return joined.drop(columns=["row"]).reset_index(drop=True)
 
 
 def _split(window: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-    features = window.drop(columns=["prediction_id", "label"])
-    return features.rename(columns=lambda c: c[len(INPUT) :]), window["label"].to_numpy()
+    return logged_inputs(window), window["label"].to_numpy()
 
 
 def _train(store: Store, policy: RetrainPolicy, name: str) -> tuple[str, ModelVersion | None]:

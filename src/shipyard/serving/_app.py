@@ -31,8 +31,9 @@ from shipyard.errors import InvalidArgument, ShipyardError, TooLarge
 from shipyard.serving._batcher import BatcherClosed
 from shipyard.serving._codec import HEADER, decode_request, encode_response, loads, output_tensor
 from shipyard.serving._config import ServingConfig
+from shipyard.serving._log_queue import LogQueue
 from shipyard.serving._metrics import ServingMetrics
-from shipyard.serving._predlog import ParquetWriter, PredictionLog, Record, log_labels
+from shipyard.serving._prediction_log import LogFiles, Record, log_labels
 from shipyard.serving._service import ModelService, Served
 
 log = logging.getLogger("shipyard.serving")
@@ -70,10 +71,10 @@ class ModelServer:
         self.settings = settings
         self.metrics = ServingMetrics()
         self.service = ModelService(ref, config, self.metrics)
-        self.log: PredictionLog | None = None
+        self.log: LogQueue | None = None
         if config.log_predictions:
-            self.log = PredictionLog(
-                ParquetWriter(settings, config.log_uri),
+            self.log = LogQueue(
+                LogFiles(settings, config.log_uri),
                 max_rows=config.log_queue_rows,
                 flush_seconds=config.log_flush_seconds,
                 flush_rows=config.log_flush_rows,

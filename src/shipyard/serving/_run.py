@@ -102,8 +102,18 @@ def serve(
     *,
     log_level: str = "info",
 ) -> None:
-    """Serve a registered model (``churn@champion``) until interrupted (SIGINT/SIGTERM
-    drain in-flight requests first)."""
+    """Serve a registered model until interrupted (SIGINT/SIGTERM drain in-flight requests
+    first).
+
+    Args:
+        ref: The model: ``NAME@ALIAS`` (followed as the alias moves), ``NAME/VERSION``, or a
+            model folder.
+        host: The address to listen on.
+        port: The TCP port.
+        workers: Worker processes sharing the socket (at least 1); each loads the model.
+        config: Batching, limits, rollouts and the prediction log (:class:`ServingConfig`).
+        log_level: uvicorn's log level: ``debug``, ``info``, ``warning`` or ``error``.
+    """
     config = config or ServingConfig()
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}", field="workers")

@@ -33,6 +33,7 @@ from shipyard.client import Store
 from shipyard.entities import ModelVersion
 from shipyard.errors import ShipyardError
 from shipyard.monitoring._drift import score
+from shipyard.monitoring._options import DriftOptions
 from shipyard.monitoring._profile import ReferenceProfile, fit_profile, save_profile
 
 PREDICTION, TARGET = "prediction", "target"
@@ -107,12 +108,12 @@ def output_drift(
     skipped: Mapping[str, str],
     predictions: pd.DataFrame,
     labels: pd.DataFrame,
-    *,
-    alpha: float,
-    thresholds: Mapping[str, float] | None,
+    options: DriftOptions,
 ) -> tuple[dict[str, Any], dict[str, float]]:
     """The ``prediction_drift`` and ``target_drift`` results of a run and their flat metrics
-    (``prediction_drifted``, ``prediction_drift.<test>``, likewise for the target)."""
+    (``prediction_drifted``, ``prediction_drift.<test>``, likewise for the target). Of the
+    run's ``options`` only ``alpha`` and the thresholds for every column apply: the tests and
+    importances name feature columns."""
     current = {PREDICTION: output_values(predictions["output"]) if len(predictions) else None}
     if len(predictions) and len(labels):
         joined = predictions[["prediction_id", "row"]].merge(
@@ -134,7 +135,10 @@ def output_drift(
             continue
         frame = pd.DataFrame({part: _like(values, reference.columns[part].kind)})
         try:
-            report = score(reference, frame, columns=[part], alpha=alpha, thresholds=thresholds)
+            part_options = DriftOptions(
+                columns=[part], alpha=options.alpha, thresholds=options.thresholds
+            )
+            report = score(reference, frame, part_options)
         except ShipyardError as exc:
             results[f"{part}_drift"] = {"skipped": str(exc)}
             continue

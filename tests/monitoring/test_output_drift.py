@@ -283,7 +283,7 @@ def test_a_model_that_cannot_predict_leaves_only_prediction_drift_out(
     def broken(*args: object) -> None:
         raise RuntimeError("the model needs a GPU")
 
-    monkeypatch.setattr("shipyard.monitoring._outputs._predictions", broken)
+    monkeypatch.setattr("shipyard.monitoring._output_drift._predictions", broken)
     create_monitor("explicit", "churn@champion", reference="customers@1")
     run = run_monitor("explicit", now=now)
     assert run.status == "ok", run.error

@@ -25,15 +25,20 @@ deviation), ``jensen_shannon`` (distance, base 2, between level frequencies) and
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
+
+from shipyard.errors import InvalidArgument
 
 PVALUE_TESTS = ("ks", "chi2")
 EFFECT_TESTS = ("wasserstein", "jensen_shannon", "psi")
 NUMERIC_TESTS = ("ks", "wasserstein", "psi")
 CATEGORICAL_TESTS = ("chi2", "jensen_shannon", "psi")
+#: Every test a column can be given.
+TESTS = tuple(dict.fromkeys((*NUMERIC_TESTS, *CATEGORICAL_TESTS)))
 DEFAULT_THRESHOLDS = {
     "wasserstein": 0.1,
     "jensen_shannon": 0.1,
@@ -63,6 +68,38 @@ class TestResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TestResult:
         return cls(**data)
+
+
+def tests_for(kind: str) -> tuple[str, ...]:
+    """The tests that apply to a ``numeric`` or ``categorical`` column."""
+    return NUMERIC_TESTS if kind == "numeric" else CATEGORICAL_TESTS
+
+
+def check_tests(column: str, names: Sequence[str], kind: str | None = None) -> tuple[str, ...]:
+    """``names`` if each is a test that exists (``kind`` None) or one that applies to a
+    ``kind`` column; otherwise InvalidArgument naming the first that is not and the valid
+    ones."""
+    allowed = TESTS if kind is None else tests_for(kind)
+    bad = [name for name in names if name not in allowed]
+    if bad:
+        if kind is None:
+            why = f"unknown drift test {bad[0]!r} for column {column!r}; valid tests:"
+        else:
+            why = f"test {bad[0]!r} does not apply to {kind} column {column!r}; choose from"
+        raise InvalidArgument(f"{why} {', '.join(allowed)}", field="tests")
+    return tuple(names)
+
+
+def held_to(result: TestResult, limit: float, alpha: float) -> TestResult:
+    """``result`` judged against another threshold, by its test's rule below."""
+    if result.test == "missing_share":
+        flag = result.p_value is not None and result.p_value < alpha
+        verdict = flag and abs(result.statistic) >= limit
+    elif result.test == "new_categories":
+        verdict = result.statistic > limit
+    else:
+        verdict = result.statistic >= limit
+    return replace(result, threshold=limit, verdict=verdict)
 
 
 def _shares(counts: np.ndarray) -> np.ndarray:

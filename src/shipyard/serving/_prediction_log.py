@@ -1,0 +1,365 @@
+"""The prediction log: where predictions and labels are stored, in what columns, and how they
+are written and read back. The one module that knows the layout; the model server writes
+through it (off the request path, see :mod:`shipyard.serving._log_queue`) and monitoring
+reads through it (``read_predictions``, ``iter_predictions``, ``read_labels``).
+
+Where: ``<log_uri>/predictions/model=<name>/date=<YYYY-MM-DD>/part-<ms>-<id>.parquet`` and
+``<log_uri>/labels/date=<YYYY-MM-DD>/part-<ms>-<id>.parquet``, with ``log_uri`` defaulting to
+``<artifacts_uri>/prediction-log`` (the same folder or bucket as the blob store, through the
+same fsspec file system). Each file is written under a temporary name and renamed (local) or
+uploaded in one PUT (object stores), so a reader never sees half a file.
+
+Partitions: a file goes under the UTC date it is written (:func:`_partition`); a read of a
+time window ``[start, end)`` lists only the date folders between the dates of its bounds and
+keeps the rows whose ``ts`` is inside it.
+
+One row per predicted input row: ``prediction_id`` (one per request, returned to the caller),
+``row`` (its index in the request), ``ts`` (ms), ``model``, ``version``, ``alias``, ``role``
+(``primary``, ``canary`` or ``shadow``: which version answered, or only shadowed),
+``latency_ms``, the inputs as ``input.<column>`` (or ``input`` for tensors) and the output as
+``output``. Labels (``prediction_id``, ``row``, ``label``, ``ts``) arrive later keyed by
+``(prediction_id, row)``.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from shipyard.config import Settings
+from shipyard.errors import InvalidArgument, NotFound
+
+LOG_FOLDER = "prediction-log"
+PREDICTIONS, LABELS = "predictions", "labels"
+#: The prefix of the logged input columns: column ``age`` is logged as ``input.age``.
+INPUT_PREFIX = "input."
+#: The longest prediction id a label may name.
+MAX_ID_LENGTH = 200
+
+
+def log_root(settings: Settings, log_uri: str | None = None) -> str:
+    """Where the prediction log of ``settings`` lives."""
+    return (log_uri or f"{settings.artifacts_uri.rstrip('/')}/{LOG_FOLDER}").rstrip("/")
+
+
+def _filesystem(settings: Settings, uri: str) -> tuple[Any, str]:
+    import fsspec
+
+    options: dict[str, Any] = {}
+    if uri.startswith("s3://") and settings.s3_endpoint_url:
+        options = {"client_kwargs": {"endpoint_url": settings.s3_endpoint_url}}
+    fs, root = fsspec.core.url_to_fs(uri, **options)
+    return fs, str(root).rstrip("/")
+
+
+def _day(ms: int) -> str:
+    """The UTC date of an epoch-ms time, as the partitions name it."""
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
+
+
+def _partition(ms: int) -> str:
+    """The date folder of an epoch-ms time."""
+    return f"date={_day(ms)}"
+
+
+@dataclass
+class Record:
+    """The rows of one answered request."""
+
+    prediction_id: str
+    ts: int
+    model: str
+    version: int
+    alias: str
+    role: str
+    latency_ms: float
+    inputs: Any
+    outputs: Any
+    rows: int
+
+
+class LogFiles:
+    """The Parquet files of one prediction log: atomic writes into the layout's partitions,
+    and reads of a time window, one file at a time."""
+
+    def __init__(self, settings: Settings, log_uri: str | None = None) -> None:
+        self.uri = log_root(settings, log_uri)
+        self.fs, self.root = _filesystem(settings, self.uri)
+        self.local = "file" in (
+            self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
+        )
+
+    def _folder(self, kind: str, model: str | None) -> str:
+        """Where ``kind`` (predictions of one model, of all models, or labels) lives."""
+        return f"{self.root}/{kind}" + (f"/model={model}" if model else "")
+
+    def write(self, frame: pd.DataFrame, kind: str, model: str | None = None) -> str:
+        """Write ``frame`` as one new file of ``kind`` (of ``model``) in today's partition;
+        returns its path."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        now = int(time.time() * 1000)
+        folder = f"{self._folder(kind, model)}/{_partition(now)}"
+        name = f"part-{now}-{uuid.uuid4().hex[:12]}.parquet"
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        path = f"{folder}/{name}"
+        if self.local:
+            self.fs.makedirs(folder, exist_ok=True)
+            tmp = f"{folder}/.{name}.tmp"
+            pq.write_table(table, tmp)
+            self.fs.mv(tmp, path)
+        else:
+            with self.fs.open(path, "wb") as fh:
+                pq.write_table(table, fh)
+        return path
+
+    def write_records(self, records: Sequence[Record]) -> str:
+        """Write the rows of some requests answered by one model; returns the file's path."""
+        models = {r.model for r in records}
+        if len(models) != 1:
+            raise ValueError(f"records of one model expected, got {sorted(models)}")
+        return self.write(records_frame(records), PREDICTIONS, models.pop())
+
+    def _files(self, folder: str, start: int | None, end: int | None) -> list[str]:
+        """The finished files under ``folder`` in the partitions that overlap the window."""
+        try:
+            found = self.fs.find(folder)
+        except FileNotFoundError:
+            return []
+        first = _day(start) if start is not None else ""
+        last = _day(end) if end is not None else "9999"
+        out = []
+        for path in found:
+            name = path.rsplit("/", 1)[-1]
+            if not path.endswith(".parquet") or name.startswith("."):
+                continue
+            day = next((p[5:] for p in path.split("/") if p.startswith("date=")), "")
+            if first <= day <= last:
+                out.append(path)
+        return sorted(out)
+
+    def chunks(
+        self,
+        kind: str,
+        *,
+        model: str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> Iterator[pd.DataFrame]:
+        """The rows of ``kind`` with ``start <= ts < end`` (epoch ms), one file at a time,
+        only ``columns`` (in that order, then ``ts``) where given."""
+        import pyarrow.parquet as pq
+
+        for path in self._files(self._folder(kind, model), start, end):
+            with self.fs.open(path, "rb") as fh:
+                parquet = pq.ParquetFile(fh)
+                names = parquet.schema_arrow.names
+                wanted = None
+                if columns is not None:
+                    wanted = [c for c in dict.fromkeys([*columns, "ts"]) if c in names]
+                frame = parquet.read(columns=wanted).to_pandas()
+            if start is not None:
+                frame = frame[frame["ts"] >= start]
+            if end is not None:
+                frame = frame[frame["ts"] < end]
+            if len(frame):
+                yield frame
+
+
+def _joined(chunks: Iterator[pd.DataFrame]) -> pd.DataFrame:
+    frames = list(chunks)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def records_frame(records: Sequence[Record]) -> pd.DataFrame:
+    """The log rows of some requests (one row per predicted input row), built column-wise:
+    one concatenation for the inputs and one for the outputs, whatever the request count."""
+    if not records:
+        return pd.DataFrame()
+    sizes = [r.rows for r in records]
+    meta = pd.DataFrame(
+        {
+            "prediction_id": np.repeat([r.prediction_id for r in records], sizes),
+            "row": np.concatenate([np.arange(n, dtype="int32") for n in sizes]),
+            "ts": np.repeat(np.asarray([r.ts for r in records], dtype="int64"), sizes),
+            "model": np.repeat([r.model for r in records], sizes),
+            "version": np.repeat(np.asarray([r.version for r in records], dtype="int32"), sizes),
+            "alias": np.repeat([r.alias for r in records], sizes),
+            "role": np.repeat([r.role for r in records], sizes),
+            "latency_ms": np.repeat([r.latency_ms for r in records], sizes),
+        }
+    )
+    return pd.concat([meta, _inputs([r.inputs for r in records]), _outputs(records)], axis=1)
+
+
+def _inputs(parts: list[Any]) -> pd.DataFrame:
+    if all(isinstance(p, pd.DataFrame) for p in parts):
+        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        frame = frame.reset_index(drop=True)
+        frame.columns = [f"{INPUT_PREFIX}{c}" for c in frame.columns]
+        plain: pd.DataFrame = frame.astype(
+            {c: object for c, d in frame.dtypes.items() if d == "category"}
+        )
+        return plain
+    arrays = [np.asarray(p) for p in parts]
+    array = np.concatenate([a.reshape(len(a), -1) if a.ndim > 1 else a for a in arrays])
+    return pd.DataFrame({"input": list(array) if array.ndim > 1 else array})
+
+
+def _outputs(records: Sequence[Record]) -> pd.DataFrame:
+    arrays = [
+        r.outputs.to_numpy() if hasattr(r.outputs, "to_numpy") else np.asarray(r.outputs)
+        for r in records
+    ]
+    array = np.concatenate([a.reshape(len(a), -1) if a.ndim > 1 else a for a in arrays])
+    return pd.DataFrame({"output": list(array) if array.ndim > 1 else array})
+
+
+def logged_inputs(rows: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """The model inputs of logged prediction rows, named as the model's columns (``age``, not
+    ``input.age``): all of them, or those of ``columns`` the rows have (a column the log
+    lacks is left out, for the caller to name)."""
+    if columns is None:
+        logged = [c for c in rows.columns if c.startswith(INPUT_PREFIX)]
+    else:
+        logged = [f"{INPUT_PREFIX}{c}" for c in columns if f"{INPUT_PREFIX}{c}" in rows.columns]
+    return rows[logged].rename(columns=lambda c: c[len(INPUT_PREFIX) :])
+
+
+def _files(settings: Settings | None, log_uri: str | None) -> LogFiles:
+    from shipyard.tracking import get_client
+
+    return LogFiles(settings or get_client().settings, log_uri)
+
+
+def iter_predictions(
+    model: str,
+    start: int | None,
+    end: int | None,
+    *,
+    settings: Settings | None = None,
+    log_uri: str | None = None,
+) -> Iterator[pd.DataFrame]:
+    """``model``'s predictions made in ``[start, end)`` (epoch ms, None: unbounded), all
+    columns, one file at a time: memory follows a file, not the window. ``settings`` and
+    ``log_uri`` as for :func:`read_predictions`."""
+    return _files(settings, log_uri).chunks(PREDICTIONS, model=model, start=start, end=end)
+
+
+def read_predictions(
+    model: str | None = None,
+    *,
+    start: int | None = None,
+    end: int | None = None,
+    columns: Sequence[str] | None = None,
+    settings: Settings | None = None,
+    log_uri: str | None = None,
+) -> pd.DataFrame:
+    """The logged predictions, one row per predicted input row (empty when there are none).
+
+    Args:
+        model: Only this model's predictions (default: every model's).
+        start: Only rows with ``ts >= start`` (epoch ms).
+        end: Only rows with ``ts < end`` (epoch ms).
+        columns: Only these columns (plus ``ts``); inputs are ``input.<column>``.
+        settings: Whose log (default: the current client's settings).
+        log_uri: The log's location when it is not ``<artifacts_uri>/prediction-log``.
+    """
+    files = _files(settings, log_uri)
+    return _joined(files.chunks(PREDICTIONS, model=model, start=start, end=end, columns=columns))
+
+
+def read_labels(
+    *,
+    columns: Sequence[str] | None = None,
+    settings: Settings | None = None,
+    log_uri: str | None = None,
+) -> pd.DataFrame:
+    """Every logged label (``prediction_id``, ``row``, ``label``, ``ts``; only ``columns``
+    plus ``ts`` where given), the oldest file first (so a later label for the same
+    prediction and row comes later)."""
+    return _joined(_files(settings, log_uri).chunks(LABELS, columns=columns))
+
+
+def log_labels(
+    ids: Sequence[str],
+    labels: Sequence[Any],
+    *,
+    rows: Sequence[int] | None = None,
+    model: str | None = None,
+    check: bool = False,
+    settings: Settings | None = None,
+    log_uri: str | None = None,
+) -> int:
+    """Record ground truth for earlier predictions, joinable with the prediction log on
+    ``(prediction_id, row)``. Returns the number of labels written.
+
+    Args:
+        ids: The prediction ids the server returned, one per label.
+        labels: ``labels[i]`` is the true value of prediction ``ids[i]``.
+        rows: The row of each prediction's request (default: 0 for every label).
+        model: With ``check``, only this model's predictions count as known.
+        check: Refuse (NotFound, nothing written) labels whose ``(id, row)`` is not in the
+            prediction log. Off by default because the server writes its log
+            asynchronously: labels may come before the log is flushed. Unchecked labels that
+            match no prediction are counted as ``unmatched_labels`` by monitoring.
+        settings: Whose log (default: the current client's settings).
+        log_uri: The log's location when it is not ``<artifacts_uri>/prediction-log``.
+    """
+    ids, labels = list(ids), list(labels)
+    row_list = [0] * len(ids) if rows is None else [int(r) for r in rows]
+    if not (len(ids) == len(labels) == len(row_list)):
+        raise InvalidArgument(
+            f"got {len(ids)} ids, {len(labels)} labels and {len(row_list)} rows; they must "
+            "match one to one",
+            field="labels" if len(labels) != len(ids) else "rows",
+        )
+    bad = [i for i in ids if not isinstance(i, str) or not i or len(i) > MAX_ID_LENGTH]
+    if bad:
+        raise InvalidArgument(f"prediction id {bad[0]!r} is not a valid id", field="ids")
+    if not ids:
+        return 0
+    files = _files(settings, log_uri)
+    if check:
+        _refuse_unknown(files, ids, row_list, model)
+    frame = pd.DataFrame(
+        {
+            "prediction_id": ids,
+            "row": np.asarray(row_list, dtype="int32"),
+            "label": labels,
+            "ts": np.full(len(ids), int(time.time() * 1000), dtype="int64"),
+        }
+    )
+    try:
+        files.write(frame, LABELS)
+    except (TypeError, ValueError) as exc:  # pyarrow refusing mixed label types
+        raise InvalidArgument(f"labels could not be stored: {exc}", field="labels") from None
+    return len(ids)
+
+
+def _refuse_unknown(files: LogFiles, ids: list[str], rows: list[int], model: str | None) -> None:
+    """NotFound naming the ``(id, row)`` pairs that are not in the prediction log (of
+    ``model``, or of any model)."""
+    wanted = set(zip(ids, rows, strict=True))
+    for chunk in files.chunks(PREDICTIONS, model=model, columns=["prediction_id", "row"]):
+        keys = zip(chunk["prediction_id"], chunk["row"].astype(int), strict=True)
+        wanted.difference_update(keys)
+        if not wanted:
+            return
+    unknown = sorted(wanted)[:5]
+    where = f"of model {model!r}" if model else ""
+    raise NotFound(
+        f"{len(wanted)} label(s) name predictions not in the prediction log {where}: "
+        f"{', '.join(f'{i}/{r}' for i, r in unknown)}; check the ids (and rows) the "
+        "server returned; nothing was written",
+        field="ids",
+    )
