@@ -77,7 +77,7 @@ def register(
     its schema, row count and a column profile. Registering inside a tracking run or a
     pipeline step records a ``produced`` lineage edge from it (unless ``lineage=False``).
     """
-    from shipyard.client._local_data import check_dataset_name
+    from shipyard.client import check_dataset_name
     from shipyard.data._profile import profile_parquet
 
     check_dataset_name(name)
