@@ -11,7 +11,8 @@ field), and optionally whole-call checks that look at several parameters togethe
 passes the clean values on. ``CheckedStore`` (in ``_protocol``) calls it for every
 implementing method when LocalStore and RestStore are created, so a translation cannot skip
 a check, and both run the same ones: the client before a round trip, the server's LocalStore
-on what it receives.
+on what it receives. A method only one implementation has (the server's side of a call)
+declares its checks with the same decorator where it is defined.
 
 The wrapper is cheap: parameter positions and clean defaults are worked out once, when the
 class is created, never per call (binding a signature per call cost ~28 us).
@@ -24,6 +25,8 @@ import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
+
+from shipyard.errors import ShipyardError
 
 F = TypeVar("F", bound=Callable[..., Any])
 Check = Callable[[Any], Any]
@@ -96,7 +99,7 @@ def _step(name: str, position: int | None, check: Check, param: inspect.Paramete
         return _Step(name, position, check, False, None, None, False)
     try:
         clean = check(param.default)
-    except Exception:  # a default its own check refuses: refused at the call, as given
+    except ShipyardError:  # a default its own check refuses: refused at the call, as given
         return _Step(name, position, check, True, param.default, None, False)
     fixed = isinstance(clean, _IMMUTABLE) or (
         isinstance(clean, tuple) and all(isinstance(x, _IMMUTABLE) for x in clean)
@@ -106,7 +109,8 @@ def _step(name: str, position: int | None, check: Check, param: inspect.Paramete
 
 def checked(impl: F, rules: Declared, doc: str | None = None) -> F:
     """``impl`` (a method) running the ``rules`` first, on its arguments as given
-    (positionally or by keyword) and on the defaults of those left out."""
+    (positionally or by keyword) and on the defaults of those left out; ``doc`` is its
+    docstring when ``impl`` has none (the protocol method's)."""
     signature = inspect.signature(impl)
     params = list(signature.parameters.values())[1:]  # after self
     positional = [
@@ -135,6 +139,8 @@ def checked(impl: F, rules: Declared, doc: str | None = None) -> F:
             return args[index]
         if name in kwargs:
             return kwargs[name]
+        if by_name[name].default is inspect.Parameter.empty:
+            raise TypeError(f"{impl.__qualname__}() missing required argument: {name!r}")
         return by_name[name].default
 
     @functools.wraps(impl)

@@ -13,7 +13,7 @@ path, and one conformance suite runs against each implementation.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Generic, Protocol, runtime_checkable
 
 from shipyard.client._access import AccessStore
 from shipyard.client._blobs import BlobsStore
@@ -25,18 +25,6 @@ from shipyard.client._monitoring import MonitoringStore
 from shipyard.client._pipelines import PipelinesStore
 from shipyard.client._registry import RegistryStore
 from shipyard.client._tracking import TrackingStore
-
-AREAS: tuple[type, ...] = (
-    TrackingStore,
-    LineageStore,
-    BlobsStore,
-    RegistryStore,
-    DataStore,
-    PipelinesStore,
-    AccessStore,
-    FeaturesStore,
-    MonitoringStore,
-)
 
 
 @runtime_checkable
@@ -61,12 +49,13 @@ class Store(
 
 
 def protocol_methods() -> dict[str, Any]:
-    """Every method of the Store protocol by name, as the protocol declares it."""
+    """Every method of the Store protocol by name, as its area protocol declares it."""
     found: dict[str, Any] = {}
-    for area in (*AREAS, Store):
-        for name, member in vars(area).items():
-            if inspect.isfunction(member) and not name.startswith("_"):
-                found[name] = member
+    for area in Store.__mro__:
+        if area not in (Protocol, Generic, object):
+            for name, member in vars(area).items():
+                if inspect.isfunction(member) and not name.startswith("_"):
+                    found.setdefault(name, member)
     return found
 
 
