@@ -316,8 +316,12 @@ def test_checked_methods_keep_their_signature_and_the_protocol_docs() -> None:
 
 
 def test_an_implementation_lacking_a_protocol_method_is_refused() -> None:
-    with pytest.raises(TypeError, match=r"does not implement Store\.create_experiment"):
-        type("Partial", (CheckedStore,), {})
+    from shipyard.client._local_monitoring import LocalMonitoring
+
+    areas = tuple(base for base in LocalStore.__bases__ if base is not LocalMonitoring)
+    assert areas[-1] is CheckedStore
+    with pytest.raises(TypeError, match=r"NoMonitors does not implement Store\.\w*monitor"):
+        type("NoMonitors", areas, {})
 
 
 def test_a_check_of_a_parameter_the_method_lacks_is_refused() -> None:
