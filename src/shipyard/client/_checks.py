@@ -75,8 +75,3 @@ def existing_path(local_path: Path) -> Path:
     if not local_path.exists():
         raise InvalidArgument(f"no such file or folder: {local_path}", field="local_path")
     return local_path
-
-
-def check_project(project: Any) -> str:
-    """A project name (a role grant's ``*`` is not one)."""
-    return v.check_project(project)

@@ -13,7 +13,6 @@ from typing import Any, Protocol, runtime_checkable
 from shipyard import _validation as v
 from shipyard.client._checking import checks
 from shipyard.client._checks import (
-    check_project,
     checked_tags,
     optional,
     page_limit,
@@ -93,7 +92,7 @@ class RegistryStore(Protocol):
         description=text_of("description"),
         tags=checked_tags,
         owner=text_of("owner", v.MAX_NAME_LEN),
-        project=check_project,
+        project=v.check_project,
     )
     def create_registered_model(
         self,
@@ -152,7 +151,7 @@ class RegistryStore(Protocol):
         description=text_of("description"),
         tags=checked_tags,
         created_by=text_of("created_by", v.MAX_NAME_LEN),
-        project=check_project,
+        project=v.check_project,
     )
     def create_model_version(
         self,

@@ -10,7 +10,6 @@ from typing import Protocol, runtime_checkable
 from shipyard import _validation as v
 from shipyard.client._checking import checks
 from shipyard.client._checks import (
-    check_project,
     checked_tags,
     existing_path,
     name_of,
@@ -110,7 +109,7 @@ class TrackingStore(Protocol):
         name=name_of("experiment name"),
         description=text_of("description"),
         tags=checked_tags,
-        project=check_project,
+        project=v.check_project,
     )
     def create_experiment(
         self,
@@ -130,7 +129,7 @@ class TrackingStore(Protocol):
         """An experiment by name, in whichever project it is (NotFound when there is none)."""
         ...
 
-    @checks(name=name_of("experiment name"), project=check_project)
+    @checks(name=name_of("experiment name"), project=v.check_project)
     def get_or_create_experiment(self, name: str, project: str = DEFAULT_PROJECT) -> Experiment:
         """The experiment named ``name`` (in whichever project it is), created in ``project``
         when there is none."""
