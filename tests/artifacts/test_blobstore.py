@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from shipyard.artifacts import BlobStore
-from shipyard.client._local import _storage_options
+from shipyard.client._local_base import storage_options
 from shipyard.config import load_settings
 from shipyard.errors import IntegrityError, InvalidArgument, NotFound
 
@@ -17,7 +17,7 @@ from shipyard.errors import IntegrityError, InvalidArgument, NotFound
 @pytest.fixture
 def blobs(artifacts_uri: str) -> BlobStore:
     settings = load_settings(artifacts_uri=artifacts_uri)
-    return BlobStore(artifacts_uri, storage_options=_storage_options(settings))
+    return BlobStore(artifacts_uri, storage_options=storage_options(settings))
 
 
 def test_put_and_get_round_trip_by_sha256(blobs: BlobStore, tmp_path: Path) -> None:

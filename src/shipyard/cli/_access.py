@@ -115,7 +115,7 @@ def create_token(
         new = client.store.create_token(user, name, expires_at)
         saved = None
         if save:
-            from shipyard.client._credentials import save_token
+            from shipyard.client import save_token
 
             saved = save_token(client.settings, new.token)
     console.print(

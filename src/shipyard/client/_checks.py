@@ -1,147 +1,77 @@
-"""Input checks both Store implementations run before doing anything, so a bad value fails
-with the same message embedded or remote (and a remote one fails before a round trip)."""
+"""Input checks used by more than one area of the Store protocol (tags, text, names, page
+sizes), in the form ``@checks`` takes: a value in, the clean value out, or an error naming
+the field. Checks of one area live in that area's protocol module."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import numbers
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any, TypeVar
 
 from shipyard import _validation as v
-from shipyard.client._util import walk_files
-from shipyard.entities import ArtifactInfo, MetricPoint, Schedule
 from shipyard.errors import InvalidArgument
 
-_INT64 = 2**63 - 1
-_valid_keys: set[str] = set()
-
-
-def checked_metric(m: MetricPoint) -> MetricPoint:
-    """A metric point with a valid key, a real value, a 64-bit step and a timestamp.
-
-    The common case (a float value, int step and timestamp, a key seen before) is checked
-    with a few type tests and returns the point itself: batches of thousands of points are
-    checked on every call, embedded and on the server.
-    """
-    if (
-        type(m.value) is float
-        and type(m.step) is int
-        and type(m.timestamp) is int
-        and -_INT64 <= m.step <= _INT64
-        and 0 <= m.timestamp <= _INT64
-        and m.key in _valid_keys
-    ):
-        return m
-    v.check_key(m.key, "metric key")
-    if len(_valid_keys) < 100_000:
-        _valid_keys.add(m.key)
-    return MetricPoint(
-        m.key,
-        v.check_metric_value(m.key, m.value),
-        v.check_step(m.step),
-        v.check_timestamp(m.timestamp),
-    )
+T = TypeVar("T")
 
 
 def checked_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
-    """Tags with valid keys and values."""
+    """Tags with valid keys and values (None: no tags)."""
     return {v.check_key(k, "tag key"): v.tag_text(k, val) for k, val in (tags or {}).items()}
 
 
-def checked_batch(
-    metrics: Sequence[MetricPoint],
-    params: Mapping[str, str] | None,
-    tags: Mapping[str, str] | None,
-) -> tuple[list[MetricPoint], dict[str, str], dict[str, str]]:
-    """The three parts of a ``log_batch`` call, each checked."""
-    clean_params = {
-        v.check_key(k, "param key"): v.param_text(k, val) for k, val in (params or {}).items()
-    }
-    return [checked_metric(m) for m in metrics], clean_params, checked_tags(tags)
+def name_of(kind: str) -> Callable[[Any], str]:
+    """A check for a name (non-empty text of at most 256 characters); errors name ``kind``."""
+
+    def check_name(name: Any) -> str:
+        return v.check_name(name, kind)
+
+    return check_name
 
 
-def artifact_files(local_path: Path, artifact_path: str) -> list[tuple[Path, str]]:
-    """(local file, path in the run's tree) for a file, or every file below a folder.
+def text_of(kind: str, most: int | None = None) -> Callable[[Any], str]:
+    """A check for free text of at most ``most`` characters; errors name ``kind``."""
 
-    Every target path is checked before anything is stored. A symbolic link inside the folder
-    that points outside it is refused (logging a folder never picks up files it does not
-    contain); a linked folder that points inside it is skipped, since its files are logged
-    where they really are.
-    """
-    artifact_path = v.check_artifact_path(artifact_path)
+    def check_text(text: Any) -> str:
+        return v.check_text(text, kind, most)
+
+    return check_text
+
+
+def optional(check: Callable[[Any], T]) -> Callable[[Any], T | None]:
+    """``check`` for a value that may be None (None passes unchanged)."""
+
+    def check_optional(value: Any) -> T | None:
+        return None if value is None else check(value)
+
+    return check_optional
+
+
+def page_limit(most: int) -> Callable[[Any], int]:
+    """A check for a page size: an integer from 1 to ``most``."""
+
+    def check_limit(limit: Any) -> int:
+        if isinstance(limit, bool) or not isinstance(limit, numbers.Integral):
+            raise InvalidArgument(f"limit must be an integer, got {limit!r}", field="limit")
+        if not 1 <= int(limit) <= most:
+            raise InvalidArgument(f"limit must be between 1 and {most}, got {limit}", field="limit")
+        return int(limit)
+
+    return check_limit
+
+
+def clamped(least: int, most: int | None = None) -> Callable[[int], int]:
+    """A page size brought into ``least..most`` (for listings that never refuse one)."""
+
+    def clamp(limit: int) -> int:
+        return max(least, limit if most is None else min(limit, most))
+
+    return clamp
+
+
+def existing_path(local_path: Path) -> Path:
+    """A local file or folder that exists."""
     local_path = Path(local_path)
     if not local_path.exists():
         raise InvalidArgument(f"no such file or folder: {local_path}", field="local_path")
-    files = []
-    for source, relative in walk_files(local_path):
-        target = artifact_path if not relative else f"{artifact_path}/{relative}"
-        files.append((source, v.check_artifact_path(target)))
-    return files
-
-
-def artifact_targets(
-    files: Sequence[ArtifactInfo], artifact_path: str, dest: Path
-) -> list[tuple[ArtifactInfo, Path]]:
-    """Where each file of a downloaded folder goes under ``dest``; all are checked before any
-    is written, so a path or symbolic link that would lead outside ``dest`` writes nothing."""
-    targets = []
-    for info in files:
-        relative = info.path[len(artifact_path) :].lstrip("/")
-        targets.append((info, v.safe_join(dest, relative)))
-    return targets
-
-
-def check_page_limit(limit: int, most: int) -> None:
-    """A page size between 1 and ``most``."""
-    if not 1 <= limit <= most:
-        raise InvalidArgument(f"limit must be between 1 and {most}, got {limit}", field="limit")
-
-
-# ----------------------------------------------------------------------------- schedules
-
-#: What a schedule does about due times it missed, and about a firing while it still runs.
-MISSED = ("skip", "catch_up")
-OVERLAP = ("skip", "queue")
-
-
-def check_cron(cron: str) -> str:
-    """A 5-field cron expression (``"0 3 * * *"``), or a clear error."""
-    from croniter import croniter
-
-    if not isinstance(cron, str) or len(cron.split()) != 5 or not croniter.is_valid(cron):
-        raise InvalidArgument(
-            f"{cron!r} is not a valid cron expression; use 5 fields 'minute hour day month "
-            "weekday', e.g. '0 3 * * *' (03:00 daily) or '*/15 * * * *' (every 15 minutes)",
-            field="cron",
-        )
-    return cron
-
-
-def time_zone(name: str) -> ZoneInfo:
-    """The IANA time zone ``name``, or a clear error."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise InvalidArgument(
-            f"unknown time zone {name!r}; use an IANA name such as 'UTC' or 'Europe/Oslo'",
-            field="timezone",
-        ) from None
-
-
-def check_schedule(schedule: Schedule) -> Schedule:
-    """A schedule with a valid name, cron expression, time zone and policies, or the error
-    naming the first field at fault (the same check embedded, in the client and the server)."""
-    v.check_name(schedule.name, "schedule name")
-    v.check_name(schedule.pipeline, "pipeline name")
-    check_timing(schedule.cron, schedule.timezone, schedule.missed, schedule.overlap)
-    return schedule
-
-
-def check_timing(cron: str, timezone: str, missed: str, overlap: str) -> None:
-    """Check a schedule's cron expression, time zone and its missed / overlap policies."""
-    check_cron(cron)
-    time_zone(timezone)
-    if missed not in MISSED:
-        raise InvalidArgument(f"missed must be one of {', '.join(MISSED)}", field="missed")
-    if overlap not in OVERLAP:
-        raise InvalidArgument(f"overlap must be one of {', '.join(OVERLAP)}", field="overlap")
+    return local_path

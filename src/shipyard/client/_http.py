@@ -30,6 +30,7 @@ from shipyard.errors import (
 )
 
 API_PREFIX = "/api/v1"
+_JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 _BY_STATUS: dict[int, type[ShipyardError]] = {
     401: Unauthenticated,
     403: PermissionDenied,
@@ -185,3 +186,12 @@ def _clean(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
 def path_segment(part: str) -> str:
     """One URL path segment: ids, names and keys are user input, so everything is quoted."""
     return quote(part, safe="")
+
+
+def json_content(data: Any) -> dict[str, Any]:
+    """``Http.send`` arguments for a JSON body that may hold values JSON has no type for
+    (numpy numbers, dates...): they travel as text, as LocalStore stores them."""
+    body = orjson.dumps(data, default=str, option=_JSON_OPTIONS)
+    content: Callable[[], Iterator[bytes]] = lambda: iter((body,))  # noqa: E731
+    headers = {"Content-Type": "application/json", "Content-Length": str(len(body))}
+    return {"content": content, "headers": headers}

@@ -1,28 +1,23 @@
-"""RestStore's access-control calls: users, roles, API tokens and the audit log."""
+"""RestStore's access control: users, roles, API tokens and the audit log, managed through
+the server (most of it needs the admin role)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from shipyard.client._access import AccessStore
+from shipyard.client._rest_base import RestBase
 from shipyard.entities import AuditEntry, NewToken, TokenInfo, User
 
-if TYPE_CHECKING:
-    from shipyard.client._http import Http
 
-
-class RestAccessMixin:
+class RestAccess(RestBase, AccessStore):
     """Users, roles, tokens and audit entries, managed through the server."""
 
-    http: Http
-
     def create_user(self, name: str) -> User:
-        """Add a user (needs admin)."""
         return User.from_dict(self.http.send("POST", "/users", json={"name": name}))
 
     def list_users(self) -> list[User]:
-        """Every user and their roles (needs admin)."""
         return [User.from_dict(u) for u in self.http.send("GET", "/users")["users"]]
 
     def whoami(self) -> User:
@@ -30,14 +25,13 @@ class RestAccessMixin:
         return User.from_dict(self.http.send("GET", "/whoami"))
 
     def set_role(self, user: str, project: str, role: str | None) -> None:
-        """Give ``user`` ``role`` on ``project`` (``*``: all), or remove it (needs admin)."""
         path = f"/users/{quote(user, safe='')}/roles/{quote(project, safe='')}"
         self.http.send("PUT", path, json={"role": role})
 
     def create_token(
         self, user: str | None = None, name: str = "", expires_at: int | None = None
     ) -> NewToken:
-        """A new API token, for yourself unless ``user`` names someone else (needs admin)."""
+        """A token for yourself unless ``user`` names someone else (that needs admin)."""
         body = {"user": user, "name": name, "expires_at": expires_at}
         return NewToken.from_dict(self.http.send("POST", "/tokens", json=body, idempotent=False))
 
@@ -47,7 +41,6 @@ class RestAccessMixin:
         return [TokenInfo.from_dict(t) for t in found["tokens"]]
 
     def revoke_token(self, token_id: str) -> None:
-        """Make an API token unusable from now on."""
         self.http.send("DELETE", f"/tokens/{quote(token_id, safe='')}")
 
     def list_audit(
@@ -57,7 +50,6 @@ class RestAccessMixin:
         user: str | None = None,
         projects: Sequence[str] | None = None,
     ) -> list[AuditEntry]:
-        """Audit entries, newest first (needs admin)."""
         params = {
             "limit": limit,
             "before_id": before_id,

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shipyard import _validation as v
+from shipyard.client._checks import existing_path
 from shipyard.entities import ArtifactInfo
 from shipyard.errors import InvalidArgument
 
@@ -51,9 +52,7 @@ def walk_files(path: Path) -> Iterator[tuple[Path, str]]:
 def upload_tree(store: Store, local_path: Path) -> list[ArtifactInfo]:
     """Store a file, or every file under a folder, as blobs through ``store.put_blob``; the
     manifest's paths are relative to the folder (a single file keeps its name)."""
-    local_path = Path(local_path)
-    if not local_path.exists():
-        raise InvalidArgument(f"no such file or folder: {local_path}", field="local_path")
+    local_path = existing_path(local_path)
     return [
         ArtifactInfo(
             v.check_artifact_path(relative or source.name),

@@ -92,7 +92,7 @@ def register(
         SchemaError: Data that cannot be read or stored as Parquet (duplicate or
             non-text column names, mixed types in a column).
     """
-    from shipyard.client._local_data import check_dataset_name
+    from shipyard.client import check_dataset_name
     from shipyard.data._profile import profile_parquet
 
     check_dataset_name(name)

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shipyard.client import Store
-from shipyard.client._local_features import spec_digest
+from shipyard.client import Store, spec_digest
 from shipyard.entities import FeatureObject, LineageEdge, LineageNode
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.features._definitions import (

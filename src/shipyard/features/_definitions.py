@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, ClassVar
 
-from shipyard.client._local_features import check_feature_name
+from shipyard.client import check_feature_name
 from shipyard.errors import InvalidArgument
 
 __all__ = [

@@ -19,7 +19,7 @@ process-pool and Ray executors.
     result = numbers.run(n=5)          # a second run is served from the cache
 """
 
-from shipyard.client._checks import check_cron
+from shipyard.client import check_cron
 from shipyard.pipelines._engine import PipelineRunResult, execute, get_run, list_runs, resume_run
 from shipyard.pipelines._executors import (
     Executor,

@@ -35,8 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from shipyard.client import Store, now_ms
-from shipyard.client._checks import check_timing, time_zone
+from shipyard.client import Store, check_timing, now_ms, time_zone
 from shipyard.entities import PipelineRun, Schedule
 from shipyard.errors import InvalidArgument
 from shipyard.pipelines._pipeline import Pipeline, load_pipeline

@@ -169,7 +169,7 @@ def _is_model(value: Any) -> bool:
 def _save_model(value: Any, store: Store, dataset: str) -> dict[str, Any]:
     """The model in its registry flavor's format, as a tree of blobs; the reference holds the
     manifest (path, sha256, size per file) and hashes as the manifest's digest."""
-    from shipyard.client._util import upload_tree
+    from shipyard.client import upload_tree
     from shipyard.entities import manifest_digest
     from shipyard.registry import save_model
 

@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from shipyard import _validation as v
-from shipyard.client import Store
-from shipyard.client._util import upload_tree
+from shipyard.client import Store, upload_tree
 from shipyard.entities import (
     AliasEvent,
     ArtifactInfo,

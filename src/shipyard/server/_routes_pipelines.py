@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
-from shipyard.client._local_pipelines import MAX_RUNS_PAGE
+from shipyard.client import MAX_RUNS_PAGE
 from shipyard.entities import LineageEdge, PipelineRun, Schedule, StepRun
 from shipyard.errors import InvalidArgument
 from shipyard.server import _schemas as s

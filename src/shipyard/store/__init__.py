@@ -18,9 +18,12 @@ from shipyard.store import (
     _tracking as tracking_db,
 )
 from shipyard.store._engine import HEAD_REVISION, current_revision, dispose_engines, get_engine
+from shipyard.store._pipelines import RUN_FIELDS, STEP_FIELDS
 
 __all__ = [
     "HEAD_REVISION",
+    "RUN_FIELDS",
+    "STEP_FIELDS",
     "access_db",
     "aliases_db",
     "artifact_db",

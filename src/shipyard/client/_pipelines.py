@@ -1,0 +1,199 @@
+"""The pipelines slice of the Store protocol: pipelines, their runs and step runs (with the
+step cache), and schedules, with the input checks of each method."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from shipyard import _validation as v
+from shipyard.client._checking import checks
+from shipyard.client._checks import name_of, page_limit
+from shipyard.entities import LineageEdge, PipelineInfo, PipelineRun, Schedule, StepRun
+from shipyard.errors import InvalidArgument
+from shipyard.store import RUN_FIELDS, STEP_FIELDS
+
+#: The most pipeline runs one listing returns.
+MAX_RUNS_PAGE = 10_000
+#: What a schedule does about due times it missed, and about a firing while it still runs.
+MISSED = ("skip", "catch_up")
+OVERLAP = ("skip", "queue")
+
+
+def check_cron(cron: str) -> str:
+    """A 5-field cron expression (``"0 3 * * *"``), or a clear error."""
+    from croniter import croniter
+
+    if not isinstance(cron, str) or len(cron.split()) != 5 or not croniter.is_valid(cron):
+        raise InvalidArgument(
+            f"{cron!r} is not a valid cron expression; use 5 fields 'minute hour day month "
+            "weekday', e.g. '0 3 * * *' (03:00 daily) or '*/15 * * * *' (every 15 minutes)",
+            field="cron",
+        )
+    return cron
+
+
+def time_zone(name: str) -> ZoneInfo:
+    """The IANA time zone ``name``, or a clear error."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise InvalidArgument(
+            f"unknown time zone {name!r}; use an IANA name such as 'UTC' or 'Europe/Oslo'",
+            field="timezone",
+        ) from None
+
+
+def check_timing(cron: str, timezone: str, missed: str, overlap: str) -> None:
+    """Check a schedule's cron expression, time zone and its missed / overlap policies."""
+    check_cron(cron)
+    time_zone(timezone)
+    if missed not in MISSED:
+        raise InvalidArgument(f"missed must be one of {', '.join(MISSED)}", field="missed")
+    if overlap not in OVERLAP:
+        raise InvalidArgument(f"overlap must be one of {', '.join(OVERLAP)}", field="overlap")
+
+
+def check_schedule(schedule: Schedule) -> Schedule:
+    """A schedule with a valid name, cron expression, time zone and policies, or the error
+    naming the first field at fault."""
+    v.check_name(schedule.name, "schedule name")
+    v.check_name(schedule.pipeline, "pipeline name")
+    check_timing(schedule.cron, schedule.timezone, schedule.missed, schedule.overlap)
+    return schedule
+
+
+def checked_pipeline_run(run: PipelineRun) -> PipelineRun:
+    """A pipeline run naming a valid pipeline name."""
+    v.check_name(run.pipeline, "pipeline name")
+    return run
+
+
+def changeable(fields: frozenset[str], what: str) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    """A check for the fields an update of a ``what`` may change (the others are refused,
+    naming the first one)."""
+
+    def check_fields(values: Mapping[str, Any]) -> dict[str, Any]:
+        for key in values:
+            if key not in fields:
+                raise InvalidArgument(f"{what} field {key!r} cannot be changed", field=key)
+        return dict(values)
+
+    return check_fields
+
+
+changeable_run = changeable(RUN_FIELDS, "pipeline run")
+changeable_step = changeable(STEP_FIELDS, "step run")
+
+
+def checked_step_updates(
+    updates: Mapping[str, Mapping[str, Any]],
+) -> dict[str, dict[str, Any]]:
+    """``{step_run_id: {field: value}}`` changing only what a step run may change."""
+    return {step_run_id: changeable_step(values) for step_run_id, values in updates.items()}
+
+
+@runtime_checkable
+class PipelinesStore(Protocol):
+    """Pipelines, pipeline runs, step runs, the step cache and schedules."""
+
+    # ------------------------------------------------------------------ pipelines
+
+    @checks(name=name_of("pipeline name"))
+    def register_pipeline(self, name: str, ref: str, description: str = "") -> None:
+        """Record a pipeline's name and the ``module:function`` that defines it."""
+        ...
+
+    def get_pipeline(self, name: str) -> PipelineInfo:
+        """A registered pipeline by name."""
+        ...
+
+    def list_pipelines(self) -> list[PipelineInfo]:
+        """Every registered pipeline, by name."""
+        ...
+
+    # ------------------------------------------------------------------ pipeline runs
+
+    @checks(run=checked_pipeline_run)
+    def create_pipeline_run(
+        self, run: PipelineRun, steps: Sequence[StepRun] = ()
+    ) -> tuple[PipelineRun, list[str]]:
+        """Record a pipeline run and its step runs at once (one transaction); returns the
+        stored run and the ids of the step runs, in the order given."""
+        ...
+
+    def add_step_runs(self, pipeline_run_id: str, steps: Sequence[StepRun]) -> list[str]:
+        """Add step runs to an existing pipeline run; returns their ids."""
+        ...
+
+    def get_pipeline_run(self, run_id: str) -> PipelineRun:
+        """A pipeline run by id or unique id prefix."""
+        ...
+
+    @checks(values=changeable_run)
+    def update_pipeline_run(self, run_id: str, **values: Any) -> None:
+        """Change ``status``, ``start_time``, ``end_time``, ``error``, ``executor``, ``dag``
+        or ``params``."""
+        ...
+
+    @checks(limit=page_limit(MAX_RUNS_PAGE))
+    def list_pipeline_runs(
+        self,
+        pipeline: str | None = None,
+        statuses: Sequence[str] | None = None,
+        schedule: str | None = None,
+        limit: int = 50,
+    ) -> list[PipelineRun]:
+        """Pipeline runs, newest first (of one pipeline, schedule or set of statuses)."""
+        ...
+
+    # ------------------------------------------------------------------ step runs
+
+    @checks(values=changeable_step)
+    def update_step_run(
+        self, step_run_id: str, lineage: Sequence[LineageEdge] = (), **values: Any
+    ) -> None:
+        """Change fields of a step run (status, times, cache key and hit, outputs, logs...),
+        recording ``lineage`` edges at once (one transaction)."""
+        ...
+
+    @checks(updates=checked_step_updates)
+    def update_step_runs(self, updates: Mapping[str, Mapping[str, Any]]) -> None:
+        """Change several step runs at once (``{step_run_id: {field: value}}``)."""
+        ...
+
+    def get_step_run(self, step_run_id: str) -> StepRun:
+        """A step run by id."""
+        ...
+
+    def list_step_runs(self, pipeline_run_id: str) -> list[StepRun]:
+        """The step runs of a pipeline run."""
+        ...
+
+    def find_cached_step_run(self, cache_key: str) -> StepRun | None:
+        """The newest successful step run with this cache key, if any."""
+        ...
+
+    # ------------------------------------------------------------------ schedules
+
+    @checks(schedule=check_schedule)
+    def put_schedule(self, schedule: Schedule) -> Schedule:
+        """Create or replace a schedule by name."""
+        ...
+
+    def get_schedule(self, name: str) -> Schedule:
+        """A schedule by name."""
+        ...
+
+    def list_schedules(self) -> list[Schedule]:
+        """Every schedule, by name."""
+        ...
+
+    def delete_schedule(self, name: str) -> None:
+        """Remove a schedule (its past runs are kept)."""
+        ...
+
+    def set_schedule_fired(self, name: str, last_fire_at: int) -> None:
+        """Record the latest due time the scheduler has handled."""
+        ...
