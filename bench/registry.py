@@ -26,7 +26,6 @@ from rich.console import Console
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _competitors import WORK_DIR, run_json
-
 from tracking import MLFLOW, WIDTH, Row, compare, machine, render
 
 CHILD = Path(__file__).resolve().parent / "_registry_child.py"

@@ -30,7 +30,6 @@ from rich.console import Console
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _competitors import WORK_DIR, clean_env, run_json
-
 from tracking import MLFLOW, SEARCH, WIDTH, Row, compare, machine, render
 
 CHILD = Path(__file__).resolve().parent / "_server_child.py"

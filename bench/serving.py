@@ -32,7 +32,6 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _competitors import WORK_DIR, Competitor, clean_env
-
 from tracking import MLFLOW
 
 HERE = Path(__file__).resolve().parent
