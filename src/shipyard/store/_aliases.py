@@ -19,16 +19,14 @@ from shipyard.entities import (
 )
 from shipyard.errors import NotFound
 from shipyard.store import _gates
+from shipyard.store._models import MODEL_ALIAS_EVENTS, MODEL_ALIASES, REGISTERED_MODELS
 from shipyard.store._registry import (
-    ALIASES,
-    EVENTS,
-    MODELS,
     _alias_version_row,
     _json,
     _model_row,
     _version_row,
 )
-from shipyard.store._tracking import _upsert
+from shipyard.store._sql import upsert
 
 
 def _event(
@@ -38,9 +36,9 @@ def _event(
     row_id = 0
     if record:
         row_id = conn.execute(
-            EVENTS.insert()
+            MODEL_ALIAS_EVENTS.insert()
             .values(model_id=model.id, gates=_json([g.to_dict() for g in gates]), **values)
-            .returning(EVENTS.c.id)
+            .returning(MODEL_ALIAS_EVENTS.c.id)
         ).scalar_one()
     return AliasEvent(id=row_id, name=name, gates=gates, **values)
 
@@ -90,7 +88,7 @@ def set_model_alias(
     if dry_run:
         return _event(conn, model, name, values, record=False)
     if passed or force:
-        stmt = _upsert(conn, ALIASES).values(
+        stmt = upsert(conn, MODEL_ALIASES).values(
             model_id=model.id, alias=alias, version_id=target.id, updated_at=now, updated_by=actor
         )
         conn.execute(
@@ -99,7 +97,11 @@ def set_model_alias(
                 set_={"version_id": target.id, "updated_at": now, "updated_by": actor},
             )
         )
-        conn.execute(update(MODELS).where(MODELS.c.id == model.id).values(updated_at=now))
+        conn.execute(
+            update(REGISTERED_MODELS)
+            .where(REGISTERED_MODELS.c.id == model.id)
+            .values(updated_at=now)
+        )
     return _event(conn, model, name, values, record=True)
 
 
@@ -111,7 +113,11 @@ def delete_model_alias(
     current = _alias_version_row(conn, model, name, alias)
     if current is None:
         raise NotFound(f"model {name!r} has no alias {alias!r}", field="alias")
-    conn.execute(delete(ALIASES).where(ALIASES.c.model_id == model.id, ALIASES.c.alias == alias))
+    conn.execute(
+        delete(MODEL_ALIASES).where(
+            MODEL_ALIASES.c.model_id == model.id, MODEL_ALIASES.c.alias == alias
+        )
+    )
     values = {
         "alias": alias,
         "from_version": current.version,
@@ -131,10 +137,10 @@ def alias_events(
 ) -> list[AliasEvent]:
     """A model's alias history (one alias, or all), newest first."""
     model = _model_row(conn, name)
-    query = select(EVENTS).where(EVENTS.c.model_id == model.id)
+    query = select(MODEL_ALIAS_EVENTS).where(MODEL_ALIAS_EVENTS.c.model_id == model.id)
     if alias is not None:
-        query = query.where(EVENTS.c.alias == alias)
-    rows = conn.execute(query.order_by(EVENTS.c.id.desc()).limit(limit))
+        query = query.where(MODEL_ALIAS_EVENTS.c.alias == alias)
+    rows = conn.execute(query.order_by(MODEL_ALIAS_EVENTS.c.id.desc()).limit(limit))
     return [
         AliasEvent(
             id=row.id,

@@ -5,15 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, select
+from sqlalchemy import Connection, delete, select
 
 from shipyard.entities import Monitor, MonitorRun
 from shipyard.errors import NotFound
-from shipyard.store._models import MonitorRow, MonitorRunRow
-from shipyard.store._tracking import _upsert
-
-MONITORS: Table = MonitorRow.__table__  # type: ignore[assignment]
-RUNS: Table = MonitorRunRow.__table__  # type: ignore[assignment]
+from shipyard.store._models import MONITOR_RUNS, MONITORS
+from shipyard.store._sql import upsert
 
 
 def _monitor(row: Any) -> Monitor:
@@ -41,7 +38,7 @@ def put_monitor(conn: Connection, monitor: Monitor, now: int) -> Monitor:
         "spec": json.dumps(monitor.spec(), sort_keys=True),
         "updated_at": now,
     }
-    statement = _upsert(conn, MONITORS).values(name=monitor.name, created_at=now, **values)
+    statement = upsert(conn, MONITORS).values(name=monitor.name, created_at=now, **values)
     conn.execute(statement.on_conflict_do_update(index_elements=["name"], set_=values))
     return get_monitor(conn, monitor.name)
 
@@ -67,7 +64,7 @@ def list_monitors(conn: Connection) -> list[Monitor]:
 def delete_monitor(conn: Connection, name: str) -> None:
     """Remove a monitor and its history."""
     get_monitor(conn, name)
-    conn.execute(delete(RUNS).where(RUNS.c.monitor == name))
+    conn.execute(delete(MONITOR_RUNS).where(MONITOR_RUNS.c.monitor == name))
     conn.execute(delete(MONITORS).where(MONITORS.c.name == name))
 
 
@@ -76,7 +73,7 @@ def add_run(conn: Connection, run: MonitorRun) -> MonitorRun:
     get_monitor(conn, run.monitor)
     values = run.to_dict()
     values["result"] = json.dumps(run.result, sort_keys=True, default=str)
-    conn.execute(RUNS.insert().values(**values))
+    conn.execute(MONITOR_RUNS.insert().values(**values))
     return run
 
 
@@ -84,9 +81,9 @@ def list_runs(conn: Connection, monitor: str, limit: int) -> list[MonitorRun]:
     """A monitor's runs, the newest first."""
     get_monitor(conn, monitor)
     query = (
-        select(RUNS)
-        .where(RUNS.c.monitor == monitor)
-        .order_by(RUNS.c.started_at.desc(), RUNS.c.id.desc())
+        select(MONITOR_RUNS)
+        .where(MONITOR_RUNS.c.monitor == monitor)
+        .order_by(MONITOR_RUNS.c.started_at.desc(), MONITOR_RUNS.c.id.desc())
         .limit(limit)
     )
     out = []
