@@ -32,7 +32,7 @@ from shipyard.store._models import (
     RUNS,
     USERS,
 )
-from shipyard.store._sql import chunks
+from shipyard.store._sql import chunks, record
 
 TOKEN_PREFIX = "shy_"
 _ID_HEX = 12
@@ -67,7 +67,7 @@ def get_user(conn: Connection, name: str) -> User:
     roles = conn.execute(
         select(PROJECT_ROLES.c.project, PROJECT_ROLES.c.role).where(PROJECT_ROLES.c.user == name)
     )
-    return User(row.name, row.created_at, {project: role for project, role in roles})
+    return record(User, row, roles={project: role for project, role in roles})
 
 
 def list_users(conn: Connection) -> list[User]:
@@ -78,7 +78,7 @@ def list_users(conn: Connection) -> list[User]:
     ):
         roles.setdefault(user, {})[project] = role
     rows = conn.execute(select(USERS).order_by(USERS.c.name))
-    return [User(row.name, row.created_at, roles.get(row.name, {})) for row in rows]
+    return [record(User, row, roles=roles.get(row.name, {})) for row in rows]
 
 
 def set_role(conn: Connection, user: str, project: str, role: str | None) -> None:
@@ -99,7 +99,7 @@ def set_role(conn: Connection, user: str, project: str, role: str | None) -> Non
 
 
 def _token_info(row: Any) -> TokenInfo:
-    return TokenInfo(row.id, row.user, row.name, row.created_at, row.expires_at, row.revoked_at)
+    return record(TokenInfo, row)
 
 
 def create_token(
@@ -202,20 +202,7 @@ def list_audit(
         query = query.where(AUDIT_LOG.c.user == user)
     if projects is not None:
         query = query.where(AUDIT_LOG.c.project.in_(list(projects)))
-    return [
-        AuditEntry(
-            row.id,
-            row.at,
-            row.user,
-            row.method,
-            row.route,
-            row.path,
-            row.status,
-            row.project,
-            row.client,
-        )
-        for row in conn.execute(query)
-    ]
+    return [record(AuditEntry, row) for row in conn.execute(query)]
 
 
 # ----------------------------------------------------------------------------- projects

@@ -21,12 +21,12 @@ from shipyard.errors import NotFound
 from shipyard.store import _gates
 from shipyard.store._models import MODEL_ALIAS_EVENTS, MODEL_ALIASES, REGISTERED_MODELS
 from shipyard.store._registry import (
-    _alias_version_row,
-    _json,
-    _model_row,
-    _version_row,
+    alias_version_row,
+    model_row,
+    to_json,
+    version_row,
 )
-from shipyard.store._sql import upsert
+from shipyard.store._sql import record, upsert
 
 
 def _event(
@@ -37,7 +37,7 @@ def _event(
     if record:
         row_id = conn.execute(
             MODEL_ALIAS_EVENTS.insert()
-            .values(model_id=model.id, gates=_json([g.to_dict() for g in gates]), **values)
+            .values(model_id=model.id, gates=to_json([g.to_dict() for g in gates]), **values)
             .returning(MODEL_ALIAS_EVENTS.c.id)
         ).scalar_one()
     return AliasEvent(id=row_id, name=name, gates=gates, **values)
@@ -61,13 +61,13 @@ def set_model_alias(
 
     A rejected attempt is recorded with outcome ``rejected`` and the alias stays where it was.
     """
-    model = _model_row(conn, name, lock=True)
-    target = _version_row(conn, model.id, name, version)
-    current = _alias_version_row(conn, model, name, alias)
+    model = model_row(conn, name, lock=True)
+    target = version_row(conn, model.id, name, version)
+    current = alias_version_row(conn, model, name, alias)
     candidate = {k: float(v) for k, v in orjson.loads(target.metrics).items()}
 
     def lookup(other: str) -> tuple[int, Mapping[str, float]] | None:
-        row = _alias_version_row(conn, model, name, other)
+        row = alias_version_row(conn, model, name, other)
         if row is None:
             return None
         return row.version, {k: float(v) for k, v in orjson.loads(row.metrics).items()}
@@ -109,8 +109,8 @@ def delete_model_alias(
     conn: Connection, name: str, alias: str, *, reason: str, actor: str, now: int
 ) -> AliasEvent:
     """Remove an alias (recorded in the history); an unset alias is NotFound."""
-    model = _model_row(conn, name, lock=True)
-    current = _alias_version_row(conn, model, name, alias)
+    model = model_row(conn, name, lock=True)
+    current = alias_version_row(conn, model, name, alias)
     if current is None:
         raise NotFound(f"model {name!r} has no alias {alias!r}", field="alias")
     conn.execute(
@@ -136,23 +136,17 @@ def alias_events(
     conn: Connection, name: str, alias: str | None = None, limit: int = 100
 ) -> list[AliasEvent]:
     """A model's alias history (one alias, or all), newest first."""
-    model = _model_row(conn, name)
+    model = model_row(conn, name)
     query = select(MODEL_ALIAS_EVENTS).where(MODEL_ALIAS_EVENTS.c.model_id == model.id)
     if alias is not None:
         query = query.where(MODEL_ALIAS_EVENTS.c.alias == alias)
     rows = conn.execute(query.order_by(MODEL_ALIAS_EVENTS.c.id.desc()).limit(limit))
     return [
-        AliasEvent(
-            id=row.id,
+        record(
+            AliasEvent,
+            row,
             name=name,
-            alias=row.alias,
-            from_version=row.from_version,
-            to_version=row.to_version,
-            actor=row.actor,
-            reason=row.reason,
-            outcome=row.outcome,
             forced=bool(row.forced),
-            created_at=row.created_at,
             gates=[GateResult(**g) for g in orjson.loads(row.gates)],
         )
         for row in rows

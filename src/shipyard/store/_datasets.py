@@ -16,22 +16,16 @@ from sqlalchemy import Connection, func, select, update
 from shipyard.entities import Dataset, DatasetVersion
 from shipyard.errors import NotFound
 from shipyard.store._models import DATASET_VERSIONS, DATASETS
-from shipyard.store._sql import new_id, upsert
+from shipyard.store._sql import new_id, record, upsert
 
 
 def _version_from_row(row: Any) -> DatasetVersion:
-    return DatasetVersion(
-        id=row.id,
-        dataset=row.dataset,
-        version=row.version,
+    return record(
+        DatasetVersion,
+        row,
         content_hash=row.digest,
-        size=row.size,
-        num_rows=row.num_rows,
         schema=json.loads(row.schema_json),
         profile=json.loads(row.profile_json),
-        source=row.source,
-        description=row.description,
-        created_at=row.created_at,
     )
 
 
@@ -141,13 +135,11 @@ def list_datasets(conn: Connection) -> list[Dataset]:
         .order_by(DATASETS.c.name)
     )
     return [
-        Dataset(
-            row.name,
-            row.description,
-            row.created_at,
-            row.updated_at,
-            int(row.latest or 0),
-            int(row.n_versions or 0),
+        record(
+            Dataset,
+            row,
+            latest_version=int(row.latest or 0),
+            version_count=int(row.n_versions or 0),
         )
         for row in conn.execute(query)
     ]

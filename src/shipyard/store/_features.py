@@ -15,15 +15,13 @@ from sqlalchemy import Connection, delete, select, tuple_
 from shipyard.entities import FeatureMaterialization, FeatureObject
 from shipyard.errors import NotFound
 from shipyard.store._models import FEATURE_DEFINITIONS, FEATURE_MATERIALIZATIONS
-from shipyard.store._sql import chunks, upsert
+from shipyard.store._sql import chunks, record, upsert
 
 _LABEL = {"feature_view": "feature view", "on_demand_view": "on-demand feature view"}
 
 
 def _object(row: Any) -> FeatureObject:
-    return FeatureObject(
-        row.kind, row.name, json.loads(row.spec), row.digest, row.created_at, row.updated_at
-    )
+    return record(FeatureObject, row, spec=json.loads(row.spec))
 
 
 def put_objects(conn: Connection, objects: Sequence[FeatureObject], now: int) -> None:
@@ -111,6 +109,6 @@ def list_materializations(conn: Connection, view: str, limit: int) -> list[Featu
         .limit(limit)
     )
     return [
-        FeatureMaterialization(r.view, r.start_ms, r.end_ms, r.rows, r.created_at)
+        record(FeatureMaterialization, r, start=r.start_ms, end=r.end_ms)
         for r in conn.execute(query)
     ]

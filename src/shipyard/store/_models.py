@@ -4,6 +4,9 @@ Times are integer milliseconds since the epoch (portable and cheap to compare). 
 that are NaN are stored as NULL, because SQLite cannot store NaN; readers turn NULL back into
 NaN. ``latest_metrics`` keeps one row per (run, key) with the value at the highest step, so
 search can filter and order by a metric without scanning the full history.
+
+Each row class is followed by its table's handle for Core queries, named after the table
+(``RUNS``, ``PIPELINE_RUNS``); the query modules import those, never ``__table__``.
 """
 
 from __future__ import annotations

@@ -10,22 +10,18 @@ from sqlalchemy import Connection, delete, select
 from shipyard.entities import Monitor, MonitorRun
 from shipyard.errors import NotFound
 from shipyard.store._models import MONITOR_RUNS, MONITORS
-from shipyard.store._sql import upsert
+from shipyard.store._sql import record, upsert
 
 
 def _monitor(row: Any) -> Monitor:
     spec = json.loads(row.spec)
-    return Monitor(
-        row.name,
-        row.model,
-        row.window,
-        row.schedule,
-        spec.get("alerts", []),
-        spec.get("channels", []),
-        spec.get("reference", ""),
-        spec.get("options", {}),
-        row.created_at,
-        row.updated_at,
+    return record(
+        Monitor,
+        row,
+        alerts=spec.get("alerts", []),
+        channels=spec.get("channels", []),
+        reference=spec.get("reference", ""),
+        options=spec.get("options", {}),
     )
 
 
@@ -86,9 +82,4 @@ def list_runs(conn: Connection, monitor: str, limit: int) -> list[MonitorRun]:
         .order_by(MONITOR_RUNS.c.started_at.desc(), MONITOR_RUNS.c.id.desc())
         .limit(limit)
     )
-    out = []
-    for row in conn.execute(query):
-        data = dict(row._mapping)
-        data["result"] = json.loads(data["result"])
-        out.append(MonitorRun(**data))
-    return out
+    return [record(MonitorRun, row, result=json.loads(row.result)) for row in conn.execute(query)]

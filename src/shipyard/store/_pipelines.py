@@ -22,7 +22,7 @@ from shipyard.entities import (
 )
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.store._models import PIPELINE_RUNS, PIPELINES, SCHEDULES, STEP_RUNS
-from shipyard.store._sql import chunks, new_id, upsert
+from shipyard.store._sql import chunks, new_id, record, upsert
 
 #: The fields of a pipeline run that ``update_run`` may change.
 RUN_FIELDS = frozenset({"status", "start_time", "end_time", "error", "executor", "dag", "params"})
@@ -66,7 +66,7 @@ def upsert_pipeline(conn: Connection, name: str, ref: str, description: str, now
 
 
 def _pipeline(row: Any) -> PipelineInfo:
-    return PipelineInfo(row.name, row.ref, row.description, row.created_at, row.updated_at)
+    return record(PipelineInfo, row)
 
 
 def get_pipeline(conn: Connection, name: str) -> PipelineInfo:
@@ -122,21 +122,8 @@ def create_run(conn: Connection, run: PipelineRun) -> PipelineRun:
 
 
 def _run(row: Any) -> PipelineRun:
-    return PipelineRun(
-        id=row.id,
-        pipeline=row.pipeline,
-        ref=row.ref,
-        status=row.status,
-        params=json.loads(row.params_json),
-        executor=row.executor,
-        dag=json.loads(row.dag_json),
-        created_at=row.created_at,
-        start_time=row.start_time,
-        end_time=row.end_time,
-        error=row.error,
-        resumed_from=row.resumed_from,
-        schedule=row.schedule,
-        scheduled_for=row.scheduled_for,
+    return record(
+        PipelineRun, row, params=json.loads(row.params_json), dag=json.loads(row.dag_json)
     )
 
 
@@ -235,22 +222,13 @@ def create_steps(conn: Connection, steps: Sequence[StepRun]) -> list[str]:
 
 
 def _step(row: Any) -> StepRun:
-    return StepRun(
-        id=row.id,
-        pipeline_run_id=row.pipeline_run_id,
-        name=row.name,
-        step=row.step,
-        status=row.status,
-        attempts=row.attempts,
-        cache_key=row.cache_key,
+    return record(
+        StepRun,
+        row,
         cache_hit=bool(row.cache_hit),
-        start_time=row.start_time,
-        end_time=row.end_time,
         inputs=json.loads(row.inputs_json),
         params=json.loads(row.params_json),
         outputs=json.loads(row.outputs_json),
-        logs=row.logs,
-        error=row.error,
     )
 
 
@@ -327,19 +305,7 @@ def put_schedule(conn: Connection, schedule: Schedule) -> None:
 
 
 def _schedule(row: Any) -> Schedule:
-    return Schedule(
-        name=row.name,
-        pipeline=row.pipeline,
-        ref=row.ref,
-        cron=row.cron,
-        timezone=row.timezone,
-        params=json.loads(row.params_json),
-        missed=row.missed,
-        overlap=row.overlap,
-        enabled=bool(row.enabled),
-        created_at=row.created_at,
-        last_fire_at=row.last_fire_at,
-    )
+    return record(Schedule, row, params=json.loads(row.params_json), enabled=bool(row.enabled))
 
 
 def get_schedule(conn: Connection, name: str) -> Schedule:

@@ -37,25 +37,27 @@ from shipyard.store._models import (
     REGISTERED_MODEL_TAGS,
     REGISTERED_MODELS,
 )
-from shipyard.store._sql import chunks, new_id, upsert
+from shipyard.store._sql import chunks, new_id, record, upsert
 from shipyard.store._tracking import require_run
 
 VERSION_NODE = "model_version"
 LATEST = "latest"
 
 
-def _json(value: Any) -> str:
+def to_json(value: Any) -> str:
+    """A JSON column's text, keys sorted (the registry's JSON columns and alias gates)."""
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def _metrics_json(metrics: Mapping[str, float]) -> str:
-    return _json({k: (v if math.isfinite(v) else str(v)) for k, v in metrics.items()})
+    return to_json({k: (v if math.isfinite(v) else str(v)) for k, v in metrics.items()})
 
 
 # ----------------------------------------------------------------------------- models
 
 
-def _model_row(conn: Connection, name: str, *, lock: bool = False) -> Any:
+def model_row(conn: Connection, name: str, *, lock: bool = False) -> Any:
+    """A registered model's row (locked for writing with ``lock``), or NotFound."""
     query = select(REGISTERED_MODELS).where(REGISTERED_MODELS.c.name == name)
     row = conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
@@ -119,7 +121,7 @@ def _ensure_model(conn: Connection, name: str, owner: str, now: int, project: st
     """The model's row, locked for writing; created (owned by ``owner``, in ``project``) when
     missing."""
     conn.execute(_insert_model(conn, new_id(), name, "", owner, now, project))
-    return _model_row(conn, name, lock=True)
+    return model_row(conn, name, lock=True)
 
 
 def _set_tags(
@@ -164,17 +166,12 @@ def _models_from_rows(conn: Connection, rows: Sequence[Any]) -> list[RegisteredM
         for row in conn.execute(query):
             latest[row[0]] = int(row[1])
     return [
-        RegisteredModel(
-            id=row.id,
-            name=row.name,
-            description=row.description,
-            owner=row.owner,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
+        record(
+            RegisteredModel,
+            row,
             tags=tags.get(row.id, {}),
             latest_version=latest.get(row.id),
             aliases=dict(sorted(aliases.get(row.id, {}).items())),
-            project=row.project,
         )
         for row in rows
     ]
@@ -182,7 +179,7 @@ def _models_from_rows(conn: Connection, rows: Sequence[Any]) -> list[RegisteredM
 
 def get_registered_model(conn: Connection, name: str) -> RegisteredModel:
     """One model with its tags, latest version number and aliases."""
-    return _models_from_rows(conn, [_model_row(conn, name)])[0]
+    return _models_from_rows(conn, [model_row(conn, name)])[0]
 
 
 def list_registered_models(
@@ -211,7 +208,7 @@ def update_registered_model(
     now: int,
 ) -> RegisteredModel:
     """Change a model's description and set (add or overwrite) tags."""
-    row = _model_row(conn, name, lock=True)
+    row = model_row(conn, name, lock=True)
     _describe(
         conn, REGISTERED_MODELS, REGISTERED_MODEL_TAGS, "model_id", row.id, description, tags, now
     )
@@ -238,7 +235,7 @@ def _describe(
 
 def delete_registered_model_tag(conn: Connection, name: str, key: str) -> None:
     """Remove a model tag; a missing tag is NotFound."""
-    row = _model_row(conn, name, lock=True)
+    row = model_row(conn, name, lock=True)
     done = conn.execute(
         delete(REGISTERED_MODEL_TAGS).where(
             REGISTERED_MODEL_TAGS.c.model_id == row.id, REGISTERED_MODEL_TAGS.c.key == key
@@ -251,7 +248,7 @@ def delete_registered_model_tag(conn: Connection, name: str, key: str) -> None:
 def delete_registered_model(conn: Connection, name: str) -> None:
     """Delete a model with all its versions, aliases and history (blobs stay: they are shared
     by content)."""
-    row = _model_row(conn, name, lock=True)
+    row = model_row(conn, name, lock=True)
     version_ids = list(
         conn.execute(select(MODEL_VERSIONS.c.id).where(MODEL_VERSIONS.c.model_id == row.id))
     )
@@ -316,11 +313,11 @@ def create_model_version(
             version=number,
             flavor=flavor,
             source=source,
-            signature=None if signature is None else _json(signature),
+            signature=None if signature is None else to_json(signature),
             metrics=_metrics_json(metrics),
-            requirements=_json(list(requirements)),
+            requirements=to_json(list(requirements)),
             python_version=python_version,
-            descriptor=_json(metadata),
+            descriptor=to_json(metadata),
             manifest_digest=manifest_digest(files),
             description=description,
             created_by=created_by,
@@ -340,10 +337,11 @@ def create_model_version(
             LineageNode("run", run_id), LineageNode(VERSION_NODE, version_id), "produced"
         )
         add_edges(conn, [edge], now)
-    return _versions(conn, name, [_version_row(conn, model.id, name, number)])[0]
+    return _versions(conn, name, [version_row(conn, model.id, name, number)])[0]
 
 
-def _version_row(conn: Connection, model_id: str, name: str, version: int) -> Any:
+def version_row(conn: Connection, model_id: str, name: str, version: int) -> Any:
+    """The row of version ``version`` of the model ``model_id`` (named ``name``), or NotFound."""
     row = conn.execute(
         select(MODEL_VERSIONS).where(
             MODEL_VERSIONS.c.model_id == model_id, MODEL_VERSIONS.c.version == version
@@ -391,22 +389,14 @@ def _versions(conn: Connection, name: str, rows: Sequence[Any]) -> list[ModelVer
         )
         runs.update({dst: src for dst, src in conn.execute(query)})
     return [
-        ModelVersion(
-            id=row.id,
+        record(
+            ModelVersion,
+            row,
             name=name,
-            version=row.version,
-            flavor=row.flavor,
-            source=row.source,
             run_id=runs.get(row.id),
-            created_by=row.created_by,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            manifest_digest=row.manifest_digest,
-            description=row.description,
             signature=None if row.signature is None else orjson.loads(row.signature),
             metrics={k: float(v) for k, v in orjson.loads(row.metrics).items()},
             requirements=orjson.loads(row.requirements),
-            python_version=row.python_version,
             metadata=orjson.loads(row.descriptor),
             tags=tags.get(row.id, {}),
             aliases=aliases.get(row.id, []),
@@ -418,8 +408,8 @@ def _versions(conn: Connection, name: str, rows: Sequence[Any]) -> list[ModelVer
 
 def get_model_version(conn: Connection, name: str, version: int) -> ModelVersion:
     """One version of a model, or NotFound."""
-    model = _model_row(conn, name)
-    return _versions(conn, name, [_version_row(conn, model.id, name, version)])[0]
+    model = model_row(conn, name)
+    return _versions(conn, name, [version_row(conn, model.id, name, version)])[0]
 
 
 def get_model_version_by_id(conn: Connection, version_id: str) -> ModelVersion:
@@ -439,7 +429,7 @@ def get_model_version_by_id(conn: Connection, version_id: str) -> ModelVersion:
     return _versions(conn, row.model_name, [row])[0]
 
 
-def _alias_version_row(conn: Connection, model: Any, name: str, alias: str) -> Any | None:
+def alias_version_row(conn: Connection, model: Any, name: str, alias: str) -> Any | None:
     """The version row an alias points at (``latest``: the highest version), or None."""
     if alias == LATEST:
         query = (
@@ -459,8 +449,8 @@ def _alias_version_row(conn: Connection, model: Any, name: str, alias: str) -> A
 
 def get_model_version_by_alias(conn: Connection, name: str, alias: str) -> ModelVersion:
     """The version an alias points at (``latest`` is the highest version), or NotFound."""
-    model = _model_row(conn, name)
-    row = _alias_version_row(conn, model, name, alias)
+    model = model_row(conn, name)
+    row = alias_version_row(conn, model, name, alias)
     if row is None:
         if alias == LATEST:
             raise NotFound(f"model {name!r} has no versions yet", field="version")
@@ -479,7 +469,7 @@ def get_model_version_by_alias(conn: Connection, name: str, alias: str) -> Model
 
 def list_model_versions(conn: Connection, name: str) -> list[ModelVersion]:
     """Every version of a model, newest first."""
-    model = _model_row(conn, name)
+    model = model_row(conn, name)
     query = select(MODEL_VERSIONS).where(MODEL_VERSIONS.c.model_id == model.id)
     return _versions(
         conn, name, list(conn.execute(query.order_by(MODEL_VERSIONS.c.version.desc())))
@@ -499,8 +489,8 @@ def update_model_version(
     """Change a version's description, set tags and record evaluation ``metrics`` (merged
     into its metric snapshot, so promotion gates can compare them; its files and metadata
     never change)."""
-    model = _model_row(conn, name, lock=True)
-    row = _version_row(conn, model.id, name, version)
+    model = model_row(conn, name, lock=True)
+    row = version_row(conn, model.id, name, version)
     _describe(
         conn, MODEL_VERSIONS, MODEL_VERSION_TAGS, "version_id", row.id, description, tags, now
     )
@@ -516,8 +506,8 @@ def update_model_version(
 
 def delete_model_version_tag(conn: Connection, name: str, version: int, key: str) -> None:
     """Remove a version tag; a missing tag is NotFound."""
-    model = _model_row(conn, name, lock=True)
-    row = _version_row(conn, model.id, name, version)
+    model = model_row(conn, name, lock=True)
+    row = version_row(conn, model.id, name, version)
     done = conn.execute(
         delete(MODEL_VERSION_TAGS).where(
             MODEL_VERSION_TAGS.c.version_id == row.id, MODEL_VERSION_TAGS.c.key == key
@@ -529,8 +519,8 @@ def delete_model_version_tag(conn: Connection, name: str, version: int, key: str
 
 def delete_model_version(conn: Connection, name: str, version: int) -> None:
     """Delete one version; refused while an alias points at it. Its number is not reused."""
-    model = _model_row(conn, name, lock=True)
-    row = _version_row(conn, model.id, name, version)
+    model = model_row(conn, name, lock=True)
+    row = version_row(conn, model.id, name, version)
     held = sorted(
         conn.execute(
             select(MODEL_ALIASES.c.alias).where(MODEL_ALIASES.c.version_id == row.id)

@@ -26,7 +26,7 @@ from shipyard.store._models import (
     RUN_TAGS,
     RUNS,
 )
-from shipyard.store._sql import chunks, new_id, upsert, upsert_for
+from shipyard.store._sql import chunks, new_id, record, upsert, upsert_for
 
 
 def _db_value(value: float) -> float | None:
@@ -88,16 +88,7 @@ def _experiment_from_row(conn: Connection, row: Any) -> Experiment:
             )
         ).all()
     )
-    return Experiment(
-        id=row.id,
-        name=row.name,
-        description=row.description,
-        lifecycle=row.lifecycle,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        tags=tags,
-        project=row.project,
-    )
+    return record(Experiment, row, tags=tags)
 
 
 def get_experiment(conn: Connection, experiment_id: str) -> Experiment:
@@ -282,16 +273,9 @@ def load_runs(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
             metrics.setdefault(run_id, {})[key] = math.nan if value is None else value
     found = [rows[run_id] for run_id in run_ids if run_id in rows]
     return [
-        Run(
-            id=row.id,
-            experiment_id=row.experiment_id,
-            name=row.name,
-            status=row.status,
-            start_time=row.start_time,
-            end_time=row.end_time,
-            parent_run_id=row.parent_run_id,
-            user=row.user,
-            lifecycle=row.lifecycle,
+        record(
+            Run,
+            row,
             params=params.get(row.id, {}),
             tags=tags.get(row.id, {}),
             metrics=metrics.get(row.id, {}),
