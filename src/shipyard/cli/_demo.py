@@ -9,8 +9,8 @@ from typing import Any
 from rich.table import Table
 from rich.tree import Tree
 
+from shipyard._markup import gates_table
 from shipyard.cli import _serving
-from shipyard.cli._models import gates_table
 from shipyard.cli._render import console, fmt_value, friendly_errors, progress_bar, safe
 from shipyard.demo import TARGET, DemoResult, run_demo
 from shipyard.demo_loop import SCALE, SHIFTED, LoopResult, PredictionLineage, run_loop
