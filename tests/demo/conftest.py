@@ -1,5 +1,5 @@
 """Fixtures of the demo tests: a fresh directory with no configured client (as a user runs
-`shipyard demo`)."""
+`shipyard demo`), and a small registered model with no input example."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from shipyard.tracking import _fluent
+import shipyard
+from shipyard.tracking import Client, _fluent
 
 
 def _drop_default_client() -> None:
@@ -23,3 +24,15 @@ def default_client() -> Iterator[None]:
     _drop_default_client()
     yield
     _drop_default_client()
+
+
+@pytest.fixture
+def model_without_example(sqlite_sdk: Client) -> str:
+    """The reference of a registered model logged without an input example."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    with shipyard.start_run(experiment="bare"):
+        version = shipyard.register_model(DecisionTreeClassifier(max_depth=2).fit(X, y), "bare")
+    return version.ref
