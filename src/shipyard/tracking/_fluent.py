@@ -186,6 +186,18 @@ def end_run(status: str = "FINISHED") -> None:
         run.end(status)
 
 
+def reap_runs(
+    experiment: str | Sequence[str] | None = None,
+    *,
+    timeout: float | None = None,
+    dry_run: bool = False,
+) -> list[Run]:
+    """Mark KILLED every RUNNING run whose process is dead (killed outright, crashed, or
+    silent for ``timeout`` seconds); see :meth:`Client.reap_runs`. Reading or searching runs
+    does this too, for the runs read."""
+    return get_client().reap_runs(experiment, timeout=timeout, dry_run=dry_run)
+
+
 def log_param(key: str, value: Any) -> None:
     """Record a param on the active run."""
     _require_active().log_param(key, value)
