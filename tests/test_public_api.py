@@ -329,6 +329,8 @@ PINNED = {
         "log_param",
         "log_params",
         "on_run_start",
+        "reap_runs",
+        "recorded_environment",
         "runs_to_frame",
         "search_runs",
         "set_tag",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -91,37 +92,69 @@ def check_project(project: Any, *, allow_all: bool = False) -> str:
 
 
 def check_metric_value(key: str, value: Any) -> float:
-    """A metric value must be a real number (NaN and infinities are kept as such)."""
+    """A metric value must be a real number that fits in a 64-bit float (NaN and infinities
+    are kept as such; an integer too large to convert, like ``10**400``, is refused)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InvalidArgument(
-            f"metric {key!r} got {value!r} ({type(value).__name__}); metric values must be "
-            "numbers: log text as a tag or param instead",
+            f"metric {key!r} got {_shown(value)} ({type(value).__name__}); metric values must "
+            "be numbers: log text as a tag or param instead",
             field="value",
         )
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise InvalidArgument(
+            f"metric {key!r} got {_shown(value)}, which does not fit in a 64-bit float "
+            "(the largest is about 1.8e308)",
+            field="value",
+        ) from None
 
 
-def check_step(step: Any) -> int:
-    """A metric step: an integer that fits in 64 bits."""
+def _metric(key: str | Sequence[str] | None) -> str:
+    if key is None:
+        return ""
+    if isinstance(key, str):
+        return f"metric {key!r}: "
+    return f"metrics {', '.join(repr(k) for k in key[:5])}{', ...' if len(key) > 5 else ''}: "
+
+
+def check_step(step: Any, key: str | Sequence[str] | None = None) -> int:
+    """A metric step: an integer that fits in 64 bits (``key`` names the metric, or metrics,
+    in errors)."""
     if isinstance(step, bool) or not isinstance(step, numbers.Integral):
-        raise InvalidArgument(f"step must be an integer, got {step!r}", field="step")
+        raise InvalidArgument(
+            f"{_metric(key)}step must be an integer, got {_shown(step)}", field="step"
+        )
     if abs(int(step)) > _INT64:
-        raise InvalidArgument(f"step {step} does not fit in 64 bits", field="step")
+        raise InvalidArgument(
+            f"{_metric(key)}step {_shown(step)} does not fit in 64 bits", field="step"
+        )
     return int(step)
 
 
-def check_timestamp(timestamp: Any) -> int:
-    """A timestamp in milliseconds since the epoch."""
+def check_timestamp(timestamp: Any, key: str | Sequence[str] | None = None) -> int:
+    """A timestamp in milliseconds since the epoch (``key`` names the metric, or metrics, in
+    errors)."""
     if (
         isinstance(timestamp, bool)
         or not isinstance(timestamp, numbers.Integral)
         or not 0 <= int(timestamp) <= _INT64
     ):
         raise InvalidArgument(
-            f"timestamp must be a non-negative integer of milliseconds, got {timestamp!r}",
+            f"{_metric(key)}timestamp must be a non-negative integer of milliseconds, got "
+            f"{_shown(timestamp)}",
             field="timestamp",
         )
     return int(timestamp)
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)`` cut short, and a size instead of the digits of a huge integer (which
+    Python refuses to print past 4300 digits)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return f"an integer of {value.bit_length()} bits"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def param_text(key: str, value: Any) -> str:

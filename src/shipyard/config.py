@@ -36,7 +36,10 @@ class Settings:
     with ``token`` (or the credentials file). ``project`` is where new experiments go.
     ``server_auth`` and ``max_upload_bytes`` configure ``shipyard server``. ``online_store``
     is where materialized features are served from: empty for a SQLite file in ``home``,
-    ``sqlite:///path`` or ``redis://host:port/db``.
+    ``sqlite:///path`` or ``redis://host:port/db``. A process refreshes the heartbeat of its
+    active runs every ``heartbeat_interval`` seconds; a RUNNING run whose process is gone, or
+    whose heartbeat is older than ``heartbeat_timeout`` seconds (0: never judged by its age),
+    is marked KILLED.
     """
 
     home: Path
@@ -49,6 +52,8 @@ class Settings:
     buffer_max_metrics: int = 100_000
     batch_size: int = 5_000
     capture_environment: bool = True
+    heartbeat_interval: float = 30.0
+    heartbeat_timeout: float = 600.0
     sqlite_busy_timeout_ms: int = 30_000
     s3_endpoint_url: str = ""
     project: str = "default"
@@ -69,6 +74,15 @@ class Settings:
             raise ConfigError(
                 f"flush_interval must be a positive number of seconds, got {self.flush_interval!r}",
                 field="flush_interval",
+            )
+        if self.heartbeat_interval <= 0 or not (
+            self.heartbeat_timeout == 0 or self.heartbeat_timeout >= 2 * self.heartbeat_interval
+        ):
+            raise ConfigError(
+                "heartbeat_interval must be positive, and heartbeat_timeout 0 (off) or at least "
+                f"twice the interval; got {self.heartbeat_interval!r} and "
+                f"{self.heartbeat_timeout!r} seconds",
+                field="heartbeat_timeout",
             )
         if self.buffer_max_metrics < 1 or self.batch_size < 1:
             raise ConfigError(

@@ -145,6 +145,43 @@ def test_runs_show_by_id_prefix_shows_params_metrics_tags_and_artifacts(
     assert out == cli.ok("runs", "show", run.id)  # the full id shows the same
 
 
+def test_runs_show_names_the_parent_the_children_and_inherited_facts(cli: Cli, sdk: Client) -> None:
+    with shipyard.start_run(experiment="sweep", name="grid") as parent:
+        for depth in (2, 4):
+            with shipyard.start_run(name=f"depth-{depth}"):
+                pass
+        legacy = sdk.store.create_run(parent.experiment_id, "legacy", parent_run_id=parent.id)
+    out = cli.ok("runs", "show", parent.id)
+    assert "Child runs" in out and "depth-2" in out and "depth-4" in out and "legacy" in out
+    assert "parent run" not in out
+    out = cli.ok("runs", "show", legacy.id)
+    assert cli.row(out, "parent run").split()[2:4] == ["grid", parent.id]
+    python = sdk.get_run(parent.id).tags["shipyard.python"]
+    row = cli.row(out, "shipyard.python")  # recorded on the parent only: shown as its
+    assert python in row and f"(from run {parent.id[:8]})" in row
+    assert "Child runs" not in out
+
+
+def test_runs_reap_marks_the_runs_of_dead_processes(cli: Cli, sdk: Client) -> None:
+    experiment = sdk.store.get_or_create_experiment("churn")
+    owner = '{"host": "another-machine", "pid": 4242}'
+    silent = sdk.store.create_run(
+        experiment.id,
+        "silent",
+        start_time=1_000,
+        tags={"shipyard.owner": owner, "shipyard.heartbeat": "2000"},
+    )
+    alive = _make_run("churn", "alive", {}, {})
+    out = cli.ok("runs", "reap", "--dry-run")
+    assert "would mark 1 run(s) KILLED" in out and "silent" in out and "alive" not in out
+    assert sdk.store.get_run(silent.id).status == "RUNNING"
+    assert "marked 1 run(s) KILLED" in cli.ok("runs", "reap", "-e", "churn")
+    assert sdk.store.get_run(silent.id).status == "KILLED"
+    assert sdk.store.get_run(alive).status == "FINISHED"
+    assert "no dead runs" in cli.ok("runs", "reap")
+    assert cli.invoke("runs", "reap", "--timeout", "-1").exit_code == 2
+
+
 def test_ambiguous_run_prefix_asks_for_more_characters(
     cli: Cli, sdk: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:

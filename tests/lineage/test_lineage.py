@@ -3,7 +3,11 @@ down at any depth, reading refs, and the tree, JSON and DOT exports."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -144,3 +148,49 @@ def test_data_cli_register_list_show_diff(cli: Cli, sdk: Client, tmp_path: Path)
     assert "has no version 9" in cli.fails("data", "show", "t@9")
     assert "no dataset named 'nope'" in cli.fails("data", "diff", "nope@1", "t@1")
     assert "no such file" in cli.fails("data", "register", "t", str(tmp_path / "missing.csv"))
+
+
+def test_dot_labels_render_on_two_lines_with_graphviz(
+    sdk: Client, graph: dict[str, LineageNode]
+) -> None:
+    dot = shutil.which("dot")
+    assert dot, "these tests need Graphviz's dot (apt-get install graphviz)"
+    with shipyard.start_run(experiment="e", name='odd \\n "name"') as odd:
+        pass
+    lineage.link(odd, graph["model"])
+    up = lineage.upstream("deployment:d1")
+    svg = subprocess.run(
+        [dot, "-Tsvg"], input=up.to_dot(), capture_output=True, text=True, check=True
+    ).stdout
+    texts = [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
+    for kind, name in (("dataset_version", "raw@1"), ("model_version", "m1"), ("deployment", "d1")):
+        assert texts[texts.index(kind) + 1] == name  # the kind over the name
+    assert any(t.startswith("train (") for t in texts)
+    assert any(t.startswith('odd \\n "name" (') for t in texts)  # the user's text as it is
+    assert not [t for t in texts if "\\n" in t and not t.startswith("odd")]
+
+
+def test_runs_show_the_git_commit_they_ran_from_nested_ones_too(
+    sdk: Client, tmp_path: Path
+) -> None:
+    subprocess.run(["git", "init", "-q"], check=True)
+    (tmp_path / "train.py").write_text("print(1)\n")
+    subprocess.run(["git", "add", "train.py"], check=True)
+    subprocess.run(
+        ["git", "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-qm", "init"], check=True
+    )
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    with shipyard.start_run(experiment="e", name="sweep") as sweep:
+        with shipyard.start_run(name="fold") as fold:
+            pass
+        # a run nested before nested runs recorded facts: found through its parent
+        legacy = sdk.store.create_run(sweep.experiment_id, "legacy", parent_run_id=sweep.id)
+    lineage.link(fold, "model_version:m1", "produced")
+    lineage.link(legacy, "model_version:m2", "produced")
+    for model, run_name in (("m1", "fold"), ("m2", "legacy")):
+        tree = lineage.upstream(f"model_version:{model}").render_tree()
+        assert f"[produced] run {run_name} (" in tree and f"git {commit[:8]})" in tree
+    facts, source = shipyard.tracking.recorded_environment(legacy, sdk.store)
+    assert facts["shipyard.git.commit"] == commit and source.id == sweep.id

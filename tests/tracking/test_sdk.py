@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -59,7 +60,9 @@ def test_nested_runs_inherit_the_experiment_and_point_to_the_parent(sdk: Client)
     stored = shipyard.get_run(child.id)
     assert stored.parent_run_id == parent.id
     assert stored.experiment_id == parent.experiment_id
-    assert "shipyard.python" not in stored.tags  # system tags go on the top-level run
+    parent_tags = shipyard.get_run(parent.id).tags
+    for key in ("python", "host", "packages.sha256"):  # it ran where its parent ran
+        assert stored.tags[f"shipyard.{key}"] == parent_tags[f"shipyard.{key}"]
 
 
 def test_logging_without_an_active_run_says_what_to_do(sdk: Client) -> None:
@@ -94,6 +97,37 @@ def test_bad_metrics_fail_at_the_call_even_when_buffered(
             with pytest.raises(InvalidArgument, match=message):
                 shipyard.log_metric(key, value)  # type: ignore[arg-type]
         assert shipyard.get_run(run.id).metrics == {"ok": 1.0}
+    finally:
+        shipyard.configure(sqlite_settings)
+
+
+@pytest.mark.parametrize(
+    ("log", "field"),
+    [
+        (lambda: shipyard.log_metric("loss", 0.5, step=2**70), "step"),
+        (lambda: shipyard.log_metric("loss", 0.5, step=-(2**64)), "step"),
+        (lambda: shipyard.log_metric("loss", 0.5, step=10**5000), "step"),
+        (lambda: shipyard.log_metric("loss", 10**400), "value"),
+        (lambda: shipyard.log_metric("loss", 0.5, timestamp=2**64), "timestamp"),
+        (lambda: shipyard.log_metrics({"loss": 0.5}, step=2**70), "step"),
+        (lambda: shipyard.log_metrics({"loss": 10**400, "acc": 0.9}), "value"),
+        (lambda: shipyard.active_run().log_metrics({"loss": 0.5}, step=2**63), "step"),
+    ],
+)
+def test_out_of_range_metrics_fail_at_the_call_and_every_good_point_is_kept(
+    sqlite_settings: Settings, log: Callable[[], None], field: str
+) -> None:
+    shipyard.configure(sqlite_settings)  # buffered (the default)
+    try:
+        with shipyard.start_run(experiment="e") as run:
+            for step in range(200):
+                shipyard.log_metric("loss", 1 / (step + 1), step=step)
+            with pytest.raises(InvalidArgument, match="'loss'") as caught:
+                log()
+            assert caught.value.field == field
+        stored = shipyard.get_run(run.id)
+        assert stored.status == "FINISHED" and "acc" not in stored.metrics
+        assert len(shipyard.get_metric_history(run.id, "loss")) == 200
     finally:
         shipyard.configure(sqlite_settings)
 
@@ -146,13 +180,14 @@ def test_system_facts_are_captured(sdk: Client, tmp_path: Path) -> None:
     commit = subprocess.run(
         ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
     ).stdout.strip()
-    with shipyard.start_run(experiment="e") as clean:
+    with shipyard.start_run(experiment="e") as clean, shipyard.start_run(name="fold") as fold:
         pass
     (tmp_path / "train.py").write_text("print(2)\n")
     with shipyard.start_run(experiment="e") as dirty:
         pass
     tags = shipyard.get_run(clean.id).tags
     assert tags["shipyard.git.commit"] == commit
+    assert shipyard.get_run(fold.id).tags["shipyard.git.commit"] == commit  # nested runs too
     assert tags["shipyard.git.dirty"] == "false"
     assert shipyard.get_run(dirty.id).tags["shipyard.git.dirty"] == "true"
     for key in ("python", "host", "user", "packages.sha256", "platform"):

@@ -1,4 +1,4 @@
-"""`shipyard runs ...`: list, show, compare, search, delete, restore."""
+"""`shipyard runs ...`: list, show, compare, search, delete, restore, reap."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from shipyard.cli._render import (
     status_text,
 )
 from shipyard.entities import Run
-from shipyard.tracking import get_client
+from shipyard.tracking import get_client, recorded_environment
 
 app = typer.Typer(
-    help="List, inspect, compare, search, delete and restore runs.", no_args_is_help=True
+    help="List, inspect, compare, search, delete, restore and reap runs.", no_args_is_help=True
 )
 
 ExperimentOpt = typer.Option(None, "--experiment", "-e", help="Experiment name (default: all).")
@@ -59,23 +59,35 @@ def search(
 
 @app.command()
 def show(run_id: str) -> None:
-    """Show one run: state, params, metrics, tags and artifacts."""
+    """Show one run: state, parent and child runs, params, metrics, tags and artifacts."""
     with friendly_errors():
+        client = get_client()
         run = _resolve(run_id)
-        artifacts = get_client().store.list_artifacts(run.id)
+        artifacts = client.store.list_artifacts(run.id)
+        parent = client.get_run(run.parent_run_id) if run.parent_run_id else None
+        children = [client.get_run(child) for child in client.store.child_runs(run.id)]
+        facts, source = recorded_environment(run, client.store)
     deleted = "  [red](deleted)[/]" if run.lifecycle == "deleted" else ""
     console.print(f"[bold]{safe(run.name)}[/]  {run.id}  {status_text(run.status)}{deleted}")
     console.print(
         f"started {fmt_time(run.start_time)}, ended {fmt_time(run.end_time)}, "
         f"took {fmt_duration(run.duration_ms)}, by {safe(run.user or '-')}"
     )
-    for title, values in (("Params", run.params), ("Metrics", run.metrics), ("Tags", run.tags)):
+    if parent is not None:
+        console.print(f"parent run {safe(parent.name)}  {parent.id}  {status_text(parent.status)}")
+    # facts recorded on an ancestor only (a run nested by an older version) are shown too
+    inherited = {} if source.id == run.id else facts
+    tags = {**run.tags, **inherited}
+    for title, values in (("Params", run.params), ("Metrics", run.metrics), ("Tags", tags)):
         table = Table(title=title, header_style="bold", show_edge=False)
         table.add_column("key")
         table.add_column("value", overflow="fold")
         for key in sorted(values):
-            table.add_row(safe(key), safe(values[key]))
+            note = f"  [dim](from run {source.id[:8]})[/]" if key in inherited else ""
+            table.add_row(safe(key), safe(values[key]) + note)
         console.print(table)
+    if children:
+        console.print(runs_table(children, title="Child runs"))
     table = Table(title="Artifacts", header_style="bold", show_edge=False)
     for column in ("path", "size", "sha256"):
         table.add_column(column)
@@ -130,3 +142,30 @@ def restore(run_ids: list[str] = typer.Argument(..., help="Run ids to restore.")
         ids = [_resolve(r, deleted=True).id for r in run_ids]
         get_client().store.restore_runs(ids)
     console.print(f"restored {len(ids)} run(s)")
+
+
+@app.command()
+def reap(
+    experiment: str | None = ExperimentOpt,
+    timeout: float | None = typer.Option(
+        None,
+        "--timeout",
+        min=0,
+        help="Seconds without a heartbeat after which a run on another machine is dead "
+        "(default: the heartbeat_timeout setting; 0: judge by the owner process only).",
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only list the dead runs."),
+) -> None:
+    """Mark KILLED the RUNNING runs whose process is dead (killed, crashed or silent).
+
+    Reading or searching runs does this for the runs it reads; this command sweeps them all.
+    Finished runs, and runs whose process is alive, are never touched.
+    """
+    with friendly_errors():
+        dead = get_client().reap_runs(experiment, timeout=timeout, dry_run=dry_run)
+    if not dead:
+        console.print("no dead runs: every RUNNING run has a live process")
+        return
+    console.print(runs_table(dead, title="Dead runs"))
+    verb = "would mark" if dry_run else "marked"
+    console.print(f"{verb} {len(dead)} run(s) KILLED")

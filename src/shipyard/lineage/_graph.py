@@ -72,21 +72,18 @@ class LineageGraph:
         return json.dumps(self.to_dict(), indent=indent)
 
     def to_dot(self) -> str:
-        """The graph in Graphviz DOT (``dot -Tsvg``), left to right, edges downstream."""
-
-        def quote(text: str) -> str:
-            return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
+        """The graph in Graphviz DOT (``dot -Tsvg``), left to right, edges downstream; each
+        node's label is its kind over its readable name."""
         lines = ["digraph lineage {", "  rankdir=LR;", '  node [fontname="Helvetica"];']
         for node in self.nodes:
             shape = _SHAPES.get(node.kind, "ellipse")
             style = ", style=bold" if node == self.root else ""
-            text = f"{node.kind}\\n{self.label(node)}"
-            lines.append(f"  {quote(str(node))} [label={quote(text)}, shape={shape}{style}];")
+            label = _dot_string(node.kind, self.label(node))
+            lines.append(f"  {_dot_string(str(node))} [label={label}, shape={shape}{style}];")
         for edge in self.edges:
             lines.append(
-                f"  {quote(str(edge.src))} -> {quote(str(edge.dst))} "
-                f"[label={quote(edge.relation)}];"
+                f"  {_dot_string(str(edge.src))} -> {_dot_string(str(edge.dst))} "
+                f"[label={_dot_string(edge.relation)}];"
             )
         lines.append("}")
         return "\n".join(lines) + "\n"
@@ -111,6 +108,17 @@ class LineageGraph:
 
         walk(self.root, "")
         return "\n".join(lines)
+
+
+def _dot_string(*lines: str) -> str:
+    """A quoted DOT string showing ``lines`` one under the other, and each line's text as it
+    is: quotes and backslashes are escaped (so a name never reads as a Graphviz escape such
+    as ``\\N``), line breaks in the text become spaces, and lines are joined with DOT's own
+    ``\\n`` escape, added after the text was escaped."""
+    escaped = [
+        " ".join(line.splitlines()).replace("\\", "\\\\").replace('"', '\\"') for line in lines
+    ]
+    return '"' + "\\n".join(escaped) + '"'
 
 
 def walk(

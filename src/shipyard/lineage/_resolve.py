@@ -123,7 +123,7 @@ def label(node: LineageNode, store: Store) -> str:
             return store.get_dataset_version_by_id(node.id).ref
         if node.kind == "run":
             run = store.get_run(node.id)
-            return f"{run.name} ({run.id[:8]}, {run.status})"
+            return f"{run.name} ({run.id[:8]}, {run.status}{_commit(run, store)})"
         if node.kind == "model_version":
             version = store.get_model_version_by_id(node.id)
             aliases = "".join(f" @{a}" for a in version.aliases)
@@ -138,3 +138,16 @@ def label(node: LineageNode, store: Store) -> str:
     except NotFound:
         pass
     return node.id
+
+
+def _commit(run: Run, store: Store) -> str:
+    """``, git 1a2b3c4d`` (``+dirty`` when uncommitted changes ran) for the commit a run, or
+    the run it is nested in, ran from; empty when none was recorded."""
+    from shipyard.tracking import recorded_environment
+
+    facts, _source = recorded_environment(run, store)
+    commit = facts.get("shipyard.git.commit")
+    if not commit:
+        return ""
+    dirty = "+dirty" if facts.get("shipyard.git.dirty") == "true" else ""
+    return f", git {commit[:8]}{dirty}"

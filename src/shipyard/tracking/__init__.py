@@ -5,7 +5,7 @@
 """
 
 from shipyard.tracking._client import Client
-from shipyard.tracking._environment import current_user
+from shipyard.tracking._environment import current_user, recorded_environment
 from shipyard.tracking._fluent import (
     active_run,
     configure,
@@ -19,6 +19,7 @@ from shipyard.tracking._fluent import (
     log_metrics,
     log_param,
     log_params,
+    reap_runs,
     runs_to_frame,
     search_runs,
     set_tag,
@@ -44,6 +45,8 @@ __all__ = [
     "log_param",
     "log_params",
     "on_run_start",
+    "reap_runs",
+    "recorded_environment",
     "runs_to_frame",
     "search_runs",
     "set_tag",

@@ -1,8 +1,13 @@
-"""The tracking client: the Store plus buffered metric logging and friendly argument forms."""
+"""The tracking client: the Store plus buffered metric logging, run heartbeats, the reaping
+of dead runs, and friendly argument forms."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import re
+import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,8 +16,15 @@ from shipyard import _validation as v
 from shipyard.client import Store, now_ms, open_store
 from shipyard.config import Settings, load_settings
 from shipyard.entities import ArtifactInfo, Experiment, MetricPoint, Run, RunPage
-from shipyard.errors import InvalidArgument
-from shipyard.tracking._buffer import MetricBuffer
+from shipyard.errors import InvalidArgument, ShipyardError
+from shipyard.tracking._buffer import DROPPED_TAG, MetricBuffer
+from shipyard.tracking._liveness import (
+    END_REASON_TAG,
+    HEARTBEAT_TAG,
+    death_reason,
+    last_seen,
+    this_process,
+)
 
 _HEX_ID = re.compile(r"^[0-9a-f]{4,32}$")
 MetricLike = MetricPoint | tuple[str, float, int, int] | tuple[str, float, int] | tuple[str, float]
@@ -30,18 +42,22 @@ class Client:
         self.store: Store = store or open_store(self.settings)
         self._buffer: MetricBuffer | None = None
         self._valid_keys: set[str] = set()
+        self._owned: dict[str, int] = {}  # run id -> the process keeping its heartbeat
+        self._owned_lock = threading.Lock()
+        self._last_beat = time.monotonic()
 
     # ------------------------------------------------------------------ metrics
 
     @property
     def buffer(self) -> MetricBuffer:
-        """The metric buffer (created on first buffered log)."""
+        """The metric buffer (created on first buffered log or owned run)."""
         if self._buffer is None:
             self._buffer = MetricBuffer(
                 lambda run_id, points: self.store.log_batch(run_id, points),
                 flush_interval=self.settings.flush_interval,
                 batch_size=self.settings.batch_size,
                 max_pending=self.settings.buffer_max_metrics,
+                tick=self._heartbeat,
             )
         return self._buffer
 
@@ -65,11 +81,12 @@ class Client:
             step: The step the value belongs to (a training epoch, say).
             timestamp: When, in milliseconds since the epoch; now when None.
         """
+        key = self._metric_key(key)
         point = MetricPoint(
-            self._metric_key(key),
+            key,
             v.check_metric_value(key, value),
-            step if type(step) is int else v.check_step(step),
-            now_ms() if timestamp is None else v.check_timestamp(timestamp),
+            v.check_step(step, key),
+            now_ms() if timestamp is None else v.check_timestamp(timestamp, key),
         )
         self._emit(run_id, [point])
 
@@ -81,13 +98,14 @@ class Client:
         timestamp: int | None = None,
     ) -> None:
         """Record several metrics at one step."""
-        step = v.check_step(step)
-        ts = now_ms() if timestamp is None else v.check_timestamp(timestamp)
         points = [
-            MetricPoint(self._metric_key(k), v.check_metric_value(k, val), step, ts)
+            MetricPoint(self._metric_key(k), v.check_metric_value(k, val), 0, 0)
             for k, val in metrics.items()
         ]
-        self._emit(run_id, points)
+        keys = [p.key for p in points]
+        step = v.check_step(step, keys)
+        ts = now_ms() if timestamp is None else v.check_timestamp(timestamp, keys)
+        self._emit(run_id, [dataclasses.replace(p, step=step, timestamp=ts) for p in points])
 
     def _emit(self, run_id: str, points: list[MetricPoint]) -> None:
         if self.settings.sync_logging:
@@ -137,9 +155,11 @@ class Client:
     # ------------------------------------------------------------------ runs & experiments
 
     def get_run(self, run_id: str) -> Run:
-        """A run with its params, tags and latest metrics (buffered ones flushed first)."""
+        """A run with its params, tags and latest metrics (buffered ones flushed first); a
+        RUNNING run whose process is dead is marked KILLED first (see :meth:`reap_runs`)."""
         self.flush(run_id)
-        return self.store.get_run(run_id)
+        run = self.store.get_run(run_id)
+        return self._reap_dead([run]).get(run.id, run)
 
     def get_experiment(self, name_or_id: str) -> Experiment:
         """An experiment by name, or by id when no experiment has that name."""
@@ -171,7 +191,7 @@ class Client:
             include_deleted=include_deleted,
         )
         if len(page.runs) == 1:
-            return page.runs[0]
+            return self._reap_dead(page.runs).get(page.runs[0].id, page.runs[0])
         raise NotFound(
             f"no run with id {id_or_prefix!r}"
             if not page.runs
@@ -207,16 +227,148 @@ class Client:
             include_deleted: Include deleted runs.
 
         Returns:
-            The runs and the next page's token (None on the last page).
+            The runs and the next page's token (None on the last page). RUNNING runs whose
+            process is dead are marked KILLED first (see :meth:`reap_runs`).
         """
         self.flush()
-        if experiments is None:
-            ids = [e.id for e in self.store.list_experiments()]
-        else:
-            names = [experiments] if isinstance(experiments, str) else list(experiments)
-            ids = [self.get_experiment(name).id for name in names]
+        ids = self._experiment_ids(experiments)
         orders = [order_by] if isinstance(order_by, str) else list(order_by or [])
-        return self.store.search_runs(ids, filter, orders, limit, page_token, include_deleted)
+        page = self.store.search_runs(ids, filter, orders, limit, page_token, include_deleted)
+        if self._reap_dead(page.runs):  # statuses changed: the filter may now match others
+            page = self.store.search_runs(ids, filter, orders, limit, page_token, include_deleted)
+        return page
+
+    def _experiment_ids(self, experiments: str | Sequence[str] | None) -> list[str]:
+        if experiments is None:
+            return [e.id for e in self.store.list_experiments()]
+        names = [experiments] if isinstance(experiments, str) else list(experiments)
+        return [self.get_experiment(name).id for name in names]
+
+    # ------------------------------------------------------------------ liveness
+
+    def own_run(self, run_id: str) -> None:
+        """Keep a run's heartbeat fresh from this process (until :meth:`finish_run`)."""
+        with self._owned_lock:
+            self._owned[run_id] = os.getpid()
+        self.buffer.start()
+
+    def _heartbeat(self) -> None:
+        """Refresh the heartbeat of this process's runs, at most every heartbeat_interval
+        (called by the buffer's thread on each wake)."""
+        if time.monotonic() - self._last_beat < self.settings.heartbeat_interval:
+            return
+        self._last_beat = time.monotonic()
+        pid = os.getpid()  # a forked child does not keep its parent's runs alive
+        with self._owned_lock:
+            runs = [run_id for run_id, owner in self._owned.items() if owner == pid]
+        beat = str(now_ms())
+        for run_id in runs:
+            try:
+                self.store.log_batch(run_id, tags={HEARTBEAT_TAG: beat})
+            except ShipyardError:  # down, or the run was deleted: tried again next time
+                continue
+
+    def finish_run(self, run_id: str, status: str, reason: str | None = None) -> None:
+        """Write a run's buffered metrics, then its final status and end time.
+
+        A run some of whose points could not be stored counts them in its
+        ``shipyard.metrics.dropped`` tag; ``reason`` (why someone other than the code ended
+        it, e.g. a signal) goes in ``shipyard.end_reason``.
+        """
+        try:
+            self.flush(run_id)
+        finally:
+            with self._owned_lock:
+                self._owned.pop(run_id, None)
+            tags = {END_REASON_TAG: reason} if reason else {}
+            dropped = self._buffer.pop_dropped(run_id) if self._buffer is not None else 0
+            if dropped:
+                tags[DROPPED_TAG] = str(dropped)
+            try:
+                if tags:
+                    self.store.log_batch(run_id, tags=tags)
+            finally:
+                self.store.update_run(run_id, status=status, end_time=now_ms())
+
+    def reap_runs(
+        self,
+        experiments: str | Sequence[str] | None = None,
+        *,
+        timeout: float | None = None,
+        dry_run: bool = False,
+    ) -> list[Run]:
+        """Mark KILLED every RUNNING run whose process is dead.
+
+        A run started with ``start_run`` records its owner process and refreshes a heartbeat.
+        Its process is dead when, on the same machine, it is gone (or its id was reused), or,
+        seen from another machine, its heartbeat is older than ``timeout`` seconds. The run's
+        end time becomes the last time it was seen alive, and ``shipyard.end_reason`` says why.
+        FINISHED and FAILED runs, and runs without an owner, are never touched.
+
+        Args:
+            experiments: Experiment names to look in; all when None.
+            timeout: Heartbeat timeout in seconds (default: the ``heartbeat_timeout``
+                setting; 0 judges by the owner process only).
+            dry_run: Only report the runs that would be marked.
+
+        Returns:
+            The dead runs found (as stored after marking, unless ``dry_run``).
+        """
+        if timeout is None:
+            timeout = self.settings.heartbeat_timeout
+        elif (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not (0 <= timeout < float("inf"))
+        ):
+            raise InvalidArgument(
+                f"timeout must be a number of seconds, 0 or more; got {timeout!r}", field="timeout"
+            )
+        ids = self._experiment_ids(experiments)
+        running: list[Run] = []
+        token: str | None = None
+        while True:  # collect every page first: marking runs changes what the filter matches
+            page = self.store.search_runs(ids, "status = 'RUNNING'", None, 1000, token)
+            running += page.runs
+            token = page.next_page_token
+            if not token:
+                break
+        now = now_ms()
+        dead = [run for run in running if death_reason(run, now, timeout) is not None]
+        if dry_run:
+            return dead
+        marked = [self._mark_killed(run, timeout) for run in dead]
+        return [run for run in marked if run.status == "KILLED"]
+
+    def _reap_dead(self, runs: Sequence[Run]) -> dict[str, Run]:
+        """Of ``runs``, those found dead and marked KILLED, by id. A run that cannot be
+        marked (a viewer may not write) is left as it is: reading never fails for it."""
+        now = now_ms()
+        timeout = self.settings.heartbeat_timeout
+        marked: dict[str, Run] = {}
+        for run in runs:
+            if death_reason(run, now, timeout) is None:
+                continue
+            try:
+                marked[run.id] = self._mark_killed(run, timeout)
+            except ShipyardError:
+                continue
+        return {run_id: run for run_id, run in marked.items() if run.status == "KILLED"}
+
+    def _mark_killed(self, run: Run, timeout: float) -> Run:
+        """Mark a dead run KILLED, judging it again on a fresh read (it may have ended since
+        it was read); returns the run as stored now."""
+        fresh = self.store.get_run(run.id)
+        reason = death_reason(fresh, now_ms(), timeout)
+        if reason is None:
+            return fresh
+        me = this_process()
+        note = f"marked KILLED by process {me.pid} on {me.host}: {reason}"
+        ended = last_seen(fresh)
+        self.store.log_batch(run.id, tags={END_REASON_TAG: note})
+        self.store.update_run(run.id, status="KILLED", end_time=ended)
+        tags = {**fresh.tags, END_REASON_TAG: note}
+        return dataclasses.replace(fresh, status="KILLED", end_time=ended, tags=tags)
 
     def log_artifact(
         self, run_id: str, local_path: str | Path, artifact_path: str | None = None

@@ -1,7 +1,9 @@
 """What a run records about where it ran: git commit and dirty flag, Python, packages, host.
 
 Git is asked with a short timeout so a huge or broken repository never stalls a run; the
-package-set hash is computed once per process.
+package-set hash is computed once per process. A nested run records its parent's facts (it
+ran in the same process); :func:`recorded_environment` also finds them through the parents
+of runs nested before nested runs recorded them.
 """
 
 from __future__ import annotations
@@ -14,9 +16,30 @@ import platform
 import socket
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
+from shipyard.client import Store
+from shipyard.entities import Run
+from shipyard.errors import NotFound
+
 TAG_PREFIX = "shipyard."
+#: The tags :func:`environment_tags` may record.
+ENVIRONMENT_KEYS = frozenset(
+    f"{TAG_PREFIX}{name}"
+    for name in (
+        "python",
+        "platform",
+        "host",
+        "user",
+        "packages.sha256",
+        "packages.count",
+        "source",
+        "git.commit",
+        "git.dirty",
+        "git.branch",
+    )
+)
 
 
 def current_user() -> str:
@@ -79,3 +102,21 @@ def environment_tags() -> dict[str, str]:
         tags[f"{TAG_PREFIX}source"] = sys.argv[0][-1000:]
     tags.update(git_info())
     return tags
+
+
+def environment_of(tags: Mapping[str, str]) -> dict[str, str]:
+    """The environment facts among a run's tags."""
+    return {key: value for key, value in tags.items() if key in ENVIRONMENT_KEYS}
+
+
+def recorded_environment(run: Run, store: Store) -> tuple[dict[str, str], Run]:
+    """The environment facts of a run: its own, or else those of its nearest ancestor that
+    recorded some, with the run they were recorded on."""
+    source, seen = run, {run.id}
+    while not environment_of(source.tags) and source.parent_run_id not in (None, *seen):
+        try:
+            source = store.get_run(str(source.parent_run_id))
+        except NotFound:
+            break
+        seen.add(source.id)
+    return environment_of(source.tags), source

@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from shipyard import _validation as v
+from shipyard.client import now_ms
 from shipyard.config import Settings, load_settings
 from shipyard.entities import ArtifactInfo, MetricPoint, Run, RunPage
 from shipyard.errors import Conflict
 from shipyard.tracking._client import Client
 from shipyard.tracking._environment import current_user, environment_tags
-from shipyard.tracking._run import ActiveRun, active_stack, push
+from shipyard.tracking._liveness import HEARTBEAT_TAG, OWNER_TAG, this_process
+from shipyard.tracking._run import ActiveRun, active_stack, end_all, push
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,7 +83,9 @@ def start_run(
     """Start (or resume, with ``run_id``) a run; use it as a context manager.
 
     System facts (git commit and dirty flag, Python, package-set hash, host, user) are
-    recorded as ``shipyard.*`` tags on top-level runs.
+    recorded as ``shipyard.*`` tags; a nested run records its parent's. The run also records
+    its owner process and keeps a heartbeat, so a run whose process dies is marked KILLED
+    (see :meth:`Client.reap_runs`).
 
     Args:
         experiment: The experiment's name, created when it does not exist (default:
@@ -109,10 +113,9 @@ def start_run(
         )
     if run_id is not None:
         run = client.store.get_run(run_id)
+        client.store.log_batch(run_id, tags=_owner_tags(now_ms()))
         client.store.update_run(run_id, status="RUNNING")
-        active = ActiveRun(client, run)
-        push(active)
-        return active
+        return _activate(client, run)
     if experiment is None:
         experiment_id = parent.experiment_id if parent is not None else None
         project = client.settings.project
@@ -122,16 +125,29 @@ def start_run(
     all_tags = {k: v.tag_text(k, val) for k, val in (tags or {}).items()}
     if description:
         all_tags["shipyard.note"] = description
-    if parent is None and client.settings.capture_environment:
-        all_tags = {**environment_tags(), **all_tags}
+    if client.settings.capture_environment:
+        facts = environment_tags() if parent is None else parent.environment
+        all_tags = {**facts, **all_tags}
+    started = now_ms()
     run = client.store.create_run(
         exp_id,
         name or _generated_name(),
         user=current_user(),
+        start_time=started,
         parent_run_id=parent.id if parent is not None else None,
-        tags=all_tags,
+        tags={**all_tags, **_owner_tags(started)},
     )
+    return _activate(client, run)
+
+
+def _owner_tags(now: int) -> dict[str, str]:
+    """The tags that say which process records a run, and that it was alive ``now``."""
+    return {OWNER_TAG: this_process().to_tag(), HEARTBEAT_TAG: str(now)}
+
+
+def _activate(client: Client, run: Run) -> ActiveRun:
     active = ActiveRun(client, run)
+    client.own_run(run.id)
     push(active)
     _install_exit_hooks()
     return active
@@ -160,11 +176,7 @@ def _install_exit_hooks() -> None:
 
 
 def _end_open_runs() -> None:
-    for run in reversed(list(active_stack())):
-        try:
-            run.end("FAILED" if _crashed else "FINISHED")
-        except Exception as exc:  # exiting: report, never raise
-            print(f"shipyard: could not end run {run.id}: {exc}", file=sys.stderr)
+    end_all("FAILED" if _crashed else "FINISHED")
 
 
 def end_run(status: str = "FINISHED") -> None:
@@ -172,6 +184,18 @@ def end_run(status: str = "FINISHED") -> None:
     run = active_run()
     if run is not None:
         run.end(status)
+
+
+def reap_runs(
+    experiment: str | Sequence[str] | None = None,
+    *,
+    timeout: float | None = None,
+    dry_run: bool = False,
+) -> list[Run]:
+    """Mark KILLED every RUNNING run whose process is dead (killed outright, crashed, or
+    silent for ``timeout`` seconds); see :meth:`Client.reap_runs`. Reading or searching runs
+    does this too, for the runs read."""
+    return get_client().reap_runs(experiment, timeout=timeout, dry_run=dry_run)
 
 
 def log_param(key: str, value: Any) -> None:

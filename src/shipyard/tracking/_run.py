@@ -1,11 +1,13 @@
 """ActiveRun: a run being recorded, used as a context manager.
 
 Leaving the ``with`` block normally marks the run FINISHED, an exception marks it FAILED and
-Ctrl-C (KeyboardInterrupt) marks it KILLED; buffered metrics are written first in every case.
+Ctrl-C (KeyboardInterrupt) or SIGTERM marks it KILLED; buffered metrics are written first in
+every case. While any run is active, a SIGTERM handler is installed (see ``_signals``).
 """
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
@@ -13,10 +15,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from shipyard.client import now_ms
 from shipyard.entities import ArtifactInfo, Run
 from shipyard.errors import InvalidArgument
+from shipyard.tracking import _signals
+from shipyard.tracking._buffer import flush_all
 from shipyard.tracking._client import Client
+from shipyard.tracking._environment import environment_of
 from shipyard.tracking._objects import write_object
 
 _stack: list[ActiveRun] = []
@@ -37,6 +41,9 @@ class ActiveRun:
         self.experiment_id = run.experiment_id
         self.name = run.name
         self.parent_run_id = run.parent_run_id
+        #: The environment facts the run recorded (git commit, Python, packages ...), which
+        #: the runs nested under it record too.
+        self.environment = environment_of(run.tags)
         self._ended = False
 
     def __repr__(self) -> str:
@@ -101,18 +108,21 @@ class ActiveRun:
 
     # -------------------------------------------------------------- lifecycle
 
-    def end(self, status: str = "FINISHED") -> None:
-        """Write buffered metrics, then record the end time and final status (once)."""
+    def end(self, status: str = "FINISHED", reason: str | None = None) -> None:
+        """Write buffered metrics, then record the end time and final status (once);
+        ``reason`` says why, when something other than the code ended the run."""
         if self._ended:
             return
         self._ended = True
         try:
-            self.client.flush(self.id)
+            self.client.finish_run(self.id, status, reason)
         finally:
-            self.client.store.update_run(self.id, status=status, end_time=now_ms())
             with _stack_lock:
                 if self in _stack:
                     _stack.remove(self)
+                last = not _stack
+            if last:
+                _signals.restore()
 
     def __enter__(self) -> ActiveRun:
         return self
@@ -146,8 +156,24 @@ def on_run_start(hook: Callable[[ActiveRun], None]) -> None:
 
 
 def push(run: ActiveRun) -> None:
-    """Make ``run`` the innermost active run."""
+    """Make ``run`` the innermost active run (the first one installs the SIGTERM handler)."""
     with _stack_lock:
         _stack.append(run)
+        first = len(_stack) == 1
+    if first:
+        _signals.install(flush=lambda: flush_all(timeout=10), kill=_kill_on_sigterm)
     for hook in list(_start_hooks):
         hook(run)
+
+
+def end_all(status: str, reason: str | None = None) -> None:
+    """End every active run, innermost first (the process is stopping): report, never raise."""
+    for run in reversed(list(_stack)):
+        try:
+            run.end(status, reason)
+        except Exception as exc:
+            print(f"shipyard: could not end run {run.id}: {exc}", file=sys.stderr)
+
+
+def _kill_on_sigterm() -> None:
+    end_all("KILLED", "the process received SIGTERM")
