@@ -10,7 +10,9 @@ shipyard.registry).
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -18,11 +20,12 @@ import pytest
 from shipyard.client import LocalStore, Store
 from shipyard.client._rest import RestStore
 from shipyard.config import Settings, load_settings
-from shipyard.store import dispose_engines
+from shipyard.store import dispose_engines, get_engine
 from shipyard.tracking import Client, _fluent
 from shipyard.tracking._run import active_stack
 
 pytest_plugins = [
+    "tests.support.threads",
     "tests.support.services",
     "tests.support.server",
     "tests.support.soak",
@@ -48,7 +51,7 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh metadata database: a SQLite file, or a new PostgreSQL database."""
+    """A fresh, empty metadata database: a SQLite file, or a new PostgreSQL database."""
     if request.param == "postgres":
         return str(request.getfixturevalue("postgres_db_url"))
     return f"sqlite:///{tmp_path / 'meta.db'}"
@@ -70,10 +73,36 @@ def artifacts_uri(
     return str(tmp_path / "blobs")
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated to the newest schema once per session (per test worker):
+    tests start from a copy, where migrating a new file costs seconds of Alembic each."""
+    path = tmp_path_factory.mktemp("template") / "shipyard.db"
+    get_engine(f"sqlite:///{path}").dispose()
+    return path
+
+
+def _copy_sqlite(template: Path, path: Path) -> Path:
+    """A copy of the ``template`` database at ``path`` (through SQLite's backup API, so the
+    copy is consistent whatever journal the template kept)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with closing(sqlite3.connect(template)) as src, closing(sqlite3.connect(path)) as dst:
+        src.backup(dst)
+    return path
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def migrated_db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    """Like ``db_url``, but already at the newest schema (a copy of a session template)."""
+    if request.param == "postgres":
+        return str(request.getfixturevalue("migrated_postgres_db_url"))
+    return f"sqlite:///{_copy_sqlite(sqlite_template, tmp_path / 'meta.db')}"
+
+
 @pytest.fixture
-def settings(tmp_path: Path, db_url: str) -> Settings:
+def settings(tmp_path: Path, migrated_db_url: str) -> Settings:
     """Settings on each database backend, local blobs, synchronous logging."""
-    return load_settings(home=tmp_path / ".shipyard", db_url=db_url, sync_logging=True)
+    return load_settings(home=tmp_path / ".shipyard", db_url=migrated_db_url, sync_logging=True)
 
 
 def _store_settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
@@ -118,6 +147,9 @@ def sqlite_sdk(sqlite_settings: Settings) -> Iterator[Client]:
 
 
 @pytest.fixture
-def sqlite_settings(tmp_path: Path) -> Settings:
-    """Settings on SQLite only (for tests about the SDK rather than the backend)."""
-    return load_settings(home=tmp_path / ".shipyard")
+def sqlite_settings(tmp_path: Path, sqlite_template: Path) -> Settings:
+    """Settings on SQLite only (for tests about the SDK rather than the backend); the home's
+    database starts as a copy of the migrated template."""
+    settings = load_settings(home=tmp_path / ".shipyard")
+    _copy_sqlite(sqlite_template, settings.home / "shipyard.db")
+    return settings

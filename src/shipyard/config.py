@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,13 +19,27 @@ from typing import Any
 
 from shipyard.errors import ConfigError
 
-__all__ = ["Settings", "find_home", "load_settings"]
+__all__ = ["Settings", "find_home", "load_settings", "redact_url"]
 
 HOME_DIRNAME = ".shipyard"
 PROJECT_FILE = "shipyard.toml"
 _ENV_PREFIX = "SHIPYARD_"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+_SECRET_QUERY = re.compile(r"([?&](?:password|passwd|pwd)=)[^&]*", re.IGNORECASE)
+
+
+def redact_url(url: str) -> str:
+    """A database or server URL fit for a message or a log: its password (between the user
+    name and the last ``@``, so an unescaped ``@`` or ``/`` in it hides nothing) and any
+    ``password=`` query parameter become ``***``. Works on URLs no parser accepts, which
+    error messages show most."""
+    scheme, sep, rest = url.partition("://")
+    at = rest.rfind("@")
+    colon = rest.find(":")
+    if sep and 0 <= colon < at:
+        rest = f"{rest[:colon]}:***{rest[at:]}"
+    return _SECRET_QUERY.sub(r"\1***", f"{scheme}{sep}{rest}")
 
 
 @dataclass(frozen=True)

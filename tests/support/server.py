@@ -110,7 +110,7 @@ def server_process(tmp_path: Path, *args: str, env: dict[str, str] | None = None
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120  # imports alone can take a minute under load
         while True:
             try:
                 if httpx.get(url + "/healthz", timeout=1).status_code == 200:
@@ -118,8 +118,9 @@ def server_process(tmp_path: Path, *args: str, env: dict[str, str] | None = None
             except httpx.HTTPError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
+                state = "still starting" if proc.poll() is None else f"exit {proc.returncode}"
                 raise RuntimeError(
-                    "the server did not start:\n" + (tmp_path / "server.log").read_text()
+                    f"the server did not start ({state}):\n" + (tmp_path / "server.log").read_text()
                 )
             time.sleep(0.1)
         yield url

@@ -9,8 +9,9 @@ Session-scoped fixtures (one server per xdist worker, each on its own free port 
 * ``s3_endpoint`` -- :class:`S3Endpoint` of an in-process moto S3 server;
 * ``redis_url`` -- ``redis://127.0.0.1:PORT/0`` of a ``redis-server`` without persistence.
 
-Function-scoped fixtures: ``postgres_db_url`` (a fresh, empty database per test) and
-``s3_bucket`` (a fresh, uniquely named bucket per test).
+Function-scoped fixtures: ``postgres_db_url`` (a fresh, empty database per test),
+``migrated_postgres_db_url`` (a fresh database already at Shipyard's schema, copied from the
+session's ``postgres_template``) and ``s3_bucket`` (a fresh, uniquely named bucket per test).
 
 When a server binary or its Python client is missing the fixture skips the test, naming what is
 missing and how to install it -- unless ``SHIPYARD_REQUIRE_SERVICES=1``, in which case it fails,
@@ -48,7 +49,9 @@ __all__ = [
     "REQUIRE_SERVICES_ENV",
     "S3Endpoint",
     "ServiceStartError",
+    "migrated_postgres_db_url",
     "postgres_db_url",
+    "postgres_template",
     "postgres_url",
     "redis_url",
     "s3_bucket",
@@ -63,7 +66,7 @@ REQUIRE_SERVICES_ENV = "SHIPYARD_REQUIRE_SERVICES"
 PG_BINDIR_ENV = "SHIPYARD_PG_BINDIR"
 REDIS_SERVER_ENV = "SHIPYARD_REDIS_SERVER"
 
-STARTUP_TIMEOUT_S = 30.0
+STARTUP_TIMEOUT_S = 120.0  # a deadline, reached only on a badly loaded machine
 STOP_TIMEOUT_S = 10.0
 _POLL_INTERVAL_S = 0.05
 _LOG_TAIL_LINES = 60
@@ -76,6 +79,7 @@ _FALLBACK_PG_USER = "shipyard-pg"
 _FIXTURE_MARKERS = {
     "postgres_url": "postgres",
     "postgres_db_url": "postgres",
+    "migrated_postgres_db_url": "postgres",
     "s3_endpoint": "s3",
     "s3_bucket": "s3",
     "redis_url": "redis",
@@ -447,21 +451,54 @@ def postgres_db_url(postgres_url: str) -> Iterator[str]:
     The drop uses ``WITH (FORCE)`` so connections a test leaked do not keep it alive; a failed
     drop is logged, never raised.
     """
+    with _fresh_database(postgres_url) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_url: str) -> str:
+    """Name of a database on the session's cluster migrated to Shipyard's newest schema, kept
+    as a template: copying it is a file copy, where migrating an empty database is seconds of
+    Alembic per test."""
+    from shipyard.store import get_engine
+
     psycopg = _import_client("psycopg", "install the extra: `uv sync --extra postgres`")
+    name = "shipyard_template"
+    server_url = make_url(postgres_url)
+    with psycopg.connect(**_psycopg_conninfo(server_url, "postgres"), autocommit=True) as conn:
+        conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
+    get_engine(server_url.set(database=name).render_as_string(hide_password=False)).dispose()
+    return name
+
+
+@pytest.fixture
+def migrated_postgres_db_url(postgres_url: str, postgres_template: str) -> Iterator[str]:
+    """Like ``postgres_db_url``, but already at Shipyard's newest schema (a copy of
+    ``postgres_template``)."""
+    with _fresh_database(postgres_url, template=postgres_template) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def _fresh_database(postgres_url: str, *, template: str | None = None) -> Iterator[str]:
+    """A new database ``test_<uuid>`` (empty, or a copy of ``template``), dropped after."""
+    psycopg = _import_client("psycopg", "install the extra: `uv sync --extra postgres`")
+    sql = psycopg.sql
     server_url = make_url(postgres_url)
     name = f"test_{uuid.uuid4().hex}"
-    ident = psycopg.sql.Identifier(name)
+    ident = sql.Identifier(name)
     admin = _psycopg_conninfo(server_url, "postgres")
+    create = sql.SQL("CREATE DATABASE {}").format(ident)
+    if template is not None:
+        create = sql.SQL("{} TEMPLATE {}").format(create, sql.Identifier(template))
     with psycopg.connect(**admin, autocommit=True) as conn:
-        conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(ident))
+        conn.execute(create)
     try:
         yield server_url.set(database=name).render_as_string(hide_password=False)
     finally:
         try:
             with psycopg.connect(**admin, autocommit=True) as conn:
-                conn.execute(
-                    psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident)
-                )
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
         except psycopg.Error as exc:
             log.warning("could not drop test database %s: %s", name, exc)
 

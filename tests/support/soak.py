@@ -1,15 +1,32 @@
-"""Pytest plugin: the soak test's summary line, printed at the end of the session (also under
-pytest-xdist, where it travels back from the worker as a user property of the report)."""
+"""Pytest plugin for the serving soak: the ``serving_soak`` fixture (bench/serving_soak.py,
+which the suite runs on a short clock), and the soak's summary line, printed at the end of
+the session (also under pytest-xdist, where it travels back from the worker as a user
+property of the report)."""
 
 from __future__ import annotations
 
+import importlib
+import sys
 from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 
+BENCH = Path(__file__).resolve().parents[2] / "bench"
 _KEY = "soak_summary"
 _lines: list[str] = []
+
+
+@pytest.fixture
+def serving_soak() -> Iterator[ModuleType]:
+    """bench/serving_soak.py: ``register_champion``, ``run`` and the checks of its report."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        yield importlib.import_module("serving_soak")
+    finally:
+        sys.path.remove(str(BENCH))
 
 
 @pytest.fixture
@@ -34,6 +51,6 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run soak tests first: under pytest-xdist a worker takes them at the start and the
-    other tests share the remaining workers meanwhile, instead of the minutes of load
-    trailing the whole session."""
+    other tests share the remaining workers meanwhile, instead of the load trailing the
+    whole session."""
     items.sort(key=lambda item: item.get_closest_marker("soak") is None)

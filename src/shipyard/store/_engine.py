@@ -17,6 +17,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
+from shipyard.config import redact_url
 from shipyard.errors import ConfigError, ServiceUnavailable
 
 #: The newest migration. A test checks it equals Alembic's head, so a new migration that
@@ -71,9 +72,9 @@ def dispose_engines() -> None:
 def _create(url: str, busy_timeout_ms: int) -> Engine:
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise ConfigError(
-            f"database URL {url!r} is not a valid SQLAlchemy URL; "
+            f"database URL {redact_url(url)!r} is not a valid SQLAlchemy URL; "
             "use sqlite:///path/to/file.db or postgresql+psycopg://user:pw@host/db",
             field="db_url",
         ) from None
@@ -111,7 +112,8 @@ def upgrade(engine: Engine) -> None:
             return
     except OperationalError as exc:
         raise ServiceUnavailable(
-            f"cannot reach the metadata database {engine.url.render_as_string()!r}: "
+            "cannot reach the metadata database "
+            f"{redact_url(engine.url.render_as_string(hide_password=False))!r}: "
             f"{exc.orig}; check SHIPYARD_DB_URL and that the server is running"
         ) from None
     from alembic import command

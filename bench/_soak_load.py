@@ -1,6 +1,7 @@
-"""The soak test's load generator, run in its own process:
+"""The serving soak's load generator (bench/serving_soak.py), run in its own process so the
+soak measures the server, not its client:
 
-    python -m tests.serving.soak_load URL SECONDS RATE CLIENTS OUT.json
+    python bench/_soak_load.py URL SECONDS RATE CLIENTS OUT.json
 
 ``CLIENTS`` asyncio clients (one httpx connection pool each) share a fixed request rate: each
 sends on its own schedule (``RATE / CLIENTS`` per second; a late request is sent at once) with
