@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from shipyard.artifacts import sha256_file
+from shipyard.artifacts import scratch_dir, sha256_file
 from shipyard.client import Store
 from shipyard.data import _context
 from shipyard.data._canonical import write_canonical
@@ -97,8 +96,8 @@ def register(
 
     check_dataset_name(name)
     target = store or _store()
-    with tempfile.TemporaryDirectory(prefix="shipyard-data-") as tmp:
-        written = write_canonical(source, Path(tmp) / "data.parquet")
+    with scratch_dir("shipyard-data-") as tmp:
+        written = write_canonical(source, tmp / "data.parquet")
         digest = sha256_file(written.path).digest
         version = target.find_dataset_version(name, digest)
         if version is None:
