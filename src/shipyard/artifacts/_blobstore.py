@@ -4,7 +4,9 @@ A blob lives at ``<root>/sha256/<2 hex>/<64 hex>``. Writing hashes the content a
 uploads it under a temporary name and renames it into place (local file systems), or uploads
 straight to the final key (object stores, where a completed PUT or multipart upload is atomic),
 so a crash never leaves a half-written blob under a real name. Identical content is stored once.
-Every read is checked against the hash; a mismatch raises :class:`IntegrityError`.
+Every read is checked against the hash; a mismatch raises :class:`IntegrityError`. Error
+messages name the digest, never the store's location: they cross the wire from a server,
+whose file-system paths are nobody else's business.
 """
 
 from __future__ import annotations
@@ -125,7 +127,7 @@ class BlobStore:
         try:
             return int(self.fs.size(self._path(check_digest(digest))))
         except FileNotFoundError:
-            raise NotFound(f"blob {digest} is not in the artifact store {self.uri}") from None
+            raise NotFound(f"blob {digest} is not in the artifact store", field="digest") from None
 
     def local_path(self, digest: str) -> Path | None:
         """Where a blob lives on this machine's disk (local stores only; None on S3 etc.).
@@ -231,7 +233,7 @@ class BlobStore:
         try:
             raw = self.fs.open(path, "rb")
         except FileNotFoundError:
-            raise NotFound(f"blob {digest} is not in the artifact store {self.uri}") from None
+            raise NotFound(f"blob {digest} is not in the artifact store", field="digest") from None
         with raw:
             yield cast(IO[bytes], _VerifyingReader(raw, digest))
 
@@ -260,6 +262,7 @@ class BlobStore:
         blobs: list[StoredFile] = []
         temps: list[StoredFile] = []
         base = f"{self.root}/sha256"
+        self.fs.invalidate_cache(base)
         try:
             found = self.fs.find(base, detail=True)
         except FileNotFoundError:
@@ -272,6 +275,16 @@ class BlobStore:
             elif len(name) == 64 and path.endswith(f"/{name[:2]}/{name}"):
                 blobs.append(item)
         return blobs, temps
+
+    def stat(self, digest: str) -> StoredFile | None:
+        """The stored blob ``digest`` as it is now (uncached), or None when there is none."""
+        path = self._path(check_digest(digest))
+        self.fs.invalidate_cache(path)
+        try:
+            info = self.fs.info(path)
+        except FileNotFoundError:
+            return None
+        return StoredFile(path, digest, int(info.get("size") or 0), _mtime(info))
 
     def check(self, digest: str, size: int | None = None, *, full: bool = True) -> str | None:
         """What is wrong with the stored blob ``digest``, in words, or None when it is fine.
