@@ -55,3 +55,16 @@ def test_sigterm_removes_live_scratch_folders(handler: str, code: int) -> None:
     assert not folder.exists()
     if handler == "chained":
         assert "user handler" in rest
+
+
+def test_the_previous_sigterm_handler_is_back_after_the_block() -> None:
+    def mine(signum: int, frame: object) -> None:
+        raise AssertionError("not called")
+
+    before = signal.signal(signal.SIGTERM, mine)
+    try:
+        with scratch_dir("shipyard-data-"):
+            assert signal.getsignal(signal.SIGTERM) is not mine
+        assert signal.getsignal(signal.SIGTERM) is mine
+    finally:
+        signal.signal(signal.SIGTERM, before)

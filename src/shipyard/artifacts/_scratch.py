@@ -6,9 +6,10 @@ crash fills the disk (a killed dataset registration leaves its whole Parquet fil
 
 - :func:`scratch_dir` and :func:`scratch_file` remove what they made when the block exits,
   normally or by an exception;
-- while any scratch path is live, a SIGTERM handler (installed on first use, from the main
-  thread only, chaining whatever handler was there before) removes every live path and then
-  lets the signal do what it did before (the default ends the process);
+- while any scratch path is live, a SIGTERM handler (from the main thread only, chaining
+  whatever handler was there before, such as the tracking runs' one) removes every live
+  path and then lets the signal do what it did before (the default ends the process); the
+  previous handler is put back when the last scratch path is gone;
 - SIGKILL cannot be caught: ``shipyard gc`` removes stale scratch paths later. Every scratch
   name starts with :data:`SCRATCH_PREFIX` so gc can recognise them; gc leaves young ones
   alone (they may belong to a writer still at work).
@@ -47,8 +48,7 @@ WRITER_PREFIXES = (
 
 _live: set[str] = set()
 _lock = threading.Lock()
-_previous: Any = None
-_installed = False
+_previous: Any = signal.SIG_DFL
 
 
 def _remove(path: str) -> None:
@@ -67,39 +67,56 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     for path in live:
         _remove(path)
     previous = _previous
-    if callable(previous):
+    if callable(previous) and previous is not _on_sigterm:
         previous(signum, frame)
-    elif previous != signal.SIG_IGN:  # the default (or unknown): end the process as it would
-        signal.signal(signum, signal.SIG_DFL)
-        os.kill(os.getpid(), signum)
+        return
+    signal.signal(signum, signal.SIG_DFL)  # the default: end the process as it would have
+    os.kill(os.getpid(), signum)
 
 
-def _install_handler() -> None:
-    """Install the SIGTERM handler once, from the main thread (signals can only be set there)."""
-    global _previous, _installed
-    if _installed or threading.current_thread() is not threading.main_thread():
+def _install() -> None:
+    """Handle SIGTERM while scratch paths are live: from the main thread only (the one where
+    Python sets and runs handlers), never over an ignored SIGTERM."""
+    global _previous
+    if threading.current_thread() is not threading.main_thread():
         return
     try:
         current = signal.getsignal(signal.SIGTERM)
+        if current is _on_sigterm or current is signal.SIG_IGN or current is None:
+            return
         signal.signal(signal.SIGTERM, _on_sigterm)
-    except (ValueError, OSError):  # an embedded interpreter without signal support
+    except (ValueError, OSError):  # an interpreter without signal support
         return
-    _previous, _installed = current, True
+    _previous = current
+
+
+def _restore() -> None:
+    """Put the previous handler back once nothing is live (unless another was set since)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    with suppress(ValueError, OSError):
+        if signal.getsignal(signal.SIGTERM) is _on_sigterm:
+            signal.signal(signal.SIGTERM, _previous)
 
 
 @contextmanager
 def track(path: str | os.PathLike[str]) -> Iterator[None]:
     """Remove ``path`` (a file or folder) on SIGTERM while the block runs, and at its end."""
     name = os.fspath(path)
-    _install_handler()
     with _lock:
+        first = not _live
         _live.add(name)
+    if first:
+        _install()
     try:
         yield
     finally:
         with _lock:
             _live.discard(name)
+            last = not _live
         _remove(name)
+        if last:
+            _restore()
 
 
 @contextmanager

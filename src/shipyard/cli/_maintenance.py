@@ -8,18 +8,11 @@ import typer
 from rich.table import Table
 
 from shipyard import maintenance
+from shipyard.cli._data import _size
 from shipyard.cli._render import console, friendly_errors, safe
 
 _GRACE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
 
 
 def _grace(text: str) -> float:
