@@ -276,11 +276,20 @@ def check_alias(alias: Any, *, settable: bool = True) -> str:
     return alias
 
 
+#: The largest version number: the database stores versions as 32-bit integers.
+MAX_VERSION = 2**31 - 1
+
+
 def check_version(version: Any) -> int:
-    """A model version number: a positive integer."""
+    """A model version number: a positive integer the database can hold."""
     if isinstance(version, bool) or not isinstance(version, numbers.Integral) or version < 1:
         raise InvalidArgument(
             f"model version must be a positive integer, got {version!r}", field="version"
+        )
+    if int(version) > MAX_VERSION:
+        raise InvalidArgument(
+            f"model version {version} is out of range: versions go from 1 to {MAX_VERSION:,}",
+            field="version",
         )
     return int(version)
 

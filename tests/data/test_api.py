@@ -155,6 +155,26 @@ def test_bad_input_is_refused_with_clear_errors_and_nothing_stored(
     assert [d.name for d in data.list_datasets()] == ["real"]
 
 
+def test_untyped_source_errors_become_schema_errors_naming_the_source(
+    sdk: Client, tmp_path: Path
+) -> None:
+    import pyarrow as pa
+
+    duplicated = pd.DataFrame([[1, 2, 3]], columns=["a", "b", "a"])
+    with pytest.raises(SchemaError, match="must be unique; duplicated: a") as dup:
+        data.register("x", duplicated)
+    assert dup.value.field == "source"
+    for empty in (pd.DataFrame(), pa.table({})):
+        with pytest.raises(SchemaError, match="has no columns") as none:
+            data.register("x", empty)
+        assert none.value.field == "source"
+    assert data.register("x", pd.DataFrame({"a": pd.Series([], dtype="int64")})).num_rows == 0
+    for huge in ("x@99999999999999999999999", "x@2147483648"):
+        with pytest.raises(InvalidArgument, match="from 1 to 2,147,483,647") as ref:
+            data.load(huge)
+        assert ref.value.field == "ref"
+
+
 def test_loading_and_registering_inside_a_run_records_lineage(sdk: Client) -> None:
     source = data.register("source", _frame(10))
     with shipyard.start_run(experiment="lineage") as run:

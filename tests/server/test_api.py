@@ -73,6 +73,26 @@ def raw(live_server: LiveServer, method: str, path: str, body: bytes = b"") -> t
 # ---------------------------------------------------------------------------- errors
 
 
+def test_malformed_json_names_the_body_and_the_character(api: httpx.Client) -> None:
+    broken = api.post(
+        "/experiments", content=b'{"name": }', headers={"content-type": "application/json"}
+    )
+    assert broken.status_code == 422
+    body = broken.json()
+    assert body["field"] == "body" and body["code"] == "invalid_argument"
+    assert "not valid JSON at character 9" in body["message"]
+
+
+def test_a_missing_blob_is_a_404_that_reveals_no_server_path(
+    api: httpx.Client, served: LocalStore
+) -> None:
+    missing = api.get(f"/blobs/{'0' * 64}")
+    assert missing.status_code == 404 and missing.json()["field"] == "digest"
+    text = missing.text
+    assert str(served.settings.home) not in text and served.settings.artifacts_uri not in text
+    assert "/" not in missing.json()["message"]
+
+
 def test_errors_come_back_as_status_and_a_body_naming_the_field(
     api: httpx.Client, served: LocalStore
 ) -> None:

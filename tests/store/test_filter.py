@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from shipyard.client import Store
 from shipyard.errors import FilterSyntaxError, InvalidArgument
 from shipyard.store._filter import (
     And,
@@ -337,3 +338,39 @@ def test_order_by_syntax_error_gives_position() -> None:
     assert error.details["position"] == 12
     assert error.details["expected"] == ["'asc'", "'desc'", "the end of the input"]
     assert error.message.startswith("order_by syntax error at position 12")
+
+
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [
+        (" or ".join(f"metrics.m = {i}" for i in range(1100)), "1,100 comparisons"),
+        (" and ".join(f"metrics.m != {i}" for i in range(201)), "201 comparisons"),
+        ("params.p in (" + ",".join(f"'{i}'" for i in range(10_001)) + ")", "10,001 values"),
+        ("not " * 40 + "metrics.m = 1", "41 levels of nesting"),
+    ],
+    ids=["1100-or", "201-and", "values", "nesting"],
+)
+def test_oversized_filters_are_refused_naming_the_limit(text: str, what: str) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        parse_filter(text)
+    assert caught.value.field == "filter"
+    assert what in caught.value.message and "the limit is" in caught.value.message
+
+
+def test_filters_at_the_limits_parse() -> None:
+    assert isinstance(parse_filter(" or ".join(f"metrics.m = {i}" for i in range(200))), Or)
+    assert isinstance(parse_filter("not " * 31 + "metrics.m = 1"), Not)
+
+
+def test_an_oversized_filter_is_invalid_not_an_outage_on_every_store(store: Store) -> None:
+    """Embedded and through the server, on SQLite and PostgreSQL: a 422 naming the limit,
+    not the database's "expression tree is too large" reported as a 503."""
+    experiment = store.create_experiment("limits")
+    store.create_run(experiment.id, "r")
+    huge = " or ".join(f"metrics.m = {i}" for i in range(1100))
+    with pytest.raises(InvalidArgument) as caught:
+        store.search_runs([experiment.id], huge)
+    assert caught.value.http_status == 422 and caught.value.field == "filter"
+    assert "the limit is 200" in caught.value.message
+    largest = " or ".join(f"metrics.m = {i}" for i in range(200))
+    assert store.search_runs([experiment.id], largest).runs == []

@@ -1,5 +1,30 @@
-"""Content-addressed blob storage (local folder by default, S3 and other fsspec backends)."""
+"""Content-addressed blob storage (local folder by default, S3 and other fsspec backends),
+and the scratch files writers stage blobs in."""
 
-from shipyard.artifacts._blobstore import CHUNK, BlobInfo, BlobStore, sha256_file
+from shipyard.artifacts._blobstore import (
+    CHUNK,
+    TMP_MARK,
+    BlobInfo,
+    BlobStore,
+    StoredFile,
+    sha256_file,
+)
+from shipyard.artifacts._scratch import (
+    SCRATCH_PREFIX,
+    WRITER_PREFIXES,
+    scratch_dir,
+    scratch_file,
+)
 
-__all__ = ["CHUNK", "BlobInfo", "BlobStore", "sha256_file"]
+__all__ = [
+    "CHUNK",
+    "SCRATCH_PREFIX",
+    "TMP_MARK",
+    "WRITER_PREFIXES",
+    "BlobInfo",
+    "BlobStore",
+    "StoredFile",
+    "scratch_dir",
+    "scratch_file",
+    "sha256_file",
+]

@@ -4,7 +4,9 @@ A blob lives at ``<root>/sha256/<2 hex>/<64 hex>``. Writing hashes the content a
 uploads it under a temporary name and renames it into place (local file systems), or uploads
 straight to the final key (object stores, where a completed PUT or multipart upload is atomic),
 so a crash never leaves a half-written blob under a real name. Identical content is stored once.
-Every read is checked against the hash; a mismatch raises :class:`IntegrityError`.
+Every read is checked against the hash; a mismatch raises :class:`IntegrityError`. Error
+messages name the digest, never the store's location: they cross the wire from a server,
+whose file-system paths are nobody else's business.
 """
 
 from __future__ import annotations
@@ -13,18 +15,50 @@ import hashlib
 import io
 import os
 import shutil
-import tempfile
+import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
 
 from shipyard._validation import check_digest
+from shipyard.artifacts._scratch import scratch_file, track
 from shipyard.errors import ConfigError, IntegrityError, NotFound
 
 CHUNK = 1 << 20
+#: What a local blob's temporary name adds to its final name: ``<digest>.tmp-<random hex>``.
+TMP_MARK = ".tmp-"
+#: Seconds after which an object-store blob found again on put gets its modification time
+#: refreshed (see :meth:`BlobStore._touch_remote`); far below gc's smallest sensible grace.
+TOUCH_AFTER = 600
+
+
+def _mtime(info: dict[str, Any]) -> float | None:
+    """A file's modification time in epoch seconds from an fsspec ``info`` dict, if known
+    (local files give ``mtime``, S3 objects ``LastModified``)."""
+    value = info.get("mtime", info.get("LastModified", info.get("last_modified")))
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    timestamp = getattr(value, "timestamp", None)
+    return float(timestamp()) if callable(timestamp) else None
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (POSIX; a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -44,6 +78,18 @@ def sha256_file(path: str | os.PathLike[str]) -> BlobInfo:
             h.update(chunk)
             size += len(chunk)
     return BlobInfo(h.hexdigest(), size)
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file found under the blob store's root: a blob (``name`` is its digest) or a
+    temporary file a writer left (``name`` is the file name). ``modified`` is in epoch
+    seconds, None when the backend does not say."""
+
+    path: str
+    name: str
+    size: int
+    modified: float | None
 
 
 class BlobStore:
@@ -81,7 +127,7 @@ class BlobStore:
         try:
             return int(self.fs.size(self._path(check_digest(digest))))
         except FileNotFoundError:
-            raise NotFound(f"blob {digest} is not in the artifact store {self.uri}") from None
+            raise NotFound(f"blob {digest} is not in the artifact store", field="digest") from None
 
     def local_path(self, digest: str) -> Path | None:
         """Where a blob lives on this machine's disk (local stores only; None on S3 etc.).
@@ -92,41 +138,90 @@ class BlobStore:
         return Path(self._path(check_digest(digest))) if self.is_local else None
 
     def put_file(self, path: str | os.PathLike[str]) -> BlobInfo:
-        """Store a local file; returns its digest and size. Stores nothing new if present."""
+        """Store a local file; returns its digest and size.
+
+        Identical content is stored once: when the blob is already there and intact, nothing
+        is written (its modification time is refreshed, so ``shipyard gc`` sees it as young
+        while the caller records a reference to it). A stored blob that does not match (a
+        different size, or on a local folder the same size but other content) is re-written:
+        putting the right content again repairs a corrupted blob.
+        """
         info = sha256_file(path)
         target = self._path(info.digest)
-        if self.fs.exists(target):
+        if self._holds(target, info):
             return info
         if self.is_local:
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
-            tmp = f"{target}.tmp-{uuid.uuid4().hex}"
-            try:
-                shutil.copyfile(path, tmp)
-                os.replace(tmp, target)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
+            self._write_local(path, target)
         else:
             self.fs.put_file(str(path), target)
+            self.fs.invalidate_cache(target)
         return info
+
+    def _holds(self, target: str, info: BlobInfo) -> bool:
+        """True when ``target`` is stored and matches ``info``: the size first (one stat or
+        HEAD request); on a local folder, the same size is confirmed by hashing the file (a
+        local read costs about what the copy it saves would). On an object store, whose
+        objects are checked by the service when written, the size is the check."""
+        try:
+            stored = self.fs.info(target)
+        except FileNotFoundError:
+            return False
+        if int(stored.get("size") or 0) != info.size:
+            return False
+        if self.is_local:
+            if sha256_file(target).digest != info.digest:
+                return False
+            with suppress(OSError):  # young again: gc's grace covers the coming reference
+                os.utime(target)
+            return True
+        self._touch_remote(target, stored)
+        return True
+
+    def _touch_remote(self, target: str, stored: dict[str, Any]) -> None:
+        """Refresh an old object's modification time (a server-side metadata copy) so that a
+        concurrent ``shipyard gc`` does not take it for unreferenced while the caller records
+        its reference. Objects written in the last :data:`TOUCH_AFTER` seconds are left as
+        they are."""
+        modified = _mtime(stored)
+        if modified is not None and time.time() - modified < TOUCH_AFTER:
+            return
+        setxattr = getattr(self.fs, "setxattr", None)
+        if setxattr is None:
+            return
+        try:
+            setxattr(target, shipyard_touched=str(int(time.time())))
+        except Exception:  # best effort: gc's grace period still applies
+            return
+        self.fs.invalidate_cache(target)
+
+    @staticmethod
+    def _write_local(path: str | os.PathLike[str], target: str) -> None:
+        """Copy ``path`` to ``target`` under a temporary name, fsync the file, rename it into
+        place and fsync the folder, so that a power loss leaves either no blob or a whole
+        one; the temporary file is removed on an exception or SIGTERM."""
+        folder = Path(target).parent
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = f"{target}{TMP_MARK}{uuid.uuid4().hex}"
+        with track(tmp):
+            with open(path, "rb") as src, open(tmp, "wb") as out:
+                shutil.copyfileobj(src, out, CHUNK)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, target)
+            _fsync_dir(folder)
 
     def put_bytes(self, data: bytes) -> BlobInfo:
         """Store bytes held in memory."""
-        with tempfile.NamedTemporaryFile(delete=False) as tmp:
-            tmp.write(data)
-        try:
-            return self.put_file(tmp.name)
-        finally:
-            os.unlink(tmp.name)
+        with scratch_file() as tmp:
+            tmp.write_bytes(data)
+            return self.put_file(tmp)
 
     def put_stream(self, stream: IO[bytes]) -> BlobInfo:
         """Store what a binary stream yields, spooling through a temp file (bounded memory)."""
-        with tempfile.NamedTemporaryFile(delete=False) as tmp:
-            shutil.copyfileobj(stream, tmp, CHUNK)
-        try:
-            return self.put_file(tmp.name)
-        finally:
-            os.unlink(tmp.name)
+        with scratch_file() as tmp:
+            with open(tmp, "wb") as out:
+                shutil.copyfileobj(stream, out, CHUNK)
+            return self.put_file(tmp)
 
     @contextmanager
     def open(self, digest: str) -> Iterator[IO[bytes]]:
@@ -138,7 +233,7 @@ class BlobStore:
         try:
             raw = self.fs.open(path, "rb")
         except FileNotFoundError:
-            raise NotFound(f"blob {digest} is not in the artifact store {self.uri}") from None
+            raise NotFound(f"blob {digest} is not in the artifact store", field="digest") from None
         with raw:
             yield cast(IO[bytes], _VerifyingReader(raw, digest))
 
@@ -161,6 +256,66 @@ class BlobStore:
             if tmp.exists():
                 tmp.unlink()
         return dest
+
+    def scan(self) -> tuple[list[StoredFile], list[StoredFile]]:
+        """Every blob and every leftover temporary file under the root (for fsck and gc)."""
+        blobs: list[StoredFile] = []
+        temps: list[StoredFile] = []
+        base = f"{self.root}/sha256"
+        self.fs.invalidate_cache(base)
+        try:
+            found = self.fs.find(base, detail=True)
+        except FileNotFoundError:
+            return blobs, temps
+        for path, info in cast(dict[str, dict[str, Any]], found).items():
+            name = path.rsplit("/", 1)[-1]
+            item = StoredFile(path, name, int(info.get("size") or 0), _mtime(info))
+            if TMP_MARK in name:
+                temps.append(item)
+            elif len(name) == 64 and path.endswith(f"/{name[:2]}/{name}"):
+                blobs.append(item)
+        return blobs, temps
+
+    def stat(self, digest: str) -> StoredFile | None:
+        """The stored blob ``digest`` as it is now (uncached), or None when there is none."""
+        path = self._path(check_digest(digest))
+        self.fs.invalidate_cache(path)
+        try:
+            info = self.fs.info(path)
+        except FileNotFoundError:
+            return None
+        return StoredFile(path, digest, int(info.get("size") or 0), _mtime(info))
+
+    def check(self, digest: str, size: int | None = None, *, full: bool = True) -> str | None:
+        """What is wrong with the stored blob ``digest``, in words, or None when it is fine.
+
+        Args:
+            digest: The blob to check.
+            size: The size its record expects, if the record has one.
+            full: Hash the content (reads the whole blob); False checks presence and size.
+        """
+        path = self._path(check_digest(digest))
+        try:
+            stored = int(self.fs.info(path).get("size") or 0)
+        except FileNotFoundError:
+            return "missing"
+        if size is not None and stored != size:
+            return f"holds {stored} bytes, its record says {size}"
+        if not full:
+            return None
+        h = hashlib.sha256()
+        with self.fs.open(path, "rb") as fh:
+            while chunk := fh.read(CHUNK):
+                h.update(chunk)
+        actual = h.hexdigest()
+        return None if actual == digest else f"corrupted: its content hashes to {actual}"
+
+    def remove_temp(self, item: StoredFile) -> None:
+        """Remove a leftover temporary file found by :meth:`scan` (never a blob)."""
+        if TMP_MARK not in item.name or not item.path.startswith(f"{self.root}/sha256/"):
+            raise ValueError(f"{item.path} is not a temporary file of this blob store")
+        with suppress(FileNotFoundError):
+            self.fs.rm(item.path)
 
     def delete(self, digest: str) -> None:
         """Remove a blob (garbage collection; callers make sure nothing points at it)."""
@@ -209,8 +364,10 @@ class _VerifyingReader(io.RawIOBase):
         actual = self._hash.hexdigest()
         if actual != self._digest:
             raise IntegrityError(
-                f"blob {self._digest} is corrupted: its content hashes to {actual}; "
-                "restore it from a backup or re-log the artifact",
+                f"blob {self._digest} is corrupted: its content hashes to {actual}; store the "
+                "same content again (re-log the artifact or register the same files: a blob "
+                "that does not match is re-written) or restore it from a backup; "
+                "`shipyard fsck` lists every damaged blob",
                 expected=self._digest,
                 actual=actual,
             )

@@ -9,6 +9,7 @@ from shipyard.cli import (
     _data,
     _experiments,
     _features,
+    _maintenance,
     _models,
     _monitor,
     _pipelines,
@@ -39,6 +40,7 @@ app.add_typer(_access.tokens, name="tokens")
 app.command()(_access.audit)
 app.command()(demo)
 app.command()(server)
+_maintenance.register(app)
 for _command in (_serving.serve, _serving.predict, _serving.build):
     app.command()(_command)
 

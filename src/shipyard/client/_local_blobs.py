@@ -26,7 +26,7 @@ class LocalBlobs(LocalBase, BlobsStore):
             if not local.exists():
                 return self.blobs.get_file(digest, local)  # verified while copying
         if not local.exists():
-            raise NotFound(f"blob {digest} is not in the artifact store {self.blobs.uri}")
+            raise NotFound(f"blob {digest} is not in the artifact store", field="digest")
         actual = sha256_file(local).digest
         if actual != digest:
             raise IntegrityError(

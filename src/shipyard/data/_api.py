@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from shipyard.artifacts import sha256_file
+from shipyard._validation import MAX_VERSION
+from shipyard.artifacts import scratch_dir, sha256_file
 from shipyard.client import Store
 from shipyard.data import _context
 from shipyard.data._canonical import write_canonical
@@ -43,10 +43,10 @@ def parse_ref(ref: str) -> tuple[str, int | None]:
     if version is None or version == "latest":
         return name, None
     digits = version[1:] if version[:1] in ("v", "V") else version
-    if not digits.isdigit() or int(digits) < 1:
+    if not digits.isdigit() or not 1 <= int(digits) <= MAX_VERSION:
         raise InvalidArgument(
-            f"dataset reference {ref!r} has version {version!r}; use a number from 1 up "
-            "(name@3) or 'latest'",
+            f"dataset reference {ref!r} has version {version!r}; use a number from 1 to "
+            f"{MAX_VERSION:,} (name@3) or 'latest'",
             field="ref",
         )
     return name, int(digits)
@@ -97,8 +97,8 @@ def register(
 
     check_dataset_name(name)
     target = store or _store()
-    with tempfile.TemporaryDirectory(prefix="shipyard-data-") as tmp:
-        written = write_canonical(source, Path(tmp) / "data.parquet")
+    with scratch_dir("shipyard-data-") as tmp:
+        written = write_canonical(source, tmp / "data.parquet")
         digest = sha256_file(written.path).digest
         version = target.find_dataset_version(name, digest)
         if version is None:

@@ -63,15 +63,27 @@ class Written:
     source: str
 
 
-def _clean_schema(schema: pa.Schema) -> pa.Schema:
-    import pyarrow as pa
-
-    names = schema.names
+def _check_columns(names: list[str], description: str) -> None:
+    """A dataset needs at least one column, each named once (Parquet and every reader of
+    it refuse anything else, in their own words)."""
+    if not names:
+        raise SchemaError(
+            f"{description} has no columns; a dataset needs at least one column (an empty "
+            "table with named columns is fine)",
+            field="source",
+        )
     if len(set(names)) != len(names):
         duplicated = sorted({n for n in names if names.count(n) > 1})
         raise SchemaError(
-            f"column names must be unique; duplicated: {', '.join(duplicated)}", field="source"
+            f"column names of {description} must be unique; duplicated: {', '.join(duplicated)}",
+            field="source",
         )
+
+
+def _clean_schema(schema: pa.Schema, description: str) -> pa.Schema:
+    import pyarrow as pa
+
+    _check_columns(schema.names, description)
     return pa.schema([pa.field(f.name, f.type, f.nullable) for f in schema])
 
 
@@ -152,6 +164,7 @@ def source_batches(source: Any) -> tuple[pa.Schema, Iterable[pa.RecordBatch], st
                 "df.columns = df.columns.map(str)",
                 field="source",
             )
+        _check_columns(columns, "the DataFrame")
         try:
             table = pa.Table.from_pandas(source, preserve_index=False)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
@@ -211,7 +224,7 @@ def write_canonical(source: Any, target: Path) -> Written:
     import pyarrow.parquet as pq
 
     raw_schema, batches, description = source_batches(source)
-    schema = _clean_schema(raw_schema)
+    schema = _clean_schema(raw_schema, description)
     rows = 0
     try:
         with pq.ParquetWriter(str(target), schema, **WRITE_OPTIONS) as writer:

@@ -115,6 +115,9 @@ async def _validation_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     problems = []
     for error in exc.errors():
+        if error.get("type") == "json_invalid":  # loc is ("body", <character offset>)
+            problems.append({"field": "body", "message": _json_problem(error)})
+            continue
         location = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
         if location and location[0] in ("query", "path", "header"):
             location = location[1:]
@@ -127,6 +130,15 @@ async def _validation_error(_request: Request, exc: Exception) -> Response:
         "details": {"errors": problems},
     }
     return respond(body, 422)
+
+
+def _json_problem(error: dict[str, Any]) -> str:
+    """A JSON decode error in words: what is wrong and at which character of the body."""
+    where = error.get("loc", ())
+    position = where[1] if len(where) > 1 and isinstance(where[1], int) else None
+    reason = str((error.get("ctx") or {}).get("error", "")) or "JSON decode error"
+    at = f" at character {position}" if position is not None else ""
+    return f"the request body is not valid JSON{at}: {reason}"
 
 
 async def _http_error(_request: Request, exc: Exception) -> Response:

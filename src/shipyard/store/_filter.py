@@ -48,6 +48,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ATTRIBUTES",
+    "MAX_FILTER_CLAUSES",
+    "MAX_FILTER_DEPTH",
+    "MAX_FILTER_VALUES",
     "NULLABLE_ATTRIBUTES",
     "RUN_STATUSES",
     "And",
@@ -70,6 +73,14 @@ Operator: TypeAlias = Literal[
 Value: TypeAlias = int | float | str
 
 RUN_STATUSES = ("RUNNING", "FINISHED", "FAILED", "KILLED", "SCHEDULED")
+
+#: The most comparisons one filter may hold (each becomes a SQL condition; databases refuse
+#: expressions past a depth of about 1,000). Documented in docs/search.md.
+MAX_FILTER_CLAUSES = 200
+#: The most values all the ``in (...)`` lists of one filter may hold together.
+MAX_FILTER_VALUES = 10_000
+#: The deepest nesting of parentheses and ``not`` a filter may have.
+MAX_FILTER_DEPTH = 32
 
 #: Attribute name -> how its values compare.
 ATTRIBUTES: dict[str, Literal["text", "number", "status"]] = {
@@ -389,7 +400,40 @@ def parse_filter(text: str | None) -> Expr | None:
     """
     if text is None or not text.strip():
         return None
-    return _build_expr(_parse(text, "filter", "filter"))
+    tree = _parse(text, "filter", "filter")
+    _check_size(tree)
+    return _build_expr(tree)
+
+
+def _check_size(tree: Tree[Token]) -> None:
+    """Refuse a filter past the documented limits before any SQL is built (a database would
+    refuse it as an error that looks like an outage). Walks the tree without recursion."""
+    from lark import Token, Tree
+
+    clauses = values = depth = 0
+    stack: list[tuple[Tree[Token], int]] = [(tree, 1)]
+    while stack:
+        node, level = stack.pop()
+        nested = [child for child in node.children if isinstance(child, Tree)]
+        if not nested:  # a comparison: a field, an operator and its values
+            clauses += 1
+            values += sum(
+                1 for t in node.children if isinstance(t, Token) and t.type in ("NUMBER", "STRING")
+            )
+        depth = max(depth, level)
+        stack.extend((child, level + 1) for child in nested)
+    for amount, limit, what in (
+        (clauses, MAX_FILTER_CLAUSES, "comparisons"),
+        (values, MAX_FILTER_VALUES, "values"),
+        (depth, MAX_FILTER_DEPTH, "levels of nesting"),
+    ):
+        if amount > limit:
+            raise InvalidArgument(
+                f"the filter has {amount:,} {what}; the limit is {limit:,} (see docs/search.md): "
+                "narrow it, or split the search and combine the results",
+                field="filter",
+                limit=limit,
+            )
 
 
 def parse_order_by(items: Sequence[str] | str | None) -> list[OrderKey]:
