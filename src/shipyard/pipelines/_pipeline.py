@@ -112,11 +112,14 @@ def topological_order(pipeline: str, nodes: dict[str, Node]) -> list[str]:
 class Pipeline:
     """A function wrapped by ``@pipeline``: calling it runs the pipeline."""
 
-    def __init__(self, fn: Callable[..., Any], name: str, description: str) -> None:
+    def __init__(
+        self, fn: Callable[..., Any], name: str, description: str, trusted_pickle: bool = False
+    ) -> None:
         functools.update_wrapper(self, fn)
         self.fn = fn
         self.name = name
         self.description = description
+        self.trusted_pickle = trusted_pickle
         self.signature = inspect.signature(fn)
 
     @property
@@ -223,17 +226,32 @@ class Pipeline:
 def pipeline(fn: Callable[..., Any], /) -> Pipeline: ...
 @overload
 def pipeline(
-    *, name: str | None = ..., description: str = ...
+    *, name: str | None = ..., description: str = ..., trusted_pickle: bool = ...
 ) -> Callable[[Callable[..., Any]], Pipeline]: ...
 def pipeline(
-    fn: Callable[..., Any] | None = None, /, *, name: str | None = None, description: str = ""
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str = "",
+    trusted_pickle: bool = False,
 ) -> Pipeline | Callable[[Callable[..., Any]], Pipeline]:
     """Make a function a pipeline: the steps it calls, wired by the values they pass, form
-    the DAG. Its parameters are the pipeline's parameters (JSON values)."""
+    the DAG. Its parameters are the pipeline's parameters (JSON values).
+
+    ``trusted_pickle=True`` lets every step of it store values Shipyard has no safe format
+    for with pickle, as ``@step(trusted_pickle=True)`` does for one step; such outputs are
+    unpickled only by the run that produced them, or by a later run of this pipeline that
+    reuses them under a valid seal (see docs/pipelines.md).
+    """
+    if not isinstance(trusted_pickle, bool):
+        raise InvalidArgument(
+            f"trusted_pickle must be True or False, got {trusted_pickle!r}", field="trusted_pickle"
+        )
 
     def wrap(func: Callable[..., Any]) -> Pipeline:
         doc = description or (inspect.getdoc(func) or "").split("\n\n")[0]
-        return Pipeline(func, name or func.__name__, doc)
+        return Pipeline(func, name or func.__name__, doc, trusted_pickle)
 
     return wrap(fn) if fn is not None else wrap
 
