@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
 
+from shipyard.config import put_project_on_path
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.pipelines._hashing import check_param
 from shipyard.pipelines._step import DagBuilder, Node, building
@@ -259,7 +260,8 @@ def pipeline(
 def load_pipeline(ref: str) -> Pipeline:
     """The pipeline at ``module:function`` or ``path/to/file.py:function``.
 
-    The working directory is put on ``sys.path`` first (as ``python -m`` would).
+    The project root (the folder of ``shipyard.toml``, else the working directory) is put on
+    ``sys.path`` first, as every command that imports user code does.
     """
     module_name, sep, attr = ref.partition(":")
     if not sep or not module_name or not attr:
@@ -274,8 +276,7 @@ def load_pipeline(ref: str) -> Pipeline:
             "again; move it into a module and refer to it as 'module:function'",
             field="ref",
         )
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
+    put_project_on_path()
     try:
         if module_name.endswith(".py"):
             spec = importlib.util.spec_from_file_location(
