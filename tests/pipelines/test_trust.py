@@ -133,6 +133,19 @@ def test_resume_carries_over_only_what_it_can_vouch_for(
     assert not exploit.ran
 
 
+def test_resume_reuses_a_step_only_under_the_key_it_computes(sqlite_sdk: Client) -> None:
+    """A genuine sealed output of another step run, copied with its cache key into the run
+    being resumed, is not carried over: the key this run computes for the step differs."""
+    store = sqlite_sdk.store
+    target = steps.boxes.run(value=13)
+    other = steps.boxes.run(value=14).steps["make_box"]
+    store.update_step_run(
+        target.steps["make_box"].id, outputs=other.outputs, cache_key=other.cache_key
+    )
+    resumed = pipelines.resume(target.id)
+    assert resumed.output("make_box").value == 13 and resumed.output("open_box") == 13
+
+
 def test_the_trust_setting_is_a_bool() -> None:
     with pytest.raises(InvalidArgument, match="trusted_pickle must be True or False") as caught:
 

@@ -223,15 +223,20 @@ class _Run:
             and all(state[u] == "FINISHED" for u in nodes[n].upstream)
         ]
 
-    def start(self, name: str) -> None:
-        """Finish ``name`` from the cache, or queue its first attempt."""
+    def key_of(self, name: str, inputs: dict[str, Any]) -> str:
+        """The cache key of step ``name`` over ``inputs``: its code, input hashes, params."""
         node = self.plan.nodes[name]
-        inputs = self.inputs_of(name)
         hashes = {
             arg: ([r["hash"] for r in spec] if isinstance(spec, list) else spec["hash"])
             for arg, spec in inputs.items()
         }
-        key = cache_key(node.step.code_hash, hashes, node.params, node.step.n_outputs)
+        return cache_key(node.step.code_hash, hashes, node.params, node.step.n_outputs)
+
+    def start(self, name: str) -> None:
+        """Finish ``name`` from the cache, or queue its first attempt."""
+        node = self.plan.nodes[name]
+        inputs = self.inputs_of(name)
+        key = self.key_of(name, inputs)
         stored_inputs = {a: _strip_values(s) for a, s in inputs.items()}
         self.keys[name] = key
         if self.cache and node.step.options.cache and self.from_cache(name, inputs, stored_inputs):
@@ -521,17 +526,18 @@ def execute(
 
 
 def _carry_over(state: _Run, previous: PipelineRun) -> None:
-    """Steps that finished in ``previous`` are reused as they are (not run again), unless
-    their outputs cannot be vouched for or an upstream step is not reused (those go through
-    the cache like any step)."""
+    """Steps that finished in ``previous`` are reused (not run again) when this run computes
+    the same cache key for them (same code, inputs and params) and can vouch for their
+    outputs; the others go through the cache like any step."""
     done = {s.name: s for s in state.store.list_step_runs(previous.id) if s.status == "FINISHED"}
     now = now_ms()
     updates = {}
     for name in state.plan.order:  # upstream steps first
         old = done.get(name)
         upstream_reused = all(up in done for up in state.plan.nodes[name].upstream)
-        reuse = None if old is None else state.reuse(name, old.outputs, old.cache_key)
-        if old is None or reuse is None or not reuse.ok or not upstream_reused:
+        key = state.key_of(name, state.inputs_of(name)) if upstream_reused else ""
+        reuse = None if old is None else state.reuse(name, old.outputs, key)
+        if old is None or old.cache_key != key or reuse is None or not reuse.ok:
             done.pop(name, None)
             continue
         state.trusted.update(reuse.vouched)
