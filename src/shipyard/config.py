@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,14 @@ from typing import Any
 
 from shipyard.errors import ConfigError
 
-__all__ = ["Settings", "find_home", "load_settings", "redact_url"]
+__all__ = [
+    "Settings",
+    "find_home",
+    "load_settings",
+    "project_root",
+    "put_project_on_path",
+    "redact_url",
+]
 
 HOME_DIRNAME = ".shipyard"
 PROJECT_FILE = "shipyard.toml"
@@ -136,6 +144,28 @@ def _find_project_file(start: Path) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The project's folder: the nearest one upward holding ``shipyard.toml``, else the
+    working directory (``start``)."""
+    here = (start or Path.cwd()).resolve()
+    project_file = _find_project_file(here)
+    return here if project_file is None else project_file.parent
+
+
+def put_project_on_path(start: Path | None = None) -> Path:
+    """Make the project's own modules importable, and return the project root.
+
+    The ``shipyard`` script, unlike ``python -m``, does not put the working directory on
+    ``sys.path``, so user code a command imports by name (feature definitions and on-demand
+    functions, pipelines and their steps) would only be found with ``PYTHONPATH`` set. Every
+    place that imports user code calls this first, so all of them find the same modules.
+    """
+    root = project_root(start)
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    return root
 
 
 def _field_types() -> dict[str, Any]:

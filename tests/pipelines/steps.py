@@ -173,3 +173,40 @@ def pickled_object() -> Any:
 @pipeline
 def trusted() -> None:
     pickled_object()
+
+
+# ----------------------------------------------------------------------------- trust
+
+
+@step(trusted_pickle=True)
+def make_box(value: int) -> Any:
+    called("make_box")
+    return Opaque(value)
+
+
+@step
+def open_box(box: Any) -> int:
+    called("open_box")
+    return int(box.value)
+
+
+@pipeline
+def boxes(value: int = 7) -> None:
+    open_box(make_box(value))
+
+
+@step
+def make_plain_box(value: int) -> Any:
+    """Stores a pickle only because its pipeline trusts pickles."""
+    called("make_plain_box")
+    return Opaque(value)
+
+
+@pipeline(trusted_pickle=True)
+def trusting(value: int = 5) -> None:
+    open_box(make_plain_box(value))
+
+
+@pipeline
+def untrusting(value: int = 5) -> None:
+    open_box(make_plain_box(value))

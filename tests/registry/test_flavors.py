@@ -5,6 +5,7 @@ with the trust flag)."""
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from sklearn.datasets import load_breast_cancer
 
 import shipyard
 from shipyard.config import Settings
-from shipyard.errors import InvalidArgument, PermissionDenied
+from shipyard.errors import IntegrityError, InvalidArgument, PermissionDenied
 from shipyard.registry import PythonModel, PythonModelContext
 from shipyard.tracking import Client, _fluent
 
@@ -130,14 +131,84 @@ def test_an_importable_custom_model_is_stored_without_code(local: Client, tmp_pa
     assert mv.flavor == "pyfunc" and mv.metadata["format"] == "pyfunc"
     assert mv.metadata["class"] == f"{__name__}:Threshold"
     assert {f.path for f in mv.files} == {"shipyard-model.json", "artifacts/scale/scale.json"}
-    loaded = shipyard.models.load("threshold/1")
+    loaded = shipyard.models.load("threshold/1", trusted=[f"{__name__}.Threshold"])
     assert isinstance(loaded.model, Threshold) and loaded.model.scale == 2.0
     expected = (X["mean radius"] * 2.0 > 30.0).astype(int).to_numpy()
     np.testing.assert_array_equal(loaded.predict(X), expected)
     assert not hasattr(loaded, "predict_proba")
+    again = shipyard.models.load("threshold/1", trusted=[f"{__name__}:Threshold"])
+    np.testing.assert_array_equal(again.predict(X), expected)
 
     shipyard.save_model(MlflowStyle(), tmp_path / "ml")
-    assert shipyard.models.load(tmp_path / "ml").predict(X).shape == (len(X),)
+    assert shipyard.models.load(tmp_path / "ml", trusted=True).predict(X).shape == (len(X),)
+
+
+def test_a_custom_model_imports_its_class_only_when_trusted(
+    local: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The descriptor names the class to import; importing runs the module, so a descriptor
+    someone edited to name their own module must not be imported without trust."""
+    marker = tmp_path / "imported.marker"
+    (tmp_path / "sidecar_module.py").write_text(
+        f"from pathlib import Path\nPath({str(marker)!r}).write_text('ran')\n"
+        "class Model:\n    def __init__(self, column):\n        self.column = column\n"
+        "    def predict(self, model_input):\n        return model_input\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    shipyard.save_model(Threshold("mean radius"), tmp_path / "m", config={"column": "x"})
+    descriptor_path = tmp_path / "m" / "shipyard-model.json"
+    descriptor = json.loads(descriptor_path.read_text())
+    descriptor["class"] = "sidecar_module:Model"
+    descriptor_path.write_text(json.dumps(descriptor))
+
+    with pytest.raises(PermissionDenied, match=r"imports sidecar_module\.Model") as caught:
+        shipyard.models.load(tmp_path / "m")
+    assert caught.value.field == "trusted"
+    assert caught.value.details["untrusted"] == ["sidecar_module.Model"]
+    assert "trusted=True" in caught.value.message
+    with pytest.raises(PermissionDenied):
+        shipyard.models.load(tmp_path / "m", trusted=[f"{__name__}.Threshold"])
+    assert not marker.exists() and "sidecar_module" not in sys.modules
+
+    loaded = shipyard.models.load(tmp_path / "m", trusted=["sidecar_module.Model"])
+    assert marker.read_text() == "ran" and loaded.predict(X.head(2)).shape == (2, 6)
+    sys.modules.pop("sidecar_module")
+
+
+def test_a_boosting_descriptor_cannot_name_a_module_outside_its_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    xgboost = pytest.importorskip("xgboost")
+    marker = tmp_path / "imported.marker"
+    (tmp_path / "xgboost_sidecar.py").write_text(
+        f"from pathlib import Path\nPath({str(marker)!r}).write_text('ran')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    model = xgboost.XGBClassifier(n_estimators=2, max_depth=2).fit(X, y)
+    shipyard.save_model(model, tmp_path / "m")
+    descriptor_path = tmp_path / "m" / "shipyard-model.json"
+    descriptor = json.loads(descriptor_path.read_text())
+    descriptor["class"] = "xgboost_sidecar:XGBClassifier"
+    descriptor_path.write_text(json.dumps(descriptor))
+    with pytest.raises(IntegrityError, match="outside 'xgboost'"):
+        shipyard.models.load(tmp_path / "m")
+    assert not marker.exists()
+
+
+def test_a_skops_descriptor_over_a_file_that_is_not_skops_names_the_file(
+    tmp_path: Path,
+) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    shipyard.save_model(LogisticRegression(max_iter=500).fit(X, y), tmp_path / "m")
+    descriptor_path = tmp_path / "m" / "shipyard-model.json"
+    descriptor = json.loads(descriptor_path.read_text())
+    descriptor.update(format="skops", file="model.skops")
+    descriptor_path.write_text(json.dumps(descriptor))
+    (tmp_path / "m" / "model.skops").write_bytes(b"this is not a zip archive")
+    with pytest.raises(IntegrityError, match=r"model\.skops is not a readable skops file") as got:
+        shipyard.models.load(tmp_path / "m")
+    assert got.value.field == "file" and got.value.details["file"] == "model.skops"
 
 
 def test_a_model_defined_in_place_needs_trust_on_both_sides(local: Client) -> None:
@@ -164,4 +235,4 @@ def test_bad_custom_model_inputs(local: Client, tmp_path: Path) -> None:
         shipyard.save_model(Threshold("a"), tmp_path / "z", flavor="tensorflow")
     shipyard.save_model(Threshold("a"), tmp_path / "w")  # no config: Threshold() needs a column
     with pytest.raises(InvalidArgument, match=r"cannot build .* from its config"):
-        shipyard.models.load(tmp_path / "w")
+        shipyard.models.load(tmp_path / "w", trusted=True)

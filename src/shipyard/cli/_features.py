@@ -12,6 +12,7 @@ from rich.table import Table
 
 from shipyard import features as fs
 from shipyard.cli._render import console, fmt_time, fmt_value, friendly_errors, progress_bar, safe
+from shipyard.errors import InvalidArgument
 
 app = typer.Typer(
     help="Define, materialize and serve features (the feature store).", no_args_is_help=True
@@ -146,6 +147,17 @@ def _features_arg(features: list[str], service: Optional[str]) -> list[str] | st
     return service if service else features
 
 
+def _entity_row(pairs: list[str]) -> dict[str, object]:
+    """The entity row of ``--entity key=value`` options (integers as numbers)."""
+    row: dict[str, object] = {}
+    for item in pairs:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InvalidArgument(f"--entity {item!r} must look like key=value", field="entity")
+        row[key] = int(value) if value.lstrip("-").isdigit() else value
+    return row
+
+
 @app.command()
 def get(
     entity: list[str] = typer.Option(..., "--entity", "-e", help="key=value (repeat per key)."),
@@ -153,11 +165,8 @@ def get(
     service: Optional[str] = typer.Option(None, "--service", "-s", help="A feature service."),
 ) -> None:
     """Look up online values of one entity."""
-    row: dict[str, object] = {}
-    for item in entity:
-        key, _, value = item.partition("=")
-        row[key] = int(value) if value.lstrip("-").isdigit() else value
     with friendly_errors():
+        row = _entity_row(entity)
         got = fs.get_online_features([row], _features_arg(features, service))
     table = Table(title="Online features", header_style="bold")
     for column in ("feature", "value", "status", "event time"):

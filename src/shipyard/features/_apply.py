@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.client import Store, spec_digest
+from shipyard.config import put_project_on_path
 from shipyard.entities import FeatureObject, LineageEdge, LineageNode
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.features._definitions import (
@@ -45,7 +46,8 @@ class Change:
 
 def load_definitions(path: str | Path = "features.py") -> list[Definition]:
     """The definitions a Python file declares at module level (imported by its file name,
-    with its folder on ``sys.path`` so on-demand functions can be imported back)."""
+    with its folder and the project root on ``sys.path`` so on-demand functions can be
+    imported back)."""
     file = Path(path)
     if file.is_dir():
         file = file / "features.py"
@@ -55,6 +57,7 @@ def load_definitions(path: str | Path = "features.py") -> list[Definition]:
             "FeatureView and FeatureService objects",
             field="path",
         )
+    put_project_on_path()
     folder = str(file.resolve().parent)
     if folder not in sys.path:
         sys.path.insert(0, folder)

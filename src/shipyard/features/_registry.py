@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shipyard.client import Store
+from shipyard.config import put_project_on_path
 from shipyard.entities import FeatureObject
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.features._definitions import ON_DEMAND_FUNCTIONS, FeatureService
@@ -90,6 +91,7 @@ def resolve_function(ref: str) -> Callable[..., Any]:
     if fn is not None:
         return fn
     module, _, qualname = ref.partition(":")
+    put_project_on_path()
     try:
         target: Any = importlib.import_module(module)
         for part in qualname.split("."):
@@ -97,7 +99,8 @@ def resolve_function(ref: str) -> Callable[..., Any]:
     except (ImportError, AttributeError):
         raise NotFound(
             f"cannot import the on-demand function {ref!r}; make its module importable "
-            "(run from the project folder) or define it in this process",
+            "(run from the project folder: the one holding shipyard.toml, else the working "
+            "directory) or define it in this process",
             field="function",
         ) from None
     if hasattr(target, "function"):  # the decorated OnDemandFeatureView itself

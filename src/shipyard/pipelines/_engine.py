@@ -6,6 +6,11 @@ per node up front, then loops: every node whose upstream steps finished gets its
 running anything, a miss goes to the executor. A failed attempt is retried after
 ``retry_delay * backoff ** (attempt - 1)`` seconds while other steps go on; a step that
 fails for good marks everything downstream SKIPPED, and independent branches still finish.
+
+The engine also decides which outputs may run code when loaded (pickles, custom models; see
+``_trust``): it vouches for what its own executor returned and for sealed outputs of the
+step runs it reuses, seals what its steps produce, and hands each task the hashes it may
+load. A reused step run whose references were changed fails the step; nothing is loaded.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from shipyard.pipelines._executors import Executor, make_executor
 from shipyard.pipelines._hashing import cache_key
 from shipyard.pipelines._pipeline import Pipeline, Plan, load_pipeline
 from shipyard.pipelines._task import StepOutcome, StepTask
+from shipyard.pipelines._trust import Reuse, Sealer, check_reuse, vouched_outputs
 
 EventHook = Callable[[str, str, dict[str, Any]], None]
 _DATASET_SAFE = re.compile(r"[^A-Za-z0-9_.\-]")
@@ -37,6 +43,8 @@ class PipelineRunResult:
     run: PipelineRun
     steps: dict[str, StepRun]
     store: Store = field(repr=False)
+    #: Content hashes of the outputs this process vouches for (see ``_trust``).
+    trusted: frozenset[str] = field(default=frozenset(), repr=False)
 
     @property
     def id(self) -> str:
@@ -59,15 +67,28 @@ class PipelineRunResult:
         return [name for name, s in self.steps.items() if s.cache_hit]
 
     def output(self, step: str, index: int | None = None) -> Any:
-        """The value step ``step`` returned (a tuple step's ``index``-th value)."""
+        """The value step ``step`` returned (a tuple step's ``index``-th value).
+
+        A pickle (or a custom model's class) is loaded only when this run produced it or
+        verified its seal; see docs/pipelines.md.
+        """
         from shipyard.pipelines._step_outputs import load_output
 
         refs = self.steps[step].outputs
         if not refs:
             raise ShipyardError(f"step {step!r} has no stored outputs (status {self.status})")
         if index is None and len(refs) > 1:
-            return tuple(load_output(r, self.store) for r in refs)
-        return load_output(refs[index or 0], self.store)
+            return tuple(load_output(r, self.store, trusted=self.trusted, step=step) for r in refs)
+        return load_output(refs[index or 0], self.store, trusted=self.trusted, step=step)
+
+
+def _flat_refs(inputs: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every output reference among a step's inputs (lists and tuples opened)."""
+    flat: list[dict[str, Any]] = []
+    for spec in inputs.values():
+        for ref in spec if isinstance(spec, list) else [spec]:
+            flat.extend(ref["items"] if ref.get("type") == "tuple" else [ref])
+    return flat
 
 
 def _dataset_name(pipeline: str, node: str, output: str | None) -> str:
@@ -98,6 +119,10 @@ class _Run:
         self.retry_heap: list[tuple[float, str]] = []
         self.pending_tasks: dict[str, StepTask] = {}
         self.recorded: dict[str, dict[str, Any]] = {}  # written with the RUNNING update
+        self.keys: dict[str, str] = {}  # cache key per started node
+        self.notes: dict[str, str] = {}  # put before a step's logs (why the cache was not used)
+        self.sealer = Sealer.open(settings, pipeline.name)
+        self.trusted: set[str] = set()  # output hashes this run vouches for
         self.datasets = self._resolve_datasets()
 
     # ------------------------------------------------------------------ inputs
@@ -154,11 +179,7 @@ class _Run:
         ran (not from the cache), the datasets it produced."""
         step = LineageNode("step_run", self.ids[name])
         edges = [LineageEdge(LineageNode("pipeline_run", self.run_id), step, "produced")]
-        flat: list[dict[str, Any]] = []
-        for spec in inputs.values():
-            for ref in spec if isinstance(spec, list) else [spec]:
-                flat.extend(ref["items"] if ref.get("type") == "tuple" else [ref])
-        for ref in flat:
+        for ref in _flat_refs(inputs):
             if ref.get("dataset_version_id"):  # data: the link goes through the dataset
                 src = LineageNode("dataset_version", ref["dataset_version_id"])
                 edges.append(LineageEdge(src, step, "consumed"))
@@ -170,6 +191,25 @@ class _Run:
                 dst = LineageNode("dataset_version", ref["dataset_version_id"])
                 edges.append(LineageEdge(step, dst, "produced"))
         return list(dict.fromkeys(edges))
+
+    # ------------------------------------------------------------------ trust
+
+    def trusts_pickle(self, name: str) -> bool:
+        """Whether step ``name`` may store (and its consumers load) pickles."""
+        options = self.plan.nodes[name].step.options
+        return self.pipeline.trusted_pickle or options.trusted_pickle
+
+    def reuse(self, name: str, outputs: list[dict[str, Any]], cache_key: str) -> Reuse:
+        """Whether recorded outputs of step ``name`` can be reused (see ``_trust``)."""
+        return check_reuse(self.sealer, outputs, cache_key, trusts_pickle=self.trusts_pickle(name))
+
+    def produced(self, name: str, outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Vouch for what this run's own executor returned for ``name``, sealed for reuse."""
+        for ref in outputs:
+            kind = ref.get("type")
+            if kind == "model" or (kind == "pickle" and self.trusts_pickle(name)):
+                self.trusted.add(ref["hash"])
+        return [self.sealer.seal(ref, self.keys[name]) for ref in outputs]
 
     # ------------------------------------------------------------------ transitions
 
@@ -183,35 +223,24 @@ class _Run:
             and all(state[u] == "FINISHED" for u in nodes[n].upstream)
         ]
 
-    def start(self, name: str) -> None:
-        """Finish ``name`` from the cache, or queue its first attempt."""
+    def key_of(self, name: str, inputs: dict[str, Any]) -> str:
+        """The cache key of step ``name`` over ``inputs``: its code, input hashes, params."""
         node = self.plan.nodes[name]
-        inputs = self.inputs_of(name)
         hashes = {
             arg: ([r["hash"] for r in spec] if isinstance(spec, list) else spec["hash"])
             for arg, spec in inputs.items()
         }
-        key = cache_key(node.step.code_hash, hashes, node.params, node.step.n_outputs)
+        return cache_key(node.step.code_hash, hashes, node.params, node.step.n_outputs)
+
+    def start(self, name: str) -> None:
+        """Finish ``name`` from the cache, or queue its first attempt."""
+        node = self.plan.nodes[name]
+        inputs = self.inputs_of(name)
+        key = self.key_of(name, inputs)
         stored_inputs = {a: _strip_values(s) for a, s in inputs.items()}
-        if self.cache and node.step.options.cache:
-            hit = self.store.find_cached_step_run(key)
-            if hit is not None:
-                now = now_ms()
-                self.store.update_step_run(
-                    self.ids[name],
-                    status="FINISHED",
-                    cache_key=key,
-                    cache_hit=True,
-                    start_time=now,
-                    end_time=now,
-                    inputs=stored_inputs,
-                    params=node.params,
-                    outputs=hit.outputs,
-                    logs=f"cache hit: outputs of step run {hit.id}",
-                    lineage=self.edges(name, inputs, hit.outputs, produced=False),
-                )
-                self._finished(name, hit.outputs, cache_hit=True, duration=0)
-                return
+        self.keys[name] = key
+        if self.cache and node.step.options.cache and self.from_cache(name, inputs, stored_inputs):
+            return
         names = node.step.output_names() if node.step.n_outputs is not None else [None]
         self.pending_tasks[name] = StepTask(
             node=name,
@@ -223,11 +252,52 @@ class _Run:
             dataset_names=[_dataset_name(self.pipeline.name, name, o) for o in names],
             n_outputs=node.step.n_outputs,
             timeout=node.step.options.timeout,
-            trusted_pickle=node.step.options.trusted_pickle,
+            trusted_pickle=self.trusts_pickle(name),
+            trusted_inputs=frozenset(
+                r["hash"] for r in _flat_refs(inputs) if r.get("hash") in self.trusted
+            ),
             resources=node.step.options.resources,
             fn=node.step.fn,
         )
         self.recorded[name] = {"cache_key": key, "inputs": stored_inputs, "params": node.params}
+
+    def from_cache(self, name: str, inputs: dict[str, Any], stored_inputs: dict[str, Any]) -> bool:
+        """Settle ``name`` from an earlier step run with its cache key: reuse its outputs
+        (True), or fail the step when their references were changed (True); False when
+        there is nothing this run can reuse (the step runs)."""
+        key, params = self.keys[name], self.plan.nodes[name].params
+        hit = self.store.find_cached_step_run(key)
+        if hit is None or hit.cache_key != key:
+            return False
+        reuse = self.reuse(name, hit.outputs, key)
+        if reuse.broken:
+            error = (
+                f"step {name!r}: refusing to reuse cached step run {hit.id}: {reuse.reason}; "
+                f"nothing was loaded. Find out who changed step run {hit.id}, then run with "
+                "cache=False (--no-cache) to compute the step again"
+            )
+            self.fail(name, error, cache_key=key, inputs=stored_inputs, params=params)
+            return True
+        if not reuse.ok:
+            self.notes[name] = f"cache: step run {hit.id} not reused: {reuse.reason}\n"
+            return False
+        self.trusted.update(reuse.vouched)
+        now = now_ms()
+        self.store.update_step_run(
+            self.ids[name],
+            status="FINISHED",
+            cache_key=key,
+            cache_hit=True,
+            start_time=now,
+            end_time=now,
+            inputs=stored_inputs,
+            params=params,
+            outputs=hit.outputs,
+            logs=f"cache hit: outputs of step run {hit.id}",
+            lineage=self.edges(name, inputs, hit.outputs, produced=False),
+        )
+        self._finished(name, hit.outputs, cache_hit=True, duration=0)
+        return True
 
     def submit(self, name: str) -> StepOutcome | None:
         task = self.pending_tasks[name]
@@ -259,39 +329,41 @@ class _Run:
         name = outcome.node
         task = self.pending_tasks[name]
         options = self.plan.nodes[name].step.options
+        logs = self.notes.get(name, "") + outcome.logs
         if outcome.ok:
             del self.pending_tasks[name]
+            outputs = self.produced(name, outcome.outputs)
             self.store.update_step_run(
                 self.ids[name],
                 status="FINISHED",
                 end_time=outcome.end_time or now_ms(),
-                outputs=outcome.outputs,
-                logs=outcome.logs,
+                outputs=outputs,
+                logs=logs,
                 error="",
-                lineage=self.edges(name, task.inputs, outcome.outputs, produced=True),
+                lineage=self.edges(name, task.inputs, outputs, produced=True),
             )
             duration = (outcome.end_time or 0) - (outcome.start_time or 0)
-            self._finished(name, outcome.outputs, cache_hit=False, duration=duration)
+            self._finished(name, outputs, cache_hit=False, duration=duration)
             return
         if outcome.retryable and self.attempts[name] <= options.retries:
             delay = options.retry_delay * options.backoff ** (self.attempts[name] - 1)
             heapq.heappush(self.retry_heap, (time.monotonic() + delay, name))
             self.state[name] = "PENDING"
             self.store.update_step_run(
-                self.ids[name], status="PENDING", logs=outcome.logs, error=outcome.error
+                self.ids[name], status="PENDING", logs=logs, error=outcome.error
             )
             self.event(name, "RETRYING", attempt=self.attempts[name], delay=delay)
             return
         del self.pending_tasks[name]
+        self.fail(name, outcome.error, end_time=outcome.end_time or now_ms(), logs=logs)
+
+    def fail(self, name: str, error: str, **record: Any) -> None:
+        """Step ``name`` failed for good: record it (with ``record``'s fields) and skip
+        everything downstream."""
         self.state[name] = "FAILED"
-        self.store.update_step_run(
-            self.ids[name],
-            status="FAILED",
-            end_time=outcome.end_time or now_ms(),
-            logs=outcome.logs,
-            error=outcome.error,
-        )
-        self.event(name, "FAILED", error=outcome.error.strip().splitlines()[-1:])
+        record.setdefault("end_time", now_ms())
+        self.store.update_step_run(self.ids[name], status="FAILED", error=error, **record)
+        self.event(name, "FAILED", error=error.strip().splitlines()[-1:])
         self.skip(self.plan.downstream(name), f"upstream step {name!r} failed")
 
     def skip(self, names: list[str], reason: str) -> None:
@@ -438,6 +510,7 @@ def execute(
         store.get_pipeline_run(run_id),
         {s.name: s for s in store.list_step_runs(run_id)},
         store,
+        frozenset(state.trusted),
     )
     if raise_on_failure and not result.ok:
         details = "; ".join(
@@ -453,14 +526,21 @@ def execute(
 
 
 def _carry_over(state: _Run, previous: PipelineRun) -> None:
-    """Steps that finished in ``previous`` are reused as they are (not run again)."""
+    """Steps that finished in ``previous`` are reused (not run again) when this run computes
+    the same cache key for them (same code, inputs and params) and can vouch for their
+    outputs; the others go through the cache like any step."""
     done = {s.name: s for s in state.store.list_step_runs(previous.id) if s.status == "FINISHED"}
     now = now_ms()
     updates = {}
-    for name in state.plan.order:
+    for name in state.plan.order:  # upstream steps first
         old = done.get(name)
-        if old is None:
+        upstream_reused = all(up in done for up in state.plan.nodes[name].upstream)
+        key = state.key_of(name, state.inputs_of(name)) if upstream_reused else ""
+        reuse = None if old is None else state.reuse(name, old.outputs, key)
+        if old is None or old.cache_key != key or reuse is None or not reuse.ok:
+            done.pop(name, None)
             continue
+        state.trusted.update(reuse.vouched)
         updates[state.ids[name]] = {
             "status": "FINISHED",
             "cache_key": old.cache_key,
@@ -535,10 +615,13 @@ def resume_run(
 
 
 def get_run(run_id: str) -> PipelineRunResult:
-    """A pipeline run (by id or unique prefix) with its step runs."""
-    store, _settings = _client_store()
+    """A pipeline run (by id or unique prefix) with its step runs; its ``output()`` loads
+    pickles only where the step run carries this home's seal."""
+    store, settings = _client_store()
     run = store.get_pipeline_run(run_id)
-    return PipelineRunResult(run, {s.name: s for s in store.list_step_runs(run.id)}, store)
+    steps = {s.name: s for s in store.list_step_runs(run.id)}
+    trusted = vouched_outputs(Sealer.open(settings, run.pipeline), steps.values())
+    return PipelineRunResult(run, steps, store, trusted)
 
 
 def list_runs(pipeline: str | None = None, limit: int = 50) -> list[PipelineRun]:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
 
+from shipyard.config import put_project_on_path
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.pipelines._hashing import check_param
 from shipyard.pipelines._step import DagBuilder, Node, building
@@ -112,11 +113,14 @@ def topological_order(pipeline: str, nodes: dict[str, Node]) -> list[str]:
 class Pipeline:
     """A function wrapped by ``@pipeline``: calling it runs the pipeline."""
 
-    def __init__(self, fn: Callable[..., Any], name: str, description: str) -> None:
+    def __init__(
+        self, fn: Callable[..., Any], name: str, description: str, trusted_pickle: bool = False
+    ) -> None:
         functools.update_wrapper(self, fn)
         self.fn = fn
         self.name = name
         self.description = description
+        self.trusted_pickle = trusted_pickle
         self.signature = inspect.signature(fn)
 
     @property
@@ -223,17 +227,32 @@ class Pipeline:
 def pipeline(fn: Callable[..., Any], /) -> Pipeline: ...
 @overload
 def pipeline(
-    *, name: str | None = ..., description: str = ...
+    *, name: str | None = ..., description: str = ..., trusted_pickle: bool = ...
 ) -> Callable[[Callable[..., Any]], Pipeline]: ...
 def pipeline(
-    fn: Callable[..., Any] | None = None, /, *, name: str | None = None, description: str = ""
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str = "",
+    trusted_pickle: bool = False,
 ) -> Pipeline | Callable[[Callable[..., Any]], Pipeline]:
     """Make a function a pipeline: the steps it calls, wired by the values they pass, form
-    the DAG. Its parameters are the pipeline's parameters (JSON values)."""
+    the DAG. Its parameters are the pipeline's parameters (JSON values).
+
+    ``trusted_pickle=True`` lets every step of it store values Shipyard has no safe format
+    for with pickle, as ``@step(trusted_pickle=True)`` does for one step; such outputs are
+    unpickled only by the run that produced them, or by a later run of this pipeline that
+    reuses them under a valid seal (see docs/pipelines.md).
+    """
+    if not isinstance(trusted_pickle, bool):
+        raise InvalidArgument(
+            f"trusted_pickle must be True or False, got {trusted_pickle!r}", field="trusted_pickle"
+        )
 
     def wrap(func: Callable[..., Any]) -> Pipeline:
         doc = description or (inspect.getdoc(func) or "").split("\n\n")[0]
-        return Pipeline(func, name or func.__name__, doc)
+        return Pipeline(func, name or func.__name__, doc, trusted_pickle)
 
     return wrap(fn) if fn is not None else wrap
 
@@ -241,7 +260,8 @@ def pipeline(
 def load_pipeline(ref: str) -> Pipeline:
     """The pipeline at ``module:function`` or ``path/to/file.py:function``.
 
-    The working directory is put on ``sys.path`` first (as ``python -m`` would).
+    The project root (the folder of ``shipyard.toml``, else the working directory) is put on
+    ``sys.path`` first, as every command that imports user code does.
     """
     module_name, sep, attr = ref.partition(":")
     if not sep or not module_name or not attr:
@@ -256,8 +276,7 @@ def load_pipeline(ref: str) -> Pipeline:
             "again; move it into a module and refer to it as 'module:function'",
             field="ref",
         )
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
+    put_project_on_path()
     try:
         if module_name.endswith(".py"):
             spec = importlib.util.spec_from_file_location(

@@ -148,8 +148,9 @@ def step(
         cache: Reuse the outputs of an earlier successful run with the same code, inputs
             and params.
         resources: What the Ray executor reserves: ``cpu``, ``gpu``, ``memory``.
-        trusted_pickle: Let the step return objects Shipyard would otherwise refuse (they
-            are stored with pickle).
+        trusted_pickle: Let the step return objects Shipyard would otherwise refuse: they
+            are stored with pickle, and unpickled for downstream steps only by the run that
+            produced them or reuses them under a valid seal (see docs/pipelines.md).
         outputs: The names (or the number) of the values of a step that returns a tuple,
             so the call can be unpacked.
 
@@ -158,7 +159,8 @@ def step(
 
     Raises:
         InvalidArgument: A negative ``retries`` or ``retry_delay``, a ``backoff`` below 1, a
-            ``timeout`` that is not positive, unknown resources, or repeated output names.
+            ``timeout`` that is not positive, unknown resources, repeated output names, or a
+            ``trusted_pickle`` that is not a bool.
     """
     if retries < 0 or isinstance(retries, bool):
         raise InvalidArgument(f"retries must be 0 or more, got {retries!r}", field="retries")
@@ -168,6 +170,10 @@ def step(
         raise InvalidArgument(f"backoff must be >= 1, got {backoff!r}", field="backoff")
     if timeout is not None and timeout <= 0:
         raise InvalidArgument(f"timeout must be > 0 seconds, got {timeout!r}", field="timeout")
+    if not isinstance(trusted_pickle, bool):
+        raise InvalidArgument(
+            f"trusted_pickle must be True or False, got {trusted_pickle!r}", field="trusted_pickle"
+        )
     unknown = sorted(set(resources or {}) - set(_RESOURCE_KEYS))
     if unknown:
         raise InvalidArgument(

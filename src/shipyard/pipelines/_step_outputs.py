@@ -11,11 +11,14 @@ number, bool, None                                                  JSON
 a model (scikit-learn, the registry flavor's safe format,      the manifest's
 XGBoost, LightGBM,     one blob per file (no pickle)                digest
 ONNX, PythonModel)
-anything else          refused, unless the step sets                the blob's sha256
-                       ``trusted_pickle=True`` (then a pickle)
+anything else          refused, unless the step (or its pipeline)   the blob's sha256
+                       sets ``trusted_pickle=True`` (then a pickle)
 =====================  ===========================================  =====================
 
-Other kinds plug in with :func:`register_materializer`.
+Other kinds plug in with :func:`register_materializer`; their ``load`` gets references read
+back from the store, so it must treat them as untrusted input. Loading a pickle, or a model
+with trust, needs the loading run to vouch for the output's content hash (``_trust``), and
+the bytes read are checked against that hash before anything is built from them.
 """
 
 from __future__ import annotations
@@ -24,13 +27,13 @@ import hashlib
 import io
 import pickle
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from shipyard.client import Store
-from shipyard.errors import InvalidArgument, PermissionDenied
+from shipyard.errors import IntegrityError, InvalidArgument, PermissionDenied
 from shipyard.pipelines._hashing import canonical_json
 
 INLINE_JSON_BYTES = 4096
@@ -185,16 +188,31 @@ def _save_model(value: Any, store: Store, dataset: str) -> dict[str, Any]:
     }
 
 
-def _load_model(ref: dict[str, Any], store: Store) -> Any:
+def _load_model(ref: dict[str, Any], store: Store, vouched: bool = False, step: str = "?") -> Any:
     """The model object back, from files fetched into the model cache and checked against
-    their hashes (the same cache and checks as ``shipyard.models.load``)."""
+    their hashes (the same cache and checks as ``shipyard.models.load``). The file list must
+    hash to the reference's content hash. Only a model the loading run vouches for is loaded
+    trusted (a custom model's class imported, classes outside the allow-list built)."""
     from shipyard import models
-    from shipyard.entities import ArtifactInfo
+    from shipyard.entities import ArtifactInfo, manifest_digest
     from shipyard.registry import cache_root, fetch_into_cache
 
     files = [ArtifactInfo.from_dict(f) for f in ref["files"]]
+    if manifest_digest(files) != ref["hash"]:
+        raise IntegrityError(
+            f"the model output of step {step!r} lists files that do not match its content "
+            f"hash {ref['hash'][:12]}: the step run's record was changed",
+            field="output",
+        )
     folder = fetch_into_cache(store, files, cache_root(), f"step output {ref['hash'][:12]}")
-    return models.load(folder).model
+    try:
+        return models.load(folder, trusted=vouched).model
+    except PermissionDenied as exc:
+        raise PermissionDenied(
+            f"the model output of step {step!r} was not produced (nor sealed) by this pipeline "
+            f"run, so it loads without trust: {exc.message}",
+            field="output",
+        ) from None
 
 
 BUILTIN = [
@@ -233,15 +251,53 @@ def save_output(
     )
 
 
-def load_output(ref: dict[str, Any], store: Store, *, trusted_pickle: bool = True) -> Any:
-    """The value an output reference stands for."""
+def _unpickle(ref: dict[str, Any], store: Store, step: str) -> Any:
+    """A pickle output, once its bytes are checked against its content hash."""
+    digest = str(ref.get("hash"))
+    if ref.get("digest", digest) != digest:
+        raise IntegrityError(
+            f"the output of step {step!r} names blob {ref.get('digest')} under content hash "
+            f"{digest}: the step run's record was changed",
+            field="output",
+        )
+    payload = store.fetch_blob(digest).read_bytes()
+    actual = hashlib.sha256(payload).hexdigest()
+    if actual != digest:
+        raise IntegrityError(
+            f"the output of step {step!r} (blob {digest}) hashes to {actual}: it was "
+            "corrupted or tampered with",
+            field="output",
+            expected=digest,
+            actual=actual,
+        )
+    return pickle.loads(payload)  # the caller vouches for this hash (see _trust)
+
+
+def load_output(
+    ref: dict[str, Any], store: Store, *, trusted: Collection[str] = (), step: str = "?"
+) -> Any:
+    """The value an output reference stands for.
+
+    ``trusted`` holds the content hashes the loading run vouches for (outputs it produced,
+    or sealed outputs of step runs it reuses; see ``_trust``). A pickle is unpickled, and a
+    model loaded with trust, only when its hash is there: by default nothing is. ``step``
+    names the producing step in errors.
+    """
     kind = ref.get("type")
     if kind == "none":
         return None
     if kind == "pickle":
-        if not trusted_pickle:
-            raise PermissionDenied("refusing to unpickle a step output", field="output")
-        return pickle.loads(store.fetch_blob(ref["digest"]).read_bytes())
+        if ref.get("hash") not in trusted:
+            raise PermissionDenied(
+                f"refusing to unpickle the output of step {step!r}: unpickling runs whatever "
+                "code the pickle names, and this run neither produced that output nor "
+                "reuses it under a valid seal (a step stores pickles only with "
+                "trusted_pickle=True, and only the run that made or verified them loads them)",
+                field="output",
+            )
+        return _unpickle(ref, store, step)
+    if kind == "model":
+        return _load_model(ref, store, vouched=ref.get("hash") in trusted, step=step)
     if kind in _LOADERS:
         return _LOADERS[kind](ref, store)
     for materializer in (*_custom, *BUILTIN):

@@ -39,7 +39,10 @@ class StepTask:
     n_outputs: int | None
     attempt: int = 1
     timeout: float | None = None
-    trusted_pickle: bool = False
+    trusted_pickle: bool = False  # the step may store pickles
+    #: Content hashes of the inputs the engine vouches for: only these may be unpickled
+    #: (or loaded as trusted models); see ``_trust``.
+    trusted_inputs: frozenset[str] = frozenset()
     resources: dict[str, Any] = field(default_factory=dict)
     fn: Callable[..., Any] | None = field(default=None, repr=False, compare=False)
 
@@ -153,14 +156,18 @@ def _tail(text: str) -> str:
     return f"[... {len(text) - MAX_LOG_CHARS} characters cut ...]\n" + text[-MAX_LOG_CHARS:]
 
 
-def _load_input(spec: Any, store: Store, memory: dict[str, Any] | None, trusted: bool) -> Any:
+def _load_input(
+    spec: Any, store: Store, memory: dict[str, Any] | None, trusted: frozenset[str]
+) -> Any:
     if isinstance(spec, list):
         return [_load_input(item, store, memory, trusted) for item in spec]
     if spec.get("type") == "tuple":
-        return tuple(_load_input(item, store, memory, trusted) for item in spec["items"])
+        step = spec.get("from", "?")
+        items = [{**item, "from": step} for item in spec["items"]]
+        return tuple(_load_input(item, store, memory, trusted) for item in items)
     if memory is not None and spec["hash"] in memory:
         return memory[spec["hash"]]
-    return load_output(spec, store, trusted_pickle=trusted)
+    return load_output(spec, store, trusted=trusted, step=spec.get("from", "?"))
 
 
 def _store_outputs(
@@ -215,7 +222,8 @@ def execute_task(
             if on_start is not None:
                 on_start()  # the step's own time starts now (its module is imported)
             kwargs = {
-                arg: _load_input(spec, store, memory, True) for arg, spec in task.inputs.items()
+                arg: _load_input(spec, store, memory, task.trusted_inputs)
+                for arg, spec in task.inputs.items()
             }
             result = fn(**kwargs, **task.params)
             outcome.outputs = _store_outputs(task, result, store, memory)

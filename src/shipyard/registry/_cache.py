@@ -15,10 +15,11 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
+from shipyard import _validation as v
 from shipyard.artifacts import sha256_file
 from shipyard.client import Store
 from shipyard.entities import ArtifactInfo, manifest_digest
-from shipyard.errors import IntegrityError
+from shipyard.errors import IntegrityError, InvalidArgument
 from shipyard.tracking import get_client
 
 _COMPLETE = ".complete"
@@ -59,7 +60,15 @@ def fetch_into_cache(
 
     Raises:
         IntegrityError: A fetched blob does not match its sha256.
+        InvalidArgument: A file's path leaves the folder (absolute, or with a ``..`` part):
+            manifests read back from the store are checked before anything is written.
     """
+    for info in files:
+        try:
+            v.check_artifact_path(info.path)
+            v.check_digest(info.digest)
+        except InvalidArgument as exc:
+            raise InvalidArgument(f"{label}: {exc.message}", field=exc.field) from None
     folder = root / manifest_digest(files)
     if (folder / _COMPLETE).is_file():
         if not verify or _intact(folder, files):

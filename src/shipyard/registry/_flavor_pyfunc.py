@@ -6,7 +6,8 @@ constructor arguments are saved as JSON (``config=``) and its files as artifacts
 and calls ``load_context(context)``, where ``context.artifacts`` maps each artifact name to its
 local path. A class defined in ``__main__`` or in a notebook cell cannot be imported
 elsewhere; it can be saved only with ``trusted=True`` (cloudpickle), and loaded only with
-``trusted=True`` again.
+``trusted=True`` again. Importing is running code, so loading the safe form needs trust too:
+``trusted=True``, or the class named (``trusted=["mypackage.models.Scaled"]``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 import orjson
 
 from shipyard import _validation as v
-from shipyard.errors import InvalidArgument
+from shipyard.errors import InvalidArgument, PermissionDenied
 from shipyard.registry._flavors import (
     PICKLE_FILE,
     Predictor,
@@ -33,6 +34,7 @@ from shipyard.registry._flavors import (
     load_pickle,
 )
 from shipyard.registry._requirements import distributions_for_modules
+from shipyard.registry._safe_state import dotted_name
 
 ARTIFACTS_DIR = "artifacts"
 
@@ -141,7 +143,7 @@ class PyfuncFlavor:
         if descriptor.get("format") == "pickle":
             model = load_pickle(folder / str(descriptor.get("file", PICKLE_FILE)), trust, label)
         else:
-            cls = import_class(str(descriptor["class"]))
+            cls = import_class(_trusted_class(descriptor, trust, label))
             if not callable(getattr(cls, "predict", None)):
                 raise InvalidArgument(f"{label}: class {descriptor['class']} has no predict method")
             try:
@@ -157,6 +159,23 @@ class PyfuncFlavor:
         predict = _bind(model.predict, context)
         proba = getattr(model, "predict_proba", None)
         return Predictor(model, predict, None if proba is None else _bind(proba, context))
+
+
+def _trusted_class(descriptor: Mapping[str, Any], trust: Trust, label: str) -> str:
+    """The class a custom model's descriptor names, once the caller trusts it: importing a
+    module runs its code, and the descriptor is data anyone with write access could have
+    changed, so nothing is imported on its word alone."""
+    path = str(descriptor.get("class", ""))
+    if not trust.allows(path):
+        dotted = dotted_name(path)
+        raise PermissionDenied(
+            f"{label} is a custom (pyfunc) model: loading it imports {dotted} and builds it, "
+            "which runs that module's code; load it with trusted=True, or "
+            f"trusted=[{dotted!r}], only if you trust where it came from",
+            field="trusted",
+            untrusted=[dotted],
+        )
+    return path
 
 
 def _bind(method: Any, context: PythonModelContext) -> Any:

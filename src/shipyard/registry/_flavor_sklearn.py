@@ -3,11 +3,12 @@ with ``trusted=True`` when the safe format cannot hold the model."""
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from shipyard.errors import InvalidArgument, PermissionDenied
+from shipyard.errors import IntegrityError, InvalidArgument, PermissionDenied
 from shipyard.registry import _safe_state
 from shipyard.registry._flavors import (
     PICKLE_FILE,
@@ -102,7 +103,15 @@ def _load_skops(path: Path, trust: Trust, label: str) -> Any:
     """A skops file, refusing types outside the allow-list unless trusted."""
     import skops.io
 
-    found = skops.io.get_untrusted_types(file=path)
+    try:
+        found = skops.io.get_untrusted_types(file=path)
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError) as exc:
+        raise IntegrityError(
+            f"{label}: its file {path.name} is not a readable skops file ({exc}); the file is "
+            "damaged or the model descriptor names the wrong format",
+            field="file",
+            file=path.name,
+        ) from None
     refused = [
         name
         for name in found

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from shipyard.errors import IntegrityError, InvalidArgument, PermissionDenied
+from shipyard.registry._safe_state import dotted_name
 
 PICKLE_FILE = "model.pkl"
 
@@ -41,6 +42,11 @@ class Trust:
                 field="trusted",
             )
         return cls(names=frozenset(trusted))
+
+    def allows(self, path: str) -> bool:
+        """Whether the class or function at ``path`` (``module:QualName`` or
+        ``module.QualName``) is trusted: everything is, or it is listed."""
+        return self.everything or dotted_name(path) in {dotted_name(n) for n in self.names}
 
 
 @dataclass
@@ -84,12 +90,15 @@ def module_of(obj: Any) -> str:
 
 
 def import_class(path: str, *, base: type | None = None, module_prefix: str = "") -> type:
-    """The class at ``module:QualName`` (or ``module.QualName``), checked to be a class under
-    ``module_prefix`` and, with ``base``, a subclass of it."""
+    """The class at ``module:QualName`` (or ``module.QualName``), checked to be a class in
+    package ``module_prefix`` (checked before anything is imported) and, with ``base``, a
+    subclass of it."""
     module_name, sep, qualname = path.partition(":")
     if not sep:
         module_name, _, qualname = path.rpartition(".")
-    if not module_name.startswith(module_prefix):
+    if module_prefix and not (
+        module_name == module_prefix or module_name.startswith(f"{module_prefix}.")
+    ):
         raise IntegrityError(f"model descriptor names class {path!r} outside {module_prefix!r}")
     try:
         obj: Any = importlib.import_module(module_name)

@@ -91,7 +91,8 @@ def _qualified(obj: Any) -> tuple[str, str]:
     return module, qualname
 
 
-def _dotted(ref: str) -> str:
+def dotted_name(ref: str) -> str:
+    """``module.QualName`` for a ``module:QualName`` reference (the form users write)."""
     return ref.replace(":", ".")
 
 
@@ -99,7 +100,7 @@ def is_trusted_by_default(ref: str, kind: str) -> bool:
     """Whether a ``module:qualname`` reference of ``kind`` (class, type, function) loads
     without an explicit trust."""
     module, _, _qualname = ref.partition(":")
-    dotted = _dotted(ref)
+    dotted = dotted_name(ref)
     if any(part in _UNSAFE_PARTS for part in module.split(".")):
         return False
     if kind == "class":
@@ -290,7 +291,7 @@ def _check_resolves(name: str, obj: Any) -> None:
         found = None
     if found is not obj:
         raise InvalidArgument(
-            f"cannot save {_dotted(name)} safely: it cannot be imported under that name "
+            f"cannot save {dotted_name(name)} safely: it cannot be imported under that name "
             "(defined in __main__ or inside a function?); move it into a module, or save "
             "with trusted=True (pickle)",
             field="model",
@@ -326,9 +327,9 @@ def untrusted(refs: dict[str, str], trusted: Collection[str] = ()) -> list[str]:
     """The referenced names (dotted) that are neither allowed by default nor in ``trusted``."""
     allowed = set(trusted)
     return sorted(
-        _dotted(ref)
+        dotted_name(ref)
         for ref, kind in refs.items()
-        if _dotted(ref) not in allowed and not is_trusted_by_default(ref, kind)
+        if dotted_name(ref) not in allowed and not is_trusted_by_default(ref, kind)
     )
 
 
@@ -420,7 +421,7 @@ class _Decoder:
         if name not in self.resolved:
             obj = _import(name)
             if kind in ("class", "type") and not isinstance(obj, type):
-                raise IntegrityError(f"{_dotted(name)} is not a class")
+                raise IntegrityError(f"{dotted_name(name)} is not a class")
             self.resolved[name] = obj
         return self.resolved[name]
 
