@@ -33,7 +33,7 @@ from shipyard.serving._codec import HEADER, decode_request, encode_response, loa
 from shipyard.serving._config import ServingConfig
 from shipyard.serving._log_queue import LogQueue
 from shipyard.serving._metrics import ServingMetrics
-from shipyard.serving._prediction_log import LogFiles, Record, log_labels
+from shipyard.serving._prediction_log import LogFiles, Record, log_labels, now_ms
 from shipyard.serving._service import ModelService, Served
 
 log = logging.getLogger("shipyard.serving")
@@ -177,7 +177,7 @@ class ModelServer:
         self.log.append(
             Record(
                 prediction_id=pid,
-                ts=int(time.time() * 1000),
+                ts=now_ms(),
                 model=served.name,
                 version=served.version,
                 alias=served.alias,
