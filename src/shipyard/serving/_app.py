@@ -12,7 +12,6 @@ Routes: ``GET /v2/health/live``, ``GET /v2/health/ready``, ``GET /v2`` (server m
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib.metadata
 import logging
 import time
@@ -66,8 +65,15 @@ def _values(array: Any) -> Any:
 class ModelServer:
     """State of one model server app: the service, its metrics, and its prediction log."""
 
-    def __init__(self, ref: str, config: ServingConfig, settings: Settings) -> None:
+    def __init__(
+        self,
+        ref: str,
+        config: ServingConfig,
+        settings: Settings,
+        on_failed_start: Callable[[str], Any] | None = None,
+    ) -> None:
         self.config = config
+        self.on_failed_start = on_failed_start
         self.settings = settings
         self.metrics = ServingMetrics()
         self.service = ModelService(ref, config, self.metrics)
@@ -94,9 +100,13 @@ class ModelServer:
         self._loading = asyncio.get_running_loop().create_task(self._load())
 
     async def _load(self) -> None:
-        # On failure readiness stays false; the error is logged and shown on /v2/health/ready.
-        with contextlib.suppress(Exception):
+        """The first load. On failure readiness stays false, the error is logged and shown
+        on the health routes, and ``on_failed_start`` (set by ``serve``) stops the server."""
+        try:
             await self.service.start()
+        except Exception as exc:
+            if self.on_failed_start is not None:
+                self.on_failed_start(str(exc))
 
     async def shutdown(self) -> None:
         self.draining = True
@@ -207,18 +217,24 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 def create_app(
-    ref: str, config: ServingConfig | None = None, *, settings: Settings | None = None
+    ref: str,
+    config: ServingConfig | None = None,
+    *,
+    settings: Settings | None = None,
+    on_failed_start: Callable[[str], Any] | None = None,
 ) -> FastAPI:
     """The model server app for a registry reference (``churn@champion``, ``churn/3``).
 
     The model loads in the background once the app starts: ``/v2/health/live`` answers at
-    once, ``/v2/health/ready`` only after the model is loaded and warmed up. On shutdown the
-    server stops taking work, answers everything queued, and writes the prediction log.
+    once, ``/v2/health/ready`` only after the model is loaded and warmed up; if that first
+    load fails, ``on_failed_start`` gets the reason (``serve`` uses it to stop with an
+    error). On shutdown the server stops taking work, answers everything queued, and writes
+    the prediction log.
     """
     from shipyard.tracking import get_client
 
     config = config or ServingConfig()
-    state = ModelServer(ref, config, settings or get_client().settings)
+    state = ModelServer(ref, config, settings or get_client().settings, on_failed_start)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -272,6 +288,26 @@ def create_app(
     async def ready(request: Request) -> Response:
         is_ready = state.service.ready and not state.draining
         body: dict[str, Any] = {"ready": is_ready}
+        if state.service.error:
+            body["error"] = state.service.error
+        return _json(body, 200 if is_ready else 503)
+
+    @route("/healthz")
+    async def healthz(request: Request) -> Response:
+        return _json({"status": "ok"})
+
+    @route("/readyz")
+    async def readyz(request: Request) -> Response:
+        """Readiness with the details: the versions loaded, and per reference whether it
+        still resolves in the registry (a loaded version keeps answering when it does not:
+        still ready, with the problem and since when)."""
+        is_ready = state.service.ready and not state.draining
+        body: dict[str, Any] = {
+            "ready": is_ready,
+            "draining": state.draining,
+            "model": state.service.name,
+            "tracks": state.service.status(),
+        }
         if state.service.error:
             body["error"] = state.service.error
         return _json(body, 200 if is_ready else 503)
