@@ -249,8 +249,8 @@ PINNED = {
         "read_predictions",
         "serve",
     ],
-    "shipyard.server": ["bind_socket", "create_app", "serve"],
-    "shipyard.artifacts": ["BlobInfo", "BlobStore", "sha256_file"],
+    "shipyard.server": ["bind_socket", "check_auth", "create_app", "serve"],
+    "shipyard.artifacts": ["CHUNK", "BlobInfo", "BlobStore", "sha256_file"],
     "shipyard.registry": [
         "ColumnSpec",
         "DiffRow",

@@ -238,7 +238,7 @@ def test_uploads_over_the_limit_are_refused_and_store_nothing(
 
 
 def test_a_json_body_over_the_limit_is_refused(api: httpx.Client, served: LocalStore) -> None:
-    from shipyard.server._routes_tracking import JSON_BODY_LIMIT
+    from shipyard.server._http import JSON_BODY_LIMIT
 
     run_id = _run(served)
     huge = b'{"params": {"p": "' + b"x" * JSON_BODY_LIMIT + b'"}}'

@@ -6,6 +6,7 @@ import typer
 from rich.table import Table
 
 from shipyard import registry
+from shipyard._markup import gates_table
 from shipyard.cli._render import (
     console,
     err_console,
@@ -180,19 +181,6 @@ def alias(
         f"{safe(name)}@{event.alias} -> version {event.to_version}"
         + (f" (was {event.from_version})" if event.from_version else "")
     )
-
-
-def gates_table(event: AliasEvent, title: str) -> Table:
-    """Each promotion rule with its outcome and the values it compared."""
-    table = Table(title=title, header_style="bold")
-    for column in ("rule", "result", "detail"):
-        table.add_column(column)
-    for gate in event.gates:
-        verdict = "[green]pass[/]" if gate.passed else "[red]FAIL[/]"
-        table.add_row(safe(gate.rule), verdict, safe(gate.detail))
-    if not event.gates:
-        table.add_row("-", "[green]pass[/]", "no gates")
-    return table
 
 
 @app.command()

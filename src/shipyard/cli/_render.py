@@ -1,12 +1,12 @@
-"""Rich rendering shared by the CLI commands."""
+"""Rich rendering shared by the CLI commands: the consoles, the progress bar, tables of runs
+and one-line errors (value formatting is :mod:`shipyard._markup`'s, shared with the demo)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import typer
 from rich.console import Console
@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from shipyard._markup import fmt_value as fmt_value, safe as safe
 from shipyard.entities import Run
 from shipyard.errors import ShipyardError
 
@@ -49,22 +50,6 @@ def fmt_duration(ms: int | None) -> str:
     if seconds < 60:
         return f"{seconds:.1f}s"
     return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
-
-
-def fmt_value(value: Any, exact: bool = False) -> str:
-    """Numbers compactly (4 significant digits, or every digit with ``exact``), everything
-    else as text."""
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        return repr(value) if exact else f"{value:.4g}"
-    return "-" if value is None else str(value)
-
-
-def safe(value: Any) -> str:
-    """User data (names, params, messages) made safe to embed in Rich markup: a run called
-    ``[red]x`` or ``a[/]b`` is shown as typed instead of styled or crashing the output."""
-    return escape(value if isinstance(value, str) else fmt_value(value))
 
 
 STATUS_STYLE = {"FINISHED": "green", "FAILED": "red", "KILLED": "yellow", "RUNNING": "cyan"}

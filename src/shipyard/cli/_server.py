@@ -30,8 +30,7 @@ def server(
 ) -> None:
     """Run the Shipyard server: the tracking API for SDKs and CLIs that set
     SHIPYARD_TRACKING_URI=http://HOST:PORT."""
-    from shipyard.server import serve
-    from shipyard.server._serve import check_auth
+    from shipyard.server import check_auth, serve
 
     # Settings reach the worker processes through the environment.
     if auth is not None:

@@ -4,7 +4,6 @@ batch scoring of Parquet files, and a self-contained build context."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -104,39 +103,3 @@ def build(
         f"wrote the build context of {safe(ref)} to [bold]{safe(str(folder))}[/]; "
         f"try [bold]docker build -t model {safe(str(folder))}[/]"
     )
-
-
-def demo_serving(ref: str, rows: list[dict[str, Any]] | None = None) -> None:
-    """The serving part of `shipyard demo`: serve ``ref`` in the background, send a burst,
-    show what the server measured."""
-    from rich.table import Table
-
-    from shipyard.serving._demo import run_serving_demo
-
-    console.rule("[bold]Model serving")
-    with console.status(f"serving {safe(ref)} and sending a burst of requests..."):
-        stats = run_serving_demo(ref, rows)
-    table = Table(title=f"{safe(ref)} behind the V2 server ({stats.url})", header_style="bold")
-    for column in (
-        "requests",
-        "failed",
-        "req/s",
-        "p50 ms",
-        "p99 ms",
-        "model calls",
-        "rows/call",
-        "logged",
-    ):
-        table.add_column(column, justify="right")
-    table.add_row(
-        str(stats.requests),
-        str(stats.failed),
-        f"{stats.requests / stats.seconds:.0f}",
-        f"{stats.p50_ms:.1f}",
-        f"{stats.p99_ms:.1f}",
-        str(stats.model_calls),
-        f"{stats.mean_batch:.1f}",
-        str(stats.logged_rows),
-    )
-    console.print(table)
-    console.print(f"serve it yourself: [bold]shipyard serve {safe(ref)}[/]")

@@ -17,8 +17,7 @@ from typing import Any
 
 import httpx
 
-from shipyard.artifacts import BlobInfo, sha256_file
-from shipyard.artifacts._blobstore import CHUNK
+from shipyard.artifacts import CHUNK, BlobInfo, sha256_file
 from shipyard.client._credentials import find_token
 from shipyard.client._http import Http
 from shipyard.config import Settings

@@ -14,14 +14,16 @@ loopback) the caller is an anonymous admin.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Annotated
 
 from fastapi import Depends, Request
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from shipyard._validation import ALL_PROJECTS
 from shipyard.client import LocalStore
-from shipyard.entities import ROLES, User
+from shipyard.entities import ROLES, LineageEdge, User
 from shipyard.errors import PermissionDenied, Unauthenticated
 from shipyard.server._state import ANONYMOUS, Backend
 
@@ -89,6 +91,25 @@ class Caller:
     def require_admin(self) -> None:
         """Refuse unless the caller is an admin of every project (``admin`` on ``*``)."""
         self.require(ALL_PROJECTS, "admin")
+
+    def projects_for(self, role: str, wanted: Sequence[str] | None) -> list[str] | None:
+        """The projects a listing covers: ``wanted`` (None: every project) narrowed to those
+        where the caller has ``role``; None means every project. Narrowing happens before a
+        query's limit, so a page is never emptied by records the caller may not see."""
+        allowed = projects_with(self.user, role) if self.backend.auth else None
+        if allowed is None:
+            return None if wanted is None else list(wanted)
+        return [p for p in (wanted or allowed) if p in allowed]
+
+    def lineage_edges(self, edges: Iterable[BaseModel]) -> list[LineageEdge]:
+        """The lineage edges of a request body; refused unless the caller is an editor on
+        the project of every tracking run they name."""
+        found = [LineageEdge.from_dict(edge.model_dump()) for edge in edges]
+        for edge in found:
+            for node in (edge.src, edge.dst):
+                if node.kind == "run":
+                    self.require_run(node.id, "editor")
+        return found
 
     def may_see(self, project: str) -> bool:
         """True when the caller may read ``project``."""

@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -37,6 +36,7 @@ from shipyard.server import (
     _routes_tracking,
     _schemas as s,
 )
+from shipyard.server._http import respond
 from shipyard.server._observe import HTTP_CODES, ObserveMiddleware, metrics_payload
 from shipyard.server._state import Backend
 
@@ -103,15 +103,11 @@ def api_routes() -> list[tuple[str, str]]:
     )
 
 
-def _error(status: int, body: dict[str, Any]) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
-
-
 async def _shipyard_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ShipyardError)
     if exc.http_status >= 500:
         log.error("%s: %s", type(exc).__name__, exc.message)
-    return _error(exc.http_status, exc.to_dict())
+    return respond(exc.to_dict(), exc.http_status)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> Response:
@@ -130,21 +126,21 @@ async def _validation_error(_request: Request, exc: Exception) -> Response:
         "field": first["field"],
         "details": {"errors": problems},
     }
-    return _error(422, body)
+    return respond(body, 422)
 
 
 async def _http_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400:  # a body that is not JSON at all: bad input like any other
         body = {"code": "invalid_argument", "message": f"body: {exc.detail}", "field": "body"}
-        return _error(422, body)
+        return respond(body, 422)
     code = HTTP_CODES.get(exc.status_code, "http_error")
-    return _error(exc.status_code, {"code": code, "message": str(exc.detail)})
+    return respond({"code": code, "message": str(exc.detail)}, exc.status_code)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error handling %s %s", request.method, request.url.path)
-    return _error(500, {"code": "internal", "message": "internal server error; see the log"})
+    return respond({"code": "internal", "message": "internal server error; see the log"}, 500)
 
 
 def _service_router() -> APIRouter:
@@ -163,8 +159,8 @@ def _service_router() -> APIRouter:
             await run_in_threadpool(_check_backends, backend.store)
         except Exception as exc:
             message = f"not ready: {exc}"
-            return _error(503, {"code": "unavailable", "message": message})
-        return _error(200, {"status": "ready"})
+            return respond({"code": "unavailable", "message": message}, 503)
+        return respond({"status": "ready"})
 
     @router.get("/metrics", tags=["service"], response_class=Response)
     def metrics() -> Response:

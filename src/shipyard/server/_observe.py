@@ -25,6 +25,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shipyard.client import now_ms
+from shipyard.server._http import JSON_BODY_LIMIT
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -108,8 +109,8 @@ class ObserveMiddleware:
 #: The error code of a plain HTTP error status (the others come from ``shipyard.errors``).
 HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 _MESSAGES = {
-    413: "the request body is larger than this server accepts for JSON (64 MiB); send "
-    "smaller batches",
+    413: "the request body is larger than this server accepts for JSON "
+    f"({JSON_BODY_LIMIT // 2**20} MiB); send smaller batches",
 }
 
 

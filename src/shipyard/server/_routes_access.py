@@ -9,20 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from shipyard import _validation as v
 from shipyard.server import _schemas as s
 from shipyard.server._access import Caller, CallerDep, projects_with
-from shipyard.server._routes_tracking import (
-    API,
-    ERRORS,
-    JSON_BODY_LIMIT,
-    no_content,
-    respond,
-)
+from shipyard.server._http import api_router, no_content, respond
 
-router = APIRouter(prefix=API, responses=ERRORS, max_body_size=JSON_BODY_LIMIT)
+router = api_router()
 
 
 @router.get("/whoami", response_model=s.UserOut, tags=["access"])
@@ -104,9 +98,5 @@ def list_audit(
     project's entries). Page with ``before_id``, the smallest id of the previous page."""
     caller.require_somewhere("admin")
     caller.backend.audit.flush()
-    allowed = projects_with(caller.user, "admin") if caller.backend.auth else None
-    projects = project
-    if allowed is not None:
-        projects = [p for p in (project or allowed) if p in allowed]
-    entries = caller.store.list_audit(limit, before_id, user, projects)
+    entries = caller.store.list_audit(limit, before_id, user, caller.projects_for("admin", project))
     return respond({"entries": [entry.to_dict() for entry in entries]})

@@ -9,25 +9,24 @@ was shown a record (model version, dataset version) that lists it.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from shipyard._validation import check_digest
 from shipyard.server import _schemas as s
 from shipyard.server._access import CallerDep
-from shipyard.server._routes_artifacts import BINARY, spooled_upload, stream_blob
-from shipyard.server._routes_tracking import API, ERRORS, JSON_BODY_LIMIT, respond
+from shipyard.server._http import api_router, respond
+from shipyard.server._transfer import UPLOAD_ROUTE, download_route, spooled_upload, stream_blob
 
-router = APIRouter(prefix=API, responses=ERRORS, max_body_size=JSON_BODY_LIMIT)
+router = api_router()
 
 
 @router.put(
     "/blobs/{digest}",
     response_model=s.BlobStored,
     tags=["blobs"],
-    openapi_extra={"requestBody": {"required": True, "content": BINARY}},
-    max_body_size=2**62,  # streamed to disk; the backend's max_upload_bytes applies
+    **UPLOAD_ROUTE,
 )
 async def put_blob(digest: str, request: Request, caller: CallerDep) -> Response:
     """Store the request body as the blob ``digest`` (its sha256; needs editor somewhere).
@@ -43,8 +42,7 @@ async def put_blob(digest: str, request: Request, caller: CallerDep) -> Response
 @router.get(
     "/blobs/{digest}",
     tags=["blobs"],
-    response_class=StreamingResponse,
-    responses={200: {"content": BINARY, "description": "The blob's bytes"}},
+    **download_route("The blob's bytes"),
 )
 def get_blob(digest: str, caller: CallerDep) -> StreamingResponse:
     """A blob's bytes, streamed; ``X-Shipyard-Sha256`` carries its hash (needs viewer

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import Path, Response
 
 from shipyard import _validation as v
 from shipyard.server import _schemas as s
 from shipyard.server._access import CallerDep
-from shipyard.server._routes_tracking import API, ERRORS, JSON_BODY_LIMIT, respond
+from shipyard.server._http import api_router, respond
 
-router = APIRouter(prefix=API, responses=ERRORS, max_body_size=JSON_BODY_LIMIT)
+router = api_router()
 Version = Annotated[int, Path(ge=-s.INT64, le=s.INT64)]
 
 

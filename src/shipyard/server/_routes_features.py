@@ -12,16 +12,16 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from shipyard.entities import DEFAULT_PROJECT, FeatureObject
 from shipyard.server import _schemas as s
 from shipyard.server._access import CallerDep
-from shipyard.server._routes_tracking import API, ERRORS, respond
+from shipyard.server._http import api_router, respond
 
-router = APIRouter(prefix=API, responses=ERRORS, max_body_size=4 * 2**20)
+router = api_router(max_body_size=4 * 2**20)
 
 
 class OnlineRequest(BaseModel):

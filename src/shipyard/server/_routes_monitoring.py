@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from pydantic import BaseModel, Field
 
 from shipyard.entities import DEFAULT_PROJECT, Monitor, MonitorRun
 from shipyard.errors import InvalidArgument
 from shipyard.server._access import CallerDep
-from shipyard.server._routes_tracking import API, ERRORS, no_content, respond
+from shipyard.server._http import api_router, no_content, respond
 
-router = APIRouter(prefix=API, responses=ERRORS, max_body_size=16 * 2**20)
+router = api_router(max_body_size=16 * 2**20)
 
 
 class MonitorIn(BaseModel):
@@ -47,12 +47,17 @@ class MonitorRunIn(BaseModel):
     error: str = ""
 
 
+def _check_same_monitor(path: str, body: str) -> None:
+    """Refuse a body that names another monitor than the path does."""
+    if body != path:
+        raise InvalidArgument(f"the body names monitor {body!r}, the path {path!r}")
+
+
 @router.put("/monitors/{name}", tags=["monitoring"])
 def put_monitor(name: str, body: MonitorIn, caller: CallerDep) -> Response:
     """Create or replace a monitor (needs editor)."""
     caller.require(DEFAULT_PROJECT, "editor")
-    if body.name != name:
-        raise InvalidArgument(f"the body names monitor {body.name!r}, the path {name!r}")
+    _check_same_monitor(name, body.name)
     stored = caller.store.put_monitor(Monitor(**body.model_dump()))
     return respond(stored.to_dict())
 
@@ -83,8 +88,7 @@ def delete_monitor(name: str, caller: CallerDep) -> Response:
 def add_monitor_run(name: str, body: MonitorRunIn, caller: CallerDep) -> Response:
     """Record a monitor run (needs editor)."""
     caller.require(DEFAULT_PROJECT, "editor")
-    if body.monitor != name:
-        raise InvalidArgument(f"the body names monitor {body.monitor!r}, the path {name!r}")
+    _check_same_monitor(name, body.monitor)
     return respond(caller.store.add_monitor_run(MonitorRun(**body.model_dump())).to_dict())
 
 

@@ -11,31 +11,20 @@ and deleting a schedule the maintainer role on some project.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 from pydantic import BaseModel
 
 from shipyard.client import MAX_RUNS_PAGE
-from shipyard.entities import LineageEdge, PipelineRun, Schedule, StepRun
+from shipyard.entities import PipelineRun, Schedule, StepRun
 from shipyard.errors import InvalidArgument
 from shipyard.server import _schemas as s
-from shipyard.server._access import Caller, CallerDep
-from shipyard.server._routes_tracking import API, ERRORS, JSON_BODY_LIMIT, no_content, respond
+from shipyard.server._access import CallerDep
+from shipyard.server._http import api_router, no_content, respond
 
-router = APIRouter(prefix=API, responses=ERRORS, max_body_size=JSON_BODY_LIMIT)
+router = api_router()
 _NULLABLE = {"start_time", "end_time"}  # the fields of runs and step runs that may be unset
-
-
-def _edges(caller: Caller, edges: Sequence[Any]) -> list[LineageEdge]:
-    """Lineage edges of a request; one naming a tracking run needs editor on its project."""
-    found = [LineageEdge.from_dict(edge.model_dump()) for edge in edges]
-    for edge in found:
-        for node in (edge.src, edge.dst):
-            if node.kind == "run":
-                caller.require_run(node.id, "editor")
-    return found
 
 
 def _changes(body: BaseModel, exclude: set[str] | None = None) -> dict[str, Any]:
@@ -160,7 +149,7 @@ def update_step_run(step_run_id: str, body: s.UpdateStepRun, caller: CallerDep) 
     """Change fields of a step run and record the lineage edges it names, in one
     transaction (needs editor somewhere)."""
     caller.require_somewhere("editor")
-    lineage = _edges(caller, body.lineage)
+    lineage = caller.lineage_edges(body.lineage)
     caller.store.update_step_run(step_run_id, lineage, **_changes(body, {"lineage"}))
     return no_content()
 

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import Path, Query, Response
 
 from shipyard import _validation as v
 from shipyard.entities import ArtifactInfo
 from shipyard.server import _schemas as s
-from shipyard.server._access import Caller, CallerDep, projects_with
-from shipyard.server._routes_tracking import API, ERRORS, JSON_BODY_LIMIT, no_content, respond
+from shipyard.server._access import Caller, CallerDep
+from shipyard.server._http import api_router, no_content, respond
 
-router = APIRouter(prefix=API, responses=ERRORS, max_body_size=JSON_BODY_LIMIT)
+router = api_router()
 Version = Annotated[int, Path(ge=1, le=s.INT64)]
 MAX_LIST = 10_000
 
@@ -48,7 +48,7 @@ def _who(caller: Caller, claimed: str) -> str:
 def create_model(body: s.CreateModel, caller: CallerDep) -> Response:
     """Create a registered model in a project (needs editor there)."""
     caller.require(v.check_project(body.project), "editor")
-    owner = body.owner or (caller.user.name if caller.backend.auth else "")
+    owner = body.owner or _who(caller, "")
     model = caller.store.create_registered_model(
         body.name, body.description, body.tags, owner, body.project
     )
@@ -65,8 +65,7 @@ def list_models(
     """Models by name, in the projects the caller may read (and, given ``project``, only
     those); ``name_like`` is a case-insensitive substring. The filters apply before
     ``limit``, so a page is never emptied by models the caller may not see."""
-    allowed = projects_with(caller.user, "viewer") if caller.backend.auth else None
-    wanted = project if allowed is None else [p for p in (project or allowed) if p in allowed]
+    wanted = caller.projects_for("viewer", project)
     found = caller.store.list_registered_models(name_like, limit, wanted)
     return respond({"models": [m.to_dict() for m in found]})
 

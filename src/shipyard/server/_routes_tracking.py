@@ -7,45 +7,16 @@ pool), since every one of them waits on the database.
 
 from __future__ import annotations
 
-from typing import Any
-
-import orjson
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from shipyard import _validation as v
 from shipyard.entities import MetricPoint
 from shipyard.server import _schemas as s
 from shipyard.server._access import Caller, CallerDep
+from shipyard.server._http import api_router, no_content, respond
 
-API = "/api/v1"
-ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": s.ErrorBody, "description": text}
-    for status, text in (
-        (401, "No valid API token"),
-        (403, "The caller's role does not allow this"),
-        (404, "Not found"),
-        (409, "Conflicts with the current state"),
-        (413, "Too large"),
-        (422, "Invalid input; `field` names it"),
-        (503, "A backend (database, object store) is unavailable"),
-    )
-}
-
-#: The largest JSON body accepted (a metric batch of 100,000 points is about 7 MiB); artifact
-#: uploads stream to disk and have their own, configurable limit.
-JSON_BODY_LIMIT = 64 * 2**20
-
-router = APIRouter(prefix=API, responses=ERRORS, max_body_size=JSON_BODY_LIMIT)
-
-
-def respond(data: Any) -> Response:
-    """A JSON response of a ``to_dict`` form (serialized with orjson, not revalidated)."""
-    return Response(orjson.dumps(data), media_type="application/json")
-
-
-def no_content() -> Response:
-    return Response(status_code=204)
+router = api_router()
 
 
 # ----------------------------------------------------------------------------- experiments

@@ -19,28 +19,20 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from shipyard.entities import ROLES, AuditEntry, NewToken, TokenInfo, User
 from shipyard.errors import AlreadyExists, InvalidArgument, NotFound, Unauthenticated
 from shipyard.store._models import (
-    ApiToken,
-    AuditLog,
-    Experiment as ExperimentRow,
-    ProjectRole,
-    RegisteredModel as RegisteredModelRow,
-    Run as RunRow,
-    User as UserRow,
+    API_TOKENS,
+    AUDIT_LOG,
+    EXPERIMENTS,
+    PROJECT_ROLES,
+    REGISTERED_MODELS,
+    RUNS,
+    USERS,
 )
-from shipyard.store._tracking import _chunks
-
-USERS: Table = UserRow.__table__  # type: ignore[assignment]
-TOKENS: Table = ApiToken.__table__  # type: ignore[assignment]
-ROLE_GRANTS: Table = ProjectRole.__table__  # type: ignore[assignment]
-AUDIT: Table = AuditLog.__table__  # type: ignore[assignment]
-_EXPERIMENTS: Table = ExperimentRow.__table__  # type: ignore[assignment]
-_RUNS: Table = RunRow.__table__  # type: ignore[assignment]
-_MODELS: Table = RegisteredModelRow.__table__  # type: ignore[assignment]
+from shipyard.store._sql import chunks, record
 
 TOKEN_PREFIX = "shy_"
 _ID_HEX = 12
@@ -73,39 +65,41 @@ def get_user(conn: Connection, name: str) -> User:
             f"no user named {name!r}; create it with `shipyard users create {name}`", field="user"
         )
     roles = conn.execute(
-        select(ROLE_GRANTS.c.project, ROLE_GRANTS.c.role).where(ROLE_GRANTS.c.user == name)
+        select(PROJECT_ROLES.c.project, PROJECT_ROLES.c.role).where(PROJECT_ROLES.c.user == name)
     )
-    return User(row.name, row.created_at, {project: role for project, role in roles})
+    return record(User, row, roles={project: role for project, role in roles})
 
 
 def list_users(conn: Connection) -> list[User]:
     """Every user with their roles, by name."""
     roles: dict[str, dict[str, str]] = {}
     for user, project, role in conn.execute(
-        select(ROLE_GRANTS.c.user, ROLE_GRANTS.c.project, ROLE_GRANTS.c.role)
+        select(PROJECT_ROLES.c.user, PROJECT_ROLES.c.project, PROJECT_ROLES.c.role)
     ):
         roles.setdefault(user, {})[project] = role
     rows = conn.execute(select(USERS).order_by(USERS.c.name))
-    return [User(row.name, row.created_at, roles.get(row.name, {})) for row in rows]
+    return [record(User, row, roles=roles.get(row.name, {})) for row in rows]
 
 
 def set_role(conn: Connection, user: str, project: str, role: str | None) -> None:
     """Give ``user`` ``role`` on ``project`` (replacing the one they had), or take it away."""
     get_user(conn, user)
     conn.execute(
-        delete(ROLE_GRANTS).where(ROLE_GRANTS.c.user == user, ROLE_GRANTS.c.project == project)
+        delete(PROJECT_ROLES).where(
+            PROJECT_ROLES.c.user == user, PROJECT_ROLES.c.project == project
+        )
     )
     if role is not None:
         if role not in ROLES:
             raise InvalidArgument(f"role {role!r} is not one of {', '.join(ROLES)}", field="role")
-        conn.execute(ROLE_GRANTS.insert().values(user=user, project=project, role=role))
+        conn.execute(PROJECT_ROLES.insert().values(user=user, project=project, role=role))
 
 
 # ----------------------------------------------------------------------------- tokens
 
 
 def _token_info(row: Any) -> TokenInfo:
-    return TokenInfo(row.id, row.user, row.name, row.created_at, row.expires_at, row.revoked_at)
+    return record(TokenInfo, row)
 
 
 def create_token(
@@ -119,7 +113,7 @@ def create_token(
     token = f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
     salt = secrets.token_hex(16)
     conn.execute(
-        TOKENS.insert().values(
+        API_TOKENS.insert().values(
             id=token_id,
             user=user,
             name=name,
@@ -135,7 +129,7 @@ def create_token(
 
 def get_token(conn: Connection, token_id: str) -> TokenInfo:
     """A token's metadata by its id, or NotFound."""
-    row = conn.execute(select(TOKENS).where(TOKENS.c.id == token_id)).first()
+    row = conn.execute(select(API_TOKENS).where(API_TOKENS.c.id == token_id)).first()
     if row is None:
         raise NotFound(f"no API token with id {token_id!r}", field="token_id")
     return _token_info(row)
@@ -143,9 +137,9 @@ def get_token(conn: Connection, token_id: str) -> TokenInfo:
 
 def list_tokens(conn: Connection, user: str | None = None) -> list[TokenInfo]:
     """Tokens (of one user, or everyone's), oldest first; revoked ones included."""
-    query = select(TOKENS).order_by(TOKENS.c.created_at, TOKENS.c.id)
+    query = select(API_TOKENS).order_by(API_TOKENS.c.created_at, API_TOKENS.c.id)
     if user is not None:
-        query = query.where(TOKENS.c.user == user)
+        query = query.where(API_TOKENS.c.user == user)
     return [_token_info(row) for row in conn.execute(query)]
 
 
@@ -153,8 +147,8 @@ def revoke_token(conn: Connection, token_id: str, now: int) -> None:
     """Make a token unusable from now on (revoking twice is harmless)."""
     get_token(conn, token_id)
     conn.execute(
-        update(TOKENS)
-        .where(TOKENS.c.id == token_id, TOKENS.c.revoked_at.is_(None))
+        update(API_TOKENS)
+        .where(API_TOKENS.c.id == token_id, API_TOKENS.c.revoked_at.is_(None))
         .values(revoked_at=now)
     )
 
@@ -164,7 +158,7 @@ def authenticate(conn: Connection, token: str, now: int) -> User:
     token_id = token[len(TOKEN_PREFIX) : len(TOKEN_PREFIX) + _ID_HEX]
     if not token.startswith(TOKEN_PREFIX) or len(token) < len(TOKEN_PREFIX) + _ID_HEX + 2:
         raise Unauthenticated(_BAD_TOKEN)
-    row = conn.execute(select(TOKENS).where(TOKENS.c.id == token_id)).first()
+    row = conn.execute(select(API_TOKENS).where(API_TOKENS.c.id == token_id)).first()
     if row is None or not hmac.compare_digest(row.hash, _hash(row.salt, token)):
         raise Unauthenticated(_BAD_TOKEN)
     if row.revoked_at is not None:
@@ -183,13 +177,13 @@ def authenticate(conn: Connection, token: str, now: int) -> User:
 
 def record_audit(conn: Connection, entries: Sequence[dict[str, Any]]) -> None:
     """Append audit entries (dicts with the columns of ``audit_log`` but ``id``)."""
-    for chunk in _chunks(list(entries)):
-        conn.execute(AUDIT.insert(), list(chunk))
+    for chunk in chunks(list(entries)):
+        conn.execute(AUDIT_LOG.insert(), list(chunk))
 
 
 def prune_audit(conn: Connection, before_ms: int) -> int:
     """Delete audit entries recorded before ``before_ms``; returns how many went."""
-    return conn.execute(AUDIT.delete().where(AUDIT.c.at < before_ms)).rowcount
+    return conn.execute(AUDIT_LOG.delete().where(AUDIT_LOG.c.at < before_ms)).rowcount
 
 
 def list_audit(
@@ -201,27 +195,14 @@ def list_audit(
     projects: Sequence[str] | None = None,
 ) -> list[AuditEntry]:
     """Audit entries newest first; ``projects`` limits them to those projects' entries."""
-    query = select(AUDIT).order_by(AUDIT.c.id.desc()).limit(limit)
+    query = select(AUDIT_LOG).order_by(AUDIT_LOG.c.id.desc()).limit(limit)
     if before_id is not None:
-        query = query.where(AUDIT.c.id < before_id)
+        query = query.where(AUDIT_LOG.c.id < before_id)
     if user is not None:
-        query = query.where(AUDIT.c.user == user)
+        query = query.where(AUDIT_LOG.c.user == user)
     if projects is not None:
-        query = query.where(AUDIT.c.project.in_(list(projects)))
-    return [
-        AuditEntry(
-            row.id,
-            row.at,
-            row.user,
-            row.method,
-            row.route,
-            row.path,
-            row.status,
-            row.project,
-            row.client,
-        )
-        for row in conn.execute(query)
-    ]
+        query = query.where(AUDIT_LOG.c.project.in_(list(projects)))
+    return [record(AuditEntry, row) for row in conn.execute(query)]
 
 
 # ----------------------------------------------------------------------------- projects
@@ -230,7 +211,7 @@ def list_audit(
 def experiment_project(conn: Connection, experiment_id: str) -> str:
     """The project an experiment belongs to, or NotFound."""
     project = conn.execute(
-        select(_EXPERIMENTS.c.project).where(_EXPERIMENTS.c.id == experiment_id)
+        select(EXPERIMENTS.c.project).where(EXPERIMENTS.c.id == experiment_id)
     ).scalar()
     if project is None:
         raise NotFound(f"no experiment with id {experiment_id!r}", field="experiment_id")
@@ -240,9 +221,9 @@ def experiment_project(conn: Connection, experiment_id: str) -> str:
 def run_project(conn: Connection, run_id: str) -> str:
     """The project of the experiment a run is in, or NotFound."""
     project = conn.execute(
-        select(_EXPERIMENTS.c.project)
-        .select_from(_RUNS.join(_EXPERIMENTS, _RUNS.c.experiment_id == _EXPERIMENTS.c.id))
-        .where(_RUNS.c.id == run_id)
+        select(EXPERIMENTS.c.project)
+        .select_from(RUNS.join(EXPERIMENTS, RUNS.c.experiment_id == EXPERIMENTS.c.id))
+        .where(RUNS.c.id == run_id)
     ).scalar()
     if project is None:
         raise NotFound(f"no run with id {run_id!r}", field="run_id")
@@ -251,5 +232,7 @@ def run_project(conn: Connection, run_id: str) -> str:
 
 def model_project(conn: Connection, name: str) -> str | None:
     """The project of a registered model, or None when no model has that name."""
-    project = conn.execute(select(_MODELS.c.project).where(_MODELS.c.name == name)).scalar()
+    project = conn.execute(
+        select(REGISTERED_MODELS.c.project).where(REGISTERED_MODELS.c.name == name)
+    ).scalar()
     return None if project is None else str(project)

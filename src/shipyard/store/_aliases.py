@@ -19,16 +19,14 @@ from shipyard.entities import (
 )
 from shipyard.errors import NotFound
 from shipyard.store import _gates
+from shipyard.store._models import MODEL_ALIAS_EVENTS, MODEL_ALIASES, REGISTERED_MODELS
 from shipyard.store._registry import (
-    ALIASES,
-    EVENTS,
-    MODELS,
-    _alias_version_row,
-    _json,
-    _model_row,
-    _version_row,
+    alias_version_row,
+    model_row,
+    to_json,
+    version_row,
 )
-from shipyard.store._tracking import _upsert
+from shipyard.store._sql import record, upsert
 
 
 def _event(
@@ -38,9 +36,9 @@ def _event(
     row_id = 0
     if record:
         row_id = conn.execute(
-            EVENTS.insert()
-            .values(model_id=model.id, gates=_json([g.to_dict() for g in gates]), **values)
-            .returning(EVENTS.c.id)
+            MODEL_ALIAS_EVENTS.insert()
+            .values(model_id=model.id, gates=to_json([g.to_dict() for g in gates]), **values)
+            .returning(MODEL_ALIAS_EVENTS.c.id)
         ).scalar_one()
     return AliasEvent(id=row_id, name=name, gates=gates, **values)
 
@@ -63,13 +61,13 @@ def set_model_alias(
 
     A rejected attempt is recorded with outcome ``rejected`` and the alias stays where it was.
     """
-    model = _model_row(conn, name, lock=True)
-    target = _version_row(conn, model.id, name, version)
-    current = _alias_version_row(conn, model, name, alias)
+    model = model_row(conn, name, lock=True)
+    target = version_row(conn, model.id, name, version)
+    current = alias_version_row(conn, model, name, alias)
     candidate = {k: float(v) for k, v in orjson.loads(target.metrics).items()}
 
     def lookup(other: str) -> tuple[int, Mapping[str, float]] | None:
-        row = _alias_version_row(conn, model, name, other)
+        row = alias_version_row(conn, model, name, other)
         if row is None:
             return None
         return row.version, {k: float(v) for k, v in orjson.loads(row.metrics).items()}
@@ -90,7 +88,7 @@ def set_model_alias(
     if dry_run:
         return _event(conn, model, name, values, record=False)
     if passed or force:
-        stmt = _upsert(conn, ALIASES).values(
+        stmt = upsert(conn, MODEL_ALIASES).values(
             model_id=model.id, alias=alias, version_id=target.id, updated_at=now, updated_by=actor
         )
         conn.execute(
@@ -99,7 +97,11 @@ def set_model_alias(
                 set_={"version_id": target.id, "updated_at": now, "updated_by": actor},
             )
         )
-        conn.execute(update(MODELS).where(MODELS.c.id == model.id).values(updated_at=now))
+        conn.execute(
+            update(REGISTERED_MODELS)
+            .where(REGISTERED_MODELS.c.id == model.id)
+            .values(updated_at=now)
+        )
     return _event(conn, model, name, values, record=True)
 
 
@@ -107,11 +109,15 @@ def delete_model_alias(
     conn: Connection, name: str, alias: str, *, reason: str, actor: str, now: int
 ) -> AliasEvent:
     """Remove an alias (recorded in the history); an unset alias is NotFound."""
-    model = _model_row(conn, name, lock=True)
-    current = _alias_version_row(conn, model, name, alias)
+    model = model_row(conn, name, lock=True)
+    current = alias_version_row(conn, model, name, alias)
     if current is None:
         raise NotFound(f"model {name!r} has no alias {alias!r}", field="alias")
-    conn.execute(delete(ALIASES).where(ALIASES.c.model_id == model.id, ALIASES.c.alias == alias))
+    conn.execute(
+        delete(MODEL_ALIASES).where(
+            MODEL_ALIASES.c.model_id == model.id, MODEL_ALIASES.c.alias == alias
+        )
+    )
     values = {
         "alias": alias,
         "from_version": current.version,
@@ -130,23 +136,17 @@ def alias_events(
     conn: Connection, name: str, alias: str | None = None, limit: int = 100
 ) -> list[AliasEvent]:
     """A model's alias history (one alias, or all), newest first."""
-    model = _model_row(conn, name)
-    query = select(EVENTS).where(EVENTS.c.model_id == model.id)
+    model = model_row(conn, name)
+    query = select(MODEL_ALIAS_EVENTS).where(MODEL_ALIAS_EVENTS.c.model_id == model.id)
     if alias is not None:
-        query = query.where(EVENTS.c.alias == alias)
-    rows = conn.execute(query.order_by(EVENTS.c.id.desc()).limit(limit))
+        query = query.where(MODEL_ALIAS_EVENTS.c.alias == alias)
+    rows = conn.execute(query.order_by(MODEL_ALIAS_EVENTS.c.id.desc()).limit(limit))
     return [
-        AliasEvent(
-            id=row.id,
+        record(
+            AliasEvent,
+            row,
             name=name,
-            alias=row.alias,
-            from_version=row.from_version,
-            to_version=row.to_version,
-            actor=row.actor,
-            reason=row.reason,
-            outcome=row.outcome,
             forced=bool(row.forced),
-            created_at=row.created_at,
             gates=[GateResult(**g) for g in orjson.loads(row.gates)],
         )
         for row in rows

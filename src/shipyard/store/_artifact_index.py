@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, select
 
 from shipyard.entities import ArtifactInfo
 from shipyard.errors import NotFound
-from shipyard.store._models import RunArtifact
-from shipyard.store._tracking import _upsert
-
-ARTIFACTS: Table = RunArtifact.__table__  # type: ignore[assignment]
+from shipyard.store._models import RUN_ARTIFACTS
+from shipyard.store._sql import upsert
 
 
 def record_artifacts(conn: Connection, run_id: str, files: list[ArtifactInfo], now: int) -> None:
     """Point paths of a run's tree at blobs (re-logging a path replaces what it points at)."""
     if not files:
         return
-    stmt = _upsert(conn, ARTIFACTS)
+    stmt = upsert(conn, RUN_ARTIFACTS)
     stmt = stmt.on_conflict_do_update(
         index_elements=["run_id", "path"],
         set_={
@@ -42,10 +40,10 @@ def record_artifacts(conn: Connection, run_id: str, files: list[ArtifactInfo], n
 
 def list_artifacts(conn: Connection, run_id: str, prefix: str = "") -> list[ArtifactInfo]:
     """Files of a run's tree under ``prefix`` (a folder path or an exact file path)."""
-    query = select(ARTIFACTS.c.path, ARTIFACTS.c.digest, ARTIFACTS.c.size).where(
-        ARTIFACTS.c.run_id == run_id
+    query = select(RUN_ARTIFACTS.c.path, RUN_ARTIFACTS.c.digest, RUN_ARTIFACTS.c.size).where(
+        RUN_ARTIFACTS.c.run_id == run_id
     )
-    rows = [ArtifactInfo(*row) for row in conn.execute(query.order_by(ARTIFACTS.c.path))]
+    rows = [ArtifactInfo(*row) for row in conn.execute(query.order_by(RUN_ARTIFACTS.c.path))]
     if not prefix:
         return rows
     folder = prefix.rstrip("/") + "/"
@@ -55,8 +53,8 @@ def list_artifacts(conn: Connection, run_id: str, prefix: str = "") -> list[Arti
 def get_artifact(conn: Connection, run_id: str, path: str) -> ArtifactInfo:
     """One file of a run's tree, or NotFound."""
     row = conn.execute(
-        select(ARTIFACTS.c.path, ARTIFACTS.c.digest, ARTIFACTS.c.size).where(
-            ARTIFACTS.c.run_id == run_id, ARTIFACTS.c.path == path
+        select(RUN_ARTIFACTS.c.path, RUN_ARTIFACTS.c.digest, RUN_ARTIFACTS.c.size).where(
+            RUN_ARTIFACTS.c.run_id == run_id, RUN_ARTIFACTS.c.path == path
         )
     ).first()
     if row is None:

@@ -11,37 +11,30 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, select, update
+from sqlalchemy import Connection, func, select, update
 
 from shipyard.entities import Dataset, DatasetVersion
 from shipyard.errors import NotFound
-from shipyard.store._models import Dataset as DatasetRow, DatasetVersion as DatasetVersionRow
-from shipyard.store._tracking import _upsert, new_id
-
-DATASETS: Table = DatasetRow.__table__  # type: ignore[assignment]
-VERSIONS: Table = DatasetVersionRow.__table__  # type: ignore[assignment]
+from shipyard.store._models import DATASET_VERSIONS, DATASETS
+from shipyard.store._sql import new_id, record, upsert
 
 
 def _version_from_row(row: Any) -> DatasetVersion:
-    return DatasetVersion(
-        id=row.id,
-        dataset=row.dataset,
-        version=row.version,
+    return record(
+        DatasetVersion,
+        row,
         content_hash=row.digest,
-        size=row.size,
-        num_rows=row.num_rows,
         schema=json.loads(row.schema_json),
         profile=json.loads(row.profile_json),
-        source=row.source,
-        description=row.description,
-        created_at=row.created_at,
     )
 
 
 def find_version(conn: Connection, name: str, digest: str) -> DatasetVersion | None:
     """The version of ``name`` holding exactly this content, if any."""
     row = conn.execute(
-        select(VERSIONS).where(VERSIONS.c.dataset == name, VERSIONS.c.digest == digest)
+        select(DATASET_VERSIONS).where(
+            DATASET_VERSIONS.c.dataset == name, DATASET_VERSIONS.c.digest == digest
+        )
     ).first()
     return None if row is None else _version_from_row(row)
 
@@ -62,7 +55,7 @@ def create_version(
     """Add the next version of ``name`` (creating the dataset); existing content is returned
     as it is."""
     conn.execute(
-        _upsert(conn, DATASETS)
+        upsert(conn, DATASETS)
         .values(name=name, description="", created_at=now, updated_at=now)
         .on_conflict_do_nothing(index_elements=["name"])
     )
@@ -70,11 +63,11 @@ def create_version(
     if existing is not None:
         return existing
     latest = conn.execute(
-        select(func.max(VERSIONS.c.version)).where(VERSIONS.c.dataset == name)
+        select(func.max(DATASET_VERSIONS.c.version)).where(DATASET_VERSIONS.c.dataset == name)
     ).scalar()
     version_id = new_id()
     conn.execute(
-        VERSIONS.insert().values(
+        DATASET_VERSIONS.insert().values(
             id=version_id,
             dataset=name,
             version=(latest or 0) + 1,
@@ -94,16 +87,16 @@ def create_version(
 
 def get_version(conn: Connection, name: str, version: int | None) -> DatasetVersion:
     """Version ``version`` of ``name`` (``None``: the latest), or NotFound naming what exists."""
-    query = select(VERSIONS).where(VERSIONS.c.dataset == name)
+    query = select(DATASET_VERSIONS).where(DATASET_VERSIONS.c.dataset == name)
     if version is None:
-        query = query.order_by(VERSIONS.c.version.desc()).limit(1)
+        query = query.order_by(DATASET_VERSIONS.c.version.desc()).limit(1)
     else:
-        query = query.where(VERSIONS.c.version == version)
+        query = query.where(DATASET_VERSIONS.c.version == version)
     row = conn.execute(query).first()
     if row is not None:
         return _version_from_row(row)
     known = conn.execute(
-        select(func.max(VERSIONS.c.version)).where(VERSIONS.c.dataset == name)
+        select(func.max(DATASET_VERSIONS.c.version)).where(DATASET_VERSIONS.c.dataset == name)
     ).scalar()
     if known is None:
         raise NotFound(
@@ -119,7 +112,7 @@ def get_version(conn: Connection, name: str, version: int | None) -> DatasetVers
 
 def get_version_by_id(conn: Connection, version_id: str) -> DatasetVersion:
     """A version by its id, or NotFound."""
-    row = conn.execute(select(VERSIONS).where(VERSIONS.c.id == version_id)).first()
+    row = conn.execute(select(DATASET_VERSIONS).where(DATASET_VERSIONS.c.id == version_id)).first()
     if row is None:
         raise NotFound(f"no dataset version with id {version_id!r}", field="id")
     return _version_from_row(row)
@@ -129,11 +122,11 @@ def list_datasets(conn: Connection) -> list[Dataset]:
     """Every dataset with its latest version number and version count, by name."""
     stats = (
         select(
-            VERSIONS.c.dataset,
-            func.max(VERSIONS.c.version).label("latest"),
+            DATASET_VERSIONS.c.dataset,
+            func.max(DATASET_VERSIONS.c.version).label("latest"),
             func.count().label("n_versions"),
         )
-        .group_by(VERSIONS.c.dataset)
+        .group_by(DATASET_VERSIONS.c.dataset)
         .subquery()
     )
     query = (
@@ -142,13 +135,11 @@ def list_datasets(conn: Connection) -> list[Dataset]:
         .order_by(DATASETS.c.name)
     )
     return [
-        Dataset(
-            row.name,
-            row.description,
-            row.created_at,
-            row.updated_at,
-            int(row.latest or 0),
-            int(row.n_versions or 0),
+        record(
+            Dataset,
+            row,
+            latest_version=int(row.latest or 0),
+            version_count=int(row.n_versions or 0),
         )
         for row in conn.execute(query)
     ]
@@ -161,5 +152,9 @@ def list_versions(conn: Connection, name: str) -> list[DatasetVersion]:
             f"no dataset named {name!r}; list datasets with `shipyard data list`",
             field="dataset",
         )
-    query = select(VERSIONS).where(VERSIONS.c.dataset == name).order_by(VERSIONS.c.version.desc())
+    query = (
+        select(DATASET_VERSIONS)
+        .where(DATASET_VERSIONS.c.dataset == name)
+        .order_by(DATASET_VERSIONS.c.version.desc())
+    )
     return [_version_from_row(row) for row in conn.execute(query)]

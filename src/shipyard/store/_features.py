@@ -10,31 +10,24 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, select, tuple_
+from sqlalchemy import Connection, delete, select, tuple_
 
 from shipyard.entities import FeatureMaterialization, FeatureObject
 from shipyard.errors import NotFound
-from shipyard.store._models import (
-    FeatureDefinition as DefinitionRow,
-    FeatureMaterializationRow as MaterializationRow,
-)
-from shipyard.store._tracking import _chunks, _upsert
+from shipyard.store._models import FEATURE_DEFINITIONS, FEATURE_MATERIALIZATIONS
+from shipyard.store._sql import chunks, record, upsert
 
-DEFINITIONS: Table = DefinitionRow.__table__  # type: ignore[assignment]
-MATERIALIZATIONS: Table = MaterializationRow.__table__  # type: ignore[assignment]
 _LABEL = {"feature_view": "feature view", "on_demand_view": "on-demand feature view"}
 
 
 def _object(row: Any) -> FeatureObject:
-    return FeatureObject(
-        row.kind, row.name, json.loads(row.spec), row.digest, row.created_at, row.updated_at
-    )
+    return record(FeatureObject, row, spec=json.loads(row.spec))
 
 
 def put_objects(conn: Connection, objects: Sequence[FeatureObject], now: int) -> None:
     """Create or replace definitions; an unchanged digest keeps the row (and its times)."""
     for obj in objects:
-        statement = _upsert(conn, DEFINITIONS).values(
+        statement = upsert(conn, FEATURE_DEFINITIONS).values(
             kind=obj.kind,
             name=obj.name,
             spec=json.dumps(obj.spec, sort_keys=True),
@@ -47,28 +40,34 @@ def put_objects(conn: Connection, objects: Sequence[FeatureObject], now: int) ->
             statement.on_conflict_do_update(
                 index_elements=["kind", "name"],
                 set_={"spec": excluded.spec, "digest": excluded.digest, "updated_at": now},
-                where=DEFINITIONS.c.digest != excluded.digest,
+                where=FEATURE_DEFINITIONS.c.digest != excluded.digest,
             )
         )
 
 
 def delete_objects(conn: Connection, keys: Sequence[tuple[str, str]]) -> None:
     """Remove definitions by (kind, name); unknown ones are ignored."""
-    for chunk in _chunks(list(keys), 200):
+    for chunk in chunks(list(keys), 200):
         conn.execute(
-            delete(DEFINITIONS).where(tuple_(DEFINITIONS.c.kind, DEFINITIONS.c.name).in_(chunk))
+            delete(FEATURE_DEFINITIONS).where(
+                tuple_(FEATURE_DEFINITIONS.c.kind, FEATURE_DEFINITIONS.c.name).in_(chunk)
+            )
         )
 
 
 def get_object(conn: Connection, kind: str, name: str) -> FeatureObject:
     """One definition, or NotFound naming the ones that exist."""
     row = conn.execute(
-        select(DEFINITIONS).where(DEFINITIONS.c.kind == kind, DEFINITIONS.c.name == name)
+        select(FEATURE_DEFINITIONS).where(
+            FEATURE_DEFINITIONS.c.kind == kind, FEATURE_DEFINITIONS.c.name == name
+        )
     ).first()
     if row is not None:
         return _object(row)
     known = conn.execute(
-        select(DEFINITIONS.c.name).where(DEFINITIONS.c.kind == kind).order_by(DEFINITIONS.c.name)
+        select(FEATURE_DEFINITIONS.c.name)
+        .where(FEATURE_DEFINITIONS.c.kind == kind)
+        .order_by(FEATURE_DEFINITIONS.c.name)
     ).scalars()
     names = ", ".join(list(known)[:20]) or "none"
     label = _LABEL.get(kind, kind)
@@ -81,9 +80,11 @@ def get_object(conn: Connection, kind: str, name: str) -> FeatureObject:
 
 def list_objects(conn: Connection, kind: str | None) -> list[FeatureObject]:
     """Definitions of one kind (or all), by kind and name."""
-    query = select(DEFINITIONS).order_by(DEFINITIONS.c.kind, DEFINITIONS.c.name)
+    query = select(FEATURE_DEFINITIONS).order_by(
+        FEATURE_DEFINITIONS.c.kind, FEATURE_DEFINITIONS.c.name
+    )
     if kind is not None:
-        query = query.where(DEFINITIONS.c.kind == kind)
+        query = query.where(FEATURE_DEFINITIONS.c.kind == kind)
     return [_object(row) for row in conn.execute(query)]
 
 
@@ -92,7 +93,7 @@ def record_materialization(
 ) -> FeatureMaterialization:
     """Remember that ``view`` was materialized over ``[start, end)``."""
     conn.execute(
-        MATERIALIZATIONS.insert().values(
+        FEATURE_MATERIALIZATIONS.insert().values(
             view=view, start_ms=start, end_ms=end, rows=rows, created_at=now
         )
     )
@@ -102,12 +103,12 @@ def record_materialization(
 def list_materializations(conn: Connection, view: str, limit: int) -> list[FeatureMaterialization]:
     """A view's materializations, the latest window end first."""
     query = (
-        select(MATERIALIZATIONS)
-        .where(MATERIALIZATIONS.c.view == view)
-        .order_by(MATERIALIZATIONS.c.end_ms.desc(), MATERIALIZATIONS.c.id.desc())
+        select(FEATURE_MATERIALIZATIONS)
+        .where(FEATURE_MATERIALIZATIONS.c.view == view)
+        .order_by(FEATURE_MATERIALIZATIONS.c.end_ms.desc(), FEATURE_MATERIALIZATIONS.c.id.desc())
         .limit(limit)
     )
     return [
-        FeatureMaterialization(r.view, r.start_ms, r.end_ms, r.rows, r.created_at)
+        record(FeatureMaterialization, r, start=r.start_ms, end=r.end_ms)
         for r in conn.execute(query)
     ]

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from sqlalchemy import Connection, Table, and_, or_, select
+from sqlalchemy import Connection, and_, or_, select
 
 from shipyard.entities import LineageEdge, LineageNode
 from shipyard.errors import InvalidArgument
-from shipyard.store._models import LineageEdge as LineageEdgeRow
-from shipyard.store._tracking import _chunks, _upsert
+from shipyard.store._models import LINEAGE_EDGES
+from shipyard.store._sql import chunks, upsert
 
-EDGES: Table = LineageEdgeRow.__table__  # type: ignore[assignment]
 RELATIONS = ("consumed", "produced")
 Direction = Literal["up", "down"]
 
@@ -27,7 +26,7 @@ def add_edges(conn: Connection, edges: Sequence[LineageEdge], now: int) -> None:
             )
         if edge.src == edge.dst:
             raise InvalidArgument(f"a lineage edge cannot point {edge.src} at itself", field="dst")
-    stmt = _upsert(conn, EDGES).on_conflict_do_nothing()
+    stmt = upsert(conn, LINEAGE_EDGES).on_conflict_do_nothing()
     rows = [
         {
             "src_kind": e.src.kind,
@@ -39,7 +38,7 @@ def add_edges(conn: Connection, edges: Sequence[LineageEdge], now: int) -> None:
         }
         for e in edges
     ]
-    for chunk in _chunks(rows):
+    for chunk in chunks(rows):
         conn.execute(stmt, list(chunk))
 
 
@@ -55,9 +54,9 @@ def walk(
             f"direction must be 'up' or 'down', got {direction!r}", field="direction"
         )
     near_kind, near_id = (
-        (EDGES.c.dst_kind, EDGES.c.dst_id)
+        (LINEAGE_EDGES.c.dst_kind, LINEAGE_EDGES.c.dst_id)
         if direction == "up"
-        else (EDGES.c.src_kind, EDGES.c.src_id)
+        else (LINEAGE_EDGES.c.src_kind, LINEAGE_EDGES.c.src_id)
     )
     seen = {start}
     frontier = [start]
@@ -66,9 +65,9 @@ def walk(
     while frontier and (max_depth is None or depth < max_depth):
         depth += 1
         next_frontier: list[LineageNode] = []
-        for chunk in _chunks(frontier, 200):
+        for chunk in chunks(frontier, 200):
             condition = or_(*(and_(near_kind == n.kind, near_id == n.id) for n in chunk))
-            query = select(EDGES).where(condition).order_by(EDGES.c.id)
+            query = select(LINEAGE_EDGES).where(condition).order_by(LINEAGE_EDGES.c.id)
             for row in conn.execute(query):
                 edge = LineageEdge(
                     LineageNode(row.src_kind, row.src_id),

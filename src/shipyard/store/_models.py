@@ -4,6 +4,9 @@ Times are integer milliseconds since the epoch (portable and cheap to compare). 
 that are NaN are stored as NULL, because SQLite cannot store NaN; readers turn NULL back into
 NaN. ``latest_metrics`` keeps one row per (run, key) with the value at the highest step, so
 search can filter and order by a metric without scanning the full history.
+
+Each row class is followed by its table's handle for Core queries, named after the table
+(``RUNS``, ``PIPELINE_RUNS``); the query modules import those, never ``__table__``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -51,6 +55,12 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+def _table(row: type[Base]) -> Table:
+    """The Core table of a row class, typed as the Table it is (``__table__`` is typed as a
+    FromClause)."""
+    return Base.metadata.tables[row.__tablename__]
+
+
 class Experiment(Base):
     __tablename__ = "experiments"
     id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
@@ -64,6 +74,9 @@ class Experiment(Base):
     )
 
 
+EXPERIMENTS = _table(Experiment)
+
+
 class ExperimentTag(Base):
     __tablename__ = "experiment_tags"
     experiment_id: Mapped[str] = mapped_column(
@@ -71,6 +84,9 @@ class ExperimentTag(Base):
     )
     key: Mapped[str] = mapped_column(String(KEY_LEN), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+EXPERIMENT_TAGS = _table(ExperimentTag)
 
 
 class Run(Base):
@@ -89,6 +105,9 @@ class Run(Base):
     __table_args__ = (Index(None, "experiment_id", "lifecycle", "start_time", "id"),)
 
 
+RUNS = _table(Run)
+
+
 class Param(Base):
     __tablename__ = "params"
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
@@ -98,6 +117,9 @@ class Param(Base):
     __table_args__ = (_CLUSTERED,)
 
 
+PARAMS = _table(Param)
+
+
 class RunTag(Base):
     __tablename__ = "run_tags"
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
@@ -105,6 +127,9 @@ class RunTag(Base):
     value: Mapped[str] = mapped_column(String(TAG_VALUE_LEN))
 
     __table_args__ = (_CLUSTERED,)
+
+
+RUN_TAGS = _table(RunTag)
 
 
 class Metric(Base):
@@ -121,6 +146,9 @@ class Metric(Base):
     __table_args__ = (Index(None, "run_id", "key", "step"),)
 
 
+METRICS = _table(Metric)
+
+
 class LatestMetric(Base):
     """The value at the highest step (then latest timestamp) of each (run, key)."""
 
@@ -134,6 +162,9 @@ class LatestMetric(Base):
     __table_args__ = (Index(None, "key", "value"), _CLUSTERED)
 
 
+LATEST_METRICS = _table(LatestMetric)
+
+
 class RunArtifact(Base):
     """A file in a run's artifact tree, pointing at its content-addressed blob."""
 
@@ -143,6 +174,9 @@ class RunArtifact(Base):
     digest: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+RUN_ARTIFACTS = _table(RunArtifact)
 
 
 class LineageEdge(Base):
@@ -169,12 +203,18 @@ class LineageEdge(Base):
     )
 
 
+LINEAGE_EDGES = _table(LineageEdge)
+
+
 class User(Base):
     """Someone who may call the server; what they may do comes from ``project_roles``."""
 
     __tablename__ = "users"
     name: Mapped[str] = mapped_column(String(IDENT_LEN), primary_key=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+USERS = _table(User)
 
 
 class ApiToken(Base):
@@ -191,6 +231,9 @@ class ApiToken(Base):
     revoked_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
+API_TOKENS = _table(ApiToken)
+
+
 class ProjectRole(Base):
     """A user's role on a project; project ``*`` means every project."""
 
@@ -200,6 +243,9 @@ class ProjectRole(Base):
     )
     project: Mapped[str] = mapped_column(String(IDENT_LEN), primary_key=True)
     role: Mapped[str] = mapped_column(String(16))
+
+
+PROJECT_ROLES = _table(ProjectRole)
 
 
 class AuditLog(Base):
@@ -217,6 +263,9 @@ class AuditLog(Base):
     client: Mapped[str] = mapped_column(String(NAME_LEN), default="")
 
 
+AUDIT_LOG = _table(AuditLog)
+
+
 class Dataset(Base):
     """A named dataset; its versions live in ``dataset_versions``."""
 
@@ -225,6 +274,9 @@ class Dataset(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+DATASETS = _table(Dataset)
 
 
 class DatasetVersion(Base):
@@ -253,6 +305,9 @@ class DatasetVersion(Base):
     )
 
 
+DATASET_VERSIONS = _table(DatasetVersion)
+
+
 class Pipeline(Base):
     """A pipeline by name, with the ``module:function`` reference that imports it."""
 
@@ -262,6 +317,9 @@ class Pipeline(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+PIPELINES = _table(Pipeline)
 
 
 class PipelineRun(Base):
@@ -287,6 +345,9 @@ class PipelineRun(Base):
         Index(None, "pipeline", "created_at"),
         Index(None, "schedule", "status"),
     )
+
+
+PIPELINE_RUNS = _table(PipelineRun)
 
 
 class StepRun(Base):
@@ -315,6 +376,9 @@ class StepRun(Base):
     __table_args__ = (Index(None, "cache_key", "status"),)
 
 
+STEP_RUNS = _table(StepRun)
+
+
 class Schedule(Base):
     """A cron schedule of a pipeline (see entities.Schedule for the policies)."""
 
@@ -330,6 +394,9 @@ class Schedule(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
     last_fire_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+SCHEDULES = _table(Schedule)
 
 
 # ----------------------------------------------------------------------------- model registry
@@ -355,6 +422,9 @@ class RegisteredModel(Base):
     )
 
 
+REGISTERED_MODELS = _table(RegisteredModel)
+
+
 class RegisteredModelTag(Base):
     __tablename__ = "registered_model_tags"
     model_id: Mapped[str] = mapped_column(
@@ -362,6 +432,9 @@ class RegisteredModelTag(Base):
     )
     key: Mapped[str] = mapped_column(String(KEY_LEN), primary_key=True)
     value: Mapped[str] = mapped_column(String(TAG_VALUE_LEN))
+
+
+REGISTERED_MODEL_TAGS = _table(RegisteredModelTag)
 
 
 class ModelVersion(Base):
@@ -389,6 +462,9 @@ class ModelVersion(Base):
     __table_args__ = (UniqueConstraint("model_id", "version"),)
 
 
+MODEL_VERSIONS = _table(ModelVersion)
+
+
 class ModelVersionTag(Base):
     __tablename__ = "model_version_tags"
     version_id: Mapped[str] = mapped_column(
@@ -396,6 +472,9 @@ class ModelVersionTag(Base):
     )
     key: Mapped[str] = mapped_column(String(KEY_LEN), primary_key=True)
     value: Mapped[str] = mapped_column(String(TAG_VALUE_LEN))
+
+
+MODEL_VERSION_TAGS = _table(ModelVersionTag)
 
 
 class ModelVersionFile(Base):
@@ -412,6 +491,9 @@ class ModelVersionFile(Base):
     __table_args__ = (_CLUSTERED,)
 
 
+MODEL_VERSION_FILES = _table(ModelVersionFile)
+
+
 class ModelAlias(Base):
     """A movable name (``champion``) for one version of a model."""
 
@@ -423,6 +505,9 @@ class ModelAlias(Base):
     version_id: Mapped[str] = mapped_column(ForeignKey("model_versions.id"), index=True)
     updated_at: Mapped[int] = mapped_column(BigInteger)
     updated_by: Mapped[str] = mapped_column(String(NAME_LEN), default="")
+
+
+MODEL_ALIASES = _table(ModelAlias)
 
 
 class ModelAliasEvent(Base):
@@ -444,6 +529,9 @@ class ModelAliasEvent(Base):
     __table_args__ = (Index(None, "model_id", "alias", "id"),)
 
 
+MODEL_ALIAS_EVENTS = _table(ModelAliasEvent)
+
+
 # ----------------------------------------------------------------------------- feature store
 
 
@@ -458,6 +546,9 @@ class FeatureDefinition(Base):
     digest: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+FEATURE_DEFINITIONS = _table(FeatureDefinition)
 
 
 class FeatureMaterializationRow(Base):
@@ -475,6 +566,9 @@ class FeatureMaterializationRow(Base):
     __table_args__ = (Index(None, "view", "end_ms"),)
 
 
+FEATURE_MATERIALIZATIONS = _table(FeatureMaterializationRow)
+
+
 class MonitorRow(Base):
     """A monitor: which model it watches, over what window, on what schedule, and its spec
     (alert rules, channels, reference, drift options) as JSON."""
@@ -487,6 +581,9 @@ class MonitorRow(Base):
     spec: Mapped[str] = mapped_column(Text)
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+MONITORS = _table(MonitorRow)
 
 
 class MonitorRunRow(Base):
@@ -508,3 +605,6 @@ class MonitorRunRow(Base):
     error: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (Index(None, "monitor", "started_at"),)
+
+
+MONITOR_RUNS = _table(MonitorRunRow)

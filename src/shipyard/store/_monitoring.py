@@ -5,30 +5,23 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, select
+from sqlalchemy import Connection, delete, select
 
 from shipyard.entities import Monitor, MonitorRun
 from shipyard.errors import NotFound
-from shipyard.store._models import MonitorRow, MonitorRunRow
-from shipyard.store._tracking import _upsert
-
-MONITORS: Table = MonitorRow.__table__  # type: ignore[assignment]
-RUNS: Table = MonitorRunRow.__table__  # type: ignore[assignment]
+from shipyard.store._models import MONITOR_RUNS, MONITORS
+from shipyard.store._sql import record, upsert
 
 
 def _monitor(row: Any) -> Monitor:
     spec = json.loads(row.spec)
-    return Monitor(
-        row.name,
-        row.model,
-        row.window,
-        row.schedule,
-        spec.get("alerts", []),
-        spec.get("channels", []),
-        spec.get("reference", ""),
-        spec.get("options", {}),
-        row.created_at,
-        row.updated_at,
+    return record(
+        Monitor,
+        row,
+        alerts=spec.get("alerts", []),
+        channels=spec.get("channels", []),
+        reference=spec.get("reference", ""),
+        options=spec.get("options", {}),
     )
 
 
@@ -41,7 +34,7 @@ def put_monitor(conn: Connection, monitor: Monitor, now: int) -> Monitor:
         "spec": json.dumps(monitor.spec(), sort_keys=True),
         "updated_at": now,
     }
-    statement = _upsert(conn, MONITORS).values(name=monitor.name, created_at=now, **values)
+    statement = upsert(conn, MONITORS).values(name=monitor.name, created_at=now, **values)
     conn.execute(statement.on_conflict_do_update(index_elements=["name"], set_=values))
     return get_monitor(conn, monitor.name)
 
@@ -67,7 +60,7 @@ def list_monitors(conn: Connection) -> list[Monitor]:
 def delete_monitor(conn: Connection, name: str) -> None:
     """Remove a monitor and its history."""
     get_monitor(conn, name)
-    conn.execute(delete(RUNS).where(RUNS.c.monitor == name))
+    conn.execute(delete(MONITOR_RUNS).where(MONITOR_RUNS.c.monitor == name))
     conn.execute(delete(MONITORS).where(MONITORS.c.name == name))
 
 
@@ -76,7 +69,7 @@ def add_run(conn: Connection, run: MonitorRun) -> MonitorRun:
     get_monitor(conn, run.monitor)
     values = run.to_dict()
     values["result"] = json.dumps(run.result, sort_keys=True, default=str)
-    conn.execute(RUNS.insert().values(**values))
+    conn.execute(MONITOR_RUNS.insert().values(**values))
     return run
 
 
@@ -84,14 +77,9 @@ def list_runs(conn: Connection, monitor: str, limit: int) -> list[MonitorRun]:
     """A monitor's runs, the newest first."""
     get_monitor(conn, monitor)
     query = (
-        select(RUNS)
-        .where(RUNS.c.monitor == monitor)
-        .order_by(RUNS.c.started_at.desc(), RUNS.c.id.desc())
+        select(MONITOR_RUNS)
+        .where(MONITOR_RUNS.c.monitor == monitor)
+        .order_by(MONITOR_RUNS.c.started_at.desc(), MONITOR_RUNS.c.id.desc())
         .limit(limit)
     )
-    out = []
-    for row in conn.execute(query):
-        data = dict(row._mapping)
-        data["result"] = json.loads(data["result"])
-        out.append(MonitorRun(**data))
-    return out
+    return [record(MonitorRun, row, result=json.loads(row.result)) for row in conn.execute(query)]

@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from shipyard.entities import (
     PIPELINE_RUN_STATUSES,
@@ -21,18 +21,8 @@ from shipyard.entities import (
     StepRun,
 )
 from shipyard.errors import InvalidArgument, NotFound
-from shipyard.store._models import (
-    Pipeline as PipelineRow,
-    PipelineRun as PipelineRunRow,
-    Schedule as ScheduleRow,
-    StepRun as StepRunRow,
-)
-from shipyard.store._tracking import _chunks, _upsert, new_id
-
-PIPELINES: Table = PipelineRow.__table__  # type: ignore[assignment]
-RUNS: Table = PipelineRunRow.__table__  # type: ignore[assignment]
-STEPS: Table = StepRunRow.__table__  # type: ignore[assignment]
-SCHEDULES: Table = ScheduleRow.__table__  # type: ignore[assignment]
+from shipyard.store._models import PIPELINE_RUNS, PIPELINES, SCHEDULES, STEP_RUNS
+from shipyard.store._sql import chunks, new_id, record, upsert
 
 #: The fields of a pipeline run that ``update_run`` may change.
 RUN_FIELDS = frozenset({"status", "start_time", "end_time", "error", "executor", "dag", "params"})
@@ -64,7 +54,7 @@ def _dumps(value: Any) -> str:
 
 def upsert_pipeline(conn: Connection, name: str, ref: str, description: str, now: int) -> None:
     """Record a pipeline (or update where it is defined)."""
-    stmt = _upsert(conn, PIPELINES).values(
+    stmt = upsert(conn, PIPELINES).values(
         name=name, ref=ref, description=description, created_at=now, updated_at=now
     )
     conn.execute(
@@ -76,7 +66,7 @@ def upsert_pipeline(conn: Connection, name: str, ref: str, description: str, now
 
 
 def _pipeline(row: Any) -> PipelineInfo:
-    return PipelineInfo(row.name, row.ref, row.description, row.created_at, row.updated_at)
+    return record(PipelineInfo, row)
 
 
 def get_pipeline(conn: Connection, name: str) -> PipelineInfo:
@@ -111,7 +101,7 @@ def create_run(conn: Connection, run: PipelineRun) -> PipelineRun:
     _check_status(run.status, PIPELINE_RUN_STATUSES, "pipeline run")
     run_id = run.id or new_id()
     conn.execute(
-        RUNS.insert().values(
+        PIPELINE_RUNS.insert().values(
             id=run_id,
             pipeline=run.pipeline,
             ref=run.ref,
@@ -132,29 +122,18 @@ def create_run(conn: Connection, run: PipelineRun) -> PipelineRun:
 
 
 def _run(row: Any) -> PipelineRun:
-    return PipelineRun(
-        id=row.id,
-        pipeline=row.pipeline,
-        ref=row.ref,
-        status=row.status,
-        params=json.loads(row.params_json),
-        executor=row.executor,
-        dag=json.loads(row.dag_json),
-        created_at=row.created_at,
-        start_time=row.start_time,
-        end_time=row.end_time,
-        error=row.error,
-        resumed_from=row.resumed_from,
-        schedule=row.schedule,
-        scheduled_for=row.scheduled_for,
+    return record(
+        PipelineRun, row, params=json.loads(row.params_json), dag=json.loads(row.dag_json)
     )
 
 
 def get_run(conn: Connection, run_id: str) -> PipelineRun:
     """A pipeline run by id, or by a unique prefix of at least 4 characters."""
-    row = conn.execute(select(RUNS).where(RUNS.c.id == run_id)).first()
+    row = conn.execute(select(PIPELINE_RUNS).where(PIPELINE_RUNS.c.id == run_id)).first()
     if row is None and 4 <= len(run_id) < 32 and run_id.isalnum():
-        rows = conn.execute(select(RUNS).where(RUNS.c.id.like(f"{run_id}%")).limit(2)).all()
+        rows = conn.execute(
+            select(PIPELINE_RUNS).where(PIPELINE_RUNS.c.id.like(f"{run_id}%")).limit(2)
+        ).all()
         if len(rows) > 1:
             raise NotFound(
                 f"pipeline run id prefix {run_id!r} matches several runs; give more characters",
@@ -183,7 +162,7 @@ def update_run(conn: Connection, run_id: str, values: Mapping[str, Any]) -> None
         else:
             raise InvalidArgument(f"pipeline run field {key!r} cannot be changed", field=key)
     if row:
-        conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(**row))
+        conn.execute(update(PIPELINE_RUNS).where(PIPELINE_RUNS.c.id == run_id).values(**row))
 
 
 def list_runs(
@@ -194,13 +173,17 @@ def list_runs(
     limit: int,
 ) -> list[PipelineRun]:
     """Pipeline runs, newest first, optionally of one pipeline, schedule or set of statuses."""
-    query = select(RUNS).order_by(RUNS.c.created_at.desc(), RUNS.c.id).limit(limit)
+    query = (
+        select(PIPELINE_RUNS)
+        .order_by(PIPELINE_RUNS.c.created_at.desc(), PIPELINE_RUNS.c.id)
+        .limit(limit)
+    )
     if pipeline is not None:
-        query = query.where(RUNS.c.pipeline == pipeline)
+        query = query.where(PIPELINE_RUNS.c.pipeline == pipeline)
     if schedule is not None:
-        query = query.where(RUNS.c.schedule == schedule)
+        query = query.where(PIPELINE_RUNS.c.schedule == schedule)
     if statuses:
-        query = query.where(RUNS.c.status.in_(list(statuses)))
+        query = query.where(PIPELINE_RUNS.c.status.in_(list(statuses)))
     return [_run(row) for row in conn.execute(query)]
 
 
@@ -233,28 +216,19 @@ def create_steps(conn: Connection, steps: Sequence[StepRun]) -> list[str]:
     for step in steps:
         _check_status(step.status, STEP_STATUSES, "step")
         rows.append(_step_values(step))
-    for chunk in _chunks(rows):
-        conn.execute(STEPS.insert(), list(chunk))
+    for chunk in chunks(rows):
+        conn.execute(STEP_RUNS.insert(), list(chunk))
     return [r["id"] for r in rows]
 
 
 def _step(row: Any) -> StepRun:
-    return StepRun(
-        id=row.id,
-        pipeline_run_id=row.pipeline_run_id,
-        name=row.name,
-        step=row.step,
-        status=row.status,
-        attempts=row.attempts,
-        cache_key=row.cache_key,
+    return record(
+        StepRun,
+        row,
         cache_hit=bool(row.cache_hit),
-        start_time=row.start_time,
-        end_time=row.end_time,
         inputs=json.loads(row.inputs_json),
         params=json.loads(row.params_json),
         outputs=json.loads(row.outputs_json),
-        logs=row.logs,
-        error=row.error,
     )
 
 
@@ -271,7 +245,7 @@ def update_step(conn: Connection, step_run_id: str, values: Mapping[str, Any]) -
         )
     if not row:
         return
-    done = conn.execute(update(STEPS).where(STEPS.c.id == step_run_id).values(**row))
+    done = conn.execute(update(STEP_RUNS).where(STEP_RUNS.c.id == step_run_id).values(**row))
     if done.rowcount == 0:
         raise NotFound(f"no step run with id {step_run_id!r}", field="step_run_id")
 
@@ -280,16 +254,16 @@ def list_steps(conn: Connection, pipeline_run_id: str) -> list[StepRun]:
     """The step runs of a pipeline run, in the order they were created."""
     get_run(conn, pipeline_run_id)
     query = (
-        select(STEPS)
-        .where(STEPS.c.pipeline_run_id == pipeline_run_id)
-        .order_by(STEPS.c.start_time.is_(None), STEPS.c.start_time, STEPS.c.name)
+        select(STEP_RUNS)
+        .where(STEP_RUNS.c.pipeline_run_id == pipeline_run_id)
+        .order_by(STEP_RUNS.c.start_time.is_(None), STEP_RUNS.c.start_time, STEP_RUNS.c.name)
     )
     return [_step(row) for row in conn.execute(query)]
 
 
 def get_step(conn: Connection, step_run_id: str) -> StepRun:
     """A step run by id, or NotFound."""
-    row = conn.execute(select(STEPS).where(STEPS.c.id == step_run_id)).first()
+    row = conn.execute(select(STEP_RUNS).where(STEP_RUNS.c.id == step_run_id)).first()
     if row is None:
         raise NotFound(f"no step run with id {step_run_id!r}", field="step_run_id")
     return _step(row)
@@ -298,9 +272,9 @@ def get_step(conn: Connection, step_run_id: str) -> StepRun:
 def find_cached(conn: Connection, cache_key: str) -> StepRun | None:
     """The newest successful step run with this cache key, if any."""
     row = conn.execute(
-        select(STEPS)
-        .where(STEPS.c.cache_key == cache_key, STEPS.c.status == "FINISHED")
-        .order_by(STEPS.c.end_time.desc())
+        select(STEP_RUNS)
+        .where(STEP_RUNS.c.cache_key == cache_key, STEP_RUNS.c.status == "FINISHED")
+        .order_by(STEP_RUNS.c.end_time.desc())
         .limit(1)
     ).first()
     return None if row is None else _step(row)
@@ -321,7 +295,7 @@ def put_schedule(conn: Connection, schedule: Schedule) -> None:
         "overlap": schedule.overlap,
         "enabled": schedule.enabled,
     }
-    stmt = _upsert(conn, SCHEDULES).values(
+    stmt = upsert(conn, SCHEDULES).values(
         name=schedule.name,
         created_at=schedule.created_at,
         last_fire_at=schedule.last_fire_at,
@@ -331,19 +305,7 @@ def put_schedule(conn: Connection, schedule: Schedule) -> None:
 
 
 def _schedule(row: Any) -> Schedule:
-    return Schedule(
-        name=row.name,
-        pipeline=row.pipeline,
-        ref=row.ref,
-        cron=row.cron,
-        timezone=row.timezone,
-        params=json.loads(row.params_json),
-        missed=row.missed,
-        overlap=row.overlap,
-        enabled=bool(row.enabled),
-        created_at=row.created_at,
-        last_fire_at=row.last_fire_at,
-    )
+    return record(Schedule, row, params=json.loads(row.params_json), enabled=bool(row.enabled))
 
 
 def get_schedule(conn: Connection, name: str) -> Schedule:

@@ -27,43 +27,38 @@ from shipyard.entities import (
     manifest_digest,
 )
 from shipyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
-from shipyard.store._lineage import EDGES, add_edges
+from shipyard.store._lineage import add_edges
 from shipyard.store._models import (
-    ModelAlias,
-    ModelAliasEvent,
-    ModelVersion as ModelVersionRow,
-    ModelVersionFile,
-    ModelVersionTag,
-    RegisteredModel as RegisteredModelRow,
-    RegisteredModelTag,
+    LINEAGE_EDGES,
+    MODEL_ALIASES,
+    MODEL_VERSION_FILES,
+    MODEL_VERSION_TAGS,
+    MODEL_VERSIONS,
+    REGISTERED_MODEL_TAGS,
+    REGISTERED_MODELS,
 )
-from shipyard.store._tracking import _chunks, _upsert, new_id, require_run
-
-MODELS: Table = RegisteredModelRow.__table__  # type: ignore[assignment]
-MODEL_TAGS: Table = RegisteredModelTag.__table__  # type: ignore[assignment]
-VERSIONS: Table = ModelVersionRow.__table__  # type: ignore[assignment]
-VERSION_TAGS: Table = ModelVersionTag.__table__  # type: ignore[assignment]
-FILES: Table = ModelVersionFile.__table__  # type: ignore[assignment]
-ALIASES: Table = ModelAlias.__table__  # type: ignore[assignment]
-EVENTS: Table = ModelAliasEvent.__table__  # type: ignore[assignment]
+from shipyard.store._sql import chunks, new_id, record, upsert
+from shipyard.store._tracking import require_run
 
 VERSION_NODE = "model_version"
 LATEST = "latest"
 
 
-def _json(value: Any) -> str:
+def to_json(value: Any) -> str:
+    """A JSON column's text, keys sorted (the registry's JSON columns and alias gates)."""
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def _metrics_json(metrics: Mapping[str, float]) -> str:
-    return _json({k: (v if math.isfinite(v) else str(v)) for k, v in metrics.items()})
+    return to_json({k: (v if math.isfinite(v) else str(v)) for k, v in metrics.items()})
 
 
 # ----------------------------------------------------------------------------- models
 
 
-def _model_row(conn: Connection, name: str, *, lock: bool = False) -> Any:
-    query = select(MODELS).where(MODELS.c.name == name)
+def model_row(conn: Connection, name: str, *, lock: bool = False) -> Any:
+    """A registered model's row (locked for writing with ``lock``), or NotFound."""
+    query = select(REGISTERED_MODELS).where(REGISTERED_MODELS.c.name == name)
     row = conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
         raise NotFound(
@@ -86,13 +81,13 @@ def create_registered_model(
     """Insert a model into ``project``; a taken name raises AlreadyExists."""
     model_id = new_id()
     stmt = _insert_model(conn, model_id, name, description, owner, now, project)
-    stmt = stmt.returning(MODELS.c.id)
+    stmt = stmt.returning(REGISTERED_MODELS.c.id)
     if conn.execute(stmt).first() is None:
         raise AlreadyExists(
             f"model {name!r} is already registered; register a new version of it instead",
             field="name",
         )
-    _set_tags(conn, MODEL_TAGS, "model_id", model_id, tags)
+    _set_tags(conn, REGISTERED_MODEL_TAGS, "model_id", model_id, tags)
     return get_registered_model(conn, name)
 
 
@@ -107,7 +102,7 @@ def _insert_model(
 ) -> Any:
     """INSERT of a new model row that does nothing when the name is taken."""
     return (
-        _upsert(conn, MODELS)
+        upsert(conn, REGISTERED_MODELS)
         .values(
             id=model_id,
             name=name,
@@ -126,7 +121,7 @@ def _ensure_model(conn: Connection, name: str, owner: str, now: int, project: st
     """The model's row, locked for writing; created (owned by ``owner``, in ``project``) when
     missing."""
     conn.execute(_insert_model(conn, new_id(), name, "", owner, now, project))
-    return _model_row(conn, name, lock=True)
+    return model_row(conn, name, lock=True)
 
 
 def _set_tags(
@@ -134,7 +129,7 @@ def _set_tags(
 ) -> None:
     if not tags:
         return
-    stmt = _upsert(conn, table)
+    stmt = upsert(conn, table)
     stmt = stmt.on_conflict_do_update(
         index_elements=[owner_column, "key"], set_={"value": stmt.excluded.value}
     )
@@ -146,36 +141,37 @@ def _models_from_rows(conn: Connection, rows: Sequence[Any]) -> list[RegisteredM
     tags: dict[str, dict[str, str]] = {}
     aliases: dict[str, dict[str, int]] = {}
     latest: dict[str, int] = {}
-    for chunk in _chunks(ids):
-        query = select(MODEL_TAGS.c.model_id, MODEL_TAGS.c.key, MODEL_TAGS.c.value)
-        for model_id, key, value in conn.execute(query.where(MODEL_TAGS.c.model_id.in_(chunk))):
+    for chunk in chunks(ids):
+        query = select(
+            REGISTERED_MODEL_TAGS.c.model_id,
+            REGISTERED_MODEL_TAGS.c.key,
+            REGISTERED_MODEL_TAGS.c.value,
+        )
+        for model_id, key, value in conn.execute(
+            query.where(REGISTERED_MODEL_TAGS.c.model_id.in_(chunk))
+        ):
             tags.setdefault(model_id, {})[key] = value
         query = (
-            select(ALIASES.c.model_id, ALIASES.c.alias, VERSIONS.c.version)
-            .join(VERSIONS, VERSIONS.c.id == ALIASES.c.version_id)
-            .where(ALIASES.c.model_id.in_(chunk))
+            select(MODEL_ALIASES.c.model_id, MODEL_ALIASES.c.alias, MODEL_VERSIONS.c.version)
+            .join(MODEL_VERSIONS, MODEL_VERSIONS.c.id == MODEL_ALIASES.c.version_id)
+            .where(MODEL_ALIASES.c.model_id.in_(chunk))
         )
         for model_id, alias, version in conn.execute(query):
             aliases.setdefault(model_id, {})[alias] = version
         query = (
-            select(VERSIONS.c.model_id, func.max(VERSIONS.c.version))
-            .where(VERSIONS.c.model_id.in_(chunk))
-            .group_by(VERSIONS.c.model_id)
+            select(MODEL_VERSIONS.c.model_id, func.max(MODEL_VERSIONS.c.version))
+            .where(MODEL_VERSIONS.c.model_id.in_(chunk))
+            .group_by(MODEL_VERSIONS.c.model_id)
         )
         for row in conn.execute(query):
             latest[row[0]] = int(row[1])
     return [
-        RegisteredModel(
-            id=row.id,
-            name=row.name,
-            description=row.description,
-            owner=row.owner,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
+        record(
+            RegisteredModel,
+            row,
             tags=tags.get(row.id, {}),
             latest_version=latest.get(row.id),
             aliases=dict(sorted(aliases.get(row.id, {}).items())),
-            project=row.project,
         )
         for row in rows
     ]
@@ -183,7 +179,7 @@ def _models_from_rows(conn: Connection, rows: Sequence[Any]) -> list[RegisteredM
 
 def get_registered_model(conn: Connection, name: str) -> RegisteredModel:
     """One model with its tags, latest version number and aliases."""
-    return _models_from_rows(conn, [_model_row(conn, name)])[0]
+    return _models_from_rows(conn, [model_row(conn, name)])[0]
 
 
 def list_registered_models(
@@ -194,12 +190,12 @@ def list_registered_models(
 ) -> list[RegisteredModel]:
     """Models by name; ``name_like`` is a case-insensitive substring, ``projects`` (None:
     all) the projects to list from; both filter before ``limit`` applies."""
-    query = select(MODELS).order_by(MODELS.c.name).limit(limit)
+    query = select(REGISTERED_MODELS).order_by(REGISTERED_MODELS.c.name).limit(limit)
     if projects is not None:
-        query = query.where(MODELS.c.project.in_(list(projects)))
+        query = query.where(REGISTERED_MODELS.c.project.in_(list(projects)))
     if name_like:
         escaped = name_like.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(MODELS.c.name.ilike(f"%{escaped}%", escape="\\"))
+        query = query.where(REGISTERED_MODELS.c.name.ilike(f"%{escaped}%", escape="\\"))
     return _models_from_rows(conn, list(conn.execute(query)))
 
 
@@ -212,8 +208,10 @@ def update_registered_model(
     now: int,
 ) -> RegisteredModel:
     """Change a model's description and set (add or overwrite) tags."""
-    row = _model_row(conn, name, lock=True)
-    _describe(conn, MODELS, MODEL_TAGS, "model_id", row.id, description, tags, now)
+    row = model_row(conn, name, lock=True)
+    _describe(
+        conn, REGISTERED_MODELS, REGISTERED_MODEL_TAGS, "model_id", row.id, description, tags, now
+    )
     return get_registered_model(conn, name)
 
 
@@ -237,9 +235,11 @@ def _describe(
 
 def delete_registered_model_tag(conn: Connection, name: str, key: str) -> None:
     """Remove a model tag; a missing tag is NotFound."""
-    row = _model_row(conn, name, lock=True)
+    row = model_row(conn, name, lock=True)
     done = conn.execute(
-        delete(MODEL_TAGS).where(MODEL_TAGS.c.model_id == row.id, MODEL_TAGS.c.key == key)
+        delete(REGISTERED_MODEL_TAGS).where(
+            REGISTERED_MODEL_TAGS.c.model_id == row.id, REGISTERED_MODEL_TAGS.c.key == key
+        )
     )
     if done.rowcount == 0:
         raise NotFound(f"model {name!r} has no tag {key!r}", field="key")
@@ -248,20 +248,22 @@ def delete_registered_model_tag(conn: Connection, name: str, key: str) -> None:
 def delete_registered_model(conn: Connection, name: str) -> None:
     """Delete a model with all its versions, aliases and history (blobs stay: they are shared
     by content)."""
-    row = _model_row(conn, name, lock=True)
-    version_ids = list(conn.execute(select(VERSIONS.c.id).where(VERSIONS.c.model_id == row.id)))
-    conn.execute(delete(ALIASES).where(ALIASES.c.model_id == row.id))
+    row = model_row(conn, name, lock=True)
+    version_ids = list(
+        conn.execute(select(MODEL_VERSIONS.c.id).where(MODEL_VERSIONS.c.model_id == row.id))
+    )
+    conn.execute(delete(MODEL_ALIASES).where(MODEL_ALIASES.c.model_id == row.id))
     _delete_version_edges(conn, [v.id for v in version_ids])
-    conn.execute(delete(MODELS).where(MODELS.c.id == row.id))
+    conn.execute(delete(REGISTERED_MODELS).where(REGISTERED_MODELS.c.id == row.id))
 
 
 def _delete_version_edges(conn: Connection, version_ids: Sequence[str]) -> None:
-    for chunk in _chunks(list(version_ids)):
+    for chunk in chunks(list(version_ids)):
         for kind, node_id in (
-            (EDGES.c.dst_kind, EDGES.c.dst_id),
-            (EDGES.c.src_kind, EDGES.c.src_id),
+            (LINEAGE_EDGES.c.dst_kind, LINEAGE_EDGES.c.dst_id),
+            (LINEAGE_EDGES.c.src_kind, LINEAGE_EDGES.c.src_id),
         ):
-            conn.execute(delete(EDGES).where(kind == VERSION_NODE, node_id.in_(chunk)))
+            conn.execute(delete(LINEAGE_EDGES).where(kind == VERSION_NODE, node_id.in_(chunk)))
 
 
 # ----------------------------------------------------------------------------- versions
@@ -299,21 +301,23 @@ def create_model_version(
     model = _ensure_model(conn, name, created_by, now, project)
     number = model.last_version + 1
     conn.execute(
-        update(MODELS).where(MODELS.c.id == model.id).values(last_version=number, updated_at=now)
+        update(REGISTERED_MODELS)
+        .where(REGISTERED_MODELS.c.id == model.id)
+        .values(last_version=number, updated_at=now)
     )
     version_id = new_id()
     conn.execute(
-        VERSIONS.insert().values(
+        MODEL_VERSIONS.insert().values(
             id=version_id,
             model_id=model.id,
             version=number,
             flavor=flavor,
             source=source,
-            signature=None if signature is None else _json(signature),
+            signature=None if signature is None else to_json(signature),
             metrics=_metrics_json(metrics),
-            requirements=_json(list(requirements)),
+            requirements=to_json(list(requirements)),
             python_version=python_version,
-            descriptor=_json(metadata),
+            descriptor=to_json(metadata),
             manifest_digest=manifest_digest(files),
             description=description,
             created_by=created_by,
@@ -325,20 +329,23 @@ def create_model_version(
         {"version_id": version_id, "path": f.path, "digest": f.digest, "size": f.size}
         for f in files
     ]
-    for chunk in _chunks(rows):
-        conn.execute(FILES.insert(), list(chunk))
-    _set_tags(conn, VERSION_TAGS, "version_id", version_id, tags)
+    for chunk in chunks(rows):
+        conn.execute(MODEL_VERSION_FILES.insert(), list(chunk))
+    _set_tags(conn, MODEL_VERSION_TAGS, "version_id", version_id, tags)
     if run_id is not None:
         edge = LineageEdge(
             LineageNode("run", run_id), LineageNode(VERSION_NODE, version_id), "produced"
         )
         add_edges(conn, [edge], now)
-    return _versions(conn, name, [_version_row(conn, model.id, name, number)])[0]
+    return _versions(conn, name, [version_row(conn, model.id, name, number)])[0]
 
 
-def _version_row(conn: Connection, model_id: str, name: str, version: int) -> Any:
+def version_row(conn: Connection, model_id: str, name: str, version: int) -> Any:
+    """The row of version ``version`` of the model ``model_id`` (named ``name``), or NotFound."""
     row = conn.execute(
-        select(VERSIONS).where(VERSIONS.c.model_id == model_id, VERSIONS.c.version == version)
+        select(MODEL_VERSIONS).where(
+            MODEL_VERSIONS.c.model_id == model_id, MODEL_VERSIONS.c.version == version
+        )
     ).first()
     if row is None:
         raise NotFound(
@@ -356,42 +363,40 @@ def _versions(conn: Connection, name: str, rows: Sequence[Any]) -> list[ModelVer
     files: dict[str, list[ArtifactInfo]] = {}
     aliases: dict[str, list[str]] = {}
     runs: dict[str, str] = {}
-    for chunk in _chunks(ids):
-        query = select(VERSION_TAGS).where(VERSION_TAGS.c.version_id.in_(chunk))
+    for chunk in chunks(ids):
+        query = select(MODEL_VERSION_TAGS).where(MODEL_VERSION_TAGS.c.version_id.in_(chunk))
         for row in conn.execute(query):
             tags.setdefault(row.version_id, {})[row.key] = row.value
-        query = select(FILES).where(FILES.c.version_id.in_(chunk)).order_by(FILES.c.path)
+        query = (
+            select(MODEL_VERSION_FILES)
+            .where(MODEL_VERSION_FILES.c.version_id.in_(chunk))
+            .order_by(MODEL_VERSION_FILES.c.path)
+        )
         for row in conn.execute(query):
             files.setdefault(row.version_id, []).append(
                 ArtifactInfo(row.path, row.digest, row.size)
             )
-        query = select(ALIASES.c.version_id, ALIASES.c.alias).where(ALIASES.c.version_id.in_(chunk))
-        for version_id, alias in conn.execute(query.order_by(ALIASES.c.alias)):
+        query = select(MODEL_ALIASES.c.version_id, MODEL_ALIASES.c.alias).where(
+            MODEL_ALIASES.c.version_id.in_(chunk)
+        )
+        for version_id, alias in conn.execute(query.order_by(MODEL_ALIASES.c.alias)):
             aliases.setdefault(version_id, []).append(alias)
-        query = select(EDGES.c.dst_id, EDGES.c.src_id).where(
-            EDGES.c.dst_kind == VERSION_NODE,
-            EDGES.c.dst_id.in_(chunk),
-            EDGES.c.src_kind == "run",
-            EDGES.c.relation == "produced",
+        query = select(LINEAGE_EDGES.c.dst_id, LINEAGE_EDGES.c.src_id).where(
+            LINEAGE_EDGES.c.dst_kind == VERSION_NODE,
+            LINEAGE_EDGES.c.dst_id.in_(chunk),
+            LINEAGE_EDGES.c.src_kind == "run",
+            LINEAGE_EDGES.c.relation == "produced",
         )
         runs.update({dst: src for dst, src in conn.execute(query)})
     return [
-        ModelVersion(
-            id=row.id,
+        record(
+            ModelVersion,
+            row,
             name=name,
-            version=row.version,
-            flavor=row.flavor,
-            source=row.source,
             run_id=runs.get(row.id),
-            created_by=row.created_by,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            manifest_digest=row.manifest_digest,
-            description=row.description,
             signature=None if row.signature is None else orjson.loads(row.signature),
             metrics={k: float(v) for k, v in orjson.loads(row.metrics).items()},
             requirements=orjson.loads(row.requirements),
-            python_version=row.python_version,
             metadata=orjson.loads(row.descriptor),
             tags=tags.get(row.id, {}),
             aliases=aliases.get(row.id, []),
@@ -403,16 +408,16 @@ def _versions(conn: Connection, name: str, rows: Sequence[Any]) -> list[ModelVer
 
 def get_model_version(conn: Connection, name: str, version: int) -> ModelVersion:
     """One version of a model, or NotFound."""
-    model = _model_row(conn, name)
-    return _versions(conn, name, [_version_row(conn, model.id, name, version)])[0]
+    model = model_row(conn, name)
+    return _versions(conn, name, [version_row(conn, model.id, name, version)])[0]
 
 
 def get_model_version_by_id(conn: Connection, version_id: str) -> ModelVersion:
     """The model version with this id (the id lineage and the prediction log name it by)."""
     query = (
-        select(VERSIONS, MODELS.c.name.label("model_name"))
-        .join(MODELS, MODELS.c.id == VERSIONS.c.model_id)
-        .where(VERSIONS.c.id == version_id)
+        select(MODEL_VERSIONS, REGISTERED_MODELS.c.name.label("model_name"))
+        .join(REGISTERED_MODELS, REGISTERED_MODELS.c.id == MODEL_VERSIONS.c.model_id)
+        .where(MODEL_VERSIONS.c.id == version_id)
     )
     row = conn.execute(query).first()
     if row is None:
@@ -424,33 +429,35 @@ def get_model_version_by_id(conn: Connection, version_id: str) -> ModelVersion:
     return _versions(conn, row.model_name, [row])[0]
 
 
-def _alias_version_row(conn: Connection, model: Any, name: str, alias: str) -> Any | None:
+def alias_version_row(conn: Connection, model: Any, name: str, alias: str) -> Any | None:
     """The version row an alias points at (``latest``: the highest version), or None."""
     if alias == LATEST:
         query = (
-            select(VERSIONS)
-            .where(VERSIONS.c.model_id == model.id)
-            .order_by(VERSIONS.c.version.desc())
+            select(MODEL_VERSIONS)
+            .where(MODEL_VERSIONS.c.model_id == model.id)
+            .order_by(MODEL_VERSIONS.c.version.desc())
             .limit(1)
         )
     else:
         query = (
-            select(VERSIONS)
-            .join(ALIASES, ALIASES.c.version_id == VERSIONS.c.id)
-            .where(ALIASES.c.model_id == model.id, ALIASES.c.alias == alias)
+            select(MODEL_VERSIONS)
+            .join(MODEL_ALIASES, MODEL_ALIASES.c.version_id == MODEL_VERSIONS.c.id)
+            .where(MODEL_ALIASES.c.model_id == model.id, MODEL_ALIASES.c.alias == alias)
         )
     return conn.execute(query).first()
 
 
 def get_model_version_by_alias(conn: Connection, name: str, alias: str) -> ModelVersion:
     """The version an alias points at (``latest`` is the highest version), or NotFound."""
-    model = _model_row(conn, name)
-    row = _alias_version_row(conn, model, name, alias)
+    model = model_row(conn, name)
+    row = alias_version_row(conn, model, name, alias)
     if row is None:
         if alias == LATEST:
             raise NotFound(f"model {name!r} has no versions yet", field="version")
         known = sorted(
-            conn.execute(select(ALIASES.c.alias).where(ALIASES.c.model_id == model.id)).scalars()
+            conn.execute(
+                select(MODEL_ALIASES.c.alias).where(MODEL_ALIASES.c.model_id == model.id)
+            ).scalars()
         )
         raise NotFound(
             f"model {name!r} has no alias {alias!r}; its aliases are: "
@@ -462,9 +469,11 @@ def get_model_version_by_alias(conn: Connection, name: str, alias: str) -> Model
 
 def list_model_versions(conn: Connection, name: str) -> list[ModelVersion]:
     """Every version of a model, newest first."""
-    model = _model_row(conn, name)
-    query = select(VERSIONS).where(VERSIONS.c.model_id == model.id)
-    return _versions(conn, name, list(conn.execute(query.order_by(VERSIONS.c.version.desc()))))
+    model = model_row(conn, name)
+    query = select(MODEL_VERSIONS).where(MODEL_VERSIONS.c.model_id == model.id)
+    return _versions(
+        conn, name, list(conn.execute(query.order_by(MODEL_VERSIONS.c.version.desc())))
+    )
 
 
 def update_model_version(
@@ -480,23 +489,29 @@ def update_model_version(
     """Change a version's description, set tags and record evaluation ``metrics`` (merged
     into its metric snapshot, so promotion gates can compare them; its files and metadata
     never change)."""
-    model = _model_row(conn, name, lock=True)
-    row = _version_row(conn, model.id, name, version)
-    _describe(conn, VERSIONS, VERSION_TAGS, "version_id", row.id, description, tags, now)
+    model = model_row(conn, name, lock=True)
+    row = version_row(conn, model.id, name, version)
+    _describe(
+        conn, MODEL_VERSIONS, MODEL_VERSION_TAGS, "version_id", row.id, description, tags, now
+    )
     if metrics:
         merged = {**orjson.loads(row.metrics), **{k: float(x) for k, x in metrics.items()}}
         conn.execute(
-            update(VERSIONS).where(VERSIONS.c.id == row.id).values(metrics=_metrics_json(merged))
+            update(MODEL_VERSIONS)
+            .where(MODEL_VERSIONS.c.id == row.id)
+            .values(metrics=_metrics_json(merged))
         )
     return get_model_version(conn, name, version)
 
 
 def delete_model_version_tag(conn: Connection, name: str, version: int, key: str) -> None:
     """Remove a version tag; a missing tag is NotFound."""
-    model = _model_row(conn, name, lock=True)
-    row = _version_row(conn, model.id, name, version)
+    model = model_row(conn, name, lock=True)
+    row = version_row(conn, model.id, name, version)
     done = conn.execute(
-        delete(VERSION_TAGS).where(VERSION_TAGS.c.version_id == row.id, VERSION_TAGS.c.key == key)
+        delete(MODEL_VERSION_TAGS).where(
+            MODEL_VERSION_TAGS.c.version_id == row.id, MODEL_VERSION_TAGS.c.key == key
+        )
     )
     if done.rowcount == 0:
         raise NotFound(f"{name}/{version} has no tag {key!r}", field="key")
@@ -504,10 +519,12 @@ def delete_model_version_tag(conn: Connection, name: str, version: int, key: str
 
 def delete_model_version(conn: Connection, name: str, version: int) -> None:
     """Delete one version; refused while an alias points at it. Its number is not reused."""
-    model = _model_row(conn, name, lock=True)
-    row = _version_row(conn, model.id, name, version)
+    model = model_row(conn, name, lock=True)
+    row = version_row(conn, model.id, name, version)
     held = sorted(
-        conn.execute(select(ALIASES.c.alias).where(ALIASES.c.version_id == row.id)).scalars()
+        conn.execute(
+            select(MODEL_ALIASES.c.alias).where(MODEL_ALIASES.c.version_id == row.id)
+        ).scalars()
     )
     if held:
         raise Conflict(
@@ -516,4 +533,4 @@ def delete_model_version(conn: Connection, name: str, version: int) -> None:
             field="version",
         )
     _delete_version_edges(conn, [row.id])
-    conn.execute(delete(VERSIONS).where(VERSIONS.c.id == row.id))
+    conn.execute(delete(MODEL_VERSIONS).where(MODEL_VERSIONS.c.id == row.id))

@@ -50,15 +50,14 @@ from shipyard.store._filter import (
     parse_filter,
     parse_order_by,
 )
-from shipyard.store._models import LatestMetric, Param, Run, RunTag
+from shipyard.store._models import LATEST_METRICS, PARAMS, RUN_TAGS, RUNS
 
 __all__ = ["build_search_query", "search_run_ids"]
 
-_RUNS: FromClause = Run.__table__
 _KEY_TABLES: dict[str, FromClause] = {
-    "metric": LatestMetric.__table__,
-    "param": Param.__table__,
-    "tag": RunTag.__table__,
+    "metric": LATEST_METRICS,
+    "param": PARAMS,
+    "tag": RUN_TAGS,
 }
 _ATTRIBUTE_COLUMNS = {"run_id": "id"}  # attribute name -> runs column, where they differ
 _LIKE_ESCAPE = "\\"
@@ -136,12 +135,12 @@ class _Scope:
         """``query`` limited to the runs in scope. ``by_experiment_index=False`` keeps SQLite
         from reading the runs through the experiment index (it then drives the query from
         another table and looks runs up by id)."""
-        experiment: ColumnElement[Any] = _RUNS.c.experiment_id
+        experiment: ColumnElement[Any] = RUNS.c.experiment_id
         if not by_experiment_index and self.dialect == "sqlite":
             experiment = experiment.concat("")  # an expression: no index applies to it
         query = query.where(experiment.in_(self.experiments))
         if not self.include_deleted:
-            query = query.where(_RUNS.c.lifecycle == "active")
+            query = query.where(RUNS.c.lifecycle == "active")
         return query if self.expr is None else query.where(_condition(self.expr, self.dialect))
 
 
@@ -156,11 +155,11 @@ def _search_by_metric(
     the order of the remaining terms: they are read only if the first query ran out.
     """
     first, rest = order[0], order[1:]
-    driver = LatestMetric.__table__.alias("driver")
+    driver = LATEST_METRICS.alias("driver")
     source, terms = _ordering(rest)
     valued = scope.where(
-        sa.select(_RUNS.c.id)
-        .select_from(driver.join(source, driver.c.run_id == _RUNS.c.id))
+        sa.select(RUNS.c.id)
+        .select_from(driver.join(source, driver.c.run_id == RUNS.c.id))
         .where(driver.c.key == first.field.key, driver.c.value.is_not(None)),
         by_experiment_index=False,
     )
@@ -170,11 +169,11 @@ def _search_by_metric(
     if len(found) == offset + limit:
         return found[offset:]
     has_value = sa.exists().where(
-        driver.c.run_id == _RUNS.c.id,
+        driver.c.run_id == RUNS.c.id,
         driver.c.key == first.field.key,
         driver.c.value.is_not(None),
     )
-    missing = scope.where(sa.select(_RUNS.c.id).select_from(source).where(~has_value))
+    missing = scope.where(sa.select(RUNS.c.id).select_from(source).where(~has_value))
     skip = max(0, offset - len(found))
     wanted = limit - len(found[offset:])
     tail = missing.order_by(*(t.clause(t.column) for t in terms)).limit(wanted).offset(skip)
@@ -203,7 +202,7 @@ def build_search_query(
 
     def runs_of(ids: list[str]) -> Select[str]:
         scope = _Scope(ids, expr, dialect, include_deleted)
-        return scope.where(sa.select(_RUNS.c.id).select_from(source))
+        return scope.where(sa.select(RUNS.c.id).select_from(source))
 
     if include_deleted or not 1 < len(experiments) <= _MAX_ARMS or not terms[0].uses_index:
         page = runs_of(experiments).order_by(*(t.clause(t.column) for t in terms))
@@ -238,7 +237,7 @@ def _key_condition(cmp: Comparison, dialect: str) -> _Condition:
     """``[NOT] EXISTS`` a row of the metric/param/tag table for this run and key whose value
     passes the test."""
     table = _KEY_TABLES[cmp.field.kind]
-    conditions = [table.c.run_id == _RUNS.c.id, table.c.key == cmp.field.key]
+    conditions = [table.c.run_id == RUNS.c.id, table.c.key == cmp.field.key]
     if cmp.op not in ("is null", "is not null"):
         test = _value_test(table.c.value, cmp, dialect)
         if cmp.field.kind == "metric" and cmp.op in ("!=", "not in"):
@@ -263,8 +262,8 @@ def _attribute_condition(cmp: Comparison, dialect: str) -> _Condition:
 
 def _attribute_column(name: str) -> _Column:
     if name == "duration":
-        return _RUNS.c.end_time - _RUNS.c.start_time
-    return _RUNS.c[_ATTRIBUTE_COLUMNS.get(name, name)]
+        return RUNS.c.end_time - RUNS.c.start_time
+    return RUNS.c[_ATTRIBUTE_COLUMNS.get(name, name)]
 
 
 def _value_test(column: _Column, cmp: Comparison, dialect: str) -> _Condition:
@@ -323,7 +322,7 @@ def _ordering(order: Sequence[OrderKey]) -> tuple[FromClause, list[_SortTerm]]:
     """The FROM clause (runs, left-joined to one key-table alias per metric/param/tag order
     key) and the ORDER BY terms, ending with the tie-breakers ``start_time desc`` (unless
     already ordered by start time) and ``runs.id``."""
-    source: FromClause = _RUNS
+    source: FromClause = RUNS
     terms: list[_SortTerm] = []
     for index, key in enumerate(order):
         if key.field.kind == "attribute":
@@ -334,10 +333,10 @@ def _ordering(order: Sequence[OrderKey]) -> tuple[FromClause, list[_SortTerm]]:
             )
             continue
         alias = _KEY_TABLES[key.field.kind].alias(f"order_{index}")
-        joined_on = sa.and_(alias.c.run_id == _RUNS.c.id, alias.c.key == key.field.key)
+        joined_on = sa.and_(alias.c.run_id == RUNS.c.id, alias.c.key == key.field.key)
         source = source.outerjoin(alias, joined_on)
         terms.append(_SortTerm(alias.c.value, key.descending, nullable=True))
     if Field("attribute", "start_time") not in {key.field for key in order}:
-        terms.append(_SortTerm(_RUNS.c.start_time, True, nullable=False, uses_index=True))
-    terms.append(_SortTerm(_RUNS.c.id, False, nullable=False))
+        terms.append(_SortTerm(RUNS.c.start_time, True, nullable=False, uses_index=True))
+    terms.append(_SortTerm(RUNS.c.id, False, nullable=False))
     return source, terms

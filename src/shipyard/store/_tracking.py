@@ -9,51 +9,24 @@ from __future__ import annotations
 
 import functools
 import math
-import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, bindparam, delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, and_, bindparam, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from shipyard.entities import DEFAULT_PROJECT, RUN_STATUSES, Experiment, MetricPoint, Run
 from shipyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from shipyard.store._models import (
-    Experiment as ExperimentRow,
-    ExperimentTag,
-    LatestMetric,
-    Metric,
-    Param,
-    Run as RunRow,
-    RunTag,
+    EXPERIMENT_TAGS,
+    EXPERIMENTS,
+    LATEST_METRICS,
+    METRICS,
+    PARAMS,
+    RUN_TAGS,
+    RUNS,
 )
-
-EXPERIMENTS: Table = ExperimentRow.__table__  # type: ignore[assignment]
-EXPERIMENT_TAGS: Table = ExperimentTag.__table__  # type: ignore[assignment]
-RUNS: Table = RunRow.__table__  # type: ignore[assignment]
-PARAMS: Table = Param.__table__  # type: ignore[assignment]
-TAGS: Table = RunTag.__table__  # type: ignore[assignment]
-METRICS: Table = Metric.__table__  # type: ignore[assignment]
-LATEST: Table = LatestMetric.__table__  # type: ignore[assignment]
-
-_CHUNK = 500  # rows per multi-row statement / ids per IN list
-
-
-def new_id() -> str:
-    """A fresh 32-character hex id."""
-    return uuid.uuid4().hex
-
-
-def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _upsert(conn: Connection, table: Table) -> Any:
-    """The dialect's INSERT that supports ON CONFLICT (SQLite and PostgreSQL share the form)."""
-    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
-    return dialect.insert(table)
+from shipyard.store._sql import chunks, new_id, record, upsert, upsert_for
 
 
 def _db_value(value: float) -> float | None:
@@ -74,7 +47,7 @@ def create_experiment(
     """Insert an experiment into ``project``; a taken name raises AlreadyExists."""
     exp_id = new_id()
     stmt = (
-        _upsert(conn, EXPERIMENTS)
+        upsert(conn, EXPERIMENTS)
         .values(
             id=exp_id,
             name=name,
@@ -115,16 +88,7 @@ def _experiment_from_row(conn: Connection, row: Any) -> Experiment:
             )
         ).all()
     )
-    return Experiment(
-        id=row.id,
-        name=row.name,
-        description=row.description,
-        lifecycle=row.lifecycle,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        tags=tags,
-        project=row.project,
-    )
+    return record(Experiment, row, tags=tags)
 
 
 def get_experiment(conn: Connection, experiment_id: str) -> Experiment:
@@ -219,7 +183,7 @@ def create_run(
     )
     if tags:
         conn.execute(
-            TAGS.insert(), [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
+            RUN_TAGS.insert(), [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
         )
     return run_id
 
@@ -282,7 +246,7 @@ def set_run_lifecycle(conn: Connection, run_ids: Sequence[str], lifecycle: str) 
 
 def purge_runs(conn: Connection, run_ids: Sequence[str]) -> None:
     """Delete runs and all their data for good."""
-    for table in (METRICS, LATEST, PARAMS, TAGS):
+    for table in (METRICS, LATEST_METRICS, PARAMS, RUN_TAGS):
         conn.execute(delete(table).where(table.c.run_id.in_(run_ids)))
     conn.execute(delete(RUNS).where(RUNS.c.id.in_(run_ids)))
 
@@ -293,32 +257,25 @@ def load_runs(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
     params: dict[str, dict[str, str]] = {}
     tags: dict[str, dict[str, str]] = {}
     metrics: dict[str, dict[str, float]] = {}
-    for chunk in _chunks(list(run_ids)):
+    for chunk in chunks(list(run_ids)):
         for row in conn.execute(select(RUNS).where(RUNS.c.id.in_(chunk))):
             rows[row.id] = row
-        for table, target in ((PARAMS, params), (TAGS, tags)):
+        for table, target in ((PARAMS, params), (RUN_TAGS, tags)):
             query = select(table.c.run_id, table.c.key, table.c.value).where(
                 table.c.run_id.in_(chunk)
             )
             for run_id, key, value in conn.execute(query):
                 target.setdefault(run_id, {})[key] = value
-        query = select(LATEST.c.run_id, LATEST.c.key, LATEST.c.value).where(
-            LATEST.c.run_id.in_(chunk)
+        query = select(LATEST_METRICS.c.run_id, LATEST_METRICS.c.key, LATEST_METRICS.c.value).where(
+            LATEST_METRICS.c.run_id.in_(chunk)
         )
         for run_id, key, value in conn.execute(query):
             metrics.setdefault(run_id, {})[key] = math.nan if value is None else value
     found = [rows[run_id] for run_id in run_ids if run_id in rows]
     return [
-        Run(
-            id=row.id,
-            experiment_id=row.experiment_id,
-            name=row.name,
-            status=row.status,
-            start_time=row.start_time,
-            end_time=row.end_time,
-            parent_run_id=row.parent_run_id,
-            user=row.user,
-            lifecycle=row.lifecycle,
+        record(
+            Run,
+            row,
             params=params.get(row.id, {}),
             tags=tags.get(row.id, {}),
             metrics=metrics.get(row.id, {}),
@@ -367,8 +324,8 @@ def log_batch(
 
 def _log_params(conn: Connection, run_id: str, params: Mapping[str, str]) -> None:
     keys = list(params)
-    stmt = _upsert(conn, PARAMS).on_conflict_do_nothing(index_elements=["run_id", "key"])
-    for chunk in _chunks(keys):
+    stmt = upsert(conn, PARAMS).on_conflict_do_nothing(index_elements=["run_id", "key"])
+    for chunk in chunks(keys):
         conn.execute(stmt, [{"run_id": run_id, "key": k, "value": params[k]} for k in chunk])
         stored = conn.execute(
             select(PARAMS.c.key, PARAMS.c.value).where(
@@ -388,19 +345,21 @@ def _log_params(conn: Connection, run_id: str, params: Mapping[str, str]) -> Non
 
 
 def _set_tags(conn: Connection, run_id: str, tags: Mapping[str, str]) -> None:
-    stmt = _upsert(conn, TAGS)
+    stmt = upsert(conn, RUN_TAGS)
     stmt = stmt.on_conflict_do_update(
         index_elements=["run_id", "key"], set_={"value": stmt.excluded.value}
     )
     items = list(tags.items())
-    for chunk in _chunks(items):
+    for chunk in chunks(items):
         conn.execute(stmt, [{"run_id": run_id, "key": k, "value": v} for k, v in chunk])
 
 
 def delete_tag(conn: Connection, run_id: str, key: str) -> None:
     """Remove a tag from a run; a missing tag is NotFound."""
     require_run(conn, run_id, writable=True)
-    result = conn.execute(delete(TAGS).where(TAGS.c.run_id == run_id, TAGS.c.key == key))
+    result = conn.execute(
+        delete(RUN_TAGS).where(RUN_TAGS.c.run_id == run_id, RUN_TAGS.c.key == key)
+    )
     if result.rowcount == 0:
         raise NotFound(f"run {run_id} has no tag {key!r}", field="key")
 
@@ -412,14 +371,14 @@ def _latest_metric_upsert(dialect_name: str) -> Any:
     Built once per dialect: constructing the statement costs more than running it on the
     synchronous one-metric-per-call path.
     """
-    stmt = (sqlite if dialect_name == "sqlite" else postgresql).insert(LATEST)
+    stmt = upsert_for(dialect_name, LATEST_METRICS)
     new = stmt.excluded
     return stmt.on_conflict_do_update(
         index_elements=["run_id", "key"],
         set_={"value": new.value, "step": new.step, "timestamp": new.timestamp},
         where=or_(
-            new.step > LATEST.c.step,
-            and_(new.step == LATEST.c.step, new.timestamp >= LATEST.c.timestamp),
+            new.step > LATEST_METRICS.c.step,
+            and_(new.step == LATEST_METRICS.c.step, new.timestamp >= LATEST_METRICS.c.timestamp),
         ),
     )
 
@@ -455,7 +414,7 @@ def _log_metrics(conn: Connection, run_id: str, metrics: Sequence[MetricPoint]) 
         for m in latest.values()
     ]
     stmt = _latest_metric_upsert(conn.dialect.name)
-    for chunk in _chunks(rows):
+    for chunk in chunks(rows):
         conn.execute(stmt, list(chunk))
 
 

@@ -1,10 +1,11 @@
-"""The closed loop of ``shipyard demo``: after the champion is served, the instrument that
-measures tumour size is recalibrated (six size columns read 1.5x), the champion's accuracy
-drops, the monitor flags the drifted columns, labels arrive, the labelled traffic becomes a
-new version of the dataset, the monitor's retraining policy retrains, scores candidate and
-champion on the labelled window and promotes the winner through the gate, the server (which
-follows ``@champion``) swaps to it, and one prediction from before and one from after are
-walked back through lineage to their dataset versions and git commit.
+"""The closed loop of the demo: after the champion is served, the instrument that measures
+tumour size is recalibrated (six size columns read 1.5x), the champion's accuracy drops, the
+monitor flags the drifted columns, labels arrive, the labelled traffic becomes a new version
+of the dataset, the monitor's retraining policy retrains (the training pipeline, without
+promoting), scores candidate and champion on the held-out labelled window and promotes the
+winner through the gate, the server (which follows ``@champion``) swaps to it, and one
+prediction from before and one from after are walked back through lineage to their dataset
+versions and git commit.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ import numpy as np
 import pandas as pd
 
 from shipyard import data
-from shipyard.entities import LineageNode, MonitorRun
+from shipyard.demo._data import DATASET, PATIENT, TARGET
+from shipyard.demo._lineage import PredictionLineage, walk
+from shipyard.demo._training import training
+from shipyard.entities import MonitorRun
 from shipyard.errors import ServiceUnavailable
 from shipyard.monitoring import (
     create_monitor,
@@ -29,8 +33,7 @@ from shipyard.monitoring import (
     run_monitor,
     set_retrain_policy,
 )
-from shipyard.serving import BackgroundServer, ServingConfig, read_predictions
-from shipyard.tracking import get_client
+from shipyard.serving import BackgroundServer, ServingConfig
 
 MONITOR = "demo-model"
 #: The recalibrated instrument: these columns now read ``SCALE`` times their old value.
@@ -46,6 +49,7 @@ SCALE = 1.5
 ALERTS = ("drifted_columns > 0", "accuracy < 0.9")
 #: The share of the labelled traffic kept out of retraining and used to compare the models.
 HOLDOUT = 0.5
+#: Told ``(label, done, total)`` as each stage of the loop ends.
 Stage = Callable[[str, int, int], None]
 
 
@@ -62,22 +66,6 @@ class Traffic:
     @property
     def accuracy(self) -> float:
         return float(np.mean(np.asarray(self.predicted) == np.asarray(self.labels)))
-
-
-@dataclass
-class PredictionLineage:
-    """One prediction walked back: the version that answered, its training run, the
-    pipeline run, the dataset versions, the git commit and (after retraining) the monitor
-    run that triggered it."""
-
-    prediction_id: str
-    model: str
-    version: int
-    run: str = ""
-    pipeline_runs: list[str] = field(default_factory=list)
-    datasets: list[str] = field(default_factory=list)
-    commit: str = ""
-    monitor_runs: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -106,8 +94,6 @@ def recalibrated(frame: pd.DataFrame) -> pd.DataFrame:
 
 def run_loop(model: str, stage: Stage | None = None) -> LoopResult:
     """Run the closed loop on ``model`` (its ``@champion`` already serving-ready)."""
-    from shipyard.demo import DATASET, PATIENT, TARGET, training
-
     started = time.perf_counter()
     report = stage or (lambda label, done, total: None)
     total = 7
@@ -225,26 +211,3 @@ def _wait_for_swap(url: str, row: pd.DataFrame, old: int, timeout: float = 30.0)
                 return version
             time.sleep(0.1)
     raise ServiceUnavailable(f"the server still answers with version {old} after {timeout:.0f}s")
-
-
-def walk(prediction_id: str, model: str) -> PredictionLineage:
-    """Walk one prediction back: prediction -> model version -> training run -> pipeline
-    run -> dataset versions -> git commit (and the monitor run that triggered a retraining)."""
-    client = get_client()
-    store = client.store
-    logged = read_predictions(model, columns=["prediction_id", "version"], settings=client.settings)
-    version_number = int(logged.loc[logged["prediction_id"] == prediction_id, "version"].iloc[0])
-    version = store.get_model_version(model, version_number)
-    edges = store.get_lineage(LineageNode("model_version", version.id), "up")
-    ups = {e.src for e in edges}
-
-    def of(kind: str) -> list[str]:
-        return sorted({n.id for n in ups if n.kind == kind})
-
-    found = PredictionLineage(prediction_id, model, version_number, version.run_id or "")
-    found.pipeline_runs = of("pipeline_run")
-    found.datasets = sorted(store.get_dataset_version_by_id(i).ref for i in of("dataset_version"))
-    found.monitor_runs = of("monitor_run")
-    if version.run_id:
-        found.commit = store.get_run(version.run_id).tags.get("shipyard.git.commit", "")
-    return found

@@ -1,5 +1,5 @@
-"""The serving part of `shipyard demo`: serve the champion in the background, send a burst
-of requests, and read the server's own metrics back."""
+"""The serving part of the demo: serve the champion in the background, send a burst of
+requests, and read the server's own metrics back."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from typing import Any
 import httpx
 import numpy as np
 
-from shipyard.serving._background import BackgroundServer
-from shipyard.serving._config import ServingConfig
+from shipyard import models
+from shipyard.errors import InvalidArgument
+from shipyard.serving import BackgroundServer, ServingConfig
 
 
 @dataclass
@@ -40,13 +41,9 @@ def run_serving_demo(
     """Serve ``ref``, post ``requests`` one-row /predict calls from ``concurrency`` threads
     (rows from ``rows``, or the model's stored input example)."""
     if rows is None:
-        from shipyard import models
-
         example = models.load(ref).input_example
         rows = example.to_dict(orient="records") if example is not None else []
     if not rows:
-        from shipyard.errors import InvalidArgument
-
         raise InvalidArgument(f"{ref} has no input example; pass rows", field="rows")
     config = ServingConfig(poll_seconds=0, log_flush_seconds=0.2)
     with BackgroundServer(ref, config) as server:
