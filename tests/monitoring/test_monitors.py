@@ -199,6 +199,12 @@ def test_cli(train: Any, traffic: Any, sqlite_sdk: Client, tmp_path: Path) -> No
     as_json = tmp_path / "r.json"
     runner.invoke(app, ["monitor", "report", "churn", "--output", str(as_json), "--json"])
     assert json.loads(as_json.read_text())["latest"]["status"] == "ok"
+    page = out.read_text()
+    printed = runner.invoke(app, ["monitor", "report", "churn", "--json"])
+    assert printed.exit_code == 0 and json.loads(printed.stdout)["latest"]["status"] == "ok"
+    refused = runner.invoke(app, ["monitor", "report", "churn", "-o", str(out), "--json"])
+    assert refused.exit_code == 1 and f"--output '{out}'" in refused.output
+    assert out.read_text() == page  # the HTML report is never replaced by JSON
     gauges = runner.invoke(app, ["monitor", "metrics"])
     assert "shipyard_monitor_alert_firing" in gauges.output
     bad = runner.invoke(app, ["monitor", "run", "nope"])
