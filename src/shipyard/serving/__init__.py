@@ -22,6 +22,7 @@ from shipyard.serving._build import build
 from shipyard.serving._config import FeatureSource, ServingConfig
 from shipyard.serving._prediction_log import (
     INPUT_PREFIX,
+    PROBA,
     iter_predictions,
     log_labels,
     log_root,
@@ -35,6 +36,7 @@ from shipyard.serving._service import FEATURE_SERVICE_KEY
 __all__ = [
     "FEATURE_SERVICE_KEY",
     "INPUT_PREFIX",
+    "PROBA",
     "BackgroundServer",
     "FeatureSource",
     "ModelServer",

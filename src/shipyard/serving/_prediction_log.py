@@ -24,9 +24,10 @@ were written at or after the window's start.
 One row per predicted input row: ``prediction_id`` (one per request, returned to the caller),
 ``row`` (its index in the request), ``ts`` (ms), ``model``, ``version``, ``alias``, ``role``
 (``primary``, ``canary`` or ``shadow``: which version answered, or only shadowed),
-``latency_ms``, the inputs as ``input.<column>`` (or ``input`` for tensors) and the output as
-``output``. Labels (``prediction_id``, ``row``, ``label``, ``ts``) arrive later keyed by
-``(prediction_id, row)``.
+``latency_ms``, the inputs as ``input.<column>`` (or ``input`` for tensors), the output as
+``output`` and, for a classifier, its class probabilities as ``proba`` (a list per row, in
+the order of the model's classes: the positive class last for a binary model). Labels
+(``prediction_id``, ``row``, ``label``, ``ts``) arrive later keyed by ``(prediction_id, row)``.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ LOG_FOLDER = "prediction-log"
 PREDICTIONS, LABELS = "predictions", "labels"
 #: The prefix of the logged input columns: column ``age`` is logged as ``input.age``.
 INPUT_PREFIX = "input."
+#: The logged class probabilities of a classifier: per row, one per class (the positive
+#: class's last for a binary model).
+PROBA = "proba"
 #: The longest prediction id a label may name.
 MAX_ID_LENGTH = 200
 
@@ -318,12 +322,20 @@ def _inputs(parts: list[Any]) -> pd.DataFrame:
 
 
 def _outputs(records: Sequence[Record]) -> pd.DataFrame:
-    arrays = [
-        r.outputs.to_numpy() if hasattr(r.outputs, "to_numpy") else np.asarray(r.outputs)
-        for r in records
-    ]
+    """The ``output`` column (a classifier's labels), and ``proba`` (each row's class
+    probabilities, None for rows of models without them) when any record has them."""
+    labels = [getattr(r.outputs, "labels", r.outputs) for r in records]
+    arrays = [o.to_numpy() if hasattr(o, "to_numpy") else np.asarray(o) for o in labels]
     array = np.concatenate([a.reshape(len(a), -1) if a.ndim > 1 else a for a in arrays])
-    return pd.DataFrame({"output": list(array) if array.ndim > 1 else array})
+    frame = pd.DataFrame({"output": list(array) if array.ndim > 1 else array})
+    probas = [getattr(r.outputs, "proba", None) for r in records]
+    if any(p is not None for p in probas):
+        frame[PROBA] = [
+            row
+            for record, proba in zip(records, probas, strict=True)
+            for row in (list(proba) if proba is not None else [None] * record.rows)
+        ]
+    return frame
 
 
 def logged_inputs(rows: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataFrame:

@@ -39,6 +39,7 @@ from shipyard.serving._batcher import Batcher
 from shipyard.serving._config import ServingConfig
 from shipyard.serving._inputs import InputPlan, online_features
 from shipyard.serving._metrics import ServingMetrics
+from shipyard.serving._outputs import LABEL_OUTPUT, PROBA_OUTPUT, classes_of, with_proba
 from shipyard.serving._startup import model_folder
 
 log = logging.getLogger("shipyard.serving")
@@ -62,6 +63,23 @@ class Served:
     #: Requests routed to this version and not answered yet (leases); retiring waits for 0.
     users: int = 0
     _idle: asyncio.Event | None = field(default=None, repr=False)
+
+    #: The class labels of the probability columns; None: the model gives no probabilities.
+    classes: list[Any] | None = None
+
+    def outputs(self) -> list[dict[str, Any]]:
+        """The output tensors, as V2 model metadata lists them."""
+        out: list[dict[str, Any]] = [{"name": LABEL_OUTPUT, "datatype": "FP64", "shape": [-1]}]
+        if self.classes is not None:
+            out.append(
+                {
+                    "name": PROBA_OUTPUT,
+                    "datatype": "FP64",
+                    "shape": [-1, len(self.classes)],
+                    "parameters": {"classes": self.classes},
+                }
+            )
+        return out
 
     def acquire(self) -> Served:
         """Take a lease: this version stays open until the matching ``release()``."""
@@ -186,12 +204,16 @@ class Track:
         labels = (self.name, str(version))
         predictions = self.metrics.predictions.labels(*labels)
 
+        proba = _proba_of(model) if self.config.proba != "off" else None
+
         def predict(data: Any) -> Any:
             out = model.predict(data)
             values = np.asarray(out)
             if values.ndim == 1 and values.dtype.kind in "biuf":
                 for value in values[:1000].tolist():
                     predictions.observe(value)
+            if proba is not None:
+                return with_proba(out, proba(data), model.model)
             return out
 
         rows = self.metrics.batch_rows.labels(*labels)
@@ -212,7 +234,18 @@ class Track:
         served = Served(self.name, version, self.alias, self.role, model, plan, batcher)
         served.metadata = dict(metadata)
         _warm_up(served, self.config.warmup_rounds)
+        known = getattr(model.model, "classes_", None) if proba is not None else None
+        if known is not None:
+            served.classes = classes_of(model.model, len(known))
         return served
+
+
+def _proba_of(model: Any) -> Any:
+    """The model's ``predict_proba`` (None when it has none)."""
+    try:
+        return model.predict_proba
+    except AttributeError:
+        return None
 
 
 def _folder_info(folder: Path) -> dict[str, Any]:
