@@ -5,6 +5,8 @@ version answering, reported on /readyz and in the metrics."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -76,3 +78,20 @@ def _wait_for(http: httpx.Client, done: Any, timeout: float = 60) -> dict[str, A
         if done(body) or time.monotonic() > deadline:
             return dict(body)
         time.sleep(0.05)
+
+
+def test_reading_the_log_or_starting_a_worker_imports_only_what_it_uses() -> None:
+    """Monitoring reads the prediction log without the web stack; a server worker imports
+    the app without the command line, the batch scorer or the build contexts."""
+    probe = (
+        "import sys\n"
+        "from shipyard.serving import read_predictions\n"
+        "print('fastapi' in sys.modules)\n"
+        "import shipyard.serving._app\n"
+        "print(sorted(m for m in ('shipyard.cli', 'shipyard.serving._batch', "
+        "'shipyard.serving._build', 'shipyard.serving._background') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, check=True
+    )
+    assert done.stdout.split("\n")[:2] == ["False", "[]"], done.stdout
