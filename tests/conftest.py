@@ -31,6 +31,7 @@ pytest_plugins = [
     "tests.support.soak",
     "tests.support.ray",
     "tests.support.cli",
+    "tests.support.clock",
 ]
 STORE_KINDS = ["local", "rest"]
 

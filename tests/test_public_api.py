@@ -237,6 +237,7 @@ PINNED = {
         "FeatureSource",
         "INPUT_PREFIX",
         "ModelServer",
+        "PROBA",
         "ServingConfig",
         "build",
         "create_app",

@@ -63,9 +63,12 @@ def test_monitor_runs_alerts_once_per_incident_and_reports(
     hook_url: str,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
+    frozen_clock: Any,
 ) -> None:
+    # 01:30 UTC: the hours of traffic below straddle midnight (this failed between 00:00 and
+    # 03:00 UTC while rows were filed under the date they were written)
+    now = frozen_clock.at_utc(2024, 3, 2, 1, 30)
     model = train(sqlite_sdk)
-    now = int(time.time() * 1000)
     create_monitor(
         "churn",
         "churn@champion",
@@ -76,6 +79,7 @@ def test_monitor_runs_alerts_once_per_incident_and_reports(
     )
     # hour 1: normal traffic
     traffic(sqlite_sdk, model, now - 3 * HOUR + 10, 0.0, seed=11)
+    frozen_clock.advance(1_000)  # each run starts after the one before
     first = run_monitor("churn", now=now - 2 * HOUR)
     assert first.status == "ok" and first.model_version == 1
     assert first.result["reference_source"] == "customers@1"  # found through lineage
@@ -83,7 +87,9 @@ def test_monitor_runs_alerts_once_per_incident_and_reports(
     # hour 2 and 3: shifted traffic -> one incident, notified once
     for hour in (2, 1):
         logged, truth = traffic(sqlite_sdk, model, now - hour * HOUR + 10, 15.0, seed=hour + 11)
+    frozen_clock.advance(1_000)
     second = run_monitor("churn", now=now - HOUR)
+    frozen_clock.advance(1_000)
     third = run_monitor("churn", now=now)
     assert second.status == third.status == "ok"
     assert second.result["drift"]["drifted_columns"] == ["age"]
@@ -93,11 +99,13 @@ def test_monitor_runs_alerts_once_per_incident_and_reports(
     assert "alert share_drifted > 0.3 firing" in caplog.text
     # labels arrive for the last hour: auc appears with its labelled count
     log_labels(logged["prediction_id"], truth, model="churn", check=True)
+    frozen_clock.advance(1_000)
     fourth = run_monitor("churn", now=now)
     assert fourth.status == "ok", fourth.error
     assert fourth.result["metrics"]["labelled"] == 600 and "auc" in fourth.result["metrics"]
     # back to normal: resolved, notified once
     traffic(sqlite_sdk, model, now + 10, 0.0, seed=14)
+    frozen_clock.advance(1_000)
     fifth = run_monitor("churn", now=now + HOUR)
     assert not fifth.result["alerts"]["share_drifted > 0.3"]["firing"]
     assert [h["event"] for h in Hook.received] == ["firing", "resolved"]
@@ -191,6 +199,12 @@ def test_cli(train: Any, traffic: Any, sqlite_sdk: Client, tmp_path: Path) -> No
     as_json = tmp_path / "r.json"
     runner.invoke(app, ["monitor", "report", "churn", "--output", str(as_json), "--json"])
     assert json.loads(as_json.read_text())["latest"]["status"] == "ok"
+    page = out.read_text()
+    printed = runner.invoke(app, ["monitor", "report", "churn", "--json"])
+    assert printed.exit_code == 0 and json.loads(printed.stdout)["latest"]["status"] == "ok"
+    refused = runner.invoke(app, ["monitor", "report", "churn", "-o", str(out), "--json"])
+    assert refused.exit_code == 1 and f"--output '{out}'" in refused.output
+    assert out.read_text() == page  # the HTML report is never replaced by JSON
     gauges = runner.invoke(app, ["monitor", "metrics"])
     assert "shipyard_monitor_alert_firing" in gauges.output
     bad = runner.invoke(app, ["monitor", "run", "nope"])

@@ -715,6 +715,15 @@ def test_revoked_expired_and_forged_tokens_are_refused(
     assert basic.status_code == 401 and "Bearer" in basic.json()["message"]
 
 
+def test_the_api_document_and_its_page_need_a_token_like_the_api(world: World) -> None:
+    for path in ("/api/v1/openapi.json", "/api/v1/docs"):
+        assert httpx.get(world.url + path).status_code == 401, path
+        answer = httpx.get(world.url + path, headers=world.headers("viewer"))
+        assert answer.status_code == 200, path
+    spec = httpx.get(world.url + "/api/v1/openapi.json", headers=world.headers("viewer")).json()
+    assert "/api/v1/runs/search" in spec["paths"]
+
+
 def test_revoking_through_the_server_takes_effect_at_once(
     world: World, sqlite_settings: Settings
 ) -> None:

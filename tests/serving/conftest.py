@@ -4,7 +4,11 @@ several)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,6 +18,7 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 
 import shipyard
+from shipyard.config import Settings
 from shipyard.serving import ServingConfig
 from shipyard.serving._background import BackgroundServer
 from shipyard.tracking import Client
@@ -91,3 +96,26 @@ def start() -> Callable[..., BackgroundServer]:
 def v2_body() -> Callable[[pd.DataFrame], dict[str, Any]]:
     """Makes a V2 JSON request with one FP64 tensor per column."""
     return _v2_body
+
+
+def _serve_command(settings: Settings) -> Callable[..., subprocess.CompletedProcess[str]]:
+    def run(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+        """`shipyard serve ARGS` as a user runs it, on ``settings``' home; it must end
+        within ``timeout`` seconds (TimeoutExpired otherwise)."""
+        command = Path(sys.executable).with_name("shipyard")
+        env = {**os.environ, "SHIPYARD_HOME": str(settings.home)}
+        return subprocess.run(
+            [str(command), "serve", *args, "--log-level", "warning"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    return run
+
+
+@pytest.fixture
+def serve_command(sqlite_settings: Settings) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Runs `shipyard serve ...` in a subprocess on the test's SQLite home, with a timeout."""
+    return _serve_command(sqlite_settings)

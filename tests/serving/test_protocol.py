@@ -155,6 +155,26 @@ def _ragged(v2_body: Any, X: Any) -> dict[str, Any]:
     return body
 
 
+def _duplicated(v2_body: Any, X: Any) -> dict[str, Any]:
+    body = v2_body(X.head(2))
+    body["inputs"].append(dict(body["inputs"][0]))
+    return body
+
+
+def _binary(v2_body: Any, X: Any, value: float) -> dict[str, Any]:
+    """The first column as a binary FP64 tensor holding ``value`` (the rest as JSON)."""
+    body = v2_body(X.head(2))
+    raw = np.array([value, 1.0], dtype="<f8").tobytes()
+    first = body["inputs"].pop(0)
+    del first["data"]
+    first["parameters"] = {"binary_data_size": len(raw)}
+    header = orjson.dumps({"inputs": [first, *body["inputs"]]})
+    return {
+        "content": header + raw,
+        "headers": {"Inference-Header-Content-Length": str(len(header))},
+    }
+
+
 INFER = "/v2/models/churn/infer"
 JSON_HEADERS = {"content-type": "application/json"}
 #: case -> (url, request keyword arguments given the data, expected status, field named)
@@ -204,6 +224,24 @@ BAD_INPUT: dict[str, tuple[str, Any, int, str | None]] = {
         },
         422,
         "x",
+    ),
+    "integer out of range": (
+        INFER,
+        lambda X, v2_body: {"json": _v2(v2_body, X, datatype="INT16", data=[70000, 1])},
+        422,
+        "mean radius",
+    ),
+    "infinity in a binary tensor": (
+        INFER,
+        lambda X, v2_body: _binary(v2_body, X, np.inf),
+        422,
+        "mean radius",
+    ),
+    "duplicate input names": (
+        INFER,
+        lambda X, v2_body: {"json": _duplicated(v2_body, X)},
+        422,
+        "mean radius",
     ),
     "no inputs": (INFER, lambda X, v2_body: {"json": {"inputs": []}}, 422, "inputs"),
     "malformed json": (

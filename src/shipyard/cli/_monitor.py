@@ -181,15 +181,25 @@ def history(
 @app.command()
 def report(
     name: str = typer.Argument(...),
-    output: str = typer.Option("report.html", "--output", "-o", help="Where to write it."),
-    as_json: bool = typer.Option(False, "--json", help="Write JSON instead of HTML."),
+    output: Optional[str] = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="Where to write it (default: report.html; with --json, standard output). A "
+        ".json path gets JSON.",
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="JSON instead of HTML: to standard output, or to a .json --output."
+    ),
 ) -> None:
     """Write the monitor's report: one offline HTML file (or JSON)."""
     from shipyard import monitoring
 
     with friendly_errors():
-        path = monitoring.write_report(name, output, as_json=as_json)
-    console.print(f"report written to {safe(path)}")
+        default = "-" if as_json else "report.html"
+        path = monitoring.write_report(name, output or default, as_json=as_json)
+    if path != "-":
+        console.print(f"report written to {safe(path)}")
 
 
 @app.command()

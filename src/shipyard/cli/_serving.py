@@ -37,13 +37,17 @@ def serve(
             poll_seconds=poll_seconds,
             log_predictions=not no_log,
         )
-        console.print(
-            f"serving [bold]{safe(ref)}[/] on [bold]http://{safe(host)}:{port}[/] ({workers} "
-            f"worker{'s' if workers > 1 else ''}); V2 at /v2/models/..., /predict, /metrics",
-            highlight=False,
-            soft_wrap=True,
-        )
-        run(ref, host, port, workers, config, log_level=log_level)
+
+        def announce(url: str) -> None:
+            console.print(
+                f"serving [bold]{safe(ref)}[/] on [bold]{safe(url)}[/] ({workers} "
+                f"worker{'s' if workers > 1 else ''}); V2 at /v2/models/..., /predict, "
+                "/metrics, API docs at /docs",
+                highlight=False,
+                soft_wrap=True,
+            )
+
+        run(ref, host, port, workers, config, log_level=log_level, announce=announce)
 
 
 def predict(

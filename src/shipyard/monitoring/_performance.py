@@ -5,8 +5,9 @@ window (by prediction time) and per model version, each with the count of labell
 a metric over 12 labels is not read like one over 12,000.
 
 - classification: ``accuracy``, ``precision``, ``recall``, ``f1`` (binary: of the positive
-  class; more classes: macro averages), and when the logged output is a probability
-  (a float in [0, 1], or a vector whose last entry is the positive class's): ``auc`` and
+  class; more classes: macro averages), and when probabilities are logged (the ``proba``
+  column the model server writes for a classifier, or an output that is a probability: a
+  float in [0, 1], or a vector whose last entry is the positive class's): ``auc`` and
   ``calibration_error`` (expected calibration error over 10 equal-width bins);
 - regression: ``mae``, ``rmse``, ``mape`` (rows with a zero label left out of ``mape``).
 
@@ -115,9 +116,11 @@ def scores_of(output: pd.Series) -> np.ndarray | None:
     """The positive-class probability per row when the output is one, else None."""
     if len(output) == 0:
         return None
-    first = output.iloc[0]
+    first = output.dropna().iloc[0] if output.notna().any() else None
     if isinstance(first, list | tuple | np.ndarray):
-        values = np.asarray([np.asarray(v, dtype="float64")[-1] for v in output])
+        values = np.asarray(
+            [np.asarray(v, dtype="float64")[-1] if v is not None else np.nan for v in output]
+        )
     elif pd.api.types.is_float_dtype(output.dtype):
         values = output.to_numpy(dtype="float64")
     else:
@@ -126,6 +129,22 @@ def scores_of(output: pd.Series) -> np.ndarray | None:
     if len(ok) == 0 or ok.min() < 0 or ok.max() > 1 or np.all(ok == np.round(ok)):
         return None
     return values
+
+
+def _scores(frame: pd.DataFrame) -> np.ndarray | None:
+    """The positive-class probabilities of logged rows: from the logged class probabilities
+    (``proba``, a classifier's) when there are any, else from the output when it is one."""
+    from shipyard.serving import PROBA
+
+    if PROBA in frame.columns and frame[PROBA].notna().any():
+        return scores_of(frame[PROBA])
+    return scores_of(frame["output"])
+
+
+def _from_proba(frame: pd.DataFrame) -> bool:
+    from shipyard.serving import PROBA
+
+    return PROBA in frame.columns and bool(frame[PROBA].notna().any())
 
 
 def infer_task(labels: pd.Series, output: pd.Series) -> str:
@@ -225,13 +244,13 @@ def logged_window(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """What :func:`compute` reads: ``model``'s logged predictions made in ``[start, end)``
     (epoch ms, None: unbounded), only the columns it needs, and every label so far."""
-    from shipyard.serving import read_labels, read_predictions
+    from shipyard.serving import PROBA, read_labels, read_predictions
 
     predictions = read_predictions(
         model,
         start=start,
         end=end,
-        columns=["prediction_id", "row", "ts", "version", "output"],
+        columns=["prediction_id", "row", "ts", "version", "output", PROBA],
         settings=settings,
         log_uri=log_uri,
     )
@@ -272,7 +291,7 @@ def compute(
     for key, group in joined.groupby(["window_start", "version"], sort=True):
         start, version = (int(x) for x in key)  # type: ignore[call-overload]
         done = group[group["_merge"] == "both"]
-        scores = scores_of(group["output"]) if task == "classification" else None
+        scores = _scores(group) if task == "classification" else None
         metrics: dict[str, float] = {}
         if len(done):
             metrics.update(_metrics(task, done, threshold))
@@ -287,9 +306,9 @@ def _metrics(task: str, done: pd.DataFrame, threshold: float) -> dict[str, float
         return regression_metrics(
             done["label"].to_numpy(dtype="float64"), done["output"].to_numpy(dtype="float64")
         )
-    scores = scores_of(done["output"])
+    scores = _scores(done)
     labels = done["label"].to_numpy()
-    if scores is not None:
+    if scores is not None and not _from_proba(done):  # the output is a score: threshold it
         positive = _positive(labels)
         negative = next((x for x in set(labels.tolist()) if x != positive), 0)
         predicted = np.where(scores >= threshold, positive, negative)

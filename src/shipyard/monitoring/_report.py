@@ -11,12 +11,13 @@ from __future__ import annotations
 import html
 import itertools
 import json
+import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from shipyard.client import Store
-from shipyard.errors import NotFound
+from shipyard.errors import InvalidArgument, NotFound
 from shipyard.monitoring._profile import ColumnProfile, load_profile
 
 _REF, _CUR = "#7f8c8d", "#e67e22"
@@ -240,9 +241,25 @@ def render_html(data: dict[str, Any]) -> str:
 def write_report(
     name: str, output: str, *, as_json: bool = False, store: Store | None = None
 ) -> str:
-    """Write the report of monitor ``name`` to ``output`` (HTML, or JSON); returns the path."""
+    """Write the report of monitor ``name`` to ``output`` (HTML, or JSON); returns the path.
+
+    The format follows the path: a ``.json`` path gets JSON, ``-`` (standard output) gets
+    JSON with ``as_json``, anything else HTML. JSON is never written to another path
+    (``as_json`` with one is an InvalidArgument naming ``output``), so an HTML report is
+    never replaced by JSON.
+    """
+    to_json = output.lower().endswith(".json") or (as_json and output == "-")
+    if as_json and not to_json:
+        raise InvalidArgument(
+            f"--output {output!r}: a JSON report goes to a .json path or to standard "
+            "output ('-'), never over another file",
+            field="output",
+        )
     data = report_data(name, store=store)
-    text = json.dumps(data, indent=2, default=str) if as_json else render_html(data)
+    text = json.dumps(data, indent=2, default=str) if to_json else render_html(data)
+    if output == "-":
+        sys.stdout.write(text + "\n")
+        return output
     with open(output, "w", encoding="utf-8") as fh:
         fh.write(text)
     return output

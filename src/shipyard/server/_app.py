@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.routing import APIRoute
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
@@ -36,6 +37,7 @@ from shipyard.server import (
     _routes_tracking,
     _schemas as s,
 )
+from shipyard.server._access import CallerDep
 from shipyard.server._http import respond
 from shipyard.server._observe import HTTP_CODES, ObserveMiddleware, metrics_payload
 from shipyard.server._state import Backend
@@ -57,10 +59,11 @@ def create_app(settings: Settings, store: LocalStore | None = None) -> FastAPI:
         version=shipyard.__version__,
         summary="Experiment tracking, lineage and access control over HTTP.",
         lifespan=lifespan,
-        openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        openapi_url=None,  # served below, behind the API's authentication
+        docs_url=None,
         redoc_url=None,
     )
+    _serve_api_document(app)
     app.state.backend = backend
     app.add_middleware(ObserveMiddleware)
     app.add_exception_handler(ShipyardError, _shipyard_error)
@@ -90,6 +93,19 @@ def _document_extra_models(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _serve_api_document(app: FastAPI) -> None:
+    """``/api/v1/openapi.json`` and its ``/api/v1/docs`` page, for callers the API accepts
+    (a token when authentication is on, like every other route)."""
+
+    @app.get("/api/v1/openapi.json", include_in_schema=False)
+    async def openapi_document(caller: CallerDep) -> Response:
+        return respond(app.openapi(), 200)
+
+    @app.get("/api/v1/docs", include_in_schema=False)
+    async def docs_page(caller: CallerDep) -> Response:
+        return get_swagger_ui_html(openapi_url="/api/v1/openapi.json", title="Shipyard API")
 
 
 def api_routes() -> list[tuple[str, str]]:

@@ -12,7 +12,6 @@ Routes: ``GET /v2/health/live``, ``GET /v2/health/ready``, ``GET /v2`` (server m
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib.metadata
 import logging
 import time
@@ -33,7 +32,9 @@ from shipyard.serving._codec import HEADER, decode_request, encode_response, loa
 from shipyard.serving._config import ServingConfig
 from shipyard.serving._log_queue import LogQueue
 from shipyard.serving._metrics import ServingMetrics
-from shipyard.serving._prediction_log import LogFiles, Record, log_labels
+from shipyard.serving._openapi import add_components, extra_for
+from shipyard.serving._outputs import LABEL_OUTPUT, PROBA_OUTPUT, split, wants_proba
+from shipyard.serving._prediction_log import LogFiles, Record, log_labels, now_ms
 from shipyard.serving._service import ModelService, Served
 
 log = logging.getLogger("shipyard.serving")
@@ -66,8 +67,15 @@ def _values(array: Any) -> Any:
 class ModelServer:
     """State of one model server app: the service, its metrics, and its prediction log."""
 
-    def __init__(self, ref: str, config: ServingConfig, settings: Settings) -> None:
+    def __init__(
+        self,
+        ref: str,
+        config: ServingConfig,
+        settings: Settings,
+        on_failed_start: Callable[[str], Any] | None = None,
+    ) -> None:
         self.config = config
+        self.on_failed_start = on_failed_start
         self.settings = settings
         self.metrics = ServingMetrics()
         self.service = ModelService(ref, config, self.metrics)
@@ -94,9 +102,13 @@ class ModelServer:
         self._loading = asyncio.get_running_loop().create_task(self._load())
 
     async def _load(self) -> None:
-        # On failure readiness stays false; the error is logged and shown on /v2/health/ready.
-        with contextlib.suppress(Exception):
+        """The first load. On failure readiness stays false, the error is logged and shown
+        on the health routes, and ``on_failed_start`` (set by ``serve``) stops the server."""
+        try:
             await self.service.start()
+        except Exception as exc:
+            if self.on_failed_start is not None:
+                self.on_failed_start(str(exc))
 
     async def shutdown(self) -> None:
         self.draining = True
@@ -177,7 +189,7 @@ class ModelServer:
         self.log.append(
             Record(
                 prediction_id=pid,
-                ts=int(time.time() * 1000),
+                ts=now_ms(),
                 model=served.name,
                 version=served.version,
                 alias=served.alias,
@@ -207,18 +219,24 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 def create_app(
-    ref: str, config: ServingConfig | None = None, *, settings: Settings | None = None
+    ref: str,
+    config: ServingConfig | None = None,
+    *,
+    settings: Settings | None = None,
+    on_failed_start: Callable[[str], Any] | None = None,
 ) -> FastAPI:
     """The model server app for a registry reference (``churn@champion``, ``churn/3``).
 
     The model loads in the background once the app starts: ``/v2/health/live`` answers at
-    once, ``/v2/health/ready`` only after the model is loaded and warmed up. On shutdown the
-    server stops taking work, answers everything queued, and writes the prediction log.
+    once, ``/v2/health/ready`` only after the model is loaded and warmed up; if that first
+    load fails, ``on_failed_start`` gets the reason (``serve`` uses it to stop with an
+    error). On shutdown the server stops taking work, answers everything queued, and writes
+    the prediction log.
     """
     from shipyard.tracking import get_client
 
     config = config or ServingConfig()
-    state = ModelServer(ref, config, settings or get_client().settings)
+    state = ModelServer(ref, config, settings or get_client().settings, on_failed_start)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -228,11 +246,21 @@ def create_app(
 
     app = FastAPI(
         title="Shipyard model server",
+        version=_VERSION,
+        summary=f"Serves {ref}: the Open Inference Protocol (V2) and /predict.",
         lifespan=lifespan,
-        docs_url=None,
+        docs_url="/docs",
         redoc_url=None,
-        openapi_url=None,
+        openapi_url="/openapi.json",
     )
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = add_components(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.state.server = state
     metrics = state.metrics
 
@@ -259,28 +287,62 @@ def create_app(
                 latency.observe(time.perf_counter() - started)
                 return response
 
-            app.add_api_route(path, handler, methods=[method], include_in_schema=False)
+            handler.__doc__ = fn.__doc__
+            app.add_api_route(
+                path,
+                handler,
+                methods=[method],
+                name=f"{method} {path}",
+                summary=(fn.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ") or None,
+                openapi_extra=extra_for(method, path),
+            )
             return fn
 
         return wrap
 
     @route("/v2/health/live")
     async def live(request: Request) -> Response:
+        """Liveness: answers as soon as the process serves HTTP."""
         return _json({"live": True})
 
     @route("/v2/health/ready")
     async def ready(request: Request) -> Response:
+        """Readiness: 200 once the model is loaded and warmed up, 503 before and while
+        draining."""
         is_ready = state.service.ready and not state.draining
         body: dict[str, Any] = {"ready": is_ready}
         if state.service.error:
             body["error"] = state.service.error
         return _json(body, 200 if is_ready else 503)
 
+    @route("/healthz")
+    async def healthz(request: Request) -> Response:
+        """Liveness, under the name Kubernetes probes often use."""
+        return _json({"status": "ok"})
+
+    @route("/readyz")
+    async def readyz(request: Request) -> Response:
+        """Readiness with the details: the versions loaded, and per reference whether it
+        still resolves in the registry (a loaded version keeps answering when it does not:
+        still ready, with the problem and since when)."""
+        is_ready = state.service.ready and not state.draining
+        body: dict[str, Any] = {
+            "ready": is_ready,
+            "draining": state.draining,
+            "model": state.service.name,
+            "tracks": state.service.status(),
+        }
+        if state.service.error:
+            body["error"] = state.service.error
+        return _json(body, 200 if is_ready else 503)
+
     @route("/v2")
     async def server_metadata(request: Request) -> Response:
+        """V2 server metadata, with the protocol extensions supported."""
         return _json({"name": "shipyard", "version": _VERSION, "extensions": _V2_EXTENSIONS})
 
     async def model_metadata(request: Request) -> Response:
+        """V2 model metadata: inputs from the signature, and the outputs."""
         params = request.path_params
         served = state.service.find(params["name"], params.get("version"))
         versions = sorted(
@@ -296,31 +358,39 @@ def create_app(
                 "versions": versions,
                 "platform": f"shipyard-{served.model.metadata.flavor}",
                 "inputs": served.plan.metadata(),
-                "outputs": [{"name": "predict", "datatype": "FP64", "shape": [-1]}],
+                "outputs": served.outputs(),
                 "parameters": {"alias": served.alias, "version": served.version},
             }
         )
 
     async def model_ready(request: Request) -> Response:
+        """V2 model readiness."""
         params = request.path_params
         state.service.find(params["name"], params.get("version"))
         is_ready = state.service.ready and not state.draining
         return _json({"name": params["name"], "ready": is_ready}, 200 if is_ready else 503)
 
     async def infer(request: Request) -> Response:
+        """V2 inference: JSON or binary tensors in, the predictions out (with
+        ``parameters.proba``, a classifier's labels and probabilities as well)."""
         params = request.path_params
         body = await state.body(request)
         parsed = decode_request(body, request.headers.get(HEADER))
+        asked = parsed.parameters.get("proba")
+        want = PROBA_OUTPUT in parsed.binary_outputs or wants_proba(
+            asked, config.proba, "parameters.proba"
+        )
         served, outputs, pid = await state.predict(
             params["name"], params.get("version"), parsed.inputs
         )
-        result = output_tensor("predict", outputs)
+        labels, proba = split(outputs, want, served.model.metadata.ref, "parameters.proba")
+        tensors = [(LABEL_OUTPUT, output_tensor(LABEL_OUTPUT, labels))]
+        extra: dict[str, Any] = {"prediction_id": pid}
+        if proba is not None:
+            tensors.append((PROBA_OUTPUT, proba.proba))
+            extra["classes"] = proba.classes
         payload, header_length = encode_response(
-            parsed,
-            served.name,
-            str(served.version),
-            [("predict", result)],
-            {"prediction_id": pid},
+            parsed, served.name, str(served.version), tensors, extra
         )
         headers = {"x-prediction-id": pid}
         if header_length is None:
@@ -329,6 +399,7 @@ def create_app(
         return Response(payload, media_type="application/octet-stream", headers=headers)
 
     async def labels(request: Request) -> Response:
+        """Ground truth for earlier predictions, by prediction id."""
         state.service.find(request.path_params["name"])
         doc = loads(await state.body(request))
         if (
@@ -362,20 +433,22 @@ def create_app(
 
     @route("/predict", "POST")
     async def predict(request: Request) -> Response:
+        """Predictions for JSON records or columns (``?proba=true``: with a classifier's
+        probabilities)."""
+        want = wants_proba(request.query_params.get("proba"), config.proba, "proba")
         doc = loads(await state.body(request))
         served, outputs, pid = await state.predict(state.service.name, None, None, doc)
-        return _json(
-            {
-                "predictions": _values(output_tensor("predict", outputs)),
-                "prediction_id": pid,
-                "model": served.name,
-                "version": served.version,
-            },
-            headers={"x-prediction-id": pid},
-        )
+        labels, proba = split(outputs, want, served.model.metadata.ref, "proba")
+        answer: dict[str, Any] = {"predictions": _values(output_tensor(LABEL_OUTPUT, labels))}
+        if proba is not None:
+            answer["probabilities"] = proba.proba
+            answer["classes"] = proba.classes
+        answer.update(prediction_id=pid, model=served.name, version=served.version)
+        return _json(answer, headers={"x-prediction-id": pid})
 
     @route("/metrics")
     async def prometheus(request: Request) -> Response:
+        """Prometheus metrics (summed over workers)."""
         metrics.queue_depth.labels(state.service.name).set(state.service.depth())
         payload, content_type = metrics.payload()
         return Response(payload, media_type=content_type)

@@ -100,9 +100,15 @@ def decode_request(body: bytes, header_length: str | None) -> InferRequest:
     if not isinstance(params, dict):
         raise InvalidArgument("'parameters' must be an object", field="parameters")
     offset = 0
-    inputs = []
+    inputs: list[Tensor] = []
     for index, raw in enumerate(raw_inputs):
         tensor, offset = _decode_tensor(raw, index, binary, offset)
+        if any(t.name == tensor.name for t in inputs):
+            raise InvalidArgument(
+                f"inputs[{index}] ({tensor.name!r}): another input has this name; each input "
+                "tensor is named once",
+                field=tensor.name,
+            )
         inputs.append(tensor)
     if offset != len(binary):
         raise InvalidArgument(
@@ -180,14 +186,23 @@ def _from_json(
             array = np.asarray(data).ravel()
             if array.size and array.dtype.kind != "b":
                 raise ValueError(f"values of type {array.dtype} are not booleans")
+            array = array.astype(bool)  # an empty list reads as float64
+        elif dtype.kind in "iu":
+            array = _integers(data, dtype, where, name)
         else:
             array = np.asarray(data).ravel()
-            if array.size and array.dtype.kind not in "iuf" + ("b" if dtype.kind == "f" else ""):
+            if array.size and array.dtype.kind not in "iufb":
                 raise ValueError(f"values of type {_what(array)} are not numbers")
-            if array.dtype.kind == "f" and dtype.kind in "iu" and array.size:
-                raise ValueError(f"{v2_datatype(dtype)} cannot hold fractional numbers")
             with np.errstate(over="raise", invalid="raise"):
-                array = array.astype(dtype, casting="unsafe" if dtype.kind == "f" else "same_kind")
+                try:
+                    array = array.astype(dtype, casting="unsafe")
+                except FloatingPointError:
+                    limit = float(np.finfo(dtype).max)
+                    raise SchemaError(
+                        f"{where}: a value is out of range for {v2_datatype(dtype)} "
+                        f"(-{limit:g} to {limit:g})",
+                        field=name,
+                    ) from None
     except (ValueError, TypeError, OverflowError, FloatingPointError) as exc:
         raise SchemaError(f"{where}: data does not match its datatype: {exc}", field=name) from None
     if array.size != count:
@@ -195,6 +210,33 @@ def _from_json(
             f"{where}: shape says {count} element(s), data has {array.size}", field=name
         )
     return array
+
+
+def _integers(data: list[Any], dtype: np.dtype[Any], where: str, name: str) -> np.ndarray[Any, Any]:
+    """JSON integers as ``dtype``: a value outside the type's range is a SchemaError naming
+    the input and the range, never wrapped around (INT16 70000 is not 4464)."""
+    array = np.asarray(data).ravel()
+    if not array.size:
+        return array.astype(dtype)
+    if array.dtype.kind in "iu":
+        low, high = int(array.min()), int(array.max())
+    else:  # floats, or integers no machine type holds (orjson reads those as floats)
+        values = np.asarray(data, dtype=object).ravel().tolist()
+        numbers = [v for v in values if isinstance(v, int | float)]
+        if len(numbers) < len(values):
+            raise ValueError(f"values of type {_what(array)} are not numbers")
+        if any(isinstance(v, float) and not (v.is_integer() and abs(v) >= 2**53) for v in values):
+            raise ValueError(f"{v2_datatype(dtype)} takes integers, not fractional numbers")
+        array = np.asarray([int(v) for v in values], dtype=object)
+        low, high = int(array.min()), int(array.max())
+    limits = np.iinfo(dtype)
+    if low < limits.min or high > limits.max:
+        raise SchemaError(
+            f"{where}: {low if low < limits.min else high} is out of range for "
+            f"{v2_datatype(dtype)} ({limits.min} to {limits.max})",
+            field=name,
+        )
+    return array.astype(dtype)
 
 
 def _what(array: np.ndarray[Any, Any]) -> str:
@@ -226,6 +268,12 @@ def _from_bytes(
                 field=name,
             )
         array = np.frombuffer(chunk, dtype=dtype)
+        if dtype.kind == "f" and not np.isfinite(array[~np.isnan(array)]).all():
+            raise SchemaError(
+                f"{where}: holds an infinite value; {v2_datatype(dtype)} inputs must be finite "
+                "numbers (or NaN where a value is missing)",
+                field=name,
+            )
     if array.size != count:
         raise SchemaError(
             f"{where}: shape says {count} element(s), data has {array.size}", field=name

@@ -25,7 +25,10 @@ class ServingConfig:
     answer is logged. ``log_predictions`` appends every prediction to Parquet under
     ``log_uri`` (default ``<artifacts_uri>/prediction-log``) through a queue of
     ``log_queue_rows`` rows; what does not fit is counted as shed, never dropped silently.
-    ``threads`` limits the BLAS/OpenMP pools of the process.
+    ``threads`` limits the BLAS/OpenMP pools of the process. ``proba`` is what a classifier
+    (a model with ``predict_proba``) does with its class probabilities: ``"auto"`` computes
+    and logs them and answers with them when a request asks, ``"always"`` answers with them
+    every time, ``"off"`` never computes them.
     """
 
     max_batch_size: int = 64
@@ -43,6 +46,7 @@ class ServingConfig:
     threads: int = 1
     trusted: bool = False
     warmup_rounds: int = 3
+    proba: str = "auto"
     feature_source: FeatureSource | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -55,6 +59,7 @@ class ServingConfig:
             "canary_share": 0.0 <= self.canary_share <= 1.0,
             "log_queue_rows": self.log_queue_rows >= 1,
             "threads": self.threads >= 1,
+            "proba": self.proba in ("auto", "always", "off"),
         }
         for name, ok in checks.items():
             if not ok:

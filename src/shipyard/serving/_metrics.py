@@ -100,6 +100,22 @@ class ServingMetrics:
             ["model"],
             registry=r,
         )
+        self.reference_ok = Gauge(
+            "shipyard_serving_reference_ok",
+            "1 while the served reference (model@alias) resolves in the registry; 0 when it "
+            "no longer does (deleted, or the registry unreachable) and the loaded version "
+            "keeps answering.",
+            ["model", "alias", "role"],
+            registry=r,
+            multiprocess_mode="liveall",
+        )
+        self.refresh_errors = Counter(
+            "shipyard_serving_refresh_errors",
+            "Alias checks that failed (the reference no longer resolves, or the registry is "
+            "unreachable).",
+            ["model", "role"],
+            registry=r,
+        )
         self.log_rows = Counter(
             "shipyard_serving_prediction_log_rows",
             "Prediction rows written to the prediction log.",

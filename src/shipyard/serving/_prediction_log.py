@@ -9,16 +9,25 @@ Where: ``<log_uri>/predictions/model=<name>/date=<YYYY-MM-DD>/part-<ms>-<id>.par
 same fsspec file system). Each file is written under a temporary name and renamed (local) or
 uploaded in one PUT (object stores), so a reader never sees half a file.
 
-Partitions: a file goes under the UTC date it is written (:func:`_partition`); a read of a
-time window ``[start, end)`` lists only the date folders between the dates of its bounds and
-keeps the rows whose ``ts`` is inside it.
+Partitions: a row goes under the UTC date of its own ``ts`` (:func:`_partition`), never the
+date it is written: rows stamped before midnight and written after it stay with their day,
+whatever the time zone of the machine. One write of rows spanning midnight makes one file
+per date. A file is named ``part-<first ts>-<last ts>-<id>.parquet``, so a read of a time
+window ``[start, end)`` lists only the date folders of the window, skips the files whose rows
+are all outside it without opening them, and keeps the rows whose ``ts`` is inside it.
+
+Reads are robust to logs written before this layout (files named ``part-<written ms>-<id>``
+under the date they were written, so a row stamped before midnight may sit in the next day's
+folder): such files are read from the day after the window too, and kept whenever they
+were written at or after the window's start.
 
 One row per predicted input row: ``prediction_id`` (one per request, returned to the caller),
 ``row`` (its index in the request), ``ts`` (ms), ``model``, ``version``, ``alias``, ``role``
 (``primary``, ``canary`` or ``shadow``: which version answered, or only shadowed),
-``latency_ms``, the inputs as ``input.<column>`` (or ``input`` for tensors) and the output as
-``output``. Labels (``prediction_id``, ``row``, ``label``, ``ts``) arrive later keyed by
-``(prediction_id, row)``.
+``latency_ms``, the inputs as ``input.<column>`` (or ``input`` for tensors), the output as
+``output`` and, for a classifier, its class probabilities as ``proba`` (a list per row, in
+the order of the model's classes: the positive class last for a binary model). Labels
+(``prediction_id``, ``row``, ``label``, ``ts``) arrive later keyed by ``(prediction_id, row)``.
 """
 
 from __future__ import annotations
@@ -40,6 +49,9 @@ LOG_FOLDER = "prediction-log"
 PREDICTIONS, LABELS = "predictions", "labels"
 #: The prefix of the logged input columns: column ``age`` is logged as ``input.age``.
 INPUT_PREFIX = "input."
+#: The logged class probabilities of a classifier: per row, one per class (the positive
+#: class's last for a binary model).
+PROBA = "proba"
 #: The longest prediction id a label may name.
 MAX_ID_LENGTH = 200
 
@@ -59,6 +71,14 @@ def _filesystem(settings: Settings, uri: str) -> tuple[Any, str]:
     return fs, str(root).rstrip("/")
 
 
+DAY_MS = 86_400_000
+
+
+def now_ms() -> int:
+    """The current time in epoch milliseconds: what rows and labels are stamped with."""
+    return int(time.time() * 1000)
+
+
 def _day(ms: int) -> str:
     """The UTC date of an epoch-ms time, as the partitions name it."""
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
@@ -67,6 +87,35 @@ def _day(ms: int) -> str:
 def _partition(ms: int) -> str:
     """The date folder of an epoch-ms time."""
     return f"date={_day(ms)}"
+
+
+@dataclass(frozen=True)
+class _FileSpan:
+    """What a log file's name says about the ``ts`` of its rows: every row is in
+    ``[first, last]``. A file of the older layout only gives ``last`` (when it was written:
+    rows are stamped before they are written); a name that gives neither is always read."""
+
+    first: int | None = None
+    last: int | None = None
+
+    @staticmethod
+    def of(name: str) -> _FileSpan:
+        """The span the name of a log file gives."""
+        fields = name.removeprefix("part-").removesuffix(".parquet").split("-")
+        numbers = [int(f) for f in fields[:-1] if f.isdigit()]
+        if len(numbers) != len(fields) - 1:
+            return _FileSpan()
+        if len(numbers) == 2:
+            return _FileSpan(numbers[0], numbers[1])
+        if len(numbers) == 1:
+            return _FileSpan(None, numbers[0])
+        return _FileSpan()
+
+    def overlaps(self, start: int | None, end: int | None) -> bool:
+        """False only when no row of the file can have ``start <= ts < end``."""
+        if start is not None and self.last is not None and self.last < start:
+            return False
+        return end is None or self.first is None or self.first < end
 
 
 @dataclass
@@ -100,15 +149,33 @@ class LogFiles:
         """Where ``kind`` (predictions of one model, of all models, or labels) lives."""
         return f"{self.root}/{kind}" + (f"/model={model}" if model else "")
 
-    def write(self, frame: pd.DataFrame, kind: str, model: str | None = None) -> str:
-        """Write ``frame`` as one new file of ``kind`` (of ``model``) in today's partition;
-        returns its path."""
+    def write(self, frame: pd.DataFrame, kind: str, model: str | None = None) -> list[str]:
+        """Write the rows of ``frame`` (which has a ``ts`` column, epoch ms) as new files of
+        ``kind`` (of ``model``): one file per UTC date of the rows' ``ts``, in that date's
+        partition. Returns the paths written."""
+        if "ts" not in frame.columns:
+            raise ValueError("log rows need a 'ts' column (epoch ms)")
+        if frame.empty:
+            return []
+        stamps = frame["ts"].to_numpy(dtype="int64")
+        days = stamps // DAY_MS
+        if days.min() == days.max():
+            return [self._write_file(frame, stamps, kind, model)]
+        return [
+            self._write_file(part, part["ts"].to_numpy(dtype="int64"), kind, model)
+            for _, part in frame.groupby(days, sort=True)
+        ]
+
+    def _write_file(
+        self, frame: pd.DataFrame, stamps: np.ndarray[Any, Any], kind: str, model: str | None
+    ) -> str:
+        """Write rows of one date as one file, atomically; returns its path."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        now = int(time.time() * 1000)
-        folder = f"{self._folder(kind, model)}/{_partition(now)}"
-        name = f"part-{now}-{uuid.uuid4().hex[:12]}.parquet"
+        first, last = int(stamps.min()), int(stamps.max())
+        folder = f"{self._folder(kind, model)}/{_partition(first)}"
+        name = f"part-{first}-{last}-{uuid.uuid4().hex[:12]}.parquet"
         table = pa.Table.from_pandas(frame, preserve_index=False)
         path = f"{folder}/{name}"
         if self.local:
@@ -121,29 +188,54 @@ class LogFiles:
                 pq.write_table(table, fh)
         return path
 
-    def write_records(self, records: Sequence[Record]) -> str:
-        """Write the rows of some requests answered by one model; returns the file's path."""
+    def write_records(self, records: Sequence[Record]) -> list[str]:
+        """Write the rows of some requests answered by one model; returns the files'
+        paths."""
         models = {r.model for r in records}
         if len(models) != 1:
             raise ValueError(f"records of one model expected, got {sorted(models)}")
         return self.write(records_frame(records), PREDICTIONS, models.pop())
 
-    def _files(self, folder: str, start: int | None, end: int | None) -> list[str]:
-        """The finished files under ``folder`` in the partitions that overlap the window."""
+    def _listing(self, folder: str) -> list[str]:
+        """The entries of ``folder`` as listed now (never a cached listing: another process
+        writes the log), or [] when it does not exist."""
+        self.fs.invalidate_cache(folder)
         try:
-            found = self.fs.find(folder)
+            return [str(p).rstrip("/") for p in self.fs.ls(folder, detail=False)]
         except FileNotFoundError:
             return []
+
+    def _partitions(self, folder: str) -> Iterator[tuple[str, str]]:
+        """``(date, path)`` of every date folder under ``folder`` (the predictions of all
+        models too: one ``model=`` level down)."""
+        for entry in self._listing(folder):
+            name = entry.rsplit("/", 1)[-1]
+            if name.startswith("date="):
+                yield name[len("date=") :], entry
+            elif name.startswith("model="):
+                yield from self._partitions(entry)
+
+    def _files(self, folder: str, start: int | None, end: int | None) -> list[str]:
+        """The finished files under ``folder`` that may hold rows with ``start <= ts < end``:
+        those in the window's date folders, and files of the older layout in the next one."""
         first = _day(start) if start is not None else ""
-        last = _day(end) if end is not None else "9999"
+        last = _day(end - 1) if end is not None else "9999"
+        after = _day(end - 1 + DAY_MS) if end is not None else last
         out = []
-        for path in found:
-            name = path.rsplit("/", 1)[-1]
-            if not path.endswith(".parquet") or name.startswith("."):
+        for day, path in self._partitions(folder):
+            if not first <= day <= after:
                 continue
-            day = next((p[5:] for p in path.split("/") if p.startswith("date=")), "")
-            if first <= day <= last:
-                out.append(path)
+            for found in self._listing(path):
+                name = found.rsplit("/", 1)[-1]
+                if not name.endswith(".parquet") or name.startswith("."):
+                    continue  # a file being written (``.part-...tmp``) or not a log file
+                span = _FileSpan.of(name)
+                if not span.overlaps(start, end):
+                    continue
+                if day > last and span.first is not None:
+                    continue  # this layout never puts a row after its own date
+                out.append(found)
+        # by date, then by first ts: the order rows (and later labels) were stamped in
         return sorted(out)
 
     def chunks(
@@ -156,23 +248,37 @@ class LogFiles:
         columns: Sequence[str] | None = None,
     ) -> Iterator[pd.DataFrame]:
         """The rows of ``kind`` with ``start <= ts < end`` (epoch ms), one file at a time,
-        only ``columns`` (in that order, then ``ts``) where given."""
+        only ``columns`` (in that order, then ``ts``) where given; a name ending in ``*``
+        selects every column with that prefix (``proba.*``)."""
         import pyarrow.parquet as pq
 
         for path in self._files(self._folder(kind, model), start, end):
-            with self.fs.open(path, "rb") as fh:
-                parquet = pq.ParquetFile(fh)
-                names = parquet.schema_arrow.names
-                wanted = None
-                if columns is not None:
-                    wanted = [c for c in dict.fromkeys([*columns, "ts"]) if c in names]
-                frame = parquet.read(columns=wanted).to_pandas()
+            try:
+                with self.fs.open(path, "rb") as fh:
+                    parquet = pq.ParquetFile(fh)
+                    wanted = None
+                    if columns is not None:
+                        wanted = _selected(columns, parquet.schema_arrow.names)
+                    frame = parquet.read(columns=wanted).to_pandas()
+            except FileNotFoundError:
+                continue  # removed since it was listed (a retention job): nothing to read
             if start is not None:
                 frame = frame[frame["ts"] >= start]
             if end is not None:
                 frame = frame[frame["ts"] < end]
             if len(frame):
-                yield frame
+                yield frame.reset_index(drop=True)
+
+
+def _selected(columns: Sequence[str], names: Sequence[str]) -> list[str]:
+    """The columns of a file that ``columns`` asks for, in that order, then ``ts``."""
+    out: list[str] = []
+    for column in [*columns, "ts"]:
+        if column.endswith("*"):
+            out += [n for n in names if n.startswith(column[:-1])]
+        elif column in names:
+            out.append(column)
+    return list(dict.fromkeys(out))
 
 
 def _joined(chunks: Iterator[pd.DataFrame]) -> pd.DataFrame:
@@ -216,12 +322,20 @@ def _inputs(parts: list[Any]) -> pd.DataFrame:
 
 
 def _outputs(records: Sequence[Record]) -> pd.DataFrame:
-    arrays = [
-        r.outputs.to_numpy() if hasattr(r.outputs, "to_numpy") else np.asarray(r.outputs)
-        for r in records
-    ]
+    """The ``output`` column (a classifier's labels), and ``proba`` (each row's class
+    probabilities, None for rows of models without them) when any record has them."""
+    labels = [getattr(r.outputs, "labels", r.outputs) for r in records]
+    arrays = [o.to_numpy() if hasattr(o, "to_numpy") else np.asarray(o) for o in labels]
     array = np.concatenate([a.reshape(len(a), -1) if a.ndim > 1 else a for a in arrays])
-    return pd.DataFrame({"output": list(array) if array.ndim > 1 else array})
+    frame = pd.DataFrame({"output": list(array) if array.ndim > 1 else array})
+    probas = [getattr(r.outputs, "proba", None) for r in records]
+    if any(p is not None for p in probas):
+        frame[PROBA] = [
+            row
+            for record, proba in zip(records, probas, strict=True)
+            for row in (list(proba) if proba is not None else [None] * record.rows)
+        ]
+    return frame
 
 
 def logged_inputs(rows: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataFrame:
@@ -336,7 +450,7 @@ def log_labels(
             "prediction_id": ids,
             "row": np.asarray(row_list, dtype="int32"),
             "label": labels,
-            "ts": np.full(len(ids), int(time.time() * 1000), dtype="int64"),
+            "ts": np.full(len(ids), now_ms(), dtype="int64"),
         }
     )
     try:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from shipyard import _uvicorn
@@ -88,9 +90,10 @@ def app_from_env() -> Any:
     import orjson
 
     from shipyard.serving._app import create_app
+    from shipyard.serving._startup import report_worker_failure
 
     config = ServingConfig(**orjson.loads(os.environ.get(_CONFIG_ENV, "{}")))
-    return create_app(os.environ[_REF_ENV], config)
+    return create_app(os.environ[_REF_ENV], config, on_failed_start=report_worker_failure)
 
 
 def serve(
@@ -101,9 +104,12 @@ def serve(
     config: ServingConfig | None = None,
     *,
     log_level: str = "info",
+    announce: Callable[[str], Any] | None = None,
 ) -> None:
     """Serve a registered model until interrupted (SIGINT/SIGTERM drain in-flight requests
-    first).
+    first). A reference that does not resolve is a NotFound (naming the nearest names)
+    before anything starts; a model that fails to load at start stops the server and is a
+    ServiceUnavailable with the reason.
 
     Args:
         ref: The model: ``NAME@ALIAS`` (followed as the alias moves), ``NAME/VERSION``, or a
@@ -113,27 +119,58 @@ def serve(
         workers: Worker processes sharing the socket (at least 1); each loads the model.
         config: Batching, limits, rollouts and the prediction log (:class:`ServingConfig`).
         log_level: uvicorn's log level: ``debug``, ``info``, ``warning`` or ``error``.
+        announce: Called with the server's URL once the reference is checked and the port
+            is bound (what `shipyard serve` prints).
     """
+    from shipyard.serving._startup import StartFailure, check_reference
+
     config = config or ServingConfig()
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}", field="workers")
+    check_reference(ref)
     for name in THREAD_ENV:
         os.environ.setdefault(name, str(config.threads))
     os.environ[_REF_ENV] = ref
     os.environ[_CONFIG_ENV] = _config_to_env(config)
     sock = listen(host, port)
+    if announce is not None:
+        announce(f"http://{host}:{sock.getsockname()[1]}")
     options = {**uvicorn_options(), "log_level": log_level}
+    failure = StartFailure(workers)
 
     def app() -> Any:  # imported only where it runs: the supervisor of workers never needs it
         from shipyard.serving._app import create_app
 
-        return create_app(ref, config)
+        return create_app(ref, config, on_failed_start=failure.record)
 
-    _uvicorn.run(
-        sock,
-        workers,
-        options,
-        app=app,
-        factory="shipyard.serving._run:app_from_env",
-        metrics_prefix="shipyard-serve-metrics-",
-    )
+    hide_main = _workers_skip_main() if workers > 1 else contextlib.nullcontext()
+    with failure.watching(), hide_main:
+        _uvicorn.run(
+            sock,
+            workers,
+            options,
+            app=app,
+            factory="shipyard.serving._run:app_from_env",
+            metrics_prefix="shipyard-serve-metrics-",
+        )
+    failure.raise_if_failed(ref)
+
+
+@contextlib.contextmanager
+def _workers_skip_main() -> Iterator[None]:
+    """Spawned workers re-import the parent's ``__main__`` before anything else (how
+    multiprocessing's spawn prepares a child): for `shipyard serve` that is the whole command
+    line (every command module) in each worker, seconds of start-up for nothing. A worker
+    needs only the app factory, which it imports by name, so while workers are started the
+    main module is hidden from spawn (no ``__file__``, no ``__spec__``) and put back after."""
+    main = sys.modules.get("__main__")
+    keys = ("__file__", "__spec__")
+    saved: dict[str, Any] = {k: main.__dict__[k] for k in keys if main and k in main.__dict__}
+    if main is not None:
+        main.__dict__.pop("__file__", None)
+        main.__spec__ = None
+    try:
+        yield
+    finally:
+        if main is not None:
+            main.__dict__.update(saved)

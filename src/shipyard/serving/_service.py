@@ -8,6 +8,11 @@ that was routed to the old one finishes on it: routing takes a lease on the vers
 same event-loop step that picks it), and the old version is retired (its batcher drained and
 closed) only once every lease is returned. No request fails because of a swap.
 
+When the reference stops resolving later (the model or its alias deleted, the registry
+unreachable), the loaded version keeps answering: the track records the problem and since
+when (``problem``, ``problem_since``), which ``/readyz`` and the
+``shipyard_serving_reference_ok`` gauge report, until the reference resolves again.
+
 Everything asynchronous here (the refresh lock, the lease events, the batchers' queues) is
 created on the event loop that uses it, when first used there, never at construction (the
 app is built before its loop runs, often on another thread).
@@ -34,6 +39,8 @@ from shipyard.serving._batcher import Batcher
 from shipyard.serving._config import ServingConfig
 from shipyard.serving._inputs import InputPlan, online_features
 from shipyard.serving._metrics import ServingMetrics
+from shipyard.serving._outputs import LABEL_OUTPUT, PROBA_OUTPUT, classes_of, with_proba
+from shipyard.serving._startup import model_folder
 
 log = logging.getLogger("shipyard.serving")
 #: Version tag (or metadata key) naming the feature service a model was trained from: such a
@@ -56,6 +63,23 @@ class Served:
     #: Requests routed to this version and not answered yet (leases); retiring waits for 0.
     users: int = 0
     _idle: asyncio.Event | None = field(default=None, repr=False)
+
+    #: The class labels of the probability columns; None: the model gives no probabilities.
+    classes: list[Any] | None = None
+
+    def outputs(self) -> list[dict[str, Any]]:
+        """The output tensors, as V2 model metadata lists them."""
+        out: list[dict[str, Any]] = [{"name": LABEL_OUTPUT, "datatype": "FP64", "shape": [-1]}]
+        if self.classes is not None:
+            out.append(
+                {
+                    "name": PROBA_OUTPUT,
+                    "datatype": "FP64",
+                    "shape": [-1, len(self.classes)],
+                    "parameters": {"classes": self.classes},
+                }
+            )
+        return out
 
     def acquire(self) -> Served:
         """Take a lease: this version stays open until the matching ``release()``."""
@@ -81,7 +105,9 @@ class Track:
     """One reference followed through the registry (``role``: primary or challenger)."""
 
     def __init__(self, ref: str, role: str, config: ServingConfig, metrics: ServingMetrics) -> None:
-        self.folder = _model_folder(ref)
+        #: The reference as given (``churn@champion``, ``churn/3`` or a folder).
+        self.reference = ref
+        self.folder = model_folder(ref)
         if self.folder is not None:  # a model folder (a build context): pinned, no registry
             about = _folder_info(self.folder)
             self.ref: ModelRef | str = str(self.folder)
@@ -101,6 +127,9 @@ class Track:
         self.config = config
         self.metrics = metrics
         self.current: Served | None = None
+        #: Why the last refresh failed (None: it did not), and since when (epoch ms).
+        self.problem: str | None = None
+        self.problem_since: int | None = None
         self._lock: asyncio.Lock | None = None
         self._lock_loop: asyncio.AbstractEventLoop | None = None
         self.retiring: set[asyncio.Task[None]] = set()
@@ -175,12 +204,16 @@ class Track:
         labels = (self.name, str(version))
         predictions = self.metrics.predictions.labels(*labels)
 
+        proba = _proba_of(model) if self.config.proba != "off" else None
+
         def predict(data: Any) -> Any:
             out = model.predict(data)
             values = np.asarray(out)
             if values.ndim == 1 and values.dtype.kind in "biuf":
                 for value in values[:1000].tolist():
                     predictions.observe(value)
+            if proba is not None:
+                return with_proba(out, proba(data), model.model)
             return out
 
         rows = self.metrics.batch_rows.labels(*labels)
@@ -201,14 +234,18 @@ class Track:
         served = Served(self.name, version, self.alias, self.role, model, plan, batcher)
         served.metadata = dict(metadata)
         _warm_up(served, self.config.warmup_rounds)
+        known = getattr(model.model, "classes_", None) if proba is not None else None
+        if known is not None:
+            served.classes = classes_of(model.model, len(known))
         return served
 
 
-def _model_folder(ref: str) -> Path | None:
-    """The folder ``ref`` names, when it names a local model folder rather than the registry."""
-    if ref.startswith(("/", "./", "../", "~", "file://")):
-        return Path(ref.removeprefix("file://")).expanduser().resolve()
-    return None
+def _proba_of(model: Any) -> Any:
+    """The model's ``predict_proba`` (None when it has none)."""
+    try:
+        return model.predict_proba
+    except AttributeError:
+        return None
 
 
 def _folder_info(folder: Path) -> dict[str, Any]:
@@ -271,6 +308,9 @@ class ModelService:
             self.error = str(exc)
             log.error("cannot load %s: %s", self.primary.ref, exc)
             raise
+        for track in (self.primary, self.challenger):
+            if track is not None and track.current is not None:
+                self.metrics.reference_ok.labels(track.name, track.alias, track.role).set(1)
         self.ready = True
         if self.config.poll_seconds > 0:
             self._poller = asyncio.get_running_loop().create_task(self._poll())
@@ -278,13 +318,30 @@ class ModelService:
     async def _poll(self) -> None:
         while True:
             await asyncio.sleep(self.config.poll_seconds)
-            for track in (self.primary, self.challenger):
-                if track is None or not track.follows:
-                    continue
-                try:
-                    await track.refresh()
-                except Exception as exc:  # the registry is away: keep serving what we have
+            await self.refresh()
+
+    async def refresh(self) -> None:
+        """Follow every alias once: swap where it moved; where it no longer resolves (the
+        model or alias deleted, the registry away), keep serving what is loaded and record
+        the problem (``Track.problem``, the ``reference_ok`` gauge) until it resolves."""
+        for track in (self.primary, self.challenger):
+            if track is None or not track.follows:
+                continue
+            ok = self.metrics.reference_ok.labels(track.name, track.alias, track.role)
+            try:
+                await track.refresh()
+            except Exception as exc:
+                if track.problem is None:
+                    track.problem_since = int(time.time() * 1000)
                     log.warning("cannot refresh %s: %s", track.ref, exc)
+                track.problem = str(exc)
+                self.metrics.refresh_errors.labels(track.name, track.role).inc()
+                ok.set(0)
+            else:
+                if track.problem is not None:
+                    log.info("%s resolves again", track.ref)
+                track.problem, track.problem_since = None, None
+                ok.set(1)
 
     def find(self, name: str, version: str | None = None) -> Served:
         """The loaded version answering for ``name`` (and ``version`` when given)."""
@@ -330,6 +387,22 @@ class ModelService:
         task = asyncio.get_running_loop().create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    def status(self) -> list[dict[str, Any]]:
+        """Per track: the reference, the version loaded, and whether the reference still
+        resolves (and if not, why and since when)."""
+        return [
+            {
+                "role": track.role,
+                "reference": track.reference,
+                "version": track.current.version if track.current is not None else None,
+                "resolves": track.problem is None,
+                "problem": track.problem,
+                "problem_since": track.problem_since,
+            }
+            for track in (self.primary, self.challenger)
+            if track is not None
+        ]
 
     def depth(self) -> int:
         return sum(
