@@ -194,7 +194,7 @@ class _Run:
         key = cache_key(node.step.code_hash, hashes, node.params, node.step.n_outputs)
         stored_inputs = {a: _strip_values(s) for a, s in inputs.items()}
         if self.cache and node.step.options.cache:
-            hit = self.store.find_cached_step_run(key)
+            hit = self.store.find_cached_step_run(key, project=self.settings.project)
             if hit is not None:
                 now = now_ms()
                 self.store.update_step_run(
@@ -384,7 +384,9 @@ def execute(
     store, settings = _client_store()
     runner = make_executor(executor)
     state = _Run(pipeline, plan, store, settings, runner, cache, on_event)
-    store.register_pipeline(pipeline.name, pipeline.ref, pipeline.description)
+    store.register_pipeline(
+        pipeline.name, pipeline.ref, pipeline.description, project=settings.project
+    )
     steps = [StepRun("", "", name, plan.nodes[name].step.ref, "PENDING") for name in plan.order]
     started = now_ms()
     if queued_run_id is not None:
@@ -409,7 +411,7 @@ def execute(
             start_time=started,
             resumed_from=resumed_from.id if resumed_from else None,
         )
-        stored, ids = store.create_pipeline_run(record, steps)
+        stored, ids = store.create_pipeline_run(record, steps, project=settings.project)
         run_id = stored.id
     state.run_id = run_id
     state.ids = dict(zip(plan.order, ids, strict=True))

@@ -32,9 +32,7 @@ def upgrade() -> None:
     for table in TABLES:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(
-                sa.Column(
-                    "project", sa.String(length=64), server_default="default", nullable=False
-                )
+                sa.Column("project", sa.String(length=64), server_default="default", nullable=False)
             )
             batch_op.create_index(batch_op.f(f"ix_{table}_project"), ["project"], unique=False)
 
