@@ -172,16 +172,38 @@ BAD_INPUT = [
     # data
     Bad("find_dataset_version", "name", ("a b", "hash"), match="dataset name 'a b'"),
     Bad("create_dataset_version", "name", ("a@1", NO_FILE), DATASET, match="dataset name"),
+    Bad(
+        "create_dataset_version",
+        "project",
+        ("d", NO_FILE),
+        {**DATASET, "project": "no way"},
+        match="project 'no way'",
+    ),
     Bad("get_dataset_version", "name", ("",), match="dataset name must be"),
     Bad("list_dataset_versions", "name", ("a/b",), match="dataset name 'a/b'"),
     # pipelines
     Bad("register_pipeline", "name", ("", "m:f"), match="pipeline name must be"),
+    Bad("register_pipeline", "project", ("p", "m:f", "", "no way"), match="project 'no way'"),
     Bad("create_pipeline_run", "run", (RUN,), match="pipeline name must be"),
+    Bad(
+        "create_pipeline_run",
+        "project",
+        (PipelineRun("", "p", "m:f", "RUNNING", {}, "inline", [], 0),),
+        {"project": "?"},
+        match="project '?'",
+    ),
+    Bad("find_cached_step_run", "project", ("key", "no way"), match="project 'no way'"),
     Bad("update_pipeline_run", "values", ("run",), {"colour": "red"}, match="'colour'"),
     Bad("list_pipeline_runs", "limit", (), {"limit": 10_001}, match="between 1 and 10000"),
     Bad("update_step_run", "values", ("step",), {"colour": "red"}, match="step run field"),
     Bad("update_step_runs", "updates", ({"step": {"colour": "red"}},), match="step run field"),
     Bad("put_schedule", "schedule", (Schedule("n", "p", "m:f", "0 3 * *"),), match="cron"),
+    Bad(
+        "put_schedule",
+        "project",
+        (Schedule("n", "p", "m:f", "0 3 * * *"), "no way"),
+        match="project 'no way'",
+    ),
     # access
     Bad("create_user", "name", ("no way",), match="user 'no way' is not a valid name"),
     Bad("set_role", "project", ("ann", "no way", "viewer"), match="project 'no way'"),
@@ -196,6 +218,7 @@ BAD_INPUT = [
         match="entity 'a:b' is not allowed",
     ),
     Bad("apply_feature_objects", "delete", ([], [("thing", "x")]), match="kind must be one of"),
+    Bad("apply_feature_objects", "project", ([], [], "no way"), match="project 'no way'"),
     Bad("get_feature_object", "kind", ("thing", "x"), match="kind must be one of"),
     Bad("get_feature_object", "check_named_by_kind", ("entity", "a:b"), match="entity 'a:b'"),
     Bad("list_feature_objects", "kind", ("thing",), match="kind must be one of"),
@@ -204,6 +227,7 @@ BAD_INPUT = [
     Bad("list_feature_materializations", "view", ("a:b",), match="feature_view 'a:b'"),
     # monitoring
     Bad("put_monitor", "monitor", (Monitor("churn", ""),), match="model must be a model ref"),
+    Bad("put_monitor", "project", (Monitor("churn", "m@1"), "no way"), match="project 'no way'"),
     Bad("get_monitor", "name", ("a:b",), match="monitor 'a:b' is not allowed"),
     Bad("delete_monitor", "name", ("",), match="monitor must be a non-empty string"),
     Bad(

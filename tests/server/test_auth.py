@@ -126,6 +126,8 @@ class Endpoint:
     path: Callable[[Fixture], str]
     body: Body | None = None
     raw: bool = False
+    refused: int = 403  # the status of a caller without the role (404 where existence is
+    # itself a secret)
 
 
 # A feature view the online endpoint can be asked about (nothing materialized).
@@ -145,11 +147,15 @@ def _new() -> str:
     return f"n-{uuid.uuid4().hex[:8]}"
 
 
-EDGE = {
-    "src": {"kind": "dataset_version", "id": "d1"},
-    "dst": {"kind": "model_version", "id": "m1"},
-    "relation": "produced",
-}
+def _edge(f: Fixture) -> dict[str, Any]:
+    """A lineage edge between two records of project 'default'."""
+    return {
+        "src": {"kind": "dataset_version", "id": f.seeds["version_id"]},
+        "dst": {"kind": "model_version", "id": f.seeds["model_version_id"]},
+        "relation": "produced",
+    }
+
+
 ENDPOINTS = [
     Endpoint(
         "POST", "/experiments", "editor", lambda f: "/experiments", lambda f: {"name": _new()}
@@ -251,11 +257,11 @@ ENDPOINTS = [
     Endpoint(
         "POST",
         "/lineage/edges",
-        "somewhere:editor",
+        "editor",
         lambda f: "/lineage/edges",
-        lambda f: {"edges": [EDGE]},
+        lambda f: {"edges": [_edge(f)]},
     ),
-    Endpoint("GET", "/lineage", "somewhere:viewer", lambda f: f"/lineage?kind=run&id={f.run_id}"),
+    Endpoint("GET", "/lineage", "viewer", lambda f: f"/lineage?kind=run&id={f.run_id}"),
     Endpoint(
         "PUT",
         "/blobs/{digest}",
@@ -267,8 +273,9 @@ ENDPOINTS = [
     Endpoint(
         "GET",
         "/blobs/{digest}",
-        "somewhere:viewer",
+        "viewer",
         lambda f: f"/blobs/{hashlib.sha256(b'artifact').hexdigest()}",  # the run's a.txt
+        refused=404,  # as if it were not stored
     ),
     Endpoint("GET", "/whoami", "any", lambda f: "/whoami"),
     Endpoint("POST", "/users", "somewhere:admin", lambda f: "/users", lambda f: {"name": _new()}),
@@ -285,143 +292,144 @@ ENDPOINTS = [
     Endpoint("DELETE", "/tokens/{token_id}", "any", lambda f: f"/tokens/{f.own_token}"),
     Endpoint("GET", "/audit", "somewhere:admin", lambda f: "/audit"),
     Endpoint("GET", "/info", "public", lambda f: "/info"),
-    # datasets, pipelines and schedules: not per project yet, so roles count anywhere
-    Endpoint("GET", "/datasets", "somewhere:viewer", lambda f: "/datasets"),
+    # datasets, pipelines and schedules, in project 'default'; listings answer everyone
+    # with what they may see
+    Endpoint("GET", "/datasets", "any", lambda f: "/datasets"),
     Endpoint(
         "GET",
         "/datasets/{name}/versions",
-        "somewhere:viewer",
+        "viewer",
         lambda f: f"/datasets/{f.seeds['dataset']}/versions",
     ),
     Endpoint(
         "POST",
         "/datasets/{name}/versions",
-        "somewhere:editor",
+        "editor",
         lambda f: f"/datasets/{_new()}/versions",
         lambda f: {"digest": f.seeds["digest"], "num_rows": 1, "schema": [], "profile": {}},
     ),
     Endpoint(
         "GET",
         "/datasets/{name}/versions/latest",
-        "somewhere:viewer",
+        "viewer",
         lambda f: f"/datasets/{f.seeds['dataset']}/versions/latest",
     ),
     Endpoint(
         "GET",
         "/datasets/{name}/versions/{version}",
-        "somewhere:viewer",
+        "viewer",
         lambda f: f"/datasets/{f.seeds['dataset']}/versions/1",
     ),
     Endpoint(
         "GET",
         "/datasets/{name}/by-hash/{content_hash}",
-        "somewhere:viewer",
+        "viewer",
         lambda f: f"/datasets/{f.seeds['dataset']}/by-hash/{f.seeds['digest']}",
     ),
     Endpoint(
         "GET",
         "/dataset-versions/{version_id}",
-        "somewhere:viewer",
+        "viewer",
         lambda f: f"/dataset-versions/{f.seeds['version_id']}",
     ),
     Endpoint(
         "PUT",
         "/pipelines/{name}",
-        "somewhere:editor",
+        "editor",
         lambda f: f"/pipelines/{_new()}",
         lambda f: {"ref": "pkg.mod:p"},
     ),
-    Endpoint("GET", "/pipelines", "somewhere:viewer", lambda f: "/pipelines"),
+    Endpoint("GET", "/pipelines", "any", lambda f: "/pipelines"),
     Endpoint(
         "GET",
         "/pipelines/{name}",
-        "somewhere:viewer",
+        "viewer",
         lambda f: f"/pipelines/{f.seeds['pipeline']}",
     ),
     Endpoint(
         "POST",
         "/pipeline-runs",
-        "somewhere:editor",
+        "editor",
         lambda f: "/pipeline-runs",
         lambda f: {"run": _pipeline_run(f.seeds["pipeline"]).to_dict(), "steps": []},
     ),
-    Endpoint("GET", "/pipeline-runs", "somewhere:viewer", lambda f: "/pipeline-runs"),
+    Endpoint("GET", "/pipeline-runs", "any", lambda f: "/pipeline-runs"),
     Endpoint(
         "GET",
         "/pipeline-runs/{run_id}",
-        "somewhere:viewer",
+        "viewer",
         lambda f: f"/pipeline-runs/{f.seeds['run']}",
     ),
     Endpoint(
         "PATCH",
         "/pipeline-runs/{run_id}",
-        "somewhere:editor",
+        "editor",
         lambda f: f"/pipeline-runs/{f.seeds['run']}",
         lambda f: {"status": "FINISHED", "end_time": 2},
     ),
     Endpoint(
         "GET",
         "/pipeline-runs/{run_id}/steps",
-        "somewhere:viewer",
+        "viewer",
         lambda f: f"/pipeline-runs/{f.seeds['run']}/steps",
     ),
     Endpoint(
         "POST",
         "/pipeline-runs/{run_id}/steps",
-        "somewhere:editor",
+        "editor",
         lambda f: f"/pipeline-runs/{f.seeds['run']}/steps",
         lambda f: {"steps": [StepRun("", "", "b", "pkg.mod:b", "PENDING").to_dict()]},
     ),
     Endpoint(
         "PATCH",
         "/step-runs",
-        "somewhere:editor",
+        "editor",
         lambda f: "/step-runs",
         lambda f: {"updates": {f.seeds["step"]: {"logs": "more"}}},
     ),
     Endpoint(
         "GET",
         "/step-runs/{step_run_id}",
-        "somewhere:viewer",
+        "viewer",
         lambda f: f"/step-runs/{f.seeds['step']}",
     ),
     Endpoint(
         "PATCH",
         "/step-runs/{step_run_id}",
-        "somewhere:editor",
+        "editor",
         lambda f: f"/step-runs/{f.seeds['step']}",
-        lambda f: {"status": "FINISHED", "lineage": [EDGE]},
+        lambda f: {"status": "FINISHED", "lineage": [_edge(f)]},
     ),
     Endpoint(
         "GET",
         "/step-cache/{cache_key}",
-        "somewhere:viewer",
+        "viewer",
         lambda f: f"/step-cache/{f.seeds['cache_key']}",
     ),
     Endpoint(
         "POST",
         "/schedules",
-        "somewhere:editor",
+        "editor",
         lambda f: "/schedules",
         lambda f: Schedule(_new(), f.seeds["pipeline"], "pkg.mod:p", "0 3 * * *").to_dict(),
     ),
-    Endpoint("GET", "/schedules", "somewhere:viewer", lambda f: "/schedules"),
+    Endpoint("GET", "/schedules", "any", lambda f: "/schedules"),
     Endpoint(
         "GET",
         "/schedules/{name}",
-        "somewhere:viewer",
+        "viewer",
         lambda f: f"/schedules/{f.seeds['schedule']}",
     ),
     Endpoint(
         "DELETE",
         "/schedules/{name}",
-        "somewhere:maintainer",
+        "maintainer",
         lambda f: f"/schedules/{f.seeds['schedule']}",
     ),
     Endpoint(
         "POST",
         "/schedules/{name}/fired",
-        "somewhere:editor",
+        "editor",
         lambda f: f"/schedules/{f.seeds['schedule']}/fired",
         lambda f: {"last_fire_at": 5},
     ),
@@ -534,7 +542,7 @@ ENDPOINTS += [
         lambda f: "/features/objects",
         lambda f: {"objects": [{"kind": STATS.kind, "name": STATS.name, "spec": STATS.spec}]},
     ),
-    Endpoint("GET", "/features/objects", "viewer", lambda f: "/features/objects"),
+    Endpoint("GET", "/features/objects", "any", lambda f: "/features/objects"),
     Endpoint(
         "GET",
         "/features/objects/{kind}/{name}",
@@ -554,7 +562,7 @@ ENDPOINTS += [
         "viewer",
         lambda f: "/features/views/stats/materializations",
     ),
-    Endpoint("GET", "/monitors", "viewer", lambda f: "/monitors"),
+    Endpoint("GET", "/monitors", "any", lambda f: "/monitors"),
     Endpoint("GET", "/monitors/{name}", "viewer", lambda f: f"/monitors/{f.seeds['monitor']}"),
     Endpoint(
         "PUT",
@@ -626,8 +634,13 @@ OTHERS_TOKENS = [
 ]
 
 
-def expected(caller: str, needs: str) -> int:
-    """The status class a caller should get: 2 (success), 401 or 403."""
+def expected(caller: str, needs: str, refused: int = 403) -> int:
+    """The status class a caller should get: 2 (success), 401, or ``refused`` (403)."""
+    want = _expected(caller, needs)
+    return refused if want == 403 else want
+
+
+def _expected(caller: str, needs: str) -> int:
     if needs == "public":
         return 2
     if caller in ("anonymous", "forged"):
@@ -642,6 +655,11 @@ def expected(caller: str, needs: str) -> int:
         return 2 if any(h >= LEVELS.index(needs.split(":")[1]) for h in held) else 403
     on_default = [LEVELS.index(r) for p, r in grants.items() if p in ("default", "*")]
     return 2 if any(h >= LEVELS.index(needs) for h in on_default) else 403
+
+
+def _secrets(f: Fixture) -> list[str]:
+    """What only callers with a role on project 'default' may see of a fixture's records."""
+    return [f.exp_name, f.run_id, f.model, *f.seeds.values()]
 
 
 @pytest.mark.parametrize(
@@ -659,13 +677,19 @@ def test_every_caller_gets_what_their_role_allows(
             answer = client.request(
                 endpoint.method, endpoint.path(fresh), headers=world.headers(caller), **kwargs
             )
-            want = expected(caller, endpoint.needs)
+            want = expected(caller, endpoint.needs, endpoint.refused)
             got = answer.status_code // 100 if answer.status_code < 300 else answer.status_code
             if got != want:
                 wrong.append(f"{caller}: got {answer.status_code} {answer.text[:120]}, want {want}")
-            elif want in (401, 403):
+            elif want in (401, 403, 404):
                 code = answer.json()["code"]
-                assert code == ("unauthenticated" if want == 401 else "permission_denied")
+                assert code == {401: "unauthenticated", 403: "permission_denied"}.get(
+                    want, "not_found"
+                )
+            if caller in ("outsider", "nobody"):  # a role only elsewhere: never this data
+                leaked = [x for x in _secrets(fresh) if x in answer.text]
+                if leaked:
+                    wrong.append(f"{caller}: the answer shows {leaked}: {answer.text[:120]}")
     assert not wrong, "\n".join(wrong)
 
 

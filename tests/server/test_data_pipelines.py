@@ -1,6 +1,6 @@
 """Datasets, pipelines and schedules through the server: bad input answered with the right
-status and field (and nothing stored), a digest the server does not hold, the role rules of
-these not-yet-per-project areas, and a pipeline whose steps run in worker processes that
+status and field (and nothing stored), a digest the server does not hold, the roles they
+need on their project, and a pipeline whose steps run in worker processes that
 report to an authenticated server with the caller's token."""
 
 from __future__ import annotations
@@ -83,6 +83,7 @@ def test_bad_schedules_are_refused_naming_the_field(
     live_server: LiveServer, served: LocalStore
 ) -> None:
     good = Schedule("nightly", "train", "pkg.mod:train", "0 3 * * *").to_dict()
+    served.register_pipeline("train", "pkg.mod:train")
     with httpx.Client(base_url=live_server.url + API) as client:
         for field, value in (
             ("cron", "61 * * * *"),
@@ -147,7 +148,7 @@ def test_bad_pipeline_records_are_refused(live_server: LiveServer, served: Local
     assert served.get_step_run(step).logs == "x"
 
 
-def test_datasets_and_pipelines_need_a_role_somewhere(
+def test_schedules_and_datasets_need_a_role_on_their_project(
     live_server: LiveServer, sqlite_settings: Settings
 ) -> None:
     store = LocalStore(sqlite_settings)
@@ -167,14 +168,18 @@ def test_datasets_and_pipelines_need_a_role_somewhere(
             )
         )
 
+    store.register_pipeline("train", "pkg.mod:train", project="elsewhere")
     schedule = Schedule("nightly", "train", "pkg.mod:train", "0 3 * * *")
-    with pytest.raises(PermissionDenied, match="editor role on some project"):
-        rest("reader").put_schedule(schedule)
-    rest("writer").put_schedule(schedule)
+    with pytest.raises(PermissionDenied, match="editor role on project 'elsewhere'"):
+        rest("reader").put_schedule(schedule, "elsewhere")
+    with pytest.raises(PermissionDenied, match="editor role on project 'default'"):
+        rest("writer").put_schedule(schedule)  # where the writer has no role
+    rest("writer").put_schedule(schedule, "elsewhere")
     assert [s.name for s in rest("reader").list_schedules()] == ["nightly"]
-    with pytest.raises(PermissionDenied, match="viewer role on some project"):
-        rest("nobody").list_datasets()
-    with pytest.raises(PermissionDenied, match="maintainer role on some project"):
+    assert rest("nobody").list_schedules() == [] and rest("nobody").list_datasets() == []
+    with pytest.raises(PermissionDenied, match="viewer role on project 'elsewhere'"):
+        rest("nobody").get_schedule("nightly")
+    with pytest.raises(PermissionDenied, match="maintainer role on project 'elsewhere'"):
         rest("writer").delete_schedule("nightly")
     rest("keeper").delete_schedule("nightly")
     assert store.list_schedules() == []

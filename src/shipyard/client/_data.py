@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from shipyard import _validation as v
 from shipyard.client._checking import checks
-from shipyard.entities import Dataset, DatasetVersion
+from shipyard.entities import DEFAULT_PROJECT, Dataset, DatasetVersion
 from shipyard.errors import InvalidArgument
 
 _DATASET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -40,7 +41,7 @@ class DataStore(Protocol):
         """The version of ``name`` with exactly this content, if it was registered before."""
         ...
 
-    @checks(name=check_dataset_name)
+    @checks(name=check_dataset_name, project=v.check_project)
     def create_dataset_version(
         self,
         name: str,
@@ -51,9 +52,12 @@ class DataStore(Protocol):
         profile: dict[str, Any],
         source: str = "",
         description: str = "",
+        project: str = DEFAULT_PROJECT,
     ) -> DatasetVersion:
-        """Store a canonical Parquet file as the next version of ``name``; content the
-        dataset holds already returns the existing version (nothing is copied)."""
+        """Store a canonical Parquet file as the next version of ``name`` (the dataset is
+        created in ``project`` on its first version; an existing one keeps its project);
+        content the dataset holds already returns the existing version (nothing is
+        copied)."""
         ...
 
     @checks(name=check_dataset_name)
@@ -65,8 +69,9 @@ class DataStore(Protocol):
         """A dataset version by its id (as lineage nodes name it)."""
         ...
 
-    def list_datasets(self) -> list[Dataset]:
-        """Every dataset with its latest version number and version count, by name."""
+    def list_datasets(self, projects: Sequence[str] | None = None) -> list[Dataset]:
+        """Every dataset of ``projects`` (every project when None) with its latest version
+        number and version count, by name."""
         ...
 
     @checks(name=check_dataset_name)

@@ -7,11 +7,18 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, Protocol, runtime_checkable
 
+from shipyard import _validation as v
 from shipyard.client._checking import checks
 from shipyard.client._checks import clamped, optional
-from shipyard.entities import FEATURE_OBJECT_KINDS, FeatureMaterialization, FeatureObject
+from shipyard.entities import (
+    DEFAULT_PROJECT,
+    FEATURE_OBJECT_KINDS,
+    FeatureMaterialization,
+    FeatureObject,
+)
 from shipyard.errors import InvalidArgument
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-.]*$")
@@ -54,7 +61,7 @@ def checked_object(obj: FeatureObject) -> FeatureObject:
     check_feature_name(obj.name, obj.kind)
     if not isinstance(obj.spec, dict):
         raise InvalidArgument(f"the spec of {obj.name!r} must be a mapping", field="spec")
-    return FeatureObject(obj.kind, obj.name, obj.spec, spec_digest(obj.spec))
+    return replace(obj, digest=spec_digest(obj.spec))
 
 
 def checked_objects(objects: Sequence[FeatureObject]) -> list[FeatureObject]:
@@ -91,14 +98,16 @@ def check_window(start: int, end: int, rows: int) -> None:
 class FeaturesStore(Protocol):
     """Feature definitions and materialization windows."""
 
-    @checks(objects=checked_objects, delete=checked_deletions)
+    @checks(objects=checked_objects, delete=checked_deletions, project=v.check_project)
     def apply_feature_objects(
         self,
         objects: Sequence[FeatureObject],
         delete: Sequence[tuple[str, str]] = (),
+        project: str = DEFAULT_PROJECT,
     ) -> list[FeatureObject]:
-        """Create or replace definitions and remove ``delete`` ((kind, name) pairs) at once
-        (one transaction); returns the stored objects, with their spec digests."""
+        """Create or replace definitions in ``project`` (an existing one keeps its project)
+        and remove ``delete`` ((kind, name) pairs) at once (one transaction); returns the
+        stored objects, with their spec digests."""
         ...
 
     @checks(check_named_by_kind, kind=check_kind)
@@ -107,8 +116,11 @@ class FeaturesStore(Protocol):
         ...
 
     @checks(kind=optional(check_kind))
-    def list_feature_objects(self, kind: str | None = None) -> list[FeatureObject]:
-        """Every definition (of one kind), by kind and name."""
+    def list_feature_objects(
+        self, kind: str | None = None, projects: Sequence[str] | None = None
+    ) -> list[FeatureObject]:
+        """Every definition (of one kind) of ``projects`` (every project when None), by
+        kind and name."""
         ...
 
     @checks(check_window, view=check_view_name)

@@ -18,8 +18,13 @@ class LineageStore(Protocol):
         ...
 
     def get_lineage(
-        self, node: LineageNode, direction: str = "up", max_depth: int | None = None
+        self,
+        node: LineageNode,
+        direction: str = "up",
+        max_depth: int | None = None,
+        projects: Sequence[str] | None = None,
     ) -> list[LineageEdge]:
         """Edges reachable from ``node`` upstream (``up``) or downstream (``down``), at most
-        ``max_depth`` steps away (no limit when None)."""
+        ``max_depth`` steps away (no limit when None); with ``projects`` the walk stops at
+        nodes owned by no project in it (every project when None)."""
         ...

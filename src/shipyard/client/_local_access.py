@@ -2,20 +2,20 @@
 metadata database.
 
 Embedded there is no current user, so a token is always for a named user. A Shipyard server
-uses the extra methods here (``authenticate``, ``record_audit``, ``run_project``...) to decide
+uses the extra methods here (``authenticate``, ``record_audit``, ``project_of``...) to decide
 and record what each caller may do.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from shipyard.client._access import AccessStore
 from shipyard.client._local_base import LocalBase
-from shipyard.entities import AuditEntry, NewToken, TokenInfo, User
+from shipyard.entities import AuditEntry, LineageNode, NewToken, TokenInfo, User
 from shipyard.errors import InvalidArgument
-from shipyard.store import access_db
+from shipyard.store import access_db, owners_db
 
 
 class LocalAccess(LocalBase, AccessStore):
@@ -95,13 +95,19 @@ class LocalAccess(LocalBase, AccessStore):
 
     # ------------------------------------------------------------------ projects
 
-    def run_project(self, run_id: str) -> str:
-        """The project a run belongs to (through its experiment)."""
-        return self._read(lambda c: access_db.run_project(c, run_id))
+    def project_of(self, kind: str, ident: str) -> str:
+        """The project owning the ``kind`` record ``ident`` (any object or lineage node
+        kind; NotFound when there is none)."""
+        return self._read(lambda c: owners_db.project_of(c, kind, ident))
 
-    def experiment_project(self, experiment_id: str) -> str:
-        """The project an experiment belongs to."""
-        return self._read(lambda c: access_db.experiment_project(c, experiment_id))
+    def projects_of(self, nodes: Iterable[LineageNode]) -> dict[LineageNode, str]:
+        """The owning project of each lineage node that has one."""
+        wanted = list(nodes)
+        return self._read(lambda c: owners_db.projects_of(c, wanted))
+
+    def blob_referenced(self, digest: str, projects: Sequence[str] | None) -> bool:
+        """True when a record of ``projects`` (None: any) references the blob ``digest``."""
+        return self._read(lambda c: owners_db.blob_referenced(c, digest, projects))
 
     def model_project(self, name: str) -> str | None:
         """The project a registered model belongs to (None when there is no such model)."""

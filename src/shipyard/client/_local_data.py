@@ -9,11 +9,11 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
-from shipyard._validation import check_digest
+from shipyard._validation import check_digest, check_project
 from shipyard.client._checking import checks
 from shipyard.client._data import DataStore, check_dataset_name
 from shipyard.client._local_base import LocalBase
-from shipyard.entities import Dataset, DatasetVersion
+from shipyard.entities import DEFAULT_PROJECT, Dataset, DatasetVersion
 from shipyard.errors import NotFound
 from shipyard.store import datasets_db
 
@@ -34,13 +34,14 @@ class LocalData(LocalBase, DataStore):
         profile: dict[str, Any],
         source: str = "",
         description: str = "",
+        project: str = DEFAULT_PROJECT,
     ) -> DatasetVersion:
         blob = self.blobs.put_file(local_path)
         return self._add_dataset_version(
-            name, blob.digest, blob.size, num_rows, schema, profile, source, description
+            name, blob.digest, blob.size, num_rows, schema, profile, source, description, project
         )
 
-    @checks(name=check_dataset_name, digest=check_digest)
+    @checks(name=check_dataset_name, digest=check_digest, project=check_project)
     def create_dataset_version_from_blob(
         self,
         name: str,
@@ -51,6 +52,7 @@ class LocalData(LocalBase, DataStore):
         profile: dict[str, Any],
         source: str = "",
         description: str = "",
+        project: str = DEFAULT_PROJECT,
     ) -> DatasetVersion:
         """Make the blob ``digest`` (a canonical Parquet file already in the blob store) the
         next version of ``name``; the server's side of ``create_dataset_version``.
@@ -67,7 +69,7 @@ class LocalData(LocalBase, DataStore):
                 field="digest",
             ) from None
         return self._add_dataset_version(
-            name, digest, size, num_rows, schema, profile, source, description
+            name, digest, size, num_rows, schema, profile, source, description, project
         )
 
     def _add_dataset_version(
@@ -80,6 +82,7 @@ class LocalData(LocalBase, DataStore):
         profile: dict[str, Any],
         source: str,
         description: str,
+        project: str,
     ) -> DatasetVersion:
         for attempt in range(5):
             try:
@@ -95,6 +98,7 @@ class LocalData(LocalBase, DataStore):
                         source=source,
                         description=description,
                         now=self._now(),
+                        project=project,
                     )
             except SqlIntegrityError:  # a concurrent writer took the number; try the next
                 if attempt == 4:
@@ -107,8 +111,8 @@ class LocalData(LocalBase, DataStore):
     def get_dataset_version_by_id(self, version_id: str) -> DatasetVersion:
         return self._read(lambda c: datasets_db.get_version_by_id(c, version_id))
 
-    def list_datasets(self) -> list[Dataset]:
-        return self._read(datasets_db.list_datasets)
+    def list_datasets(self, projects: Sequence[str] | None = None) -> list[Dataset]:
+        return self._read(lambda c: datasets_db.list_datasets(c, projects))
 
     def list_dataset_versions(self, name: str) -> list[DatasetVersion]:
         return self._read(lambda c: datasets_db.list_versions(c, name))

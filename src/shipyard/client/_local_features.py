@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from shipyard.client._features import FeaturesStore
 from shipyard.client._local_base import LocalBase
-from shipyard.entities import FeatureMaterialization, FeatureObject
+from shipyard.entities import DEFAULT_PROJECT, FeatureMaterialization, FeatureObject
 from shipyard.store import features_db
 
 
@@ -18,17 +18,20 @@ class LocalFeatures(LocalBase, FeaturesStore):
         self,
         objects: Sequence[FeatureObject],
         delete: Sequence[tuple[str, str]] = (),
+        project: str = DEFAULT_PROJECT,
     ) -> list[FeatureObject]:
         with self._write() as conn:
             features_db.delete_objects(conn, delete)
-            features_db.put_objects(conn, objects, self._now())
+            features_db.put_objects(conn, objects, self._now(), project)
             return [features_db.get_object(conn, o.kind, o.name) for o in objects]
 
     def get_feature_object(self, kind: str, name: str) -> FeatureObject:
         return self._read(lambda c: features_db.get_object(c, kind, name))
 
-    def list_feature_objects(self, kind: str | None = None) -> list[FeatureObject]:
-        return self._read(lambda c: features_db.list_objects(c, kind))
+    def list_feature_objects(
+        self, kind: str | None = None, projects: Sequence[str] | None = None
+    ) -> list[FeatureObject]:
+        return self._read(lambda c: features_db.list_objects(c, kind, projects))
 
     def record_feature_materialization(
         self, view: str, start: int, end: int, rows: int

@@ -18,8 +18,18 @@ class LocalLineage(LocalBase, LineageStore):
             lineage_db.add_edges(conn, list(edges), self._now())
 
     def get_lineage(
-        self, node: LineageNode, direction: str = "up", max_depth: int | None = None
+        self,
+        node: LineageNode,
+        direction: str = "up",
+        max_depth: int | None = None,
+        projects: Sequence[str] | None = None,
     ) -> list[LineageEdge]:
         return self._read(
-            lambda c: lineage_db.walk(c, node, direction, max_depth)  # type: ignore[arg-type]
+            lambda c: lineage_db.walk(
+                c,
+                node,
+                direction,  # type: ignore[arg-type]
+                max_depth,
+                projects,
+            )
         )

@@ -12,7 +12,14 @@ from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from shipyard.client._local_base import LocalBase
 from shipyard.client._pipelines import PipelinesStore
-from shipyard.entities import LineageEdge, PipelineInfo, PipelineRun, Schedule, StepRun
+from shipyard.entities import (
+    DEFAULT_PROJECT,
+    LineageEdge,
+    PipelineInfo,
+    PipelineRun,
+    Schedule,
+    StepRun,
+)
 from shipyard.errors import AlreadyExists
 from shipyard.store import lineage_db, pipelines_db
 
@@ -22,23 +29,25 @@ class LocalPipelines(LocalBase, PipelinesStore):
 
     # ------------------------------------------------------------------ pipelines
 
-    def register_pipeline(self, name: str, ref: str, description: str = "") -> None:
+    def register_pipeline(
+        self, name: str, ref: str, description: str = "", project: str = DEFAULT_PROJECT
+    ) -> None:
         with self._write() as conn:
-            pipelines_db.upsert_pipeline(conn, name, ref, description, self._now())
+            pipelines_db.upsert_pipeline(conn, name, ref, description, self._now(), project)
 
     def get_pipeline(self, name: str) -> PipelineInfo:
         return self._read(lambda c: pipelines_db.get_pipeline(c, name))
 
-    def list_pipelines(self) -> list[PipelineInfo]:
-        return self._read(pipelines_db.list_pipelines)
+    def list_pipelines(self, projects: Sequence[str] | None = None) -> list[PipelineInfo]:
+        return self._read(lambda c: pipelines_db.list_pipelines(c, projects))
 
     # ------------------------------------------------------------------ pipeline runs
 
     def create_pipeline_run(
-        self, run: PipelineRun, steps: Sequence[StepRun] = ()
+        self, run: PipelineRun, steps: Sequence[StepRun] = (), project: str = DEFAULT_PROJECT
     ) -> tuple[PipelineRun, list[str]]:
         with _new_ids(), self._write() as conn:
-            stored = pipelines_db.create_run(conn, run)
+            stored = pipelines_db.create_run(conn, run, project)
             ids = pipelines_db.create_steps(
                 conn, [replace(s, pipeline_run_id=stored.id) for s in steps] if steps else []
             )
@@ -64,8 +73,11 @@ class LocalPipelines(LocalBase, PipelinesStore):
         statuses: Sequence[str] | None = None,
         schedule: str | None = None,
         limit: int = 50,
+        projects: Sequence[str] | None = None,
     ) -> list[PipelineRun]:
-        return self._read(lambda c: pipelines_db.list_runs(c, pipeline, statuses, schedule, limit))
+        return self._read(
+            lambda c: pipelines_db.list_runs(c, pipeline, statuses, schedule, limit, projects)
+        )
 
     # ------------------------------------------------------------------ step runs
 
@@ -88,21 +100,23 @@ class LocalPipelines(LocalBase, PipelinesStore):
     def list_step_runs(self, pipeline_run_id: str) -> list[StepRun]:
         return self._read(lambda c: pipelines_db.list_steps(c, pipeline_run_id))
 
-    def find_cached_step_run(self, cache_key: str) -> StepRun | None:
-        return self._read(lambda c: pipelines_db.find_cached(c, cache_key))
+    def find_cached_step_run(
+        self, cache_key: str, project: str = DEFAULT_PROJECT
+    ) -> StepRun | None:
+        return self._read(lambda c: pipelines_db.find_cached(c, cache_key, project))
 
     # ------------------------------------------------------------------ schedules
 
-    def put_schedule(self, schedule: Schedule) -> Schedule:
+    def put_schedule(self, schedule: Schedule, project: str = DEFAULT_PROJECT) -> Schedule:
         with self._write() as conn:
-            pipelines_db.put_schedule(conn, schedule)
+            pipelines_db.put_schedule(conn, schedule, project)
             return pipelines_db.get_schedule(conn, schedule.name)
 
     def get_schedule(self, name: str) -> Schedule:
         return self._read(lambda c: pipelines_db.get_schedule(c, name))
 
-    def list_schedules(self) -> list[Schedule]:
-        return self._read(pipelines_db.list_schedules)
+    def list_schedules(self, projects: Sequence[str] | None = None) -> list[Schedule]:
+        return self._read(lambda c: pipelines_db.list_schedules(c, projects))
 
     def delete_schedule(self, name: str) -> None:
         with self._write() as conn:

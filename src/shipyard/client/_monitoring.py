@@ -3,12 +3,14 @@ alert on) and their run history, with the input checks of each method."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from shipyard import _validation as v
 from shipyard.client._checking import checks
 from shipyard.client._checks import clamped
 from shipyard.client._features import check_feature_name
-from shipyard.entities import Monitor, MonitorRun
+from shipyard.entities import DEFAULT_PROJECT, Monitor, MonitorRun
 from shipyard.errors import InvalidArgument
 
 MONITOR_RUN_STATUSES = ("ok", "failed")
@@ -57,9 +59,10 @@ def checked_monitor_run(run: MonitorRun) -> MonitorRun:
 class MonitoringStore(Protocol):
     """Monitors and their runs."""
 
-    @checks(monitor=checked_monitor)
-    def put_monitor(self, monitor: Monitor) -> Monitor:
-        """Create or replace a monitor by name."""
+    @checks(monitor=checked_monitor, project=v.check_project)
+    def put_monitor(self, monitor: Monitor, project: str = DEFAULT_PROJECT) -> Monitor:
+        """Create or replace a monitor by name, in ``project`` (an existing monitor keeps
+        its project)."""
         ...
 
     @checks(name=check_monitor_name)
@@ -67,8 +70,8 @@ class MonitoringStore(Protocol):
         """One monitor by name (NotFound names the known ones)."""
         ...
 
-    def list_monitors(self) -> list[Monitor]:
-        """Every monitor, by name."""
+    def list_monitors(self, projects: Sequence[str] | None = None) -> list[Monitor]:
+        """Every monitor of ``projects`` (every project when None), by name."""
         ...
 
     @checks(name=check_monitor_name)

@@ -10,7 +10,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from shipyard import _validation as v
 from shipyard.client._checking import checks
 from shipyard.client._checks import name_of, page_limit
-from shipyard.entities import LineageEdge, PipelineInfo, PipelineRun, Schedule, StepRun
+from shipyard.entities import (
+    DEFAULT_PROJECT,
+    LineageEdge,
+    PipelineInfo,
+    PipelineRun,
+    Schedule,
+    StepRun,
+)
 from shipyard.errors import InvalidArgument
 from shipyard.store import RUN_FIELDS, STEP_FIELDS
 
@@ -100,27 +107,30 @@ class PipelinesStore(Protocol):
 
     # ------------------------------------------------------------------ pipelines
 
-    @checks(name=name_of("pipeline name"))
-    def register_pipeline(self, name: str, ref: str, description: str = "") -> None:
-        """Record a pipeline's name and the ``module:function`` that defines it."""
+    @checks(name=name_of("pipeline name"), project=v.check_project)
+    def register_pipeline(
+        self, name: str, ref: str, description: str = "", project: str = DEFAULT_PROJECT
+    ) -> None:
+        """Record a pipeline's name and the ``module:function`` that defines it, in
+        ``project`` (an existing pipeline keeps its project)."""
         ...
 
     def get_pipeline(self, name: str) -> PipelineInfo:
         """A registered pipeline by name."""
         ...
 
-    def list_pipelines(self) -> list[PipelineInfo]:
-        """Every registered pipeline, by name."""
+    def list_pipelines(self, projects: Sequence[str] | None = None) -> list[PipelineInfo]:
+        """Every registered pipeline of ``projects`` (every project when None), by name."""
         ...
 
     # ------------------------------------------------------------------ pipeline runs
 
-    @checks(run=checked_pipeline_run)
+    @checks(run=checked_pipeline_run, project=v.check_project)
     def create_pipeline_run(
-        self, run: PipelineRun, steps: Sequence[StepRun] = ()
+        self, run: PipelineRun, steps: Sequence[StepRun] = (), project: str = DEFAULT_PROJECT
     ) -> tuple[PipelineRun, list[str]]:
-        """Record a pipeline run and its step runs at once (one transaction); returns the
-        stored run and the ids of the step runs, in the order given."""
+        """Record a pipeline run in ``project`` and its step runs at once (one transaction);
+        returns the stored run and the ids of the step runs, in the order given."""
         ...
 
     def add_step_runs(self, pipeline_run_id: str, steps: Sequence[StepRun]) -> list[str]:
@@ -144,8 +154,10 @@ class PipelinesStore(Protocol):
         statuses: Sequence[str] | None = None,
         schedule: str | None = None,
         limit: int = 50,
+        projects: Sequence[str] | None = None,
     ) -> list[PipelineRun]:
-        """Pipeline runs, newest first (of one pipeline, schedule or set of statuses)."""
+        """Pipeline runs, newest first (of one pipeline, schedule or set of statuses), of
+        ``projects`` (every project when None)."""
         ...
 
     # ------------------------------------------------------------------ step runs
@@ -171,23 +183,28 @@ class PipelinesStore(Protocol):
         """The step runs of a pipeline run."""
         ...
 
-    def find_cached_step_run(self, cache_key: str) -> StepRun | None:
-        """The newest successful step run with this cache key, if any."""
+    @checks(project=v.check_project)
+    def find_cached_step_run(
+        self, cache_key: str, project: str = DEFAULT_PROJECT
+    ) -> StepRun | None:
+        """The newest successful step run with this cache key in ``project``, if any
+        (another project's step runs are never reused)."""
         ...
 
     # ------------------------------------------------------------------ schedules
 
-    @checks(schedule=check_schedule)
-    def put_schedule(self, schedule: Schedule) -> Schedule:
-        """Create or replace a schedule by name."""
+    @checks(schedule=check_schedule, project=v.check_project)
+    def put_schedule(self, schedule: Schedule, project: str = DEFAULT_PROJECT) -> Schedule:
+        """Create or replace a schedule by name, in ``project`` (an existing schedule keeps
+        its project)."""
         ...
 
     def get_schedule(self, name: str) -> Schedule:
         """A schedule by name."""
         ...
 
-    def list_schedules(self) -> list[Schedule]:
-        """Every schedule, by name."""
+    def list_schedules(self, projects: Sequence[str] | None = None) -> list[Schedule]:
+        """Every schedule of ``projects`` (every project when None), by name."""
         ...
 
     def delete_schedule(self, name: str) -> None:

@@ -15,7 +15,7 @@ from urllib.parse import quote
 from shipyard.client._data import DataStore
 from shipyard.client._http import json_content
 from shipyard.client._rest_blobs import RestBlobs
-from shipyard.entities import Dataset, DatasetVersion
+from shipyard.entities import DEFAULT_PROJECT, Dataset, DatasetVersion
 
 
 def _dataset(name: str) -> str:
@@ -42,6 +42,7 @@ class RestData(RestBlobs, DataStore):
         profile: dict[str, Any],
         source: str = "",
         description: str = "",
+        project: str = DEFAULT_PROJECT,
     ) -> DatasetVersion:
         digest = self.put_blob(local_path)
         body = {
@@ -51,6 +52,7 @@ class RestData(RestBlobs, DataStore):
             "profile": profile,
             "source": source,
             "description": description,
+            "project": project,
         }
         # Idempotent: the same content is the same version, so a repeat is harmless.
         found = self.http.send("POST", f"{_dataset(name)}/versions", **json_content(body))
@@ -65,8 +67,10 @@ class RestData(RestBlobs, DataStore):
         found = self.http.send("GET", f"/dataset-versions/{quote(version_id, safe='')}")
         return DatasetVersion.from_dict(found)
 
-    def list_datasets(self) -> list[Dataset]:
-        return [Dataset(**d) for d in self.http.send("GET", "/datasets")["datasets"]]
+    def list_datasets(self, projects: Sequence[str] | None = None) -> list[Dataset]:
+        params = None if projects is None else {"project": list(projects)}
+        found = self.http.send("GET", "/datasets", params=params)
+        return [Dataset(**d) for d in found["datasets"]]
 
     def list_dataset_versions(self, name: str) -> list[DatasetVersion]:
         found = self.http.send("GET", f"{_dataset(name)}/versions")

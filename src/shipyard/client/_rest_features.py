@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from shipyard.client._features import FeaturesStore
 from shipyard.client._http import path_segment
 from shipyard.client._rest_base import RestBase
-from shipyard.entities import FeatureMaterialization, FeatureObject
+from shipyard.entities import DEFAULT_PROJECT, FeatureMaterialization, FeatureObject
 
 
 class RestFeatures(RestBase, FeaturesStore):
@@ -17,10 +17,12 @@ class RestFeatures(RestBase, FeaturesStore):
         self,
         objects: Sequence[FeatureObject],
         delete: Sequence[tuple[str, str]] = (),
+        project: str = DEFAULT_PROJECT,
     ) -> list[FeatureObject]:
         body = {
             "objects": [{"kind": o.kind, "name": o.name, "spec": o.spec} for o in objects],
             "delete": [[kind, name] for kind, name in delete],
+            "project": project,
         }
         found = self.http.send("PUT", "/features/objects", json=body)
         return [FeatureObject.from_dict(o) for o in found["objects"]]
@@ -29,8 +31,10 @@ class RestFeatures(RestBase, FeaturesStore):
         path = f"/features/objects/{path_segment(kind)}/{path_segment(name)}"
         return FeatureObject.from_dict(self.http.send("GET", path))
 
-    def list_feature_objects(self, kind: str | None = None) -> list[FeatureObject]:
-        params = None if kind is None else {"kind": kind}
+    def list_feature_objects(
+        self, kind: str | None = None, projects: Sequence[str] | None = None
+    ) -> list[FeatureObject]:
+        params = {"kind": kind, "project": None if projects is None else list(projects)}
         found = self.http.send("GET", "/features/objects", params=params)
         return [FeatureObject.from_dict(o) for o in found["objects"]]
 

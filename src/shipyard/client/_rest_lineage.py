@@ -16,8 +16,18 @@ class RestLineage(RestBase, LineageStore):
         self.http.send("POST", "/lineage/edges", json={"edges": [e.to_dict() for e in edges]})
 
     def get_lineage(
-        self, node: LineageNode, direction: str = "up", max_depth: int | None = None
+        self,
+        node: LineageNode,
+        direction: str = "up",
+        max_depth: int | None = None,
+        projects: Sequence[str] | None = None,
     ) -> list[LineageEdge]:
-        params = {"kind": node.kind, "id": node.id, "direction": direction, "max_depth": max_depth}
+        params = {
+            "kind": node.kind,
+            "id": node.id,
+            "direction": direction,
+            "max_depth": max_depth,
+            "project": None if projects is None else list(projects),
+        }
         found = self.http.send("GET", "/lineage", params=params)
         return [LineageEdge.from_dict(e) for e in found["edges"]]

@@ -14,7 +14,14 @@ from typing import Any
 from shipyard.client._http import json_content, path_segment
 from shipyard.client._pipelines import PipelinesStore
 from shipyard.client._rest_base import RestBase
-from shipyard.entities import LineageEdge, PipelineInfo, PipelineRun, Schedule, StepRun
+from shipyard.entities import (
+    DEFAULT_PROJECT,
+    LineageEdge,
+    PipelineInfo,
+    PipelineRun,
+    Schedule,
+    StepRun,
+)
 
 
 class RestPipelines(RestBase, PipelinesStore):
@@ -22,22 +29,26 @@ class RestPipelines(RestBase, PipelinesStore):
 
     # ------------------------------------------------------------------ pipelines
 
-    def register_pipeline(self, name: str, ref: str, description: str = "") -> None:
-        body = {"ref": ref, "description": description}
+    def register_pipeline(
+        self, name: str, ref: str, description: str = "", project: str = DEFAULT_PROJECT
+    ) -> None:
+        body = {"ref": ref, "description": description, "project": project}
         self.http.send("PUT", f"/pipelines/{path_segment(name)}", json=body)
 
     def get_pipeline(self, name: str) -> PipelineInfo:
         return PipelineInfo(**self.http.send("GET", f"/pipelines/{path_segment(name)}"))
 
-    def list_pipelines(self) -> list[PipelineInfo]:
-        return [PipelineInfo(**p) for p in self.http.send("GET", "/pipelines")["pipelines"]]
+    def list_pipelines(self, projects: Sequence[str] | None = None) -> list[PipelineInfo]:
+        params = None if projects is None else {"project": list(projects)}
+        found = self.http.send("GET", "/pipelines", params=params)
+        return [PipelineInfo(**p) for p in found["pipelines"]]
 
     # ------------------------------------------------------------------ pipeline runs
 
     def create_pipeline_run(
-        self, run: PipelineRun, steps: Sequence[StepRun] = ()
+        self, run: PipelineRun, steps: Sequence[StepRun] = (), project: str = DEFAULT_PROJECT
     ) -> tuple[PipelineRun, list[str]]:
-        body = {"run": run.to_dict(), "steps": [s.to_dict() for s in steps]}
+        body = {"run": run.to_dict(), "steps": [s.to_dict() for s in steps], "project": project}
         found = self.http.send("POST", "/pipeline-runs", idempotent=False, **json_content(body))
         return PipelineRun.from_dict(found["run"]), list(found["step_run_ids"])
 
@@ -61,12 +72,14 @@ class RestPipelines(RestBase, PipelinesStore):
         statuses: Sequence[str] | None = None,
         schedule: str | None = None,
         limit: int = 50,
+        projects: Sequence[str] | None = None,
     ) -> list[PipelineRun]:
         params = {
             "pipeline": pipeline,
             "status": list(statuses) if statuses else None,
             "schedule": schedule,
             "limit": limit,
+            "project": None if projects is None else list(projects),
         }
         found = self.http.send("GET", "/pipeline-runs", params=params)
         return [PipelineRun.from_dict(r) for r in found["runs"]]
@@ -91,21 +104,27 @@ class RestPipelines(RestBase, PipelinesStore):
         found = self.http.send("GET", f"/pipeline-runs/{path_segment(pipeline_run_id)}/steps")
         return [StepRun.from_dict(s) for s in found["step_runs"]]
 
-    def find_cached_step_run(self, cache_key: str) -> StepRun | None:
-        found = self.http.send("GET", f"/step-cache/{path_segment(cache_key)}")["step_run"]
+    def find_cached_step_run(
+        self, cache_key: str, project: str = DEFAULT_PROJECT
+    ) -> StepRun | None:
+        path = f"/step-cache/{path_segment(cache_key)}"
+        found = self.http.send("GET", path, params={"project": project})["step_run"]
         return None if found is None else StepRun.from_dict(found)
 
     # ------------------------------------------------------------------ schedules
 
-    def put_schedule(self, schedule: Schedule) -> Schedule:
-        found = self.http.send("POST", "/schedules", **json_content(schedule.to_dict()))
+    def put_schedule(self, schedule: Schedule, project: str = DEFAULT_PROJECT) -> Schedule:
+        body = {**schedule.to_dict(), "project": project}
+        found = self.http.send("POST", "/schedules", **json_content(body))
         return Schedule.from_dict(found)
 
     def get_schedule(self, name: str) -> Schedule:
         return Schedule.from_dict(self.http.send("GET", f"/schedules/{path_segment(name)}"))
 
-    def list_schedules(self) -> list[Schedule]:
-        return [Schedule.from_dict(x) for x in self.http.send("GET", "/schedules")["schedules"]]
+    def list_schedules(self, projects: Sequence[str] | None = None) -> list[Schedule]:
+        params = None if projects is None else {"project": list(projects)}
+        found = self.http.send("GET", "/schedules", params=params)
+        return [Schedule.from_dict(x) for x in found["schedules"]]
 
     def delete_schedule(self, name: str) -> None:
         self.http.send("DELETE", f"/schedules/{path_segment(name)}")

@@ -94,6 +94,7 @@ def register(
     """
     from shipyard.client import check_dataset_name
     from shipyard.data._profile import profile_parquet
+    from shipyard.tracking import get_client
 
     check_dataset_name(name)
     target = store or _store()
@@ -113,6 +114,7 @@ def register(
                 profile=profile,
                 source=written.source,
                 description=description,
+                project=get_client().settings.project,
             )
     if lineage:
         _context.record(target, version.id, "produced")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from shipyard.entities._tracking import DEFAULT_PROJECT
+
 
 @dataclass(frozen=True)
 class Dataset:
@@ -16,6 +18,7 @@ class Dataset:
     updated_at: int
     latest_version: int = 0
     version_count: int = 0
+    project: str = DEFAULT_PROJECT
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,6 +76,7 @@ class PipelineInfo:
     description: str
     created_at: int
     updated_at: int
+    project: str = DEFAULT_PROJECT
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -115,6 +119,7 @@ class PipelineRun(_Span):
     resumed_from: str | None = None
     schedule: str | None = None
     scheduled_for: int | None = None
+    project: str = DEFAULT_PROJECT
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -177,6 +182,7 @@ class Schedule:
     enabled: bool = True
     created_at: int = 0
     last_fire_at: int | None = None
+    project: str = DEFAULT_PROJECT
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

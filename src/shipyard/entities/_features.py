@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from shipyard.entities._tracking import DEFAULT_PROJECT
+
 FEATURE_OBJECT_KINDS: tuple[str, ...] = ("entity", "feature_view", "on_demand_view", "service")
 
 
@@ -20,6 +22,7 @@ class FeatureObject:
     digest: str = ""
     created_at: int = 0
     updated_at: int = 0
+    project: str = DEFAULT_PROJECT
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

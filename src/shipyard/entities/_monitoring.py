@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from shipyard.entities._tracking import DEFAULT_PROJECT
+
 
 @dataclass(frozen=True)
 class Monitor:
@@ -24,6 +26,7 @@ class Monitor:
     options: dict[str, Any] = field(default_factory=dict)
     created_at: int = 0
     updated_at: int = 0
+    project: str = DEFAULT_PROJECT
 
     def spec(self) -> dict[str, Any]:
         """What is stored as JSON beside the indexed fields."""

@@ -161,7 +161,9 @@ def apply(
                     after.view(source)
     finally:
         con.close()
-    target.apply_feature_objects(writes, delete=gone)
+    from shipyard.tracking import get_client
+
+    target.apply_feature_objects(writes, delete=gone, project=get_client().settings.project)
     forget(target)
     _link_sources(target, [after.view(o.name) for o in writes if o.kind == "feature_view"])
     return changes

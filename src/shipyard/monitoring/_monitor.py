@@ -103,7 +103,8 @@ def create_monitor(
         chosen_tests(profile, list(options["tests"]), options["tests"])
     digest = profile.digest if profile is not None else ""
     return store.put_monitor(
-        Monitor(name, model, window, schedule, list(alerts), clean_channels, digest, options)
+        Monitor(name, model, window, schedule, list(alerts), clean_channels, digest, options),
+        project=_client()[1].project,
     )
 
 

@@ -266,7 +266,7 @@ class _Run:
         (True), or fail the step when their references were changed (True); False when
         there is nothing this run can reuse (the step runs)."""
         key, params = self.keys[name], self.plan.nodes[name].params
-        hit = self.store.find_cached_step_run(key)
+        hit = self.store.find_cached_step_run(key, project=self.settings.project)
         if hit is None or hit.cache_key != key:
             return False
         reuse = self.reuse(name, hit.outputs, key)
@@ -456,7 +456,9 @@ def execute(
     store, settings = _client_store()
     runner = make_executor(executor)
     state = _Run(pipeline, plan, store, settings, runner, cache, on_event)
-    store.register_pipeline(pipeline.name, pipeline.ref, pipeline.description)
+    store.register_pipeline(
+        pipeline.name, pipeline.ref, pipeline.description, project=settings.project
+    )
     steps = [StepRun("", "", name, plan.nodes[name].step.ref, "PENDING") for name in plan.order]
     started = now_ms()
     if queued_run_id is not None:
@@ -481,7 +483,7 @@ def execute(
             start_time=started,
             resumed_from=resumed_from.id if resumed_from else None,
         )
-        stored, ids = store.create_pipeline_run(record, steps)
+        stored, ids = store.create_pipeline_run(record, steps, project=settings.project)
         run_id = stored.id
     state.run_id = run_id
     state.ids = dict(zip(plan.order, ids, strict=True))

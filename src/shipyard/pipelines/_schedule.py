@@ -13,7 +13,13 @@ the last one it handled:
 Runs of one schedule go one at a time: a QUEUED run starts when none of its schedule runs.
 The launcher starts each run in a process of its own (``shipyard pipelines run ...
 --queued-run ID``), so a crashing pipeline cannot take the scheduler down; a run whose
-process exits without finishing it is marked FAILED. Run one scheduler per store. The clock
+process exits without finishing it is marked FAILED. Run one scheduler per store.
+
+A schedule, and the runs queued for it, belong to a project; the scheduler only ever starts
+the pipeline registered under the schedule's pipeline name in that same project, by that
+pipeline's own ``module:function`` reference: the ``ref`` stored on a schedule or a queued
+run is never imported, so whoever may write schedules or runs cannot make the scheduler
+import a module of their choosing. The clock
 and the launcher can be replaced, which is how the tests drive it through days in a second.
 
 Other periodic work plugs in as a :class:`Job`: an object with ``tick(now) -> list`` that the
@@ -37,7 +43,7 @@ from typing import Any, Protocol
 
 from shipyard.client import Store, check_timing, now_ms, time_zone
 from shipyard.entities import PipelineRun, Schedule
-from shipyard.errors import InvalidArgument
+from shipyard.errors import InvalidArgument, NotFound
 from shipyard.pipelines._pipeline import Pipeline, load_pipeline
 
 MAX_CATCH_UP = 100
@@ -143,8 +149,11 @@ def schedule(
             field="pipeline",
         )
     values = found.bind(params or {}) if found is not None else dict(params or {})
+    from shipyard.tracking import get_client
+
+    project = get_client().settings.project
     if found is not None:
-        store.register_pipeline(found.name, found.ref, found.description)
+        store.register_pipeline(found.name, found.ref, found.description, project=project)
     now = now_ms()
     return store.put_schedule(
         Schedule(
@@ -159,7 +168,8 @@ def schedule(
             enabled=enabled,
             created_at=now,
             last_fire_at=now,
-        )
+        ),
+        project=project,
     )
 
 
@@ -191,6 +201,7 @@ class SubprocessLauncher:
             SHIPYARD_HOME=str(self.settings.home),
             SHIPYARD_DB_URL=self.settings.db_url,
             SHIPYARD_ARTIFACTS_URI=self.settings.artifacts_uri,
+            SHIPYARD_PROJECT=run.project,  # the run records its steps where its schedule is
         )
         # A scheduler working through a server starts runs that report to the same server.
         for name, value in (
@@ -257,6 +268,23 @@ class Scheduler:
                     error=f"the run's process exited with code {code} before it finished",
                 )
 
+    def _registered_ref(self, sched: Schedule) -> str | None:
+        """The ``module:function`` of the pipeline the schedule names, registered in the
+        schedule's project; None (logged) when there is none."""
+        try:
+            pipeline = self.store.get_pipeline(sched.pipeline)
+        except NotFound:
+            pipeline = None
+        if pipeline is None or pipeline.project != sched.project:
+            log.error(
+                "schedule %s: no pipeline %r is registered in project %r; nothing is started",
+                sched.name,
+                sched.pipeline,
+                sched.project,
+            )
+            return None
+        return pipeline.ref
+
     def _queue(self, sched: Schedule, now: int) -> list[PipelineRun]:
         after = sched.last_fire_at or sched.created_at
         if sched.missed == "skip":
@@ -269,7 +297,10 @@ class Scheduler:
         chosen = fires
         self.store.set_schedule_fired(sched.name, chosen[-1])
         active = self.store.list_pipeline_runs(
-            schedule=sched.name, statuses=["QUEUED", "RUNNING"], limit=1
+            schedule=sched.name,
+            statuses=["QUEUED", "RUNNING"],
+            limit=1,
+            projects=[sched.project],
         )
         if active and sched.overlap == "skip":
             log.info("schedule %s: %d due run(s) dropped, a run is active", sched.name, len(fires))
@@ -288,21 +319,28 @@ class Scheduler:
                 schedule=sched.name,
                 scheduled_for=moment,
             )
-            runs.append(self.store.create_pipeline_run(run)[0])
+            runs.append(self.store.create_pipeline_run(run, project=sched.project)[0])
         return runs
 
     def _launch_next(self, sched: Schedule) -> PipelineRun | None:
-        if self.store.list_pipeline_runs(schedule=sched.name, statuses=["RUNNING"], limit=1):
+        own = [sched.project]
+        if self.store.list_pipeline_runs(
+            schedule=sched.name, statuses=["RUNNING"], limit=1, projects=own
+        ):
             return None
         queued = self.store.list_pipeline_runs(
-            schedule=sched.name, statuses=["QUEUED"], limit=MAX_CATCH_UP * 10
+            schedule=sched.name, statuses=["QUEUED"], limit=MAX_CATCH_UP * 10, projects=own
         )
+        queued = [r for r in queued if r.pipeline == sched.pipeline]
         if not queued:
+            return None
+        ref = self._registered_ref(sched)
+        if ref is None:
             return None
         run = min(queued, key=lambda r: (r.scheduled_for or 0, r.created_at))
         now = self.clock()
         self.store.update_pipeline_run(run.id, status="RUNNING", start_time=now)
-        run = replace(run, status="RUNNING", start_time=now)
+        run = replace(run, status="RUNNING", start_time=now, ref=ref)
         self.handles[run.id] = self.launcher.launch(run)
         log.info("schedule %s: started run %s (due %s)", sched.name, run.id, _iso(run))
         return run

@@ -10,6 +10,13 @@ Roles are per project and ordered, each including the ones before it:
 
 A role on project ``*`` applies to every project. Without authentication (a server bound to
 loopback) the caller is an anonymous admin.
+
+Every record belongs to a project (its own ``project``, or that of the record it hangs off:
+a step run's pipeline run, a materialization's feature view, a monitor run's monitor), and
+every endpoint checks the caller's role there: a record of a project the caller has no
+role on is a 403, as for runs and models. Listings are narrowed to the projects the caller
+may read before their limit applies; a lineage walk stops at nodes of other projects; a
+blob the caller may not read is a 404, as if it were not stored.
 """
 
 from __future__ import annotations
@@ -23,8 +30,8 @@ from starlette.concurrency import run_in_threadpool
 
 from shipyard._validation import ALL_PROJECTS
 from shipyard.client import LocalStore
-from shipyard.entities import ROLES, LineageEdge, User
-from shipyard.errors import PermissionDenied, Unauthenticated
+from shipyard.entities import ROLES, LineageEdge, LineageNode, User
+from shipyard.errors import NotFound, PermissionDenied, Unauthenticated
 from shipyard.server._state import ANONYMOUS, Backend
 
 LEVEL = {role: i for i, role in enumerate(ROLES)}
@@ -69,15 +76,30 @@ class Caller:
                 field="project",
             )
 
-    def require_run(self, run_id: str, role: str) -> None:
-        """``require`` on the project of a run (skipped, with no look-up, without auth)."""
+    def require_on(self, kind: str, ident: str, role: str) -> None:
+        """``require`` on the project owning the ``kind`` record ``ident`` (NotFound when
+        there is none; skipped, with no look-up, without auth)."""
         if self.backend.auth:
-            self.require(self.backend.project_of("run", run_id), role)
+            self.require(self.backend.project_of(kind, ident), role)
+
+    def require_run(self, run_id: str, role: str) -> None:
+        """``require`` on the project of a run."""
+        self.require_on("run", run_id, role)
 
     def require_experiment(self, experiment_id: str, role: str) -> None:
         """``require`` on the project of an experiment."""
-        if self.backend.auth:
-            self.require(self.backend.project_of("experiment", experiment_id), role)
+        self.require_on("experiment", experiment_id, role)
+
+    def require_put(self, kind: str, name: str, project: str, role: str) -> None:
+        """``require`` for a create-or-replace by name: on the project of the existing
+        record (which keeps its project), else on ``project``, where it will be created."""
+        if not self.backend.auth:
+            return
+        try:
+            owner = self.backend.project_of(kind, name)
+        except NotFound:
+            owner = project
+        self.require(owner, role)
 
     def require_somewhere(self, role: str) -> None:
         """Refuse unless the caller has ``role`` on at least one project."""
@@ -103,13 +125,29 @@ class Caller:
 
     def lineage_edges(self, edges: Iterable[BaseModel]) -> list[LineageEdge]:
         """The lineage edges of a request body; refused unless the caller is an editor on
-        the project of every tracking run they name."""
+        the project of both ends of every edge. A node no project owns (a kind with no
+        records, or a record that does not exist) needs editor on every project."""
         found = [LineageEdge.from_dict(edge.model_dump()) for edge in edges]
-        for edge in found:
-            for node in (edge.src, edge.dst):
-                if node.kind == "run":
-                    self.require_run(node.id, "editor")
+        if self.backend.auth and found:
+            nodes = {node for edge in found for node in (edge.src, edge.dst)}
+            owners = self.store.projects_of(nodes)
+            for project in sorted({owners.get(node, ALL_PROJECTS) for node in nodes}):
+                self.require(project, "editor")
         return found
+
+    def require_node(self, node: LineageNode, role: str) -> None:
+        """``require`` on the project of a lineage node (a node no project owns needs the
+        role on every project)."""
+        if self.backend.auth:
+            self.require(self.store.projects_of([node]).get(node, ALL_PROJECTS), role)
+
+    def require_blob(self, digest: str) -> None:
+        """Refuse (404, as for a blob that is not stored) unless a record of a project the
+        caller may read references the blob: storing a blob grants no right to read it."""
+        if not self.backend.auth:
+            return
+        if not self.store.blob_referenced(digest, projects_with(self.user, "viewer")):
+            raise NotFound(f"no blob {digest} is stored", field="digest")
 
     def may_see(self, project: str) -> bool:
         """True when the caller may read ``project``."""

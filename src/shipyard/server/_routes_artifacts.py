@@ -90,8 +90,8 @@ def _one_file(caller: Caller, run_id: str, path: str) -> ArtifactInfo:
 
 @router.post("/lineage/edges", status_code=204, tags=["lineage"])
 def add_lineage_edges(body: s.AddEdges, caller: CallerDep) -> Response:
-    """Record lineage edges (idempotent; needs editor somewhere, and on any run named)."""
-    caller.require_somewhere("editor")
+    """Record lineage edges (idempotent; needs editor on the project of both ends of every
+    edge)."""
     caller.store.add_lineage_edges(caller.lineage_edges(body.edges))
     return no_content()
 
@@ -103,8 +103,13 @@ def get_lineage(
     id: Annotated[str, Query()],
     direction: str = "up",
     max_depth: Annotated[int | None, Query(ge=0, le=10_000)] = None,
+    project: Annotated[list[str] | None, Query()] = None,
 ) -> Response:
-    """Edges reachable from a node, upstream (``up``) or downstream (``down``)."""
-    caller.require_somewhere("viewer")
-    edges = caller.store.get_lineage(LineageNode(kind, id), direction, max_depth)
+    """Edges reachable from a node, upstream (``up``) or downstream (``down``): needs viewer
+    on the node's project, and the walk stops at nodes of projects the caller may not read
+    (their edges are left out), as it does at nodes outside ``project`` when given."""
+    node = LineageNode(kind, id)
+    caller.require_node(node, "viewer")
+    wanted = caller.projects_for("viewer", project)
+    edges = caller.store.get_lineage(node, direction, max_depth, wanted)
     return respond({"edges": [e.to_dict() for e in edges]})

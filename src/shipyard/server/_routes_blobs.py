@@ -3,8 +3,11 @@ of dataset versions, stored by their sha256.
 
 An upload names the digest it must have; the body streams to disk while it is hashed, and a
 body that hashes to anything else is refused, so a blob's name always matches its content.
-Reading a blob needs the viewer role on some project: a digest is only known to someone who
-was shown a record (model version, dataset version) that lists it.
+Reading a blob needs the viewer role on a project with a record that references it (a run
+artifact, a model version's file, a dataset version, a step run's output, a monitor's
+reference or report); to anyone else it is a 404, as if it were not stored. Storing a blob
+needs editor on some project (content-addressed, it cannot change anyone's data) and grants
+no right to read it back.
 """
 
 from __future__ import annotations
@@ -45,8 +48,8 @@ async def put_blob(digest: str, request: Request, caller: CallerDep) -> Response
     **download_route("The blob's bytes"),
 )
 def get_blob(digest: str, caller: CallerDep) -> StreamingResponse:
-    """A blob's bytes, streamed; ``X-Shipyard-Sha256`` carries its hash (needs viewer
-    somewhere)."""
+    """A blob's bytes, streamed; ``X-Shipyard-Sha256`` carries its hash (needs viewer on a
+    project that references it)."""
     digest = check_digest(digest.lower())
-    caller.require_somewhere("viewer")
+    caller.require_blob(digest)
     return stream_blob(caller, digest, caller.store.blobs.size(digest))

@@ -5,17 +5,19 @@ as a blob (``PUT /blobs/{digest}``, hashed on arrival), then posts the version's
 naming that digest. The server refuses a digest it does not hold (404) and takes the size
 from its blob store, not from the caller.
 
-Datasets are not per project yet: reading needs the viewer role on some project, creating a
-version the editor role on some project.
+A dataset (with its versions) belongs to a project: reading needs the viewer role there,
+creating a version the editor role (the dataset's project, or, for its first version, the
+project the body names). Listing covers only the projects the caller may read.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path, Response
+from fastapi import Path, Query, Response
 
 from shipyard import _validation as v
+from shipyard.errors import NotFound
 from shipyard.server import _schemas as s
 from shipyard.server._access import CallerDep
 from shipyard.server._http import api_router, respond
@@ -25,25 +27,29 @@ Version = Annotated[int, Path(ge=-s.INT64, le=s.INT64)]
 
 
 @router.get("/datasets", response_model=s.DatasetList, tags=["datasets"])
-def list_datasets(caller: CallerDep) -> Response:
-    """Every dataset with its latest version number and version count, by name."""
-    caller.require_somewhere("viewer")
-    return respond({"datasets": [d.to_dict() for d in caller.store.list_datasets()]})
+def list_datasets(
+    caller: CallerDep, project: Annotated[list[str] | None, Query()] = None
+) -> Response:
+    """Every dataset of the projects the caller may read (and, given ``project``, only
+    those) with its latest version number and version count, by name."""
+    found = caller.store.list_datasets(caller.projects_for("viewer", project))
+    return respond({"datasets": [d.to_dict() for d in found]})
 
 
 @router.get("/datasets/{name}/versions", response_model=s.DatasetVersionList, tags=["datasets"])
 def list_dataset_versions(name: str, caller: CallerDep) -> Response:
     """A dataset's versions, newest first."""
-    caller.require_somewhere("viewer")
+    caller.require_on("dataset", name, "viewer")
     found = caller.store.list_dataset_versions(name)
     return respond({"versions": [d.to_dict() for d in found]})
 
 
 @router.post("/datasets/{name}/versions", response_model=s.DatasetVersionOut, tags=["datasets"])
 def create_dataset_version(name: str, body: s.CreateDatasetVersion, caller: CallerDep) -> Response:
-    """Make the uploaded blob ``digest`` the next version of ``name`` (needs editor
-    somewhere). Content the dataset holds already returns the existing version."""
-    caller.require_somewhere("editor")
+    """Make the uploaded blob ``digest`` the next version of ``name`` (needs editor on the
+    dataset's project; a new dataset is created in the project the body names). Content the
+    dataset holds already returns the existing version."""
+    caller.require_put("dataset", name, v.check_project(body.project), "editor")
     version = caller.store.create_dataset_version_from_blob(
         name,
         v.check_digest(body.digest),
@@ -52,6 +58,7 @@ def create_dataset_version(name: str, body: s.CreateDatasetVersion, caller: Call
         profile=body.profile,
         source=body.source,
         description=body.description,
+        project=body.project,
     )
     return respond(version.to_dict())
 
@@ -61,7 +68,7 @@ def create_dataset_version(name: str, body: s.CreateDatasetVersion, caller: Call
 )
 def get_latest_dataset_version(name: str, caller: CallerDep) -> Response:
     """The newest version of a dataset."""
-    caller.require_somewhere("viewer")
+    caller.require_on("dataset", name, "viewer")
     return respond(caller.store.get_dataset_version(name).to_dict())
 
 
@@ -70,7 +77,7 @@ def get_latest_dataset_version(name: str, caller: CallerDep) -> Response:
 )
 def get_dataset_version(name: str, version: Version, caller: CallerDep) -> Response:
     """One version of a dataset by number."""
-    caller.require_somewhere("viewer")
+    caller.require_on("dataset", name, "viewer")
     return respond(caller.store.get_dataset_version(name, version).to_dict())
 
 
@@ -80,8 +87,13 @@ def get_dataset_version(name: str, version: Version, caller: CallerDep) -> Respo
     tags=["datasets"],
 )
 def find_dataset_version(name: str, content_hash: str, caller: CallerDep) -> Response:
-    """The version of ``name`` with exactly this content (``null`` when there is none)."""
-    caller.require_somewhere("viewer")
+    """The version of ``name`` with exactly this content (``null`` when there is none; a
+    dataset that does not exist has none)."""
+    if caller.backend.auth:
+        try:
+            caller.require_on("dataset", name, "viewer")
+        except NotFound:
+            return respond({"version": None})
     found = caller.store.find_dataset_version(name, content_hash)
     return respond({"version": None if found is None else found.to_dict()})
 
@@ -89,5 +101,5 @@ def find_dataset_version(name: str, content_hash: str, caller: CallerDep) -> Res
 @router.get("/dataset-versions/{version_id}", response_model=s.DatasetVersionOut, tags=["datasets"])
 def get_dataset_version_by_id(version_id: str, caller: CallerDep) -> Response:
     """A dataset version by its id (as lineage nodes name it)."""
-    caller.require_somewhere("viewer")
+    caller.require_on("dataset_version", version_id, "viewer")
     return respond(caller.store.get_dataset_version_by_id(version_id).to_dict())

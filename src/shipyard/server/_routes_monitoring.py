@@ -1,16 +1,18 @@
 """REST endpoints of monitoring: monitors and their run history.
 
-Monitors live in the default project: reading them and their history needs the viewer role
-there; creating, replacing, deleting a monitor and recording a run need the editor role.
+A monitor (with its run history) belongs to a project: reading it and its history needs the
+viewer role there; creating, replacing, deleting a monitor and recording a run need the
+editor role. Listing covers only the projects the caller may read.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Response
+from fastapi import Query, Response
 from pydantic import BaseModel, Field
 
+from shipyard import _validation as v
 from shipyard.entities import DEFAULT_PROJECT, Monitor, MonitorRun
 from shipyard.errors import InvalidArgument
 from shipyard.server._access import CallerDep
@@ -30,6 +32,7 @@ class MonitorIn(BaseModel):
     channels: list[dict[str, Any]] = Field(default_factory=list)
     reference: str = ""
     options: dict[str, Any] = Field(default_factory=dict)
+    project: str = DEFAULT_PROJECT
 
 
 class MonitorRunIn(BaseModel):
@@ -55,46 +58,50 @@ def _check_same_monitor(path: str, body: str) -> None:
 
 @router.put("/monitors/{name}", tags=["monitoring"])
 def put_monitor(name: str, body: MonitorIn, caller: CallerDep) -> Response:
-    """Create or replace a monitor (needs editor)."""
-    caller.require(DEFAULT_PROJECT, "editor")
+    """Create or replace a monitor (needs editor on its project: the existing monitor's,
+    else the one the body names)."""
     _check_same_monitor(name, body.name)
-    stored = caller.store.put_monitor(Monitor(**body.model_dump()))
+    caller.require_put("monitor", name, v.check_project(body.project), "editor")
+    stored = caller.store.put_monitor(Monitor(**body.model_dump()), body.project)
     return respond(stored.to_dict())
 
 
 @router.get("/monitors", tags=["monitoring"])
-def list_monitors(caller: CallerDep) -> Response:
-    """Every monitor, by name."""
-    caller.require(DEFAULT_PROJECT, "viewer")
-    return respond({"monitors": [m.to_dict() for m in caller.store.list_monitors()]})
+def list_monitors(
+    caller: CallerDep, project: Annotated[list[str] | None, Query()] = None
+) -> Response:
+    """Every monitor of the projects the caller may read (and, given ``project``, only
+    those), by name."""
+    found = caller.store.list_monitors(caller.projects_for("viewer", project))
+    return respond({"monitors": [m.to_dict() for m in found]})
 
 
 @router.get("/monitors/{name}", tags=["monitoring"])
 def get_monitor(name: str, caller: CallerDep) -> Response:
     """One monitor."""
-    caller.require(DEFAULT_PROJECT, "viewer")
+    caller.require_on("monitor", name, "viewer")
     return respond(caller.store.get_monitor(name).to_dict())
 
 
 @router.delete("/monitors/{name}", status_code=204, tags=["monitoring"])
 def delete_monitor(name: str, caller: CallerDep) -> Response:
-    """Remove a monitor and its history (needs editor)."""
-    caller.require(DEFAULT_PROJECT, "editor")
+    """Remove a monitor and its history (needs editor on its project)."""
+    caller.require_on("monitor", name, "editor")
     caller.store.delete_monitor(name)
     return no_content()
 
 
 @router.post("/monitors/{name}/runs", tags=["monitoring"])
 def add_monitor_run(name: str, body: MonitorRunIn, caller: CallerDep) -> Response:
-    """Record a monitor run (needs editor)."""
-    caller.require(DEFAULT_PROJECT, "editor")
+    """Record a monitor run (needs editor on the monitor's project)."""
     _check_same_monitor(name, body.monitor)
+    caller.require_on("monitor", name, "editor")
     return respond(caller.store.add_monitor_run(MonitorRun(**body.model_dump())).to_dict())
 
 
 @router.get("/monitors/{name}/runs", tags=["monitoring"])
 def list_monitor_runs(name: str, caller: CallerDep, limit: int = 100) -> Response:
-    """A monitor's runs, the newest first."""
-    caller.require(DEFAULT_PROJECT, "viewer")
+    """A monitor's runs, the newest first (needs viewer on the monitor's project)."""
+    caller.require_on("monitor", name, "viewer")
     found = caller.store.list_monitor_runs(name, limit)
     return respond({"runs": [r.to_dict() for r in found]})

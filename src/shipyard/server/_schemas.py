@@ -382,6 +382,7 @@ class CreateDatasetVersion(Body):
     profile: dict[Text, Any]
     source: Text = ""
     description: Text = ""
+    project: Text = e.DEFAULT_PROJECT
 
 
 # ----------------------------------------------------------------------------- pipelines
@@ -413,6 +414,7 @@ else:
 class RegisterPipeline(Body):
     ref: Text
     description: Text = ""
+    project: Text = e.DEFAULT_PROJECT
 
 
 class CreatePipelineRun(Body):
@@ -420,6 +422,7 @@ class CreatePipelineRun(Body):
 
     run: PipelineRunBody
     steps: list[StepRunBody] = Field(default_factory=list)
+    project: Text = e.DEFAULT_PROJECT
 
 
 class AddStepRuns(Body):
@@ -493,6 +496,7 @@ class ApplyFeatureObjects(Body):
 
     objects: list[FeatureObjectIn] = Field(default_factory=list)
     delete: list[tuple[Text, Text]] = Field(default_factory=list)
+    project: Text = e.DEFAULT_PROJECT
 
 
 class RecordMaterialization(Body):

@@ -1,11 +1,12 @@
 """What a running server holds: its LocalStore backend, settings, and small caches.
 
-The caches only hold facts that never change (which project a run or experiment is in: runs
-do not move, and experiments keep their project) and, for a few seconds, which user an API
-token belongs to, so the hot path (a metric batch every few milliseconds) does not pay a
-token look-up per request. Revoking a token or changing a role through this server clears
-that cache at once; done elsewhere (another worker, the CLI on the database) it takes effect
-within ``PRINCIPAL_TTL_S``.
+The caches only hold facts that never change (which project a record named by an id is in:
+runs, pipeline runs, step runs and versions never move; records named by a name are looked
+up each time, since a name can be deleted and taken again in another project) and, for a few
+seconds, which user an API token belongs to, so the hot path (a metric batch every few
+milliseconds) does not pay a token look-up per request. Revoking a token or changing a role
+through this server clears that cache at once; done elsewhere (another worker, the CLI on the
+database) it takes effect within ``PRINCIPAL_TTL_S``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,19 @@ AUDIT_DELAY_S = 0.25
 AUDIT_BATCH = 1000
 AUDIT_PRUNE_EVERY_S = 3600.0
 _CACHE_LIMIT = 100_000
+#: The kinds whose records are named by an id that is never reused: their project is cached.
+_ID_KINDS = frozenset(
+    {
+        "experiment",
+        "run",
+        "model_version",
+        "alias_event",
+        "dataset_version",
+        "pipeline_run",
+        "step_run",
+        "monitor_run",
+    }
+)
 #: The caller when the server runs without authentication (bound to loopback).
 ANONYMOUS = User("anonymous", 0, {"*": "admin"})
 
@@ -133,15 +147,16 @@ class Backend:
         return cls(store, auth=s.server_auth, max_upload_bytes=s.max_upload_bytes)
 
     def project_of(self, kind: str, ident: str) -> str:
-        """The project of a ``run`` or ``experiment`` (NotFound if there is none)."""
+        """The project owning the ``kind`` record ``ident`` (NotFound if there is none);
+        cached for the kinds named by an id, which never change project."""
         key = (kind, ident)
         project = self._projects.get(key)
         if project is None:
-            lookup = self.store.run_project if kind == "run" else self.store.experiment_project
-            project = lookup(ident)
-            if len(self._projects) >= _CACHE_LIMIT:
-                self._projects.clear()
-            self._projects[key] = project
+            project = self.store.project_of(kind, ident)
+            if kind in _ID_KINDS:
+                if len(self._projects) >= _CACHE_LIMIT:
+                    self._projects.clear()
+                self._projects[key] = project
         return project
 
     def cached_user(self, token: str) -> User | None:

@@ -26,10 +26,8 @@ from shipyard.errors import AlreadyExists, InvalidArgument, NotFound, Unauthenti
 from shipyard.store._models import (
     API_TOKENS,
     AUDIT_LOG,
-    EXPERIMENTS,
     PROJECT_ROLES,
     REGISTERED_MODELS,
-    RUNS,
     USERS,
 )
 from shipyard.store._sql import chunks, record
@@ -206,28 +204,6 @@ def list_audit(
 
 
 # ----------------------------------------------------------------------------- projects
-
-
-def experiment_project(conn: Connection, experiment_id: str) -> str:
-    """The project an experiment belongs to, or NotFound."""
-    project = conn.execute(
-        select(EXPERIMENTS.c.project).where(EXPERIMENTS.c.id == experiment_id)
-    ).scalar()
-    if project is None:
-        raise NotFound(f"no experiment with id {experiment_id!r}", field="experiment_id")
-    return str(project)
-
-
-def run_project(conn: Connection, run_id: str) -> str:
-    """The project of the experiment a run is in, or NotFound."""
-    project = conn.execute(
-        select(EXPERIMENTS.c.project)
-        .select_from(RUNS.join(EXPERIMENTS, RUNS.c.experiment_id == EXPERIMENTS.c.id))
-        .where(RUNS.c.id == run_id)
-    ).scalar()
-    if project is None:
-        raise NotFound(f"no run with id {run_id!r}", field="run_id")
-    return str(project)
 
 
 def model_project(conn: Connection, name: str) -> str | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
-from shipyard.entities import Dataset, DatasetVersion
+from shipyard.entities import DEFAULT_PROJECT, Dataset, DatasetVersion
 from shipyard.errors import NotFound
 from shipyard.store._models import DATASET_VERSIONS, DATASETS
 from shipyard.store._sql import new_id, record, upsert
@@ -51,12 +51,13 @@ def create_version(
     source: str,
     description: str,
     now: int,
+    project: str = DEFAULT_PROJECT,
 ) -> DatasetVersion:
-    """Add the next version of ``name`` (creating the dataset); existing content is returned
-    as it is."""
+    """Add the next version of ``name`` (creating the dataset in ``project``; an existing
+    dataset keeps its project); existing content is returned as it is."""
     conn.execute(
         upsert(conn, DATASETS)
-        .values(name=name, description="", created_at=now, updated_at=now)
+        .values(name=name, description="", created_at=now, updated_at=now, project=project)
         .on_conflict_do_nothing(index_elements=["name"])
     )
     existing = find_version(conn, name, digest)
@@ -118,8 +119,9 @@ def get_version_by_id(conn: Connection, version_id: str) -> DatasetVersion:
     return _version_from_row(row)
 
 
-def list_datasets(conn: Connection) -> list[Dataset]:
-    """Every dataset with its latest version number and version count, by name."""
+def list_datasets(conn: Connection, projects: Sequence[str] | None = None) -> list[Dataset]:
+    """Every dataset (of ``projects``; None: all) with its latest version number and
+    version count, by name."""
     stats = (
         select(
             DATASET_VERSIONS.c.dataset,
@@ -134,6 +136,8 @@ def list_datasets(conn: Connection) -> list[Dataset]:
         .join(stats, stats.c.dataset == DATASETS.c.name, isouter=True)
         .order_by(DATASETS.c.name)
     )
+    if projects is not None:
+        query = query.where(DATASETS.c.project.in_(list(projects)))
     return [
         record(
             Dataset,

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select, tuple_
 
-from shipyard.entities import FeatureMaterialization, FeatureObject
+from shipyard.entities import DEFAULT_PROJECT, FeatureMaterialization, FeatureObject
 from shipyard.errors import NotFound
 from shipyard.store._models import FEATURE_DEFINITIONS, FEATURE_MATERIALIZATIONS
 from shipyard.store._sql import chunks, record, upsert
@@ -24,8 +24,14 @@ def _object(row: Any) -> FeatureObject:
     return record(FeatureObject, row, spec=json.loads(row.spec))
 
 
-def put_objects(conn: Connection, objects: Sequence[FeatureObject], now: int) -> None:
-    """Create or replace definitions; an unchanged digest keeps the row (and its times)."""
+def put_objects(
+    conn: Connection,
+    objects: Sequence[FeatureObject],
+    now: int,
+    project: str = DEFAULT_PROJECT,
+) -> None:
+    """Create or replace definitions in ``project``; an unchanged digest keeps the row (and
+    its times), and an existing definition keeps its project."""
     for obj in objects:
         statement = upsert(conn, FEATURE_DEFINITIONS).values(
             kind=obj.kind,
@@ -34,6 +40,7 @@ def put_objects(conn: Connection, objects: Sequence[FeatureObject], now: int) ->
             digest=obj.digest,
             created_at=now,
             updated_at=now,
+            project=project,
         )
         excluded = statement.excluded
         conn.execute(
@@ -78,13 +85,17 @@ def get_object(conn: Connection, kind: str, name: str) -> FeatureObject:
     )
 
 
-def list_objects(conn: Connection, kind: str | None) -> list[FeatureObject]:
-    """Definitions of one kind (or all), by kind and name."""
+def list_objects(
+    conn: Connection, kind: str | None, projects: Sequence[str] | None = None
+) -> list[FeatureObject]:
+    """Definitions of one kind (or all) of ``projects`` (None: all), by kind and name."""
     query = select(FEATURE_DEFINITIONS).order_by(
         FEATURE_DEFINITIONS.c.kind, FEATURE_DEFINITIONS.c.name
     )
     if kind is not None:
         query = query.where(FEATURE_DEFINITIONS.c.kind == kind)
+    if projects is not None:
+        query = query.where(FEATURE_DEFINITIONS.c.project.in_(list(projects)))
     return [_object(row) for row in conn.execute(query)]
 
 

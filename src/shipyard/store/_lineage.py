@@ -10,6 +10,7 @@ from sqlalchemy import Connection, and_, or_, select
 from shipyard.entities import LineageEdge, LineageNode
 from shipyard.errors import InvalidArgument
 from shipyard.store._models import LINEAGE_EDGES
+from shipyard.store._owners import projects_of
 from shipyard.store._sql import chunks, upsert
 
 RELATIONS = ("consumed", "produced")
@@ -43,11 +44,17 @@ def add_edges(conn: Connection, edges: Sequence[LineageEdge], now: int) -> None:
 
 
 def walk(
-    conn: Connection, start: LineageNode, direction: Direction, max_depth: int | None = None
+    conn: Connection,
+    start: LineageNode,
+    direction: Direction,
+    max_depth: int | None = None,
+    projects: Sequence[str] | None = None,
 ) -> list[LineageEdge]:
     """Every edge reachable from ``start`` going ``up`` (towards inputs) or ``down``.
 
-    Breadth-first, one query per level, each node visited once (cycles cannot loop).
+    Breadth-first, one query per level, each node visited once (cycles cannot loop). With
+    ``projects`` (None: every project) the walk stops at nodes owned by no project in it:
+    their edges are left out and nothing beyond them is followed.
     """
     if direction not in ("up", "down"):
         raise InvalidArgument(
@@ -59,26 +66,37 @@ def walk(
         else (LINEAGE_EDGES.c.src_kind, LINEAGE_EDGES.c.src_id)
     )
     seen = {start}
+    hidden: set[LineageNode] = set()
     frontier = [start]
     found: list[LineageEdge] = []
     depth = 0
     while frontier and (max_depth is None or depth < max_depth):
         depth += 1
         next_frontier: list[LineageNode] = []
+        level: list[LineageEdge] = []
         for chunk in chunks(frontier, 200):
             condition = or_(*(and_(near_kind == n.kind, near_id == n.id) for n in chunk))
             query = select(LINEAGE_EDGES).where(condition).order_by(LINEAGE_EDGES.c.id)
-            for row in conn.execute(query):
-                edge = LineageEdge(
+            level.extend(
+                LineageEdge(
                     LineageNode(row.src_kind, row.src_id),
                     LineageNode(row.dst_kind, row.dst_id),
                     row.relation,
                     row.created_at,
                 )
-                found.append(edge)
-                far = edge.src if direction == "up" else edge.dst
-                if far not in seen:
-                    seen.add(far)
-                    next_frontier.append(far)
+                for row in conn.execute(query)
+            )
+        if projects is not None:
+            fresh = {e.src if direction == "up" else e.dst for e in level} - seen - hidden
+            owners = projects_of(conn, fresh)
+            hidden |= {n for n in fresh if owners.get(n) not in projects}
+        for edge in level:
+            far = edge.src if direction == "up" else edge.dst
+            if far in hidden:
+                continue
+            found.append(edge)
+            if far not in seen:
+                seen.add(far)
+                next_frontier.append(far)
         frontier = next_frontier
     return found

@@ -274,6 +274,9 @@ class Dataset(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
+    project: Mapped[str] = mapped_column(
+        String(IDENT_LEN), default="default", server_default="default", index=True
+    )
 
 
 DATASETS = _table(Dataset)
@@ -317,6 +320,9 @@ class Pipeline(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
+    project: Mapped[str] = mapped_column(
+        String(IDENT_LEN), default="default", server_default="default", index=True
+    )
 
 
 PIPELINES = _table(Pipeline)
@@ -340,6 +346,9 @@ class PipelineRun(Base):
     created_at: Mapped[int] = mapped_column(BigInteger)
     start_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     end_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    project: Mapped[str] = mapped_column(
+        String(IDENT_LEN), default="default", server_default="default", index=True
+    )
 
     __table_args__ = (
         Index(None, "pipeline", "created_at"),
@@ -394,6 +403,9 @@ class Schedule(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
     last_fire_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    project: Mapped[str] = mapped_column(
+        String(IDENT_LEN), default="default", server_default="default", index=True
+    )
 
 
 SCHEDULES = _table(Schedule)
@@ -546,6 +558,9 @@ class FeatureDefinition(Base):
     digest: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
+    project: Mapped[str] = mapped_column(
+        String(IDENT_LEN), default="default", server_default="default", index=True
+    )
 
 
 FEATURE_DEFINITIONS = _table(FeatureDefinition)
@@ -581,6 +596,9 @@ class MonitorRow(Base):
     spec: Mapped[str] = mapped_column(Text)
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
+    project: Mapped[str] = mapped_column(
+        String(IDENT_LEN), default="default", server_default="default", index=True
+    )
 
 
 MONITORS = _table(MonitorRow)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, delete, select
 
-from shipyard.entities import Monitor, MonitorRun
+from shipyard.entities import DEFAULT_PROJECT, Monitor, MonitorRun
 from shipyard.errors import NotFound
 from shipyard.store._models import MONITOR_RUNS, MONITORS
 from shipyard.store._sql import record, upsert
@@ -25,8 +26,10 @@ def _monitor(row: Any) -> Monitor:
     )
 
 
-def put_monitor(conn: Connection, monitor: Monitor, now: int) -> Monitor:
-    """Create or replace a monitor (its creation time is kept)."""
+def put_monitor(
+    conn: Connection, monitor: Monitor, now: int, project: str = DEFAULT_PROJECT
+) -> Monitor:
+    """Create or replace a monitor in ``project`` (its creation time and project are kept)."""
     values = {
         "model": monitor.model,
         "window": monitor.window,
@@ -34,7 +37,9 @@ def put_monitor(conn: Connection, monitor: Monitor, now: int) -> Monitor:
         "spec": json.dumps(monitor.spec(), sort_keys=True),
         "updated_at": now,
     }
-    statement = upsert(conn, MONITORS).values(name=monitor.name, created_at=now, **values)
+    statement = upsert(conn, MONITORS).values(
+        name=monitor.name, created_at=now, project=project, **values
+    )
     conn.execute(statement.on_conflict_do_update(index_elements=["name"], set_=values))
     return get_monitor(conn, monitor.name)
 
@@ -52,9 +57,12 @@ def get_monitor(conn: Connection, name: str) -> Monitor:
     )
 
 
-def list_monitors(conn: Connection) -> list[Monitor]:
-    """Every monitor, by name."""
-    return [_monitor(r) for r in conn.execute(select(MONITORS).order_by(MONITORS.c.name))]
+def list_monitors(conn: Connection, projects: Sequence[str] | None = None) -> list[Monitor]:
+    """Every monitor (of ``projects``; None: all), by name."""
+    query = select(MONITORS).order_by(MONITORS.c.name)
+    if projects is not None:
+        query = query.where(MONITORS.c.project.in_(list(projects)))
+    return [_monitor(r) for r in conn.execute(query)]
 
 
 def delete_monitor(conn: Connection, name: str) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, update
 
 from shipyard.entities import (
+    DEFAULT_PROJECT,
     PIPELINE_RUN_STATUSES,
     STEP_STATUSES,
     PipelineInfo,
@@ -52,10 +53,23 @@ def _dumps(value: Any) -> str:
 # ----------------------------------------------------------------------------- pipelines
 
 
-def upsert_pipeline(conn: Connection, name: str, ref: str, description: str, now: int) -> None:
-    """Record a pipeline (or update where it is defined)."""
+def upsert_pipeline(
+    conn: Connection,
+    name: str,
+    ref: str,
+    description: str,
+    now: int,
+    project: str = DEFAULT_PROJECT,
+) -> None:
+    """Record a pipeline in ``project`` (or update where it is defined; an existing pipeline
+    keeps its project)."""
     stmt = upsert(conn, PIPELINES).values(
-        name=name, ref=ref, description=description, created_at=now, updated_at=now
+        name=name,
+        ref=ref,
+        description=description,
+        created_at=now,
+        updated_at=now,
+        project=project,
     )
     conn.execute(
         stmt.on_conflict_do_update(
@@ -81,9 +95,12 @@ def get_pipeline(conn: Connection, name: str) -> PipelineInfo:
     return _pipeline(row)
 
 
-def list_pipelines(conn: Connection) -> list[PipelineInfo]:
-    """Every known pipeline, by name."""
-    return [_pipeline(r) for r in conn.execute(select(PIPELINES).order_by(PIPELINES.c.name))]
+def list_pipelines(conn: Connection, projects: Sequence[str] | None = None) -> list[PipelineInfo]:
+    """Every known pipeline (of ``projects``; None: all), by name."""
+    query = select(PIPELINES).order_by(PIPELINES.c.name)
+    if projects is not None:
+        query = query.where(PIPELINES.c.project.in_(list(projects)))
+    return [_pipeline(r) for r in conn.execute(query)]
 
 
 # ----------------------------------------------------------------------------- runs
@@ -96,8 +113,8 @@ def _check_status(status: str, allowed: Sequence[str], what: str) -> None:
         )
 
 
-def create_run(conn: Connection, run: PipelineRun) -> PipelineRun:
-    """Insert a pipeline run (its id is generated when empty)."""
+def create_run(conn: Connection, run: PipelineRun, project: str = DEFAULT_PROJECT) -> PipelineRun:
+    """Insert a pipeline run into ``project`` (its id is generated when empty)."""
     _check_status(run.status, PIPELINE_RUN_STATUSES, "pipeline run")
     run_id = run.id or new_id()
     conn.execute(
@@ -116,6 +133,7 @@ def create_run(conn: Connection, run: PipelineRun) -> PipelineRun:
             created_at=run.created_at,
             start_time=run.start_time,
             end_time=run.end_time,
+            project=project,
         )
     )
     return get_run(conn, run_id)
@@ -171,8 +189,10 @@ def list_runs(
     statuses: Sequence[str] | None,
     schedule: str | None,
     limit: int,
+    projects: Sequence[str] | None = None,
 ) -> list[PipelineRun]:
-    """Pipeline runs, newest first, optionally of one pipeline, schedule or set of statuses."""
+    """Pipeline runs, newest first, optionally of one pipeline, schedule or set of statuses,
+    of ``projects`` (None: all); every filter applies before ``limit``."""
     query = (
         select(PIPELINE_RUNS)
         .order_by(PIPELINE_RUNS.c.created_at.desc(), PIPELINE_RUNS.c.id)
@@ -184,6 +204,8 @@ def list_runs(
         query = query.where(PIPELINE_RUNS.c.schedule == schedule)
     if statuses:
         query = query.where(PIPELINE_RUNS.c.status.in_(list(statuses)))
+    if projects is not None:
+        query = query.where(PIPELINE_RUNS.c.project.in_(list(projects)))
     return [_run(row) for row in conn.execute(query)]
 
 
@@ -269,11 +291,17 @@ def get_step(conn: Connection, step_run_id: str) -> StepRun:
     return _step(row)
 
 
-def find_cached(conn: Connection, cache_key: str) -> StepRun | None:
-    """The newest successful step run with this cache key, if any."""
+def find_cached(conn: Connection, cache_key: str, project: str = DEFAULT_PROJECT) -> StepRun | None:
+    """The newest successful step run with this cache key in ``project``, if any: another
+    project's step runs are never reused (their outputs are not this project's to trust)."""
     row = conn.execute(
         select(STEP_RUNS)
-        .where(STEP_RUNS.c.cache_key == cache_key, STEP_RUNS.c.status == "FINISHED")
+        .join(PIPELINE_RUNS, STEP_RUNS.c.pipeline_run_id == PIPELINE_RUNS.c.id)
+        .where(
+            STEP_RUNS.c.cache_key == cache_key,
+            STEP_RUNS.c.status == "FINISHED",
+            PIPELINE_RUNS.c.project == project,
+        )
         .order_by(STEP_RUNS.c.end_time.desc())
         .limit(1)
     ).first()
@@ -283,8 +311,9 @@ def find_cached(conn: Connection, cache_key: str) -> StepRun | None:
 # ----------------------------------------------------------------------------- schedules
 
 
-def put_schedule(conn: Connection, schedule: Schedule) -> None:
-    """Create or replace a schedule (its last fire time is kept when it already exists)."""
+def put_schedule(conn: Connection, schedule: Schedule, project: str = DEFAULT_PROJECT) -> None:
+    """Create or replace a schedule in ``project`` (its last fire time and project are kept
+    when it already exists)."""
     values = {
         "pipeline": schedule.pipeline,
         "ref": schedule.ref,
@@ -299,6 +328,7 @@ def put_schedule(conn: Connection, schedule: Schedule) -> None:
         name=schedule.name,
         created_at=schedule.created_at,
         last_fire_at=schedule.last_fire_at,
+        project=project,
         **values,
     )
     conn.execute(stmt.on_conflict_do_update(index_elements=["name"], set_=values))
@@ -319,9 +349,12 @@ def get_schedule(conn: Connection, name: str) -> Schedule:
     return _schedule(row)
 
 
-def list_schedules(conn: Connection) -> list[Schedule]:
-    """Every schedule, by name."""
-    return [_schedule(r) for r in conn.execute(select(SCHEDULES).order_by(SCHEDULES.c.name))]
+def list_schedules(conn: Connection, projects: Sequence[str] | None = None) -> list[Schedule]:
+    """Every schedule (of ``projects``; None: all), by name."""
+    query = select(SCHEDULES).order_by(SCHEDULES.c.name)
+    if projects is not None:
+        query = query.where(SCHEDULES.c.project.in_(list(projects)))
+    return [_schedule(r) for r in conn.execute(query)]
 
 
 def delete_schedule(conn: Connection, name: str) -> None:

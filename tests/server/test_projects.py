@@ -1,0 +1,394 @@
+"""Every record belongs to a project, and a user with a role only on another project gets
+403 (or 404 for a blob) and never its data, through every route and every lineage node kind;
+the project's own users still succeed. The step-cache exploit (patch another project's step
+outputs to point at a pickle) fails at the route, and a schedule only ever runs a pipeline
+registered in its own project, by that pipeline's reference."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from shipyard.client import LocalStore
+from shipyard.config import Settings
+from shipyard.entities import (
+    ArtifactInfo,
+    FeatureObject,
+    LineageEdge,
+    LineageNode,
+    Monitor,
+    MonitorRun,
+    PipelineRun,
+    Schedule,
+    StepRun,
+)
+from shipyard.pipelines import Scheduler
+from tests.support.scheduling import Recorder
+from tests.support.server import LiveServer
+
+API = "/api/v1"
+#: Users: one maintainer per project, and an admin of every project.
+USERS = {
+    "owner": {"default": "maintainer"},
+    "fraud": {"fraud": "maintainer"},
+    "root": {"*": "admin"},
+}
+
+
+@dataclass
+class Projects:
+    """A server with authentication, a record of every kind in project 'default' (and a few
+    in 'fraud'), and a client per user."""
+
+    store: LocalStore
+    url: str
+    tmp: Path
+    tokens: dict[str, str] = field(default_factory=dict)
+    nodes: dict[str, LineageNode] = field(default_factory=dict)  # default's, by kind
+    names: dict[str, str] = field(default_factory=dict)  # default's records, by kind
+
+    def client(self, user: str) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.tokens[user]}"}
+        return httpx.Client(base_url=self.url + API, headers=headers, timeout=60)
+
+
+def _blob(store: LocalStore, tmp: Path, content: bytes) -> str:
+    path = tmp / f"{uuid.uuid4().hex}.bin"
+    path.write_bytes(content)
+    return store.put_blob(path)
+
+
+Seeded = tuple[dict[str, LineageNode], dict[str, str]]
+
+
+def _seed(store: LocalStore, tmp: Path, project: str) -> Seeded:
+    """One record of every kind in ``project``, linked in one lineage chain."""
+    tag = f"{project}-{uuid.uuid4().hex[:6]}"
+    exp = store.create_experiment(f"e-{tag}", project=project)
+    run = store.create_run(exp.id, "r")
+    artifact = tmp / f"{tag}.txt"
+    artifact.write_text(f"artifact of {tag}")
+    store.log_artifact(run.id, artifact, "a.txt")
+    parquet = tmp / f"{tag}.parquet"
+    parquet.write_bytes(f"rows of {tag}".encode())
+    dataset = store.create_dataset_version(
+        f"d-{tag}", parquet, num_rows=1, schema=[], profile={}, project=project
+    )
+    model_file = ArtifactInfo("model.txt", _blob(store, tmp, f"model {tag}".encode()), 8)
+    version = store.create_model_version(f"m-{tag}", [model_file], flavor="pyfunc", project=project)
+    store.set_model_alias(f"m-{tag}", "champion", 1)
+    event = store.list_alias_events(f"m-{tag}")[0]
+    store.register_pipeline(f"p-{tag}", "pkg.mod:p", project=project)
+    output = _blob(store, tmp, f"step output {tag}".encode())
+    prun, (step,) = store.create_pipeline_run(
+        PipelineRun("", f"p-{tag}", "pkg.mod:p", "FINISHED", {}, "inline", [], created_at=1),
+        [
+            StepRun(
+                "",
+                "",
+                "a",
+                "pkg.mod:a",
+                "FINISHED",
+                cache_key=f"key-{tag}",
+                end_time=2,
+                outputs=[{"digest": output, "format": "json"}],
+            )
+        ],
+        project=project,
+    )
+    store.put_schedule(Schedule(f"s-{tag}", f"p-{tag}", "pkg.mod:p", "0 3 * * *"), project)
+    store.apply_feature_objects(
+        [
+            FeatureObject("entity", f"u_{tag}", {"join_keys": ["id"]}),
+            FeatureObject("feature_view", f"v_{tag}", {"entities": [f"u_{tag}"]}),
+        ],
+        project=project,
+    )
+    store.record_feature_materialization(f"v_{tag}", 0, 10, 1)
+    store.put_monitor(Monitor(f"mon-{tag}", f"m-{tag}@champion"), project)
+    monitor_run = store.add_monitor_run(
+        MonitorRun(uuid.uuid4().hex, f"mon-{tag}", 1, 2, 0, 1, 1, "ok")
+    )
+    nodes = {
+        "run": LineageNode("run", run.id),
+        "dataset_version": LineageNode("dataset_version", dataset.id),
+        "model_version": LineageNode("model_version", version.id),
+        "alias_event": LineageNode("alias_event", str(event.id)),
+        "pipeline_run": LineageNode("pipeline_run", prun.id),
+        "step_run": LineageNode("step_run", step),
+        "feature_view": LineageNode("feature_view", f"v_{tag}"),
+        "monitor_run": LineageNode("monitor_run", monitor_run.id),
+    }
+    chain = list(nodes.values())
+    store.add_lineage_edges([LineageEdge(a, b, "produced") for a, b in itertools.pairwise(chain)])
+    names = {
+        "experiment": exp.name,
+        "dataset": dataset.dataset,
+        "model": f"m-{tag}",
+        "pipeline": f"p-{tag}",
+        "schedule": f"s-{tag}",
+        "view": f"v_{tag}",
+        "monitor": f"mon-{tag}",
+        "cache_key": f"key-{tag}",
+        "artifact": hashlib.sha256(artifact.read_bytes()).hexdigest(),
+        "step_output": output,
+    }
+    return nodes, names
+
+
+@pytest.fixture
+def projects(live_server: LiveServer, sqlite_settings: Settings, tmp_path: Path) -> Projects:
+    store = LocalStore(sqlite_settings)
+    live_server.serve(store, auth=True)
+    world = Projects(store, live_server.url, tmp_path)
+    for name, grants in USERS.items():
+        store.create_user(name)
+        for project, role in grants.items():
+            store.set_role(name, project, role)
+        world.tokens[name] = store.create_token(name, "test").token
+    world.nodes, world.names = _seed(store, tmp_path, "default")
+    return world
+
+
+# ---------------------------------------------------------------------------- lineage
+
+
+LINEAGE_KINDS = [
+    "run",
+    "dataset_version",
+    "model_version",
+    "alias_event",
+    "pipeline_run",
+    "step_run",
+    "feature_view",
+    "monitor_run",
+]
+
+
+@pytest.mark.parametrize("kind", LINEAGE_KINDS)
+def test_lineage_of_every_node_kind_is_read_only_by_its_project(
+    projects: Projects, kind: str
+) -> None:
+    node = projects.nodes[kind]
+    query = {"kind": node.kind, "id": node.id, "direction": "down"}
+    with projects.client("fraud") as fraud, projects.client("owner") as owner:
+        refused = fraud.get("/lineage", params=query)
+        assert refused.status_code == 403 and refused.json()["code"] == "permission_denied"
+        assert node.id not in refused.text
+        for direction in ("up", "down"):
+            mine = owner.get("/lineage", params={**query, "direction": direction})
+            assert mine.status_code == 200
+        edges = owner.get("/lineage", params={"kind": node.kind, "id": node.id}).json()["edges"]
+        edges += owner.get("/lineage", params=query).json()["edges"]
+        assert edges  # every node is on the chain
+
+
+def test_a_lineage_walk_stops_at_nodes_of_projects_the_caller_cannot_read(
+    projects: Projects,
+) -> None:
+    theirs, _ = _seed(projects.store, projects.tmp, "fraud")
+    mine = projects.nodes["monitor_run"]
+    projects.store.add_lineage_edges([LineageEdge(mine, theirs["run"], "consumed")])
+    walked = f"{theirs['run'].id}"
+    with projects.client("owner") as owner, projects.client("root") as root:
+        seen = owner.get(
+            "/lineage", params={"kind": "run", "id": projects.nodes["run"].id, "direction": "down"}
+        )
+        assert seen.status_code == 200 and walked not in seen.text
+        assert len(seen.json()["edges"]) == len(LINEAGE_KINDS) - 1  # the chain, not beyond
+        everything = root.get(
+            "/lineage", params={"kind": "run", "id": projects.nodes["run"].id, "direction": "down"}
+        )
+        assert walked in everything.text  # an admin of every project sees across
+
+
+def test_writing_a_lineage_edge_needs_editor_on_both_ends(projects: Projects) -> None:
+    theirs, _ = _seed(projects.store, projects.tmp, "fraud")
+    across = {
+        "src": {"kind": "run", "id": theirs["run"].id},
+        "dst": {"kind": "model_version", "id": projects.nodes["model_version"].id},
+        "relation": "produced",
+    }
+    unowned = {
+        "src": {"kind": "run", "id": theirs["run"].id},
+        "dst": {"kind": "deployment", "id": "prod"},
+        "relation": "produced",
+    }
+    with projects.client("fraud") as fraud, projects.client("owner") as owner:
+        for edges in ([across], [unowned]):
+            assert fraud.post("/lineage/edges", json={"edges": edges}).status_code == 403
+        assert owner.post("/lineage/edges", json={"edges": [across]}).status_code == 403
+        inside = {**across, "src": {"kind": "run", "id": projects.nodes["run"].id}}
+        assert owner.post("/lineage/edges", json={"edges": [inside]}).status_code == 204
+    reached = projects.store.get_lineage(projects.nodes["model_version"], "up", 1)
+    assert LineageNode("run", theirs["run"].id) not in {e.src for e in reached}
+
+
+# ---------------------------------------------------------------------------- blobs
+
+
+def test_a_blob_is_read_only_by_projects_that_reference_it(projects: Projects) -> None:
+    theirs, their_names = _seed(projects.store, projects.tmp, "fraud")
+    uploaded = b"uploaded by fraud, referenced by nobody"
+    digest = hashlib.sha256(uploaded).hexdigest()
+    mine = [projects.names["artifact"], projects.names["step_output"]]
+    mine.append(
+        projects.store.get_dataset_version_by_id(projects.nodes["dataset_version"].id).content_hash
+    )
+    with projects.client("fraud") as fraud, projects.client("owner") as owner:
+        assert fraud.put(f"/blobs/{digest}", content=uploaded).status_code == 200
+        # storing a blob grants no right to read it, and another project's blobs are unknown
+        for unreadable in [digest, *mine]:
+            refused = fraud.get(f"/blobs/{unreadable}")
+            assert refused.status_code == 404 and refused.json()["code"] == "not_found"
+            assert str(projects.store.settings.home) not in refused.text
+        for readable in mine:
+            assert owner.get(f"/blobs/{readable}").status_code == 200
+        assert fraud.get(f"/blobs/{their_names['artifact']}").status_code == 200
+        assert owner.get(f"/blobs/{their_names['artifact']}").status_code == 404
+    assert theirs  # fraud's records exist, only fraud reads them
+
+
+# ---------------------------------------------------------------------------- listings
+
+
+def test_listings_hold_only_records_of_readable_projects_before_the_limit(
+    projects: Projects,
+) -> None:
+    _, theirs = _seed(projects.store, projects.tmp, "fraud")
+    for _ in range(3):  # default's runs are newer: a limit applied first would hide fraud's
+        projects.store.create_pipeline_run(
+            PipelineRun(
+                "", projects.names["pipeline"], "pkg.mod:p", "QUEUED", {}, "", [], created_at=10**12
+            )
+        )
+    listings = {
+        "/datasets": ("datasets", "name", "dataset"),
+        "/pipelines": ("pipelines", "name", "pipeline"),
+        "/schedules": ("schedules", "name", "schedule"),
+        "/monitors": ("monitors", "name", "monitor"),
+        "/features/objects?kind=feature_view": ("objects", "name", "view"),
+        "/pipeline-runs?limit=1": ("runs", "pipeline", "pipeline"),
+    }
+    with projects.client("fraud") as fraud, projects.client("owner") as owner:
+        for path, (key, attribute, kind) in listings.items():
+            found = [item[attribute] for item in fraud.get(path).json()[key]]
+            assert found == [theirs[kind]], path
+            assert projects.names[kind] not in fraud.get(path).text
+            owned = [item[attribute] for item in owner.get(path).json()[key]]
+            assert owned == [projects.names[kind]], path
+            assert {i["project"] for i in owner.get(path).json()[key]} == {"default"}
+
+
+# ---------------------------------------------------------------------------- defect 1
+
+
+def test_patching_another_projects_step_outputs_fails_at_the_route(projects: Projects) -> None:
+    """The exploit: list another project's runs, point one of its step's outputs at a
+    pickle, and wait for that project's next run to load it from the step cache."""
+    step_id = projects.nodes["step_run"].id
+    run_id = projects.nodes["pipeline_run"].id
+    before = projects.store.get_step_run(step_id)
+    pickle = b"\x80\x04cposix\nsystem\n."  # what an attacker would upload
+    digest = hashlib.sha256(pickle).hexdigest()
+    evil = {"outputs": [{"digest": digest, "format": "pickle"}]}
+    with projects.client("fraud") as fraud:
+        assert fraud.put(f"/blobs/{digest}", content=pickle).status_code == 200
+        assert run_id not in fraud.get("/pipeline-runs").text
+        for answer in (
+            fraud.get(f"/pipeline-runs/{run_id}"),
+            fraud.get(f"/pipeline-runs/{run_id[:8]}"),
+            fraud.get(f"/pipeline-runs/{run_id}/steps"),
+            fraud.get(f"/step-runs/{step_id}"),
+            fraud.patch(f"/step-runs/{step_id}", json=evil),
+            fraud.patch("/step-runs", json={"updates": {step_id: evil}}),
+            fraud.patch(f"/pipeline-runs/{run_id}", json={"status": "RUNNING"}),
+            fraud.post(f"/pipeline-runs/{run_id}/steps", json={"steps": []}),
+            fraud.get(f"/step-cache/{projects.names['cache_key']}"),  # 'default' by default
+        ):
+            assert answer.status_code == 403, answer.text
+            assert step_id not in answer.text
+        # fraud's own step run with the victim's cache key is never offered to 'default'
+        planted = {
+            "run": PipelineRun("", "p", "x:p", "FINISHED", {}, "", [], 1).to_dict(),
+            "steps": [
+                StepRun(
+                    "",
+                    "",
+                    "a",
+                    "x:a",
+                    "FINISHED",
+                    cache_key=projects.names["cache_key"],
+                    end_time=10**13,
+                    outputs=evil["outputs"],
+                ).to_dict()
+            ],
+            "project": "fraud",
+        }
+        assert fraud.post("/pipeline-runs", json=planted).status_code == 200
+    assert projects.store.get_step_run(step_id) == before
+    hit = projects.store.find_cached_step_run(projects.names["cache_key"], project="default")
+    assert hit is not None and hit.id == step_id and hit.outputs == before.outputs
+    with projects.client("owner") as owner:
+        cached = owner.get(f"/step-cache/{projects.names['cache_key']}").json()["step_run"]
+        assert cached["id"] == step_id
+
+
+# ---------------------------------------------------------------------------- schedules
+
+
+def test_a_schedule_runs_only_the_pipeline_its_project_registered(projects: Projects) -> None:
+    pipeline = projects.names["pipeline"]
+    free_form = Schedule("nightly", pipeline, "os:system", "0 3 * * *").to_dict()
+    _, theirs = _seed(projects.store, projects.tmp, "fraud")
+    with projects.client("owner") as owner, projects.client("fraud") as fraud:
+        stored = owner.post("/schedules", json=free_form)
+        assert stored.status_code == 200 and stored.json()["ref"] == "pkg.mod:p"
+        # a pipeline of another project cannot be scheduled here (nor by name squatting)
+        foreign = owner.post("/schedules", json={**free_form, "pipeline": theirs["pipeline"]})
+        assert foreign.status_code == 422 and foreign.json()["field"] == "pipeline"
+        hijack = fraud.post("/schedules", json={**free_form, "project": "fraud"})
+        assert hijack.status_code == 403  # 'nightly' is default's
+    # a ref written into the database is never imported: the registered pipeline's is
+    with projects.store.engine.begin() as conn:
+        conn.execute(text("UPDATE schedules SET ref = 'evil.module:run', last_fire_at = 0"))
+    # fraud queues a run for default's schedule in its own project: never launched
+    projects.store.create_pipeline_run(
+        PipelineRun(
+            "",
+            pipeline,
+            "evil.module:run",
+            "QUEUED",
+            {},
+            "",
+            [],
+            created_at=0,
+            schedule="nightly",
+            scheduled_for=0,
+        ),
+        project="fraud",
+    )
+    recorder = Recorder()
+    scheduler = Scheduler(projects.store, clock=lambda: 10**13, launcher=recorder)
+    scheduler.tick()
+    launched = [r for r in recorder.launched if r.schedule == "nightly"]
+    assert [(r.ref, r.project) for r in launched] == [("pkg.mod:p", "default")]
+
+
+def test_a_schedule_whose_pipeline_left_its_project_starts_nothing(
+    projects: Projects,
+) -> None:
+    schedule = projects.names["schedule"]
+    with projects.store.engine.begin() as conn:
+        conn.execute(text("UPDATE pipelines SET project = 'fraud'"))
+        conn.execute(text("UPDATE schedules SET last_fire_at = 0"))
+    recorder = Recorder()
+    Scheduler(projects.store, clock=lambda: 10**13, launcher=recorder).tick()
+    assert [r for r in recorder.launched if r.schedule == schedule] == []
