@@ -7,6 +7,7 @@ import os
 import typer
 
 from shipyard.cli._render import console, friendly_errors, safe
+from shipyard.cli._store import redact_url
 from shipyard.config import load_settings
 
 
@@ -28,8 +29,9 @@ def server(
     access_log: bool = typer.Option(False, "--access-log", help="Log every request."),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning, error."),
 ) -> None:
-    """Run the Shipyard server: the tracking API for SDKs and CLIs that set
-    SHIPYARD_TRACKING_URI=http://HOST:PORT."""
+    """Run the Shipyard server for a team.
+
+    The tracking API for SDKs and CLIs that set SHIPYARD_TRACKING_URI=http://HOST:PORT."""
     from shipyard.server import check_auth, serve
 
     # Settings reach the worker processes through the environment.
@@ -43,19 +45,9 @@ def server(
         mode = "tokens required" if settings.server_auth else "no authentication"
         console.print(
             f"shipyard server on [bold]http://{safe(host)}:{port}[/] ({workers} worker"
-            f"{'s' if workers > 1 else ''}, {mode}); metadata {safe(_redact(settings.db_url))}, "
+            f"{'s' if workers > 1 else ''}, {mode}); metadata {safe(redact_url(settings.db_url))}, "
             f"artifacts {safe(settings.artifacts_uri)}",
             highlight=False,
             soft_wrap=True,
         )
         serve(settings, host, port, workers, access_log=access_log, log_level=log_level)
-
-
-def _redact(url: str) -> str:
-    """A database URL without its password."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
