@@ -222,8 +222,10 @@ def promote(
         return
     if event.outcome == "rejected":
         where = f"version {event.from_version}" if event.from_version else "nothing"
+        failed = [g.rule for g in event.gates if not g.passed]
         err_console.print(
-            f"[bold red]error:[/] not promoted: a gate failed; @{to} still points at {where} "
+            f"[bold red]error:[/] not promoted: {len(failed)} of {len(event.gates)} gate(s) "
+            f"failed ({safe('; '.join(failed))}); @{to} still points at {where} "
             "(the attempt is recorded in the history; --force overrides)",
             soft_wrap=True,
         )
