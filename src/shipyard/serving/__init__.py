@@ -31,6 +31,7 @@ from shipyard.serving._prediction_log import (
 )
 from shipyard.serving._run import serve
 from shipyard.serving._service import FEATURE_SERVICE_KEY
+from shipyard.serving._wheel import installed_wheel
 
 __all__ = [
     "FEATURE_SERVICE_KEY",
@@ -41,6 +42,7 @@ __all__ = [
     "ServingConfig",
     "build",
     "create_app",
+    "installed_wheel",
     "iter_predictions",
     "log_labels",
     "log_root",
