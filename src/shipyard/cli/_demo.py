@@ -4,7 +4,7 @@ the progress bar and one-line errors instead of tracebacks."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from rich.console import RenderableType
@@ -34,8 +34,10 @@ class Terminal:
 
             yield report
 
-    def status(self, text: str) -> AbstractContextManager[Any]:
-        return console.status(text)
+    @contextmanager
+    def status(self, text: str) -> Iterator[Any]:
+        with friendly_errors(), console.status(text) as spinner:
+            yield spinner
 
 
 def demo() -> None:
