@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.rule import Rule
 from rich.table import Table
 
@@ -29,6 +28,8 @@ from shipyard._markup import fmt_value as fmt_value, safe as safe
 from shipyard.errors import ShipyardError
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from shipyard.entities import Run
 
 #: The width of output that is not a terminal: wide enough that no table is cut.
@@ -117,6 +118,8 @@ def print_listing(listing: Listing, fmt: OutputFormat, empty_hint: str = "") -> 
 
 def progress_bar() -> Progress:
     """A labelled progress bar with a done/total count and the elapsed time."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(
         TextColumn("[bold blue]{task.description}"),
         BarColumn(),
