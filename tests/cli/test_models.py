@@ -59,7 +59,10 @@ def test_promote_through_gates(cli: Cli, churn: Client) -> None:
     result = cli.invoke("models", "promote", "churn", "-v", "2", "--to", "champion", *gates)
     assert result.exit_code == 1
     assert "FAIL" in result.stdout and "0.85 < 0.9" in result.stdout
-    assert "not promoted: a gate failed; @champion still points at version 1" in result.stderr
+    assert (
+        "not promoted: 1 of 2 gate(s) failed (metrics.auc >= champion.metrics.auc); "
+        "@champion still points at version 1"
+    ) in " ".join(result.stderr.split())
     assert shipyard.models.get_version("churn@champion").version == 1
     dry = cli.ok("models", "promote", "churn", "-v", "3", *gates, "--dry-run")
     assert "dry run: gates pass; nothing changed" in dry
@@ -67,6 +70,20 @@ def test_promote_through_gates(cli: Cli, churn: Client) -> None:
     assert "(forced past failing gates)" in forced
     outcomes = [(e.outcome, e.forced) for e in shipyard.models.history("churn")]
     assert outcomes == [("moved", True), ("rejected", False), ("moved", False)]
+
+
+def test_a_rejected_promotion_names_every_failed_gate(cli: Cli, churn: Client) -> None:
+    shipyard.set_alias("churn", "champion", 1)
+    gates = ["metrics.auc >= champion.metrics.auc", "metrics.auc > 0.88"]
+    result = cli.invoke("models", "promote", "churn", "-v", "2", *(f"--require={g}" for g in gates))
+    assert result.exit_code == 1
+    line = " ".join(result.stderr.split())
+    assert f"2 of 2 gate(s) failed ({gates[0]}; {gates[1]})" in line
+    with pytest.raises(shipyard.errors.Conflict) as caught:  # the SDK says the same
+        shipyard.promote("churn", 2, to="champion", require=gates)
+    message = caught.value.message
+    assert "failed 2 of 2 promotion gate(s)" in message
+    assert all(g in message for g in gates), message
 
 
 def test_promote_bad_input_changes_nothing(cli: Cli, churn: Client) -> None:

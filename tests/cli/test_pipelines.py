@@ -51,7 +51,9 @@ def test_schedule_commands_and_bad_input(cli: Cli, sqlite_sdk: Client) -> None:
     assert "not a valid cron expression" in cli.errors("pipelines", "schedule", CHAIN, "daily")
     cli.ok("pipelines", "unschedule", "often")
     assert "no schedule named 'often'" in cli.errors("pipelines", "unschedule", "often")
-    assert "started" not in cli.ok("scheduler", "--once")  # nothing due yet
+    once = cli.ok("scheduler", "--once")
+    assert "started" not in once  # nothing due yet
+    assert "scheduler: checking once" in once and "every" not in once
     assert "no pipeline named 'ghost'" in cli.errors("pipelines", "run", "ghost")
     assert "cannot import pipeline" in cli.errors("pipelines", "run", "nowhere:pipe")
     assert "has no parameter bogus" in cli.errors("pipelines", "run", CHAIN, "-p", "bogus=1")

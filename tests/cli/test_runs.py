@@ -315,3 +315,22 @@ def test_python_dash_m_runs_the_cli() -> None:
     import shipyard
 
     assert done.stdout.strip() == shipyard.__version__
+
+
+def test_a_filter_on_a_key_no_run_has_names_it_and_suggests_near_ones(
+    cli: Cli, sdk: Client
+) -> None:
+    with shipyard.start_run(experiment="churn"):
+        shipyard.log_metric("auc", 0.93)
+        shipyard.log_param("model", "rf")
+    line = cli.fails("runs", "search", "metrics.aucc > 0.9", "-e", "churn")
+    assert "no run in the searched experiments has metrics.aucc" in line
+    assert "did you mean metrics.auc?" in line
+    line = cli.fails("runs", "search", "metrics.auc > 0.9 and params.modle = 'rf'")
+    assert "params.modle (did you mean params.model?)" in line and "metrics.auc" not in line
+    with pytest.raises(shipyard.errors.InvalidArgument, match=r"metrics\.aucc") as caught:
+        shipyard.search_runs("churn", "metrics.aucc > 0.9")  # the SDK (and server) say it too
+    assert caught.value.field == "filter"
+    # a known key that matches nothing is an empty answer, not an error
+    assert shipyard.search_runs("churn", "metrics.auc > 0.99", output="runs").runs == []
+    assert "metrics.aucc" in cli.fails("runs", "search", "metrics.aucc > 0.9", "-o", "metrics.auc")

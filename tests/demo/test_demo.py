@@ -117,3 +117,28 @@ def test_demo_end_to_end(cli: Cli, default_client: None, tmp_path: Path) -> None
     assert "demo-model/2" in after and "breast-cancer@2" in after
     assert "triggered by monitor run " + second.id[:12] in after
     assert "git commit" in before and "git commit" in after
+
+
+@pytest.mark.slow
+def test_demo_runs_again_in_the_same_folder_under_fresh_names(
+    cli: Cli, default_client: None, tmp_path: Path
+) -> None:
+    first = cli.ok("demo")
+    second = cli.ok("demo")
+    flat = " ".join(second.split())
+    assert "demo run 2 in this store, in a fresh experiment demo-2, model demo-model-2" in flat
+    assert "tracked 8 runs in experiment demo-2" in flat
+    assert "promoted: demo-model-2@champion -> version 1" in flat
+    assert "swapped from version 1 to 2" in flat
+    assert "dataset breast-cancer-2@1" in flat and "(3/13 steps cached)" in flat
+    assert "shipyard lineage run: --up" not in flat  # a run id is always given
+
+    # the first run's objects are as the first run left them
+    assert shipyard.models.get_version("demo-model@champion").version == 2
+    assert shipyard.data.get("breast-cancer@latest").version == 2
+    assert shipyard.models.get_version("demo-model-2@champion").version == 2
+    assert shipyard.data.get("breast-cancer-2@latest").version == 2
+    for experiment in ("demo", "demo-2"):
+        runs = shipyard.search_runs(experiment, "metrics.val_auc > 0", output="runs").runs
+        assert len(runs) >= 8
+    assert "tracked 8 runs in experiment demo " in " ".join(first.split())

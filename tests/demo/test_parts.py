@@ -39,3 +39,16 @@ def test_a_failing_stage_ends_the_demo_with_one_error_line(
     stderr = cli.errors("demo")
     assert len(stderr.splitlines()) == 1
     assert stderr.startswith("error: ") and "flush_interval" in stderr
+
+
+def test_each_demo_run_gets_the_first_names_not_taken() -> None:
+    from shipyard.demo import DemoNames, first_free
+
+    assert first_free(set()) == DemoNames(1, "demo", "demo-model", "breast-cancer")
+    assert first_free({"demo"}).number == 2
+    assert first_free({"demo", "demo-model-2"}) == DemoNames(
+        3, "demo-3", "demo-model-3", "breast-cancer-3"
+    )
+    assert first_free({"breast-cancer"}).monitor == "demo-model-2"
+    with pytest.raises(ValueError, match="start at 1"):
+        DemoNames.numbered(0)

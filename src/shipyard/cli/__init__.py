@@ -1,4 +1,8 @@
-"""The `shipyard` command line: thin commands over the SDK, rendered with Rich."""
+"""The `shipyard` command line: thin commands over the SDK, rendered with Rich.
+
+Importing this package loads Typer and Rich only: each command imports the parts of Shipyard
+it needs (pandas, SQLAlchemy, FastAPI ...) when it runs, so `shipyard --help` is immediate.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from shipyard.cli import (
     _data,
     _experiments,
     _features,
+    _help,
     _maintenance,
     _models,
     _monitor,
@@ -17,8 +22,11 @@ from shipyard.cli import (
     _serving,
 )
 from shipyard.cli._demo import demo
+from shipyard.cli._info import info
 from shipyard.cli._lineage import lineage_command
 from shipyard.cli._server import server
+
+_help.install()
 
 app = typer.Typer(
     name="shipyard",
@@ -41,8 +49,30 @@ app.command()(_access.audit)
 app.command()(demo)
 app.command()(server)
 _maintenance.register(app)
+app.command()(info)
 for _command in (_serving.serve, _serving.predict, _serving.build):
     app.command()(_command)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        import shipyard
+
+        typer.echo(shipyard.__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Print the Shipyard version and exit.",
+    ),
+) -> None:
+    """Shipyard: track, register, serve and monitor models, embedded or at scale."""
 
 
 @app.command()

@@ -9,13 +9,20 @@ from __future__ import annotations
 import re
 
 import typer
-from rich.table import Table
 
-from shipyard.cli._render import console, fmt_time, friendly_errors, safe
-from shipyard.client import now_ms
+from shipyard.cli._render import (
+    FormatOpt,
+    Listing,
+    OutputFormat,
+    console,
+    fmt_time,
+    friendly_errors,
+    print_listing,
+    safe,
+)
+from shipyard.cli._store import existing_client, get_client
 from shipyard.entities import DEFAULT_PROJECT, ROLES
 from shipyard.errors import InvalidArgument
-from shipyard.tracking import get_client
 
 users = typer.Typer(help="Create users and give them roles on projects.", no_args_is_help=True)
 tokens = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
@@ -56,16 +63,14 @@ def create_user(
 
 
 @users.command("list")
-def list_users() -> None:
+def list_users(fmt: OutputFormat = FormatOpt) -> None:
     """List users and their roles."""
     with friendly_errors():
-        found = get_client().store.list_users()
-    table = Table(title="Users", header_style="bold")
-    for column in ("name", "created", "roles"):
-        table.add_column(column)
+        found = existing_client().store.list_users()
+    listing = Listing("Users", ("name", "created", "roles"))
     for user in found:
-        table.add_row(safe(user.name), fmt_time(user.created_at), _roles(user.roles))
-    console.print(table)
+        listing.add([user.name, fmt_time(user.created_at), _roles(user.roles)])
+    print_listing(listing, fmt)
 
 
 @users.command("grant")
@@ -74,7 +79,7 @@ def grant(
 ) -> None:
     """Give a user a role on a project (replacing the role they had there)."""
     with friendly_errors():
-        get_client().store.set_role(name, project, role)
+        existing_client().store.set_role(name, project, role)
     console.print(f"[bold]{safe(name)}[/] is now {role} on {safe(project)}")
 
 
@@ -82,7 +87,7 @@ def grant(
 def revoke_role(name: str, project: str = ProjectOpt) -> None:
     """Take away a user's role on a project."""
     with friendly_errors():
-        get_client().store.set_role(name, project, None)
+        existing_client().store.set_role(name, project, None)
     console.print(f"[bold]{safe(name)}[/] has no role on {safe(project)} any more")
 
 
@@ -109,6 +114,8 @@ def create_token(
     ),
 ) -> None:
     """Create an API token. It is printed once and never stored in clear."""
+    from shipyard.client import now_ms
+
     with friendly_errors():
         client = get_client()
         expires_at = None if expires_in is None else now_ms() + parse_duration(expires_in)
@@ -134,14 +141,15 @@ def create_token(
 @tokens.command("list")
 def list_tokens(
     user: str | None = typer.Option(None, "--user", "-u", help="Whose tokens (admins only)."),
+    fmt: OutputFormat = FormatOpt,
 ) -> None:
     """List API tokens (never the secrets)."""
+    from shipyard.client import now_ms
+
     with friendly_errors():
-        found = get_client().store.list_tokens(user)
+        found = existing_client().store.list_tokens(user)
     now = now_ms()
-    table = Table(title="API tokens", header_style="bold")
-    for column in ("id", "user", "name", "created", "expires", "state"):
-        table.add_column(column)
+    listing = Listing("API tokens", ("id", "user", "name", "created", "expires", "state"))
     for token in found:
         state = "active"
         if token.revoked_at is not None:
@@ -149,17 +157,15 @@ def list_tokens(
         elif token.expires_at is not None and token.expires_at <= now:
             state = "expired"
         expires = fmt_time(token.expires_at) if token.expires_at is not None else "never"
-        table.add_row(
-            token.id, safe(token.user), safe(token.name), fmt_time(token.created_at), expires, state
-        )
-    console.print(table)
+        listing.add([token.id, token.user, token.name, fmt_time(token.created_at), expires, state])
+    print_listing(listing, fmt)
 
 
 @tokens.command("revoke")
 def revoke_token(token_id: str) -> None:
     """Revoke an API token (by the id `shipyard tokens list` shows)."""
     with friendly_errors():
-        get_client().store.revoke_token(token_id)
+        existing_client().store.revoke_token(token_id)
     console.print(f"revoked token [bold]{safe(token_id)}[/]")
 
 
@@ -167,21 +173,19 @@ def audit(
     limit: int = typer.Option(50, "--limit", "-n", help="How many entries."),
     user: str | None = typer.Option(None, "--user", "-u", help="Only this user's requests."),
     project: list[str] = typer.Option([], "--project", "-p", help="Only these projects."),
+    fmt: OutputFormat = FormatOpt,
 ) -> None:
     """Show the server's audit log of writes, newest first (admins)."""
     with friendly_errors():
-        entries = get_client().store.list_audit(limit, None, user, project or None)
-    table = Table(title="Audit log", header_style="bold")
-    for column in ("id", "when", "user", "request", "status", "project", "client"):
-        table.add_column(column)
+        entries = existing_client().store.list_audit(limit, None, user, project or None)
+    columns = ("id", "when", "user", "request", "status", "project", "client")
+    listing = Listing("Audit log", columns)
     for entry in entries:
-        table.add_row(
-            str(entry.id),
-            fmt_time(entry.at),
-            safe(entry.user),
-            safe(f"{entry.method} {entry.path}"),
-            str(entry.status),
-            safe(entry.project or "-"),
-            safe(entry.client),
-        )
-    console.print(table)
+        listing.add(
+            [entry.id, fmt_time(entry.at), entry.user, f"{entry.method} {entry.path}",
+             entry.status, entry.project, entry.client],
+            [str(entry.id), fmt_time(entry.at), safe(entry.user),
+             safe(f"{entry.method} {entry.path}"), str(entry.status), safe(entry.project or "-"),
+             safe(entry.client)],
+        )  # fmt: skip
+    print_listing(listing, fmt)

@@ -8,8 +8,18 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from shipyard import data
-from shipyard.cli._render import console, fmt_time, fmt_value, friendly_errors, safe
+from shipyard.cli._render import (
+    FormatOpt,
+    Listing,
+    OutputFormat,
+    console,
+    fmt_time,
+    fmt_value,
+    friendly_errors,
+    print_listing,
+    safe,
+)
+from shipyard.cli._store import require_store
 from shipyard.entities import DatasetVersion
 
 app = typer.Typer(
@@ -32,6 +42,8 @@ def register(
     description: str = typer.Option("", "--description", "-d", help="What this version is."),
 ) -> None:
     """Register a file, folder or glob as a dataset version (identical data: same version)."""
+    from shipyard import data
+
     with friendly_errors(), console.status(f"hashing and profiling {safe(source)}"):
         version = data.register(name, source, description=description)
     console.print(
@@ -41,22 +53,21 @@ def register(
 
 
 @app.command("list")
-def list_() -> None:
+def list_(fmt: OutputFormat = FormatOpt) -> None:
     """List datasets with their latest version."""
+    from shipyard import data
+
     with friendly_errors():
+        require_store()
         datasets = data.list_datasets()
-    table = Table(title="Datasets", header_style="bold")
-    for column in ("name", "latest", "versions", "updated", "description"):
-        table.add_column(column)
+    listing = Listing("Datasets", ("name", "latest", "versions", "updated", "description"))
     for ds in datasets:
-        table.add_row(
-            safe(ds.name),
-            f"@{ds.latest_version}",
-            str(ds.version_count),
-            fmt_time(ds.updated_at),
-            safe(ds.description),
-        )
-    console.print(table)
+        listing.add(
+            [ds.name, ds.latest_version, ds.version_count, fmt_time(ds.updated_at), ds.description],
+            [safe(ds.name), f"@{ds.latest_version}", str(ds.version_count),
+             fmt_time(ds.updated_at), safe(ds.description)],
+        )  # fmt: skip
+    print_listing(listing, fmt, "no datasets yet; register one with `shipyard data register`")
 
 
 def _versions_table(name: str, versions: list[DatasetVersion]) -> Table:
@@ -112,7 +123,10 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Print the version record as JSON."),
 ) -> None:
     """Show a dataset's versions, or one version's schema and column profile."""
+    from shipyard import data
+
     with friendly_errors():
+        require_store()
         if "@" not in ref:
             console.print(_versions_table(ref, data.versions(ref)))
             return
@@ -135,7 +149,10 @@ def diff(
     top: int = typer.Option(10, "--top", "-n", help="How many moved columns to list."),
 ) -> None:
     """Schema changes, row count change, and the columns whose profile moved most."""
+    from shipyard import data
+
     with friendly_errors():
+        require_store()
         result = data.diff(a, b)
     sign = "+" if result.row_change >= 0 else ""
     console.print(

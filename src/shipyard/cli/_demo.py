@@ -4,20 +4,22 @@ the progress bar and one-line errors instead of tracebacks."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
-from typing import Any
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from rich.console import RenderableType
 
-from shipyard.cli._render import console, friendly_errors, progress_bar
-from shipyard.demo import Report, show
+from shipyard.cli._render import console, friendly_errors, progress_bar, rule
+
+if TYPE_CHECKING:
+    from shipyard.demo import Report
 
 
 class Terminal:
     """The demo's screen on the command line."""
 
     def rule(self, title: str) -> None:
-        console.rule(title)
+        rule(title)
 
     def print(self, renderable: RenderableType) -> None:
         console.print(renderable)
@@ -32,12 +34,18 @@ class Terminal:
 
             yield report
 
-    def status(self, text: str) -> AbstractContextManager[Any]:
-        return console.status(text)
+    @contextmanager
+    def status(self, text: str) -> Iterator[Any]:
+        with friendly_errors(), console.status(text) as spinner:
+            yield spinner
 
 
 def demo() -> None:
-    """Version bundled data, run the training pipeline twice (the second time fully cached),
+    """Play the whole lifecycle on bundled data, in a fresh project of this folder's store.
+
+    Version bundled data, run the training pipeline twice (the second time fully cached),
     track every candidate as a run, register and promote the best model through gates, then
     load it by alias and score a few rows."""
+    from shipyard.demo import show
+
     show(Terminal())

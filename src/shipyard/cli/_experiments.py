@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
-from shipyard.cli._render import console, fmt_time, friendly_errors, safe
-from shipyard.tracking import get_client
+from shipyard.cli._render import (
+    FormatOpt,
+    Listing,
+    OutputFormat,
+    console,
+    fmt_time,
+    friendly_errors,
+    print_listing,
+    safe,
+)
+from shipyard.cli._store import existing_client, get_client
 
 app = typer.Typer(
     help="Create, list, rename, delete and restore experiments.", no_args_is_help=True
@@ -14,22 +22,18 @@ app = typer.Typer(
 
 
 @app.command("list")
-def list_(all: bool = typer.Option(False, "--all", help="Include deleted experiments.")) -> None:
+def list_(
+    all: bool = typer.Option(False, "--all", help="Include deleted experiments."),
+    fmt: OutputFormat = FormatOpt,
+) -> None:
     """List experiments."""
     with friendly_errors():
-        experiments = get_client().store.list_experiments(include_deleted=all)
-    table = Table(title="Experiments", header_style="bold")
-    for column in ("id", "name", "created", "state", "description"):
-        table.add_column(column)
+        experiments = existing_client().store.list_experiments(include_deleted=all)
+    listing = Listing("Experiments", ("id", "name", "created", "state", "description"))
     for exp in experiments:
-        table.add_row(
-            exp.id[:12],
-            safe(exp.name),
-            fmt_time(exp.created_at),
-            exp.lifecycle,
-            safe(exp.description),
-        )
-    console.print(table)
+        values = [exp.id, exp.name, fmt_time(exp.created_at), exp.lifecycle, exp.description]
+        listing.add(values, [exp.id[:12], *(safe(v) for v in values[1:])])
+    print_listing(listing, fmt)
 
 
 @app.command()
@@ -47,7 +51,7 @@ def create(
 def rename(name: str, new_name: str) -> None:
     """Rename an experiment."""
     with friendly_errors():
-        client = get_client()
+        client = existing_client()
         client.store.rename_experiment(client.get_experiment(name).id, new_name)
     console.print(f"renamed [bold]{safe(name)}[/] to [bold]{safe(new_name)}[/]")
 
@@ -56,7 +60,7 @@ def rename(name: str, new_name: str) -> None:
 def delete(name: str) -> None:
     """Delete an experiment and its runs (soft delete: `shipyard experiments restore` undoes it)."""
     with friendly_errors():
-        client = get_client()
+        client = existing_client()
         client.store.delete_experiment(client.get_experiment(name).id)
     console.print(f"deleted experiment [bold]{safe(name)}[/]")
 
@@ -65,6 +69,6 @@ def delete(name: str) -> None:
 def restore(name: str) -> None:
     """Restore a deleted experiment (see `shipyard experiments list --all`)."""
     with friendly_errors():
-        client = get_client()
+        client = existing_client()
         client.store.restore_experiment(client.get_experiment(name).id)
     console.print(f"restored experiment [bold]{safe(name)}[/]")

@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.table import Table
 
-from shipyard import features as fs
+from shipyard.cli._lazy import LazyModule
 from shipyard.cli._render import console, fmt_time, fmt_value, friendly_errors, progress_bar, safe
 from shipyard.errors import InvalidArgument
+
+if TYPE_CHECKING:
+    from shipyard import features as fs
+else:
+    fs = LazyModule("shipyard.features")
 
 app = typer.Typer(
     help="Define, materialize and serve features (the feature store).", no_args_is_help=True

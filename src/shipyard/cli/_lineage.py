@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.tree import Tree
 
-from shipyard import lineage
 from shipyard.cli._render import console, friendly_errors, safe
+from shipyard.cli._store import require_store
 from shipyard.entities import LineageNode
+
+if TYPE_CHECKING:
+    from shipyard import lineage
 
 _KIND_STYLE = {
     "dataset_version": "cyan",
@@ -56,7 +61,10 @@ def lineage_command(
     if format not in ("tree", "json", "dot"):
         console.print(f"[bold red]error:[/] --format must be tree, json or dot, not {safe(format)}")
         raise typer.Exit(2)
+    from shipyard import lineage
+
     with friendly_errors():
+        require_store()
         graph = lineage.walk(ref, "down" if down else "up", depth or None)
     if format == "json":
         typer.echo(graph.to_json())

@@ -5,18 +5,21 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from shipyard import registry
 from shipyard._markup import gates_table
 from shipyard.cli._render import (
+    FormatOpt,
+    Listing,
+    OutputFormat,
     console,
     err_console,
     fmt_time,
     fmt_value,
     friendly_errors,
+    print_listing,
     safe,
 )
+from shipyard.cli._store import require_store
 from shipyard.entities import AliasEvent, ModelVersion, RegisteredModel
-from shipyard.registry import Signature
 
 app = typer.Typer(
     help="Registered models: versions, aliases, promotion gates, diffs and requirements.",
@@ -31,54 +34,53 @@ def _aliases(model: RegisteredModel) -> str:
 @app.command("list")
 def list_(
     name_like: str | None = typer.Option(None, "--name-like", "-n", help="Name substring."),
+    fmt: OutputFormat = FormatOpt,
 ) -> None:
     """List registered models with their latest version and aliases."""
+    from shipyard import registry
+
     with friendly_errors():
+        require_store()
         models = registry.list_models(name_like)
-    table = Table(title="Registered models", header_style="bold")
-    for column in ("name", "latest", "aliases", "owner", "updated", "description"):
-        table.add_column(column, justify="right" if column == "latest" else "left")
+    columns = ("name", "latest", "aliases", "owner", "updated", "description")
+    listing = Listing("Registered models", columns, right=["latest"])
     for m in models:
-        table.add_row(
-            safe(m.name),
-            "-" if m.latest_version is None else str(m.latest_version),
-            safe(_aliases(m)),
-            safe(m.owner or "-"),
-            fmt_time(m.updated_at),
-            safe(m.description[:60]),
+        values = [m.name, m.latest_version, _aliases(m), m.owner, fmt_time(m.updated_at)]
+        listing.add(
+            [*values, m.description],
+            [*(safe("-" if v is None else v) for v in values), safe(m.description[:60])],
         )
-    console.print(table)
-    if not models:
-        console.print("[dim]no models yet; register one with shipyard.register_model(...)[/]")
+    print_listing(listing, fmt, "no models yet; register one with shipyard.register_model(...)")
 
 
-def versions_table(versions: list[ModelVersion], title: str) -> Table:
+def versions_listing(versions: list[ModelVersion], title: str) -> Listing:
     """Versions with their source run, flavor, aliases and key metrics."""
     keys = sorted({k for mv in versions for k in mv.metrics})[:4]
-    table = Table(title=title, header_style="bold")
-    for column in ("version", "aliases", "flavor", "run", "created", "by"):
-        table.add_column(column)
-    for key in keys:
-        table.add_column(safe(key), justify="right")
+    columns = ["version", "aliases", "flavor", "run", "created", "by", *keys]
+    listing = Listing(title, columns, right=keys)
     for mv in versions:
-        table.add_row(
-            str(mv.version),
-            " ".join(f"@{a}" for a in mv.aliases) or "-",
-            mv.flavor,
-            (mv.run_id or "-")[:12],
-            fmt_time(mv.created_at),
-            safe(mv.created_by or "-"),
-            *(fmt_value(mv.metrics.get(k)) for k in keys),
-        )
-    return table
+        aliases = " ".join(f"@{a}" for a in mv.aliases)
+        metrics = [mv.metrics.get(k) for k in keys]
+        listing.add(
+            [mv.version, aliases, mv.flavor, mv.run_id, fmt_time(mv.created_at), mv.created_by,
+             *metrics],
+            [str(mv.version), aliases or "-", mv.flavor, (mv.run_id or "-")[:12],
+             fmt_time(mv.created_at), safe(mv.created_by or "-"), *map(fmt_value, metrics)],
+        )  # fmt: skip
+    return listing
 
 
 @app.command()
-def versions(name: str = typer.Argument(..., help="Model name.")) -> None:
+def versions(
+    name: str = typer.Argument(..., help="Model name."), fmt: OutputFormat = FormatOpt
+) -> None:
     """List every version of a model, newest first."""
+    from shipyard import registry
+
     with friendly_errors():
+        require_store()
         found = registry.list_model_versions(name)
-    console.print(versions_table(found, f"Versions of {safe(name)}"))
+    print_listing(versions_listing(found, f"Versions of {safe(name)}"), fmt)
 
 
 def history_table(events: list[AliasEvent], title: str) -> Table:
@@ -104,6 +106,8 @@ def history_table(events: list[AliasEvent], title: str) -> Table:
 
 
 def _show_version(mv: ModelVersion) -> None:
+    from shipyard.registry import Signature
+
     aliases = " ".join(f"@{a}" for a in mv.aliases)
     console.print(f"[bold]{safe(mv.ref)}[/]  {mv.flavor}  {aliases}")
     console.print(
@@ -142,7 +146,10 @@ def show(
     ref: str = typer.Argument(..., help="A model name, or a version: churn/3, churn@champion."),
 ) -> None:
     """Show a model (its versions and alias history) or one version in full."""
+    from shipyard import registry
+
     with friendly_errors():
+        require_store()
         if "/" in ref or "@" in ref:
             _show_version(registry.resolve(ref))
             return
@@ -154,7 +161,7 @@ def show(
     )
     if model.description:
         console.print(safe(model.description))
-    console.print(versions_table(found, "Versions"))
+    console.print(versions_listing(found, "Versions").table())
     console.print(history_table(events, "Alias history (latest 10)"))
 
 
@@ -167,7 +174,10 @@ def alias(
     reason: str = typer.Option("", "--reason", "-r", help="Why (kept in the history)."),
 ) -> None:
     """Point an alias at a version, remove it (--delete), or show its history (no VERSION)."""
+    from shipyard import registry
+
     with friendly_errors():
+        require_store()
         if delete:
             event = registry.delete_alias(name, alias_name, reason=reason)
             console.print(f"removed @{event.alias} (was version {event.from_version})")
@@ -196,7 +206,10 @@ def promote(
     dry_run: bool = typer.Option(False, "--dry-run", help="Evaluate the gates, change nothing."),
 ) -> None:
     """Move an alias to a version if every --require gate passes; the attempt is recorded."""
+    from shipyard import registry
+
     with friendly_errors():
+        require_store()
         event = registry.promote(
             name, version, to, require=require, force=force, reason=reason,
             dry_run=dry_run, raise_on_reject=False,
@@ -209,8 +222,10 @@ def promote(
         return
     if event.outcome == "rejected":
         where = f"version {event.from_version}" if event.from_version else "nothing"
+        failed = [g.rule for g in event.gates if not g.passed]
         err_console.print(
-            f"[bold red]error:[/] not promoted: a gate failed; @{to} still points at {where} "
+            f"[bold red]error:[/] not promoted: {len(failed)} of {len(event.gates)} gate(s) "
+            f"failed ({safe('; '.join(failed))}); @{to} still points at {where} "
             "(the attempt is recorded in the history; --force overrides)",
             soft_wrap=True,
         )
@@ -226,7 +241,10 @@ def diff(
     all_rows: bool = typer.Option(False, "--all", help="Show equal rows too."),
 ) -> None:
     """Params, metrics, signature and requirements of two versions side by side."""
+    from shipyard import registry
+
     with friendly_errors():
+        require_store()
         left, right, rows = registry.diff_versions(a, b)
     table = Table(title=f"{safe(left.ref)} vs {safe(right.ref)}", header_style="bold")
     for column in ("", "section", "key", left.ref, right.ref):
@@ -257,10 +275,13 @@ def delete(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
 ) -> None:
     """Delete a version, or a whole model with all its versions and history."""
+    from shipyard import registry
+
     what = f"{name}/{version}" if version is not None else f"model {name} and all its versions"
     if not yes and not typer.confirm(f"delete {what}?"):
         raise typer.Exit(1)
     with friendly_errors():
+        require_store()
         if version is not None:
             registry.delete_model_version(name, version)
         else:
@@ -273,7 +294,10 @@ def requirements(
     ref: str = typer.Argument(..., help="A version: churn/3 or churn@champion."),
 ) -> None:
     """Print a version's pinned requirements (requirements.txt format)."""
+    from shipyard import registry
+
     with friendly_errors():
+        require_store()
         found = registry.find_version(ref)
     typer.echo(f"# {found.ref}: Python {found.python_version or 'unknown'}")
     for line in found.requirements:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Group
@@ -13,25 +13,24 @@ from rich.table import Table
 from rich.tree import Tree
 
 from shipyard.cli._render import (
+    FormatOpt,
+    Listing,
+    OutputFormat,
     console,
     err_console,
     fmt_duration,
     fmt_time,
     friendly_errors,
+    print_listing,
     safe,
     status_text,
 )
+from shipyard.cli._store import existing_client, get_client
 from shipyard.entities import MonitorRun, PipelineRun, StepRun
 from shipyard.errors import InvalidArgument
-from shipyard.pipelines import (
-    Pipeline,
-    PipelineRunResult,
-    Scheduler,
-    execute,
-    load_pipeline,
-    schedule,
-)
-from shipyard.tracking import get_client
+
+if TYPE_CHECKING:
+    from shipyard.pipelines import Pipeline, PipelineRunResult
 
 app = typer.Typer(help="Run, inspect, resume and schedule pipelines.", no_args_is_help=True)
 STEP_STYLE = {
@@ -61,8 +60,10 @@ def _parse_params(pairs: list[str]) -> dict[str, Any]:
 
 def _pipeline(target: str) -> Pipeline:
     """A pipeline by ``module:function`` (or ``file.py:function``), or by a known name."""
+    from shipyard.pipelines import load_pipeline
+
     if ":" not in target:
-        target = get_client().store.get_pipeline(target).ref
+        target = existing_client().store.get_pipeline(target).ref
     return load_pipeline(target)
 
 
@@ -119,6 +120,8 @@ def run_(
     queued_run: str | None = typer.Option(None, "--queued-run", hidden=True),
 ) -> None:
     """Run a pipeline, showing each step's state live."""
+    from shipyard.pipelines import execute
+
     with friendly_errors():
         pipeline = _pipeline(target)
         params = _parse_params(param)
@@ -176,57 +179,52 @@ def resume(
 
 
 @app.command("list")
-def list_() -> None:
-    """List known pipelines with their last run, and the schedules."""
+def list_(fmt: OutputFormat = FormatOpt) -> None:
+    """List known pipelines with their last run (and, as a table, the schedules)."""
     with friendly_errors():
-        store = get_client().store
+        store = existing_client().store
         pipelines = store.list_pipelines()
         last = {p.name: store.list_pipeline_runs(pipeline=p.name, limit=1) for p in pipelines}
         schedules = store.list_schedules()
-    table = Table(title="Pipelines", header_style="bold")
-    for column in ("name", "reference", "last run", "state", "description"):
-        table.add_column(column)
+    listing = Listing("Pipelines", ("name", "reference", "last run", "state", "description"))
     for p in pipelines:
         runs = last[p.name]
-        table.add_row(
-            safe(p.name),
-            safe(p.ref),
-            fmt_time(runs[0].created_at) if runs else "-",
-            status_text(runs[0].status) if runs else "-",
-            safe(p.description),
-        )
-    console.print(table)
-    if schedules:
-        console.print(_schedules_table(schedules))
+        when = fmt_time(runs[0].created_at) if runs else None
+        status = runs[0].status if runs else None
+        listing.add(
+            [p.name, p.ref, when, status, p.description],
+            [safe(p.name), safe(p.ref), when or "-", status_text(status) if status else "-",
+             safe(p.description)],
+        )  # fmt: skip
+    print_listing(listing, fmt)
+    if schedules and fmt is OutputFormat.table:
+        print_listing(_schedules_listing(schedules), fmt)
 
 
 @app.command()
 def runs(
     pipeline: str | None = typer.Option(None, "--pipeline", "-p", help="Only this pipeline."),
     limit: int = typer.Option(20, "--limit", "-n", help="How many runs."),
+    fmt: OutputFormat = FormatOpt,
 ) -> None:
     """List pipeline runs, newest first."""
     with friendly_errors():
-        found = get_client().store.list_pipeline_runs(pipeline=pipeline, limit=limit)
-    table = Table(title="Pipeline runs", header_style="bold")
-    for column in ("run id", "pipeline", "state", "started", "duration", "executor", "origin"):
-        table.add_column(column)
+        found = existing_client().store.list_pipeline_runs(pipeline=pipeline, limit=limit)
+    columns = ("run id", "pipeline", "state", "started", "duration", "executor", "origin")
+    listing = Listing("Pipeline runs", columns)
     for r in found:
         origin = (
-            f"schedule {safe(r.schedule)}"
+            f"schedule {r.schedule}"
             if r.schedule
             else (f"resumes {r.resumed_from[:8]}" if r.resumed_from else "")
         )
-        table.add_row(
-            r.id[:12],
-            safe(r.pipeline),
-            status_text(r.status),
-            fmt_time(r.start_time),
-            fmt_duration(r.duration_ms),
-            r.executor,
-            origin,
-        )
-    console.print(table)
+        started = fmt_time(r.start_time)
+        listing.add(
+            [r.id, r.pipeline, r.status, started, r.duration_ms, r.executor, origin],
+            [r.id[:12], safe(r.pipeline), status_text(r.status), started,
+             fmt_duration(r.duration_ms), r.executor, safe(origin)],
+        )  # fmt: skip
+    print_listing(listing, fmt)
 
 
 def dag_tree(run: PipelineRun, steps: dict[str, StepRun]) -> Tree:
@@ -279,7 +277,7 @@ def show(
 ) -> None:
     """Draw a run's DAG with each step's state and duration (and errors)."""
     with friendly_errors():
-        store = get_client().store
+        store = existing_client().store
         run = store.get_pipeline_run(run_id)
         steps = {s.name: s for s in store.list_step_runs(run.id)}
         if logs is not None and logs not in steps:
@@ -302,22 +300,15 @@ def show(
     console.print(Group(*parts))
 
 
-def _schedules_table(schedules: list[Any]) -> Table:
-    table = Table(title="Schedules", header_style="bold")
-    for column in ("name", "pipeline", "cron", "zone", "missed", "overlap", "on", "last due"):
-        table.add_column(column)
+def _schedules_listing(schedules: list[Any]) -> Listing:
+    columns = ("name", "pipeline", "cron", "zone", "missed", "overlap", "on", "last due")
+    listing = Listing("Schedules", columns)
     for s in schedules:
-        table.add_row(
-            safe(s.name),
-            safe(s.pipeline),
-            safe(s.cron),
-            safe(s.timezone),
-            s.missed,
-            s.overlap,
-            "yes" if s.enabled else "no",
-            fmt_time(s.last_fire_at),
-        )
-    return table
+        listing.add(
+            [s.name, s.pipeline, s.cron, s.timezone, s.missed, s.overlap,
+             "yes" if s.enabled else "no", fmt_time(s.last_fire_at)]
+        )  # fmt: skip
+    return listing
 
 
 @app.command("schedule")
@@ -332,6 +323,8 @@ def schedule_(
     disable: bool = typer.Option(False, "--disable", help="Store it switched off."),
 ) -> None:
     """Run a pipeline on a cron schedule (started by `shipyard scheduler`)."""
+    from shipyard.pipelines import schedule
+
     with friendly_errors():
         target_value: Pipeline | str = target
         if ":" not in target:
@@ -353,18 +346,18 @@ def schedule_(
 
 
 @app.command()
-def schedules() -> None:
+def schedules(fmt: OutputFormat = FormatOpt) -> None:
     """List schedules."""
     with friendly_errors():
-        found = get_client().store.list_schedules()
-    console.print(_schedules_table(found))
+        found = existing_client().store.list_schedules()
+    print_listing(_schedules_listing(found), fmt)
 
 
 @app.command()
 def unschedule(name: str = typer.Argument(..., help="Schedule name.")) -> None:
     """Delete a schedule (its past runs stay)."""
     with friendly_errors():
-        get_client().store.delete_schedule(name)
+        existing_client().store.delete_schedule(name)
     console.print(f"deleted schedule {safe(name)}")
 
 
@@ -377,10 +370,14 @@ def scheduler_command(
 ) -> None:
     """Start due pipeline runs of every schedule and run due monitors, until Ctrl-C."""
     from shipyard.monitoring import MonitorJob
+    from shipyard.pipelines import Scheduler
 
     with friendly_errors():
         scheduler = Scheduler(jobs=[MonitorJob()] if monitors else [])
-        console.print(f"scheduler: checking every {interval:g}s (Ctrl-C stops)")
+        if once:
+            console.print("scheduler: checking once")
+        else:
+            console.print(f"scheduler: checking every {interval:g}s (Ctrl-C stops)")
         try:
             while True:
                 for done in scheduler.tick():

@@ -1,30 +1,125 @@
-"""Rich rendering shared by the CLI commands: the consoles, the progress bar, tables of runs
-and one-line errors (value formatting is :mod:`shipyard._markup`'s, shared with the demo)."""
+"""Rich rendering shared by the CLI commands: the consoles, the progress bar, tables of runs,
+listings in table, JSON or CSV form, and one-line errors (value formatting is
+:mod:`shipyard._markup`'s, shared with the demo).
+
+Output that is not a terminal (a pipe, a file) is never cut: Rich would lay it out 80 columns
+wide and truncate table cells, so such consoles get a width no table reaches.
+"""
 
 from __future__ import annotations
 
+import csv
+import json
+import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TypeVar
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.rule import Rule
 from rich.table import Table
 
 from shipyard._markup import fmt_value as fmt_value, safe as safe
-from shipyard.entities import Run
 from shipyard.errors import ShipyardError
 
-console = Console()
-err_console = Console(stderr=True)
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from shipyard.entities import Run
+
+#: The width of output that is not a terminal: wide enough that no table is cut.
+PIPE_WIDTH = 10_000
+#: Rules and other full-width decorations are drawn at most this wide.
+RULE_WIDTH = 100
+
+
+def _console(stderr: bool = False) -> Console:
+    """A console as wide as the terminal, or unbounded when the stream is not a terminal and
+    COLUMNS does not say otherwise."""
+    stream = sys.stderr if stderr else sys.stdout
+    piped = not (hasattr(stream, "isatty") and stream.isatty())
+    wide = piped and not os.environ.get("COLUMNS")
+    return Console(stderr=stderr, width=PIPE_WIDTH if wide else None)
+
+
+console = _console()
+err_console = _console(stderr=True)
 T = TypeVar("T")
+
+
+def rule(title: str) -> None:
+    """A titled horizontal rule, no wider than :data:`RULE_WIDTH` (even when piped)."""
+    console.print(Rule(title), width=min(console.width, RULE_WIDTH))
+
+
+class OutputFormat(StrEnum):
+    """How a listing command prints: a Rich table for people, JSON or CSV for programs."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+FormatOpt: Any = typer.Option(
+    OutputFormat.table, "--format", help="Output as a table, JSON (a list of objects) or CSV."
+)
+
+
+class Listing:
+    """Rows of one listing: plain values for JSON and CSV, markup for the table.
+
+    ``add(values, shown)`` takes the plain values (one per column: strings, numbers, None)
+    and optionally the table cells as Rich markup (default: the values, escaped).
+    """
+
+    def __init__(self, title: str, columns: Sequence[str], right: Sequence[str] = ()) -> None:
+        self.title = title
+        self.columns = list(columns)
+        self.right = set(right)
+        self.rows: list[list[Any]] = []
+        self.cells: list[list[str]] = []
+
+    def add(self, values: Sequence[Any], shown: Sequence[str] | None = None) -> None:
+        if len(values) != len(self.columns):
+            raise ValueError(f"{len(values)} values for {len(self.columns)} columns")
+        self.rows.append(list(values))
+        self.cells.append(list(shown) if shown is not None else [safe(v) for v in values])
+
+    def table(self) -> Table:
+        table = Table(title=self.title, header_style="bold")
+        for column in self.columns:
+            table.add_column(safe(column), justify="right" if column in self.right else "left")
+        for cells in self.cells:
+            table.add_row(*cells)
+        return table
+
+    def records(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+
+def print_listing(listing: Listing, fmt: OutputFormat, empty_hint: str = "") -> None:
+    """Print a listing as a table (with ``empty_hint`` under an empty one), JSON or CSV."""
+    if fmt is OutputFormat.json:
+        typer.echo(json.dumps(listing.records(), indent=2, default=str))
+    elif fmt is OutputFormat.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(listing.columns)
+        writer.writerows([["" if v is None else v for v in row] for row in listing.rows])
+    else:
+        console.print(listing.table())
+        if empty_hint and not listing.rows:
+            console.print(f"[dim]{empty_hint}[/]")
 
 
 def progress_bar() -> Progress:
     """A labelled progress bar with a done/total count and the elapsed time."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(
         TextColumn("[bold blue]{task.description}"),
         BarColumn(),
@@ -60,24 +155,25 @@ def status_text(status: str) -> str:
     return f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]"
 
 
-def runs_table(runs: Sequence[Run], title: str, metric_keys: Sequence[str] = ()) -> Table:
-    """A table of runs with their key metrics."""
+def runs_listing(runs: Sequence[Run], title: str, metric_keys: Sequence[str] = ()) -> Listing:
+    """Runs with their key metrics (the full run id in JSON and CSV, 12 characters shown)."""
     keys = list(metric_keys) or sorted({k for r in runs for k in r.metrics})[:6]
-    table = Table(title=title, header_style="bold")
-    for column in ("run id", "name", "status", "started", "duration"):
-        table.add_column(column, no_wrap=column == "run id")
-    for key in keys:
-        table.add_column(key, justify="right")
+    columns = ["run id", "name", "status", "started", "duration", *keys]
+    listing = Listing(title, columns, right=keys)
     for run in runs:
-        table.add_row(
-            run.id[:12],
-            safe(run.name),
-            status_text(run.status),
-            fmt_time(run.start_time),
-            fmt_duration(run.duration_ms),
-            *(safe(run.metrics.get(k)) for k in keys),
+        metrics = [run.metrics.get(k) for k in keys]
+        listing.add(
+            [run.id, run.name, run.status, fmt_time(run.start_time), run.duration_ms, *metrics],
+            [
+                run.id[:12],
+                safe(run.name),
+                status_text(run.status),
+                fmt_time(run.start_time),
+                fmt_duration(run.duration_ms),
+                *(safe(m) for m in metrics),
+            ],
         )
-    return table
+    return listing
 
 
 @contextmanager

@@ -6,17 +6,20 @@ import typer
 from rich.table import Table
 
 from shipyard.cli._render import (
+    FormatOpt,
+    OutputFormat,
     console,
     fmt_duration,
     fmt_time,
     fmt_value,
     friendly_errors,
-    runs_table,
+    print_listing,
+    runs_listing,
     safe,
     status_text,
 )
+from shipyard.cli._store import existing_client as get_client
 from shipyard.entities import Run
-from shipyard.tracking import get_client, recorded_environment
 
 app = typer.Typer(
     help="List, inspect, compare, search, delete, restore and reap runs.", no_args_is_help=True
@@ -31,19 +34,27 @@ def _resolve(run_id: str, deleted: bool = False) -> Run:
     return get_client().find_run(run_id, include_deleted=deleted)
 
 
-def _search(experiment: str | None, filter: str | None, order_by: list[str], limit: int) -> None:
+def _search(
+    experiment: str | None,
+    filter: str | None,
+    order_by: list[str],
+    limit: int,
+    fmt: OutputFormat = OutputFormat.table,
+) -> None:
     with friendly_errors():
         page = get_client().search_runs(experiment, filter, order_by or None, limit)
     title = f"Runs ({safe(experiment) if experiment else 'all experiments'})"
-    console.print(runs_table(page.runs, title=title))
-    if page.next_page_token:
+    print_listing(runs_listing(page.runs, title=title), fmt)
+    if page.next_page_token and fmt is OutputFormat.table:
         console.print(f"[dim]more runs match; raise --limit (showing {len(page.runs)})[/]")
 
 
 @app.command("list")
-def list_(experiment: str | None = ExperimentOpt, limit: int = LimitOpt) -> None:
+def list_(
+    experiment: str | None = ExperimentOpt, limit: int = LimitOpt, fmt: OutputFormat = FormatOpt
+) -> None:
     """List the newest runs."""
-    _search(experiment, None, [], limit)
+    _search(experiment, None, [], limit, fmt)
 
 
 @app.command()
@@ -52,9 +63,10 @@ def search(
     experiment: str | None = ExperimentOpt,
     order_by: list[str] = typer.Option([], "--order-by", "-o", help="e.g. 'metrics.auc desc'"),
     limit: int = LimitOpt,
+    fmt: OutputFormat = FormatOpt,
 ) -> None:
     """Find runs with a filter expression."""
-    _search(experiment, filter, order_by, limit)
+    _search(experiment, filter, order_by, limit, fmt)
 
 
 @app.command()
@@ -66,6 +78,8 @@ def show(run_id: str) -> None:
         artifacts = client.store.list_artifacts(run.id)
         parent = client.get_run(run.parent_run_id) if run.parent_run_id else None
         children = [client.get_run(child) for child in client.store.child_runs(run.id)]
+        from shipyard.tracking import recorded_environment
+
         facts, source = recorded_environment(run, client.store)
     deleted = "  [red](deleted)[/]" if run.lifecycle == "deleted" else ""
     console.print(f"[bold]{safe(run.name)}[/]  {run.id}  {status_text(run.status)}{deleted}")

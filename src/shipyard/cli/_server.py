@@ -28,8 +28,9 @@ def server(
     access_log: bool = typer.Option(False, "--access-log", help="Log every request."),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning, error."),
 ) -> None:
-    """Run the Shipyard server: the tracking API for SDKs and CLIs that set
-    SHIPYARD_TRACKING_URI=http://HOST:PORT."""
+    """Run the Shipyard server for a team.
+
+    The tracking API for SDKs and CLIs that set SHIPYARD_TRACKING_URI=http://HOST:PORT."""
     from shipyard.server import check_auth, serve
 
     # Settings reach the worker processes through the environment.

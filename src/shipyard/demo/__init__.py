@@ -23,13 +23,21 @@ the CLI passes its terminal. The package sits just under the CLI in the layers: 
 in the library imports it, and it uses only the public names of the SDK packages.
 """
 
-from shipyard.demo._champion import DEMO_EXPERIMENT, DemoResult, Scored, run_demo
-from shipyard.demo._data import DATASET, FEATURE_SERVICE, PATIENT, TARGET
+from shipyard.demo._champion import DemoResult, Scored, run_demo
+from shipyard.demo._data import FEATURE_SERVICE, PATIENT, TARGET
 from shipyard.demo._lineage import PredictionLineage, walk
 from shipyard.demo._loop import SCALE, SHIFTED, LoopResult, Traffic, recalibrated, run_loop
+from shipyard.demo._names import (
+    DATASET,
+    EXPERIMENT as DEMO_EXPERIMENT,
+    MODEL as DEMO_MODEL,
+    DemoNames,
+    first_free,
+    next_demo,
+)
 from shipyard.demo._serving import ServingDemo, run_serving_demo
 from shipyard.demo._show import Report, Screen, show
-from shipyard.demo._training import DEMO_GATES, DEMO_MODEL, training
+from shipyard.demo._training import DEMO_GATES, training
 
 __all__ = [
     "DATASET",
@@ -41,6 +49,7 @@ __all__ = [
     "SCALE",
     "SHIFTED",
     "TARGET",
+    "DemoNames",
     "DemoResult",
     "LoopResult",
     "PredictionLineage",
@@ -49,6 +58,8 @@ __all__ = [
     "Screen",
     "ServingDemo",
     "Traffic",
+    "first_free",
+    "next_demo",
     "recalibrated",
     "run_demo",
     "run_loop",

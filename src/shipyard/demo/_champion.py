@@ -13,13 +13,13 @@ from typing import Any
 
 from shipyard import models
 from shipyard.demo._data import TARGET, register_dataset, serve_features
+from shipyard.demo._names import DemoNames
 from shipyard.demo._training import training
 from shipyard.entities import AliasEvent, DatasetVersion, ModelVersion, Run
 from shipyard.pipelines import PipelineRunResult
 from shipyard.registry import alias_history, resolve
 from shipyard.tracking import get_client, search_runs, start_run
 
-DEMO_EXPERIMENT = "demo"
 #: Told ``(label, done, total)`` as each pipeline step ends.
 Progress = Callable[[str, int, int], None]
 
@@ -53,9 +53,17 @@ class DemoResult:
     features: dict[str, Any] = field(default_factory=dict)
 
 
-def run_demo(progress: Progress | None = None, experiment: str = DEMO_EXPERIMENT) -> DemoResult:
+def run_demo(progress: Progress | None = None, names: DemoNames | None = None) -> DemoResult:
     """Version the data, run the training pipeline twice (the second time from the cache)
-    and return the leaderboard ordered by validation ROC AUC."""
+    and return the leaderboard ordered by validation ROC AUC, all under ``names`` (default:
+    the first demo's)."""
+    names = names or DemoNames.numbered(1)
+    experiment = names.experiment
+    params: dict[str, Any] = {
+        "dataset": names.dataset,
+        "model": names.model,
+        "experiment": experiment,
+    }
     started = time.perf_counter()
     total = len(training.build().order)
     done: set[str] = set()
@@ -66,12 +74,12 @@ def run_demo(progress: Progress | None = None, experiment: str = DEMO_EXPERIMENT
             cached = " (cached)" if info.get("cache_hit") else ""
             progress(f"{name}{cached}", len(done), total)
 
-    dataset = register_dataset()
+    dataset = register_dataset(names.dataset)
     with start_run(experiment=experiment, name="training-pipeline") as sweep:
         sweep.log_params({"dataset": dataset.ref, "rows": dataset.num_rows})
-        first = training.run(on_event=on_event)
+        first = training.run(on_event=on_event, **params)
     done.clear()
-    second = training.run(on_event=on_event)
+    second = training.run(on_event=on_event, **params)
     board = first.output("evaluate")
     ids = [row["run_id"] for row in board]
     get_client().flush()

@@ -13,18 +13,18 @@ from typing import Any
 import pandas as pd
 
 from shipyard import data, features as fs
+from shipyard.demo._names import DATASET
 from shipyard.entities import DatasetVersion
 
-DATASET = "breast-cancer"
 TARGET = "target"
 PATIENT = "patient_id"
 FEATURE_SERVICE = "demo-features"
 _MEASURED = pd.Timestamp("2024-01-01")  # naive: profiles of aware times need pytz
 
 
-def register_dataset() -> DatasetVersion:
-    """The training set as a dataset version (the same version every time): the labels
-    joined point-in-time with the ``demo-features`` service of the feature store."""
+def register_dataset(name: str = DATASET) -> DatasetVersion:
+    """The training set as a version of dataset ``name`` (the same version every time): the
+    labels joined point-in-time with the ``demo-features`` service of the feature store."""
     from sklearn.datasets import load_breast_cancer
 
     frame = load_breast_cancer(as_frame=True).frame
@@ -46,8 +46,8 @@ def register_dataset() -> DatasetVersion:
     labels = pd.DataFrame(
         {PATIENT: ids, "event_timestamp": measured + pd.Timedelta(days=1), TARGET: frame[TARGET]}
     )
-    fs.get_historical_features(labels, FEATURE_SERVICE, save_as=DATASET)
-    return data.get(f"{DATASET}@latest")
+    fs.get_historical_features(labels, FEATURE_SERVICE, save_as=name)
+    return data.get(f"{name}@latest")
 
 
 def serve_features(patients: list[int]) -> dict[str, Any]:

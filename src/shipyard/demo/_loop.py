@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 from shipyard import data
-from shipyard.demo._data import DATASET, PATIENT, TARGET
+from shipyard.demo._data import PATIENT, TARGET
 from shipyard.demo._lineage import PredictionLineage, walk
+from shipyard.demo._names import DemoNames
 from shipyard.demo._training import training
 from shipyard.entities import MonitorRun
 from shipyard.errors import ServiceUnavailable
@@ -35,7 +36,6 @@ from shipyard.monitoring import (
 )
 from shipyard.serving import BackgroundServer, ServingConfig
 
-MONITOR = "demo-model"
 #: The recalibrated instrument: these columns now read ``SCALE`` times their old value.
 SHIFTED = (
     "mean radius",
@@ -92,12 +92,15 @@ def recalibrated(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def run_loop(model: str, stage: Stage | None = None) -> LoopResult:
-    """Run the closed loop on ``model`` (its ``@champion`` already serving-ready)."""
+def run_loop(model: str, stage: Stage | None = None, names: DemoNames | None = None) -> LoopResult:
+    """Run the closed loop on ``model`` (its ``@champion`` already serving-ready), with the
+    monitor, dataset and experiment of ``names`` (default: the first demo's)."""
+    names = names or DemoNames.numbered(1)
+    monitor = names.monitor
     started = time.perf_counter()
     report = stage or (lambda label, done, total: None)
     total = 7
-    raw = data.load(f"{DATASET}@latest")
+    raw = data.load(f"{names.dataset}@latest")
     features = raw.drop(columns=[PATIENT, "event_timestamp", TARGET])
     labels = raw[TARGET].astype(int).to_numpy()
     config = ServingConfig(poll_seconds=0.25, log_flush_seconds=0.2)
@@ -113,17 +116,17 @@ def run_loop(model: str, stage: Stage | None = None) -> LoopResult:
         # the monitor watches this traffic (not the earlier serving burst)
         seconds = int(time.time() - traffic_started) + 1
         now, window = int(traffic_started * 1000) + seconds * 1000, f"{seconds}s"
-        create_monitor(MONITOR, f"{model}@champion", window=window, alerts=list(ALERTS))
+        create_monitor(monitor, f"{model}@champion", window=window, alerts=list(ALERTS))
         set_retrain_policy(
-            MONITOR,
+            monitor,
             training.ref,
-            params={"promote": False},
+            params={"promote": False, "dataset": names.dataset, "model": model},
             metric="accuracy",
             min_labelled=100,
             holdout=HOLDOUT,
             cooldown="1h",
         )
-        first = run_monitor(MONITOR, now=now)
+        first = run_monitor(monitor, now=now)
         report("monitor run: drift flagged", 3, total)
         log_labels(shifted.ids, shifted.labels, model=model)
         # the held-out half of the labelled traffic stays out of training: the policy
@@ -131,9 +134,11 @@ def run_loop(model: str, stage: Stage | None = None) -> LoopResult:
         trainable = ~holdout_mask(shifted.ids, HOLDOUT)
         visits = _as_dataset(raw, shifted_rows[trainable], PATIENT, TARGET, labels[trainable])
         newest = pd.concat([raw, visits], ignore_index=True)
-        dataset = data.register(DATASET, newest, description="with the recalibrated visits").ref
+        dataset = data.register(
+            names.dataset, newest, description="with the recalibrated visits"
+        ).ref
         report("labels arrived; new dataset version", 4, total)
-        second = run_monitor(MONITOR, now=now)
+        second = run_monitor(monitor, now=now)
         report("retraining policy ran", 5, total)
         before = shifted.versions[0]
         swap_started = time.perf_counter()

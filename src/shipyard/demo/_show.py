@@ -19,6 +19,7 @@ from shipyard._markup import gates_table, safe
 from shipyard.demo._champion import DemoResult, run_demo
 from shipyard.demo._data import TARGET
 from shipyard.demo._loop import SCALE, SHIFTED, LoopResult, run_loop
+from shipyard.demo._names import DemoNames, next_demo
 from shipyard.demo._serving import run_serving_demo
 from shipyard.demo._tables import (
     drift_table,
@@ -51,14 +52,21 @@ class Screen(Protocol):
         way."""
 
     def status(self, text: str) -> AbstractContextManager[Any]:
-        """A spinner with ``text`` while a short stage runs."""
+        """A spinner with ``text`` while a short stage runs; an error inside it ends the demo
+        the screen's way."""
 
 
 def show(screen: Screen) -> None:
-    """The whole demo: training and the registry, the features, serving, the closed loop."""
+    """The whole demo: training and the registry, the features, serving, the closed loop.
+
+    Each run works under fresh names (see :mod:`._names`), so the demo runs again in the
+    same folder and leaves the earlier runs' experiment, model and dataset as they were."""
     screen.rule("[bold]Shipyard demo")
+    with screen.status("opening the store..."):
+        names = next_demo()
+    _show_names(screen, names)
     with screen.progress("pipeline") as report:
-        result = run_demo(lambda label, done, total: report(f"step {label}", done, total))
+        result = run_demo(lambda label, done, total: report(f"step {label}", done, total), names)
     _show_training(screen, result)
     _show_registry(screen, result)
     if result.features:
@@ -74,7 +82,22 @@ def show(screen: Screen) -> None:
         if result.first is not None:  # realistic traffic: the validation rows
             rows = result.first.output("split", 1).drop(columns=[TARGET]).to_dict("records")
         _show_serving(screen, f"{result.version.name}@{result.promotion.alias}", rows)
-        _show_loop(screen, result.version.name)
+        _show_loop(screen, names)
+
+
+def _show_names(screen: Screen, names: DemoNames) -> None:
+    """Which names this run of the demo uses, and that earlier runs are kept."""
+    where = (
+        f"experiment [bold]{safe(names.experiment)}[/], model [bold]{safe(names.model)}[/], "
+        f"dataset [bold]{safe(names.dataset)}[/]"
+    )
+    if names.number == 1:
+        screen.print(f"this demo works in {where}; each new `shipyard demo` makes a fresh set")
+    else:
+        screen.print(
+            f"demo run {names.number} in this store, in a fresh {where} "
+            "(the earlier runs' are kept as they were)"
+        )
 
 
 def _show_training(screen: Screen, result: DemoResult) -> None:
@@ -101,10 +124,8 @@ def _show_training(screen: Screen, result: DemoResult) -> None:
             f"({len(first.cache_hits)}/{len(first.steps)} steps cached), second run "
             f"{took(second)} ({len(second.cache_hits)}/{len(second.steps)} steps cached)"
         )
-        screen.print(
-            f"see [bold]shipyard pipelines show {first.id[:12]}[/] and "
-            f"[bold]shipyard lineage run:{best.id[:12] if best else ''} --up[/]"
-        )
+        lineage = f" and [bold]shipyard lineage run:{best.id[:12]} --up[/]" if best else ""
+        screen.print(f"see [bold]shipyard pipelines show {first.id[:12]}[/]{lineage}")
 
 
 def _show_registry(screen: Screen, result: DemoResult) -> None:
@@ -135,15 +156,16 @@ def _show_serving(screen: Screen, ref: str, rows: list[dict[str, Any]] | None) -
     screen.print(f"serve it yourself: [bold]shipyard serve {safe(ref)}[/]")
 
 
-def _show_loop(screen: Screen, model: str) -> None:
+def _show_loop(screen: Screen, names: DemoNames) -> None:
     """The closed loop, one stage at a time."""
+    model = names.model
     screen.rule("[bold]The closed loop")
     screen.print(
         f"the tumour-size instrument is recalibrated: {len(SHIFTED)} columns now read "
         f"{SCALE}x ({safe(', '.join(SHIFTED[:3]))}, ...)"
     )
     with screen.progress("closed loop") as report:
-        loop = run_loop(model, report)
+        loop = run_loop(model, report, names)
     screen.print(traffic_table(loop))
     _show_monitor(screen, loop)
     _show_retraining(screen, loop)
@@ -157,7 +179,7 @@ def _show_loop(screen: Screen, model: str) -> None:
         screen.print(lineage_tree(walked, when))
     screen.print(
         f"closed loop in {loop.seconds:.1f}s; try [bold]shipyard monitor history "
-        f"{safe(loop.first.monitor)}[/] and [bold]shipyard models history {safe(model)}[/]"
+        f"{safe(loop.first.monitor)}[/] and [bold]shipyard models show {safe(model)}[/]"
     )
 
 

@@ -17,12 +17,12 @@ from typing import Any
 import pandas as pd
 
 from shipyard import data
-from shipyard.demo._data import DATASET, PATIENT, TARGET
+from shipyard.demo._data import PATIENT, TARGET
+from shipyard.demo._names import DATASET, MODEL as DEMO_MODEL
 from shipyard.pipelines import pipeline, step
 from shipyard.registry import log_model, promote, register_model
 from shipyard.tracking import get_client, start_run
 
-DEMO_MODEL = "demo-model"
 #: The gates the best model must pass to become @champion.
 DEMO_GATES = ("metrics.val_auc >= champion.metrics.val_auc", "metrics.val_auc > 0.9")
 
@@ -89,11 +89,18 @@ def split(frame: pd.DataFrame, report: dict[str, Any], test_size: float, seed: i
 
 
 @step(outputs=("model", "run"))
-def train(train: pd.DataFrame, family: str, params: dict[str, Any], index: int) -> Any:
-    """Fit one candidate in a tracked run (params, fit time, the model with its signature)."""
+def train(
+    train: pd.DataFrame,
+    family: str,
+    params: dict[str, Any],
+    index: int,
+    experiment: str | None = None,
+) -> Any:
+    """Fit one candidate in a tracked run of ``experiment`` (default: the enclosing run's)
+    with its params, fit time and the model with its signature."""
     model = _model(family, params)
     features = train.drop(columns=[TARGET])
-    with start_run(name=f"{family}-{index}") as run:
+    with start_run(experiment=experiment, name=f"{family}-{index}") as run:
         run.log_params({"model": family, **params})
         started = time.perf_counter()
         model.fit(features, train[TARGET])
@@ -125,40 +132,53 @@ def evaluate(test: pd.DataFrame, models: list[Any], runs: list[dict[str, Any]]) 
 
 
 @step
-def register(board: list[Any], promote_best: bool = True) -> dict[str, Any]:
-    """Register the best candidate's model and promote it to @champion through the gates
-    (``promote_best=False``: only register, e.g. when a retraining policy decides)."""
+def register(
+    board: list[Any], promote_best: bool = True, model: str = DEMO_MODEL
+) -> dict[str, Any]:
+    """Register the best candidate's model as ``model`` and promote it to @champion through
+    the gates (``promote_best=False``: only register, e.g. when a retraining policy
+    decides)."""
     best = board[0]
     get_client().set_tags(best["run_id"], {"shipyard.demo.champion": "true"})
     version = register_model(
         f"runs:/{best['run_id']}/model",
-        DEMO_MODEL,
+        model,
         description=f"best of the demo sweep ({best['family']} {best['params']})",
         tags={"source": "shipyard demo"},
     )
     if not promote_best:
-        return {"model": DEMO_MODEL, "version": version.version, "outcome": "registered"}
+        return {"model": model, "version": version.version, "outcome": "registered"}
     event = promote(
-        DEMO_MODEL,
+        model,
         version.version,
         to="champion",
         require=list(DEMO_GATES),
         reason="best validation AUC of the demo sweep",
     )
-    return {"model": DEMO_MODEL, "version": version.version, "outcome": event.outcome}
+    return {"model": model, "version": version.version, "outcome": event.outcome}
 
 
 @pipeline(name="demo-training")
-def training(test_size: float = 0.25, seed: int = 42, promote: bool = True) -> None:
+def training(
+    test_size: float = 0.25,
+    seed: int = 42,
+    promote: bool = True,
+    dataset: str = DATASET,
+    model: str = DEMO_MODEL,
+    experiment: str | None = None,
+) -> None:
     """ingest -> validate -> split -> train (sweep) -> evaluate -> register (and promote,
-    unless ``promote=False``)."""
-    frame = ingest(data.ref(f"{DATASET}@latest"))
+    unless ``promote=False``): the latest version of ``dataset``, candidates tracked in
+    ``experiment``, the best registered as ``model``."""
+    frame = ingest(data.ref(f"{dataset}@latest"))
     report = validate(frame)
     train_set, test_set = split(frame, report, test_size=test_size, seed=seed)
     models, runs = [], []
     for index, (family, params) in enumerate(candidates()):
-        model, run = train(train_set, family=family, params=params, index=index)
-        models.append(model)
+        fitted, run = train(
+            train_set, family=family, params=params, index=index, experiment=experiment
+        )
+        models.append(fitted)
         runs.append(run)
     board = evaluate(test_set, models, runs)
-    register(board, promote_best=promote)
+    register(board, promote_best=promote, model=model)

@@ -510,7 +510,8 @@ def promote(
         where = f"version {event.from_version}" if event.from_version else "no version"
         raise Conflict(
             f"{name}/{number} failed {len(failed)} of {len(event.gates)} promotion gate(s): "
-            f"{failed[0].rule} ({failed[0].detail}); @{to} still points at {where}; pass "
+            + "; ".join(f"{g.rule} ({g.detail})" for g in failed)
+            + f"; @{to} still points at {where}; pass "
             "force=True (--force) to promote anyway, recorded as forced",
             field="require",
             event=event.to_dict(),

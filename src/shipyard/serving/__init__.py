@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     )
     from shipyard.serving._run import serve as serve
     from shipyard.serving._service import FEATURE_SERVICE_KEY as FEATURE_SERVICE_KEY
+    from shipyard.serving._wheel import installed_wheel as installed_wheel
 
 #: Where each public name lives. Imported on first use, so a model server's worker (which
 #: imports only the app) or monitoring (which reads only the prediction log) never pays
@@ -62,6 +63,7 @@ _HOME = {
     "read_predictions": "_prediction_log",
     "serve": "_run",
     "FEATURE_SERVICE_KEY": "_service",
+    "installed_wheel": "_wheel",
 }
 
 
@@ -87,6 +89,7 @@ __all__ = [
     "ServingConfig",
     "build",
     "create_app",
+    "installed_wheel",
     "iter_predictions",
     "log_labels",
     "log_root",

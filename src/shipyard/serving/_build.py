@@ -7,9 +7,12 @@
     model/              the model files, checked against their sha256
     serving.json        name, version, flavor, signature, manifest digest
     entrypoint.sh       shipyard serve /app/model --host 0.0.0.0 --port 8000 --workers N
-    wheels/             optional: wheels to install from (e.g. a Shipyard wheel)
+    wheels/             the running Shipyard as a wheel (and any wheels passed)
 
 The server then serves the folder (``shipyard serve ./model``): no registry, no network.
+The requirements pin the running Shipyard's version, which no package index may have, so
+the context carries that Shipyard as a wheel (:func:`installed_wheel`) unless a Shipyard
+wheel is passed; ``pip install --find-links wheels -r requirements.txt`` installs it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import shutil
 from pathlib import Path
 
 from shipyard.registry import resolve
+from shipyard.serving._wheel import installed_wheel
 from shipyard.tracking import get_client
 
 MODEL_JSON = "serving.json"
@@ -50,7 +54,8 @@ def build(
     ref: str, output: str | Path, *, workers: int = 1, wheels: list[str | Path] | None = None
 ) -> Path:
     """Write the build context of a registered version to ``output`` (created; must be
-    empty if it exists). Returns the folder."""
+    empty if it exists), with the running Shipyard as a wheel in ``wheels/`` unless one of
+    ``wheels`` is a Shipyard wheel. Returns the folder."""
     from importlib.metadata import version as installed
 
     from shipyard.errors import Conflict
@@ -59,6 +64,8 @@ def build(
     if target.exists() and any(target.iterdir()):
         raise Conflict(f"{target} is not empty; pick a new --output folder", field="output")
     version = resolve(ref)
+    if not any(Path(w).name.startswith("shipyard-") for w in wheels or []):
+        installed_wheel("shipyard", target / "wheels")  # the requirements pin this version
     model_dir = target / "model"
 
     store = get_client().store

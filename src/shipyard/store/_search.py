@@ -29,8 +29,9 @@ them newest first and stop after one page.
 
 from __future__ import annotations
 
+import difflib
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,7 +53,7 @@ from shipyard.store._filter import (
 )
 from shipyard.store._models import LATEST_METRICS, PARAMS, RUN_TAGS, RUNS
 
-__all__ = ["build_search_query", "search_run_ids"]
+__all__ = ["build_search_query", "check_filter_keys", "search_run_ids"]
 
 _KEY_TABLES: dict[str, FromClause] = {
     "metric": LATEST_METRICS,
@@ -97,7 +98,9 @@ def search_run_ids(
     ``drive_by_metric=False`` answers a search ordered by a metric with the general query
     (the tests compare both plans).
 
-    Raises FilterSyntaxError / InvalidArgument for a bad filter or order_by, before querying.
+    Raises FilterSyntaxError / InvalidArgument for a bad filter or order_by, before querying,
+    and InvalidArgument when nothing matched and the filter names a metric or param that no
+    run of the experiments has (:func:`check_filter_keys`).
     """
     if limit < 0 or offset < 0:
         name, value = ("limit", limit) if limit < 0 else ("offset", offset)
@@ -109,17 +112,63 @@ def search_run_ids(
         scope = _Scope(
             list(dict.fromkeys(experiment_ids)), expr, conn.dialect.name, include_deleted
         )
-        return _search_by_metric(conn, scope, order, limit, offset)
-    query = build_search_query(
-        experiment_ids,
-        expr,
-        order,
-        dialect=conn.dialect.name,
-        limit=limit,
-        offset=offset,
-        include_deleted=include_deleted,
-    )
-    return list(conn.execute(query).scalars())
+        ids = _search_by_metric(conn, scope, order, limit, offset)
+    else:
+        query = build_search_query(
+            experiment_ids,
+            expr,
+            order,
+            dialect=conn.dialect.name,
+            limit=limit,
+            offset=offset,
+            include_deleted=include_deleted,
+        )
+        ids = list(conn.execute(query).scalars())
+    if not ids and offset == 0 and expr is not None:
+        check_filter_keys(conn, experiment_ids, expr)
+    return ids
+
+
+def _compared(expr: Expr) -> Iterator[Field]:
+    """Every field a filter compares."""
+    if isinstance(expr, Comparison):
+        yield expr.field
+    elif isinstance(expr, Not):
+        yield from _compared(expr.operand)
+    else:
+        for operand in expr.operands:
+            yield from _compared(operand)
+
+
+def check_filter_keys(conn: Connection, experiment_ids: Sequence[str], expr: Expr) -> None:
+    """Raise InvalidArgument naming the metric and param keys of ``expr`` that no run of the
+    experiments has (with the near keys they have), so a typo such as ``metrics.aucc`` is
+    not mistaken for "no run matches". Tags are not checked: a tag often marks runs that do
+    not exist yet. Called when a search found nothing."""
+    problems = []
+    for kind in ("metric", "param"):
+        wanted = sorted({f.key for f in _compared(expr) if f.kind == kind})
+        if not wanted:
+            continue
+        table = _KEY_TABLES[kind]
+        runs = sa.select(RUNS.c.id).where(RUNS.c.experiment_id.in_(list(experiment_ids)))
+        known = set(
+            conn.execute(
+                sa.select(table.c.key).where(table.c.run_id.in_(runs)).distinct()
+            ).scalars()
+        )
+        if not known:
+            continue  # nothing logged yet: nothing to compare a key with
+        for key in wanted:
+            if key in known:
+                continue
+            near = difflib.get_close_matches(key, sorted(known), n=3, cutoff=0.6)
+            hint = f" (did you mean {', '.join(f'{kind}s.{k}' for k in near)}?)" if near else ""
+            problems.append(f"{kind}s.{key}{hint}")
+    if problems:
+        raise InvalidArgument(
+            f"no run in the searched experiments has {'; '.join(problems)}", field="filter"
+        )
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from shipyard.tracking._environment import current_user, recorded_environment
 from shipyard.tracking._fluent import (
     active_run,
     configure,
+    configured_client,
     download_artifact,
     end_run,
     get_client,
@@ -33,6 +34,7 @@ __all__ = [
     "Client",
     "active_run",
     "configure",
+    "configured_client",
     "current_user",
     "download_artifact",
     "end_run",

@@ -55,6 +55,12 @@ def get_client() -> Client:
     return _default
 
 
+def configured_client() -> Client | None:
+    """The default Client if one was configured or created already, else None (creating
+    nothing: a read-only caller can check first that a store exists)."""
+    return _default
+
+
 def active_run() -> ActiveRun | None:
     """The innermost run started with ``start_run`` and not yet ended, if any."""
     stack = active_stack()
