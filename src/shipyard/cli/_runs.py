@@ -101,7 +101,7 @@ def show(run_id: str) -> None:
             table.add_row(safe(key), safe(values[key]) + note)
         console.print(table)
     if children:
-        console.print(runs_table(children, title="Child runs"))
+        console.print(runs_listing(children, title="Child runs").table())
     table = Table(title="Artifacts", header_style="bold", show_edge=False)
     for column in ("path", "size", "sha256"):
         table.add_column(column)
@@ -180,6 +180,6 @@ def reap(
     if not dead:
         console.print("no dead runs: every RUNNING run has a live process")
         return
-    console.print(runs_table(dead, title="Dead runs"))
+    console.print(runs_listing(dead, title="Dead runs").table())
     verb = "would mark" if dry_run else "marked"
     console.print(f"{verb} {len(dead)} run(s) KILLED")
