@@ -1,0 +1,34 @@
+"""Delivery: the files that ship Shipyard, rendered from typed settings.
+
+Kubernetes (Kustomize bases and overlays, a model's Deployment or KServe InferenceService),
+the compose file of the team stack, the Terraform module for AWS, Grafana dashboards and
+Prometheus alert rules. Everything here renders text; nothing talks to a cluster.
+"""
+
+from __future__ import annotations
+
+from shipyard.deploy._k8s import (
+    inference_service,
+    model_manifests,
+    scheduler_manifests,
+    server_manifests,
+)
+from shipyard.deploy._kustomize import OVERLAYS, Overlay, render_overlay, write_kustomize
+from shipyard.deploy._settings import ModelDeployment, Resources, StackSettings
+from shipyard.deploy._yaml import dump_all, dump_one
+
+__all__ = [
+    "OVERLAYS",
+    "ModelDeployment",
+    "Overlay",
+    "Resources",
+    "StackSettings",
+    "dump_all",
+    "dump_one",
+    "inference_service",
+    "model_manifests",
+    "render_overlay",
+    "scheduler_manifests",
+    "server_manifests",
+    "write_kustomize",
+]

@@ -1,0 +1,149 @@
+"""Fixtures of the deployment tests: the stack settings, rendered files in a folder, and the
+offline validators (Kubernetes OpenAPI schemas, vendored CRD and Compose schemas, checkov).
+
+Nothing here needs a cluster or a container engine; kubectl, terraform and promtool are used
+when installed and the tests that need them say so when they are not.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from shipyard.deploy import StackSettings
+
+SCHEMAS = Path(__file__).parent / "schemas"
+#: The Kubernetes version the manifests are validated against (kubernetes-validate's schemas).
+K8S_VERSION = "1.30.0"
+CRD_SCHEMAS = {
+    ("serving.kserve.io/v1beta1", "InferenceService"): "kserve-inferenceservice-v1beta1.json.gz",
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): "prometheus-operator-servicemonitor-v1.json.gz",
+}
+
+
+@pytest.fixture
+def stack() -> StackSettings:
+    """The default team-stack settings."""
+    return StackSettings()
+
+
+def _crd_schema(api_version: str, kind: str) -> dict[str, Any]:
+    with gzip.open(SCHEMAS / CRD_SCHEMAS[(api_version, kind)]) as f:
+        return dict(json.load(f)["openAPIV3Schema"])
+
+
+def _unknown_fields(value: Any, schema: dict[str, Any], where: str) -> list[str]:
+    """Fields a CRD's structural schema would prune silently (a typo in a manifest)."""
+    if isinstance(value, dict):
+        if schema.get("x-kubernetes-preserve-unknown-fields"):
+            return []
+        props = schema.get("properties")
+        extra = schema.get("additionalProperties")
+        found = []
+        for key, item in value.items():
+            if props is not None and key in props:
+                found += _unknown_fields(item, props[key], f"{where}.{key}")
+            elif isinstance(extra, dict):
+                found += _unknown_fields(item, extra, f"{where}.{key}")
+            elif props is not None:
+                found.append(f"{where}.{key}")
+        return found
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        items = schema["items"]
+        return [e for i, x in enumerate(value) for e in _unknown_fields(x, items, f"{where}[{i}]")]
+    return []
+
+
+def _validate(manifest: dict[str, Any]) -> list[str]:
+    import jsonschema
+    import kubernetes_validate
+
+    key = (manifest["apiVersion"], manifest["kind"])
+    if key in CRD_SCHEMAS:
+        schema = _crd_schema(*key)
+        validator = jsonschema.Draft7Validator(schema)
+        errors = [
+            f"{'.'.join(map(str, e.absolute_path))}: {e.message}"
+            for e in validator.iter_errors(manifest)
+        ]
+        return errors + [f"unknown field {f}" for f in _unknown_fields(manifest, schema, "")]
+    try:
+        kubernetes_validate.validate(manifest, K8S_VERSION, strict=True)
+    except kubernetes_validate.ValidationError as exc:
+        return [f"{'.'.join(map(str, exc.path))}: {exc.message}"]
+    return []
+
+
+@pytest.fixture
+def validate_manifests() -> Callable[[Iterable[dict[str, Any]]], None]:
+    """Validate manifests against the Kubernetes OpenAPI schemas (strict: unknown fields
+    fail) or, for KServe and the Prometheus operator, their CRD schemas."""
+
+    def check(manifests: Iterable[dict[str, Any]]) -> None:
+        problems = {
+            f"{m['kind']}/{m['metadata']['name']}": errors
+            for m in manifests
+            if (errors := _validate(m))
+        }
+        assert not problems, problems
+
+    return check
+
+
+@pytest.fixture
+def checkov() -> Callable[[Path, str], dict[str, Any]]:
+    """Run checkov offline on a folder for one framework; returns its summary (and the
+    failed checks, for the assertion message)."""
+
+    def run(folder: Path, framework: str) -> dict[str, Any]:
+        binary = Path(sys.executable).parent / "checkov"
+        result = subprocess.run(
+            [str(binary), "-d", str(folder), "--framework", framework, "-o", "json",
+             "--skip-download", "--quiet", "--compact"],
+            capture_output=True, text=True, timeout=600, check=False,
+            env={"PATH": "/usr/bin:/bin", "HOME": str(folder), "BC_SKIP_MAPPING": "TRUE",
+                 "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false", "LOG_LEVEL": "ERROR"},
+        )  # fmt: skip
+        out = result.stdout.strip()
+        assert out, result.stderr[-3000:]
+        reports = json.loads(out)
+        reports = reports if isinstance(reports, list) else [reports]
+        failed = [
+            f"{c['check_id']} {c['resource']} ({c['file_path']})"
+            for r in reports
+            for c in r.get("results", {}).get("failed_checks", [])
+        ]
+        passed = sum(r.get("summary", {}).get("passed", 0) for r in reports)
+        return {"passed": passed, "failed": failed}
+
+    return run
+
+
+@pytest.fixture
+def load_yaml() -> Callable[[Path], list[dict[str, Any]]]:
+    """Every document of a YAML file."""
+    return lambda path: [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
+
+
+@pytest.fixture
+def kubectl() -> str:
+    """kubectl with a built-in Kustomize of version 5 or later (skipped when missing)."""
+    binary = shutil.which("kubectl")
+    if binary is None:
+        pytest.skip("kubectl is not installed; render_overlay is checked without it")
+    version = subprocess.run(
+        [binary, "version", "--client"], capture_output=True, text=True, check=False
+    ).stdout
+    line = next((x for x in version.splitlines() if x.startswith("Kustomize Version: v")), "")
+    if not line or int(line.split("v")[1].split(".")[0]) < 5:
+        pytest.skip(f"kubectl's Kustomize is older than v5 ({line or 'none'})")
+    return binary
