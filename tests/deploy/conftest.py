@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from shipyard.deploy import StackSettings
+from tests.support.services import service_unavailable
 
 SCHEMAS = Path(__file__).parent / "schemas"
 #: The Kubernetes version the manifests are validated against (kubernetes-validate's schemas).
@@ -147,3 +148,29 @@ def kubectl() -> str:
     if not line or int(line.split("v")[1].split(".")[0]) < 5:
         pytest.skip(f"kubectl's Kustomize is older than v5 ({line or 'none'})")
     return binary
+
+
+@pytest.fixture
+def promtool() -> str:
+    """Prometheus's promtool (Debian's ``prometheus`` package); required in CI."""
+    binary = shutil.which("promtool")
+    if binary is None:
+        service_unavailable("promtool is not installed; apt-get install prometheus")
+    return binary
+
+
+@pytest.fixture
+def monitor_run() -> Any:
+    """A monitor run whose result fills every monitoring gauge."""
+    from shipyard.entities import MonitorRun
+
+    metrics = {
+        "share_drifted": 0.5, "drift.age.psi": 0.3, "prediction_drift.psi": 0.1,
+        "prediction_drifted": 1.0, "auc": 0.8, "labelled": 40, "rows": 100,
+        "drifted_columns": 1,
+    }  # fmt: skip
+    return MonitorRun(
+        id="r1", monitor="churn-drift", started_at=1, finished_at=2, window_start=0,
+        window_end=1, model_version=1, status="ok",
+        result={"metrics": metrics, "alerts": {"drift": {"firing": True}}},
+    )  # fmt: skip

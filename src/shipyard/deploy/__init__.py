@@ -7,6 +7,7 @@ Prometheus alert rules. Everything here renders text; nothing talks to a cluster
 
 from __future__ import annotations
 
+from shipyard.deploy._dashboards import DATASOURCE_UID, dashboard_expressions, dashboards
 from shipyard.deploy._k8s import (
     inference_service,
     model_manifests,
@@ -14,20 +15,32 @@ from shipyard.deploy._k8s import (
     server_manifests,
 )
 from shipyard.deploy._kustomize import OVERLAYS, Overlay, render_overlay, write_kustomize
+from shipyard.deploy._metrics import CATALOGUE, Metric, known_series, queried_metrics
+from shipyard.deploy._rules import AlertSettings, alert_rules, rule_expressions
 from shipyard.deploy._settings import ModelDeployment, Resources, StackSettings
 from shipyard.deploy._yaml import dump_all, dump_one
 
 __all__ = [
+    "CATALOGUE",
+    "DATASOURCE_UID",
     "OVERLAYS",
+    "AlertSettings",
+    "Metric",
     "ModelDeployment",
     "Overlay",
     "Resources",
     "StackSettings",
+    "alert_rules",
+    "dashboard_expressions",
+    "dashboards",
     "dump_all",
     "dump_one",
     "inference_service",
+    "known_series",
     "model_manifests",
+    "queried_metrics",
     "render_overlay",
+    "rule_expressions",
     "scheduler_manifests",
     "server_manifests",
     "write_kustomize",
