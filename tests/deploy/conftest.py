@@ -174,3 +174,44 @@ def monitor_run() -> Any:
         window_end=1, model_version=1, status="ok",
         result={"metrics": metrics, "alerts": {"drift": {"firing": True}}},
     )  # fmt: skip
+
+
+@pytest.fixture
+def terraform_module(tmp_path: Path) -> dict[str, dict[str, Any]]:
+    """The AWS module written to a folder and parsed with hcl2: ``{"resource": {"type.name":
+    attributes}, "variable": {...}, "output": {...}, "folder": {"path": folder}}`` (the
+    parser's one-element lists unwrapped)."""
+    import hcl2
+
+    from shipyard.deploy import write_terraform
+
+    folder = write_terraform(tmp_path / "aws")
+    parsed: dict[str, dict[str, Any]] = {"resource": {}, "variable": {}, "output": {}}
+    for path in sorted(folder.glob("*.tf")):
+        with path.open() as f:
+            document = hcl2.load(f)
+        for block in document.get("resource", []):
+            for kind, named in block.items():
+                for name, body in named.items():
+                    parsed["resource"][f"{kind}.{name}"] = _unwrap(body)
+        for section in ("variable", "output"):
+            for block in document.get(section, []):
+                parsed[section].update({k: _unwrap(v) for k, v in block.items()})
+    parsed["folder"] = {"path": folder}
+    return parsed
+
+
+def _unwrap(value: Any) -> Any:
+    if isinstance(value, list) and len(value) == 1:
+        return _unwrap(value[0])
+    if isinstance(value, list):
+        return [_unwrap(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _unwrap(v) for k, v in value.items() if not k.startswith("__")}
+    return value
+
+
+@pytest.fixture
+def compose_schema() -> dict[str, Any]:
+    """The Compose specification's JSON schema (vendored)."""
+    return dict(json.loads((SCHEMAS / "compose-spec.json").read_text()))
