@@ -15,12 +15,12 @@ from shipyard.deploy import (
     Resources,
     StackSettings,
     dump_all,
+    in_namespace,
     inference_service,
     model_manifests,
     render_overlay,
     write_kustomize,
 )
-from shipyard.deploy._k8s import in_namespace
 from shipyard.errors import InvalidArgument
 
 

@@ -11,6 +11,7 @@ from shipyard.deploy._compose import ComposeSettings, compose_file, prometheus_c
 from shipyard.deploy._dashboards import DATASOURCE_UID, dashboard_expressions, dashboards
 from shipyard.deploy._image import dockerfile
 from shipyard.deploy._k8s import (
+    in_namespace,
     inference_service,
     model_manifests,
     scheduler_manifests,
@@ -42,6 +43,7 @@ __all__ = [
     "dockerfile",
     "dump_all",
     "dump_one",
+    "in_namespace",
     "inference_service",
     "known_series",
     "model_manifests",

@@ -11,12 +11,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from shipyard.deploy._extra import require
+
 #: The datasource every panel reads; the provisioned Prometheus datasource has this uid.
 DATASOURCE_UID = "prometheus"
 _RATE = "5m"
 
 
 def _panel(title: str, unit: str, description: str, *queries: tuple[str, str]) -> Any:
+    require("grafana_foundation_sdk")
     from grafana_foundation_sdk.builders.prometheus import Dataquery
     from grafana_foundation_sdk.builders.timeseries import Panel
     from grafana_foundation_sdk.models.dashboard import DataSourceRef
