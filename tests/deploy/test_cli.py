@@ -43,7 +43,7 @@ def test_bad_input_fails_with_one_clear_line(cli):
 
 def test_stack_writes_every_file(cli, tmp_path):
     out = cli.ok("deploy", "stack", "--output", str(tmp_path / "stack"))
-    assert "wrote 21 files" in out
+    assert "wrote 23 files" in out
     assert (tmp_path / "stack" / "terraform" / "aws" / "outputs.tf").exists()
 
 

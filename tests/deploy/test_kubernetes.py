@@ -34,8 +34,8 @@ def _containers(manifest: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _everything(stack: StackSettings) -> list[dict[str, Any]]:
     model = ModelDeployment("churn@champion")
-    out = [m for overlay in OVERLAYS for m in render_overlay(stack, overlay)]
-    return out + model_manifests(stack, model) + [inference_service(stack, model)]
+    out = [m for overlay in OVERLAYS for m in render_overlay(stack, overlay, [model])]
+    return [*out, inference_service(stack, model)]
 
 
 def test_every_manifest_validates_against_its_schema(stack, validate_manifests):
@@ -101,7 +101,8 @@ def test_the_inference_service_runs_the_same_server_on_kserve_port(stack):
 
 
 def test_overlays_render_the_same_with_kubectl(stack, tmp_path, kubectl, load_yaml):
-    write_kustomize(stack, tmp_path)
+    models = [ModelDeployment("churn@champion"), ModelDeployment("fraud/3")]
+    write_kustomize(stack, tmp_path, models)
     for overlay in OVERLAYS:
         out = subprocess.run(
             [kubectl, "kustomize", str(tmp_path / "overlays" / overlay.name)],
@@ -111,8 +112,10 @@ def test_overlays_render_the_same_with_kubectl(stack, tmp_path, kubectl, load_ya
         by_kubectl = {
             (m["kind"], m["metadata"]["name"]): m for m in load_yaml(tmp_path / "out.yaml")
         }
-        by_python = {(m["kind"], m["metadata"]["name"]): m for m in render_overlay(stack, overlay)}
+        python = render_overlay(stack, overlay, models)
+        by_python = {(m["kind"], m["metadata"]["name"]): m for m in python}
         assert by_kubectl == by_python, overlay.name
+        assert ("HorizontalPodAutoscaler", "model-fraud-v3") in by_kubectl
 
 
 def test_prod_overlay_changes_namespace_replicas_and_limits(stack):
@@ -127,12 +130,10 @@ def test_prod_overlay_changes_namespace_replicas_and_limits(stack):
 
 @pytest.mark.slow
 def test_checkov_finds_no_policy_failure(stack, tmp_path, checkov):
-    for overlay in OVERLAYS:
-        (tmp_path / f"{overlay.name}.yaml").write_text(dump_all(render_overlay(stack, overlay)))
     model = ModelDeployment("churn@champion")
-    (tmp_path / "model.yaml").write_text(
-        dump_all(in_namespace(model_manifests(stack, model), "shipyard"))
-    )
+    for overlay in OVERLAYS:
+        rendered = render_overlay(stack, overlay, [model])
+        (tmp_path / f"{overlay.name}.yaml").write_text(dump_all(rendered))
     (tmp_path / "kserve.yaml").write_text(
         dump_all(in_namespace([inference_service(stack, model)], "shipyard"))
     )
@@ -162,10 +163,13 @@ def test_bad_settings_fail_naming_the_field(make, field):
     assert caught.value.field == field
 
 
-def test_write_kustomize_writes_base_and_overlays(stack, tmp_path: Path, load_yaml):
-    write_kustomize(stack, tmp_path)
+def test_write_kustomize_writes_base_models_and_overlays(stack, tmp_path: Path, load_yaml):
+    write_kustomize(stack, tmp_path, [ModelDeployment("churn@champion")])
     base = load_yaml(tmp_path / "base" / "kustomization.yaml")[0]
     assert base["resources"] == ["server.yaml", "scheduler.yaml"]
+    model = load_yaml(tmp_path / "models" / "model-churn-champion" / "model.yaml")
+    assert model[0]["kind"] == "Deployment"
     prod = load_yaml(tmp_path / "overlays" / "prod" / "kustomization.yaml")[0]
-    assert prod["namespace"] == "shipyard" and prod["resources"] == ["../../base"]
+    assert prod["namespace"] == "shipyard"
+    assert prod["resources"] == ["../../base", "../../models/model-churn-champion"]
     assert (tmp_path / "overlays" / "prod" / "server-resources.yaml").exists()

@@ -55,6 +55,11 @@ def _need(name: str) -> str:
     return f"${{{name}:?set {name} in .env}}"
 
 
+def _command_check(*test: str) -> dict[str, Any]:
+    """A health check running ``test`` in the container every 5 seconds."""
+    return {"test": ["CMD", *test], "interval": "5s", "timeout": "5s", "retries": 10}
+
+
 def _http_check(port: int, path: str) -> dict[str, Any]:
     probe = f"import urllib.request as u; u.urlopen('http://127.0.0.1:{port}{path}', timeout=4)"
     return {
@@ -106,8 +111,7 @@ def compose_file(settings: ComposeSettings) -> dict[str, Any]:
                 "POSTGRES_PASSWORD": _need("POSTGRES_PASSWORD"),
             },
             "volumes": ["postgres:/var/lib/postgresql/data"],
-            "healthcheck": {"test": ["CMD", "pg_isready", "-U", "shipyard"], "interval": "5s",
-                            "timeout": "5s", "retries": 10},
+            "healthcheck": _command_check("pg_isready", "-U", "shipyard"),
             "restart": "unless-stopped",
         },
         "minio": {
@@ -118,8 +122,7 @@ def compose_file(settings: ComposeSettings) -> dict[str, Any]:
                 "MINIO_ROOT_PASSWORD": _need("MINIO_ROOT_PASSWORD"),
             },
             "volumes": ["minio:/data"],
-            "healthcheck": {"test": ["CMD", "mc", "ready", "local"], "interval": "5s",
-                            "timeout": "5s", "retries": 10},
+            "healthcheck": _command_check("mc", "ready", "local"),
             "restart": "unless-stopped",
         },
         "minio-init": {
@@ -141,8 +144,7 @@ def compose_file(settings: ComposeSettings) -> dict[str, Any]:
             "image": images["redis"],
             "command": ["redis-server", "--save", "60", "1", "--appendonly", "yes"],
             "volumes": ["redis:/data"],
-            "healthcheck": {"test": ["CMD", "redis-cli", "ping"], "interval": "5s",
-                            "timeout": "5s", "retries": 10},
+            "healthcheck": _command_check("redis-cli", "ping"),
             "restart": "unless-stopped",
         },
         "server": _hardened({

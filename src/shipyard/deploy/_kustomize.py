@@ -4,6 +4,7 @@
 
     base/kustomization.yaml     the server and the scheduler (see ``_k8s``)
     base/server.yaml, base/scheduler.yaml
+    models/<name>/              one folder per model server (``model-churn-champion``)
     overlays/dev/               namespace shipyard-dev, one server replica
     overlays/prod/              namespace shipyard, three replicas, larger server limits
 
@@ -15,12 +16,18 @@ can be validated where kubectl is missing, and a test checks that both agree.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shipyard.deploy._k8s import Manifest, scheduler_manifests, server_manifests
-from shipyard.deploy._settings import Resources, StackSettings, check_dns_label
+from shipyard.deploy._k8s import (
+    Manifest,
+    model_manifests,
+    scheduler_manifests,
+    server_manifests,
+)
+from shipyard.deploy._settings import ModelDeployment, Resources, StackSettings, check_dns_label
 from shipyard.deploy._yaml import dump_all, dump_one
 
 
@@ -69,13 +76,23 @@ def _resources_patch(stack: StackSettings, resources: Resources) -> Manifest:
     }
 
 
-def overlay_kustomization(stack: StackSettings, overlay: Overlay) -> dict[str, Any]:
+def _kustomization(resources: list[str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": resources,
+    }
+
+
+def overlay_kustomization(
+    stack: StackSettings, overlay: Overlay, models: Sequence[ModelDeployment] = ()
+) -> dict[str, Any]:
     """The ``kustomization.yaml`` of an overlay (and the patch files it names)."""
     kustomization: dict[str, Any] = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "namespace": overlay.namespace,
-        "resources": ["../../base"],
+        "resources": ["../../base", *(f"../../models/{m.app_name}" for m in models)],
         "replicas": [{"name": stack.server_name, "count": overlay.server_replicas}],
     }
     if overlay.labels:
@@ -85,37 +102,41 @@ def overlay_kustomization(stack: StackSettings, overlay: Overlay) -> dict[str, A
     return kustomization
 
 
-def write_kustomize(stack: StackSettings, folder: str | Path) -> Path:
-    """Write the base and the dev and prod overlays under ``folder``. Returns the folder."""
+def write_kustomize(
+    stack: StackSettings, folder: str | Path, models: Sequence[ModelDeployment] = ()
+) -> Path:
+    """Write the base, a folder per model server and the dev and prod overlays (which
+    include the models) under ``folder``. Returns the folder."""
     root = Path(folder)
     base = root / "base"
     base.mkdir(parents=True, exist_ok=True)
     files = base_manifests(stack)
     for name, manifests in files.items():
         (base / name).write_text(dump_all(manifests))
-    (base / "kustomization.yaml").write_text(
-        dump_one(
-            {
-                "apiVersion": "kustomize.config.k8s.io/v1beta1",
-                "kind": "Kustomization",
-                "resources": list(files),
-            }
-        )
-    )
+    (base / "kustomization.yaml").write_text(dump_one(_kustomization(list(files))))
+    for model in models:
+        target = root / "models" / model.app_name
+        target.mkdir(parents=True, exist_ok=True)
+        (target / "model.yaml").write_text(dump_all(model_manifests(stack, model)))
+        (target / "kustomization.yaml").write_text(dump_one(_kustomization(["model.yaml"])))
     for overlay in OVERLAYS:
         target = root / "overlays" / overlay.name
         target.mkdir(parents=True, exist_ok=True)
-        (target / "kustomization.yaml").write_text(dump_one(overlay_kustomization(stack, overlay)))
+        kustomization = overlay_kustomization(stack, overlay, models)
+        (target / "kustomization.yaml").write_text(dump_one(kustomization))
         if overlay.server_resources:
             patch = _resources_patch(stack, overlay.server_resources)
             (target / "server-resources.yaml").write_text(dump_one(patch))
     return root
 
 
-def render_overlay(stack: StackSettings, overlay: Overlay) -> list[Manifest]:
+def render_overlay(
+    stack: StackSettings, overlay: Overlay, models: Sequence[ModelDeployment] = ()
+) -> list[Manifest]:
     """The objects ``kubectl kustomize overlays/<name>`` prints, computed here."""
     out: list[Manifest] = []
-    for manifests in base_manifests(stack).values():
+    groups = [*base_manifests(stack).values(), *(model_manifests(stack, m) for m in models)]
+    for manifests in groups:
         for original in manifests:
             manifest = copy.deepcopy(original)
             meta = manifest["metadata"]

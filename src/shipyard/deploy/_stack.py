@@ -5,7 +5,7 @@
     compose/compose.yaml, .env.example      the compose stack
     compose/prometheus/                     prometheus.yml and alerts.yml
     compose/grafana/                        provisioning (datasource, dashboards) and JSON
-    k8s/base, k8s/overlays/{dev,prod}       Kustomize
+    k8s/base, k8s/models/<name>, k8s/overlays/{dev,prod}    Kustomize
     terraform/aws/                          the AWS module of the team stack
 """
 
@@ -59,6 +59,6 @@ def write_stack(
     _write(provisioning / "dashboards" / "shipyard.yaml", dump_one(grafana_dashboard_provider()))
     for name, board in dashboards().items():
         _write(compose / "grafana" / "dashboards" / name, json.dumps(board, indent=2) + "\n")
-    write_kustomize(settings.stack, root / "k8s")
+    write_kustomize(settings.stack, root / "k8s", [settings.model])
     write_terraform(root / "terraform" / "aws")
     return sorted(p for p in root.rglob("*") if p.is_file())
