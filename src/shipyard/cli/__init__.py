@@ -11,6 +11,7 @@ import typer
 from shipyard.cli import (
     _access,
     _data,
+    _deploy,
     _experiments,
     _features,
     _help,
@@ -41,6 +42,7 @@ app.add_typer(_data.app, name="data")
 app.add_typer(_features.app, name="features")
 app.add_typer(_pipelines.app, name="pipelines")
 app.add_typer(_monitor.app, name="monitor")
+app.add_typer(_deploy.app, name="deploy")
 app.command("scheduler")(_pipelines.scheduler_command)
 app.command("lineage")(lineage_command)
 app.add_typer(_access.users, name="users")

@@ -1,0 +1,217 @@
+"""Fixtures of the deployment tests: the stack settings, rendered files in a folder, and the
+offline validators (Kubernetes OpenAPI schemas, vendored CRD and Compose schemas, checkov).
+
+Nothing here needs a cluster or a container engine; kubectl, terraform and promtool are used
+when installed and the tests that need them say so when they are not.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from shipyard.deploy import StackSettings
+from tests.support.services import service_unavailable
+
+SCHEMAS = Path(__file__).parent / "schemas"
+#: The Kubernetes version the manifests are validated against (kubernetes-validate's schemas).
+K8S_VERSION = "1.30.0"
+CRD_SCHEMAS = {
+    ("serving.kserve.io/v1beta1", "InferenceService"): "kserve-inferenceservice-v1beta1.json.gz",
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): "prometheus-operator-servicemonitor-v1.json.gz",
+}
+
+
+@pytest.fixture
+def stack() -> StackSettings:
+    """The default team-stack settings."""
+    return StackSettings()
+
+
+def _crd_schema(api_version: str, kind: str) -> dict[str, Any]:
+    with gzip.open(SCHEMAS / CRD_SCHEMAS[(api_version, kind)]) as f:
+        return dict(json.load(f)["openAPIV3Schema"])
+
+
+def _unknown_fields(value: Any, schema: dict[str, Any], where: str) -> list[str]:
+    """Fields a CRD's structural schema would prune silently (a typo in a manifest)."""
+    if isinstance(value, dict):
+        if schema.get("x-kubernetes-preserve-unknown-fields"):
+            return []
+        props = schema.get("properties")
+        extra = schema.get("additionalProperties")
+        found = []
+        for key, item in value.items():
+            if props is not None and key in props:
+                found += _unknown_fields(item, props[key], f"{where}.{key}")
+            elif isinstance(extra, dict):
+                found += _unknown_fields(item, extra, f"{where}.{key}")
+            elif props is not None:
+                found.append(f"{where}.{key}")
+        return found
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        items = schema["items"]
+        return [e for i, x in enumerate(value) for e in _unknown_fields(x, items, f"{where}[{i}]")]
+    return []
+
+
+def _validate(manifest: dict[str, Any]) -> list[str]:
+    import jsonschema
+    import kubernetes_validate
+
+    key = (manifest["apiVersion"], manifest["kind"])
+    if key in CRD_SCHEMAS:
+        schema = _crd_schema(*key)
+        validator = jsonschema.Draft7Validator(schema)
+        errors = [
+            f"{'.'.join(map(str, e.absolute_path))}: {e.message}"
+            for e in validator.iter_errors(manifest)
+        ]
+        return errors + [f"unknown field {f}" for f in _unknown_fields(manifest, schema, "")]
+    try:
+        kubernetes_validate.validate(manifest, K8S_VERSION, strict=True)
+    except kubernetes_validate.ValidationError as exc:
+        return [f"{'.'.join(map(str, exc.path))}: {exc.message}"]
+    return []
+
+
+@pytest.fixture
+def validate_manifests() -> Callable[[Iterable[dict[str, Any]]], None]:
+    """Validate manifests against the Kubernetes OpenAPI schemas (strict: unknown fields
+    fail) or, for KServe and the Prometheus operator, their CRD schemas."""
+
+    def check(manifests: Iterable[dict[str, Any]]) -> None:
+        problems = {
+            f"{m['kind']}/{m['metadata']['name']}": errors
+            for m in manifests
+            if (errors := _validate(m))
+        }
+        assert not problems, problems
+
+    return check
+
+
+@pytest.fixture
+def checkov() -> Callable[[Path, str], dict[str, Any]]:
+    """Run checkov offline on a folder for one framework; returns its summary (and the
+    failed checks, for the assertion message)."""
+
+    def run(folder: Path, framework: str) -> dict[str, Any]:
+        binary = Path(sys.executable).parent / "checkov"
+        result = subprocess.run(
+            [str(binary), "-d", str(folder), "--framework", framework, "-o", "json",
+             "--skip-download", "--quiet", "--compact"],
+            capture_output=True, text=True, timeout=600, check=False,
+            env={"PATH": "/usr/bin:/bin", "HOME": str(folder), "BC_SKIP_MAPPING": "TRUE",
+                 "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false", "LOG_LEVEL": "ERROR"},
+        )  # fmt: skip
+        out = result.stdout.strip()
+        assert out, result.stderr[-3000:]
+        reports = json.loads(out)
+        reports = reports if isinstance(reports, list) else [reports]
+        failed = [
+            f"{c['check_id']} {c['resource']} ({c['file_path']})"
+            for r in reports
+            for c in r.get("results", {}).get("failed_checks", [])
+        ]
+        passed = sum(r.get("summary", {}).get("passed", 0) for r in reports)
+        return {"passed": passed, "failed": failed}
+
+    return run
+
+
+@pytest.fixture
+def load_yaml() -> Callable[[Path], list[dict[str, Any]]]:
+    """Every document of a YAML file."""
+    return lambda path: [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
+
+
+@pytest.fixture
+def kubectl() -> str:
+    """kubectl with a built-in Kustomize of version 5 or later; required in CI."""
+    binary = shutil.which("kubectl")
+    if binary is None:
+        service_unavailable("kubectl is not installed; render_overlay is checked without it")
+    version = subprocess.run(
+        [binary, "version", "--client"], capture_output=True, text=True, check=False
+    ).stdout
+    line = next((x for x in version.splitlines() if x.startswith("Kustomize Version: v")), "")
+    if not line or int(line.split("v")[1].split(".")[0]) < 5:
+        service_unavailable(f"kubectl's Kustomize is older than v5 ({line or 'none'})")
+    return binary
+
+
+@pytest.fixture
+def promtool() -> str:
+    """Prometheus's promtool (Debian's ``prometheus`` package); required in CI."""
+    binary = shutil.which("promtool")
+    if binary is None:
+        service_unavailable("promtool is not installed; apt-get install prometheus")
+    return binary
+
+
+@pytest.fixture
+def monitor_run() -> Any:
+    """A monitor run whose result fills every monitoring gauge."""
+    from shipyard.entities import MonitorRun
+
+    metrics = {
+        "share_drifted": 0.5, "drift.age.psi": 0.3, "prediction_drift.psi": 0.1,
+        "prediction_drifted": 1.0, "auc": 0.8, "labelled": 40, "rows": 100,
+        "drifted_columns": 1,
+    }  # fmt: skip
+    return MonitorRun(
+        id="r1", monitor="churn-drift", started_at=1, finished_at=2, window_start=0,
+        window_end=1, model_version=1, status="ok",
+        result={"metrics": metrics, "alerts": {"drift": {"firing": True}}},
+    )  # fmt: skip
+
+
+@pytest.fixture
+def terraform_module(tmp_path: Path) -> dict[str, dict[str, Any]]:
+    """The AWS module written to a folder and parsed with hcl2: ``{"resource": {"type.name":
+    attributes}, "variable": {...}, "output": {...}, "folder": {"path": folder}}`` (the
+    parser's one-element lists unwrapped)."""
+    import hcl2
+
+    from shipyard.deploy import write_terraform
+
+    folder = write_terraform(tmp_path / "aws")
+    parsed: dict[str, dict[str, Any]] = {"resource": {}, "variable": {}, "output": {}}
+    for path in sorted(folder.glob("*.tf")):
+        with path.open() as f:
+            document = hcl2.load(f)
+        for block in document.get("resource", []):
+            for kind, named in block.items():
+                for name, body in named.items():
+                    parsed["resource"][f"{kind}.{name}"] = _unwrap(body)
+        for section in ("variable", "output"):
+            for block in document.get(section, []):
+                parsed[section].update({k: _unwrap(v) for k, v in block.items()})
+    parsed["folder"] = {"path": folder}
+    return parsed
+
+
+def _unwrap(value: Any) -> Any:
+    if isinstance(value, list) and len(value) == 1:
+        return _unwrap(value[0])
+    if isinstance(value, list):
+        return [_unwrap(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _unwrap(v) for k, v in value.items() if not k.startswith("__")}
+    return value
+
+
+@pytest.fixture
+def compose_schema() -> dict[str, Any]:
+    """The Compose specification's JSON schema (vendored)."""
+    return dict(json.loads((SCHEMAS / "compose-spec.json").read_text()))

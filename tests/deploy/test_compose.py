@@ -1,0 +1,75 @@
+"""The compose stack: valid against the Compose specification, every service wired and
+hardened, secrets only from .env, Prometheus and Grafana provisioned."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+
+from shipyard.deploy import ComposeSettings, compose_file, prometheus_config, write_stack
+
+
+def test_the_compose_file_validates_against_the_specification(compose_schema):
+    jsonschema.Draft7Validator(compose_schema).validate(compose_file(ComposeSettings()))
+
+
+def test_the_schema_check_catches_a_misspelt_key(compose_schema):
+    document = compose_file(ComposeSettings())
+    document["services"]["server"]["enviroment"] = {}
+    assert list(jsonschema.Draft7Validator(compose_schema).iter_errors(document))
+
+
+def test_the_team_stack_has_every_service():
+    services = compose_file(ComposeSettings())["services"]
+    assert set(services) == {
+        "postgres", "minio", "minio-init", "redis", "server", "scheduler", "model",
+        "prometheus", "grafana",
+    }  # fmt: skip
+    assert services["model"]["command"][:2] == ["serve", "churn@champion"]
+    assert services["server"]["environment"]["SHIPYARD_DB_URL"].startswith(
+        "postgresql+psycopg://shipyard:${POSTGRES_PASSWORD:?"
+    )
+    assert services["server"]["environment"]["SHIPYARD_S3_ENDPOINT_URL"] == "http://minio:9000"
+    assert "mc version enable local/shipyard" in services["minio-init"]["command"][0]
+
+
+def test_shipyard_services_are_hardened_and_probed():
+    services = compose_file(ComposeSettings())["services"]
+    for name in ("server", "scheduler", "model"):
+        service = services[name]
+        assert service["read_only"] is True and service["user"] == "10001:10001", name
+        assert service["cap_drop"] == ["ALL"] and service["tmpfs"] == ["/tmp"]
+    assert "/readyz" in services["server"]["healthcheck"]["test"][-1]
+    assert "/v2/health/ready" in services["model"]["healthcheck"]["test"][-1]
+
+
+def test_no_secret_is_written_into_the_file():
+    text = json.dumps(compose_file(ComposeSettings()))
+    for variable in ("POSTGRES_PASSWORD", "MINIO_ROOT_PASSWORD", "GRAFANA_ADMIN_PASSWORD"):
+        assert f"${{{variable}:?" in text
+    services = compose_file(ComposeSettings())["services"]
+    published = [p for s in services.values() for p in s.get("ports", [])]
+    assert published and all(p.startswith("127.0.0.1:") for p in published)
+
+
+def test_prometheus_scrapes_the_server_and_the_model_and_loads_the_rules():
+    config = prometheus_config(ComposeSettings())
+    targets = {
+        t for job in config["scrape_configs"] for c in job["static_configs"] for t in c["targets"]
+    }
+    assert {"server:8080", "model:8000"} <= targets
+    assert config["rule_files"] == ["alerts.yml"]
+
+
+def test_the_stack_folder_holds_everything_compose_mounts(tmp_path, load_yaml):
+    write_stack(tmp_path)
+    compose = tmp_path / "compose"
+    provisioning = compose / "grafana" / "provisioning"
+    (source,) = load_yaml(provisioning / "datasources" / "prometheus.yaml")[0]["datasources"]
+    assert source["uid"] == "prometheus" and source["url"] == "http://prometheus:9090"
+    boards = sorted(p.name for p in (compose / "grafana" / "dashboards").glob("*.json"))
+    assert boards == ["monitoring.json", "pipelines.json", "server.json", "serving.json"]
+    assert (compose / "prometheus" / "alerts.yml").exists()
+    env = (compose / ".env.example").read_text()
+    assert "POSTGRES_PASSWORD=" in env and "SHIPYARD_TOKEN=" in env
