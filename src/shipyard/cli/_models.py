@@ -15,7 +15,7 @@ from shipyard.cli._render import (
     friendly_errors,
     safe,
 )
-from shipyard.entities import AliasEvent, ModelVersion, RegisteredModel
+from shipyard.entities import AliasEvent, AliasOutcome, ModelVersion, RegisteredModel
 from shipyard.registry import Signature
 
 app = typer.Typer(
@@ -87,7 +87,11 @@ def history_table(events: list[AliasEvent], title: str) -> Table:
     for column in ("when", "alias", "from", "to", "outcome", "gates", "by", "reason"):
         table.add_column(column)
     for e in events:
-        outcome = {"moved": "[green]moved", "rejected": "[red]rejected", "deleted": "deleted"}
+        outcome = {
+            AliasOutcome.MOVED: "[green]moved",
+            AliasOutcome.REJECTED: "[red]rejected",
+            AliasOutcome.DELETED: "deleted",
+        }
         text = outcome.get(e.outcome, e.outcome) + (" [yellow](forced)[/]" if e.forced else "")
         passed = sum(g.passed for g in e.gates)
         table.add_row(
@@ -207,7 +211,7 @@ def promote(
         if not event.passed:
             raise typer.Exit(1)
         return
-    if event.outcome == "rejected":
+    if event.outcome == AliasOutcome.REJECTED:
         where = f"version {event.from_version}" if event.from_version else "nothing"
         err_console.print(
             f"[bold red]error:[/] not promoted: a gate failed; @{to} still points at {where} "

@@ -21,7 +21,7 @@ from shipyard.cli._render import (
     safe,
     status_text,
 )
-from shipyard.entities import MonitorRun, PipelineRun, StepRun
+from shipyard.entities import MonitorRun, PipelineRun, StepRun, StepStatus
 from shipyard.errors import InvalidArgument
 from shipyard.pipelines import (
     Pipeline,
@@ -297,7 +297,7 @@ def show(
     )
     parts: list[Any] = [dag_tree(run, steps)]
     for step in steps.values():
-        if step.status == "FAILED" and step.error:
+        if step.status == StepStatus.FAILED and step.error:
             parts.append(f"[red]{safe(step.name)}[/]: {safe(step.error.strip().splitlines()[-1])}")
     console.print(Group(*parts))
 

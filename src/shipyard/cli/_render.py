@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from shipyard._markup import fmt_value as fmt_value, safe as safe
-from shipyard.entities import Run
+from shipyard.entities import Run, RunStatus
 from shipyard.errors import ShipyardError
 
 console = Console()
@@ -52,7 +52,12 @@ def fmt_duration(ms: int | None) -> str:
     return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
 
 
-STATUS_STYLE = {"FINISHED": "green", "FAILED": "red", "KILLED": "yellow", "RUNNING": "cyan"}
+STATUS_STYLE: dict[str, str] = {
+    RunStatus.FINISHED: "green",
+    RunStatus.FAILED: "red",
+    RunStatus.KILLED: "yellow",
+    RunStatus.RUNNING: "cyan",
+}
 
 
 def status_text(status: str) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from shipyard.entities._status import MonitorRunStatus, as_status
+
 
 @dataclass(frozen=True)
 class Monitor:
@@ -56,9 +58,12 @@ class MonitorRun:
     window_start: int
     window_end: int
     model_version: int
-    status: str
+    status: MonitorRunStatus
     result: dict[str, Any] = field(default_factory=dict)
     error: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", as_status(MonitorRunStatus, self.status))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

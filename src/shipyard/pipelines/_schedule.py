@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from shipyard.client import Store, check_timing, now_ms, time_zone
-from shipyard.entities import PipelineRun, Schedule
+from shipyard.entities import PipelineRun, PipelineRunStatus, Schedule
 from shipyard.errors import InvalidArgument
 from shipyard.pipelines._pipeline import Pipeline, load_pipeline
 
@@ -249,10 +249,10 @@ class Scheduler:
                 continue
             del self.handles[run_id]
             run = self.store.get_pipeline_run(run_id)
-            if run.status in ("QUEUED", "RUNNING"):
+            if run.status in (PipelineRunStatus.QUEUED, PipelineRunStatus.RUNNING):
                 self.store.update_pipeline_run(
                     run_id,
-                    status="FAILED",
+                    status=PipelineRunStatus.FAILED,
                     end_time=self.clock(),
                     error=f"the run's process exited with code {code} before it finished",
                 )
@@ -269,7 +269,9 @@ class Scheduler:
         chosen = fires
         self.store.set_schedule_fired(sched.name, chosen[-1])
         active = self.store.list_pipeline_runs(
-            schedule=sched.name, statuses=["QUEUED", "RUNNING"], limit=1
+            schedule=sched.name,
+            statuses=[PipelineRunStatus.QUEUED, PipelineRunStatus.RUNNING],
+            limit=1,
         )
         if active and sched.overlap == "skip":
             log.info("schedule %s: %d due run(s) dropped, a run is active", sched.name, len(fires))
@@ -280,7 +282,7 @@ class Scheduler:
                 id="",
                 pipeline=sched.pipeline,
                 ref=sched.ref,
-                status="QUEUED",
+                status=PipelineRunStatus.QUEUED,
                 params=sched.params,
                 executor="",
                 dag=[],
@@ -292,17 +294,19 @@ class Scheduler:
         return runs
 
     def _launch_next(self, sched: Schedule) -> PipelineRun | None:
-        if self.store.list_pipeline_runs(schedule=sched.name, statuses=["RUNNING"], limit=1):
+        if self.store.list_pipeline_runs(
+            schedule=sched.name, statuses=[PipelineRunStatus.RUNNING], limit=1
+        ):
             return None
         queued = self.store.list_pipeline_runs(
-            schedule=sched.name, statuses=["QUEUED"], limit=MAX_CATCH_UP * 10
+            schedule=sched.name, statuses=[PipelineRunStatus.QUEUED], limit=MAX_CATCH_UP * 10
         )
         if not queued:
             return None
         run = min(queued, key=lambda r: (r.scheduled_for or 0, r.created_at))
         now = self.clock()
-        self.store.update_pipeline_run(run.id, status="RUNNING", start_time=now)
-        run = replace(run, status="RUNNING", start_time=now)
+        self.store.update_pipeline_run(run.id, status=PipelineRunStatus.RUNNING, start_time=now)
+        run = replace(run, status=PipelineRunStatus.RUNNING, start_time=now)
         self.handles[run.id] = self.launcher.launch(run)
         log.info("schedule %s: started run %s (due %s)", sched.name, run.id, _iso(run))
         return run

@@ -40,6 +40,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
+from shipyard.entities import RUN_STATUSES
 from shipyard.errors import FilterSyntaxError, InvalidArgument
 
 if TYPE_CHECKING:
@@ -69,7 +70,6 @@ Operator: TypeAlias = Literal[
 ]  # fmt: skip
 Value: TypeAlias = int | float | str
 
-RUN_STATUSES = ("RUNNING", "FINISHED", "FAILED", "KILLED", "SCHEDULED")
 
 #: Attribute name -> how its values compare.
 ATTRIBUTES: dict[str, Literal["text", "number", "status"]] = {

@@ -13,12 +13,13 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, update
 
 from shipyard.entities import (
-    PIPELINE_RUN_STATUSES,
-    STEP_STATUSES,
     PipelineInfo,
     PipelineRun,
+    PipelineRunStatus,
     Schedule,
     StepRun,
+    StepStatus,
+    as_status,
 )
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.store._models import PIPELINE_RUNS, PIPELINES, SCHEDULES, STEP_RUNS
@@ -89,16 +90,8 @@ def list_pipelines(conn: Connection) -> list[PipelineInfo]:
 # ----------------------------------------------------------------------------- runs
 
 
-def _check_status(status: str, allowed: Sequence[str], what: str) -> None:
-    if status not in allowed:
-        raise InvalidArgument(
-            f"{what} status {status!r} is not one of {', '.join(allowed)}", field="status"
-        )
-
-
 def create_run(conn: Connection, run: PipelineRun) -> PipelineRun:
     """Insert a pipeline run (its id is generated when empty)."""
-    _check_status(run.status, PIPELINE_RUN_STATUSES, "pipeline run")
     run_id = run.id or new_id()
     conn.execute(
         PIPELINE_RUNS.insert().values(
@@ -154,7 +147,7 @@ def update_run(conn: Connection, run_id: str, values: Mapping[str, Any]) -> None
     row: dict[str, Any] = {}
     for key, value in values.items():
         if key == "status":
-            _check_status(value, PIPELINE_RUN_STATUSES, "pipeline run")
+            value = as_status(PipelineRunStatus, value)
         if key in {"dag", "params"}:
             row[f"{key}_json"] = _dumps(value)
         elif key in RUN_FIELDS:
@@ -214,7 +207,6 @@ def create_steps(conn: Connection, steps: Sequence[StepRun]) -> list[str]:
     """Insert step runs in one statement per chunk; returns their ids in order."""
     rows = []
     for step in steps:
-        _check_status(step.status, STEP_STATUSES, "step")
         rows.append(_step_values(step))
     for chunk in chunks(rows):
         conn.execute(STEP_RUNS.insert(), list(chunk))
@@ -239,7 +231,7 @@ def update_step(conn: Connection, step_run_id: str, values: Mapping[str, Any]) -
         if key not in STEP_FIELDS:
             raise InvalidArgument(f"step run field {key!r} cannot be changed", field=key)
         if key == "status":
-            _check_status(value, STEP_STATUSES, "step")
+            value = as_status(StepStatus, value)
         row[f"{key}_json" if key in _JSON_FIELDS else key] = (
             _dumps(value) if key in _JSON_FIELDS else value
         )
@@ -273,7 +265,7 @@ def find_cached(conn: Connection, cache_key: str) -> StepRun | None:
     """The newest successful step run with this cache key, if any."""
     row = conn.execute(
         select(STEP_RUNS)
-        .where(STEP_RUNS.c.cache_key == cache_key, STEP_RUNS.c.status == "FINISHED")
+        .where(STEP_RUNS.c.cache_key == cache_key, STEP_RUNS.c.status == StepStatus.FINISHED)
         .order_by(STEP_RUNS.c.end_time.desc())
         .limit(1)
     ).first()

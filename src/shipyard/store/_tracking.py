@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
-from shipyard.entities import DEFAULT_PROJECT, RUN_STATUSES, Experiment, MetricPoint, Run
+from shipyard.entities import DEFAULT_PROJECT, Experiment, MetricPoint, Run, RunStatus, as_status
 from shipyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from shipyard.store._models import (
     EXPERIMENT_TAGS,
@@ -156,7 +156,7 @@ def create_run(
     start_time: int,
     parent_run_id: str | None,
     tags: Mapping[str, str],
-    status: str = "RUNNING",
+    status: RunStatus = RunStatus.RUNNING,
 ) -> str:
     """Insert a run and its initial tags; returns the new run id."""
     experiment = get_experiment(conn, experiment_id)
@@ -215,11 +215,7 @@ def update_run(
     require_run(conn, run_id, writable=True)
     values: dict[str, Any] = {}
     if status is not None:
-        if status not in RUN_STATUSES:
-            raise InvalidArgument(
-                f"status {status!r} is not one of {', '.join(RUN_STATUSES)}", field="status"
-            )
-        values["status"] = status
+        values["status"] = as_status(RunStatus, status)
     if end_time is not None:
         values["end_time"] = end_time
     if name is not None:
