@@ -9,6 +9,7 @@ import pytest
 from shipyard.entities import (
     AliasEvent,
     AliasOutcome,
+    Lifecycle,
     MonitorRun,
     MonitorRunStatus,
     PipelineRun,
@@ -72,3 +73,11 @@ def test_members_carry_the_values_the_database_and_clients_already_use() -> None
         "KILLED",
     ]
     assert MonitorRunStatus.OK == "ok" and AliasOutcome.REJECTED == "rejected"
+
+
+def test_a_run_from_a_row_holds_its_lifecycle_as_a_member() -> None:
+    run = _run("RUNNING")
+    assert run.lifecycle is Lifecycle.ACTIVE
+    with pytest.raises(InvalidArgument) as caught:
+        Run("r1", "e1", "n", RunStatus.RUNNING, 0, None, None, "u", "gone")  # type: ignore[arg-type]
+    assert caught.value.field == "lifecycle"

@@ -15,7 +15,7 @@ from shipyard.cli._render import (
     safe,
     status_text,
 )
-from shipyard.entities import Run
+from shipyard.entities import Lifecycle, Run
 from shipyard.tracking import get_client, recorded_environment
 
 app = typer.Typer(
@@ -67,7 +67,7 @@ def show(run_id: str) -> None:
         parent = client.get_run(run.parent_run_id) if run.parent_run_id else None
         children = [client.get_run(child) for child in client.store.child_runs(run.id)]
         facts, source = recorded_environment(run, client.store)
-    deleted = "  [red](deleted)[/]" if run.lifecycle == "deleted" else ""
+    deleted = "  [red](deleted)[/]" if run.lifecycle == Lifecycle.DELETED else ""
     console.print(f"[bold]{safe(run.name)}[/]  {run.id}  {status_text(run.status)}{deleted}")
     console.print(
         f"started {fmt_time(run.start_time)}, ended {fmt_time(run.end_time)}, "

@@ -30,6 +30,13 @@ class RunStatus(StrEnum):
         return self in TERMINAL_STATUSES
 
 
+class Lifecycle(StrEnum):
+    """Whether an experiment or run is in use or soft-deleted (restorable until purged)."""
+
+    ACTIVE = "active"
+    DELETED = "deleted"
+
+
 class PipelineRunStatus(StrEnum):
     """Where a pipeline run is: waiting for its scheduled start, running, or ended."""
 

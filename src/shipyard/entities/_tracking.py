@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from shipyard.entities._status import RunStatus, as_status
+from shipyard.entities._status import Lifecycle, RunStatus, as_status
 
 
 def finite_or_text(metrics: dict[str, float]) -> dict[str, Any]:
@@ -29,11 +29,16 @@ class Experiment:
     id: str
     name: str
     description: str
-    lifecycle: str
+    lifecycle: Lifecycle
     created_at: int
     updated_at: int
     tags: dict[str, str] = field(default_factory=dict)
     project: str = DEFAULT_PROJECT
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "lifecycle", as_status(Lifecycle, self.lifecycle, field="lifecycle")
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -75,13 +80,16 @@ class Run:
     end_time: int | None
     parent_run_id: str | None
     user: str
-    lifecycle: str
+    lifecycle: Lifecycle
     params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", as_status(RunStatus, self.status))
+        object.__setattr__(
+            self, "lifecycle", as_status(Lifecycle, self.lifecycle, field="lifecycle")
+        )
 
     @property
     def duration_ms(self) -> int | None:
