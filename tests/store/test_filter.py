@@ -274,7 +274,7 @@ def test_unknown_prefix_is_named() -> None:
 def test_bad_status_lists_the_valid_ones() -> None:
     message = semantic_error("status = 'done'").message
     assert "'done'" in message
-    assert "RUNNING, FINISHED, FAILED, KILLED, SCHEDULED" in message
+    assert "RUNNING, SCHEDULED, FINISHED, FAILED, KILLED" in message
 
 
 def test_a_string_for_a_metric_is_an_error() -> None:

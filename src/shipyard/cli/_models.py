@@ -19,7 +19,7 @@ from shipyard.cli._render import (
     safe,
 )
 from shipyard.cli._store import require_store
-from shipyard.entities import AliasEvent, ModelVersion, RegisteredModel
+from shipyard.entities import AliasEvent, AliasOutcome, ModelVersion, RegisteredModel
 
 app = typer.Typer(
     help="Registered models: versions, aliases, promotion gates, diffs and requirements.",
@@ -89,7 +89,11 @@ def history_table(events: list[AliasEvent], title: str) -> Table:
     for column in ("when", "alias", "from", "to", "outcome", "gates", "by", "reason"):
         table.add_column(column)
     for e in events:
-        outcome = {"moved": "[green]moved", "rejected": "[red]rejected", "deleted": "deleted"}
+        outcome = {
+            AliasOutcome.MOVED: "[green]moved",
+            AliasOutcome.REJECTED: "[red]rejected",
+            AliasOutcome.DELETED: "deleted",
+        }
         text = outcome.get(e.outcome, e.outcome) + (" [yellow](forced)[/]" if e.forced else "")
         passed = sum(g.passed for g in e.gates)
         table.add_row(
@@ -220,7 +224,7 @@ def promote(
         if not event.passed:
             raise typer.Exit(1)
         return
-    if event.outcome == "rejected":
+    if event.outcome == AliasOutcome.REJECTED:
         where = f"version {event.from_version}" if event.from_version else "nothing"
         failed = [g.rule for g in event.gates if not g.passed]
         err_console.print(

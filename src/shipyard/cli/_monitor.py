@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from shipyard.cli._render import console, fmt_time, friendly_errors, safe
+from shipyard.entities import MonitorRunStatus, RetrainOutcome
 from shipyard.errors import InvalidArgument
 
 app = typer.Typer(help="Monitor models: drift, performance, alerts.", no_args_is_help=True)
@@ -127,7 +128,7 @@ def run(name: str = typer.Argument(..., help="The monitor to run now.")) -> None
 
     with friendly_errors(), console.status(f"running monitor {name}"):
         result = monitoring.run_monitor(name)
-    if result.status != "ok":
+    if result.status != MonitorRunStatus.OK:
         console.print(f"[red]error:[/] {safe(result.error)}")
     drift = result.result.get("drift")
     if drift:
@@ -147,7 +148,7 @@ def run(name: str = typer.Argument(..., help="The monitor to run now.")) -> None
             f"alert [{color}]{safe(rule)}[/]: {'FIRING' if state.get('firing') else 'ok'}"
         )
     print_retrain(result.result.get("retrain"))
-    if result.status != "ok":
+    if result.status != MonitorRunStatus.OK:
         raise typer.Exit(1)
 
 
@@ -168,7 +169,7 @@ def history(
         firing = [k for k, s in r.result.get("alerts", {}).items() if s.get("firing")]
         table.add_row(
             fmt_time(r.started_at),
-            r.status if r.status == "ok" else f"[red]{r.status}[/]",
+            r.status if r.status == MonitorRunStatus.OK else f"[red]{r.status}[/]",
             str(r.model_version),
             str(int(m.get("rows", 0))),
             f"{m.get('share_drifted', float('nan')):.2f}",
@@ -223,9 +224,11 @@ def print_retrain(outcome: dict[str, Any] | None) -> None:
     trigger)."""
     if not outcome:
         return
-    color = {"promoted": "green", "rejected": "yellow", "skipped": "dim"}.get(
-        outcome.get("outcome", ""), "red"
-    )
+    color = {
+        RetrainOutcome.PROMOTED: "green",
+        RetrainOutcome.REJECTED: "yellow",
+        RetrainOutcome.SKIPPED: "dim",
+    }.get(outcome.get("outcome", ""), "red")
     scores = ""
     if "candidate_score" in outcome:
         versus = outcome.get("champion_score")

@@ -26,21 +26,29 @@ from shipyard.cli._render import (
     status_text,
 )
 from shipyard.cli._store import existing_client, get_client
-from shipyard.entities import MonitorRun, PipelineRun, StepRun
+from shipyard.entities import (
+    MonitorRun,
+    MonitorRunStatus,
+    PipelineRun,
+    PipelineRunStatus,
+    StepRun,
+    StepStatus,
+)
 from shipyard.errors import InvalidArgument
 
 if TYPE_CHECKING:
     from shipyard.pipelines import Pipeline, PipelineRunResult
 
 app = typer.Typer(help="Run, inspect, resume and schedule pipelines.", no_args_is_help=True)
-STEP_STYLE = {
-    "PENDING": "dim",
-    "RUNNING": "cyan",
+#: How a step's state is coloured: its statuses, the engine's "RETRYING" event, and a queued run.
+STEP_STYLE: dict[str, str] = {
+    StepStatus.PENDING: "dim",
+    StepStatus.RUNNING: "cyan",
     "RETRYING": "yellow",
-    "FINISHED": "green",
-    "FAILED": "red",
-    "SKIPPED": "yellow",
-    "QUEUED": "dim",
+    StepStatus.FINISHED: "green",
+    StepStatus.FAILED: "red",
+    StepStatus.SKIPPED: "yellow",
+    PipelineRunStatus.QUEUED: "dim",
 }
 ParamOpt = typer.Option([], "--param", "-p", help="A pipeline parameter, key=value (JSON or text).")
 
@@ -76,14 +84,14 @@ class _LiveSteps:
     """The live table `pipelines run` shows while steps change state."""
 
     def __init__(self, names: list[str]) -> None:
-        self.rows: dict[str, dict[str, Any]] = {n: {"status": "PENDING"} for n in names}
+        self.rows: dict[str, dict[str, Any]] = {n: {"status": StepStatus.PENDING} for n in names}
         self.started = time.monotonic()
 
     def event(self, name: str, status: str, info: dict[str, Any]) -> None:
         row = self.rows.setdefault(name, {})
         row["status"] = status
         row.update(info)
-        if status == "RUNNING":
+        if status == StepStatus.RUNNING:
             row["since"] = time.monotonic()
 
     def render(self) -> Table:
@@ -92,7 +100,7 @@ class _LiveSteps:
             table.add_column(column)
         for name, row in self.rows.items():
             status = row["status"]
-            if status == "RUNNING":
+            if status == StepStatus.RUNNING:
                 took = f"{time.monotonic() - row.get('since', time.monotonic()):.1f}s"
             elif "duration_ms" in row:
                 took = fmt_duration(row["duration_ms"])
@@ -295,7 +303,7 @@ def show(
     )
     parts: list[Any] = [dag_tree(run, steps)]
     for step in steps.values():
-        if step.status == "FAILED" and step.error:
+        if step.status == StepStatus.FAILED and step.error:
             parts.append(f"[red]{safe(step.name)}[/]: {safe(step.error.strip().splitlines()[-1])}")
     console.print(Group(*parts))
 
@@ -397,7 +405,8 @@ def _scheduled_line(done: Any) -> str:
             f"run {done.id[:12]} (schedule {safe(done.schedule or '-')})"
         )
     if isinstance(done, MonitorRun):
-        state = "ok" if done.status == "ok" else f"[red]{done.status}[/]: {safe(done.error)}"
+        failed = f"[red]{done.status}[/]: {safe(done.error)}"
+        state = "ok" if done.status == MonitorRunStatus.OK else failed
         firing = [r for r, s in done.result.get("alerts", {}).items() if s.get("firing")]
         alerts = f"; firing: {safe('; '.join(firing))}" if firing else ""
         return (

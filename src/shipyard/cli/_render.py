@@ -25,6 +25,7 @@ from rich.rule import Rule
 from rich.table import Table
 
 from shipyard._markup import fmt_value as fmt_value, safe as safe
+from shipyard.entities import RunStatus
 from shipyard.errors import ShipyardError
 
 if TYPE_CHECKING:
@@ -147,7 +148,12 @@ def fmt_duration(ms: int | None) -> str:
     return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
 
 
-STATUS_STYLE = {"FINISHED": "green", "FAILED": "red", "KILLED": "yellow", "RUNNING": "cyan"}
+STATUS_STYLE: dict[str, str] = {
+    RunStatus.FINISHED: "green",
+    RunStatus.FAILED: "red",
+    RunStatus.KILLED: "yellow",
+    RunStatus.RUNNING: "cyan",
+}
 
 
 def status_text(status: str) -> str:

@@ -19,7 +19,7 @@ from shipyard.cli._render import (
     status_text,
 )
 from shipyard.cli._store import existing_client as get_client
-from shipyard.entities import Run
+from shipyard.entities import Lifecycle, Run
 
 app = typer.Typer(
     help="List, inspect, compare, search, delete, restore and reap runs.", no_args_is_help=True
@@ -81,7 +81,7 @@ def show(run_id: str) -> None:
         from shipyard.tracking import recorded_environment
 
         facts, source = recorded_environment(run, client.store)
-    deleted = "  [red](deleted)[/]" if run.lifecycle == "deleted" else ""
+    deleted = "  [red](deleted)[/]" if run.lifecycle == Lifecycle.DELETED else ""
     console.print(f"[bold]{safe(run.name)}[/]  {run.id}  {status_text(run.status)}{deleted}")
     console.print(
         f"started {fmt_time(run.start_time)}, ended {fmt_time(run.end_time)}, "

@@ -15,6 +15,7 @@ from shipyard.entities import (
     DEFAULT_PROJECT,
     ArtifactInfo,
     Experiment,
+    Lifecycle,
     MetricPoint,
     Run,
     RunPage,
@@ -77,11 +78,13 @@ class LocalTracking(LocalBase, TrackingStore):
 
     def delete_experiment(self, experiment_id: str) -> None:
         with self._write() as conn:
-            tracking_db.set_experiment_lifecycle(conn, experiment_id, "deleted", self._now())
+            tracking_db.set_experiment_lifecycle(
+                conn, experiment_id, Lifecycle.DELETED, self._now()
+            )
 
     def restore_experiment(self, experiment_id: str) -> None:
         with self._write() as conn:
-            tracking_db.set_experiment_lifecycle(conn, experiment_id, "active", self._now())
+            tracking_db.set_experiment_lifecycle(conn, experiment_id, Lifecycle.ACTIVE, self._now())
 
     # ------------------------------------------------------------------ runs
 
@@ -123,11 +126,11 @@ class LocalTracking(LocalBase, TrackingStore):
 
     def delete_runs(self, run_ids: Sequence[str]) -> None:
         with self._write() as conn:
-            tracking_db.set_run_lifecycle(conn, list(run_ids), "deleted")
+            tracking_db.set_run_lifecycle(conn, list(run_ids), Lifecycle.DELETED)
 
     def restore_runs(self, run_ids: Sequence[str]) -> None:
         with self._write() as conn:
-            tracking_db.set_run_lifecycle(conn, list(run_ids), "active")
+            tracking_db.set_run_lifecycle(conn, list(run_ids), Lifecycle.ACTIVE)
 
     def child_runs(self, run_id: str) -> list[str]:
         return self._read(lambda c: tracking_db.child_run_ids(c, run_id))

@@ -15,7 +15,7 @@ from shipyard import models
 from shipyard.demo._data import TARGET, register_dataset, serve_features
 from shipyard.demo._names import DemoNames
 from shipyard.demo._training import training
-from shipyard.entities import AliasEvent, DatasetVersion, ModelVersion, Run
+from shipyard.entities import AliasEvent, DatasetVersion, ModelVersion, Run, StepStatus
 from shipyard.pipelines import PipelineRunResult
 from shipyard.registry import alias_history, resolve
 from shipyard.tracking import get_client, search_runs, start_run
@@ -69,7 +69,11 @@ def run_demo(progress: Progress | None = None, names: DemoNames | None = None) -
     done: set[str] = set()
 
     def on_event(name: str, status: str, info: dict[str, Any]) -> None:
-        if progress is not None and status in ("FINISHED", "FAILED", "SKIPPED"):
+        if progress is not None and status in (
+            StepStatus.FINISHED,
+            StepStatus.FAILED,
+            StepStatus.SKIPPED,
+        ):
             done.add(name)
             cached = " (cached)" if info.get("cache_hit") else ""
             progress(f"{name}{cached}", len(done), total)

@@ -33,6 +33,7 @@ from shipyard.demo._tables import (
     took,
     traffic_table,
 )
+from shipyard.entities import AliasOutcome
 
 #: Moves a progress bar: ``(description, done, total)``.
 Report = Callable[[str, int, int], None]
@@ -140,7 +141,7 @@ def _show_registry(screen: Screen, result: DemoResult) -> None:
         f"{len(version.requirements)} pinned requirements)"
     )
     screen.print(gates_table(event, f"Promotion of {version.ref} to @{event.alias}"))
-    moved = "promoted" if event.outcome == "moved" else "NOT promoted"
+    moved = "promoted" if event.outcome == AliasOutcome.MOVED else "NOT promoted"
     screen.print(
         f"{moved}: [bold]{safe(version.name)}@{event.alias}[/] -> version {event.to_version}"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from shipyard.entities._status import PipelineRunStatus, StepStatus, as_status
 from shipyard.entities._tracking import DEFAULT_PROJECT
 
 
@@ -63,10 +64,6 @@ class DatasetVersion:
         return cls(**data)
 
 
-PIPELINE_RUN_STATUSES: tuple[str, ...] = ("QUEUED", "RUNNING", "FINISHED", "FAILED", "KILLED")
-STEP_STATUSES: tuple[str, ...] = ("PENDING", "RUNNING", "FINISHED", "FAILED", "SKIPPED")
-
-
 @dataclass(frozen=True)
 class PipelineInfo:
     """A pipeline Shipyard knows: its name and the ``module:function`` that defines it."""
@@ -108,7 +105,7 @@ class PipelineRun(_Span):
     id: str
     pipeline: str
     ref: str
-    status: str
+    status: PipelineRunStatus
     params: dict[str, Any]
     executor: str
     dag: list[dict[str, Any]]
@@ -120,6 +117,9 @@ class PipelineRun(_Span):
     schedule: str | None = None
     scheduled_for: int | None = None
     project: str = DEFAULT_PROJECT
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", as_status(PipelineRunStatus, self.status))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -141,7 +141,7 @@ class StepRun(_Span):
     pipeline_run_id: str
     name: str
     step: str
-    status: str
+    status: StepStatus
     attempts: int = 0
     cache_key: str = ""
     cache_hit: bool = False
@@ -152,6 +152,9 @@ class StepRun(_Span):
     outputs: list[dict[str, Any]] = field(default_factory=list)
     logs: str = ""
     error: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", as_status(StepStatus, self.status))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from shipyard.entities._status import MonitorRunStatus, as_status
 from shipyard.entities._tracking import DEFAULT_PROJECT
 
 
@@ -59,9 +60,12 @@ class MonitorRun:
     window_start: int
     window_end: int
     model_version: int
-    status: str
+    status: MonitorRunStatus
     result: dict[str, Any] = field(default_factory=dict)
     error: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", as_status(MonitorRunStatus, self.status))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from shipyard.entities._status import AliasOutcome, as_status
 from shipyard.entities._tracking import DEFAULT_PROJECT, ArtifactInfo, finite_or_text
 
 
@@ -116,10 +117,13 @@ class AliasEvent:
     to_version: int | None
     actor: str
     reason: str
-    outcome: str
+    outcome: AliasOutcome
     forced: bool
     created_at: int
     gates: list[GateResult] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "outcome", as_status(AliasOutcome, self.outcome, field="outcome"))
 
     @property
     def passed(self) -> bool:

@@ -6,11 +6,9 @@ import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-RunStatus = Literal["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"]
-RUN_STATUSES: tuple[str, ...] = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
-TERMINAL_STATUSES: frozenset[str] = frozenset({"FINISHED", "FAILED", "KILLED"})
+from shipyard.entities._status import Lifecycle, RunStatus, as_status
 
 
 def finite_or_text(metrics: dict[str, float]) -> dict[str, Any]:
@@ -31,11 +29,16 @@ class Experiment:
     id: str
     name: str
     description: str
-    lifecycle: str
+    lifecycle: Lifecycle
     created_at: int
     updated_at: int
     tags: dict[str, str] = field(default_factory=dict)
     project: str = DEFAULT_PROJECT
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "lifecycle", as_status(Lifecycle, self.lifecycle, field="lifecycle")
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -72,15 +75,21 @@ class Run:
     id: str
     experiment_id: str
     name: str
-    status: str
+    status: RunStatus
     start_time: int
     end_time: int | None
     parent_run_id: str | None
     user: str
-    lifecycle: str
+    lifecycle: Lifecycle
     params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", as_status(RunStatus, self.status))
+        object.__setattr__(
+            self, "lifecycle", as_status(Lifecycle, self.lifecycle, field="lifecycle")
+        )
 
     @property
     def duration_ms(self) -> int | None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from shipyard.entities import MonitorRun
+from shipyard.entities import MonitorRun, MonitorRunStatus
 
 OUTPUT_PREFIXES = ("prediction_drift.", "target_drift.")
 OUTPUT_FLAGS = ("prediction_drifted", "target_drifted")
@@ -66,7 +66,7 @@ def gauges_text(runs: Sequence[MonitorRun]) -> str:
         if run.monitor not in latest or run.started_at > latest[run.monitor].started_at:
             latest[run.monitor] = run
     for name, run in latest.items():
-        ok.labels(name).set(1.0 if run.status == "ok" else 0.0)
+        ok.labels(name).set(1.0 if run.status == MonitorRunStatus.OK else 0.0)
         values = run.result.get("metrics", {})
         for key, value in values.items():
             if value is None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from shipyard.client import Store
 from shipyard.config import Settings
-from shipyard.entities import LineageNode, ModelVersion, Monitor, MonitorRun
+from shipyard.entities import LineageNode, ModelVersion, Monitor, MonitorRun, MonitorRunStatus
 from shipyard.errors import InvalidArgument, NotFound, ShipyardError
 from shipyard.monitoring._alerts import check_channel, deliver, evaluate, parse_rule
 from shipyard.monitoring._drift import chosen_tests, score, with_column_thresholds
@@ -254,9 +254,9 @@ def run_monitor(
         version = _resolve_model(store, monitor.model)
         version_number = version.version
         result = _score(store, settings, monitor, version, start, end)
-        status, error = "ok", ""
+        status, error = MonitorRunStatus.OK, ""
     except ShipyardError as exc:
-        result, status, error = {"metrics": {}}, "failed", str(exc)
+        result, status, error = {"metrics": {}}, MonitorRunStatus.FAILED, str(exc)
     previous = store.list_monitor_runs(name, limit=1)
     before = previous[0].result.get("alerts", {}) if previous else {}
     states, events = evaluate(monitor.alerts, result["metrics"], before, end)

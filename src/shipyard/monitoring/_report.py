@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shipyard.client import Store
+from shipyard.entities import MonitorRunStatus
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.monitoring._profile import ColumnProfile, load_profile
 
@@ -35,7 +36,7 @@ def report_data(name: str, *, limit: int = 200, store: Store | None = None) -> d
             f"monitor {name!r} has not run yet; run it first with `shipyard monitor run {name}`",
             field="monitor",
         )
-    latest = next((r for r in runs if r.status == "ok"), runs[0])
+    latest = next((r for r in runs if r.status == MonitorRunStatus.OK), runs[0])
     reference, outputs = (
         _shares_of(latest.result.get(key), store) for key in ("reference", "output_reference")
     )

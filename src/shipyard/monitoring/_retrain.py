@@ -36,7 +36,16 @@ import pandas as pd
 
 from shipyard.client import Store
 from shipyard.config import Settings
-from shipyard.entities import LineageEdge, LineageNode, ModelVersion, Monitor
+from shipyard.entities import (
+    AliasOutcome,
+    LineageEdge,
+    LineageNode,
+    ModelVersion,
+    Monitor,
+    PipelineRunStatus,
+    RetrainOutcome,
+    StepStatus,
+)
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.monitoring._alerts import parse_rule
 from shipyard.monitoring._performance import (
@@ -252,7 +261,12 @@ def on_alerts(
     except Exception as exc:  # a policy stored by hand: recorded, the run goes on
         if not any(e.get("event") == "firing" for e in events):
             return {}
-        return {"retrain": {"outcome": "failed", "reason": f"invalid retraining policy: {exc}"}}
+        return {
+            "retrain": {
+                "outcome": RetrainOutcome.FAILED,
+                "reason": f"invalid retraining policy: {exc}",
+            }
+        }
     fired = [
         str(e["rule"])
         for e in events
@@ -271,7 +285,7 @@ def on_alerts(
         outcome.update(_retrain(store, settings, monitor, policy, run_id, start, end))
     except Exception as exc:  # a policy must never take the monitor run down with it
         log.warning("monitor %s: retraining failed: %s", monitor.name, exc)
-        outcome.update(outcome="failed", reason=f"{type(exc).__name__}: {exc}")
+        outcome.update(outcome=RetrainOutcome.FAILED, reason=f"{type(exc).__name__}: {exc}")
     outcome["finished_at"] = int(time.time() * 1000)
     return {"retrain": outcome}
 
@@ -287,7 +301,7 @@ def _retrain(
 ) -> dict[str, Any]:
     waited = _cooldown_left(store, monitor.name, policy, end)
     if waited:
-        return {"outcome": "skipped", "reason": waited}
+        return {"outcome": RetrainOutcome.SKIPPED, "reason": waited}
     name, alias = _target(monitor, policy)
     window = labelled_window(settings, name, start, end)
     if policy.holdout and not window.empty:
@@ -295,7 +309,7 @@ def _retrain(
     if len(window) < policy.min_labelled:
         kept = " held-out" if policy.holdout else ""
         return {
-            "outcome": "skipped",
+            "outcome": RetrainOutcome.SKIPPED,
             "labelled": len(window),
             "reason": f"only {len(window)}{kept} labelled rows in the window; the policy needs "
             f"{policy.min_labelled} (labels arrive with log_labels)",
@@ -306,7 +320,11 @@ def _retrain(
     edges = [_edge("monitor_run", run_id, "pipeline_run", pipeline_run)]
     if candidate is None:
         store.add_lineage_edges(edges)
-        return {**done, "outcome": "failed", "reason": _no_candidate(store, pipeline_run, name)}
+        return {
+            **done,
+            "outcome": RetrainOutcome.FAILED,
+            "reason": _no_candidate(store, pipeline_run, name),
+        }
     edges.append(_edge("pipeline_run", pipeline_run, "model_version", candidate.id))
     done["candidate"] = candidate.version
     features, labels = _split(window)
@@ -327,11 +345,13 @@ def _retrain(
         edges.append(_edge("model_version", champion.id, "alias_event", str(event.id), "consumed"))
     store.add_lineage_edges(edges)
     done.update(
-        outcome="promoted" if event.outcome == "moved" else "rejected",
+        outcome=RetrainOutcome.PROMOTED
+        if event.outcome == AliasOutcome.MOVED
+        else RetrainOutcome.REJECTED,
         event=event.id,
         gates=[g.to_dict() for g in event.gates],
     )
-    if event.outcome != "moved":
+    if event.outcome != AliasOutcome.MOVED:
         failed = next((g for g in event.gates if not g.passed), None)
         done["reason"] = (
             f"the candidate {name}/{candidate.version} did not beat @{alias}: "
@@ -447,8 +467,8 @@ def _has_model(store: Store, name: str) -> bool:
 
 def _no_candidate(store: Store, pipeline_run: str, name: str) -> str:
     run = store.get_pipeline_run(pipeline_run)
-    if run.status != "FINISHED":
-        failed = [s for s in store.list_step_runs(pipeline_run) if s.status == "FAILED"]
+    if run.status != PipelineRunStatus.FINISHED:
+        failed = [s for s in store.list_step_runs(pipeline_run) if s.status == StepStatus.FAILED]
         where = f" in step {failed[0].name}: {failed[0].error}" if failed else ""
         return f"the training pipeline {run.pipeline} {run.status.lower()}{where}"
     return f"the training pipeline {run.pipeline} registered no new version of {name}"

@@ -22,7 +22,7 @@ import uuid
 
 from shipyard.client import Store
 from shipyard.config import Settings
-from shipyard.entities import Monitor, MonitorRun
+from shipyard.entities import Monitor, MonitorRun, MonitorRunStatus
 from shipyard.errors import InvalidArgument
 from shipyard.monitoring._monitor import run_monitor
 from shipyard.monitoring._performance import window_ms
@@ -79,7 +79,7 @@ class MonitorJob:
         except Exception as exc:  # recorded below: a monitor must never stop the scheduler
             log.error("monitor %s: run crashed: %s", monitor.name, exc)
             return self._record_crash(monitor, moment, exc)
-        if run.status != "ok":
+        if run.status != MonitorRunStatus.OK:
             log.warning("monitor %s: run failed: %s", monitor.name, run.error)
         for note in run.result.get("notifications", []):
             if not note.get("ok"):
@@ -106,7 +106,7 @@ class MonitorJob:
             start,
             moment,
             0,
-            "failed",
+            MonitorRunStatus.FAILED,
             {"metrics": {}, "traceback": traceback.format_exc(limit=5)},
             f"the run crashed: {type(exc).__name__}: {exc}",
         )

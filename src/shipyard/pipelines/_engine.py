@@ -24,7 +24,14 @@ from typing import Any
 
 from shipyard.client import Store, now_ms
 from shipyard.config import Settings
-from shipyard.entities import LineageEdge, LineageNode, PipelineRun, StepRun
+from shipyard.entities import (
+    LineageEdge,
+    LineageNode,
+    PipelineRun,
+    PipelineRunStatus,
+    StepRun,
+    StepStatus,
+)
 from shipyard.errors import PipelineFailed, ShipyardError
 from shipyard.pipelines._executors import Executor, make_executor
 from shipyard.pipelines._hashing import cache_key
@@ -51,12 +58,12 @@ class PipelineRunResult:
         return self.run.id
 
     @property
-    def status(self) -> str:
+    def status(self) -> PipelineRunStatus:
         return self.run.status
 
     @property
     def ok(self) -> bool:
-        return self.run.status == "FINISHED"
+        return self.run.status == PipelineRunStatus.FINISHED
 
     @property
     def lineage_node(self) -> LineageNode:
@@ -111,7 +118,7 @@ class _Run:
     ) -> None:
         self.pipeline, self.plan, self.store, self.settings = pipeline, plan, store, settings
         self.executor, self.cache, self.on_event = executor, cache, on_event
-        self.state = dict.fromkeys(plan.order, "PENDING")
+        self.state = dict.fromkeys(plan.order, StepStatus.PENDING)
         self.outputs: dict[str, list[dict[str, Any]]] = {}
         self.attempts = dict.fromkeys(plan.order, 0)
         self.ids: dict[str, str] = {}
@@ -218,9 +225,9 @@ class _Run:
         return [
             n
             for n, s in state.items()
-            if s == "PENDING"
+            if s == StepStatus.PENDING
             and n not in self.pending_tasks
-            and all(state[u] == "FINISHED" for u in nodes[n].upstream)
+            and all(state[u] == StepStatus.FINISHED for u in nodes[n].upstream)
         ]
 
     def key_of(self, name: str, inputs: dict[str, Any]) -> str:
@@ -285,7 +292,7 @@ class _Run:
         now = now_ms()
         self.store.update_step_run(
             self.ids[name],
-            status="FINISHED",
+            status=StepStatus.FINISHED,
             cache_key=key,
             cache_hit=True,
             start_time=now,
@@ -303,15 +310,15 @@ class _Run:
         task = self.pending_tasks[name]
         self.attempts[name] += 1
         task.attempt = self.attempts[name]
-        self.state[name] = "RUNNING"
+        self.state[name] = StepStatus.RUNNING
         self.store.update_step_run(
             self.ids[name],
-            status="RUNNING",
+            status=StepStatus.RUNNING,
             start_time=now_ms(),
             attempts=task.attempt,
             **self.recorded.pop(name, {}),
         )
-        self.event(name, "RUNNING", attempt=task.attempt)
+        self.event(name, StepStatus.RUNNING, attempt=task.attempt)
         try:
             self.executor.submit(task)
         except ShipyardError as exc:  # e.g. a step another process cannot import
@@ -321,9 +328,9 @@ class _Run:
     def _finished(
         self, name: str, outputs: list[dict[str, Any]], *, cache_hit: bool, duration: int
     ) -> None:
-        self.state[name] = "FINISHED"
+        self.state[name] = StepStatus.FINISHED
         self.outputs[name] = outputs
-        self.event(name, "FINISHED", cache_hit=cache_hit, duration_ms=duration)
+        self.event(name, StepStatus.FINISHED, cache_hit=cache_hit, duration_ms=duration)
 
     def outcome(self, outcome: StepOutcome) -> None:
         name = outcome.node
@@ -335,7 +342,7 @@ class _Run:
             outputs = self.produced(name, outcome.outputs)
             self.store.update_step_run(
                 self.ids[name],
-                status="FINISHED",
+                status=StepStatus.FINISHED,
                 end_time=outcome.end_time or now_ms(),
                 outputs=outputs,
                 logs=logs,
@@ -348,9 +355,9 @@ class _Run:
         if outcome.retryable and self.attempts[name] <= options.retries:
             delay = options.retry_delay * options.backoff ** (self.attempts[name] - 1)
             heapq.heappush(self.retry_heap, (time.monotonic() + delay, name))
-            self.state[name] = "PENDING"
+            self.state[name] = StepStatus.PENDING
             self.store.update_step_run(
-                self.ids[name], status="PENDING", logs=logs, error=outcome.error
+                self.ids[name], status=StepStatus.PENDING, logs=logs, error=outcome.error
             )
             self.event(name, "RETRYING", attempt=self.attempts[name], delay=delay)
             return
@@ -360,21 +367,21 @@ class _Run:
     def fail(self, name: str, error: str, **record: Any) -> None:
         """Step ``name`` failed for good: record it (with ``record``'s fields) and skip
         everything downstream."""
-        self.state[name] = "FAILED"
+        self.state[name] = StepStatus.FAILED
         record.setdefault("end_time", now_ms())
-        self.store.update_step_run(self.ids[name], status="FAILED", error=error, **record)
-        self.event(name, "FAILED", error=error.strip().splitlines()[-1:])
+        self.store.update_step_run(self.ids[name], status=StepStatus.FAILED, error=error, **record)
+        self.event(name, StepStatus.FAILED, error=error.strip().splitlines()[-1:])
         self.skip(self.plan.downstream(name), f"upstream step {name!r} failed")
 
     def skip(self, names: list[str], reason: str) -> None:
-        targets = [n for n in names if self.state[n] == "PENDING"]
+        targets = [n for n in names if self.state[n] == StepStatus.PENDING]
         for n in targets:
-            self.state[n] = "SKIPPED"
+            self.state[n] = StepStatus.SKIPPED
             self.pending_tasks.pop(n, None)
-            self.event(n, "SKIPPED", reason=reason)
+            self.event(n, StepStatus.SKIPPED, reason=reason)
         if targets:
             self.store.update_step_runs(
-                {self.ids[n]: {"status": "SKIPPED", "error": reason} for n in targets}
+                {self.ids[n]: {"status": StepStatus.SKIPPED, "error": reason} for n in targets}
             )
 
     # ------------------------------------------------------------------ loop
@@ -390,11 +397,11 @@ class _Run:
             for name in list(self.pending_tasks):
                 if self.executor.free_slots() <= 0:
                     break
-                if self.state[name] == "PENDING" and name not in waiting:
+                if self.state[name] == StepStatus.PENDING and name not in waiting:
                     failed = self.submit(name)
                     if failed is not None:
                         self.outcome(failed)
-            running = any(s == "RUNNING" for s in self.state.values())
+            running = any(s == StepStatus.RUNNING for s in self.state.values())
             if not running and not self.retry_heap:
                 if not self.pending_tasks and not self.ready():
                     return
@@ -459,12 +466,14 @@ def execute(
     store.register_pipeline(
         pipeline.name, pipeline.ref, pipeline.description, project=settings.project
     )
-    steps = [StepRun("", "", name, plan.nodes[name].step.ref, "PENDING") for name in plan.order]
+    steps = [
+        StepRun("", "", name, plan.nodes[name].step.ref, StepStatus.PENDING) for name in plan.order
+    ]
     started = now_ms()
     if queued_run_id is not None:
         store.update_pipeline_run(
             queued_run_id,
-            status="RUNNING",
+            status=PipelineRunStatus.RUNNING,
             start_time=started,
             dag=plan.dag(),
             executor=runner.name,
@@ -475,7 +484,7 @@ def execute(
             id="",
             pipeline=pipeline.name,
             ref=pipeline.ref,
-            status="RUNNING",
+            status=PipelineRunStatus.RUNNING,
             params=plan.params,
             executor=runner.name,
             dag=plan.dag(),
@@ -489,24 +498,26 @@ def execute(
     state.ids = dict(zip(plan.order, ids, strict=True))
     if resumed_from is not None:
         _carry_over(state, resumed_from)
-    status, error = "FINISHED", ""
+    status, error = PipelineRunStatus.FINISHED, ""
     try:
         state.loop()
     except KeyboardInterrupt:
-        status, error = "KILLED", "interrupted"
-        running = [n for n, s in state.state.items() if s in ("RUNNING", "PENDING")]
+        status, error = PipelineRunStatus.KILLED, "interrupted"
+        running = [
+            n for n, s in state.state.items() if s in (StepStatus.RUNNING, StepStatus.PENDING)
+        ]
         store.update_step_runs(
-            {state.ids[n]: {"status": "FAILED", "error": "interrupted"} for n in running}
+            {state.ids[n]: {"status": StepStatus.FAILED, "error": "interrupted"} for n in running}
         )
         raise
     except BaseException as exc:
-        status, error = "FAILED", f"{type(exc).__name__}: {exc}"
+        status, error = PipelineRunStatus.FAILED, f"{type(exc).__name__}: {exc}"
         raise
     finally:
         runner.close()
-        failed = [n for n, s in state.state.items() if s == "FAILED"]
-        if status == "FINISHED" and failed:
-            status, error = "FAILED", f"step(s) failed: {', '.join(failed)}"
+        failed = [n for n, s in state.state.items() if s == StepStatus.FAILED]
+        if status == PipelineRunStatus.FINISHED and failed:
+            status, error = PipelineRunStatus.FAILED, f"step(s) failed: {', '.join(failed)}"
         store.update_pipeline_run(run_id, status=status, end_time=now_ms(), error=error)
     result = PipelineRunResult(
         store.get_pipeline_run(run_id),
@@ -531,7 +542,11 @@ def _carry_over(state: _Run, previous: PipelineRun) -> None:
     """Steps that finished in ``previous`` are reused (not run again) when this run computes
     the same cache key for them (same code, inputs and params) and can vouch for their
     outputs; the others go through the cache like any step."""
-    done = {s.name: s for s in state.store.list_step_runs(previous.id) if s.status == "FINISHED"}
+    done = {
+        s.name: s
+        for s in state.store.list_step_runs(previous.id)
+        if s.status == StepStatus.FINISHED
+    }
     now = now_ms()
     updates = {}
     for name in state.plan.order:  # upstream steps first
@@ -544,7 +559,7 @@ def _carry_over(state: _Run, previous: PipelineRun) -> None:
             continue
         state.trusted.update(reuse.vouched)
         updates[state.ids[name]] = {
-            "status": "FINISHED",
+            "status": StepStatus.FINISHED,
             "cache_key": old.cache_key,
             "cache_hit": True,
             "start_time": now,
@@ -554,7 +569,7 @@ def _carry_over(state: _Run, previous: PipelineRun) -> None:
             "outputs": old.outputs,
             "logs": f"reused from step run {old.id} of pipeline run {previous.id}",
         }
-        state.state[name] = "FINISHED"
+        state.state[name] = StepStatus.FINISHED
         state.outputs[name] = old.outputs
     if updates:
         state.store.update_step_runs(updates)
@@ -566,7 +581,7 @@ def _carry_over(state: _Run, previous: PipelineRun) -> None:
         ]
         state.store.add_lineage_edges(edges)
         for name in reused:
-            state.event(name, "FINISHED", cache_hit=True, duration_ms=0)
+            state.event(name, StepStatus.FINISHED, cache_hit=True, duration_ms=0)
 
 
 def run_pipeline(

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from shipyard.client import Store, check_timing, now_ms, time_zone
-from shipyard.entities import PipelineRun, Schedule
+from shipyard.entities import PipelineRun, PipelineRunStatus, Schedule
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.pipelines._pipeline import Pipeline, load_pipeline
 
@@ -260,10 +260,10 @@ class Scheduler:
                 continue
             del self.handles[run_id]
             run = self.store.get_pipeline_run(run_id)
-            if run.status in ("QUEUED", "RUNNING"):
+            if run.status in (PipelineRunStatus.QUEUED, PipelineRunStatus.RUNNING):
                 self.store.update_pipeline_run(
                     run_id,
-                    status="FAILED",
+                    status=PipelineRunStatus.FAILED,
                     end_time=self.clock(),
                     error=f"the run's process exited with code {code} before it finished",
                 )
@@ -298,7 +298,7 @@ class Scheduler:
         self.store.set_schedule_fired(sched.name, chosen[-1])
         active = self.store.list_pipeline_runs(
             schedule=sched.name,
-            statuses=["QUEUED", "RUNNING"],
+            statuses=[PipelineRunStatus.QUEUED, PipelineRunStatus.RUNNING],
             limit=1,
             projects=[sched.project],
         )
@@ -311,7 +311,7 @@ class Scheduler:
                 id="",
                 pipeline=sched.pipeline,
                 ref=sched.ref,
-                status="QUEUED",
+                status=PipelineRunStatus.QUEUED,
                 params=sched.params,
                 executor="",
                 dag=[],
@@ -325,11 +325,14 @@ class Scheduler:
     def _launch_next(self, sched: Schedule) -> PipelineRun | None:
         own = [sched.project]
         if self.store.list_pipeline_runs(
-            schedule=sched.name, statuses=["RUNNING"], limit=1, projects=own
+            schedule=sched.name, statuses=[PipelineRunStatus.RUNNING], limit=1, projects=own
         ):
             return None
         queued = self.store.list_pipeline_runs(
-            schedule=sched.name, statuses=["QUEUED"], limit=MAX_CATCH_UP * 10, projects=own
+            schedule=sched.name,
+            statuses=[PipelineRunStatus.QUEUED],
+            limit=MAX_CATCH_UP * 10,
+            projects=own,
         )
         queued = [r for r in queued if r.pipeline == sched.pipeline]
         if not queued:
@@ -339,8 +342,8 @@ class Scheduler:
             return None
         run = min(queued, key=lambda r: (r.scheduled_for or 0, r.created_at))
         now = self.clock()
-        self.store.update_pipeline_run(run.id, status="RUNNING", start_time=now)
-        run = replace(run, status="RUNNING", start_time=now, ref=ref)
+        self.store.update_pipeline_run(run.id, status=PipelineRunStatus.RUNNING, start_time=now)
+        run = replace(run, status=PipelineRunStatus.RUNNING, start_time=now, ref=ref)
         self.handles[run.id] = self.launcher.launch(run)
         log.info("schedule %s: started run %s (due %s)", sched.name, run.id, _iso(run))
         return run

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.config import Settings
-from shipyard.entities import StepRun
+from shipyard.entities import StepRun, StepStatus
 from shipyard.errors import ConfigError
 from shipyard.pipelines._hashing import canonical_json
 
@@ -196,7 +196,7 @@ def vouched_outputs(sealer: Sealer, steps: Iterable[StepRun]) -> frozenset[str]:
     return frozenset(
         str(ref.get("hash"))
         for step in steps
-        if step.status == "FINISHED"
+        if step.status == StepStatus.FINISHED
         for ref in step.outputs
         if sealer.check(ref, step.cache_key) is Verdict.SEALED
     )

@@ -16,6 +16,7 @@ from shipyard import _validation as v
 from shipyard.client import Store, upload_tree
 from shipyard.entities import (
     AliasEvent,
+    AliasOutcome,
     ArtifactInfo,
     ModelVersion,
     RegisteredModel,
@@ -505,7 +506,7 @@ def promote(
         actor=current_user(),
         dry_run=dry_run,
     )
-    if event.outcome == "rejected" and raise_on_reject and not dry_run:
+    if event.outcome == AliasOutcome.REJECTED and raise_on_reject and not dry_run:
         failed = [g for g in event.gates if not g.passed]
         where = f"version {event.from_version}" if event.from_version else "no version"
         raise Conflict(

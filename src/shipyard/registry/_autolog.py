@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shipyard._validation import check_key
+from shipyard.entities import RunStatus
 from shipyard.errors import InvalidArgument
 from shipyard.registry._api import log_model
 from shipyard.registry._signature import infer_signature
@@ -136,7 +137,9 @@ def _logged_fit(
     except BaseException as exc:
         if owned:
             try:
-                run.end("KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
+                run.end(
+                    RunStatus.KILLED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED
+                )
             except Exception as end_exc:  # the fit's own error is the one to raise
                 _warn(estimator, "end the run", end_exc)
         raise

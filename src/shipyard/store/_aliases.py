@@ -15,6 +15,7 @@ from sqlalchemy import Connection, delete, select, update
 
 from shipyard.entities import (
     AliasEvent,
+    AliasOutcome,
     GateResult,
 )
 from shipyard.errors import NotFound
@@ -80,7 +81,7 @@ def set_model_alias(
         "to_version": version,
         "actor": actor,
         "reason": reason,
-        "outcome": "moved" if passed or force else "rejected",
+        "outcome": AliasOutcome.MOVED if passed or force else AliasOutcome.REJECTED,
         "forced": force and not passed,
         "gate_results": results,
         "created_at": now,
@@ -124,7 +125,7 @@ def delete_model_alias(
         "to_version": None,
         "actor": actor,
         "reason": reason,
-        "outcome": "deleted",
+        "outcome": AliasOutcome.DELETED,
         "forced": False,
         "gate_results": [],
         "created_at": now,

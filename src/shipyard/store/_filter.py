@@ -40,6 +40,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
+from shipyard.entities import RUN_STATUSES
 from shipyard.errors import FilterSyntaxError, InvalidArgument
 
 if TYPE_CHECKING:
@@ -72,7 +73,6 @@ Operator: TypeAlias = Literal[
 ]  # fmt: skip
 Value: TypeAlias = int | float | str
 
-RUN_STATUSES = ("RUNNING", "FINISHED", "FAILED", "KILLED", "SCHEDULED")
 
 #: The most comparisons one filter may hold (each becomes a SQL condition; databases refuse
 #: expressions past a depth of about 1,000). Documented in docs/search.md.

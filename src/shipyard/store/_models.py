@@ -26,6 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shipyard.entities import Lifecycle
+
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -66,7 +68,7 @@ class Experiment(Base):
     id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_LEN), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
-    lifecycle: Mapped[str] = mapped_column(String(16), default="active")
+    lifecycle: Mapped[str] = mapped_column(String(16), default=Lifecycle.ACTIVE.value)
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
     project: Mapped[str] = mapped_column(
@@ -99,7 +101,7 @@ class Run(Base):
     end_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     parent_run_id: Mapped[str | None] = mapped_column(String(ID_LEN), nullable=True, index=True)
     user: Mapped[str] = mapped_column(String(NAME_LEN), default="")
-    lifecycle: Mapped[str] = mapped_column(String(16), default="active")
+    lifecycle: Mapped[str] = mapped_column(String(16), default=Lifecycle.ACTIVE.value)
 
     # ``id`` last makes the index cover the default search order (start_time, id).
     __table_args__ = (Index(None, "experiment_id", "lifecycle", "start_time", "id"),)

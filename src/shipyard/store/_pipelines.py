@@ -14,12 +14,13 @@ from sqlalchemy import Connection, delete, select, update
 
 from shipyard.entities import (
     DEFAULT_PROJECT,
-    PIPELINE_RUN_STATUSES,
-    STEP_STATUSES,
     PipelineInfo,
     PipelineRun,
+    PipelineRunStatus,
     Schedule,
     StepRun,
+    StepStatus,
+    as_status,
 )
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.store._models import PIPELINE_RUNS, PIPELINES, SCHEDULES, STEP_RUNS
@@ -106,16 +107,8 @@ def list_pipelines(conn: Connection, projects: Sequence[str] | None = None) -> l
 # ----------------------------------------------------------------------------- runs
 
 
-def _check_status(status: str, allowed: Sequence[str], what: str) -> None:
-    if status not in allowed:
-        raise InvalidArgument(
-            f"{what} status {status!r} is not one of {', '.join(allowed)}", field="status"
-        )
-
-
 def create_run(conn: Connection, run: PipelineRun, project: str = DEFAULT_PROJECT) -> PipelineRun:
     """Insert a pipeline run into ``project`` (its id is generated when empty)."""
-    _check_status(run.status, PIPELINE_RUN_STATUSES, "pipeline run")
     run_id = run.id or new_id()
     conn.execute(
         PIPELINE_RUNS.insert().values(
@@ -172,7 +165,7 @@ def update_run(conn: Connection, run_id: str, values: Mapping[str, Any]) -> None
     row: dict[str, Any] = {}
     for key, value in values.items():
         if key == "status":
-            _check_status(value, PIPELINE_RUN_STATUSES, "pipeline run")
+            value = as_status(PipelineRunStatus, value)
         if key in {"dag", "params"}:
             row[f"{key}_json"] = _dumps(value)
         elif key in RUN_FIELDS:
@@ -236,7 +229,6 @@ def create_steps(conn: Connection, steps: Sequence[StepRun]) -> list[str]:
     """Insert step runs in one statement per chunk; returns their ids in order."""
     rows = []
     for step in steps:
-        _check_status(step.status, STEP_STATUSES, "step")
         rows.append(_step_values(step))
     for chunk in chunks(rows):
         conn.execute(STEP_RUNS.insert(), list(chunk))
@@ -261,7 +253,7 @@ def update_step(conn: Connection, step_run_id: str, values: Mapping[str, Any]) -
         if key not in STEP_FIELDS:
             raise InvalidArgument(f"step run field {key!r} cannot be changed", field=key)
         if key == "status":
-            _check_status(value, STEP_STATUSES, "step")
+            value = as_status(StepStatus, value)
         row[f"{key}_json" if key in _JSON_FIELDS else key] = (
             _dumps(value) if key in _JSON_FIELDS else value
         )
@@ -299,7 +291,7 @@ def find_cached(conn: Connection, cache_key: str, project: str = DEFAULT_PROJECT
         .join(PIPELINE_RUNS, STEP_RUNS.c.pipeline_run_id == PIPELINE_RUNS.c.id)
         .where(
             STEP_RUNS.c.cache_key == cache_key,
-            STEP_RUNS.c.status == "FINISHED",
+            STEP_RUNS.c.status == StepStatus.FINISHED,
             PIPELINE_RUNS.c.project == project,
         )
         .order_by(STEP_RUNS.c.end_time.desc())

@@ -38,6 +38,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import ColumnElement, Connection, FromClause, Select
 
+from shipyard.entities import Lifecycle
 from shipyard.errors import InvalidArgument
 from shipyard.store._filter import (
     NULLABLE_ATTRIBUTES,
@@ -189,7 +190,7 @@ class _Scope:
             experiment = experiment.concat("")  # an expression: no index applies to it
         query = query.where(experiment.in_(self.experiments))
         if not self.include_deleted:
-            query = query.where(RUNS.c.lifecycle == "active")
+            query = query.where(RUNS.c.lifecycle == Lifecycle.ACTIVE)
         return query if self.expr is None else query.where(_condition(self.expr, self.dialect))
 
 

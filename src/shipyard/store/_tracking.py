@@ -15,7 +15,15 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
-from shipyard.entities import DEFAULT_PROJECT, RUN_STATUSES, Experiment, MetricPoint, Run
+from shipyard.entities import (
+    DEFAULT_PROJECT,
+    Experiment,
+    Lifecycle,
+    MetricPoint,
+    Run,
+    RunStatus,
+    as_status,
+)
 from shipyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from shipyard.store._models import (
     EXPERIMENT_TAGS,
@@ -52,7 +60,7 @@ def create_experiment(
             id=exp_id,
             name=name,
             description=description,
-            lifecycle="active",
+            lifecycle=Lifecycle.ACTIVE,
             created_at=now,
             updated_at=now,
             project=project,
@@ -62,7 +70,7 @@ def create_experiment(
     )
     if conn.execute(stmt).first() is None:
         existing = find_experiment(conn, name)
-        if existing is not None and existing.lifecycle == "deleted":
+        if existing is not None and existing.lifecycle == Lifecycle.DELETED:
             raise AlreadyExists(
                 f"experiment {name!r} exists but is deleted; restore it with "
                 f"`shipyard experiments restore {name}` or pick another name",
@@ -109,7 +117,7 @@ def list_experiments(conn: Connection, include_deleted: bool = False) -> list[Ex
     """All experiments, oldest first."""
     query = select(EXPERIMENTS).order_by(EXPERIMENTS.c.created_at, EXPERIMENTS.c.name)
     if not include_deleted:
-        query = query.where(EXPERIMENTS.c.lifecycle == "active")
+        query = query.where(EXPERIMENTS.c.lifecycle == Lifecycle.ACTIVE)
     return [_experiment_from_row(conn, row) for row in conn.execute(query)]
 
 
@@ -130,7 +138,7 @@ def rename_experiment(conn: Connection, experiment_id: str, new_name: str, now: 
 
 
 def set_experiment_lifecycle(
-    conn: Connection, experiment_id: str, lifecycle: str, now: int
+    conn: Connection, experiment_id: str, lifecycle: Lifecycle, now: int
 ) -> None:
     """Soft-delete (``deleted``) or restore (``active``) an experiment and its runs."""
     get_experiment(conn, experiment_id)
@@ -156,11 +164,11 @@ def create_run(
     start_time: int,
     parent_run_id: str | None,
     tags: Mapping[str, str],
-    status: str = "RUNNING",
+    status: RunStatus = RunStatus.RUNNING,
 ) -> str:
     """Insert a run and its initial tags; returns the new run id."""
     experiment = get_experiment(conn, experiment_id)
-    if experiment.lifecycle != "active":
+    if experiment.lifecycle != Lifecycle.ACTIVE:
         raise Conflict(
             f"experiment {experiment.name!r} is deleted; restore it or log to another one",
             field="experiment_id",
@@ -178,7 +186,7 @@ def create_run(
             end_time=None,
             parent_run_id=parent_run_id,
             user=user,
-            lifecycle="active",
+            lifecycle=Lifecycle.ACTIVE,
         )
     )
     if tags:
@@ -198,7 +206,7 @@ def require_run(conn: Connection, run_id: str, *, writable: bool = False) -> Any
     row = conn.execute(_RUN_STATE, {"run_id": run_id}).first()
     if row is None:
         raise NotFound(f"no run with id {run_id!r}", field="run_id")
-    if writable and row.lifecycle != "active":
+    if writable and row.lifecycle != Lifecycle.ACTIVE:
         raise Conflict(f"run {run_id} is deleted; restore it before logging to it", field="run_id")
     return row
 
@@ -215,11 +223,7 @@ def update_run(
     require_run(conn, run_id, writable=True)
     values: dict[str, Any] = {}
     if status is not None:
-        if status not in RUN_STATUSES:
-            raise InvalidArgument(
-                f"status {status!r} is not one of {', '.join(RUN_STATUSES)}", field="status"
-            )
-        values["status"] = status
+        values["status"] = as_status(RunStatus, status)
     if end_time is not None:
         values["end_time"] = end_time
     if name is not None:
@@ -228,7 +232,7 @@ def update_run(
         conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(**values))
 
 
-def set_run_lifecycle(conn: Connection, run_ids: Sequence[str], lifecycle: str) -> None:
+def set_run_lifecycle(conn: Connection, run_ids: Sequence[str], lifecycle: Lifecycle) -> None:
     """Soft-delete or restore runs (and their nested child runs)."""
     for run_id in run_ids:
         require_run(conn, run_id)

@@ -15,7 +15,7 @@ from typing import Any
 from shipyard import _validation as v
 from shipyard.client import Store, now_ms, open_store
 from shipyard.config import Settings, load_settings
-from shipyard.entities import ArtifactInfo, Experiment, MetricPoint, Run, RunPage
+from shipyard.entities import ArtifactInfo, Experiment, MetricPoint, Run, RunPage, RunStatus
 from shipyard.errors import InvalidArgument, ShipyardError
 from shipyard.tracking._buffer import DROPPED_TAG, MetricBuffer
 from shipyard.tracking._liveness import (
@@ -338,7 +338,7 @@ class Client:
         if dry_run:
             return dead
         marked = [self._mark_killed(run, timeout) for run in dead]
-        return [run for run in marked if run.status == "KILLED"]
+        return [run for run in marked if run.status == RunStatus.KILLED]
 
     def _reap_dead(self, runs: Sequence[Run]) -> dict[str, Run]:
         """Of ``runs``, those found dead and marked KILLED, by id. A run that cannot be
@@ -353,7 +353,7 @@ class Client:
                 marked[run.id] = self._mark_killed(run, timeout)
             except ShipyardError:
                 continue
-        return {run_id: run for run_id, run in marked.items() if run.status == "KILLED"}
+        return {run_id: run for run_id, run in marked.items() if run.status == RunStatus.KILLED}
 
     def _mark_killed(self, run: Run, timeout: float) -> Run:
         """Mark a dead run KILLED, judging it again on a fresh read (it may have ended since
@@ -366,9 +366,9 @@ class Client:
         note = f"marked KILLED by process {me.pid} on {me.host}: {reason}"
         ended = last_seen(fresh)
         self.store.log_batch(run.id, tags={END_REASON_TAG: note})
-        self.store.update_run(run.id, status="KILLED", end_time=ended)
+        self.store.update_run(run.id, status=RunStatus.KILLED, end_time=ended)
         tags = {**fresh.tags, END_REASON_TAG: note}
-        return dataclasses.replace(fresh, status="KILLED", end_time=ended, tags=tags)
+        return dataclasses.replace(fresh, status=RunStatus.KILLED, end_time=ended, tags=tags)
 
     def log_artifact(
         self, run_id: str, local_path: str | Path, artifact_path: str | None = None

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 from shipyard import _validation as v
 from shipyard.client import now_ms
 from shipyard.config import Settings, load_settings
-from shipyard.entities import ArtifactInfo, MetricPoint, Run, RunPage
+from shipyard.entities import ArtifactInfo, MetricPoint, Run, RunPage, RunStatus
 from shipyard.errors import Conflict
 from shipyard.tracking._client import Client
 from shipyard.tracking._environment import current_user, environment_tags
@@ -120,7 +120,7 @@ def start_run(
     if run_id is not None:
         run = client.store.get_run(run_id)
         client.store.log_batch(run_id, tags=_owner_tags(now_ms()))
-        client.store.update_run(run_id, status="RUNNING")
+        client.store.update_run(run_id, status=RunStatus.RUNNING)
         return _activate(client, run)
     if experiment is None:
         experiment_id = parent.experiment_id if parent is not None else None
@@ -182,10 +182,10 @@ def _install_exit_hooks() -> None:
 
 
 def _end_open_runs() -> None:
-    end_all("FAILED" if _crashed else "FINISHED")
+    end_all(RunStatus.FAILED if _crashed else RunStatus.FINISHED)
 
 
-def end_run(status: str = "FINISHED") -> None:
+def end_run(status: RunStatus = RunStatus.FINISHED) -> None:
     """End the innermost active run (a no-op when none is active)."""
     run = active_run()
     if run is not None:

@@ -23,7 +23,7 @@ import socket
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from shipyard.entities import Run
+from shipyard.entities import Run, RunStatus
 
 OWNER_TAG = "shipyard.owner"
 HEARTBEAT_TAG = "shipyard.heartbeat"
@@ -162,7 +162,7 @@ def last_seen(run: Run) -> int:
 def death_reason(run: Run, now_ms: int, timeout_s: float) -> str | None:
     """Why a RUNNING run's owner is dead, or None when it is alive, unknown, or the run is not
     RUNNING. ``timeout_s`` is the heartbeat timeout (0: heartbeats are not judged)."""
-    if run.status != "RUNNING":
+    if run.status != RunStatus.RUNNING:
         return None
     owner = Owner.from_tag(run.tags.get(OWNER_TAG))
     if owner is None:

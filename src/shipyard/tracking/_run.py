@@ -15,7 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from shipyard.entities import ArtifactInfo, Run
+from shipyard.entities import ArtifactInfo, Run, RunStatus
 from shipyard.errors import InvalidArgument
 from shipyard.tracking import _signals
 from shipyard.tracking._buffer import flush_all
@@ -108,7 +108,7 @@ class ActiveRun:
 
     # -------------------------------------------------------------- lifecycle
 
-    def end(self, status: str = "FINISHED", reason: str | None = None) -> None:
+    def end(self, status: RunStatus = RunStatus.FINISHED, reason: str | None = None) -> None:
         """Write buffered metrics, then record the end time and final status (once);
         ``reason`` says why, when something other than the code ended the run."""
         if self._ended:
@@ -134,11 +134,11 @@ class ActiveRun:
         tb: TracebackType | None,
     ) -> None:
         if exc_type is None:
-            status = "FINISHED"
+            status = RunStatus.FINISHED
         elif issubclass(exc_type, KeyboardInterrupt):
-            status = "KILLED"
+            status = RunStatus.KILLED
         else:
-            status = "FAILED"
+            status = RunStatus.FAILED
         self.end(status)
 
 
@@ -166,7 +166,7 @@ def push(run: ActiveRun) -> None:
         hook(run)
 
 
-def end_all(status: str, reason: str | None = None) -> None:
+def end_all(status: RunStatus, reason: str | None = None) -> None:
     """End every active run, innermost first (the process is stopping): report, never raise."""
     for run in reversed(list(_stack)):
         try:
@@ -176,4 +176,4 @@ def end_all(status: str, reason: str | None = None) -> None:
 
 
 def _kill_on_sigterm() -> None:
-    end_all("KILLED", "the process received SIGTERM")
+    end_all(RunStatus.KILLED, "the process received SIGTERM")
