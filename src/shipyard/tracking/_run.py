@@ -115,7 +115,8 @@ class ActiveRun:
             return
         self._ended = True
         try:
-            self.client.finish_run(self.id, status, reason)
+            with _signals.deferred():  # a SIGTERM waits until the end is recorded
+                self.client.finish_run(self.id, status, reason)
         finally:
             with _stack_lock:
                 if self in _stack:

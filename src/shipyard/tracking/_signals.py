@@ -14,14 +14,21 @@ buffered metric, then:
   (exit status 128 + 15).
 
 The previous handler is put back when the last run ends. An ignored SIGTERM stays ignored.
+
+A SIGTERM that arrives while the main thread writes metric points or a run's end (inside
+:func:`deferred`) is held until that write is done: the handler runs in the main thread, so
+acting at once would stop the process with a batch taken from the buffer but not yet stored,
+or a run's points written and its status not, and a write begun on one connection cannot be
+finished from another.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
@@ -29,6 +36,8 @@ _previous: Any = signal.SIG_DFL
 _flush: Callable[[], None] | None = None
 _kill: Callable[[], None] | None = None
 _handling = False
+_deferring = 0  # how deep the main thread is in deferred() sections
+_held: tuple[int, FrameType | None] | None = None  # a SIGTERM that came in one
 
 
 def install(flush: Callable[[], None], kill: Callable[[], None]) -> bool:
@@ -57,8 +66,29 @@ def restore() -> None:
         signal.signal(signal.SIGTERM, _previous)
 
 
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """Hold a SIGTERM that arrives inside this block (in the main thread) until the block
+    is left, then handle it; other threads are never interrupted by a handler."""
+    global _deferring, _held
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _deferring += 1
+    try:
+        yield
+    finally:
+        _deferring -= 1
+        if not _deferring and _held is not None:
+            (signum, frame), _held = _held, None
+            _on_sigterm(signum, frame)
+
+
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    global _handling
+    global _handling, _held
+    if _deferring and not _handling:
+        _held = (signum, frame)
+        return
     previous = _previous
     if _handling:  # a handler we chained to called us back: stop as the default does
         previous = signal.SIG_DFL
