@@ -206,7 +206,7 @@ IMPORTS = [
     "shipyard.data",
     "shipyard.features",
     "shipyard.maintenance",
-    "shipyard.serving._app",
+    "shipyard.serving",
     "fastapi.testclient",
     "sklearn.linear_model",
     "duckdb",
@@ -225,6 +225,7 @@ def serve() -> None:
 
     for module in IMPORTS:
         importlib.import_module(module)
+    importlib.import_module("shipyard.serving").create_app  # noqa: B018 - loads the app
     print("SERVING", flush=True)
     for line in sys.stdin:
         job = json.loads(line)

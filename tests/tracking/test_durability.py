@@ -270,3 +270,21 @@ def test_sigterm_while_the_main_thread_writes_points_keeps_them(
     stored = sqlite_sdk.store.get_run(run.id)
     assert stored.status == "KILLED" and "SIGTERM" in stored.tags[END_REASON_TAG]
     assert len(sqlite_sdk.store.get_metric_history(run.id, "loss")) == 50
+
+
+def test_sigterm_inside_a_store_write_waits_for_its_commit(
+    sqlite_sdk: Client, sigterm_inside: Callable[[str], list[int]]
+) -> None:
+    """SIGTERM while the main thread is inside a write transaction (found by the crash
+    harness killing model registrations): the handler runs after the commit. Before, its
+    own writes (the run's KILLED status) waited on SQLite for the lock the interrupted
+    transaction held, the process hung for the busy timeout and the run stayed RUNNING."""
+    from sqlalchemy import text
+
+    run = shipyard.start_run(experiment="e")
+    store = sqlite_sdk.store
+    with pytest.raises(SystemExit), store._write() as conn:  # what register_model does
+        conn.execute(text("UPDATE runs SET name = 'renamed' WHERE id = :id"), {"id": run.id})
+        signal.raise_signal(signal.SIGTERM)
+    stored = store.get_run(run.id)
+    assert stored.status == "KILLED" and stored.name == "renamed"

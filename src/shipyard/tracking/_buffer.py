@@ -28,9 +28,9 @@ import warnings
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 
+from shipyard import _critical
 from shipyard.entities import MetricPoint
 from shipyard.errors import InvalidArgument, ServiceUnavailable
-from shipyard.tracking import _signals
 
 Sink = Callable[[str, Sequence[MetricPoint]], None]
 #: The tag that counts a run's metric points that could not be stored.
@@ -106,7 +106,7 @@ class MetricBuffer:
         ``timeout`` bounds the wait for a flush already running in another thread.
         """
         refused: list[tuple[str, MetricPoint, InvalidArgument]] = []
-        with _signals.deferred():  # a SIGTERM waits until the batches taken are stored
+        with _critical.critical():  # a SIGTERM waits until the batches taken are stored
             if not self._flush_lock.acquire(timeout=-1 if timeout is None else timeout):
                 raise ServiceUnavailable(
                     f"{self.pending} metric points wait, and another flush did not finish "

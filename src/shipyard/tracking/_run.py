@@ -15,6 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from shipyard import _critical
 from shipyard.entities import ArtifactInfo, Run, RunStatus
 from shipyard.errors import InvalidArgument
 from shipyard.tracking import _signals
@@ -115,7 +116,7 @@ class ActiveRun:
             return
         self._ended = True
         try:
-            with _signals.deferred():  # a SIGTERM waits until the end is recorded
+            with _critical.critical():  # a SIGTERM waits until the end is recorded
                 self.client.finish_run(self.id, status, reason)
         finally:
             with _stack_lock:

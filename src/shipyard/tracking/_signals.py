@@ -15,29 +15,28 @@ buffered metric, then:
 
 The previous handler is put back when the last run ends. An ignored SIGTERM stays ignored.
 
-A SIGTERM that arrives while the main thread writes metric points or a run's end (inside
-:func:`deferred`) is held until that write is done: the handler runs in the main thread, so
-acting at once would stop the process with a batch taken from the buffer but not yet stored,
-or a run's points written and its status not, and a write begun on one connection cannot be
-finished from another.
+A SIGTERM that arrives while the main thread writes (metric points, a run's end, any store
+transaction: see :mod:`shipyard._critical`) is held until that write is done: the handler
+runs in the main thread, so acting at once would stop the process with a batch taken from
+the buffer but not yet stored, or a run's points written and its status not, or wait
+forever for a lock the interrupted write holds.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
+
+from shipyard import _critical
 
 _previous: Any = signal.SIG_DFL
 _flush: Callable[[], None] | None = None
 _kill: Callable[[], None] | None = None
 _handling = False
-_deferring = 0  # how deep the main thread is in deferred() sections
-_held: tuple[int, FrameType | None] | None = None  # a SIGTERM that came in one
 
 
 def install(flush: Callable[[], None], kill: Callable[[], None]) -> bool:
@@ -66,28 +65,10 @@ def restore() -> None:
         signal.signal(signal.SIGTERM, _previous)
 
 
-@contextlib.contextmanager
-def deferred() -> Iterator[None]:
-    """Hold a SIGTERM that arrives inside this block (in the main thread) until the block
-    is left, then handle it; other threads are never interrupted by a handler."""
-    global _deferring, _held
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    _deferring += 1
-    try:
-        yield
-    finally:
-        _deferring -= 1
-        if not _deferring and _held is not None:
-            (signum, frame), _held = _held, None
-            _on_sigterm(signum, frame)
-
-
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    global _handling, _held
-    if _deferring and not _handling:
-        _held = (signum, frame)
+    global _handling
+    if _critical.inside() and not _handling:
+        _critical.hold(lambda: _on_sigterm(signum, frame))
         return
     previous = _previous
     if _handling:  # a handler we chained to called us back: stop as the default does
