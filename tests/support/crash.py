@@ -516,13 +516,8 @@ class _Checker:
             versions = self.store.list_model_versions(child.MODEL)
         except NotFound:  # killed before its first version
             versions = []
-        numbers = {v.version for v in versions}
-        for number in slopes.keys() - numbers:
-            yield f"model version {number} was registered but is not in the registry"
-        for version in versions:
-            if version.version in self.loaded:
-                continue
-            self.loaded.add(version.version)
+        yield from self._lost("model", slopes, versions)
+        for version in self._unloaded(versions):
             try:
                 got = float(
                     models.load(f"{child.MODEL}/{version.version}").predict(np.array([[1.0]]))[0]
@@ -534,6 +529,18 @@ class _Checker:
             if want is not None and not math.isclose(got, want, rel_tol=1e-6, abs_tol=1e-6):
                 yield f"model version {version.version} predicts {got}, fitted to {want}"
 
+    @staticmethod
+    def _lost(kind: str, recorded: dict[int, Any], versions: list[Any]) -> Iterable[str]:
+        """The versions the writer registered that the store does not hold."""
+        for number in sorted(recorded.keys() - {v.version for v in versions}):
+            yield f"{kind} version {number} was registered but is not stored"
+
+    def _unloaded(self, versions: list[Any]) -> list[Any]:
+        """The versions not loaded by an earlier check (each is loaded once)."""
+        new = [v for v in versions if v.version not in self.loaded]
+        self.loaded.update(v.version for v in new)
+        return new
+
     def _check_datasets(self) -> Iterable[str]:
         import numpy as np
 
@@ -542,13 +549,8 @@ class _Checker:
         recorded = {r["version"]: r for r in self.records}
         names = {d.name for d in self.store.list_datasets()}
         versions = self.store.list_dataset_versions(child.DATASET) if child.DATASET in names else []
-        numbers = {v.version for v in versions}
-        for number in recorded.keys() - numbers:
-            yield f"dataset version {number} was registered but is not stored"
-        for version in versions:
-            if version.version in self.loaded:
-                continue
-            self.loaded.add(version.version)
+        yield from self._lost("dataset", recorded, versions)
+        for version in self._unloaded(versions):
             try:
                 frame = data.load(version, store=self.store)
             except Exception as exc:
