@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DataError, OperationalError
 
+from shipyard import _critical
 from shipyard.artifacts import BlobStore
 from shipyard.client._util import now_ms
 from shipyard.config import Settings
@@ -52,8 +53,8 @@ class LocalBase:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        try:
-            with self.engine.begin() as conn:
+        try:  # a SIGTERM handler waits for the commit (it may write itself)
+            with _critical.critical(), self.engine.begin() as conn:
                 yield conn
         except OperationalError as exc:
             raise _unavailable(exc) from None
