@@ -48,6 +48,19 @@ def _imported(tree: ast.AST, module: str) -> Iterator[tuple[int, str]]:
                 yield node.lineno, f"{base}.{alias.name}"
 
 
+def _tree(root: Path, files: dict[str, str]) -> Path:
+    """Write ``files`` (relative path -> text) under ``root``; returns ``root``."""
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def _names(found: list[str]) -> list[str]:
+    """The imported names of ``file:line: name`` findings."""
+    return [line.rsplit(": ", 1)[1] for line in found]
+
+
 def private_imports(source: Path = SOURCE) -> list[str]:
     """``file:line: name`` for each import of a private name (a part after ``shipyard.X``
     that starts with ``_``) from outside package ``shipyard.X``."""
@@ -75,21 +88,20 @@ def test_private_modules_and_names_stay_inside_their_package() -> None:
 def test_the_privacy_check_sees_every_import_form(tmp_path: Path) -> None:
     """The rule above can fail: each import form of another package's private part is caught,
     and imports inside the package itself are not."""
-    package = tmp_path / "shipyard"
-    (package / "area").mkdir(parents=True)
-    (package / "other").mkdir()
-    (package / "area" / "__init__.py").write_text("from shipyard.area._impl import thing\n")
-    (package / "other" / "__init__.py").write_text(
-        "import shipyard.area._impl\n"
-        "from shipyard.area._impl import thing\n"
-        "from shipyard.area import _impl\n"
-        "from shipyard.area import _hidden_name\n"
-        "def lazy():\n    from shipyard.area._impl import thing\n"
-        "from shipyard.area import public\n"
-        "from shipyard import _validation\n"
+    package = _tree(
+        tmp_path / "shipyard",
+        {
+            "area/__init__.py": "from shipyard.area._impl import thing\n",
+            "other/__init__.py": "import shipyard.area._impl\n"
+            "from shipyard.area._impl import thing\n"
+            "from shipyard.area import _impl\n"
+            "from shipyard.area import _hidden_name\n"
+            "def lazy():\n    from shipyard.area._impl import thing\n"
+            "from shipyard.area import public\n"
+            "from shipyard import _validation\n",
+        },
     )
-    found = private_imports(package)
-    assert [line.rsplit(": ", 1)[1] for line in found] == [
+    assert _names(private_imports(package)) == [
         "shipyard.area._impl",
         "shipyard.area._impl.thing",
         "shipyard.area._impl",
@@ -183,19 +195,19 @@ def test_no_test_module_imports_another() -> None:
 
 
 def test_the_test_import_check_sees_an_import_of_a_test_module(tmp_path: Path) -> None:
-    suite = tmp_path / "tests"
-    (suite / "area").mkdir(parents=True)
-    (suite / "area" / "test_one.py").write_text("def helper():\n    return 1\n")
-    (suite / "area" / "steps.py").write_text("")
-    (suite / "area" / "test_two.py").write_text(
-        "from tests.area.test_one import helper\n"
-        "from tests.area import test_one\n"
-        "import tests.area.test_one\n"
-        "from tests.area import steps\n"
-        "from .test_one import helper as again\n"
+    suite = _tree(
+        tmp_path / "tests",
+        {
+            "area/test_one.py": "def helper():\n    return 1\n",
+            "area/steps.py": "",
+            "area/test_two.py": "from tests.area.test_one import helper\n"
+            "from tests.area import test_one\n"
+            "import tests.area.test_one\n"
+            "from tests.area import steps\n"
+            "from .test_one import helper as again\n",
+        },
     )
-    found = imports_of_test_modules(suite)
-    assert [line.rsplit(": ", 1)[1] for line in found] == [
+    assert _names(imports_of_test_modules(suite)) == [
         "tests.area.test_one.helper",
         "tests.area.test_one",
         "tests.area.test_one",
