@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from shipyard import maintenance
 from shipyard.cli._data import _size
+from shipyard.cli._lazy import LazyModule
 from shipyard.cli._render import console, friendly_errors, safe
+
+if TYPE_CHECKING:
+    from shipyard import maintenance
+else:  # the stores' code (SQLAlchemy) loads when fsck or gc runs, not with the CLI
+    maintenance = LazyModule("shipyard.maintenance")
 
 _GRACE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
