@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +21,61 @@ def test_importing_the_cli_loads_no_heavy_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     ).stdout
     assert out.strip() == "", f"importing shipyard.cli loads {out.strip()}"
+
+
+#: What importing the command line may load besides the standard library: Typer, Click, Rich
+#: and their small helpers. A new entry here is a start-up cost every command pays.
+LIGHT_PACKAGES = {"typer", "click", "rich", "shellingham", "annotated_doc", "typing_extensions"}
+#: The parts of Shipyard the command line's import may load: itself, settings, errors and
+#: the plain records (dataclasses) its commands are typed with.
+LIGHT_SHIPYARD = ("shipyard.cli", "shipyard.config", "shipyard.errors", "shipyard.entities")
+
+
+def _loaded_by(code: str) -> list[str]:
+    """The modules a fresh interpreter holds after running ``code`` (one per line)."""
+    probe = f"{code}\nimport sys\nprint('\\n'.join(sorted(sys.modules)))"
+    return subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.split()
+
+
+def test_importing_the_cli_loads_only_typer_rich_and_the_cli_itself() -> None:
+    before = set(_loaded_by("pass"))
+    after = set(_loaded_by("import shipyard.cli")) - before
+    third_party = {m.split(".")[0] for m in after} - set(sys.stdlib_module_names) - {"shipyard"}
+    assert third_party <= LIGHT_PACKAGES, f"importing shipyard.cli loads {third_party}"
+    ours = {m for m in after if m.startswith("shipyard.")}
+    heavy = {m for m in ours if not m.startswith(LIGHT_SHIPYARD) and m != "shipyard._markup"}
+    assert not heavy, f"importing shipyard.cli loads {sorted(heavy)}"
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["version"], ["runs", "list", "--help"]])
+def test_help_and_version_load_nothing_more_than_the_import(argv: list[str]) -> None:
+    run = f"import sys\nsys.argv = ['shipyard', *{argv!r}]\nimport shipyard.cli\n" + (
+        "try:\n    shipyard.cli.app()\nexcept SystemExit:\n    pass"
+    )
+    loaded = set(_loaded_by(run))
+    assert not loaded & set(HEAVY), f"shipyard {' '.join(argv)} loads {loaded & set(HEAVY)}"
+    assert not {m for m in loaded if m.startswith(("shipyard.store", "shipyard.client"))}
+
+
+def test_a_read_command_loads_the_store_but_no_dataframe_or_server_library(
+    tmp_path: Path,
+) -> None:
+    make_store = (
+        f"import shipyard\nshipyard.configure(home={str(tmp_path)!r})\n"
+        "with shipyard.start_run(experiment='e'):\n    shipyard.log_metric('m', 1.0)"
+    )
+    subprocess.run([sys.executable, "-c", make_store], check=True, timeout=120)
+    listing = (
+        f"import os, sys\nos.environ['SHIPYARD_HOME'] = {str(tmp_path)!r}\n"
+        "sys.argv = ['shipyard', 'runs', 'list', '-e', 'e']\nimport shipyard.cli\n"
+        "try:\n    shipyard.cli.app()\nexcept SystemExit as exc:\n    assert not exc.code, exc"
+    )
+    loaded = set(_loaded_by(listing))
+    assert "sqlalchemy" in loaded  # it did read the store
+    unwanted = {"pandas", "numpy", "fastapi", "pyarrow", "sklearn", "shipyard.demo"} & loaded
+    assert not unwanted, f"shipyard runs list loads {unwanted}"
 
 
 def test_version_option_and_command_print_the_version(cli: Cli) -> None:
