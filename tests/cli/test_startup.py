@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 import shipyard
+from shipyard.tracking import Client
 from tests.support.cli import Cli
 
 HEAVY = ("pandas", "numpy", "sqlalchemy", "fastapi", "sklearn", "pyarrow", "httpx", "shipyard.demo")
@@ -49,7 +49,7 @@ def test_importing_the_cli_loads_only_typer_rich_and_the_cli_itself() -> None:
     assert not heavy, f"importing shipyard.cli loads {sorted(heavy)}"
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["version"], ["runs", "list", "--help"]])
+@pytest.mark.parametrize("argv", [["--help"], ["version"]])
 def test_help_and_version_load_nothing_more_than_the_import(argv: list[str]) -> None:
     run = f"import sys\nsys.argv = ['shipyard', *{argv!r}]\nimport shipyard.cli\n" + (
         "try:\n    shipyard.cli.app()\nexcept SystemExit:\n    pass"
@@ -60,15 +60,13 @@ def test_help_and_version_load_nothing_more_than_the_import(argv: list[str]) -> 
 
 
 def test_a_read_command_loads_the_store_but_no_dataframe_or_server_library(
-    tmp_path: Path,
+    sqlite_sdk: Client,
 ) -> None:
-    make_store = (
-        f"import shipyard\nshipyard.configure(home={str(tmp_path)!r})\n"
-        "with shipyard.start_run(experiment='e'):\n    shipyard.log_metric('m', 1.0)"
-    )
-    subprocess.run([sys.executable, "-c", make_store], check=True, timeout=120)
+    sqlite_sdk.store.create_experiment("e", "")
+    settings = sqlite_sdk.settings
     listing = (
-        f"import os, sys\nos.environ['SHIPYARD_HOME'] = {str(tmp_path)!r}\n"
+        f"import os, sys\nos.environ['SHIPYARD_HOME'] = {str(settings.home)!r}\n"
+        f"os.environ['SHIPYARD_DB_URL'] = {settings.db_url!r}\n"
         "sys.argv = ['shipyard', 'runs', 'list', '-e', 'e']\nimport shipyard.cli\n"
         "try:\n    shipyard.cli.app()\nexcept SystemExit as exc:\n    assert not exc.code, exc"
     )
