@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import zipfile
 from importlib.metadata import Distribution, PackageNotFoundError, distribution
 from pathlib import Path
@@ -58,6 +59,14 @@ def _digest(data: bytes) -> str:
     return "sha256=" + base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
+def _tag_set(tags: list[str]) -> str:
+    """The file name's compressed tag set of a wheel's tags: ``py2-none-any`` and
+    ``py3-none-any`` are ``py2.py3-none-any`` (one tag alone, a universal wheel would
+    carry only ``py2`` and no Python 3 installer would take it)."""
+    parts = [tag.split("-") for tag in tags]
+    return "-".join(".".join(dict.fromkeys(part[i] for part in parts)) for i in range(3))
+
+
 def installed_wheel(name: str, folder: str | Path) -> Path:
     """Write a wheel of the installed distribution ``name`` into ``folder`` (created) and
     return its path; its tags are those the installed copy was built for."""
@@ -65,14 +74,15 @@ def installed_wheel(name: str, folder: str | Path) -> Path:
         dist = distribution(name)
     except PackageNotFoundError:
         raise NotFound(f"{name} is not installed", field="distribution") from None
-    project = dist.metadata["Name"].replace("-", "_")
+    project = re.sub(r"[-_.]+", "_", dist.metadata["Name"])
     version = dist.version
     tags = [ln.split(":", 1)[1].strip() for ln in (dist.read_text("WHEEL") or "").splitlines()
             if ln.startswith("Tag:")] or ["py3-none-any"]  # fmt: skip
+    pure = all(tag.endswith("-none-any") for tag in tags)
     info = f"{project}-{version}.dist-info"
     target = Path(folder)
     target.mkdir(parents=True, exist_ok=True)
-    wheel = target / f"{project}-{version}-{tags[0]}.whl"
+    wheel = target / f"{project}-{version}-{_tag_set(tags)}.whl"
     record = []
     with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
         for arcname, path in _package_files(dist, dist.metadata["Name"]):
@@ -83,7 +93,7 @@ def installed_wheel(name: str, folder: str | Path) -> Path:
             text = dist.read_text(meta)
             if meta == "WHEEL":
                 text = "Wheel-Version: 1.0\nGenerator: shipyard\nRoot-Is-Purelib: "
-                text += "true\n" if tags == ["py3-none-any"] else "false\n"
+                text += "true\n" if pure else "false\n"
                 text += "".join(f"Tag: {tag}\n" for tag in tags)
             if text is None:
                 continue
