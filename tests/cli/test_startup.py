@@ -111,3 +111,19 @@ def test_help_writes_required_arguments_in_capitals_and_optional_ones_in_bracket
     assert "RUN_IDS..." in next(
         line for line in cli.ok("runs", "delete", "--help").splitlines() if "Usage" in line
     )
+
+
+@pytest.mark.parametrize(
+    ("group", "command", "words"),
+    [
+        ((), "fsck", "no version is half-registered; exit 1"),
+        ((), "predict", "the input plus a `prediction` column"),
+        (("deploy",), "settings", "Terraform outputs. The database password"),
+    ],
+)
+def test_a_command_list_shows_each_summary_on_one_line(
+    cli: Cli, group: tuple[str, ...], command: str, words: str
+) -> None:
+    out = cli.ok(*group, "--help")
+    row = next(line for line in out.splitlines() if line.lstrip("│ ").startswith(command + " "))
+    assert words in row, row
