@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from shipyard.cli._data import _size
-from shipyard.cli._lazy import LazyModule
 from shipyard.cli._render import console, friendly_errors, safe
-
-if TYPE_CHECKING:
-    from shipyard import maintenance
-else:  # the stores' code (SQLAlchemy) loads when fsck or gc runs, not with the CLI
-    maintenance = LazyModule("shipyard.maintenance")
 
 _GRACE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -37,6 +30,8 @@ def fsck(
     """Check that every referenced blob is present and intact and no version is
     half-registered; exit 1 when anything is wrong."""
     with friendly_errors(), console.status("checking blobs and registrations"):
+        from shipyard import maintenance  # the database layer loads only when a command runs
+
         report = maintenance.fsck(repair=repair, full=not quick)
     if report.ok:
         console.print(
@@ -75,6 +70,8 @@ def gc(
     """Remove stale temporary files and scratch folders and blobs no record references."""
     grace_s = _grace(grace)
     with friendly_errors():
+        from shipyard import maintenance
+
         report = maintenance.gc(dry_run=dry_run, grace_s=grace_s)
     verb = "would remove" if report.dry_run else "removed"
     if report.items:

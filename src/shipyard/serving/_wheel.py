@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import re
 import zipfile
 from importlib.metadata import Distribution, PackageNotFoundError, distribution
 from pathlib import Path
@@ -59,12 +58,12 @@ def _digest(data: bytes) -> str:
     return "sha256=" + base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def _tag_set(tags: list[str]) -> str:
-    """The file name's compressed tag set of a wheel's tags: ``py2-none-any`` and
-    ``py3-none-any`` are ``py2.py3-none-any`` (one tag alone, a universal wheel would
-    carry only ``py2`` and no Python 3 installer would take it)."""
+def _compressed(tags: list[str]) -> str:
+    """The wheel file name's tag triple for every tag the copy was built for (``py2-none-any``
+    and ``py3-none-any`` become ``py2.py3-none-any``): naming only the first would make pip
+    refuse a universal wheel on Python 3."""
     parts = [tag.split("-") for tag in tags]
-    return "-".join(".".join(dict.fromkeys(part[i] for part in parts)) for i in range(3))
+    return "-".join(".".join(dict.fromkeys(p[i] for p in parts)) for i in range(3))
 
 
 def installed_wheel(name: str, folder: str | Path) -> Path:
@@ -74,15 +73,15 @@ def installed_wheel(name: str, folder: str | Path) -> Path:
         dist = distribution(name)
     except PackageNotFoundError:
         raise NotFound(f"{name} is not installed", field="distribution") from None
-    project = re.sub(r"[-_.]+", "_", dist.metadata["Name"])
+    project = dist.metadata["Name"].replace("-", "_")
     version = dist.version
     tags = [ln.split(":", 1)[1].strip() for ln in (dist.read_text("WHEEL") or "").splitlines()
             if ln.startswith("Tag:")] or ["py3-none-any"]  # fmt: skip
-    pure = all(tag.endswith("-none-any") for tag in tags)
+    pure = all(tag.endswith("-none-any") for tag in tags)  # installs into purelib
     info = f"{project}-{version}.dist-info"
     target = Path(folder)
     target.mkdir(parents=True, exist_ok=True)
-    wheel = target / f"{project}-{version}-{_tag_set(tags)}.whl"
+    wheel = target / f"{project}-{version}-{_compressed(tags)}.whl"
     record = []
     with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
         for arcname, path in _package_files(dist, dist.metadata["Name"]):
