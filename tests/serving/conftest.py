@@ -4,6 +4,7 @@ several)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -29,10 +30,18 @@ def _cancer() -> tuple[pd.DataFrame, pd.Series]:
     return X, y
 
 
+@functools.cache
+def _fitted(**fit: Any) -> LogisticRegression:
+    """A logistic regression fitted on the breast-cancer data with the options ``fit``, once
+    per test process (about a second of CPU each; tests only read it)."""
+    X, y = _cancer()
+    return LogisticRegression(max_iter=5000, **fit).fit(X, y)
+
+
 def _register(name: str = "churn", alias: str | None = "champion", **fit: Any) -> int:
     """Register a logistic regression on the breast-cancer data; point ``alias`` at it."""
-    X, y = _cancer()
-    model = LogisticRegression(max_iter=5000, **fit).fit(X, y)
+    X, _ = _cancer()
+    model = _fitted(**fit)
     version = shipyard.register_model(model, name, input_example=X.head())
     if alias:
         shipyard.set_alias(name, alias, version.version)
@@ -78,6 +87,13 @@ def _v2_body(frame: pd.DataFrame) -> dict[str, Any]:
 def cancer() -> Callable[[], tuple[pd.DataFrame, pd.Series]]:
     """The breast-cancer features and labels."""
     return _cancer
+
+
+@pytest.fixture
+def fitted() -> Callable[..., LogisticRegression]:
+    """The fitted logistic regression that ``register`` registers (the same options: the
+    same model), to compare a server's answers with."""
+    return _fitted
 
 
 @pytest.fixture

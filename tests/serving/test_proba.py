@@ -18,23 +18,16 @@ from shipyard.errors import InvalidArgument
 from shipyard.serving import PROBA, ServingConfig, log_labels, read_predictions
 
 
-def _model(X: Any, y: Any) -> Any:
-    """The served logistic regression, refit (the same data and options: the same model)."""
-    from sklearn.linear_model import LogisticRegression
-
-    return LogisticRegression(max_iter=5000).fit(X, y)
-
-
 def test_predict_answers_with_probabilities_when_asked(
-    http: httpx.Client, served_model: Any
+    http: httpx.Client, served_model: Any, fitted: Any
 ) -> None:
-    X, y = served_model
+    X, _ = served_model
     records = X.head(3).to_dict(orient="records")
     plain = http.post("/predict", json=records).json()
     assert "probabilities" not in plain and "classes" not in plain
     asked = http.post("/predict", params={"proba": "true"}, json=records).json()
     assert asked["classes"] == [0, 1]
-    expected = _model(X, y).predict_proba(X.head(3))
+    expected = fitted().predict_proba(X.head(3))
     np.testing.assert_allclose(asked["probabilities"], expected, rtol=1e-6)
     assert asked["predictions"] == plain["predictions"]
     bad = http.post("/predict", params={"proba": "maybe"}, json=records)
@@ -42,9 +35,9 @@ def test_predict_answers_with_probabilities_when_asked(
 
 
 def test_v2_returns_a_proba_tensor_named_with_its_classes(
-    http: httpx.Client, served_model: Any, v2_body: Any
+    http: httpx.Client, served_model: Any, v2_body: Any, fitted: Any
 ) -> None:
-    X, y = served_model
+    X, _ = served_model
     body = v2_body(X.head(2))
     plain = http.post("/v2/models/churn/infer", json=body).json()
     assert [o["name"] for o in plain["outputs"]] == ["predict"]
@@ -53,7 +46,7 @@ def test_v2_returns_a_proba_tensor_named_with_its_classes(
         labels, proba = answer["outputs"]
         assert (labels["name"], proba["name"]) == ("predict", "proba")
         assert proba["shape"] == [2, 2] and answer["parameters"]["classes"] == [0, 1]
-        expected = _model(X, y).predict_proba(X.head(2)).ravel()
+        expected = fitted().predict_proba(X.head(2)).ravel()
         np.testing.assert_allclose(proba["data"], expected, rtol=1e-6)
     meta = http.get("/v2/models/churn").json()
     assert meta["outputs"][1] == {
@@ -81,7 +74,7 @@ def test_a_model_without_probabilities_refuses_a_request_for_them(
 
 
 def test_probabilities_are_logged_and_monitored_before_and_after_labels(
-    served_model: Any, start: Any
+    served_model: Any, start: Any, fitted: Any
 ) -> None:
     X, y = served_model
     ids = []
@@ -93,7 +86,7 @@ def test_probabilities_are_logged_and_monitored_before_and_after_labels(
     assert len(logged) == 300 and logged[PROBA].notna().all()
     np.testing.assert_allclose(
         np.stack(logged.sort_values(["ts", "row"])[PROBA].to_list()),
-        _model(X, y).predict_proba(X.head(300)),
+        fitted().predict_proba(X.head(300)),
         rtol=1e-6,
     )
     before = monitoring.performance("churn", window="1d").latest()

@@ -54,6 +54,7 @@ _maintenance.register(app)
 app.command()(info)
 for _command in (_serving.serve, _serving.predict, _serving.build):
     app.command()(_command)
+_help.one_line_summaries(app)
 
 
 def _print_version(value: bool) -> None:

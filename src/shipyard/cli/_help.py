@@ -7,8 +7,10 @@ type, and arguments are written ``REF`` (required) and ``[REF]`` (optional), as 
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
+import typer
 from typer.core import TyperArgument, TyperOption
 
 _option_type = TyperOption.display_type_rich
@@ -37,3 +39,17 @@ def install() -> None:
     TyperOption.display_type_rich = _option_type_unless_flag  # type: ignore[method-assign]
     TyperArgument._usage_display_name = _argument_usage  # type: ignore[method-assign]
     TyperArgument._rich_display_name = _argument_name  # type: ignore[method-assign]
+
+
+def one_line_summaries(app: typer.Typer) -> None:
+    """Each command's line in its group's command list on one line: Rich help keeps the
+    line breaks of a docstring's first paragraph, which then wraps mid-sentence in the
+    table. The summary is that paragraph with its breaks joined (its own help keeps them)."""
+    for info in app.registered_commands:
+        doc = info.help or inspect.getdoc(info.callback) or ""
+        first = doc.split("\n\n")[0]
+        if info.short_help is None and "\n" in first:
+            info.short_help = " ".join(first.split())
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            one_line_summaries(group.typer_instance)

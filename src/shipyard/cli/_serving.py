@@ -22,6 +22,12 @@ def serve(
     canary_share: float = typer.Option(0.1, "--canary-share", help="Share for the challenger."),
     poll_seconds: float = typer.Option(5.0, "--poll", help="Seconds between alias checks."),
     no_log: bool = typer.Option(False, "--no-log", help="Do not log predictions."),
+    proba: str = typer.Option(
+        "auto",
+        "--proba",
+        help="A classifier's probabilities: auto (computed and logged, answered when asked), "
+        "always (in every answer) or off (never computed).",
+    ),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning, error."),
 ) -> None:
     """Serve a registered model over the Open Inference Protocol (V2) and /predict."""
@@ -36,6 +42,7 @@ def serve(
             canary_share=canary_share,
             poll_seconds=poll_seconds,
             log_predictions=not no_log,
+            proba=proba,
         )
 
         def announce(url: str) -> None:

@@ -64,16 +64,22 @@ class ServingConfig:
     feature_source: FeatureSource | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
+        choices = {"mode": ("canary", "shadow"), "proba": ("auto", "always", "off")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise InvalidArgument(
+                    f"serving option {name}={getattr(self, name)!r} is not one of "
+                    + ", ".join(allowed),
+                    field=name,
+                )
         checks = {
             "max_batch_size": self.max_batch_size >= 1,
             "max_wait_ms": self.max_wait_ms >= 0,
             "max_body_bytes": self.max_body_bytes >= 1024,
             "poll_seconds": self.poll_seconds >= 0,
-            "mode": self.mode in ("canary", "shadow"),
             "canary_share": 0.0 <= self.canary_share <= 1.0,
             "log_queue_rows": self.log_queue_rows >= 1,
             "threads": self.threads >= 1,
-            "proba": self.proba in ("auto", "always", "off"),
         }
         for name, ok in checks.items():
             if not ok:

@@ -77,6 +77,7 @@ def installed_wheel(name: str, folder: str | Path) -> Path:
     version = dist.version
     tags = [ln.split(":", 1)[1].strip() for ln in (dist.read_text("WHEEL") or "").splitlines()
             if ln.startswith("Tag:")] or ["py3-none-any"]  # fmt: skip
+    pure = all(tag.endswith("-none-any") for tag in tags)  # installs into purelib
     info = f"{project}-{version}.dist-info"
     target = Path(folder)
     target.mkdir(parents=True, exist_ok=True)
@@ -91,7 +92,7 @@ def installed_wheel(name: str, folder: str | Path) -> Path:
             text = dist.read_text(meta)
             if meta == "WHEEL":
                 text = "Wheel-Version: 1.0\nGenerator: shipyard\nRoot-Is-Purelib: "
-                text += "true\n" if tags == ["py3-none-any"] else "false\n"
+                text += "true\n" if pure else "false\n"
                 text += "".join(f"Tag: {tag}\n" for tag in tags)
             if text is None:
                 continue
