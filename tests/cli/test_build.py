@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
-from packaging.tags import Tag
-from packaging.utils import parse_wheel_filename
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 
@@ -86,19 +84,6 @@ def test_build_with_a_shipyard_wheel_given_bundles_that_one(
 def test_a_distribution_that_is_not_installed_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(shipyard.errors.NotFound, match="no-such-dist is not installed"):
         installed_wheel("no-such-dist", tmp_path)
-
-
-def test_a_universal_wheel_keeps_every_tag_so_python_3_installers_take_it(
-    tmp_path: Path,
-) -> None:
-    wheel = installed_wheel("python-dateutil", tmp_path)  # built for py2 and py3
-    name, _, _, tags = parse_wheel_filename(wheel.name)
-    assert name == "python-dateutil" and Tag("py3", "none", "any") in tags
-    with zipfile.ZipFile(wheel) as archive:
-        info = next(n for n in archive.namelist() if n.endswith(".dist-info/WHEEL"))
-        text = archive.read(info).decode()
-    assert "Root-Is-Purelib: true" in text
-    assert "Tag: py2-none-any" in text and "Tag: py3-none-any" in text
 
 
 @pytest.mark.slow

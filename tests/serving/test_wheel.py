@@ -21,6 +21,10 @@ def test_a_universal_wheel_keeps_every_tag_so_python_3_installs_it(tmp_path: Pat
     assert tags & set(sys_tags())
     with zipfile.ZipFile(wheel) as archive:
         assert "dateutil/parser/__init__.py" in archive.namelist()
+        info = next(n for n in archive.namelist() if n.endswith(".dist-info/WHEEL"))
+        text = archive.read(info).decode()
+    assert "Root-Is-Purelib: true" in text
+    assert "Tag: py2-none-any" in text and "Tag: py3-none-any" in text
 
 
 def test_a_missing_distribution_is_not_found(tmp_path: Path) -> None:
