@@ -241,6 +241,7 @@ PINNED = {
         "ServingConfig",
         "build",
         "create_app",
+        "find_prediction",
         "iter_predictions",
         "log_labels",
         "log_root",
