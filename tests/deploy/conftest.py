@@ -251,3 +251,12 @@ def churn_versions(sqlite_sdk: Any) -> str:
     shipyard.set_alias("churn", "champion", 1)
     shipyard.set_alias("churn", "challenger", 2)
     return "churn"
+
+
+@pytest.fixture
+def prometheus() -> str:
+    """Prometheus's server binary (Debian's ``prometheus`` package); required in CI."""
+    binary = shutil.which("prometheus")
+    if binary is None:
+        service_unavailable("prometheus is not installed; apt-get install prometheus")
+    return binary
