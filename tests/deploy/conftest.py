@@ -151,13 +151,18 @@ def kubectl() -> str:
     return binary
 
 
+def _prometheus_binary(name: str) -> str:
+    """A binary of Debian's ``prometheus`` package; required in CI."""
+    binary = shutil.which(name)
+    if binary is None:
+        service_unavailable(f"{name} is not installed; apt-get install prometheus")
+    return binary
+
+
 @pytest.fixture
 def promtool() -> str:
     """Prometheus's promtool (Debian's ``prometheus`` package); required in CI."""
-    binary = shutil.which("promtool")
-    if binary is None:
-        service_unavailable("promtool is not installed; apt-get install prometheus")
-    return binary
+    return _prometheus_binary("promtool")
 
 
 @pytest.fixture
@@ -256,7 +261,4 @@ def churn_versions(sqlite_sdk: Any) -> str:
 @pytest.fixture
 def prometheus() -> str:
     """Prometheus's server binary (Debian's ``prometheus`` package); required in CI."""
-    binary = shutil.which("prometheus")
-    if binary is None:
-        service_unavailable("prometheus is not installed; apt-get install prometheus")
-    return binary
+    return _prometheus_binary("prometheus")
