@@ -239,6 +239,7 @@ PINNED = {
         "ServingConfig",
         "build",
         "create_app",
+        "find_prediction",
         "installed_wheel",
         "iter_predictions",
         "log_labels",

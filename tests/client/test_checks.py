@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from shipyard.client._protocol import CheckedStore, Store, protocol_methods
 from shipyard.config import load_settings
 from shipyard.entities import (
     ArtifactInfo,
+    Deployment,
     FeatureObject,
     MetricPoint,
     Monitor,
@@ -54,6 +55,12 @@ NO_FILE = Path("/nonexistent/shipyard-test/model.pkl")
 RUN = PipelineRun("", "", "m:f", "RUNNING", {}, "inline", [], 0)
 VERSION = {"flavor": "sklearn"}
 DATASET = {"num_rows": 1, "schema": [], "profile": {}}
+
+
+def DEPLOYMENT(**changes: Any) -> Deployment:  # noqa: N802  # reads like the record
+    """A deployment record of ``churn`` with ``changes``."""
+    return replace(Deployment("ab12", "churn", "churn@champion", 1), **changes)
+
 
 BAD_INPUT = [
     # tracking
@@ -237,6 +244,22 @@ BAD_INPUT = [
         match="a monitor run needs an id",
     ),
     Bad("list_monitor_runs", "name", ("a:b",), match="monitor 'a:b'"),
+    # deployments
+    Bad("put_deployment", "deployment", (DEPLOYMENT(version=0),), match="model version must"),
+    Bad("heartbeat_deployment", "deployment_id", ("x!",), match="deployment id is 1 to 32"),
+    Bad("stop_deployment", "deployment_id", ("",), match="deployment id is 1 to 32"),
+    Bad("get_deployment", "deployment_id", ("Z" * 40,), match="deployment id is 1 to 32"),
+    Bad("list_deployments", "model", (), {"model": "a/b"}, match="model name 'a/b'"),
+    Bad("list_deployments", "status", (), {"status": "paused"}, match="status 'paused'"),
+    Bad("list_deployments", "limit", (), {"limit": 0}, match="limit must be between"),
+    Bad("list_deployment_events", "deployment_id", ("x!",), match="deployment id is 1 to 32"),
+    Bad("list_deployment_events", "limit", ("ab", 0), match="limit must be between"),
+    # leases
+    Bad("acquire_lease", "name", ("a b", "me", 60), match="lease 'a b' is not a valid"),
+    Bad("acquire_lease", "holder", ("scheduler", "", 60), match="holder must be a non-empty"),
+    Bad("acquire_lease", "ttl_seconds", ("scheduler", "me", 0), match="ttl_seconds must be"),
+    Bad("release_lease", "name", ("", "me"), match="lease '' is not a valid"),
+    Bad("release_lease", "holder", ("scheduler", ""), match="holder must be a non-empty"),
 ]
 #: Checks that bring a value into range rather than refuse it (tested below).
 NORMALISING = {("list_feature_materializations", "limit"), ("list_monitor_runs", "limit")}

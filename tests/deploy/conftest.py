@@ -12,6 +12,7 @@ import json
 import shutil
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -150,13 +151,18 @@ def kubectl() -> str:
     return binary
 
 
+def _prometheus_binary(name: str) -> str:
+    """A binary of Debian's ``prometheus`` package; required in CI."""
+    binary = shutil.which(name)
+    if binary is None:
+        service_unavailable(f"{name} is not installed; apt-get install prometheus")
+    return binary
+
+
 @pytest.fixture
 def promtool() -> str:
     """Prometheus's promtool (Debian's ``prometheus`` package); required in CI."""
-    binary = shutil.which("promtool")
-    if binary is None:
-        service_unavailable("promtool is not installed; apt-get install prometheus")
-    return binary
+    return _prometheus_binary("promtool")
 
 
 @pytest.fixture
@@ -215,3 +221,44 @@ def _unwrap(value: Any) -> Any:
 def compose_schema() -> dict[str, Any]:
     """The Compose specification's JSON schema (vendored)."""
     return dict(json.loads((SCHEMAS / "compose-spec.json").read_text()))
+
+
+@pytest.fixture
+def registered(store: Any, tmp_path: Path) -> str:
+    """A model with versions 1 and 2 registered in ``store`` (project ``default``)."""
+    from shipyard.entities import ArtifactInfo
+
+    name = f"churn-{uuid.uuid4().hex[:6]}"
+    for version in (1, 2):
+        path = tmp_path / f"model-{version}.txt"
+        path.write_text(f"model {name} v{version}")
+        digest = store.put_blob(path)
+        store.create_model_version(
+            name, [ArtifactInfo("model.txt", digest, path.stat().st_size)], flavor="pyfunc"
+        )
+    return name
+
+
+@pytest.fixture
+def churn_versions(sqlite_sdk: Any) -> str:
+    """``churn`` versions 1 and 2 (a small logistic regression) registered in a fresh SQLite
+    home, ``@champion`` on 1 and ``@challenger`` on 2; its name."""
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+
+    import shipyard
+
+    X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0], "b": [1.0, 0.0, 1.0, 0.0, 1.0, 0.0]})
+    y = [0, 0, 0, 1, 1, 1]
+    for c in (1.0, 0.5):
+        model = LogisticRegression(C=c).fit(X, y)
+        shipyard.register_model(model, "churn", input_example=X.head(2))
+    shipyard.set_alias("churn", "champion", 1)
+    shipyard.set_alias("churn", "challenger", 2)
+    return "churn"
+
+
+@pytest.fixture
+def prometheus() -> str:
+    """Prometheus's server binary (Debian's ``prometheus`` package); required in CI."""
+    return _prometheus_binary("prometheus")

@@ -20,6 +20,7 @@ from shipyard.client import LocalStore
 from shipyard.config import Settings
 from shipyard.entities import (
     ArtifactInfo,
+    Deployment,
     FeatureObject,
     LineageEdge,
     LineageNode,
@@ -128,6 +129,10 @@ def _seed(store: LocalStore, tmp: Path, project: str) -> Seeded:
     }
     chain = list(nodes.values())
     store.add_lineage_edges([LineageEdge(a, b, "produced") for a, b in itertools.pairwise(chain)])
+    deployment = store.put_deployment(
+        Deployment(uuid.uuid4().hex, f"m-{tag}", f"m-{tag}@champion", 1)
+    )  # linked from its model version by the store
+    nodes["deployment"] = LineageNode("deployment", deployment.id)
     names = {
         "experiment": exp.name,
         "dataset": dataset.dataset,
@@ -169,6 +174,7 @@ LINEAGE_KINDS = [
     "step_run",
     "feature_view",
     "monitor_run",
+    "deployment",
 ]
 
 
@@ -231,6 +237,33 @@ def test_writing_a_lineage_edge_needs_editor_on_both_ends(projects: Projects) ->
     assert LineageNode("run", theirs["run"].id) not in {e.src for e in reached}
 
 
+# ---------------------------------------------------------------------------- deployments
+
+
+def test_a_deployment_is_read_and_written_only_by_its_model_s_project(
+    projects: Projects,
+) -> None:
+    deployment = projects.store.get_deployment(projects.nodes["deployment"].id)
+    body = {**deployment.to_dict(), "version": 1}
+    path = f"/deployments/{deployment.id}"
+    with projects.client("fraud") as fraud, projects.client("owner") as owner:
+        for answer in (
+            fraud.get(path),
+            fraud.get(f"{path}/events"),
+            fraud.post(f"{path}/heartbeat"),
+            fraud.post(f"{path}/stop"),
+            fraud.put(path, json=body),
+            # a new deployment of another project's model
+            fraud.put("/deployments/ab12", json={**body, "id": "ab12"}),
+        ):
+            assert answer.status_code == 403, answer.text
+            assert deployment.id not in answer.text
+        assert owner.get(path).json()["id"] == deployment.id
+        assert [e["kind"] for e in owner.get(f"{path}/events").json()["events"]] == ["started"]
+        assert owner.post(f"{path}/stop").json()["status"] == "stopped"
+    assert projects.store.list_deployments(projects=["fraud"]) == []
+
+
 # ---------------------------------------------------------------------------- blobs
 
 
@@ -274,6 +307,7 @@ def test_listings_hold_only_records_of_readable_projects_before_the_limit(
         "/pipelines": ("pipelines", "name", "pipeline"),
         "/schedules": ("schedules", "name", "schedule"),
         "/monitors": ("monitors", "name", "monitor"),
+        "/deployments": ("deployments", "model", "model"),
         "/features/objects?kind=feature_view": ("objects", "name", "view"),
         "/pipeline-runs?limit=1": ("runs", "pipeline", "pipeline"),
     }

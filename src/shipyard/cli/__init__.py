@@ -12,6 +12,7 @@ from shipyard.cli import (
     _access,
     _data,
     _deploy,
+    _deployments,
     _experiments,
     _features,
     _help,
@@ -43,6 +44,7 @@ app.add_typer(_features.app, name="features")
 app.add_typer(_pipelines.app, name="pipelines")
 app.add_typer(_monitor.app, name="monitor")
 app.add_typer(_deploy.app, name="deploy")
+app.add_typer(_deployments.app, name="deployments")
 app.command("scheduler")(_pipelines.scheduler_command)
 app.command("lineage")(lineage_command)
 app.add_typer(_access.users, name="users")

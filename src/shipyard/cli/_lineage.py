@@ -45,9 +45,29 @@ def _rich_tree(graph: lineage.LineageGraph) -> Tree:
     return root
 
 
+def _answered_by(prediction_id: str, *, quiet: bool) -> str:
+    """The node a prediction walks up from: the deployment that answered it (or, logged by
+    a server recorded as no deployment, the model version), printed unless ``quiet``."""
+    from shipyard.serving import find_prediction
+    from shipyard.tracking import get_client
+
+    found = find_prediction(prediction_id)
+    version = get_client().store.get_model_version(found["model"], found["version"])
+    if not quiet:
+        console.print(
+            f"prediction [bold]{safe(prediction_id)}[/] answered by "
+            f"{safe(found['model'])}/{found['version']} ({found['role']})"
+        )
+    if found["deployment"]:
+        return f"deployment:{found['deployment']}"
+    return f"model_version:{version.id}"
+
+
 def lineage_command(
     ref: str = typer.Argument(
-        ..., help="dataset@version, kind:id (run:, pipeline_run:, model_version: ...) or run id."
+        ...,
+        help="dataset@version, kind:id (run:, pipeline_run:, model_version:, deployment: ...), "
+        "prediction:ID (--up: the deployment and version that answered) or a run id.",
     ),
     up: bool = typer.Option(False, "--up", help="What REF was made from (default)."),
     down: bool = typer.Option(False, "--down", help="What was made from REF."),
@@ -65,6 +85,8 @@ def lineage_command(
 
     with friendly_errors():
         require_store()
+        if ref.startswith("prediction:"):
+            ref = _answered_by(ref.removeprefix("prediction:"), quiet=format != "tree")
         graph = lineage.walk(ref, "down" if down else "up", depth or None)
     if format == "json":
         typer.echo(graph.to_json())

@@ -375,26 +375,45 @@ def scheduler_command(
     monitors: bool = typer.Option(
         True, "--monitors/--no-monitors", help="Also run monitors that have a schedule."
     ),
+    lease: float = typer.Option(
+        0.0,
+        "--lease",
+        help="Seconds the scheduler lease is held per check (default: 3 intervals, at least "
+        "60); while another scheduler holds it, this one stands by.",
+    ),
 ) -> None:
-    """Start due pipeline runs of every schedule and run due monitors, until Ctrl-C."""
+    """Start due pipeline runs of every schedule and run due monitors, until Ctrl-C. One
+    scheduler is active per store; others started beside it stand by and take over when it
+    stops."""
     from shipyard.monitoring import MonitorJob
     from shipyard.pipelines import Scheduler
 
     with friendly_errors():
-        scheduler = Scheduler(jobs=[MonitorJob()] if monitors else [])
+        lease_seconds = lease or max(60.0, 3 * interval)
+        scheduler = Scheduler(jobs=[MonitorJob()] if monitors else [], lease_seconds=lease_seconds)
         if once:
             console.print("scheduler: checking once")
         else:
             console.print(f"scheduler: checking every {interval:g}s (Ctrl-C stops)")
+        shown: bool | None = None
         try:
             while True:
                 for done in scheduler.tick():
                     console.print(_scheduled_line(done))
+                if scheduler.active is not shown:
+                    shown = scheduler.active
+                    console.print(
+                        "scheduler: active"
+                        if shown
+                        else "scheduler: standing by (another scheduler holds the lease)"
+                    )
                 if once:
                     return
                 time.sleep(interval)
         except KeyboardInterrupt:
             console.print("scheduler stopped")
+        finally:
+            scheduler.close()
 
 
 def _scheduled_line(done: Any) -> str:

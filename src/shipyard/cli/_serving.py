@@ -100,12 +100,19 @@ def build(
     output: Path = typer.Option(..., "--output", "-o", help="Folder to write (new or empty)."),
     workers: int = typer.Option(1, "--workers", "-w", help="Default worker processes."),
     wheel: list[Path] = typer.Option([], "--wheel", help="Wheels to bundle (repeatable)."),
+    sbom: bool = typer.Option(
+        False, "--sbom", help="Also write sbom.cdx.json: a CycloneDX SBOM of its packages."
+    ),
 ) -> None:
     """Write a self-contained build context (Dockerfile, pinned requirements, model files)."""
     from shipyard.serving import build as write
 
     with friendly_errors():
         folder = write(ref, output, workers=workers, wheels=list(wheel))
+        if sbom:
+            from shipyard.deploy import write_sbom
+
+            write_sbom(folder)
     console.print(
         f"wrote the build context of {safe(ref)} to [bold]{safe(str(folder))}[/]; "
         f"try [bold]docker build -t model {safe(str(folder))}[/]"

@@ -4,6 +4,7 @@ the field. Checks of one area live in that area's protocol module."""
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -75,3 +76,14 @@ def existing_path(local_path: Path) -> Path:
     if not local_path.exists():
         raise InvalidArgument(f"no such file or folder: {local_path}", field="local_path")
     return local_path
+
+
+def number_in(value: Any, least: float, most: float, field: str) -> float:
+    """``value`` as a float when it is a real number (not a bool) from ``least`` to
+    ``most``; else an InvalidArgument naming ``field``."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not ok or not math.isfinite(float(value)) or not least <= float(value) <= most:
+        raise InvalidArgument(
+            f"{field} must be a number from {least:g} to {most:g}, got {value!r}", field=field
+        )
+    return float(value)

@@ -10,7 +10,9 @@ from __future__ import annotations
 from shipyard.client._local_access import LocalAccess
 from shipyard.client._local_blobs import LocalBlobs
 from shipyard.client._local_data import LocalData
+from shipyard.client._local_deployments import LocalDeployments
 from shipyard.client._local_features import LocalFeatures
+from shipyard.client._local_leases import LocalLeases
 from shipyard.client._local_lineage import LocalLineage
 from shipyard.client._local_monitoring import LocalMonitoring
 from shipyard.client._local_pipelines import LocalPipelines
@@ -29,6 +31,8 @@ class LocalStore(
     LocalAccess,
     LocalFeatures,
     LocalMonitoring,
+    LocalDeployments,
+    LocalLeases,
     CheckedStore,
 ):
     """Direct access to the metadata database and the blob store.

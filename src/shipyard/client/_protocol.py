@@ -2,10 +2,10 @@
 of its implementations that applies the input checks the protocol declares.
 
 ``Store`` is the union of the area protocols (tracking, lineage, blobs, registry, data,
-pipelines, access, features, monitoring), each in its own module with its checks. Two
-implementations exist: :class:`~shipyard.client.LocalStore` talks to the metadata database
-and blob store directly (embedded use, and the server's own backend), and
-:class:`~shipyard.client.RestStore` sends the same calls to a Shipyard server. The SDK, CLI
+pipelines, access, features, monitoring, deployments, leases), each in its own module with
+its checks. Two implementations exist: :class:`~shipyard.client.LocalStore` talks to the
+metadata database and blob store directly (embedded use, and the server's own backend),
+and :class:`~shipyard.client.RestStore` sends the same calls to a Shipyard server. The SDK, CLI
 and server use only this protocol, so every feature works embedded and remote with one code
 path, and one conformance suite runs against each implementation.
 """
@@ -19,7 +19,9 @@ from shipyard.client._access import AccessStore
 from shipyard.client._blobs import BlobsStore
 from shipyard.client._checking import Declared, applied, checked, declared
 from shipyard.client._data import DataStore
+from shipyard.client._deployments import DeploymentsStore
 from shipyard.client._features import FeaturesStore
+from shipyard.client._leases import LeasesStore
 from shipyard.client._lineage import LineageStore
 from shipyard.client._monitoring import MonitoringStore
 from shipyard.client._pipelines import PipelinesStore
@@ -38,10 +40,13 @@ class Store(
     AccessStore,
     FeaturesStore,
     MonitoringStore,
+    DeploymentsStore,
+    LeasesStore,
     Protocol,
 ):
     """Backend operations: tracking, lineage, blobs, the model registry, datasets, pipelines,
-    schedules, access control, the feature-store registry and monitors."""
+    schedules, access control, the feature-store registry, monitors, deployments and
+    leases."""
 
     def close(self) -> None:
         """Release what the store holds (connections); it must not be used afterwards."""

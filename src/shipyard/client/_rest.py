@@ -14,7 +14,9 @@ from shipyard.client._protocol import CheckedStore
 from shipyard.client._rest_access import RestAccess
 from shipyard.client._rest_blobs import RestBlobs
 from shipyard.client._rest_data import RestData
+from shipyard.client._rest_deployments import RestDeployments
 from shipyard.client._rest_features import RestFeatures
+from shipyard.client._rest_leases import RestLeases
 from shipyard.client._rest_lineage import RestLineage
 from shipyard.client._rest_monitoring import RestMonitoring
 from shipyard.client._rest_pipelines import RestPipelines
@@ -32,6 +34,8 @@ class RestStore(
     RestAccess,
     RestFeatures,
     RestMonitoring,
+    RestDeployments,
+    RestLeases,
     CheckedStore,
 ):
     """The Store protocol, answered by a Shipyard server."""

@@ -2,7 +2,8 @@
 
 Kubernetes (Kustomize bases and overlays, a model's Deployment or KServe InferenceService),
 the compose file of the team stack, the Terraform module for AWS, Grafana dashboards and
-Prometheus alert rules. Everything here renders text; nothing talks to a cluster.
+Prometheus alert rules, and the SBOM of a model image. Everything here renders text;
+nothing talks to a cluster.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from shipyard.deploy._k8s import (
 from shipyard.deploy._kustomize import OVERLAYS, Overlay, render_overlay, write_kustomize
 from shipyard.deploy._metrics import CATALOGUE, Metric, known_series, queried_metrics
 from shipyard.deploy._rules import AlertSettings, alert_rules, rule_expressions
+from shipyard.deploy._sbom import SBOM_FILE, pinned_requirements, sbom_json, write_sbom
 from shipyard.deploy._settings import ModelDeployment, Resources, StackSettings
 from shipyard.deploy._stack import write_stack
 from shipyard.deploy._terraform import settings_from_outputs, write_terraform
@@ -29,6 +31,7 @@ __all__ = [
     "CATALOGUE",
     "DATASOURCE_UID",
     "OVERLAYS",
+    "SBOM_FILE",
     "AlertSettings",
     "ComposeSettings",
     "Metric",
@@ -47,14 +50,17 @@ __all__ = [
     "inference_service",
     "known_series",
     "model_manifests",
+    "pinned_requirements",
     "prometheus_config",
     "queried_metrics",
     "render_overlay",
     "rule_expressions",
+    "sbom_json",
     "scheduler_manifests",
     "server_manifests",
     "settings_from_outputs",
     "write_kustomize",
+    "write_sbom",
     "write_stack",
     "write_terraform",
 ]

@@ -20,11 +20,19 @@ from shipyard.entities._data import (
     Schedule,
     StepRun,
 )
+from shipyard.entities._deployments import (
+    Deployment,
+    DeploymentEvent,
+    DeploymentEventKind,
+    DeploymentStatus,
+    RolloutMode,
+)
 from shipyard.entities._features import (
     FEATURE_OBJECT_KINDS,
     FeatureMaterialization,
     FeatureObject,
 )
+from shipyard.entities._leases import Lease
 from shipyard.entities._lineage import (
     LINEAGE_NODE_KINDS,
     LineageEdge,
@@ -79,10 +87,15 @@ __all__ = [
     "AuditEntry",
     "Dataset",
     "DatasetVersion",
+    "Deployment",
+    "DeploymentEvent",
+    "DeploymentEventKind",
+    "DeploymentStatus",
     "Experiment",
     "FeatureMaterialization",
     "FeatureObject",
     "GateResult",
+    "Lease",
     "Lifecycle",
     "LineageEdge",
     "LineageNode",
@@ -97,6 +110,7 @@ __all__ = [
     "PipelineRunStatus",
     "RegisteredModel",
     "RetrainOutcome",
+    "RolloutMode",
     "Run",
     "RunPage",
     "RunStatus",

@@ -135,6 +135,10 @@ def label(node: LineageNode, store: Store) -> str:
             step = store.get_step_run(node.id)
             cached = ", cached" if step.cache_hit else ""
             return f"{step.name} ({step.id[:8]}, {step.status}{cached})"
+        if node.kind == "deployment":
+            found = store.get_deployment(node.id)
+            where = f", {found.address}" if found.address else ""
+            return f"{found.reference} ({found.id[:8]}, {found.status}{where})"
     except NotFound:
         pass
     return node.id

@@ -13,7 +13,13 @@ the last one it handled:
 Runs of one schedule go one at a time: a QUEUED run starts when none of its schedule runs.
 The launcher starts each run in a process of its own (``shipyard pipelines run ...
 --queued-run ID``), so a crashing pipeline cannot take the scheduler down; a run whose
-process exits without finishing it is marked FAILED. Run one scheduler per store.
+process exits without finishing it is marked FAILED.
+
+One scheduler is active per store: with ``lease_seconds`` (what `shipyard scheduler` uses) a
+scheduler takes the store's ``scheduler`` lease before each pass and renews it on every
+pass; while another scheduler holds it, it stands by and does nothing, and takes over once
+the lease expires (a holder that died or hung stops renewing). So two schedulers, replicas
+of one deployment or started by mistake, never run one schedule twice.
 
 A schedule, and the runs queued for it, belong to a project; the scheduler only ever starts
 the pipeline registered under the schedule's pipeline name in that same project, by that
@@ -32,9 +38,11 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -47,6 +55,8 @@ from shipyard.errors import InvalidArgument, NotFound
 from shipyard.pipelines._pipeline import Pipeline, load_pipeline
 
 MAX_CATCH_UP = 100
+#: The lease the active scheduler holds.
+SCHEDULER_LEASE = "scheduler"
 log = logging.getLogger("shipyard.scheduler")
 
 
@@ -237,6 +247,7 @@ class Scheduler:
         clock: Callable[[], int] | None = None,
         launcher: Launcher | None = None,
         jobs: Sequence[Job] = (),
+        lease_seconds: float | None = None,
     ) -> None:
         if store is None:
             from shipyard.tracking import get_client
@@ -251,6 +262,38 @@ class Scheduler:
         self.launcher = launcher
         self.handles: dict[str, RunHandle] = {}
         self.jobs = list(jobs)
+        #: How long the scheduler lease is taken for on each pass (None: no lease).
+        self.lease_seconds = lease_seconds
+        #: Who this scheduler is when it holds the lease.
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        #: Whether this scheduler held the lease at its last pass.
+        self.active = lease_seconds is None
+
+    def _take_lease(self) -> bool:
+        """True when this scheduler may run this pass: it has no lease to take, or it took
+        or renewed the lease. A store that cannot be reached means standing by."""
+        if self.lease_seconds is None:
+            return True
+        try:
+            lease = self.store.acquire_lease(SCHEDULER_LEASE, self.holder, self.lease_seconds)
+        except Exception as exc:
+            log.error("scheduler: cannot take the scheduler lease (%s); standing by", exc)
+            self.active = False
+            return False
+        held = lease.holder == self.holder
+        if held != self.active:
+            if held:
+                log.info("scheduler %s: active (holds the scheduler lease)", self.holder)
+            else:
+                log.info("scheduler %s: standing by, %s is active", self.holder, lease.holder)
+        self.active = held
+        return held
+
+    def close(self) -> None:
+        """Give up the scheduler lease (another scheduler takes over at its next pass)."""
+        if self.lease_seconds is not None and self.active:
+            self.store.release_lease(SCHEDULER_LEASE, self.holder)
+            self.active = False
 
     def _reap(self) -> None:
         """Mark runs whose process ended without finishing them as FAILED."""
@@ -363,7 +406,10 @@ class Scheduler:
     def tick(self) -> list[Any]:
         """One pass: reap ended runs, queue due ones, start what may start, then tick each
         job. Returns the pipeline runs started followed by what the jobs returned. An error
-        in one part is logged and the rest still runs."""
+        in one part is logged and the rest still runs. A scheduler standing by (another
+        holds the lease) does nothing and returns nothing."""
+        if not self._take_lease():
+            return []
         now = self.clock()
         done: list[Any] = []
         for name, part in (("pipelines", self._pipelines), *self._named_jobs()):
@@ -381,9 +427,12 @@ class Scheduler:
     ) -> None:  # pragma: no cover - a loop around tick(), which the tests drive
         """Tick every ``interval`` seconds until ``stop`` is set (or Ctrl-C)."""
         stop = stop or threading.Event()
-        while not stop.is_set():
-            self.tick()
-            stop.wait(interval)
+        try:
+            while not stop.is_set():
+                self.tick()
+                stop.wait(interval)
+        finally:
+            self.close()
 
 
 def _iso(run: PipelineRun) -> str:

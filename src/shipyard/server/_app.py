@@ -30,7 +30,9 @@ from shipyard.server import (
     _routes_artifacts,
     _routes_blobs,
     _routes_data,
+    _routes_deployments,
     _routes_features,
+    _routes_leases,
     _routes_monitoring,
     _routes_pipelines,
     _routes_registry,
@@ -230,4 +232,6 @@ ROUTERS = [
     _routes_data.router,
     _routes_pipelines.router,
     _routes_monitoring.router,
+    _routes_deployments.router,
+    _routes_leases.router,
 ]

@@ -39,6 +39,7 @@ _ID_KINDS = frozenset(
         "pipeline_run",
         "step_run",
         "monitor_run",
+        "deployment",
     }
 )
 #: The caller when the server runs without authentication (bound to loopback).

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from shipyard.serving._prediction_log import (
         INPUT_PREFIX as INPUT_PREFIX,
         PROBA as PROBA,
+        find_prediction as find_prediction,
         iter_predictions as iter_predictions,
         log_labels as log_labels,
         log_root as log_root,
@@ -55,6 +56,7 @@ _HOME = {
     "ServingConfig": "_config",
     "INPUT_PREFIX": "_prediction_log",
     "PROBA": "_prediction_log",
+    "find_prediction": "_prediction_log",
     "iter_predictions": "_prediction_log",
     "log_labels": "_prediction_log",
     "log_root": "_prediction_log",
@@ -89,6 +91,7 @@ __all__ = [
     "ServingConfig",
     "build",
     "create_app",
+    "find_prediction",
     "installed_wheel",
     "iter_predictions",
     "log_labels",

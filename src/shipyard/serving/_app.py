@@ -30,6 +30,7 @@ from shipyard.errors import InvalidArgument, ShipyardError, TooLarge
 from shipyard.serving._batcher import BatcherClosed
 from shipyard.serving._codec import HEADER, decode_request, encode_response, loads, output_tensor
 from shipyard.serving._config import ServingConfig
+from shipyard.serving._deployment import DeploymentRecorder
 from shipyard.serving._log_queue import LogQueue
 from shipyard.serving._metrics import ServingMetrics
 from shipyard.serving._openapi import add_components, extra_for
@@ -79,6 +80,7 @@ class ModelServer:
         self.settings = settings
         self.metrics = ServingMetrics()
         self.service = ModelService(ref, config, self.metrics)
+        self.deployment = DeploymentRecorder(self.service, config)
         self.log: LogQueue | None = None
         if config.log_predictions:
             self.log = LogQueue(
@@ -109,10 +111,13 @@ class ModelServer:
         except Exception as exc:
             if self.on_failed_start is not None:
                 self.on_failed_start(str(exc))
+            return
+        self.deployment.start()
 
     async def shutdown(self) -> None:
         self.draining = True
         await self.service.stop()
+        await self.deployment.stop()
         if self.log is not None:
             await asyncio.to_thread(self.log.close)
 
@@ -198,6 +203,7 @@ class ModelServer:
                 inputs=data,
                 outputs=outputs,
                 rows=len(outputs),
+                deployment=self.deployment.logged_id,
             )
         )
 

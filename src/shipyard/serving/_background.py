@@ -39,6 +39,7 @@ class BackgroundServer:
         self._sock = listen(host, port)
         self.port = int(self._sock.getsockname()[1])
         self.url = f"http://{host}:{self.port}"
+        self.state.deployment.address = self.url  # what its deployment record says
         options = {**uvicorn_options(), "log_level": "warning"}
         # The thread runs its own loop and drives start-up and drain itself (around uvicorn).
         options.update(loop="none", lifespan="off")

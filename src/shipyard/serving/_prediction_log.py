@@ -24,10 +24,12 @@ were written at or after the window's start.
 One row per predicted input row: ``prediction_id`` (one per request, returned to the caller),
 ``row`` (its index in the request), ``ts`` (ms), ``model``, ``version``, ``alias``, ``role``
 (``primary``, ``canary`` or ``shadow``: which version answered, or only shadowed),
-``latency_ms``, the inputs as ``input.<column>`` (or ``input`` for tensors), the output as
-``output`` and, for a classifier, its class probabilities as ``proba`` (a list per row, in
-the order of the model's classes: the positive class last for a binary model). Labels
-(``prediction_id``, ``row``, ``label``, ``ts``) arrive later keyed by ``(prediction_id, row)``.
+``latency_ms``, ``deployment`` (the id of the deployment that answered, when the server is
+recorded as one: see :mod:`shipyard.serving._deployment`), the inputs as ``input.<column>``
+(or ``input`` for tensors), the output as ``output`` and, for a classifier, its class
+probabilities as ``proba`` (a list per row, in the order of the model's classes: the
+positive class last for a binary model). Labels (``prediction_id``, ``row``, ``label``,
+``ts``) arrive later keyed by ``(prediction_id, row)``.
 """
 
 from __future__ import annotations
@@ -132,6 +134,7 @@ class Record:
     inputs: Any
     outputs: Any
     rows: int
+    deployment: str = ""
 
 
 class LogFiles:
@@ -304,6 +307,8 @@ def records_frame(records: Sequence[Record]) -> pd.DataFrame:
             "latency_ms": np.repeat([r.latency_ms for r in records], sizes),
         }
     )
+    if any(r.deployment for r in records):  # absent for servers recorded as no deployment
+        meta["deployment"] = np.repeat([r.deployment for r in records], sizes)
     return pd.concat([meta, _inputs([r.inputs for r in records]), _outputs(records)], axis=1)
 
 
@@ -390,6 +395,37 @@ def read_predictions(
     """
     files = _files(settings, log_uri)
     return _joined(files.chunks(PREDICTIONS, model=model, start=start, end=end, columns=columns))
+
+
+def find_prediction(
+    prediction_id: str,
+    model: str | None = None,
+    *,
+    settings: Settings | None = None,
+    log_uri: str | None = None,
+) -> dict[str, Any]:
+    """Who answered a prediction: its ``model``, ``version``, ``alias``, ``role``, ``ts``
+    and ``deployment`` ("" when the server was recorded as none), from its first logged row
+    (the answer, not a shadow's). Reads the log's metadata columns file by file (of
+    ``model`` only, when given): a look-up for a person, not for a request path. NotFound
+    when the log has no such prediction."""
+    files = _files(settings, log_uri)
+    wanted = ["prediction_id", "model", "version", "alias", "role", "deployment"]
+    for frame in files.chunks(PREDICTIONS, model=model, columns=wanted):
+        rows = frame[(frame["prediction_id"] == prediction_id) & (frame["role"] != "shadow")]
+        if len(rows):
+            row = rows.iloc[0]
+            deployment = row.get("deployment")
+            return {
+                "prediction_id": prediction_id,
+                "model": str(row["model"]),
+                "version": int(row["version"]),
+                "alias": str(row["alias"]),
+                "role": str(row["role"]),
+                "ts": int(row["ts"]),
+                "deployment": deployment if isinstance(deployment, str) else "",
+            }
+    raise NotFound(f"no prediction {prediction_id!r} is in the prediction log", field="prediction")
 
 
 def read_labels(

@@ -122,6 +122,7 @@ def serve(
         announce: Called with the server's URL once the reference is checked and the port
             is bound (what `shipyard serve` prints).
     """
+    from shipyard.serving._deployment import ADDRESS_ENV, ID_ENV, mark_stopped, new_deployment_id
     from shipyard.serving._startup import StartFailure, check_reference
 
     config = config or ServingConfig()
@@ -133,8 +134,13 @@ def serve(
     os.environ[_REF_ENV] = ref
     os.environ[_CONFIG_ENV] = _config_to_env(config)
     sock = listen(host, port)
+    address = f"http://{host}:{sock.getsockname()[1]}"
+    os.environ[ADDRESS_ENV] = address
+    deployment = None  # one worker, in this process, records (and stops) its deployment
+    if workers > 1:  # the workers share one, marked stopped here once they have all exited
+        deployment = os.environ[ID_ENV] = new_deployment_id()
     if announce is not None:
-        announce(f"http://{host}:{sock.getsockname()[1]}")
+        announce(address)
     options = {**uvicorn_options(), "log_level": log_level}
     failure = StartFailure(workers)
 
@@ -144,15 +150,21 @@ def serve(
         return create_app(ref, config, on_failed_start=failure.record)
 
     hide_main = _workers_skip_main() if workers > 1 else contextlib.nullcontext()
-    with failure.watching(), hide_main:
-        _uvicorn.run(
-            sock,
-            workers,
-            options,
-            app=app,
-            factory="shipyard.serving._run:app_from_env",
-            metrics_prefix="shipyard-serve-metrics-",
-        )
+    try:
+        with failure.watching(), hide_main:
+            _uvicorn.run(
+                sock,
+                workers,
+                options,
+                app=app,
+                factory="shipyard.serving._run:app_from_env",
+                metrics_prefix="shipyard-serve-metrics-",
+            )
+    finally:
+        if deployment is not None:
+            mark_stopped(deployment)
+        for name in (ID_ENV, ADDRESS_ENV):
+            os.environ.pop(name, None)
     failure.raise_if_failed(ref)
 
 

@@ -5,8 +5,9 @@ Datasets, pipelines, pipeline runs, schedules, feature definitions, monitors, ex
 and registered models carry a ``project`` column; the other records belong to the project
 of the record they hang off (a run to its experiment, a dataset version to its dataset, a
 model version or alias event to its model, a step run to its pipeline run, a monitor run to
-its monitor). A node kind with no table (``deployment``) has no owner: only a caller with a
-role on every project (``*``) may see or link it.
+its monitor); a deployment belongs to the project of the model it serves. A node kind with
+no table has no owner: only a caller with a role on every project (``*``) may see or link
+it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from shipyard.errors import InvalidArgument, NotFound
 from shipyard.store._models import (
     DATASET_VERSIONS,
     DATASETS,
+    DEPLOYMENTS,
     EXPERIMENTS,
     FEATURE_DEFINITIONS,
     MODEL_ALIAS_EVENTS,
@@ -53,6 +55,7 @@ OWNED_KINDS: tuple[str, ...] = (
     "schedule",
     "monitor",
     "monitor_run",
+    "deployment",
     *FEATURE_OBJECT_KINDS,
 )
 
@@ -66,6 +69,7 @@ _NAMED_BY_ID = {
     "pipeline_run": "run_id",
     "step_run": "step_run_id",
     "monitor_run": "id",
+    "deployment": "deployment",
 }
 
 
@@ -82,6 +86,7 @@ def _owners(kind: str) -> tuple[Any, Select[Any]]:
         "pipeline_run": (PIPELINE_RUNS, PIPELINE_RUNS.c.id),
         "schedule": (SCHEDULES, SCHEDULES.c.name),
         "monitor": (MONITORS, MONITORS.c.name),
+        "deployment": (DEPLOYMENTS, DEPLOYMENTS.c.id),
     }
     if kind in simple:
         table, key = simple[kind]

@@ -1,0 +1,174 @@
+"""Prometheus scrapes a live `shipyard server` and a live `shipyard serve` with the scrape
+settings the stack uses, both targets are up, and every server and model-server metric a
+dashboard panel or alert rule queries (derived from ``shipyard.deploy``) is really exported.
+
+The monitoring gauges come from `shipyard monitor metrics` (a textfile, checked against the
+catalogue in test_observability); the pipeline and feature metrics are catalogued as pending.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from shipyard.deploy import (
+    CATALOGUE,
+    AlertSettings,
+    alert_rules,
+    dashboard_expressions,
+    dashboards,
+    queried_metrics,
+    rule_expressions,
+)
+from shipyard.tracking import Client
+
+LIVE_EXPORTERS = ("server", "serving")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _until(found: Callable[[], Any], what: str, timeout: float = 180.0) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = found()
+        except httpx.HTTPError as exc:
+            last = exc
+        else:
+            if last:
+                return last
+        time.sleep(0.25)
+    raise AssertionError(f"never happened: {what} (last: {last!r})")
+
+
+def _queried_live_series() -> set[str]:
+    """The series the dashboards and alert rules query that a live server or model server
+    exports (not the textfile gauges, not the pending metrics)."""
+    expressions = [e for d in dashboards().values() for e in dashboard_expressions(d)]
+    expressions += rule_expressions(alert_rules(AlertSettings()))
+    queried = set().union(*(queried_metrics(e) for e in expressions))
+    live = {
+        series
+        for metric in CATALOGUE
+        if metric.exporter in LIVE_EXPORTERS and not metric.pending
+        for series in metric.series
+    }
+    return queried & live
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[str]]]:
+    """Processes a test starts; terminated (and reaped) afterwards."""
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:
+        process.terminate()
+    for process in started:
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _spawn(
+    processes: list[subprocess.Popen[str]], args: list[str], env: dict[str, str], log: Path
+) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        args, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, text=True
+    )
+    processes.append(process)
+    return process
+
+
+def test_prometheus_scrapes_the_live_services_and_every_queried_metric_is_exported(
+    sqlite_sdk: Client,
+    churn_versions: str,
+    prometheus: str,
+    processes: list[subprocess.Popen[str]],
+    tmp_path: Path,
+) -> None:
+    shipyard_cli = str(Path(sys.executable).with_name("shipyard"))
+    server_port, model_port, prom_port = _free_port(), _free_port(), _free_port()
+    server_url = f"http://127.0.0.1:{server_port}"
+    model_url = f"http://127.0.0.1:{model_port}"
+    home = {**os.environ, "SHIPYARD_HOME": str(sqlite_sdk.settings.home)}
+    _spawn(
+        processes,
+        [shipyard_cli, "server", "--port", str(server_port), "--no-auth"],
+        home,
+        tmp_path / "server.log",
+    )
+    _until(lambda: httpx.get(f"{server_url}/readyz", timeout=5).status_code == 200, "server")
+    # the model server reaches the registry (and records its deployment) through the server
+    remote = {**home, "SHIPYARD_TRACKING_URI": server_url}
+    _spawn(
+        processes,
+        [shipyard_cli, "serve", "churn@champion", "--port", str(model_port), "--log-level",
+         "warning"],
+        remote,
+        tmp_path / "model.log",
+    )  # fmt: skip
+    _until(
+        lambda: httpx.get(f"{model_url}/v2/health/ready", timeout=5).status_code == 200,
+        "the model server is ready",
+    )
+    config = {
+        "global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
+        "scrape_configs": [
+            {"job_name": "shipyard-server", "static_configs": [{"targets": [server_url[7:]]}]},
+            {"job_name": "shipyard-model", "static_configs": [{"targets": [model_url[7:]]}]},
+        ],
+    }
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+    _spawn(
+        processes,
+        [prometheus, f"--config.file={tmp_path / 'prometheus.yml'}",
+         f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+         f"--web.listen-address=127.0.0.1:{prom_port}"],
+        dict(os.environ),
+        tmp_path / "prometheus.log",
+    )  # fmt: skip
+    api = f"http://127.0.0.1:{prom_port}/api/v1"
+    # traffic, so every labelled series has a sample
+    for _ in range(3):
+        answer = httpx.post(f"{model_url}/predict", json=[{"a": 4.0, "b": 1.0}], timeout=30)
+        assert answer.status_code == 200, answer.text
+        assert httpx.get(f"{server_url}/api/v1/deployments", timeout=30).status_code == 200
+
+    def targets_up() -> bool:
+        found = httpx.get(f"{api}/targets", timeout=5).json()["data"]["activeTargets"]
+        return {t["labels"]["job"]: t["health"] for t in found} == {
+            "shipyard-server": "up",
+            "shipyard-model": "up",
+        }
+
+    _until(targets_up, "both targets are up in Prometheus")
+    wanted = _queried_live_series()
+    assert {"shipyard_http_requests_total", "shipyard_serving_requests_total"} <= wanted
+
+    def missing() -> set[str]:
+        names = httpx.get(f"{api}/label/__name__/values", timeout=5).json()["data"]
+        return wanted - set(names)
+
+    try:
+        _until(lambda: not missing(), "every queried metric is scraped", timeout=120)
+    except AssertionError:
+        raise AssertionError(f"queried but never exported: {sorted(missing())}") from None
+    # the deployment the model server recorded through the server names its address
+    listed = httpx.get(f"{server_url}/api/v1/deployments", timeout=30).json()["deployments"]
+    assert [(d["reference"], d["address"]) for d in listed] == [("churn@champion", model_url)]
