@@ -21,6 +21,7 @@ from sqlalchemy import text
 from shipyard.client import LocalStore
 from shipyard.config import Settings
 from shipyard.entities import (
+    LINEAGE_NODE_KINDS,
     ArtifactInfo,
     FeatureObject,
     LineageEdge,
@@ -632,3 +633,27 @@ def test_every_route_refuses_another_projects_user_and_never_answers_its_data(
                      f"/step-runs/{projects.nodes['step_run'].id}",
                      f"/schedules/{projects.names['schedule']}"):  # fmt: skip
             assert owner.get(path).status_code == 200, path
+
+
+def test_every_lineage_node_kind_has_a_case() -> None:
+    """'deployment' nodes belong to no project (the next test); every other kind is one of
+    the matrix above, so a new kind without a case fails here."""
+    assert {*LINEAGE_KINDS, "deployment"} == set(LINEAGE_NODE_KINDS)
+
+
+def test_a_deployment_node_shows_another_projects_user_nothing_of_its_project(
+    projects: Projects,
+) -> None:
+    deployment = LineageNode("deployment", "prod")
+    projects.store.add_lineage_edges(
+        [LineageEdge(projects.nodes["model_version"], deployment, "consumed")]
+    )
+    query = {"kind": "deployment", "id": "prod"}
+    secrets = _secrets(projects)
+    with projects.client("fraud") as fraud, projects.client("root") as root:
+        for direction in ("up", "down"):
+            seen = fraud.get("/lineage", params={**query, "direction": direction})
+            assert seen.status_code in (200, 403, 404)
+            assert not [s for s in secrets if s in seen.text], seen.text
+        everything = root.get("/lineage", params={**query, "direction": "up"})
+        assert projects.nodes["model_version"].id in everything.text
