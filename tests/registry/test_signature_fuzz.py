@@ -16,6 +16,7 @@ from hypothesis import given, settings, strategies as st
 from shipyard.errors import InvalidArgument, SchemaError
 from shipyard.registry import Signature
 from shipyard.registry._signature import ColumnSpec, Schema, TensorSpec
+from tests.support.contract import examples
 
 ROWS = 3
 SPECS = [
@@ -165,7 +166,7 @@ def test_valid_input_in_every_form_is_accepted() -> None:
         assert _enforce(data, VALID) is not None
 
 
-@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@settings(max_examples=examples(300), deadline=None, derandomize=True, database=None)
 @given(drawn=one_column_changed())
 def test_a_changed_column_is_cast_unchanged_or_refused_naming_it(
     drawn: tuple[Any, str, dict[str, Any]],
@@ -175,7 +176,7 @@ def test_a_changed_column_is_cast_unchanged_or_refused_naming_it(
         assert name in columns  # a dropped column is never accepted
 
 
-@settings(max_examples=100, deadline=None, derandomize=True, database=None)
+@settings(max_examples=examples(100), deadline=None, derandomize=True, database=None)
 @given(drawn=any_columns())
 def test_any_columns_are_cast_unchanged_or_refused_naming_a_column(
     drawn: tuple[Any, dict[str, Any]],
@@ -183,7 +184,7 @@ def test_any_columns_are_cast_unchanged_or_refused_naming_a_column(
     _enforce(*drawn)
 
 
-@settings(max_examples=100, deadline=None, derandomize=True, database=None)
+@settings(max_examples=examples(100), deadline=None, derandomize=True, database=None)
 @given(
     lengths=st.lists(st.integers(0, 4), min_size=1, max_size=3),
     scalars=st.booleans(),
@@ -205,7 +206,7 @@ def test_malformed_tables_are_refused_naming_the_column(
         assert _enforce(frame, dict(frame.items())) is None
 
 
-@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@settings(max_examples=examples(200), deadline=None, derandomize=True, database=None)
 @given(
     dtype=st.sampled_from(["float32", "float64", "int32", "int64"]),
     data=st.one_of(

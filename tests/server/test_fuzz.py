@@ -12,7 +12,7 @@ import pytest
 
 from shipyard.entities import ArtifactInfo, MetricPoint
 from shipyard.server._state import Backend
-from tests.support.contract import break_the_contract
+from tests.support.contract import break_the_contract, examples
 from tests.support.server import LiveServer
 
 EXAMPLES = 8
@@ -41,7 +41,7 @@ def test_no_request_breaks_the_contract(
         "alias": "champion",
     }
     operations, failures = break_the_contract(
-        live_server.url + "/api/v1/openapi.json", known, examples=EXAMPLES
+        live_server.url + "/api/v1/openapi.json", known, examples=examples(EXAMPLES)
     )
     assert len(operations) > 30
     assert not failures, "\n\n".join(failures)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from shipyard.serving._background import BackgroundServer
-from tests.support.contract import break_the_contract
+from tests.support.contract import break_the_contract, examples
 
 EXAMPLES = 8
 ROUTES = {
@@ -25,7 +25,7 @@ ROUTES = {
 @pytest.mark.slow
 def test_no_request_breaks_the_model_servers_contract(server: BackgroundServer) -> None:
     operations, failures = break_the_contract(
-        server.url + "/openapi.json", {"name": "churn", "version": "1"}, examples=EXAMPLES
+        server.url + "/openapi.json", {"name": "churn", "version": "1"}, examples=examples(EXAMPLES)
     )
     assert set(operations) == ROUTES  # every route is documented, and fuzzed
     assert not failures, "\n\n".join(failures)

@@ -15,8 +15,9 @@ from hypothesis import given, settings, strategies as st
 
 from shipyard.errors import ShipyardError
 from shipyard.serving._codec import DTYPES, decode_request
+from tests.support.contract import examples
 
-FUZZ = settings(max_examples=200, deadline=None, derandomize=True, database=None)
+FUZZ = settings(max_examples=examples(200), deadline=None, derandomize=True, database=None)
 FLOAT_TYPES = {"FP16": "<f2", "FP32": "<f4", "FP64": "<f8"}
 
 

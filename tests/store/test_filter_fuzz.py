@@ -19,6 +19,7 @@ from shipyard.config import Settings
 from shipyard.entities import RUN_STATUSES, MetricPoint
 from shipyard.errors import InvalidArgument
 from shipyard.store._filter import parse_filter
+from tests.support.contract import examples
 
 NAN = math.nan
 
@@ -258,7 +259,7 @@ def runs(settings: Settings) -> Iterator[tuple[LocalStore, str, list[str]]]:
 
 
 FUZZ = settings(
-    max_examples=60,
+    max_examples=examples(60),
     deadline=None,
     derandomize=True,
     database=None,
@@ -266,7 +267,7 @@ FUZZ = settings(
 )
 
 
-@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@settings(max_examples=examples(300), deadline=None, derandomize=True, database=None)
 @given(text=ARBITRARY)
 def test_any_text_parses_or_is_an_invalid_argument(text: str) -> None:
     try:

@@ -4,6 +4,7 @@ the fuzz tests of the REST server and of the model server."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +18,16 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+
+#: How many times more examples than in the suite (bench/fuzz.py sets it): read at import,
+#: since every test runs with the SHIPYARD_* variables cleared.
+SCALE = max(1, int(os.environ.get("SHIPYARD_FUZZ_SCALE", "1")))
+
+
+def examples(count: int) -> int:
+    """``count`` examples for a property test, times ``SHIPYARD_FUZZ_SCALE``."""
+    return count * SCALE
+
 
 #: No 5xx, no status the document does not list, the documented content type and schema.
 CHECKS = [
