@@ -43,7 +43,6 @@ def _exercise(
     mode: GenerationMode,
     known: Mapping[str, str] | None,
     examples: int,
-    headers: Mapping[str, str] | None,
 ) -> None:
     names = {p.name for p in operation.path_parameters}
     path_parameters = {k: v for k, v in (known or {}).items() if k in names} or None
@@ -59,7 +58,7 @@ def _exercise(
         database=None,
     )
     def run(case: schemathesis.Case) -> None:
-        case.call_and_validate(checks=CHECKS, headers=dict(headers or {}))
+        case.call_and_validate(checks=CHECKS)
 
     run()
 
@@ -69,7 +68,6 @@ def break_the_contract(
     known: Mapping[str, str],
     *,
     examples: int,
-    headers: Mapping[str, str] | None = None,
 ) -> tuple[list[str], list[str]]:
     """Fuzz every operation of the OpenAPI document at ``url``: positive and negative
     requests, and positive ones with the path parameters of ``known`` (real records).
@@ -87,7 +85,7 @@ def break_the_contract(
             (GenerationMode.POSITIVE, known),
         ):
             try:
-                _exercise(operation, mode, aim, examples, headers)
+                _exercise(operation, mode, aim, examples)
             except Unsatisfiable:
                 pass  # no invalid input exists for it (e.g. only free-text path parameters)
             except (Exception, BaseExceptionGroup) as exc:  # try every operation, report all
