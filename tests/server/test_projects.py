@@ -14,11 +14,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from sqlalchemy import text
 
 from shipyard.client import LocalStore
 from shipyard.config import Settings
 from shipyard.entities import (
+    LINEAGE_NODE_KINDS,
     ArtifactInfo,
     Deployment,
     FeatureObject,
@@ -426,3 +429,265 @@ def test_a_schedule_whose_pipeline_left_its_project_starts_nothing(
     recorder = Recorder()
     Scheduler(projects.store, clock=lambda: 10**13, launcher=recorder).tick()
     assert [r for r in recorder.launched if r.schedule == schedule] == []
+
+
+# ---------------------------------------------------------------------------- every route
+
+#: What a user of another project may get from a route:
+REFUSED = "refused"  # 403 or 404: the route touches one record of 'default'
+LISTED = "listed"  # 200: a listing of the projects the caller reads, without default's
+OPEN = "open"  # not project data (health, metrics, the caller's own tokens, a blob upload)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One request of the matrix and what the other project's user may get from it."""
+
+    expect: str
+    url: str
+    body: object = None
+    content: bytes | None = None
+
+
+def _routes(app: FastAPI) -> set[str]:
+    """Every ``METHOD /path`` the app answers, from its routes (included routers too)."""
+    found: set[str] = set()
+    pending = list(app.routes)
+    while pending:
+        route = pending.pop()
+        if isinstance(route, APIRoute):
+            found.update(f"{method} {route.path}" for method in route.methods)
+        elif hasattr(route, "original_router"):
+            pending.extend(route.original_router.routes)
+    return found
+
+
+def _cases(world: Projects) -> dict[str, Case]:
+    """A request per route, aimed at a record of project 'default'."""
+    n, ids = world.names, {kind: node.id for kind, node in world.nodes.items()}
+    exp, run, model, view = n["experiment"], ids["run"], n["model"], n["view"]
+    prun, step, schedule, monitor = (
+        ids["pipeline_run"],
+        ids["step_run"],
+        n["schedule"],
+        n["monitor"],
+    )
+    dataset = n["dataset"]
+    content_hash = world.store.get_dataset_version_by_id(ids["dataset_version"]).content_hash
+    token = next(t.id for t in world.store.list_tokens("owner"))
+    step_run = StepRun("", "", "b", "pkg.mod:b", "FINISHED", end_time=3).to_dict()
+    models, datasets = f"/api/v1/models/{model}", f"/api/v1/datasets/{dataset}"
+    default = {"project": "default"}
+    edge = {"src": {"kind": "run", "id": run}, "dst": {"kind": "model_version",
+            "id": ids["model_version"]}, "relation": "produced"}  # fmt: skip
+    R, L, P = REFUSED, LISTED, OPEN
+    # fmt: off
+    return {
+        "GET /healthz": Case(P, "/healthz"),
+        "GET /readyz": Case(P, "/readyz"),
+        "GET /metrics": Case(P, "/metrics"),
+        "GET /api/v1/openapi.json": Case(P, "/api/v1/openapi.json"),
+        "GET /api/v1/docs": Case(P, "/api/v1/docs"),
+        "GET /api/v1/info": Case(P, "/api/v1/info"),
+        "GET /api/v1/whoami": Case(P, "/api/v1/whoami"),
+        # features
+        "POST /api/v1/features/online": Case(R, "/api/v1/features/online",
+            {"entity_rows": [{"id": 1}], "features": [f"{view}:f"], **default}),
+        "PUT /api/v1/features/objects": Case(R, "/api/v1/features/objects", {"objects": [
+            {"kind": "feature_view", "name": view, "spec": {}}], **default}),
+        "GET /api/v1/features/objects": Case(L, "/api/v1/features/objects"),
+        "GET /api/v1/features/objects/{kind}/{name}": Case(
+            R, f"/api/v1/features/objects/feature_view/{view}"),
+        "POST /api/v1/features/views/{view}/materializations": Case(
+            R, f"/api/v1/features/views/{view}/materializations",
+            {"start": 0, "end": 1, "rows": 1}),
+        "GET /api/v1/features/views/{view}/materializations": Case(
+            R, f"/api/v1/features/views/{view}/materializations"),
+        # tracking
+        "POST /api/v1/experiments": Case(R, "/api/v1/experiments", {"name": "new", **default}),
+        "POST /api/v1/experiments/get-or-create": Case(
+            R, "/api/v1/experiments/get-or-create", {"name": exp, **default}),
+        "GET /api/v1/experiments": Case(L, "/api/v1/experiments"),
+        "GET /api/v1/experiments/by-name": Case(R, f"/api/v1/experiments/by-name?name={exp}"),
+        "GET /api/v1/experiments/{experiment_id}": Case(R, f"/api/v1/experiments/{exp_id(world)}"),
+        "PATCH /api/v1/experiments/{experiment_id}": Case(
+            R, f"/api/v1/experiments/{exp_id(world)}", {"name": "renamed"}),
+        "DELETE /api/v1/experiments/{experiment_id}": Case(
+            R, f"/api/v1/experiments/{exp_id(world)}"),
+        "POST /api/v1/experiments/{experiment_id}/restore": Case(
+            R, f"/api/v1/experiments/{exp_id(world)}/restore"),
+        "POST /api/v1/runs": Case(
+            R, "/api/v1/runs", {"experiment_id": exp_id(world), "name": "r2"}),
+        "POST /api/v1/runs/delete": Case(R, "/api/v1/runs/delete", {"run_ids": [run]}),
+        "POST /api/v1/runs/restore": Case(R, "/api/v1/runs/restore", {"run_ids": [run]}),
+        "POST /api/v1/runs/search": Case(
+            R, "/api/v1/runs/search", {"experiment_ids": [exp_id(world)]}),
+        "GET /api/v1/runs/{run_id}": Case(R, f"/api/v1/runs/{run}"),
+        "PATCH /api/v1/runs/{run_id}": Case(R, f"/api/v1/runs/{run}", {"status": "KILLED"}),
+        "GET /api/v1/runs/{run_id}/children": Case(R, f"/api/v1/runs/{run}/children"),
+        "POST /api/v1/runs/{run_id}/batch": Case(
+            R, f"/api/v1/runs/{run}/batch", {"params": {"p": "1"}}),
+        "DELETE /api/v1/runs/{run_id}/tags/{key}": Case(R, f"/api/v1/runs/{run}/tags/t"),
+        "GET /api/v1/runs/{run_id}/metric-history": Case(
+            R, f"/api/v1/runs/{run}/metric-history?key=m"),
+        "PUT /api/v1/runs/{run_id}/artifacts/{path:path}": Case(
+            R, f"/api/v1/runs/{run}/artifacts/b.txt", content=b"planted"),
+        "GET /api/v1/runs/{run_id}/artifacts": Case(R, f"/api/v1/runs/{run}/artifacts"),
+        "GET /api/v1/runs/{run_id}/artifacts/{path:path}": Case(
+            R, f"/api/v1/runs/{run}/artifacts/a.txt"),
+        # lineage and blobs
+        "POST /api/v1/lineage/edges": Case(R, "/api/v1/lineage/edges", {"edges": [edge]}),
+        "GET /api/v1/lineage": Case(R, f"/api/v1/lineage?kind=run&id={run}"),
+        "PUT /api/v1/blobs/{digest}": Case(
+            P, f"/api/v1/blobs/{hashlib.sha256(b'fresh').hexdigest()}", content=b"fresh"),
+        "GET /api/v1/blobs/{digest}": Case(R, f"/api/v1/blobs/{n['artifact']}"),
+        # access
+        "POST /api/v1/users": Case(R, "/api/v1/users", {"name": "intruder"}),
+        "GET /api/v1/users": Case(R, "/api/v1/users"),
+        "PUT /api/v1/users/{name}/roles/{project}": Case(
+            R, "/api/v1/users/fraud/roles/default", {"role": "admin"}),
+        "POST /api/v1/tokens": Case(R, "/api/v1/tokens", {"user": "owner", "name": "stolen"}),
+        "GET /api/v1/tokens": Case(R, "/api/v1/tokens?user=owner"),
+        "DELETE /api/v1/tokens/{token_id}": Case(R, f"/api/v1/tokens/{token}"),
+        "GET /api/v1/audit": Case(R, "/api/v1/audit?project=default"),
+        # registry
+        "POST /api/v1/models": Case(R, "/api/v1/models", {"name": "squat", **default}),
+        "GET /api/v1/models": Case(L, "/api/v1/models"),
+        "GET /api/v1/models/{name}": Case(R, models),
+        "PATCH /api/v1/models/{name}": Case(R, models, {"description": "defaced"}),
+        "DELETE /api/v1/models/{name}/tags/{key}": Case(R, f"{models}/tags/t"),
+        "DELETE /api/v1/models/{name}": Case(R, models),
+        "POST /api/v1/models/{name}/versions": Case(R, f"{models}/versions", {
+            "files": [{"path": "m.txt", "digest": n["artifact"], "size": 1}],
+            "flavor": "pyfunc", **default}),
+        "GET /api/v1/models/{name}/versions": Case(R, f"{models}/versions"),
+        "GET /api/v1/models/{name}/versions/{version}": Case(R, f"{models}/versions/1"),
+        "GET /api/v1/model-versions/{version_id}": Case(
+            R, f"/api/v1/model-versions/{ids['model_version']}"),
+        "PATCH /api/v1/models/{name}/versions/{version}": Case(
+            R, f"{models}/versions/1", {"description": "defaced"}),
+        "DELETE /api/v1/models/{name}/versions/{version}/tags/{key}": Case(
+            R, f"{models}/versions/1/tags/t"),
+        "DELETE /api/v1/models/{name}/versions/{version}": Case(R, f"{models}/versions/1"),
+        "GET /api/v1/models/{name}/aliases/{alias}": Case(R, f"{models}/aliases/champion"),
+        "PUT /api/v1/models/{name}/aliases/{alias}": Case(
+            R, f"{models}/aliases/champion", {"version": 1}),
+        "DELETE /api/v1/models/{name}/aliases/{alias}": Case(R, f"{models}/aliases/champion"),
+        "GET /api/v1/models/{name}/alias-events": Case(R, f"{models}/alias-events"),
+        # data
+        "GET /api/v1/datasets": Case(L, "/api/v1/datasets"),
+        "GET /api/v1/datasets/{name}/versions": Case(R, f"{datasets}/versions"),
+        "POST /api/v1/datasets/{name}/versions": Case(R, f"{datasets}/versions", {
+            "digest": content_hash, "num_rows": 1, "schema": [], "profile": {}, **default}),
+        "GET /api/v1/datasets/{name}/versions/latest": Case(R, f"{datasets}/versions/latest"),
+        "GET /api/v1/datasets/{name}/versions/{version}": Case(R, f"{datasets}/versions/1"),
+        "GET /api/v1/datasets/{name}/by-hash/{content_hash}": Case(
+            R, f"{datasets}/by-hash/{content_hash}"),
+        "GET /api/v1/dataset-versions/{version_id}": Case(
+            R, f"/api/v1/dataset-versions/{ids['dataset_version']}"),
+        # pipelines
+        "PUT /api/v1/pipelines/{name}": Case(
+            R, f"/api/v1/pipelines/{n['pipeline']}", {"ref": "os:system", **default}),
+        "GET /api/v1/pipelines": Case(L, "/api/v1/pipelines"),
+        "GET /api/v1/pipelines/{name}": Case(R, f"/api/v1/pipelines/{n['pipeline']}"),
+        "POST /api/v1/pipeline-runs": Case(R, "/api/v1/pipeline-runs", {
+            "run": PipelineRun("", n["pipeline"], "pkg.mod:p", "QUEUED", {}, "", [], 1).to_dict(),
+            **default}),
+        "GET /api/v1/pipeline-runs": Case(L, "/api/v1/pipeline-runs"),
+        "GET /api/v1/pipeline-runs/{run_id}": Case(R, f"/api/v1/pipeline-runs/{prun}"),
+        "PATCH /api/v1/pipeline-runs/{run_id}": Case(
+            R, f"/api/v1/pipeline-runs/{prun}", {"status": "FAILED"}),
+        "GET /api/v1/pipeline-runs/{run_id}/steps": Case(R, f"/api/v1/pipeline-runs/{prun}/steps"),
+        "POST /api/v1/pipeline-runs/{run_id}/steps": Case(
+            R, f"/api/v1/pipeline-runs/{prun}/steps", {"steps": [step_run]}),
+        "PATCH /api/v1/step-runs": Case(
+            R, "/api/v1/step-runs", {"updates": {step: {"status": "FAILED"}}}),
+        "GET /api/v1/step-runs/{step_run_id}": Case(R, f"/api/v1/step-runs/{step}"),
+        "PATCH /api/v1/step-runs/{step_run_id}": Case(
+            R, f"/api/v1/step-runs/{step}", {"status": "FAILED"}),
+        "GET /api/v1/step-cache/{cache_key}": Case(R, f"/api/v1/step-cache/{n['cache_key']}"),
+        "POST /api/v1/schedules": Case(R, "/api/v1/schedules", {
+            **Schedule(schedule, n["pipeline"], "pkg.mod:p", "* * * * *").to_dict(), **default}),
+        "GET /api/v1/schedules": Case(L, "/api/v1/schedules"),
+        "GET /api/v1/schedules/{name}": Case(R, f"/api/v1/schedules/{schedule}"),
+        "DELETE /api/v1/schedules/{name}": Case(R, f"/api/v1/schedules/{schedule}"),
+        "POST /api/v1/schedules/{name}/fired": Case(
+            R, f"/api/v1/schedules/{schedule}/fired", {"last_fire_at": 1}),
+        # monitoring
+        "PUT /api/v1/monitors/{name}": Case(
+            R, f"/api/v1/monitors/{monitor}", {"name": monitor, "model": f"{model}@champion",
+                                               **default}),
+        "GET /api/v1/monitors": Case(L, "/api/v1/monitors"),
+        "GET /api/v1/monitors/{name}": Case(R, f"/api/v1/monitors/{monitor}"),
+        "DELETE /api/v1/monitors/{name}": Case(R, f"/api/v1/monitors/{monitor}"),
+        "POST /api/v1/monitors/{name}/runs": Case(R, f"/api/v1/monitors/{monitor}/runs", {
+            **MonitorRun(uuid.uuid4().hex, monitor, 1, 2, 0, 1, 1, "ok").to_dict()}),
+        "GET /api/v1/monitors/{name}/runs": Case(R, f"/api/v1/monitors/{monitor}/runs"),
+    }
+    # fmt: on
+
+
+def exp_id(world: Projects) -> str:
+    """The id of default's experiment."""
+    return world.store.get_run(world.nodes["run"].id).experiment_id
+
+
+def _secrets(world: Projects) -> set[str]:
+    """What default's records hold that another project's user must never see."""
+    found = set(world.names.values()) | {node.id for node in world.nodes.values()}
+    found.add(exp_id(world))
+    found.add(world.names["model"].partition("-")[2])  # the tag in every record's name
+    return {s for s in found if len(s) >= 8}  # not the alias event's number
+
+
+def test_every_route_refuses_another_projects_user_and_never_answers_its_data(
+    projects: Projects, live_server: LiveServer
+) -> None:
+    cases = _cases(projects)
+    assert set(cases) == _routes(live_server.app)  # a new route needs its case here
+    secrets = _secrets(projects)
+    problems = []
+    with projects.client("fraud") as fraud:
+        for route, case in cases.items():
+            method = route.split()[0]
+            url = projects.url + case.url
+            answer = fraud.request(method, url, json=case.body, content=case.content)
+            sent = case.url + repr(case.body)
+            leaked = sorted(s for s in secrets if s not in sent and s in answer.text)
+            if case.expect == REFUSED:
+                ok = answer.status_code in (403, 404)
+            else:
+                ok = answer.status_code < 400
+            if not ok or leaked:
+                problems.append(f"{route}: {answer.status_code} {answer.text[:200]} {leaked}")
+    assert not problems, "\n".join(problems)
+    # nothing of default's changed: its owner still reads every record
+    with projects.client("owner") as owner:
+        for path in (f"/models/{projects.names['model']}/aliases/champion",
+                     f"/step-runs/{projects.nodes['step_run'].id}",
+                     f"/schedules/{projects.names['schedule']}"):  # fmt: skip
+            assert owner.get(path).status_code == 200, path
+
+
+def test_every_lineage_node_kind_has_a_case() -> None:
+    """'deployment' nodes belong to no project (the next test); every other kind is one of
+    the matrix above, so a new kind without a case fails here."""
+    assert {*LINEAGE_KINDS, "deployment"} == set(LINEAGE_NODE_KINDS)
+
+
+def test_a_deployment_node_shows_another_projects_user_nothing_of_its_project(
+    projects: Projects,
+) -> None:
+    deployment = LineageNode("deployment", "prod")
+    projects.store.add_lineage_edges(
+        [LineageEdge(projects.nodes["model_version"], deployment, "consumed")]
+    )
+    query = {"kind": "deployment", "id": "prod"}
+    secrets = _secrets(projects)
+    with projects.client("fraud") as fraud, projects.client("root") as root:
+        for direction in ("up", "down"):
+            seen = fraud.get("/lineage", params={**query, "direction": direction})
+            assert seen.status_code in (200, 403, 404)
+            assert not [s for s in secrets if s in seen.text], seen.text
+        everything = root.get("/lineage", params={**query, "direction": "up"})
+        assert projects.nodes["model_version"].id in everything.text

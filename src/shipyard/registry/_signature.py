@@ -16,6 +16,7 @@ extra ones with a warning.
 from __future__ import annotations
 
 import warnings
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -198,10 +199,35 @@ def _frame(data: Any, what: str) -> pd.DataFrame | None:
     if isinstance(data, pd.Series):
         return data.to_frame()
     if isinstance(data, Mapping):
-        return pd.DataFrame(dict(data))
+        return _columns_frame(data, what)
     if isinstance(data, list) and data and all(isinstance(r, Mapping) for r in data):
         return pd.DataFrame.from_records(data)
     return None
+
+
+def _columns_frame(data: Mapping[Any, Any], what: str) -> pd.DataFrame:
+    """A frame of a ``{column: values}`` mapping, or SchemaError naming the column whose
+    length differs from the first (or ``what`` when no column is a list of values)."""
+    lengths = {
+        str(name): len(values)
+        for name, values in data.items()
+        if isinstance(values, Sequence | np.ndarray | pd.Series | pd.api.extensions.ExtensionArray)
+        and not isinstance(values, str | bytes)
+    }
+    if not lengths and data:
+        raise SchemaError(
+            f"the {what} maps columns to single values; give each column a list of values",
+            field=what,
+        )
+    rows = Counter(lengths.values()).most_common(1)[0][0] if lengths else 0
+    for name, length in lengths.items():
+        if length != rows:
+            raise SchemaError(
+                f"column {name!r} has {length} value(s) where the other columns have {rows}; "
+                "every column needs one value per row",
+                field=name,
+            )
+    return pd.DataFrame(dict(data))
 
 
 def infer_schema(data: Any, categorical: Iterable[str] = ()) -> Schema:
@@ -281,7 +307,10 @@ def example_from_json(data: Mapping[str, Any] | None) -> Any:
 
 
 def _enforce_tensor(spec: TensorSpec, data: Any) -> np.ndarray[Any, Any]:
-    array = data.to_numpy() if isinstance(data, pd.DataFrame) else np.asarray(data)
+    try:
+        array = data.to_numpy() if isinstance(data, pd.DataFrame) else np.asarray(data)
+    except (ValueError, TypeError) as exc:  # ragged nesting, or values numpy cannot hold
+        raise SchemaError(f"input is not an array the model takes: {exc}", field="input") from None
     expected = np.dtype(spec.dtype)
     if len(spec.shape) != array.ndim or any(
         want not in (-1, got) for want, got in zip(spec.shape, array.shape, strict=False)
@@ -297,6 +326,13 @@ def _enforce_tensor(spec: TensorSpec, data: Any) -> np.ndarray[Any, Any]:
                 f"{array.dtype} cannot be cast to it safely",
                 field="input",
             )
+        if array.dtype.kind == "f" and expected.kind == "f":
+            finite = array[np.isfinite(array)]
+            limit = np.finfo(expected).max
+            if finite.size and (finite.min() < -limit or finite.max() > limit):
+                raise SchemaError(
+                    f"input has {array.dtype} values outside the {expected} range", field="input"
+                )
         array = array.astype(expected)
     return array
 
@@ -328,6 +364,12 @@ def _enforce_columns(columns: Sequence[ColumnSpec], data: Any) -> pd.DataFrame:
     if not all(isinstance(n, str) for n in present):
         frame = frame.rename(columns=str)
         present = frame.columns
+    if present.has_duplicates:
+        twice = str(present[present.duplicated()][0])
+        raise SchemaError(
+            f"input has column {twice!r} more than once; each column is given once",
+            field=twice,
+        )
     have = set(present)
     missing = [n for n in names if n not in have]
     if missing:
@@ -417,17 +459,31 @@ def _convert_number(spec: ColumnSpec, series: pd.Series, dtype: Any, want: np.dt
             if dtype.kind == "b":
                 return None
         elif dtype.kind in "iu" and want.kind == "i" and not _castable(dtype, want):
-            info = np.iinfo(want)
-            if len(series) and (series.min() < info.min or series.max() > info.max):
-                raise _type_error(spec, f"{dtype} values outside the {want} range")
+            _check_range(spec, series, dtype, want)
             return series.astype(want)
         elif _castable(dtype, want):
+            if dtype.kind == "f" and want.itemsize < dtype.itemsize:
+                _check_range(spec, series, dtype, want)
             return series.astype(want)
     elif pd.api.types.is_extension_array_dtype(dtype) and pd.api.types.is_numeric_dtype(dtype):
         if want.kind == "f":
+            _check_range(spec, series, dtype, want)
             return series.astype(want)
-        return None  # nullable integers stay as they are
+        if want.kind == "i" and pd.api.types.is_integer_dtype(dtype):
+            _check_range(spec, series, dtype, want)
+            return None  # nullable integers stay as they are
     raise _type_error(spec, str(dtype))
+
+
+def _check_range(spec: ColumnSpec, series: pd.Series, dtype: Any, want: np.dtype[Any]) -> None:
+    """SchemaError naming the column when a finite value is outside what ``want`` holds (a
+    narrower integer would wrap around, a narrower float would turn it infinite)."""
+    info = np.iinfo(want) if want.kind in "iu" else np.finfo(want)
+    values = series.dropna()
+    if want.kind == "f":
+        values = values[np.isfinite(values.to_numpy(dtype="float64"))]
+    if len(values) and (values.min() < info.min or values.max() > info.max):
+        raise _type_error(spec, f"{dtype} values outside the {want} range")
 
 
 def _check_levels(spec: ColumnSpec, series: pd.Series) -> None:

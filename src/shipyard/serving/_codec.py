@@ -10,6 +10,7 @@ per-element Python conversions or pandas codecs.
 
 from __future__ import annotations
 
+import math
 import struct
 from dataclasses import dataclass, field
 from typing import Any
@@ -118,10 +119,14 @@ def decode_request(body: bytes, header_length: str | None) -> InferRequest:
         )
     request_id = doc.get("id")
     outputs: dict[str, bool] = {}
-    for raw in doc.get("outputs") or []:
+    requested = doc.get("outputs") or []
+    if not isinstance(requested, list):
+        raise InvalidArgument("'outputs' must be a list of requested outputs", field="outputs")
+    for raw in requested:
         if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
             raise InvalidArgument("each requested output needs a 'name'", field="outputs")
-        outputs[raw["name"]] = bool((raw.get("parameters") or {}).get("binary_data", False))
+        options = _parameters(raw, f"outputs ({raw['name']!r})", "outputs")
+        outputs[raw["name"]] = bool(options.get("binary_data", False))
     return InferRequest(
         id=str(request_id) if request_id is not None else None,
         inputs=inputs,
@@ -152,11 +157,16 @@ def _decode_tensor(raw: Any, index: int, binary: bytes, offset: int) -> tuple[Te
             f"{where} has shape {shape!r}; a shape is a list of non-negative integers",
             field=name,
         )
-    count = int(np.prod(shape))
+    count = math.prod(shape)  # exact: numpy's product wraps around past 64 bits
     dtype = DTYPES[datatype]
-    size = (raw.get("parameters") or {}).get("binary_data_size")
+    size = _parameters(raw, where, name).get("binary_data_size")
     if size is not None:
-        if not isinstance(size, int) or size < 0 or offset + size > len(binary):
+        if (
+            not isinstance(size, int)
+            or isinstance(size, bool)
+            or size < 0
+            or offset + size > len(binary)
+        ):
             raise InvalidArgument(
                 f"{where} claims {size!r} binary bytes; the body holds {len(binary) - offset}",
                 field=name,
@@ -168,7 +178,19 @@ def _decode_tensor(raw: Any, index: int, binary: bytes, offset: int) -> tuple[Te
         if "data" not in raw:
             raise SchemaError(f"{where} has no 'data' (and no binary_data_size)", field=name)
         array = _from_json(raw["data"], dtype, count, where, name)
-    return Tensor(name, datatype, tuple(shape), array.reshape(shape)), offset
+    try:
+        shaped = array.reshape(shape)
+    except ValueError as exc:  # more dimensions, or a size, than numpy takes
+        raise SchemaError(f"{where} has shape {shape!r}: {exc}", field=name) from None
+    return Tensor(name, datatype, tuple(shape), shaped), offset
+
+
+def _parameters(raw: dict[str, Any], where: str, name: str) -> dict[str, Any]:
+    """A tensor's or requested output's ``parameters``: an object, or InvalidArgument."""
+    params = raw.get("parameters") or {}
+    if not isinstance(params, dict):
+        raise InvalidArgument(f"{where}: 'parameters' must be an object", field=name)
+    return params
 
 
 def _from_json(

@@ -143,10 +143,45 @@ def _errors() -> dict[str, Any]:
     }
 
 
-#: Per (method, path): what the route's document adds (request body, responses).
+def _answers(*codes: str) -> dict[str, Any]:
+    """The documented error responses among ``codes``, after a JSON 200."""
+    errors = _errors()
+    return {"200": {"description": "OK", **_json({"type": "object"})}} | {
+        code: errors[code] for code in codes
+    }
+
+
+_NOT_READY = _answers("503")
+_UNKNOWN_MODEL = _answers("404")
+_MODEL_READY = _answers("404", "503")
+_METRICS = {
+    "200": {
+        "description": "The Prometheus text format",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    }
+}
+
+#: Per (method, path): what the route's document adds (request body, responses). A path's
+#: last part stands for every route ending with it (``{name}``, ``{version}``, ``ready``).
 EXTRA: dict[tuple[str, str], dict[str, Any]] = {
+    ("GET", "/v2/health/ready"): {"responses": _NOT_READY},
+    ("GET", "/readyz"): {"responses": _NOT_READY},
+    ("GET", "{name}"): {"responses": _UNKNOWN_MODEL},
+    ("GET", "{version}"): {"responses": _UNKNOWN_MODEL},
+    ("GET", "ready"): {"responses": _MODEL_READY},
+    ("GET", "/metrics"): {"responses": _METRICS},
     ("POST", "infer"): {
         "requestBody": {"required": True, **_json(_ref(V2InferenceRequest))},
+        "parameters": [
+            {
+                "name": "Inference-Header-Content-Length",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "integer", "minimum": 0},
+                "description": "Binary tensor extension: the length of the JSON part; the "
+                "inputs' raw bytes (parameters.binary_data_size each) follow it.",
+            }
+        ],
         "responses": {"200": {"description": "OK", **_json(_ref(V2InferenceResponse))}} | _errors(),
     },
     ("POST", "/predict"): {

@@ -112,6 +112,12 @@ _COMPARISON_ALIASES = {"==": "=", "<>": "!="}
 _OP_ORDER = ("=", "!=", "<", "<=", ">", ">=", "in", "not in", "like", "not like", "ilike",
              "not ilike")  # fmt: skip
 
+#: Integer literals of more digits are past every finite float (and Python's limit on
+#: parsing integers): out of range. Numbers past 64 bits compare as floats, since the
+#: databases refuse wider integers.
+_MAX_INT_DIGITS = 308
+_INT64 = range(-(2**63), 2**63)
+
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_\-.:]+")
 _ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 _ESCAPES = {"\\": "\\", "'": "'", '"': '"', "`": "`", "n": "\n", "t": "\t", "r": "\r"}
@@ -539,7 +545,7 @@ def _literal(token: Token) -> Value:
     text = str(token)
     if token.type == "STRING":
         return _unescape(text[1:-1])
-    if re.fullmatch(r"[+-]?\d+", text):
+    if re.fullmatch(r"[+-]?\d+", text) and len(text.lstrip("+-").lstrip("0")) <= _MAX_INT_DIGITS:
         return int(text)
     number = float(text)
     if not math.isfinite(number):
@@ -592,7 +598,7 @@ def _check_value(field: Field, op: str, value: Value, token: Token) -> Value:
                 field="filter",
                 position=token.start_pos,
             )
-        return value
+        return value if isinstance(value, float) or value in _INT64 else float(value)
     if kind == "status":
         status = value.upper() if isinstance(value, str) else None
         if status not in RUN_STATUSES:

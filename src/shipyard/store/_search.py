@@ -322,7 +322,16 @@ def _value_test(column: _Column, cmp: Comparison, dialect: str) -> _Condition:
         assert isinstance(cmp.value, str)
         test = _case_sensitive_like(column, cmp.value, dialect)
         return ~test if cmp.op == "not like" else test
-    return _BINARY[cmp.op](column, cmp.value)
+    return _BINARY[cmp.op](column, _bound(cmp.value))
+
+
+def _bound(value: Any) -> Any:
+    """The value(s) to compare with: floats bound as floats, so that an integer column (a
+    time attribute) is compared with ``2500.5`` or ``1e20`` as a number, not the value cast
+    to the column's integer type (PostgreSQL refuses it past 64 bits and rounds fractions)."""
+    if isinstance(value, tuple):
+        return tuple(_bound(v) for v in value)
+    return sa.literal(value, sa.Float()) if isinstance(value, float) else value
 
 
 def _case_sensitive_like(column: _Column, pattern: str, dialect: str) -> _Condition:
