@@ -143,7 +143,7 @@ def _create(url: str, busy_timeout_ms: int) -> Engine:
 
 def current_revision(engine: Engine) -> str | None:
     """The migration the database is at, or None for an empty database."""
-    with connect(engine) as conn:
+    with engine.connect() as conn:
         if not engine.dialect.has_table(conn, "alembic_version"):
             return None
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
@@ -151,8 +151,11 @@ def current_revision(engine: Engine) -> str | None:
 
 def upgrade(engine: Engine) -> None:
     """Migrate the database to the newest schema (a no-op when it is already there)."""
-    if current_revision(engine) == HEAD_REVISION:
-        return
+    try:  # not waited for: a first use (or a readiness probe) answers at once
+        if current_revision(engine) == HEAD_REVISION:
+            return
+    except OperationalError as exc:
+        raise unavailable(engine, exc) from None
     from alembic import command
     from alembic.config import Config
 
