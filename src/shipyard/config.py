@@ -63,6 +63,35 @@ class Settings:
     active runs every ``heartbeat_interval`` seconds; a RUNNING run whose process is gone, or
     whose heartbeat is older than ``heartbeat_timeout`` seconds (0: never judged by its age),
     is marked KILLED.
+
+    Attributes:
+        home: Where embedded state lives (the nearest ``.shipyard/`` upward, else
+            ``./.shipyard``).
+        db_url: The metadata database's SQLAlchemy URL; ``sqlite:///<home>/shipyard.db`` when empty.
+        artifacts_uri: The blob store's root, a folder or ``s3://bucket/prefix``; ``<home>/blobs``
+            when empty.
+        tracking_uri: ``http(s)://host:port`` of a Shipyard server to send every call to; empty:
+            embedded.
+        token: The API token sent to that server (else the credentials file's); never shown.
+        sync_logging: Commit every metric before ``log_metric`` returns.
+        flush_interval: Seconds between background metric flushes.
+        buffer_max_metrics: The most metric points that wait for a flush; then the caller writes.
+        batch_size: Flush as soon as this many metric points wait.
+        capture_environment: Record git, Python and package facts on runs.
+        heartbeat_interval: Seconds between heartbeats of a process's active runs.
+        heartbeat_timeout: A RUNNING run silent this many seconds is marked KILLED (0: off).
+        sqlite_busy_timeout_ms: How long a SQLite writer waits for the lock.
+        s3_endpoint_url: An S3-compatible endpoint (MinIO, Ceph, ...); empty: AWS.
+        project: The project new experiments go into.
+        credentials_file: The file of tokens per server (mode 0600); empty:
+            ``~/.shipyard/credentials``.
+        http_timeout: Seconds a server call may take.
+        http_retries: Retries when a server cannot be reached.
+        server_auth: ``shipyard server`` requires API tokens.
+        max_upload_bytes: The largest artifact upload a server accepts.
+        online_store: Where materialized features are served from: empty for SQLite in ``home``,
+            ``sqlite:///path`` or ``redis://host:port/db``.
+        audit_retention_days: How long a server keeps audit entries.
     """
 
     home: Path

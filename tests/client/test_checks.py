@@ -51,7 +51,7 @@ class Bad:
 
 LONG = "x" * 300
 NO_FILE = Path("/nonexistent/shipyard-test/model.pkl")
-RUN = PipelineRun("", "", "m:f", "running", {}, "inline", [], 0)
+RUN = PipelineRun("", "", "m:f", "RUNNING", {}, "inline", [], 0)
 VERSION = {"flavor": "sklearn"}
 DATASET = {"num_rows": 1, "schema": [], "profile": {}}
 
@@ -233,8 +233,8 @@ BAD_INPUT = [
     Bad(
         "add_monitor_run",
         "run",
-        (MonitorRun("r1", "churn", 0, 0, 0, 0, 1, "weird"),),
-        match="needs an id and a status",
+        (MonitorRun("", "churn", 0, 0, 0, 0, 1, "ok"),),
+        match="a monitor run needs an id",
     ),
     Bad("list_monitor_runs", "name", ("a:b",), match="monitor 'a:b'"),
 ]

@@ -94,6 +94,7 @@ def test_listing_filters_and_bad_input(store: Store) -> None:
 
 
 def test_schedules_round_trip(store: Store) -> None:
+    store.register_pipeline("train", "pkg.mod:train", "")
     made = store.put_schedule(
         Schedule("nightly", "train", "pkg.mod:train", "0 3 * * *", params={"n": 2}, created_at=5)
     )

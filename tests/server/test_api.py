@@ -133,6 +133,22 @@ def test_errors_come_back_as_status_and_a_body_naming_the_field(
     assert served.list_experiments()[0].name == "churn"  # nothing else was created
 
 
+def test_a_monitor_run_body_is_checked_against_the_record(
+    api: httpx.Client, served: LocalStore, rest: RestStore
+) -> None:
+    """The body of a recorded monitor run is the MonitorRun record's JSON form: its fields
+    and types come from the record, so a wrong one is a 422 naming it and nothing is kept."""
+    served.put_monitor(entities.Monitor("watch", "churn@champion"))
+    run = entities.MonitorRun("r1", "watch", 1, 2, 0, 1, 3, "ok", {"metrics": {"auc": 0.9}})
+    for field, value in (("status", "fine"), ("window_end", 2**70), ("colour", "red")):
+        refused = api.post("/monitors/watch/runs", json={**run.to_dict(), field: value})
+        assert refused.status_code == 422, field
+        assert refused.json()["field"] == field
+    assert served.list_monitor_runs("watch", 10) == []
+    assert rest.add_monitor_run(run).to_dict() == run.to_dict()
+    assert served.list_monitor_runs("watch", 10) == [run]
+
+
 def test_rest_client_raises_the_exception_the_server_raised(rest: RestStore) -> None:
     exp = rest.create_experiment("e")
     with pytest.raises(FilterSyntaxError) as info:

@@ -127,7 +127,25 @@ def test_bad_pipeline_records_are_refused(live_server: LiveServer, served: Local
                 },
             },
         )
-        assert status.status_code == 422 and status.json()["field"] == "status"
+        assert status.status_code == 422 and status.json()["field"] == "run.status"
+        huge = client.post(
+            "/pipeline-runs",
+            json={
+                "run": {
+                    "id": "",
+                    "pipeline": "p",
+                    "ref": "m:p",
+                    "status": "RUNNING",
+                    "params": {"n": [1, {"deep": 2**70}]},
+                    "executor": "inline",
+                    "dag": [],
+                    "created_at": 1,
+                },
+            },
+        )
+        assert huge.status_code == 422 and huge.json()["field"].startswith("run.params")
+        assert "64-bit" in huge.text
+        assert client.get("/pipeline-runs").status_code == 200
         assert client.get("/step-cache/" + "k" * 64).json() == {"step_run": None}
     assert served.list_pipeline_runs() == []
     run, (step,) = served.create_pipeline_run(

@@ -1,4 +1,5 @@
-"""The store's shared SQL helpers: entity records from rows, and statements in chunks."""
+"""The store's shared SQL helpers: entity records from rows, statements in chunks, and the
+project filter of listings."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from shipyard.entities import User
-from shipyard.store._sql import chunks, record
+from shipyard.store._sql import chunks, in_projects, record
 
 
 @pytest.fixture
@@ -46,3 +47,19 @@ def test_a_computed_value_for_no_field_is_an_error_naming_it(conn: sa.Connection
 def test_chunks_cover_every_item_in_order() -> None:
     assert [list(c) for c in chunks(list(range(7)), 3)] == [[0, 1, 2], [3, 4, 5], [6]]
     assert list(chunks([], 3)) == []
+
+
+def test_the_project_filter_keeps_only_the_projects_named(conn: sa.Connection) -> None:
+    table = sa.Table(
+        "things", sa.MetaData(), sa.Column("name", sa.Text), sa.Column("project", sa.Text)
+    )
+    table.create(conn)
+    conn.execute(table.insert(), [{"name": "a", "project": "p"}, {"name": "b", "project": "q"}])
+    query = sa.select(table.c.name).order_by(table.c.name)
+
+    def names(projects: list[str] | None) -> list[str]:
+        return list(conn.scalars(in_projects(query, table.c.project, projects)))
+
+    assert names(None) == ["a", "b"]  # a caller who may read every project
+    assert names(["q"]) == ["b"]
+    assert names([]) == []  # may read no project: sees nothing, never everything

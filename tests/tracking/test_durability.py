@@ -8,9 +8,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
+import sys
 import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -209,3 +210,81 @@ def test_a_reader_that_may_not_write_still_reads_a_dead_run(
     assert sdk.get_run(silent.id).status == "RUNNING"
     with pytest.raises(PermissionDenied):
         sdk.reap_runs()  # asked for explicitly: the refusal is reported
+
+
+@pytest.fixture
+def sigterm_inside(
+    sqlite_sdk: Client, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[str], list[int]]]:
+    """``sigterm_inside("log_batch")``: the next call of that store method receives SIGTERM
+    before it writes, with a user handler that stops the process by ``SystemExit`` (the
+    handler runs in the calling thread, at once: as a real signal does)."""
+    signals: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(3))
+
+    def arm(method: str) -> list[int]:
+        original = getattr(sqlite_sdk.store, method)
+
+        def interrupted(*args: Any, **kwargs: Any) -> Any:
+            if not signals:
+                signals.append(signal.SIGTERM)
+                signal.raise_signal(signal.SIGTERM)
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(sqlite_sdk.store, method, interrupted)
+        return signals
+
+    yield arm
+    signal.signal(signal.SIGTERM, previous)
+
+
+def test_sigterm_while_a_run_is_ending_still_records_its_end(
+    sqlite_sdk: Client, sigterm_inside: Callable[[str], list[int]]
+) -> None:
+    """SIGTERM between a run's last flush and its status write (found by the crash harness,
+    tests/maintenance/test_crash.py): the end is written first; before, the run stayed
+    RUNNING with every point until a reader reaped it as KILLED."""
+    run = shipyard.start_run(experiment="e")
+    shipyard.log_metric("loss", 0.5, step=1)
+    sigterm_inside("update_run")
+    with pytest.raises(SystemExit):
+        run.end()
+    stored = sqlite_sdk.store.get_run(run.id)
+    assert stored.status == "FINISHED" and stored.end_time is not None
+    assert [p.value for p in sqlite_sdk.store.get_metric_history(run.id, "loss")] == [0.5]
+
+
+def test_sigterm_while_the_main_thread_writes_points_keeps_them(
+    sqlite_sdk: Client, sigterm_inside: Callable[[str], list[int]]
+) -> None:
+    """SIGTERM while the main thread flushes (found by the crash harness): the batch taken
+    from the buffer is stored before the handler runs; before, the handler found the buffer
+    empty, marked the run KILLED, and the batch in flight was lost (a run ending FINISHED
+    after such a signal had none of its points)."""
+    run = shipyard.start_run(experiment="e")
+    for step in range(50):
+        shipyard.log_metric("loss", step / 10, step=step)
+    sigterm_inside("log_batch")
+    with pytest.raises(SystemExit):
+        sqlite_sdk.flush()
+    stored = sqlite_sdk.store.get_run(run.id)
+    assert stored.status == "KILLED" and "SIGTERM" in stored.tags[END_REASON_TAG]
+    assert len(sqlite_sdk.store.get_metric_history(run.id, "loss")) == 50
+
+
+def test_sigterm_inside_a_store_write_waits_for_its_commit(
+    sqlite_sdk: Client, sigterm_inside: Callable[[str], list[int]]
+) -> None:
+    """SIGTERM while the main thread is inside a write transaction (found by the crash
+    harness killing model registrations): the handler runs after the commit. Before, its
+    own writes (the run's KILLED status) waited on SQLite for the lock the interrupted
+    transaction held, the process hung for the busy timeout and the run stayed RUNNING."""
+    from sqlalchemy import text
+
+    run = shipyard.start_run(experiment="e")
+    store = sqlite_sdk.store
+    with pytest.raises(SystemExit), store._write() as conn:  # what register_model does
+        conn.execute(text("UPDATE runs SET name = 'renamed' WHERE id = :id"), {"id": run.id})
+        signal.raise_signal(signal.SIGTERM)
+    stored = store.get_run(run.id)
+    assert stored.status == "KILLED" and stored.name == "renamed"

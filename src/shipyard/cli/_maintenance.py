@@ -7,7 +7,6 @@ import re
 import typer
 from rich.table import Table
 
-from shipyard import maintenance
 from shipyard.cli._data import _size
 from shipyard.cli._render import console, friendly_errors, safe
 
@@ -31,6 +30,8 @@ def fsck(
     """Check that every referenced blob is present and intact and no version is
     half-registered; exit 1 when anything is wrong."""
     with friendly_errors(), console.status("checking blobs and registrations"):
+        from shipyard import maintenance  # the database layer loads only when a command runs
+
         report = maintenance.fsck(repair=repair, full=not quick)
     if report.ok:
         console.print(
@@ -69,6 +70,8 @@ def gc(
     """Remove stale temporary files and scratch folders and blobs no record references."""
     grace_s = _grace(grace)
     with friendly_errors():
+        from shipyard import maintenance
+
         report = maintenance.gc(dry_run=dry_run, grace_s=grace_s)
     verb = "would remove" if report.dry_run else "removed"
     if report.items:

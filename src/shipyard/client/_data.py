@@ -54,10 +54,20 @@ class DataStore(Protocol):
         description: str = "",
         project: str = DEFAULT_PROJECT,
     ) -> DatasetVersion:
-        """Store a canonical Parquet file as the next version of ``name`` (the dataset is
-        created in ``project`` on its first version; an existing one keeps its project);
-        content the dataset holds already returns the existing version (nothing is
-        copied)."""
+        """Store a canonical Parquet file as the next version of ``name``; content the dataset
+        holds already returns the existing version (nothing is copied).
+
+        Args:
+            name: The dataset.
+            local_path: The canonical Parquet file to store.
+            num_rows: Its number of rows.
+            schema: Its columns, one ``{"name", "type", "nullable"}`` mapping each.
+            profile: Its profile (per-column statistics).
+            source: Where the data came from (a path or URI), for the record.
+            description: Free text shown with the version.
+            project: The project a new dataset is created in; an existing dataset keeps its
+                own.
+        """
         ...
 
     @checks(name=check_dataset_name)

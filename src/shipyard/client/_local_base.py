@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DataError, OperationalError
 
+from shipyard import _critical
 from shipyard.artifacts import BlobStore
 from shipyard.client._util import now_ms
 from shipyard.config import Settings
@@ -59,8 +60,8 @@ class LocalBase:
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         engine = self.engine
-        try:
-            with connect(engine) as conn, conn.begin():
+        try:  # a SIGTERM handler waits for the commit (it may write itself), not the connect
+            with connect(engine) as conn, _critical.critical(), conn.begin():
                 yield conn
         except OperationalError as exc:
             raise unavailable(engine, exc) from None

@@ -59,6 +59,17 @@ class LocalData(LocalBase, DataStore):
 
         The blob must exist (NotFound naming ``digest`` otherwise); its size is the store's,
         not the caller's, and its content was checked against the digest when it was stored.
+
+        Args:
+            name: The dataset.
+            digest: The sha256 of the stored Parquet blob.
+            num_rows: Its number of rows.
+            schema: Its columns, as ``create_dataset_version`` takes them.
+            profile: Its profile (per-column statistics).
+            source: Where the data came from, for the record.
+            description: Free text shown with the version.
+            project: The project a new dataset is created in; an existing dataset keeps its
+                own.
         """
         try:
             size = self.blobs.size(digest)

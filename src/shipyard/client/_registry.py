@@ -174,8 +174,22 @@ class RegistryStore(Protocol):
         """Register the next version of ``name`` (the model is created in ``project`` on
         first use).
 
-        ``files`` must be stored as blobs already (``upload_tree``, or a run's artifacts);
-        files that are not are refused, naming them.
+        Args:
+            name: The registered model.
+            files: The model folder's files, stored as blobs already (``upload_tree``, or a
+                run's artifacts); files that are not are refused, naming them.
+            flavor: The flavor that loads the files (``sklearn``, ``onnx``, ...).
+            source: Where the model came from (``runs:/<run_id>/model``, a folder, ...).
+            run_id: The run that produced it, if any.
+            signature: The inputs (and outputs) the model accepts.
+            metrics: The metric snapshot promotion gates compare (``metrics.auc``).
+            requirements: The pinned requirements to serve it.
+            python_version: The Python version it was saved with.
+            metadata: The flavor's manifest data, kept with the version.
+            description: Free text shown with the version.
+            tags: Tags of the version.
+            created_by: Who registered it.
+            project: The project a new model is created in; an existing one keeps its own.
         """
         ...
 
@@ -254,6 +268,17 @@ class RegistryStore(Protocol):
         The attempt is recorded in the alias history with the gate results, whatever the
         outcome (not with ``dry_run``, which changes nothing); a failed gate leaves the alias
         where it was (outcome ``rejected``).
+
+        Args:
+            name: The registered model.
+            alias: The alias to move (``champion``).
+            version: The version it should point at.
+            requires: Promotion gates, each comparing metric snapshots
+                (``metrics.auc >= champion.metrics.auc - 0.005``); all must pass.
+            force: Move the alias even if a gate fails; the move is recorded as forced.
+            reason: Why, recorded in the alias history.
+            actor: Who, recorded in the alias history.
+            dry_run: Evaluate the gates and change nothing.
         """
         ...
 

@@ -170,8 +170,17 @@ class TrackingStore(Protocol):
         parent_run_id: str | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> Run:
-        """Start a run in an experiment (status RUNNING; ``start_time`` in epoch ms, now when
-        None), nested under ``parent_run_id`` when given."""
+        """Start a run in an experiment (status RUNNING), nested under ``parent_run_id`` when
+        given.
+
+        Args:
+            experiment_id: The experiment the run belongs to (and, through it, its project).
+            name: The run's name.
+            user: Who started it.
+            start_time: When it started, in milliseconds since the epoch; now when None.
+            parent_run_id: The run it is nested under, if any.
+            tags: The run's first tags.
+        """
         ...
 
     def get_run(self, run_id: str) -> Run:
@@ -236,8 +245,18 @@ class TrackingStore(Protocol):
         page_token: str | None = None,
         include_deleted: bool = False,
     ) -> RunPage:
-        """Runs of the experiments matching ``filter``, in ``order_by`` order, a page of at
-        most ``limit`` at a time (pass the page's ``next_page_token`` for the next one)."""
+        """Runs of the experiments matching ``filter``, in ``order_by`` order, a page at a
+        time.
+
+        Args:
+            experiment_ids: The experiments to search.
+            filter: The filter expression (``"metrics.auc > 0.9 and status = 'FINISHED'"``);
+                every run when None.
+            order_by: Sort keys such as ``"metrics.auc desc"``.
+            limit: The most runs in the page (up to ``MAX_PAGE``).
+            page_token: The previous page's ``next_page_token``, for the page after it.
+            include_deleted: Include deleted runs.
+        """
         ...
 
     # ------------------------------------------------------------------ artifacts

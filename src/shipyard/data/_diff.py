@@ -27,7 +27,18 @@ class ColumnChange:
 
 @dataclass(frozen=True)
 class DatasetDiff:
-    """What changed from version ``a`` to version ``b``."""
+    """What changed from version ``a`` to version ``b``.
+
+    Attributes:
+        a: The first version's reference (``name@version``).
+        b: The second version's reference.
+        rows_a: The first version's number of rows.
+        rows_b: The second version's number of rows.
+        added: The columns only ``b`` has (``{"name", "type"}``).
+        removed: The columns only ``a`` has (``{"name", "type"}``).
+        type_changed: The columns whose type changed (``{"name", "from", "to"}``).
+        columns: How each column both have moved, the largest change first.
+    """
 
     a: str
     b: str

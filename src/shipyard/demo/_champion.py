@@ -38,7 +38,21 @@ class Scored:
 @dataclass
 class DemoResult:
     """What the demo produced: the runs (best first), the dataset, both pipeline runs, the
-    registered version, its promotion and the rows the champion scored."""
+    registered version, its promotion and the rows the champion scored.
+
+    Attributes:
+        experiment: The experiment the sweep's runs are in.
+        sweep_run_id: The parent run of the sweep.
+        leaderboard: The sweep's runs, best validation ROC AUC first.
+        seconds: How long the demo took.
+        dataset: The dataset version the pipeline trained on.
+        first: The first pipeline run.
+        second: The second pipeline run (its steps from the cache).
+        version: The registered model version.
+        promotion: Its promotion (the alias event).
+        scored: The rows the champion scored.
+        features: The features served online for the demo's entity.
+    """
 
     experiment: str
     sweep_run_id: str

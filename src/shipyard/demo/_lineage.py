@@ -15,7 +15,18 @@ from shipyard.tracking import get_client
 class PredictionLineage:
     """One prediction walked back: the version that answered, its training run, the
     pipeline run, the dataset versions, the git commit and (after retraining) the monitor
-    run that triggered it."""
+    run that triggered it.
+
+    Attributes:
+        prediction_id: The prediction walked back.
+        model: The registered model that answered.
+        version: The version that answered.
+        run: Its training run.
+        pipeline_runs: The pipeline runs upstream of it.
+        datasets: The dataset versions upstream of it.
+        commit: The git commit the training run recorded.
+        monitor_runs: The monitor runs that triggered retraining, if any.
+    """
 
     prediction_id: str
     model: str

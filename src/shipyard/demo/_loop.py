@@ -70,7 +70,21 @@ class Traffic:
 
 @dataclass
 class LoopResult:
-    """What the closed loop did, stage by stage."""
+    """What the closed loop did, stage by stage.
+
+    Attributes:
+        normal: The traffic before the shift.
+        shifted: The traffic after the instrument changed.
+        after: The traffic after the retrained champion took over.
+        first: The monitor run on normal traffic.
+        second: The monitor run on shifted traffic (it triggers retraining).
+        dataset: The dataset version the retraining trained on.
+        champion_before: The champion's version before retraining.
+        champion_after: The champion's version after it.
+        swap_seconds: How long the model server took to serve the new champion.
+        walks: Predictions walked back through the lineage graph.
+        seconds: How long the loop took.
+    """
 
     normal: Traffic
     shifted: Traffic

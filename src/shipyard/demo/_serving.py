@@ -19,7 +19,19 @@ from shipyard.serving import BackgroundServer, ServingConfig
 @dataclass
 class ServingDemo:
     """What the burst measured: requests, failures, client latency percentiles (ms), the
-    server's mean rows per model call, its model calls, and the logged prediction rows."""
+    server's mean rows per model call, its model calls, and the logged prediction rows.
+
+    Attributes:
+        url: The model server's address.
+        requests: The requests sent.
+        failed: The requests that failed.
+        seconds: How long the burst took.
+        p50_ms: The median client latency.
+        p99_ms: The 99th percentile client latency.
+        mean_batch: The server's mean rows per model call.
+        model_calls: The server's model calls.
+        logged_rows: The prediction rows logged.
+    """
 
     url: str
     requests: int

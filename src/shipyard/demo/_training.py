@@ -169,7 +169,16 @@ def training(
 ) -> None:
     """ingest -> validate -> split -> train (sweep) -> evaluate -> register (and promote,
     unless ``promote=False``): the latest version of ``dataset``, candidates tracked in
-    ``experiment``, the best registered as ``model``."""
+    ``experiment``, the best registered as ``model``.
+
+    Args:
+        test_size: The share of rows held out for evaluation.
+        seed: The seed of the split and the sweep.
+        promote: Promote the best version to champion.
+        dataset: The dataset whose latest version is trained on.
+        model: The registered model the best candidate becomes a version of.
+        experiment: The experiment the candidates are tracked in (default: the enclosing run's).
+    """
     frame = ingest(data.ref(f"{dataset}@latest"))
     report = validate(frame)
     train_set, test_set = split(frame, report, test_size=test_size, seed=seed)

@@ -53,6 +53,8 @@ CATALOGUE: tuple[Metric, ...] = (
     _m("shipyard_serving_model_info", "gauge", "serving", "model", "version", "alias", "role"),
     _m("shipyard_serving_prediction_value", "histogram", "serving", "model", "version"),
     _m("shipyard_serving_model_swaps", "counter", "serving", "model"),
+    _m("shipyard_serving_reference_ok", "gauge", "serving", "model", "alias", "role"),
+    _m("shipyard_serving_refresh_errors", "counter", "serving", "model", "role"),
     _m("shipyard_serving_prediction_log_rows", "counter", "serving"),
     _m("shipyard_serving_prediction_log_shed_rows", "counter", "serving"),
     _m("shipyard_monitor_share_drifted", "gauge", "monitoring", "monitor"),

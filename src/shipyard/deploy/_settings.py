@@ -94,13 +94,16 @@ class StackSettings:
         name: prefix of every object name (``shipyard`` -> ``shipyard-server``).
         secret: the Kubernetes Secret holding ``SHIPYARD_DB_URL``, the S3 keys and the
             token (created by the operator, never rendered with values).
-        server_port: the server's port; the model servers listen on ``model_port``.
+        server_port: the server's port.
+        model_port: the port the model servers listen on.
         server_replicas: server replicas (the scheduler always runs exactly one).
         server_workers: uvicorn workers per server replica.
         artifacts_uri: where blobs go (``s3://bucket/prefix``).
         s3_endpoint_url: an S3-compatible endpoint (MinIO); empty for AWS.
         online_store: the online feature store (``redis://host:6379/0``).
         auth: whether the server requires API tokens.
+        server_resources: CPU and memory requests and limits of a server replica.
+        scheduler_resources: CPU and memory requests and limits of the scheduler.
     """
 
     image: str = "shipyard:0.1.0"

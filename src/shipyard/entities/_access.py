@@ -24,7 +24,16 @@ class User:
 
 @dataclass(frozen=True)
 class TokenInfo:
-    """What is kept of an API token: never the token itself, only its id and metadata."""
+    """What is kept of an API token: never the token itself, only its id and metadata.
+
+    Attributes:
+        id: The token's id (the secret is never kept).
+        user: The user it authenticates.
+        name: Its name, chosen by the user.
+        created_at: When it was created (milliseconds since the epoch).
+        expires_at: When it stops working, or None for never.
+        revoked_at: When it was revoked, or None.
+    """
 
     id: str
     user: str
@@ -58,7 +67,19 @@ class NewToken:
 
 @dataclass(frozen=True)
 class AuditEntry:
-    """One write request a server handled: who, what (method, route, path), when, outcome."""
+    """One write request a server handled: who, what (method, route, path), when, outcome.
+
+    Attributes:
+        id: The entry's number, in the order requests were handled.
+        at: When (milliseconds since the epoch).
+        user: Who made the request.
+        method: The HTTP method.
+        route: The route template (``/api/v1/runs/{run_id}``).
+        path: The path requested.
+        status: The HTTP status of the answer.
+        project: The project the request acted on, when it named one.
+        client: The caller's address (``host:port``).
+    """
 
     id: int
     at: int

@@ -11,7 +11,17 @@ from shipyard.entities._tracking import DEFAULT_PROJECT
 
 @dataclass(frozen=True)
 class Dataset:
-    """A named, versioned dataset."""
+    """A named, versioned dataset.
+
+    Attributes:
+        name: The dataset's name, unique in its project.
+        description: Free text.
+        created_at: When it was created (milliseconds since the epoch).
+        updated_at: When it last changed (milliseconds since the epoch).
+        latest_version: The highest version number (0 before the first).
+        version_count: How many versions it has.
+        project: The project it belongs to.
+    """
 
     name: str
     description: str
@@ -33,6 +43,19 @@ class DatasetVersion:
     also the blob's digest: identical data registered twice is one version. ``schema`` lists
     ``{"name", "type", "nullable"}`` per column; ``profile`` maps each column to its
     statistics (type, nulls, min/max, quantiles, top values).
+
+    Attributes:
+        id: The version's id.
+        dataset: The dataset's name.
+        version: The version number (1, 2, 3 ... per dataset).
+        content_hash: The sha256 of the canonical Parquet file (the blob's digest).
+        size: The file's size in bytes.
+        num_rows: Its number of rows.
+        schema: Its columns, one ``{"name", "type", "nullable"}`` mapping each.
+        profile: Per-column statistics.
+        source: Where the data came from (a path or URI), for the record.
+        description: Free text.
+        created_at: When it was registered (milliseconds since the epoch).
     """
 
     id: str
@@ -66,7 +89,16 @@ class DatasetVersion:
 
 @dataclass(frozen=True)
 class PipelineInfo:
-    """A pipeline Shipyard knows: its name and the ``module:function`` that defines it."""
+    """A pipeline Shipyard knows: its name and the ``module:function`` that defines it.
+
+    Attributes:
+        name: The pipeline's name, unique in its project.
+        ref: The ``module:function`` that defines it.
+        description: Free text.
+        created_at: When it was first recorded (milliseconds since the epoch).
+        updated_at: When it last changed (milliseconds since the epoch).
+        project: The project it belongs to.
+    """
 
     name: str
     ref: str
@@ -100,6 +132,23 @@ class PipelineRun(_Span):
     ``dag`` lists the steps with their upstream steps (``[{"name", "step", "upstream"}]``);
     ``resumed_from`` names the run this one resumed; ``schedule`` and ``scheduled_for`` are
     set for runs the scheduler started.
+
+    Attributes:
+        id: The run's id.
+        pipeline: The pipeline's name.
+        ref: The ``module:function`` it ran.
+        status: The run's status (``PipelineRunStatus``).
+        params: The parameters it ran with.
+        executor: The executor that ran it (``inline``, ``process``, ``ray``).
+        dag: The steps and their upstream steps.
+        created_at: When it was created (milliseconds since the epoch).
+        start_time: When it started, or None before.
+        end_time: When it ended, or None before.
+        error: Why it failed, when it did.
+        resumed_from: The run it resumed, if any.
+        schedule: The schedule that started it, if any.
+        scheduled_for: The due time the scheduler started it for, if any.
+        project: The project it belongs to.
     """
 
     id: str
@@ -135,6 +184,23 @@ class StepRun(_Span):
 
     ``inputs`` maps argument names to the outputs they came from; ``outputs`` lists the
     materialized values (``{"type", "hash", ...}``); ``params`` holds the plain arguments.
+
+    Attributes:
+        id: The step run's id.
+        pipeline_run_id: The pipeline run it belongs to.
+        name: The step's name in the pipeline.
+        step: The step function (``module:function``).
+        status: Its status (``StepStatus``).
+        attempts: How many times it was tried.
+        cache_key: The key its outputs are cached under.
+        cache_hit: True when its outputs came from the cache.
+        start_time: When it started, or None before.
+        end_time: When it ended, or None before.
+        inputs: Each argument's source output.
+        params: Its plain arguments.
+        outputs: Its materialized values.
+        logs: What it printed.
+        error: Why it failed, when it did.
     """
 
     id: str
@@ -172,6 +238,20 @@ class Schedule:
     every missed time, one after another); ``overlap`` is ``skip`` (drop a firing while a run
     of this schedule is still going) or ``queue`` (start it when the previous one ends).
     Times are milliseconds since the epoch; ``last_fire_at`` is the latest due time handled.
+
+    Attributes:
+        name: The schedule's name, unique in its project.
+        pipeline: The pipeline it starts.
+        ref: The pipeline's ``module:function``.
+        cron: The cron expression.
+        timezone: The time zone the cron expression is read in.
+        params: The parameters each run gets.
+        missed: ``skip`` or ``catch_up``.
+        overlap: ``skip`` or ``queue``.
+        enabled: False pauses it.
+        created_at: When it was created.
+        last_fire_at: The latest due time handled, or None.
+        project: The project it belongs to.
     """
 
     name: str

@@ -14,7 +14,17 @@ FEATURE_OBJECT_KINDS: tuple[str, ...] = ("entity", "feature_view", "on_demand_vi
 class FeatureObject:
     """A feature-store definition as the registry keeps it: its kind (``entity``,
     ``feature_view``, ``on_demand_view``, ``service``), name, JSON spec and the spec's sha256
-    (so ``plan`` can tell what changed without comparing specs field by field)."""
+    (so ``plan`` can tell what changed without comparing specs field by field).
+
+    Attributes:
+        kind: ``entity``, ``feature_view``, ``on_demand_view`` or ``service``.
+        name: Its name, unique per kind in its project.
+        spec: Its definition, as JSON.
+        digest: The spec's sha256.
+        created_at: When it was first applied (milliseconds since the epoch).
+        updated_at: When it last changed (milliseconds since the epoch).
+        project: The project it belongs to.
+    """
 
     kind: str
     name: str

@@ -15,7 +15,21 @@ class Monitor:
     an optional cron schedule, alert rules (``"share_drifted > 0.3"``, ``"auc < 0.75"``), alert
     channels (``{"type": "webhook", "url": ...}``, ``{"type": "log"}``), the reference
     profile's blob digest (empty: the model version's training data, found through lineage)
-    and drift options (``alpha``, ``columns``, ``importances``, ``tests``, ``thresholds``)."""
+    and drift options (``alpha``, ``columns``, ``importances``, ``tests``, ``thresholds``).
+
+    Attributes:
+        name: The monitor's name, unique in its project.
+        model: The model reference it watches (``churn@champion``).
+        window: The time window each run scores (``1h``).
+        schedule: A cron expression; empty: runs only when asked.
+        alerts: Alert rules.
+        channels: Where alerts are sent.
+        reference: The reference profile's blob digest, or empty.
+        options: The drift options.
+        created_at: When it was created (milliseconds since the epoch).
+        updated_at: When it last changed (milliseconds since the epoch).
+        project: The project it belongs to.
+    """
 
     name: str
     model: str
@@ -51,7 +65,20 @@ class MonitorRun:
     """One run of a monitor: the window ``[window_start, window_end)`` (epoch ms), the model
     version it scored, ``status`` (``ok`` or ``failed``, with ``error``) and ``result``:
     ``drift`` (the report), ``performance``, ``metrics`` (the flat values alert rules see),
-    ``alerts`` (each rule's state) and ``notifications`` (each delivery attempt)."""
+    ``alerts`` (each rule's state) and ``notifications`` (each delivery attempt).
+
+    Attributes:
+        id: The run's id.
+        monitor: The monitor's name.
+        started_at: When it started (milliseconds since the epoch).
+        finished_at: When it finished (milliseconds since the epoch).
+        window_start: The window's start (inclusive).
+        window_end: The window's end (exclusive).
+        model_version: The model version it scored.
+        status: ``ok`` or ``failed``.
+        result: The drift report, performance, metrics, alerts and notifications.
+        error: Why it failed, when it did.
+    """
 
     id: str
     monitor: str

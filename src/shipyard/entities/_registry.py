@@ -16,6 +16,18 @@ class RegisteredModel:
     ``latest_version`` is the highest version number in use (None before the first), and
     ``aliases`` maps each alias (``champion``) to the version number it points at. The model
     belongs to ``project``, whose roles say who may read, register and promote it.
+
+    Attributes:
+        id: The model's id.
+        name: Its name, unique in its project.
+        description: Free text.
+        owner: Who created it.
+        created_at: When it was created (milliseconds since the epoch).
+        updated_at: When it last changed (milliseconds since the epoch).
+        tags: Its tags.
+        latest_version: The highest version number in use (None before the first).
+        aliases: Each alias and the version number it points at.
+        project: The project it belongs to.
     """
 
     id: str
@@ -48,6 +60,27 @@ class ModelVersion:
     produced the version), ``signature`` is the input/output schema as JSON, ``metadata`` the
     model folder's descriptor (flavor details). Only ``description``, ``tags`` and the aliases
     pointing at a version ever change.
+
+    Attributes:
+        id: The version's id.
+        name: The registered model's name.
+        version: The version number (1, 2, 3 ... per model).
+        flavor: The flavor that loads it (``sklearn``, ``onnx``, ...).
+        source: Where it came from (``runs:/<run_id>/model``, a folder, ...).
+        run_id: The run that produced it, if any.
+        created_by: Who registered it.
+        created_at: When it was registered (milliseconds since the epoch).
+        updated_at: When its description, tags or aliases last changed.
+        manifest_digest: A sha256 over ``files``.
+        description: Free text.
+        signature: The input/output schema, as JSON.
+        metrics: The source run's metrics at registration.
+        requirements: The pinned requirements to serve it.
+        python_version: The Python version it was saved with.
+        metadata: The model folder's descriptor.
+        tags: Its tags.
+        aliases: The aliases pointing at it.
+        files: The manifest of its files.
     """
 
     id: str
@@ -108,6 +141,19 @@ class AliasEvent:
     ``outcome`` is ``moved``, ``deleted`` or ``rejected`` (a gate failed, the alias stayed);
     ``forced`` marks a move that went through although a gate failed. ``id`` is 0 for a dry
     run that was not recorded.
+
+    Attributes:
+        id: The entry's number (0 for an unrecorded dry run).
+        name: The registered model.
+        alias: The alias.
+        from_version: The version it pointed at before, or None.
+        to_version: The version it points at after, or None when deleted.
+        actor: Who moved it.
+        reason: Why.
+        outcome: ``moved``, ``deleted`` or ``rejected``.
+        forced: True when it moved although a gate failed.
+        created_at: When (milliseconds since the epoch).
+        gates: Each promotion gate's result.
     """
 
     id: int

@@ -24,7 +24,18 @@ ROLES: tuple[str, ...] = ("viewer", "editor", "maintainer", "admin")
 
 @dataclass(frozen=True)
 class Experiment:
-    """A named group of runs, in a project (whose roles say who may read and write it)."""
+    """A named group of runs, in a project (whose roles say who may read and write it).
+
+    Attributes:
+        id: The experiment's id.
+        name: Its name, unique in its project.
+        description: Free text.
+        lifecycle: ``active`` or ``deleted``.
+        created_at: When it was created (milliseconds since the epoch).
+        updated_at: When it last changed (milliseconds since the epoch).
+        tags: Its tags.
+        project: The project it belongs to.
+    """
 
     id: str
     name: str
@@ -70,7 +81,22 @@ class MetricPoint:
 
 @dataclass(frozen=True)
 class Run:
-    """A run with its data: params, tags and the latest value of each metric."""
+    """A run with its data: params, tags and the latest value of each metric.
+
+    Attributes:
+        id: The run's id.
+        experiment_id: The experiment it belongs to.
+        name: Its name.
+        status: ``RUNNING``, ``SCHEDULED``, ``FINISHED``, ``FAILED`` or ``KILLED``.
+        start_time: When it started (milliseconds since the epoch).
+        end_time: When it ended, or None while it runs.
+        parent_run_id: The run it is nested under, if any.
+        user: Who started it.
+        lifecycle: ``active`` or ``deleted``.
+        params: Its parameters (values as text).
+        tags: Its tags.
+        metrics: The latest value of each metric.
+    """
 
     id: str
     experiment_id: str

@@ -43,7 +43,19 @@ def fit_reference(
     """Fit a reference profile from a DataFrame, a Parquet file (a :class:`~pathlib.Path`,
     read column by column) or a dataset version (``"churn@3"``) once,
     and (``save=True``) store it as a small JSON blob: ``profile.digest`` finds it again
-    with :func:`load_reference`, and scoring never re-reads the reference data."""
+    with :func:`load_reference`, and scoring never re-reads the reference data.
+
+    Args:
+        data: A DataFrame, a Parquet file's path (read column by column) or a dataset version
+            (``"churn@3"``).
+        columns: The columns to profile (default: every column).
+        categorical: Columns treated as categories even when they hold numbers.
+        bins: The number of quantile bins of a numeric column.
+        sample_size: The most values kept per numeric column for the KS test and the Wasserstein
+            distance.
+        save: Store the profile as a blob (found again by ``profile.digest``).
+        store: The store to read the dataset from and save to (default: the client's).
+    """
     source = ""
     frame: pd.DataFrame | Path
     if isinstance(data, pd.DataFrame | Path):

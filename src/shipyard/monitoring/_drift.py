@@ -43,7 +43,17 @@ from shipyard.monitoring._profile import ColumnProfile, ReferenceProfile
 
 @dataclass(frozen=True)
 class ColumnDrift:
-    """The tests of one column and its verdict."""
+    """The tests of one column and its verdict.
+
+    Attributes:
+        column: The column's name.
+        kind: ``numeric`` or ``categorical``.
+        n_reference: The reference's number of rows.
+        n_current: The current window's number of rows.
+        tests: Each test's result.
+        drifted: The column's verdict.
+        current: The current window's summary (bin counts, mean, sample or levels), for reports.
+    """
 
     column: str
     kind: str
@@ -77,7 +87,16 @@ class ColumnDrift:
 @dataclass(frozen=True)
 class DriftReport:
     """Every column's tests, the share of drifted columns (importance-weighted) and the
-    dataset-level verdict."""
+    dataset-level verdict.
+
+    Attributes:
+        columns: Each column's tests and verdict.
+        n_current: The current window's number of rows.
+        share_drifted: The share of drifted columns, weighted by importance.
+        drifted: The dataset's verdict: ``share_drifted`` reached ``share_threshold``.
+        alpha: The level the p-value tests used.
+        share_threshold: The share of drifted columns that makes the dataset drifted.
+    """
 
     columns: list[ColumnDrift]
     n_current: int

@@ -45,7 +45,21 @@ MAX_LEVELS = 1_000
 
 @dataclass(frozen=True)
 class ColumnProfile:
-    """One column of a reference profile (see the module docstring)."""
+    """One column of a reference profile (see the module docstring).
+
+    Attributes:
+        name: The column's name.
+        kind: ``numeric`` or ``categorical``.
+        count: The reference's number of rows.
+        missing: Its rows without a value.
+        edges: A numeric column's quantile bin edges.
+        bin_counts: The reference's count in each bin.
+        sample: A uniform random sample of the values.
+        stats: Summary statistics (mean, std, min, max, quartiles).
+        levels: A categorical column's levels with their counts.
+        high_cardinality: True when it has more levels than are kept (only its missing share is
+            tested).
+    """
 
     name: str
     kind: str  # "numeric" or "categorical"

@@ -65,17 +65,23 @@ CLASSIFICATION = ("accuracy", "precision", "recall", "f1", "auc", "calibration_e
 
 @dataclass(frozen=True)
 class RetrainPolicy:
-    """What to do when an alert of a monitor fires.
+    """What to do when an alert of a monitor fires: retrain, compare the candidate with the
+    champion on the labelled window, and promote it only if it wins.
 
-    ``pipeline``: the training pipeline (``module:function``, or the name of a registered
-    pipeline); ``params``: its parameters. ``metric``: compared on the labelled window
-    (``auc``, ``accuracy``, ``f1``... or ``rmse``, ``mae``, ``mape``), ``direction`` ``max``
-    or ``min`` (by default from the metric). The candidate must beat the champion by more
-    than ``margin``, on at least ``min_labelled`` labelled rows. ``cooldown``: the least time
-    between two retrainings (``"1h"``). ``on``: the alert rules that trigger it (empty: any).
-    ``alias``: the alias to promote (empty: the monitored reference's alias, or champion).
-    ``holdout``: the share of labelled predictions kept for the comparison (0: all of the
-    window); see :func:`holdout_mask`.
+    Attributes:
+        pipeline: The training pipeline (``module:function``, or the name of a registered
+            pipeline).
+        params: Its parameters.
+        metric: The metric compared on the labelled window (``auc``, ``accuracy``, ``f1``...
+            or ``rmse``, ``mae``, ``mape``).
+        direction: ``max`` or ``min``; empty: from the metric.
+        min_labelled: The fewest labelled rows the comparison needs.
+        margin: How much the candidate must beat the champion by.
+        cooldown: The least time between two retrainings (``"1h"``).
+        on: The alert rules that trigger it (empty: any).
+        alias: The alias to promote (empty: the monitored reference's alias, or champion).
+        holdout: The share of labelled predictions kept for the comparison (0: all of the
+            window); see :func:`holdout_mask`.
     """
 
     pipeline: str

@@ -27,7 +27,19 @@ RESERVED = ("after",)
 
 @dataclass(frozen=True)
 class StepOptions:
-    """How a step runs; see :func:`step`."""
+    """How a step runs; see :func:`step`.
+
+    Attributes:
+        retries: Extra attempts after a failure.
+        retry_delay: Seconds before the first retry.
+        backoff: The factor each further retry's wait grows by.
+        timeout: Seconds after which the step's process is stopped; no limit when None.
+        cache: Reuse the outputs of an earlier successful run with the same code, inputs and
+            params.
+        resources: What the Ray executor reserves: ``cpu``, ``gpu``, ``memory``.
+        trusted_pickle: Let the step store values with pickle.
+        outputs: The names of the values of a step that returns a tuple.
+    """
 
     retries: int = 0
     retry_delay: float = 0.0

@@ -27,7 +27,25 @@ MAX_LOG_CHARS = 200_000
 
 @dataclass
 class StepTask:
-    """What an executor needs to run one attempt of a step."""
+    """What an executor needs to run one attempt of a step.
+
+    Attributes:
+        node: The step's name in the pipeline.
+        step_ref: The step function, as ``module:qualname``.
+        step_run_id: The step run this attempt belongs to.
+        inputs: Each argument's output reference (or list of them).
+        params: The plain arguments.
+        settings: The settings of the store the outputs go to.
+        dataset_names: The dataset name each output is stored under.
+        n_outputs: How many values a tuple-returning step returns (None: one value).
+        attempt: The attempt's number, from 1.
+        timeout: Seconds after which the attempt is stopped; no limit when None.
+        trusted_pickle: The step may store pickles.
+        trusted_inputs: Content hashes of the inputs the engine vouches for: only these may be
+            unpickled (or loaded as trusted models); see ``_trust``.
+        resources: What the Ray executor reserves.
+        fn: The step function in memory (left out when the task goes to another process).
+    """
 
     node: str
     step_run_id: str
@@ -55,7 +73,19 @@ class StepTask:
 
 @dataclass
 class StepOutcome:
-    """The result of one attempt: outputs on success, the traceback text on failure."""
+    """The result of one attempt: outputs on success, the traceback text on failure.
+
+    Attributes:
+        node: The step's name in the pipeline.
+        attempt: The attempt's number.
+        ok: True when the step returned.
+        outputs: The materialized outputs, on success.
+        logs: What it printed.
+        error: The traceback text, on failure.
+        retryable: False when another attempt cannot help.
+        start_time: When the attempt started (milliseconds since the epoch).
+        end_time: When it ended (milliseconds since the epoch).
+    """
 
     node: str
     attempt: int

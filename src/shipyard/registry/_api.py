@@ -45,7 +45,17 @@ def _store() -> Store:
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """A model logged into a run: where it is, and the registered version if one was made."""
+    """A model logged into a run: where it is, and the registered version if one was made.
+
+    Attributes:
+        uri: The logged model's URI (``runs:/<run_id>/<artifact_path>``).
+        run_id: The run it was logged into.
+        artifact_path: Where in the run's artifact tree the model folder is.
+        flavor: The flavor it was saved with.
+        signature: Its input/output schema, as JSON.
+        files: The model folder's files.
+        version: The registered version, when one was made.
+    """
 
     uri: str
     run_id: str

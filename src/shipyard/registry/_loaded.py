@@ -13,7 +13,20 @@ from shipyard.registry._signature import Signature, example_from_json
 
 @dataclass(frozen=True)
 class ModelMetadata:
-    """Where a loaded model came from and what it needs."""
+    """Where a loaded model came from and what it needs.
+
+    Attributes:
+        ref: The reference it was loaded by (``churn@champion``, ``runs:/...``, a folder).
+        flavor: The flavor that loaded it.
+        name: The registered model, when it was loaded from the registry.
+        version: The version, likewise.
+        run_id: The run that produced it, if known.
+        python_version: The Python version it was saved with.
+        requirements: The pinned requirements to serve it.
+        manifest_digest: A sha256 over its files.
+        descriptor: The model folder's descriptor.
+        files: The model folder's files.
+    """
 
     ref: str
     flavor: str

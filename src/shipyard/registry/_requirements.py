@@ -69,13 +69,17 @@ def distributions_for_modules(modules: Iterable[str]) -> list[str]:
 
 
 def pin(distributions: Iterable[str]) -> list[str]:
-    """``name==version`` for each installed distribution, sorted and de-duplicated; a name that
-    is not installed is kept unpinned."""
+    """``name==version`` for each installed distribution, sorted and de-duplicated. A name that
+    is not installed but whose module another distribution provides is pinned as that one
+    (``xgboost`` from the CPU-only ``xgboost-cpu``); otherwise it is kept unpinned."""
     pinned: dict[str, str] = {}
-    for name in distributions:
-        key = name.lower()
+    for wanted in distributions:
+        key = wanted.lower()
         if key in pinned:
             continue
+        name = wanted
+        if installed_version(name) is None:
+            name = _distribution_of(name.replace("-", "_")) or name
         version = installed_version(name)
         pinned[key] = f"{name}=={version}" if version else name
     return sorted(pinned.values(), key=str.lower)

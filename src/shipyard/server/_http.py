@@ -1,5 +1,6 @@
 """What every route module of the API shares: the path prefix, the documented error answers,
-the JSON body limit, and the two ways a handler answers (a JSON body, or nothing).
+the JSON body limit, the project filter of listings, and the two ways a handler answers (a
+JSON body, or nothing).
 
 A route module builds its router with ``api_router()`` and answers with ``respond`` or
 ``no_content``; handlers hand ``respond`` a ``to_dict`` form, which orjson serializes without
@@ -8,10 +9,10 @@ a second validation pass (the schemas document the answers, they do not check th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 
 from shipyard.server import _schemas as s
 
@@ -28,6 +29,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (503, "A backend (database, object store) is unavailable"),
     )
 }
+
+#: ``?project=a&project=b``: narrow a listing to these projects (of those the caller may read).
+ProjectsQuery = Annotated[list[str] | None, Query()]
 
 #: The largest JSON body accepted (a metric batch of 100,000 points is about 7 MiB); artifact
 #: uploads stream to disk and have their own, configurable limit.

@@ -14,7 +14,7 @@ from fastapi import Query, Response
 from shipyard import _validation as v
 from shipyard.server import _schemas as s
 from shipyard.server._access import Caller, CallerDep, projects_with
-from shipyard.server._http import api_router, no_content, respond
+from shipyard.server._http import ProjectsQuery, api_router, no_content, respond
 
 router = api_router()
 
@@ -92,7 +92,7 @@ def list_audit(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
     before_id: Annotated[int | None, Query(ge=0, le=s.INT64)] = None,
     user: str | None = None,
-    project: Annotated[list[str] | None, Query()] = None,
+    project: ProjectsQuery = None,
 ) -> Response:
     """Audit entries of writes, newest first (needs admin; a project's admin sees that
     project's entries). Page with ``before_id``, the smallest id of the previous page."""

@@ -18,7 +18,7 @@ from shipyard.entities import ArtifactInfo, LineageNode
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.server import _schemas as s
 from shipyard.server._access import Caller, CallerDep
-from shipyard.server._http import api_router, no_content, respond
+from shipyard.server._http import ProjectsQuery, api_router, no_content, respond
 from shipyard.server._transfer import (
     DIGEST_HEADER,
     UPLOAD_ROUTE,
@@ -103,7 +103,7 @@ def get_lineage(
     id: Annotated[str, Query()],
     direction: str = "up",
     max_depth: Annotated[int | None, Query(ge=0, le=10_000)] = None,
-    project: Annotated[list[str] | None, Query()] = None,
+    project: ProjectsQuery = None,
 ) -> Response:
     """Edges reachable from a node, upstream (``up``) or downstream (``down``): needs viewer
     on the node's project, and the walk stops at nodes of projects the caller may not read

@@ -14,22 +14,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path, Query, Response
+from fastapi import Path, Response
 
 from shipyard import _validation as v
 from shipyard.errors import NotFound
 from shipyard.server import _schemas as s
 from shipyard.server._access import CallerDep
-from shipyard.server._http import api_router, respond
+from shipyard.server._http import ProjectsQuery, api_router, respond
 
 router = api_router()
 Version = Annotated[int, Path(ge=-s.INT64, le=s.INT64)]
 
 
 @router.get("/datasets", response_model=s.DatasetList, tags=["datasets"])
-def list_datasets(
-    caller: CallerDep, project: Annotated[list[str] | None, Query()] = None
-) -> Response:
+def list_datasets(caller: CallerDep, project: ProjectsQuery = None) -> Response:
     """Every dataset of the projects the caller may read (and, given ``project``, only
     those) with its latest version number and version count, by name."""
     found = caller.store.list_datasets(caller.projects_for("viewer", project))

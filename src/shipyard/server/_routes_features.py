@@ -12,9 +12,9 @@ SDK's, on the event loop when that costs no blocking work.
 from __future__ import annotations
 
 from functools import partial
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Query, Response
+from fastapi import Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -23,7 +23,7 @@ from shipyard.entities import FeatureObject
 from shipyard.errors import NotFound
 from shipyard.server import _schemas as s
 from shipyard.server._access import Caller, CallerDep
-from shipyard.server._http import api_router, respond
+from shipyard.server._http import ProjectsQuery, api_router, respond
 
 router = api_router(max_body_size=4 * 2**20)
 
@@ -104,7 +104,7 @@ def apply_feature_objects(body: s.ApplyFeatureObjects, caller: CallerDep) -> Res
 def list_feature_objects(
     caller: CallerDep,
     kind: str | None = None,
-    project: Annotated[list[str] | None, Query()] = None,
+    project: ProjectsQuery = None,
 ) -> Response:
     """Every definition (or those of one kind) of the projects the caller may read (and,
     given ``project``, only those), by kind and name."""

@@ -7,16 +7,17 @@ editor role. Listing covers only the projects the caller may read.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import Query, Response
+from fastapi import Response
 from pydantic import BaseModel, Field
 
 from shipyard import _validation as v
 from shipyard.entities import DEFAULT_PROJECT, Monitor, MonitorRun
 from shipyard.errors import InvalidArgument
 from shipyard.server._access import CallerDep
-from shipyard.server._http import api_router, no_content, respond
+from shipyard.server._http import ProjectsQuery, api_router, no_content, respond
+from shipyard.server._schemas import wire_model
 
 router = api_router(max_body_size=16 * 2**20)
 
@@ -35,19 +36,10 @@ class MonitorIn(BaseModel):
     project: str = DEFAULT_PROJECT
 
 
-class MonitorRunIn(BaseModel):
-    """A finished monitor run."""
-
-    id: str
-    monitor: str
-    started_at: int
-    finished_at: int
-    window_start: int
-    window_end: int
-    model_version: int
-    status: str
-    result: dict[str, Any] = Field(default_factory=dict)
-    error: str = ""
+if TYPE_CHECKING:
+    MonitorRunIn = BaseModel
+else:  # a finished monitor run: the record's own fields, derived from it (one definition)
+    MonitorRunIn = wire_model(MonitorRun)
 
 
 def _check_same_monitor(path: str, body: str) -> None:
@@ -67,9 +59,7 @@ def put_monitor(name: str, body: MonitorIn, caller: CallerDep) -> Response:
 
 
 @router.get("/monitors", tags=["monitoring"])
-def list_monitors(
-    caller: CallerDep, project: Annotated[list[str] | None, Query()] = None
-) -> Response:
+def list_monitors(caller: CallerDep, project: ProjectsQuery = None) -> Response:
     """Every monitor of the projects the caller may read (and, given ``project``, only
     those), by name."""
     found = caller.store.list_monitors(caller.projects_for("viewer", project))
@@ -94,9 +84,10 @@ def delete_monitor(name: str, caller: CallerDep) -> Response:
 @router.post("/monitors/{name}/runs", tags=["monitoring"])
 def add_monitor_run(name: str, body: MonitorRunIn, caller: CallerDep) -> Response:
     """Record a monitor run (needs editor on the monitor's project)."""
-    _check_same_monitor(name, body.monitor)
+    run = MonitorRun(**body.model_dump())
+    _check_same_monitor(name, run.monitor)
     caller.require_on("monitor", name, "editor")
-    return respond(caller.store.add_monitor_run(MonitorRun(**body.model_dump())).to_dict())
+    return respond(caller.store.add_monitor_run(run).to_dict())
 
 
 @router.get("/monitors/{name}/runs", tags=["monitoring"])

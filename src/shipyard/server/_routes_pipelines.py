@@ -26,11 +26,9 @@ from shipyard.entities import DEFAULT_PROJECT, PipelineInfo, PipelineRun, Schedu
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.server import _schemas as s
 from shipyard.server._access import Caller, CallerDep
-from shipyard.server._http import api_router, no_content, respond
+from shipyard.server._http import ProjectsQuery, api_router, no_content, respond
 
 router = api_router()
-#: ``?project=a&project=b``: narrow a listing to these projects (of those the caller may read).
-ProjectsQuery = Annotated[list[str] | None, Query()]
 _NULLABLE = {"start_time", "end_time"}  # the fields of runs and step runs that may be unset
 
 

@@ -19,7 +19,7 @@ from shipyard import _validation as v
 from shipyard.entities import ArtifactInfo
 from shipyard.server import _schemas as s
 from shipyard.server._access import Caller, CallerDep
-from shipyard.server._http import api_router, no_content, respond
+from shipyard.server._http import ProjectsQuery, api_router, no_content, respond
 
 router = api_router()
 Version = Annotated[int, Path(ge=1, le=s.INT64)]
@@ -60,7 +60,7 @@ def list_models(
     caller: CallerDep,
     name_like: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIST)] = 1000,
-    project: Annotated[list[str] | None, Query()] = None,
+    project: ProjectsQuery = None,
 ) -> Response:
     """Models by name, in the projects the caller may read (and, given ``project``, only
     those); ``name_like`` is a case-insensitive substring. The filters apply before

@@ -46,12 +46,33 @@ Int64 = Annotated[int, Field(**_INTEGER_BOUNDS)]
 Millis = Annotated[int, Field(ge=0, le=INT64)]
 
 
+def _json_in_range(value: Any) -> Any:
+    """Refuse an integer anywhere inside a free-form JSON value that 64 bits cannot hold: the
+    database would keep it, and every later read of the record would fail to encode it."""
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
+        elif isinstance(item, int) and not isinstance(item, bool) and abs(item) > INT64:
+            raise ValueError(f"integer {item} is outside the 64-bit range")
+    return value
+
+
+#: A free-form JSON value (params, outputs, details) whose integers fit in 64 bits.
+JsonValue = Annotated[Any, AfterValidator(_json_in_range)]
+
+
 def _wire_type(tp: Any) -> Any:
     """The pydantic type that validates what ``to_dict`` makes of a field of type ``tp``."""
     if tp is float:
         return WireFloat
     if tp is int:
         return Int64
+    if tp is Any:
+        return JsonValue
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
         return wire_model(tp)
     origin, args = typing.get_origin(tp), typing.get_args(tp)

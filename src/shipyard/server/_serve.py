@@ -96,7 +96,16 @@ def serve(
     log_level: str = "info",
 ) -> None:
     """Serve until interrupted. Settings reach worker processes through ``SHIPYARD_*``
-    environment variables, so pass overrides there (the CLI does)."""
+    environment variables, so pass overrides there (the CLI does).
+
+    Args:
+        settings: The settings of the store the server serves.
+        host: The address to listen on.
+        port: The port to listen on.
+        workers: The number of worker processes (at least 1).
+        access_log: Log every request.
+        log_level: uvicorn's log level (``info``, ``warning``, ...).
+    """
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}", field="workers")
     for name in THREAD_ENV:

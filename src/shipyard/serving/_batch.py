@@ -48,6 +48,18 @@ def predict_file(
     ``executor="ray"`` scores chunks in parallel Ray actors (each loads the model once), on
     the cluster at ``ray_address`` (or ``RAY_ADDRESS``) or a local Ray, ``max_parallel``
     actors at most (default: the cluster's CPUs).
+
+    Args:
+        ref: The model to score with (``churn@champion``, ``churn/3``).
+        input: The Parquet file to score.
+        output: The Parquet file to write.
+        chunk_rows: Rows scored at a time.
+        column: The name of the predictions' column.
+        trusted: Load a model whose format needs trust (pickle, custom classes).
+        progress: Called with ``(rows done, rows in all)`` after each chunk.
+        executor: ``"local"`` or ``"ray"``.
+        ray_address: The Ray cluster to score on (``executor="ray"``).
+        max_parallel: The most Ray actors (default: the cluster's CPUs).
     """
     source, target = Path(input), Path(output)
     if executor not in EXECUTORS:

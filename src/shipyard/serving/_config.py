@@ -16,19 +16,33 @@ FeatureSource = Callable[[str, Any], Any]
 class ServingConfig:
     """Options of one model server.
 
-    ``max_batch_size`` rows at most go into one model call; ``max_wait_ms`` is how long a
-    batch may wait for more requests, used only while requests arrive concurrently (a lone
-    request is run at once). ``max_body_bytes`` caps a request body (413 above it).
-    ``poll_seconds`` is how often the server asks the registry where the alias points (0: never).
-    ``challenger`` names a second alias: with ``mode="canary"`` it answers ``canary_share``
-    of the requests; with ``mode="shadow"`` it receives a copy of each request and only its
-    answer is logged. ``log_predictions`` appends every prediction to Parquet under
-    ``log_uri`` (default ``<artifacts_uri>/prediction-log``) through a queue of
-    ``log_queue_rows`` rows; what does not fit is counted as shed, never dropped silently.
-    ``threads`` limits the BLAS/OpenMP pools of the process. ``proba`` is what a classifier
-    (a model with ``predict_proba``) does with its class probabilities: ``"auto"`` computes
-    and logs them and answers with them when a request asks, ``"always"`` answers with them
-    every time, ``"off"`` never computes them.
+    Attributes:
+        max_batch_size: The most rows in one model call.
+        max_wait_ms: How long a batch may wait for more requests, used only while requests
+            arrive concurrently (a lone request is run at once).
+        max_body_bytes: The largest request body (413 above it).
+        poll_seconds: How often the server asks the registry where the alias points
+            (0: never).
+        challenger: A second alias, answering beside the first as ``mode`` says.
+        mode: ``"canary"``: the challenger answers ``canary_share`` of the requests;
+            ``"shadow"``: it receives a copy of each request and only its answer is logged.
+        canary_share: The share of requests the challenger answers in canary mode.
+        log_predictions: Append every prediction to the Parquet prediction log.
+        log_uri: Where the log goes (default ``<artifacts_uri>/prediction-log``).
+        log_queue_rows: The rows the log's queue holds; what does not fit is counted as
+            shed, never dropped silently.
+        log_flush_seconds: Seconds between writes of the queued rows.
+        log_flush_rows: Write as soon as this many rows are queued.
+        threads: The size of the process's BLAS/OpenMP pools.
+        trusted: Load models whose format needs trust (pickle, custom classes).
+        warmup_rounds: How many times a newly loaded version's input example is run
+            through the whole path, so the first request is not the slow one.
+        proba: What a classifier (a model with ``predict_proba``) does with its class
+            probabilities: ``"auto"`` computes and logs them and answers with them when a
+            request asks, ``"always"`` answers with them every time, ``"off"`` never
+            computes them.
+        feature_source: Where a model naming a feature service gets its features for
+            entity keys (default: the feature store's online store).
     """
 
     max_batch_size: int = 64

@@ -58,6 +58,14 @@ def _digest(data: bytes) -> str:
     return "sha256=" + base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
+def _compressed(tags: list[str]) -> str:
+    """The wheel file name's tag triple for every tag the copy was built for (``py2-none-any``
+    and ``py3-none-any`` become ``py2.py3-none-any``): naming only the first would make pip
+    refuse a universal wheel on Python 3."""
+    parts = [tag.split("-") for tag in tags]
+    return "-".join(".".join(dict.fromkeys(p[i] for p in parts)) for i in range(3))
+
+
 def installed_wheel(name: str, folder: str | Path) -> Path:
     """Write a wheel of the installed distribution ``name`` into ``folder`` (created) and
     return its path; its tags are those the installed copy was built for."""
@@ -72,7 +80,7 @@ def installed_wheel(name: str, folder: str | Path) -> Path:
     info = f"{project}-{version}.dist-info"
     target = Path(folder)
     target.mkdir(parents=True, exist_ok=True)
-    wheel = target / f"{project}-{version}-{tags[0]}.whl"
+    wheel = target / f"{project}-{version}-{_compressed(tags)}.whl"
     record = []
     with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
         for arcname, path in _package_files(dist, dist.metadata["Name"]):

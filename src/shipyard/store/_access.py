@@ -30,7 +30,7 @@ from shipyard.store._models import (
     REGISTERED_MODELS,
     USERS,
 )
-from shipyard.store._sql import chunks, record
+from shipyard.store._sql import chunks, in_projects, record
 
 TOKEN_PREFIX = "shy_"
 _ID_HEX = 12
@@ -198,8 +198,7 @@ def list_audit(
         query = query.where(AUDIT_LOG.c.id < before_id)
     if user is not None:
         query = query.where(AUDIT_LOG.c.user == user)
-    if projects is not None:
-        query = query.where(AUDIT_LOG.c.project.in_(list(projects)))
+    query = in_projects(query, AUDIT_LOG.c.project, projects)
     return [record(AuditEntry, row) for row in conn.execute(query)]
 
 

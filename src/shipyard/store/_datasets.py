@@ -16,7 +16,7 @@ from sqlalchemy import Connection, func, select, update
 from shipyard.entities import DEFAULT_PROJECT, Dataset, DatasetVersion
 from shipyard.errors import NotFound
 from shipyard.store._models import DATASET_VERSIONS, DATASETS
-from shipyard.store._sql import new_id, record, upsert
+from shipyard.store._sql import in_projects, new_id, record, upsert
 
 
 def _version_from_row(row: Any) -> DatasetVersion:
@@ -136,8 +136,7 @@ def list_datasets(conn: Connection, projects: Sequence[str] | None = None) -> li
         .join(stats, stats.c.dataset == DATASETS.c.name, isouter=True)
         .order_by(DATASETS.c.name)
     )
-    if projects is not None:
-        query = query.where(DATASETS.c.project.in_(list(projects)))
+    query = in_projects(query, DATASETS.c.project, projects)
     return [
         record(
             Dataset,

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, delete, select, tuple_
 from shipyard.entities import DEFAULT_PROJECT, FeatureMaterialization, FeatureObject
 from shipyard.errors import NotFound
 from shipyard.store._models import FEATURE_DEFINITIONS, FEATURE_MATERIALIZATIONS
-from shipyard.store._sql import chunks, record, upsert
+from shipyard.store._sql import chunks, in_projects, record, upsert
 
 _LABEL = {"feature_view": "feature view", "on_demand_view": "on-demand feature view"}
 
@@ -94,8 +94,7 @@ def list_objects(
     )
     if kind is not None:
         query = query.where(FEATURE_DEFINITIONS.c.kind == kind)
-    if projects is not None:
-        query = query.where(FEATURE_DEFINITIONS.c.project.in_(list(projects)))
+    query = in_projects(query, FEATURE_DEFINITIONS.c.project, projects)
     return [_object(row) for row in conn.execute(query)]
 
 

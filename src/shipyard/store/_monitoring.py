@@ -11,7 +11,7 @@ from sqlalchemy import Connection, delete, select
 from shipyard.entities import DEFAULT_PROJECT, Monitor, MonitorRun
 from shipyard.errors import NotFound
 from shipyard.store._models import MONITOR_RUNS, MONITORS
-from shipyard.store._sql import record, upsert
+from shipyard.store._sql import in_projects, record, upsert
 
 
 def _monitor(row: Any) -> Monitor:
@@ -60,8 +60,7 @@ def get_monitor(conn: Connection, name: str) -> Monitor:
 def list_monitors(conn: Connection, projects: Sequence[str] | None = None) -> list[Monitor]:
     """Every monitor (of ``projects``; None: all), by name."""
     query = select(MONITORS).order_by(MONITORS.c.name)
-    if projects is not None:
-        query = query.where(MONITORS.c.project.in_(list(projects)))
+    query = in_projects(query, MONITORS.c.project, projects)
     return [_monitor(r) for r in conn.execute(query)]
 
 

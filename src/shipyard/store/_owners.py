@@ -36,7 +36,7 @@ from shipyard.store._models import (
     SCHEDULES,
     STEP_RUNS,
 )
-from shipyard.store._sql import chunks
+from shipyard.store._sql import chunks, in_projects
 
 #: Every kind ``project_of`` resolves (lineage node kinds, object kinds, feature kinds).
 OWNED_KINDS: tuple[str, ...] = (
@@ -210,6 +210,5 @@ def blob_referenced(conn: Connection, digest: str, projects: Sequence[str] | Non
 def _referencing(source: Any, condition: Any, project: Any, projects: Sequence[str] | None) -> Any:
     """``SELECT EXISTS`` a row of ``source`` meeting ``condition`` in one of ``projects``."""
     query = select(literal(1)).select_from(source).where(condition)
-    if projects is not None:
-        query = query.where(project.in_(list(projects)))
+    query = in_projects(query, project, projects)
     return select(exists(query))

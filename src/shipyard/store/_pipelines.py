@@ -24,7 +24,7 @@ from shipyard.entities import (
 )
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.store._models import PIPELINE_RUNS, PIPELINES, SCHEDULES, STEP_RUNS
-from shipyard.store._sql import chunks, new_id, record, upsert
+from shipyard.store._sql import chunks, in_projects, new_id, record, upsert
 
 #: The fields of a pipeline run that ``update_run`` may change.
 RUN_FIELDS = frozenset({"status", "start_time", "end_time", "error", "executor", "dag", "params"})
@@ -99,8 +99,7 @@ def get_pipeline(conn: Connection, name: str) -> PipelineInfo:
 def list_pipelines(conn: Connection, projects: Sequence[str] | None = None) -> list[PipelineInfo]:
     """Every known pipeline (of ``projects``; None: all), by name."""
     query = select(PIPELINES).order_by(PIPELINES.c.name)
-    if projects is not None:
-        query = query.where(PIPELINES.c.project.in_(list(projects)))
+    query = in_projects(query, PIPELINES.c.project, projects)
     return [_pipeline(r) for r in conn.execute(query)]
 
 
@@ -197,8 +196,7 @@ def list_runs(
         query = query.where(PIPELINE_RUNS.c.schedule == schedule)
     if statuses:
         query = query.where(PIPELINE_RUNS.c.status.in_(list(statuses)))
-    if projects is not None:
-        query = query.where(PIPELINE_RUNS.c.project.in_(list(projects)))
+    query = in_projects(query, PIPELINE_RUNS.c.project, projects)
     return [_run(row) for row in conn.execute(query)]
 
 
@@ -344,8 +342,7 @@ def get_schedule(conn: Connection, name: str) -> Schedule:
 def list_schedules(conn: Connection, projects: Sequence[str] | None = None) -> list[Schedule]:
     """Every schedule (of ``projects``; None: all), by name."""
     query = select(SCHEDULES).order_by(SCHEDULES.c.name)
-    if projects is not None:
-        query = query.where(SCHEDULES.c.project.in_(list(projects)))
+    query = in_projects(query, SCHEDULES.c.project, projects)
     return [_schedule(r) for r in conn.execute(query)]
 
 

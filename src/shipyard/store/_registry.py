@@ -37,7 +37,7 @@ from shipyard.store._models import (
     REGISTERED_MODEL_TAGS,
     REGISTERED_MODELS,
 )
-from shipyard.store._sql import chunks, new_id, record, upsert
+from shipyard.store._sql import chunks, in_projects, new_id, record, upsert
 from shipyard.store._tracking import require_run
 
 VERSION_NODE = "model_version"
@@ -191,8 +191,7 @@ def list_registered_models(
     """Models by name; ``name_like`` is a case-insensitive substring, ``projects`` (None:
     all) the projects to list from; both filter before ``limit`` applies."""
     query = select(REGISTERED_MODELS).order_by(REGISTERED_MODELS.c.name).limit(limit)
-    if projects is not None:
-        query = query.where(REGISTERED_MODELS.c.project.in_(list(projects)))
+    query = in_projects(query, REGISTERED_MODELS.c.project, projects)
     if name_like:
         escaped = name_like.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(REGISTERED_MODELS.c.name.ilike(f"%{escaped}%", escape="\\"))

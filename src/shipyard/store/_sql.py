@@ -1,5 +1,5 @@
 """SQL helpers every query module of the store shares: fresh ids, statements in chunks, the
-dialect's upsert, and entity records built from rows.
+dialect's upsert, the project filter of listings, and entity records built from rows.
 
 ``record`` builds an entity from the row's columns of the same names and takes the others
 (decoded JSON, children read by another query, renamed columns) as keywords; a field that
@@ -14,13 +14,15 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import ColumnElement, Connection, Select, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
     Entity = TypeVar("Entity", bound=DataclassInstance)
+
+Query = TypeVar("Query", bound=Select[Any])
 
 #: Rows per multi-row statement and ids per IN list: well below the bound-parameter limits
 #: of SQLite and PostgreSQL.
@@ -46,6 +48,13 @@ def upsert(conn: Connection, table: Table) -> Any:
 def upsert_for(dialect_name: str, table: Table) -> Any:
     """``upsert`` for a dialect by name, for statements built once per dialect and cached."""
     return (sqlite if dialect_name == "sqlite" else postgresql).insert(table)
+
+
+def in_projects(query: Query, project: ColumnElement[Any], projects: Sequence[str] | None) -> Query:
+    """``query`` limited to rows whose ``project`` column names one of ``projects``; None
+    (a caller who may read every project) leaves it whole. The one scope filter of every
+    listing, so no listing can apply it differently."""
+    return query if projects is None else query.where(project.in_(list(projects)))
 
 
 def record(kind: type[Entity], row: Any, **computed: Any) -> Entity:

@@ -28,6 +28,7 @@ import warnings
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 
+from shipyard import _critical
 from shipyard.entities import MetricPoint
 from shipyard.errors import InvalidArgument, ServiceUnavailable
 
@@ -104,24 +105,25 @@ class MetricBuffer:
 
         ``timeout`` bounds the wait for a flush already running in another thread.
         """
-        if not self._flush_lock.acquire(timeout=-1 if timeout is None else timeout):
-            raise ServiceUnavailable(
-                f"{self.pending} metric points wait, and another flush did not finish "
-                f"within {timeout}s"
-            )
         refused: list[tuple[str, MetricPoint, InvalidArgument]] = []
-        try:
-            batches = self._take(run_id)
-            for index, (rid, points) in enumerate(batches):
-                bad, unwritten, error = self._write(rid, points)
-                refused += [(rid, point, exc) for point, exc in bad]
-                if error is not None:
-                    self._put_back([(rid, unwritten), *batches[index + 1 :]])
-                    if refused:  # written around; reported at the next call
-                        self._error = self._refusal(refused)
-                    raise error
-        finally:
-            self._flush_lock.release()
+        with _critical.critical():  # a SIGTERM waits until the batches taken are stored
+            if not self._flush_lock.acquire(timeout=-1 if timeout is None else timeout):
+                raise ServiceUnavailable(
+                    f"{self.pending} metric points wait, and another flush did not finish "
+                    f"within {timeout}s"
+                )
+            try:
+                batches = self._take(run_id)
+                for index, (rid, points) in enumerate(batches):
+                    bad, unwritten, error = self._write(rid, points)
+                    refused += [(rid, point, exc) for point, exc in bad]
+                    if error is not None:
+                        self._put_back([(rid, unwritten), *batches[index + 1 :]])
+                        if refused:  # written around; reported at the next call
+                            self._error = self._refusal(refused)
+                        raise error
+            finally:
+                self._flush_lock.release()
         if refused:
             raise self._refusal(refused)
         self._warned = False

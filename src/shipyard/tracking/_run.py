@@ -15,6 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from shipyard import _critical
 from shipyard.entities import ArtifactInfo, Run, RunStatus
 from shipyard.errors import InvalidArgument
 from shipyard.tracking import _signals
@@ -115,7 +116,8 @@ class ActiveRun:
             return
         self._ended = True
         try:
-            self.client.finish_run(self.id, status, reason)
+            with _critical.critical():  # a SIGTERM waits until the end is recorded
+                self.client.finish_run(self.id, status, reason)
         finally:
             with _stack_lock:
                 if self in _stack:

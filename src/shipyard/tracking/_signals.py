@@ -14,6 +14,12 @@ buffered metric, then:
   (exit status 128 + 15).
 
 The previous handler is put back when the last run ends. An ignored SIGTERM stays ignored.
+
+A SIGTERM that arrives while the main thread writes (metric points, a run's end, any store
+transaction: see :mod:`shipyard._critical`) is held until that write is done: the handler
+runs in the main thread, so acting at once would stop the process with a batch taken from
+the buffer but not yet stored, or a run's points written and its status not, or wait
+forever for a lock the interrupted write holds.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ import threading
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
+
+from shipyard import _critical
 
 _previous: Any = signal.SIG_DFL
 _flush: Callable[[], None] | None = None
@@ -59,6 +67,9 @@ def restore() -> None:
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     global _handling
+    if _critical.inside() and not _handling:
+        _critical.hold(lambda: _on_sigterm(signum, frame))
+        return
     previous = _previous
     if _handling:  # a handler we chained to called us back: stop as the default does
         previous = signal.SIG_DFL
