@@ -11,7 +11,7 @@ import pytest
 from shipyard.artifacts import BlobStore
 from shipyard.client._local_base import storage_options
 from shipyard.config import load_settings
-from shipyard.errors import IntegrityError, InvalidArgument, NotFound
+from shipyard.errors import IntegrityError, InvalidArgument, NotFound, ServiceUnavailable
 
 
 @pytest.fixture
@@ -171,6 +171,8 @@ def test_a_failed_local_write_leaves_no_temp_file(
 
     monkeypatch.setattr(os, "replace", fail)
     blobs = BlobStore(str(tmp_path / "b"))
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(
+        ServiceUnavailable, match=r"the artifact store failed storing blob .*disk full"
+    ):
         blobs.put_bytes(b"lost")
     assert blobs.scan() == ([], [])

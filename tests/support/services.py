@@ -12,6 +12,9 @@ Session-scoped fixtures (one server per xdist worker, each on its own free port 
 Function-scoped fixtures: ``postgres_db_url`` (a fresh, empty database per test),
 ``migrated_postgres_db_url`` (a fresh database already at Shipyard's schema, copied from the
 session's ``postgres_template``) and ``s3_bucket`` (a fresh, uniquely named bucket per test).
+Module-scoped: ``restartable_postgres`` and ``restartable_redis``, servers of the test
+module's own, each a :class:`RestartableServer` its tests may stop and start again on the same
+port (the fault tests), and per test ``restartable_postgres_db_url`` (a fresh database there).
 
 When a server binary or its Python client is missing the fixture skips the test, naming what is
 missing and how to install it -- unless ``SHIPYARD_REQUIRE_SERVICES=1``, in which case it fails,
@@ -47,6 +50,7 @@ from sqlalchemy.engine import URL, make_url
 
 __all__ = [
     "REQUIRE_SERVICES_ENV",
+    "RestartableServer",
     "S3Endpoint",
     "ServiceStartError",
     "migrated_postgres_db_url",
@@ -54,6 +58,9 @@ __all__ = [
     "postgres_template",
     "postgres_url",
     "redis_url",
+    "restartable_postgres",
+    "restartable_postgres_db_url",
+    "restartable_redis",
     "s3_bucket",
     "s3_endpoint",
     "service_unavailable",
@@ -83,6 +90,9 @@ _FIXTURE_MARKERS = {
     "s3_endpoint": "s3",
     "s3_bucket": "s3",
     "redis_url": "redis",
+    "restartable_postgres": "postgres",
+    "restartable_postgres_db_url": "postgres",
+    "restartable_redis": "redis",
 }
 
 
@@ -224,17 +234,21 @@ def _start_server(
     account: _Account | None = None,
     stop_signal: signal.Signals = signal.SIGTERM,
     attempts: int = 3,
+    port: int | None = None,
 ) -> _ServerProcess:
-    """Start a server on a free port and wait until ``is_ready`` says it answers.
+    """Start a server on a free port (or on ``port``: a restart) and wait until ``is_ready``
+    says it answers.
 
     ``is_ready`` must check that the answering server is *this* process (another xdist worker
     may have grabbed the same port first); it is called repeatedly and must not raise. If the
     server exits during startup (typically: the port was taken meanwhile) it is retried on a
-    new port. Output goes to ``workdir/<name>.log``, quoted in any error.
+    new port (on ``port`` again, for a restart). Output goes to ``workdir/<name>.log``, quoted
+    in any error.
     """
     log_path = workdir / f"{name}.log"
+    fixed_port = port
     for _ in range(attempts):
-        port = _free_port()
+        port = _free_port() if fixed_port is None else fixed_port
         with log_path.open("ab") as log_file:
             proc = subprocess.Popen(
                 argv_for_port(port),
@@ -264,6 +278,34 @@ def _start_server(
         f"{name} exited during startup {attempts} times (last exit code {proc.returncode}); "
         f"log {log_path}:\n{_log_tail(log_path)}"
     )
+
+
+class RestartableServer:
+    """A running throwaway server that a test may stop and start again on the same port, to
+    prove how clients behave while it is down and after it is back (the fault tests).
+
+    ``url`` is what clients connect to; it stays valid across restarts.
+    """
+
+    def __init__(self, start: Callable[[int | None], _ServerProcess]) -> None:
+        self._start = start
+        self._server = start(None)
+        self.port = self._server.port
+        self.url = ""
+
+    @property
+    def running(self) -> bool:
+        """True while the server process is alive."""
+        return self._server.proc.poll() is None
+
+    def stop(self) -> None:
+        """Stop the server the way an operator would (its stop signal, then SIGKILL)."""
+        self._server.stop()
+
+    def start(self) -> None:
+        """Start the server again on its port (a no-op while it runs)."""
+        if not self.running:
+            self._server = self._start(self.port)
 
 
 # --------------------------------------------------------------------------------------------
@@ -375,11 +417,38 @@ def postgres_url() -> Iterator[str]:
     The ``shipyard`` database is shared by the whole session; use ``postgres_db_url`` for a
     fresh one per test. Stopped and deleted at the end of the session.
     """
+    with _postgres_cluster() as cluster:
+        yield cluster.url
+
+
+@pytest.fixture(scope="module")
+def restartable_postgres() -> Iterator[RestartableServer]:
+    """A PostgreSQL cluster of the test module's own (set up like ``postgres_url``'s), which
+    its tests may stop and start; ``url`` names its ``shipyard`` database. Use
+    ``restartable_postgres_db_url`` for a fresh database per test."""
+    with _postgres_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def restartable_postgres_db_url(restartable_postgres: RestartableServer) -> Iterator[str]:
+    """URL of a fresh, empty database on ``restartable_postgres``; the cluster is running
+    again after the test, whatever the test left it in."""
+    with _fresh_database(restartable_postgres.url) as url:
+        try:
+            yield url
+        finally:
+            restartable_postgres.start()
+
+
+@contextlib.contextmanager
+def _postgres_cluster() -> Iterator[RestartableServer]:
+    """A new cluster with an empty ``shipyard`` database; stopped and deleted after."""
     psycopg = _import_client("psycopg", "install the extra: `uv sync --extra postgres`")
     bindir = _postgres_bindir()
     account = _postgres_account()
     workdir = _make_temp_dir("pg")
-    server: _ServerProcess | None = None
+    server: RestartableServer | None = None
     try:
         datadir = workdir / "data"
         password = secrets.token_hex(16)  # unique: a probe can't log in to another worker's
@@ -426,18 +495,29 @@ def postgres_url() -> Iterator[str]:
                 return False
             return row is not None and Path(row[0]).resolve() == datadir.resolve()
 
-        server = _start_server(
-            "postgres",
-            lambda port: [str(bindir / "postgres"), "-D", str(datadir), "-p", str(port), *options],
-            is_ready,
-            workdir=workdir,
-            account=account,
-            stop_signal=signal.SIGINT,  # fast stop
+        server = RestartableServer(
+            lambda port: _start_server(
+                "postgres",
+                lambda port: [
+                    str(bindir / "postgres"),
+                    "-D",
+                    str(datadir),
+                    "-p",
+                    str(port),
+                    *options,
+                ],
+                is_ready,
+                workdir=workdir,
+                account=account,
+                stop_signal=signal.SIGINT,  # fast stop
+                port=port,
+            )
         )
         url = portless.set(port=server.port, database="shipyard")
         with psycopg.connect(**_psycopg_conninfo(url, "postgres"), autocommit=True) as conn:
             conn.execute("CREATE DATABASE shipyard")
-        yield url.render_as_string(hide_password=False)
+        server.url = url.render_as_string(hide_password=False)
+        yield server
     finally:
         if server is not None:
             server.stop()
@@ -596,6 +676,21 @@ def _redis_server_binary() -> str:
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     """URL ``redis://127.0.0.1:<port>/0`` of a throwaway ``redis-server`` with no persistence."""
+    with _redis_server() as server:
+        yield server.url
+
+
+@pytest.fixture(scope="module")
+def restartable_redis() -> Iterator[RestartableServer]:
+    """A ``redis-server`` of the test module's own (like ``redis_url``'s), which its tests may
+    stop and start (running again after each test); its data does not survive a restart."""
+    with _redis_server() as server:
+        yield server
+
+
+@contextlib.contextmanager
+def _redis_server() -> Iterator[RestartableServer]:
+    """A new ``redis-server`` without persistence; stopped and deleted after."""
     redis = _import_client("redis", "install the extra: `uv sync --extra redis`")
     binary = _redis_server_binary()
     workdir = _make_temp_dir("redis")
@@ -608,29 +703,33 @@ def redis_url() -> Iterator[str]:
             return False
         return bool(info.get("process_id") == candidate.proc.pid)
 
-    server: _ServerProcess | None = None
+    server: RestartableServer | None = None
     try:
-        server = _start_server(
-            "redis",
-            lambda port: [
-                binary,
-                "--bind",
-                _HOST,
-                "--port",
-                str(port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(workdir),
-                "--daemonize",
-                "no",
-            ],
-            is_ready,
-            workdir=workdir,
+        server = RestartableServer(
+            lambda port: _start_server(
+                "redis",
+                lambda port: [
+                    binary,
+                    "--bind",
+                    _HOST,
+                    "--port",
+                    str(port),
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    str(workdir),
+                    "--daemonize",
+                    "no",
+                ],
+                is_ready,
+                workdir=workdir,
+                port=port,
+            )
         )
-        yield f"redis://{_HOST}:{server.port}/0"
+        server.url = f"redis://{_HOST}:{server.port}/0"
+        yield server
     finally:
         if server is not None:
             server.stop()

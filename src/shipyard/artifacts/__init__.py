@@ -10,20 +10,24 @@ from shipyard.artifacts._blobstore import (
     sha256_file,
 )
 from shipyard.artifacts._scratch import (
+    NO_ROOM,
     SCRATCH_PREFIX,
     WRITER_PREFIXES,
+    room_needed,
     scratch_dir,
     scratch_file,
 )
 
 __all__ = [
     "CHUNK",
+    "NO_ROOM",
     "SCRATCH_PREFIX",
     "TMP_MARK",
     "WRITER_PREFIXES",
     "BlobInfo",
     "BlobStore",
     "StoredFile",
+    "room_needed",
     "scratch_dir",
     "scratch_file",
     "sha256_file",

@@ -7,6 +7,12 @@ so a crash never leaves a half-written blob under a real name. Identical content
 Every read is checked against the hash; a mismatch raises :class:`IntegrityError`. Error
 messages name the digest, never the store's location: they cross the wire from a server,
 whose file-system paths are nobody else's business.
+
+Failures of the store itself (an object store answering errors or not at all, a full disk)
+raise :class:`ServiceUnavailable` naming the blob and the reason. On S3, botocore retries
+errors and timeouts with back-off (:data:`S3_CLIENT_DEFAULTS`, where the storage options
+set nothing else) before that, which is safe: a blob's key is its content, so writing it
+twice writes the same thing.
 """
 
 from __future__ import annotations
@@ -24,8 +30,14 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from shipyard._validation import check_digest
-from shipyard.artifacts._scratch import scratch_file, track
-from shipyard.errors import ConfigError, IntegrityError, NotFound
+from shipyard.artifacts._scratch import NO_ROOM, scratch_file, track
+from shipyard.errors import (
+    ConfigError,
+    IntegrityError,
+    NotFound,
+    ServiceUnavailable,
+    ShipyardError,
+)
 
 CHUNK = 1 << 20
 #: What a local blob's temporary name adds to its final name: ``<digest>.tmp-<random hex>``.
@@ -33,6 +45,47 @@ TMP_MARK = ".tmp-"
 #: Seconds after which an object-store blob found again on put gets its modification time
 #: refreshed (see :meth:`BlobStore._touch_remote`); far below gc's smallest sensible grace.
 TOUCH_AFTER = 600
+#: botocore settings for S3 stores, each used unless the storage options set it: standard
+#: retries (5 attempts with exponential back-off and jitter, on 5xx answers, throttling,
+#: connection errors and timeouts) and bounded waits for a connection and an answer.
+S3_CLIENT_DEFAULTS: dict[str, Any] = {
+    "retries": {"mode": "standard", "max_attempts": 5},
+    "connect_timeout": 10,
+    "read_timeout": 60,
+}
+
+
+def _with_s3_defaults(uri: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` for ``uri``, with :data:`S3_CLIENT_DEFAULTS` filled in on S3 where the
+    caller set nothing (the caller's settings always win)."""
+    if not uri.startswith(("s3://", "s3a://")):
+        return options
+    config = {**S3_CLIENT_DEFAULTS, **options.get("config_kwargs", {})}
+    return {**options, "config_kwargs": config}
+
+
+def _store_failure(exc: Exception, what: str) -> ServiceUnavailable:
+    """The error for a store that failed while doing ``what`` (which names the blob, never
+    the store's location): a full disk, or an object store that errs or does not answer."""
+    if isinstance(exc, OSError) and exc.errno in NO_ROOM:
+        reason = f"no room left ({os.strerror(exc.errno)})"
+        advice = "free space or raise the quota of the artifact store, then try again"
+    else:
+        reason = f"{type(exc).__name__}: {exc}"
+        advice = "check that the artifact store is reachable and healthy, then try again"
+    return ServiceUnavailable(f"the artifact store failed {what}: {reason}; {advice}")
+
+
+@contextmanager
+def _failures(what: str) -> Iterator[None]:
+    """Turn a store's own failures in the block into :func:`_store_failure` errors (a
+    missing file, and Shipyard's own errors, pass through)."""
+    try:
+        yield
+    except (FileNotFoundError, ShipyardError):
+        raise
+    except Exception as exc:
+        raise _store_failure(exc, what) from exc
 
 
 def _mtime(info: dict[str, Any]) -> float | None:
@@ -100,7 +153,7 @@ class BlobStore:
 
         self.uri = uri
         try:
-            fs, root = fsspec.core.url_to_fs(uri, **(storage_options or {}))
+            fs, root = fsspec.core.url_to_fs(uri, **_with_s3_defaults(uri, storage_options or {}))
         except (ImportError, ValueError) as exc:
             raise ConfigError(
                 f"cannot open the artifact store {uri!r}: {exc}; for s3:// install the extra: "
@@ -120,12 +173,16 @@ class BlobStore:
 
     def exists(self, digest: str) -> bool:
         """True when a blob with this digest is stored."""
-        return bool(self.fs.exists(self._path(check_digest(digest))))
+        path = self._path(check_digest(digest))
+        with _failures(f"looking up blob {digest}"):
+            return bool(self.fs.exists(path))
 
     def size(self, digest: str) -> int:
         """The size in bytes of a stored blob (NotFound if there is none)."""
+        path = self._path(check_digest(digest))
         try:
-            return int(self.fs.size(self._path(check_digest(digest))))
+            with _failures(f"looking up blob {digest}"):
+                return int(self.fs.size(path))
         except FileNotFoundError:
             raise NotFound(f"blob {digest} is not in the artifact store", field="digest") from None
 
@@ -148,13 +205,14 @@ class BlobStore:
         """
         info = sha256_file(path)
         target = self._path(info.digest)
-        if self._holds(target, info):
-            return info
-        if self.is_local:
-            self._write_local(path, target)
-        else:
-            self.fs.put_file(str(path), target)
-            self.fs.invalidate_cache(target)
+        with _failures(f"storing blob {info.digest}"):
+            if self._holds(target, info):
+                return info
+            if self.is_local:
+                self._write_local(path, target)
+            else:
+                self.fs.put_file(str(path), target)
+                self.fs.invalidate_cache(target)
         return info
 
     def _holds(self, target: str, info: BlobInfo) -> bool:
@@ -231,7 +289,8 @@ class BlobStore:
         """
         path = self._path(check_digest(digest))
         try:
-            raw = self.fs.open(path, "rb")
+            with _failures(f"reading blob {digest}"):
+                raw = self.fs.open(path, "rb")
         except FileNotFoundError:
             raise NotFound(f"blob {digest} is not in the artifact store", field="digest") from None
         with raw:
@@ -336,8 +395,12 @@ class _VerifyingReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def _next(self, size: int) -> bytes:
+        with _failures(f"reading blob {self._digest}"):
+            return bytes(self._raw.read(size))
+
     def readinto(self, buffer: Any) -> int:
-        chunk = self._raw.read(len(buffer))
+        chunk = self._next(len(buffer))
         if not chunk:
             self._verify()
             return 0
@@ -347,11 +410,11 @@ class _VerifyingReader(io.RawIOBase):
 
     def read(self, size: int | None = -1) -> bytes:
         if size is None or size < 0:
-            data = self._raw.read()
+            data = self._next(-1)
             self._hash.update(data)
             self._verify()
-            return bytes(data)
-        chunk = self._raw.read(size)
+            return data
+        chunk = self._next(size)
         if not chunk:
             self._verify()
         self._hash.update(chunk)

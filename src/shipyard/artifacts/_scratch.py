@@ -13,10 +13,14 @@ crash fills the disk (a killed dataset registration leaves its whole Parquet fil
 - SIGKILL cannot be caught: ``shipyard gc`` removes stale scratch paths later. Every scratch
   name starts with :data:`SCRATCH_PREFIX` so gc can recognise them; gc leaves young ones
   alone (they may belong to a writer still at work).
+
+A full disk while staging is a :class:`ServiceUnavailable` saying what was being written and
+where to make room (:func:`room_needed`), not a bare ``OSError``.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import signal
@@ -27,6 +31,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import FrameType
 from typing import Any
+
+from shipyard.errors import ServiceUnavailable
 
 #: The start of every scratch folder's and file's name in the temp directory.
 SCRATCH_PREFIX = "shipyard-"
@@ -45,6 +51,9 @@ WRITER_PREFIXES = (
     "shipyard-batch-",
     "shipyard-batch-model-",
 )
+
+#: The errors of a disk, quota or file-size limit with no room left for a write.
+NO_ROOM = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
 
 _live: set[str] = set()
 _lock = threading.Lock()
@@ -141,3 +150,20 @@ def scratch_file(prefix: str = "shipyard-blob-") -> Iterator[Path]:
     os.close(fd)
     with track(path):
         yield Path(path)
+
+
+@contextmanager
+def room_needed(what: str) -> Iterator[None]:
+    """Turn "no room left" (a full disk, a quota, a file-size limit) while the block writes
+    scratch files into a :class:`ServiceUnavailable` naming ``what`` was being written and
+    where to make room; other errors pass through."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in NO_ROOM:
+            raise
+        raise ServiceUnavailable(
+            f"no room left on the disk while {what} ({os.strerror(exc.errno)}); free space in "
+            f"the temp folder {tempfile.gettempdir()} (or point TMPDIR at a larger disk), then "
+            "try again"
+        ) from None

@@ -1,6 +1,12 @@
 """What every area of LocalStore works with: the settings, the metadata database (opened
 and migrated on first use, with read and write transactions that turn database failures
-into Shipyard errors) and the blob store."""
+into Shipyard errors) and the blob store.
+
+A database server that cannot be reached is waited for (``store.connect``'s back-off) before
+a transaction starts. A read whose connection breaks midway is repeated once on a new
+connection; a write is not (it may have been committed before the connection broke): it
+raises :class:`ServiceUnavailable` and the transaction, if it did not commit, left nothing.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +14,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DataError, OperationalError
 
 from shipyard import _critical
 from shipyard.artifacts import BlobStore
 from shipyard.client._util import now_ms
 from shipyard.config import Settings
-from shipyard.errors import InvalidArgument, ServiceUnavailable
-from shipyard.store import get_engine
+from shipyard.errors import InvalidArgument
+from shipyard.store import connect, get_engine, unavailable
 
 T = TypeVar("T")
 
@@ -53,31 +59,41 @@ class LocalBase:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        try:  # a SIGTERM handler waits for the commit (it may write itself)
-            with _critical.critical(), self.engine.begin() as conn:
+        engine = self.engine
+        try:  # a SIGTERM handler waits for the commit (it may write itself), not the connect
+            with connect(engine) as conn, _critical.critical(), conn.begin():
                 yield conn
         except OperationalError as exc:
-            raise _unavailable(exc) from None
+            raise unavailable(engine, exc) from None
         except DataError as exc:
             raise _refused(exc) from None
 
     def _read(self, fn: Callable[[Connection], T]) -> T:
+        engine = self.engine
+        for again in (True, False):
+            try:
+                with connect(engine).execution_options(readonly=True) as conn, conn.begin():
+                    return fn(conn)
+            except OperationalError as exc:
+                if again and exc.connection_invalidated:  # the server went away mid-read
+                    continue
+                raise unavailable(engine, exc) from None
+            except DataError as exc:
+                raise _refused(exc) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def ping_database(self) -> None:
+        """Raise :class:`ServiceUnavailable` naming the database unless it answers now
+        (without the back-off: a readiness probe answers at once and asks again later)."""
+        engine = self.engine
         try:
-            with self.engine.connect().execution_options(readonly=True) as conn, conn.begin():
-                return fn(conn)
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
         except OperationalError as exc:
-            raise _unavailable(exc) from None
-        except DataError as exc:
-            raise _refused(exc) from None
+            raise unavailable(engine, exc) from None
 
     def close(self) -> None:
         """Nothing to release: engines are shared per URL and closed at exit."""
-
-
-def _unavailable(exc: OperationalError) -> ServiceUnavailable:
-    return ServiceUnavailable(
-        f"metadata database error: {exc.orig}; check SHIPYARD_DB_URL and the server"
-    )
 
 
 def _refused(exc: DataError) -> InvalidArgument:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from shipyard import _validation as v
+from shipyard.artifacts import room_needed
 from shipyard.client import Store, upload_tree
 from shipyard.entities import (
     AliasEvent,
@@ -234,18 +235,19 @@ def _save_and_store(
     when there is a run, else as plain blobs. Returns the descriptor and the manifest."""
     with tempfile.TemporaryDirectory(prefix="shipyard-model-") as tmp:
         folder = Path(tmp) / "model"
-        descriptor = save_model(
-            model,
-            folder,
-            flavor=args.flavor,
-            signature=args.signature,
-            input_example=args.input_example,
-            requirements=args.requirements,
-            extra_requirements=args.extra_requirements,
-            trusted=args.trusted,
-            config=args.config,
-            artifacts=args.artifacts,
-        )
+        with room_needed("saving the model before it is stored"):
+            descriptor = save_model(
+                model,
+                folder,
+                flavor=args.flavor,
+                signature=args.signature,
+                input_example=args.input_example,
+                requirements=args.requirements,
+                extra_requirements=args.extra_requirements,
+                trusted=args.trusted,
+                config=args.config,
+                artifacts=args.artifacts,
+            )
         if run_id is None:
             return descriptor, upload_tree(store, folder)
         logged = store.log_artifact(run_id, folder, artifact_path)

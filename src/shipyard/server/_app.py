@@ -17,7 +17,6 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.routing import APIRoute
-from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -212,8 +211,9 @@ def _service_router() -> APIRouter:
 
 
 def _check_backends(store: LocalStore) -> None:
-    with store.engine.connect() as conn:
-        conn.execute(text("SELECT 1"))
+    """Raise unless the database and the artifact store answer now (no retries: a probe
+    must answer quickly, and answers again a few seconds later)."""
+    store.ping_database()
     blobs = store.blobs
     # An object store has no folders until something is written: check the bucket.
     root = blobs.root if blobs.is_local else blobs.root.split("/", 1)[0]

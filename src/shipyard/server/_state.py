@@ -26,6 +26,7 @@ log = logging.getLogger("shipyard.server")
 PRINCIPAL_TTL_S = 5.0
 AUDIT_DELAY_S = 0.25
 AUDIT_BATCH = 1000
+AUDIT_KEEP = 10 * AUDIT_BATCH
 AUDIT_PRUNE_EVERY_S = 3600.0
 _CACHE_LIMIT = 100_000
 #: The kinds whose records are named by an id that is never reused: their project is cached.
@@ -53,7 +54,9 @@ class AuditWriter:
     Requests only enqueue (so auditing adds no database round trip to a request); the thread
     writes what queued up over a quarter of a second in one transaction. ``flush`` waits
     until everything queued so far is written; a crash can lose the entries of the last
-    quarter second. At most once per ``AUDIT_PRUNE_EVERY_S`` it deletes entries older than
+    quarter second. Entries the database did not take (it is down) are written with the next
+    batch, up to ``AUDIT_KEEP`` of them; beyond that the oldest are dropped, with an error in
+    the log. At most once per ``AUDIT_PRUNE_EVERY_S`` it deletes entries older than
     ``retention_days``, so the table does not grow without bound.
     """
 
@@ -64,6 +67,7 @@ class AuditWriter:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._unwritten: list[dict[str, Any]] = []  # kept from batches that failed
 
     def add(self, entry: dict[str, Any]) -> None:
         """Queue one entry (the columns of ``audit_log``)."""
@@ -94,17 +98,35 @@ class AuditWriter:
     def _loop(self) -> None:
         while True:
             items = self._gather()
-            entries = [i for i in items if isinstance(i, dict)]
+            entries = [*self._unwritten, *(i for i in items if isinstance(i, dict))]
+            self._unwritten = []
             try:
                 self._store.record_audit(entries)
-                self._prune_if_due()
             except Exception:  # never take the server down over the audit log
-                log.exception("could not write %d audit entries", len(entries))
+                self._keep(entries)
+            else:
+                try:
+                    self._prune_if_due()
+                except Exception:
+                    log.exception("could not prune the audit log")
             for item in items:
                 if isinstance(item, threading.Event):
                     item.set()
             if any(item is None for item in items):
+                if self._unwritten:
+                    log.error("%d audit entries were never written", len(self._unwritten))
                 return
+
+    def _keep(self, entries: list[dict[str, Any]]) -> None:
+        """Keep entries the database did not take for the next batch (the newest
+        ``AUDIT_KEEP``), logging what this drops."""
+        lost = len(entries) - AUDIT_KEEP
+        log.exception(
+            "could not write %d audit entries; they are written with the next batch%s",
+            len(entries),
+            f" except the {lost} oldest, dropped" if lost > 0 else "",
+        )
+        self._unwritten = entries[-AUDIT_KEEP:]
 
     def _prune_if_due(self) -> None:
         if time.monotonic() - self._pruned_at < AUDIT_PRUNE_EVERY_S:

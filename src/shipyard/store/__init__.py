@@ -21,16 +21,26 @@ from shipyard.store import (
     _search as search_db,
     _tracking as tracking_db,
 )
-from shipyard.store._engine import HEAD_REVISION, current_revision, dispose_engines, get_engine
+from shipyard.store._engine import (
+    CONNECT_RETRY_DELAYS,
+    HEAD_REVISION,
+    connect,
+    current_revision,
+    dispose_engines,
+    get_engine,
+    unavailable,
+)
 from shipyard.store._pipelines import RUN_FIELDS, STEP_FIELDS
 
 __all__ = [
+    "CONNECT_RETRY_DELAYS",
     "HEAD_REVISION",
     "RUN_FIELDS",
     "STEP_FIELDS",
     "access_db",
     "aliases_db",
     "artifact_db",
+    "connect",
     "current_revision",
     "datasets_db",
     "deployments_db",
@@ -47,4 +57,5 @@ __all__ = [
     "registry_db",
     "search_db",
     "tracking_db",
+    "unavailable",
 ]

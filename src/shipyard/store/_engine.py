@@ -5,17 +5,24 @@ SQLite runs in WAL mode with a busy timeout, and every write transaction starts 
 that later needs the write lock would fail with "database is locked" instead of waiting.
 PostgreSQL needs nothing special; migrations there take an advisory lock so concurrent first
 uses do not race.
+
+A database server that cannot be reached for a moment (a restart, a fail-over) is waited for:
+:func:`connect` retries with back-off for about six seconds before raising
+:class:`ServiceUnavailable` naming the database. Only getting a connection is retried here,
+since nothing was sent yet; whether a statement that failed midway may be repeated is the
+caller's decision (a read may, a write may not: it might have taken effect).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
 from shipyard.config import redact_url
 from shipyard.errors import ConfigError, ServiceUnavailable
@@ -28,6 +35,43 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_MIGRATION_LOCK = 74_311_730  # an arbitrary constant advisory-lock key
 _engines: dict[tuple[str, int], Engine] = {}
 _engines_lock = threading.Lock()
+#: Seconds slept between attempts to connect to a database server that cannot be reached:
+#: 6.3 s in all, about what a PostgreSQL restart takes, before ServiceUnavailable.
+CONNECT_RETRY_DELAYS = (0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
+
+
+def connect(engine: Engine) -> Connection:
+    """A connection from ``engine``'s pool (checked alive first), retrying with back-off while
+    a database server cannot be reached; then :class:`ServiceUnavailable` naming it.
+
+    SQLite is a file, not a server: a failure to open it is not waited out.
+    """
+    delays = () if engine.dialect.name == "sqlite" else CONNECT_RETRY_DELAYS
+    for delay in (*delays, None):
+        try:
+            return engine.connect()
+        except OperationalError as exc:
+            if delay is None:
+                raise unavailable(engine, exc, attempts=len(delays) + 1) from None
+        time.sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def unavailable(engine: Engine, exc: DBAPIError, *, attempts: int = 1) -> ServiceUnavailable:
+    """The error for a database that failed: which database (its URL without the password)
+    and the driver's reason in one line, without SQLAlchemy's statement and links."""
+    url = redact_url(engine.url.render_as_string(hide_password=False))
+    reason = " ".join(str(exc.orig if exc.orig is not None else exc).split())
+    tries = f" ({attempts} attempts over {sum(CONNECT_RETRY_DELAYS):.1f}s)" if attempts > 1 else ""
+    hint = (
+        "check the file, its folder's permissions and free disk space"
+        if engine.dialect.name == "sqlite"
+        else "check that the database server is running and reachable"
+    )
+    return ServiceUnavailable(
+        f"the metadata database {url} failed{tries}: {reason}; {hint} (SHIPYARD_DB_URL)",
+        database=url,
+    )
 
 
 def _sqlite_setup(engine: Engine, busy_timeout_ms: int) -> None:
@@ -107,15 +151,11 @@ def current_revision(engine: Engine) -> str | None:
 
 def upgrade(engine: Engine) -> None:
     """Migrate the database to the newest schema (a no-op when it is already there)."""
-    try:
+    try:  # not waited for: a first use (or a readiness probe) answers at once
         if current_revision(engine) == HEAD_REVISION:
             return
     except OperationalError as exc:
-        raise ServiceUnavailable(
-            "cannot reach the metadata database "
-            f"{redact_url(engine.url.render_as_string(hide_password=False))!r}: "
-            f"{exc.orig}; check SHIPYARD_DB_URL and that the server is running"
-        ) from None
+        raise unavailable(engine, exc) from None
     from alembic import command
     from alembic.config import Config
 

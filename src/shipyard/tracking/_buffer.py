@@ -129,6 +129,16 @@ class MetricBuffer:
         self._warned = False
         self._raise_error()
 
+    def discard_pending(self, run_id: str) -> int:
+        """Drop the points of a run that still wait (they could not be written and the run
+        is ending), counting them as dropped; returns how many."""
+        with self._lock:
+            dropped = self._pending.pop(run_id, [])
+            self._count -= len(dropped)
+            if dropped:
+                self._dropped[run_id] = self._dropped.get(run_id, 0) + len(dropped)
+        return len(dropped)
+
     def discard(self, run_id: str) -> int:
         """Drop what waits for a run (used when the run is deleted); returns how many."""
         with self._lock:

@@ -273,10 +273,20 @@ class Client:
 
         A run some of whose points could not be stored counts them in its
         ``shipyard.metrics.dropped`` tag; ``reason`` (why someone other than the code ended
-        it, e.g. a signal) goes in ``shipyard.end_reason``.
+        it, e.g. a signal) goes in ``shipyard.end_reason``. When the store fails to take the
+        buffered points (a full disk, a database gone), a run that was to end FINISHED ends
+        FAILED instead, with that reason, and the error is raised: a FINISHED run has every
+        point it logged.
         """
+        lost = 0
         try:
             self.flush(run_id)
+        except Exception as exc:
+            lost = self._buffer.discard_pending(run_id) if self._buffer is not None else 0
+            if lost and status == RunStatus.FINISHED:
+                status = RunStatus.FAILED
+                reason = reason or f"{lost} buffered metric points could not be written: {exc}"
+            raise
         finally:
             with self._owned_lock:
                 self._owned.pop(run_id, None)

@@ -1,0 +1,263 @@
+"""Fixtures of the fault tests: an S3 endpoint that fails on purpose, stores on servers the
+test may stop (``restartable_postgres`` and ``restartable_redis`` come from
+tests/support/services.py), and a child process whose files cannot grow (a full disk).
+
+The faulty S3 endpoint is a small HTTP proxy in a thread in front of the moto server: for a
+seeded share of requests it answers ``500 InternalError`` (as S3 does under load) or holds the
+request longer than the client's read timeout before answering, and forwards the rest.
+"""
+
+from __future__ import annotations
+
+import http.client
+import http.server
+import random
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.services import S3Endpoint
+
+_S3_ERROR = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code>'
+    b"<Message>We encountered an internal error. Please try again.</Message></Error>"
+)
+#: Hop-by-hop headers a proxy does not forward.
+_HOP_HEADERS = frozenset({"connection", "keep-alive", "transfer-encoding", "proxy-connection"})
+
+
+@dataclass
+class FaultyS3:
+    """A proxy to the test S3 server that fails a share of requests; set the shares at will.
+
+    ``error_share`` of requests get a 500, ``stall_share`` are held ``stall_seconds`` before
+    they are forwarded (longer than the client's read timeout: the client gives up first).
+    ``down`` answers every request with a 500. ``plan`` lists the fates of the next requests
+    (``"error"``, ``"stall"`` or ``"forward"``), used before the shares. Counters say what was
+    done.
+    """
+
+    endpoint_url: str
+    error_share: float = 0.0
+    stall_share: float = 0.0
+    stall_seconds: float = 3.0
+    down: bool = False
+    plan: list[str] = field(default_factory=list)
+    requests: int = 0
+    errors: int = 0
+    stalls: int = 0
+    rng: random.Random = field(default_factory=lambda: random.Random(14))
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def fate(self) -> str:
+        """What to do with the next request: ``"error"``, ``"stall"`` or ``"forward"``."""
+        with self.lock:
+            self.requests += 1
+            if self.down:
+                fate = "error"
+            elif self.plan:
+                fate = self.plan.pop(0)
+            else:
+                draw = self.rng.random()
+                shares = (("error", self.error_share), ("stall", self.stall_share))
+                fate = "forward"
+                for name, share in shares:
+                    if draw < share:
+                        fate = name
+                        break
+                    draw -= share
+            self.errors += fate == "error"
+            self.stalls += fate == "stall"
+            return fate
+
+    def settings_env(self, endpoint: S3Endpoint) -> dict[str, str]:
+        """The environment a Shipyard process needs to use this endpoint."""
+        return {
+            "AWS_ACCESS_KEY_ID": endpoint.access_key,
+            "AWS_SECRET_ACCESS_KEY": endpoint.secret_key,
+            "AWS_DEFAULT_REGION": endpoint.region,
+            "SHIPYARD_S3_ENDPOINT_URL": self.endpoint_url,
+        }
+
+
+def _proxy_handler(target: tuple[str, int], faults: FaultyS3) -> type[Any]:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet
+            return
+
+        def _relay(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            fate = faults.fate()
+            if fate == "error":
+                self._answer(500, _S3_ERROR, {"Content-Type": "application/xml"})
+                return
+            if fate == "stall":
+                time.sleep(faults.stall_seconds)
+            upstream = http.client.HTTPConnection(*target, timeout=30)
+            try:
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_HEADERS}
+                upstream.request(self.command, self.path, body=body, headers=headers)
+                answer = upstream.getresponse()
+                data = answer.read()
+                passed = {
+                    k: v
+                    for k, v in answer.getheaders()
+                    if k.lower() not in _HOP_HEADERS and k.lower() != "content-length"
+                }
+                size = answer.getheader("Content-Length") if self.command == "HEAD" else None
+                self._answer(answer.status, data, passed, size)
+            finally:
+                upstream.close()
+
+        def _answer(
+            self, status: int, data: bytes, headers: dict[str, str], size: str | None = None
+        ) -> None:
+            """Send an answer; ``size`` is a HEAD answer's length of the body it describes."""
+            try:
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", size or str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up: a timeout
+                self.close_connection = True
+
+        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _relay  # noqa: N815 (http.server names)
+
+    return Handler
+
+
+@pytest.fixture
+def faulty_s3(s3_endpoint: S3Endpoint) -> Iterator[FaultyS3]:
+    """A fault-injecting proxy to the session's S3 server (no faults until the test sets
+    them); stopped after the test."""
+    host, port = s3_endpoint.endpoint_url.removeprefix("http://").split(":")
+    faults = FaultyS3("")
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), _proxy_handler((host, int(port)), faults)
+    )
+    server.daemon_threads = True
+    faults.endpoint_url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, name="faulty-s3", daemon=True)
+    thread.start()
+    try:
+        yield faults
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a child process ended: its exit code and what it printed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _run_capped(script: Path, limit_bytes: int, env: dict[str, str], *args: str) -> Outcome:
+    """Run ``script`` in a child Python whose files cannot grow past ``limit_bytes``
+    (``RLIMIT_FSIZE``: every write past it fails with EFBIG, as on a full disk; the signal
+    that would kill the process instead is ignored)."""
+    prelude = (
+        "import resource, runpy, signal, sys; "
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+        f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit_bytes}, {limit_bytes})); "
+        "sys.argv = sys.argv[1:]; "
+        "runpy.run_path(sys.argv[0], run_name='__main__')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", prelude, str(script), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    return Outcome(done.returncode, done.stdout, done.stderr)
+
+
+@pytest.fixture(scope="session")
+def run_capped() -> Any:
+    """Runs a script in a child process whose files cannot grow past a size (a full disk):
+    ``run_capped(script, limit_bytes, env, *args) -> Outcome``."""
+    return _run_capped
+
+
+@dataclass
+class LoggingLoad:
+    """A thread logging to one run as a training loop does, until stopped.
+
+    Each step logs ``loss`` through the metric buffer (the background flush retries what it
+    could not write) and, synchronously, one ``log_batch`` of metric ``acc`` with param
+    ``p<step>`` (one transaction: both or neither). ``errors`` holds what the calls raised;
+    ``returned`` the steps whose ``log_batch`` returned normally.
+    """
+
+    client: Any
+    run_id: str
+    steps: int = 0
+    errors: list[Exception] = field(default_factory=list)
+    returned: list[int] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            step = self.steps
+            try:
+                self.client.log_metric(self.run_id, "loss", 1.0 / (step + 1), step=step)
+            except Exception as exc:
+                self.errors.append(exc)
+            try:
+                self.client.log_batch(
+                    self.run_id, metrics=[("acc", step / 1e6, step)], params={f"p{step}": step}
+                )
+                self.returned.append(step)
+            except Exception as exc:
+                self.errors.append(exc)
+                time.sleep(0.05)
+            self.steps += 1
+            time.sleep(0.005)
+
+    def start(self) -> LoggingLoad:
+        """Start logging in a background thread."""
+        self._thread = threading.Thread(target=self._loop, name="logging-load", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop after the current step and wait for the thread."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(120)
+
+
+@pytest.fixture
+def logging_load() -> Any:
+    """Starts a :class:`LoggingLoad` on a tracking Client and run: ``logging_load(client,
+    run_id)``; the test stops it."""
+    loads: list[LoggingLoad] = []
+
+    def start(client: Any, run_id: str) -> LoggingLoad:
+        load = LoggingLoad(client, run_id).start()
+        loads.append(load)
+        return load
+
+    yield start
+    for load in loads:
+        load.stop()

@@ -1,0 +1,116 @@
+"""The Redis online store down: materialization and online lookups raise a ServiceUnavailable
+naming Redis, the model server's feature lookups answer 503 (not 500), and everything works
+again once Redis is back (Redis here keeps nothing across a restart: materializing again
+refills it, which also proves a failed materialization recorded no progress)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+import shipyard
+from shipyard import features as fs
+from shipyard.config import load_settings
+from shipyard.errors import ServiceUnavailable
+from shipyard.serving import FEATURE_SERVICE_KEY, ServingConfig
+from shipyard.serving._background import BackgroundServer
+from shipyard.tracking import _fluent
+from tests.support.services import RestartableServer
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+def on_redis(restartable_redis: RestartableServer, tmp_path: Path) -> Iterator[pd.DataFrame]:
+    """The module-level API on a SQLite home whose online store is ``restartable_redis``,
+    with a feature view ``stats`` (keyed by ``user_id``) and service ``scoring`` defined;
+    yields the source rows. Redis runs again after the test."""
+    now = pd.Timestamp.now(tz="UTC").floor("s")
+    events = pd.DataFrame(
+        {
+            "user_id": [1, 2, 3, 4],
+            "event_timestamp": [now - pd.Timedelta(hours=1)] * 4,
+            "clicks": np.array([1, 5, 9, 2], dtype="int64"),
+            "spend": [10.0, 80.0, 30.0, 5.0],
+        }
+    )
+    events.to_parquet(tmp_path / "stats.parquet")
+    settings = load_settings(
+        home=tmp_path / ".shipyard",
+        online_store=restartable_redis.url,
+        project=f"p{uuid.uuid4().hex}",
+        sync_logging=True,
+    )
+    client = _fluent.configure(settings)
+    user = fs.Entity("user", join_keys=["user_id"])
+    stats = fs.FeatureView(
+        "stats",
+        entities=[user],
+        source=fs.FileSource(str(tmp_path / "stats.parquet")),
+        schema=[fs.Field("clicks", "int64"), fs.Field("spend", "float64")],
+        ttl=timedelta(days=1),
+    )
+    fs.apply([user, stats, fs.FeatureService("scoring", [stats])])
+    yield events
+    restartable_redis.start()
+    fs.close_online_stores()
+    client.close()
+    _fluent._default = None
+
+
+def _names_redis(error: ServiceUnavailable, server: RestartableServer) -> None:
+    assert "Redis online store" in error.message and server.url in error.message, error.message
+
+
+def test_materialize_and_lookups_fail_clearly_then_recover(
+    restartable_redis: RestartableServer, on_redis: pd.DataFrame
+) -> None:
+    restartable_redis.stop()
+    with pytest.raises(ServiceUnavailable) as writing:
+        fs.materialize()
+    _names_redis(writing.value, restartable_redis)
+    with pytest.raises(ServiceUnavailable) as reading:
+        fs.get_online_features([{"user_id": 1}], "scoring")
+    _names_redis(reading.value, restartable_redis)
+    with pytest.raises(ServiceUnavailable):
+        fs.materialize_incremental()
+    restartable_redis.start()
+    # the failed runs recorded no progress: incremental materialization writes every row
+    (done,) = fs.materialize_incremental()
+    assert done.rows == 4
+    got = fs.get_online_features([{"user_id": 3}, {"user_id": 1}], "scoring")
+    assert got.values == {"clicks": [9, 1], "spend": [30.0, 10.0]}
+
+
+def test_model_server_feature_lookups_answer_503_while_redis_is_down(
+    restartable_redis: RestartableServer, on_redis: pd.DataFrame
+) -> None:
+    fs.materialize()
+    X, y = on_redis[["clicks", "spend"]], [0, 1, 1, 0]
+    model = LogisticRegression().fit(X, y)
+    version = shipyard.register_model(
+        model, "clicky", input_example=X.head(2), tags={FEATURE_SERVICE_KEY: "scoring"}
+    )
+    shipyard.set_alias("clicky", "champion", version.version)
+    request: dict[str, Any] = {"json": [{"user_id": 3}, {"user_id": 1}], "timeout": 60}
+    config = ServingConfig(log_flush_seconds=0.1, poll_seconds=0)
+    with BackgroundServer("clicky@champion", config).start() as server:
+        assert httpx.post(f"{server.url}/predict", **request).status_code == 200
+        restartable_redis.stop()
+        down = httpx.post(f"{server.url}/predict", **request)
+        restartable_redis.start()
+        fs.materialize()
+        up = httpx.post(f"{server.url}/predict", **request)
+    assert down.status_code == 503, down.text
+    assert down.json()["code"] == "unavailable" and "Redis" in down.json()["message"]
+    assert up.status_code == 200, up.text
+    assert [int(p) for p in up.json()["predictions"]] == model.predict(X.iloc[[2, 0]]).tolist()
