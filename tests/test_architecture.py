@@ -169,10 +169,12 @@ TESTS = ROOT / "tests"
 
 
 def test_each_test_folder_is_named_for_the_package_it_tests() -> None:
-    """tests/<area>/ mirrors src/shipyard/<area>/; ``support`` holds the shared plugins."""
+    """tests/<area>/ mirrors src/shipyard/<area>/; ``support`` holds the shared plugins and
+    ``faults`` the proofs that cross every area (a database, object store or disk failing
+    under the whole stack, docs/reliability.md)."""
     folders = {p.name for p in TESTS.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))}
     packages = {p.parent.name for p in SOURCE.glob("*/__init__.py")}
-    assert folders - {"support"} <= packages
+    assert folders - {"support", "faults"} <= packages
 
 
 def imports_of_test_modules(tests: Path = TESTS) -> list[str]:

@@ -19,6 +19,7 @@ from shipyard.client import LocalStore, RestStore, now_ms
 from shipyard.config import Settings, load_settings
 from shipyard.entities import (
     ArtifactInfo,
+    Deployment,
     FeatureObject,
     LineageEdge,
     LineageNode,
@@ -112,6 +113,8 @@ def _fresh(store: LocalStore, caller: str, tmp: Path) -> Fixture:
     fixture = Fixture(exp.id, exp.name, run.id, own, victim, _fresh_model(store, exp.name))
     fixture.seeds.update(_seed_data_and_pipelines(store, tmp))
     fixture.seeds["model_version_id"] = store.get_model_version(fixture.model, 1).id
+    deployment = Deployment(uuid.uuid4().hex, fixture.model, f"{fixture.model}/1", 1)
+    fixture.seeds["deployment"] = store.put_deployment(deployment).id
     return fixture
 
 
@@ -591,6 +594,54 @@ ENDPOINTS += [
     ),
     Endpoint(
         "GET", "/monitors/{name}/runs", "viewer", lambda f: f"/monitors/{f.seeds['monitor']}/runs"
+    ),
+    Endpoint(
+        "PUT",
+        "/deployments/{deployment_id}",
+        "editor",
+        lambda f: f"/deployments/{f.seeds['deployment']}",
+        lambda f: {
+            "id": f.seeds["deployment"],
+            "model": f.model,
+            "reference": f"{f.model}/1",
+            "version": 1,
+        },
+    ),
+    Endpoint("GET", "/deployments", "any", lambda f: "/deployments"),
+    Endpoint(
+        "GET",
+        "/deployments/{deployment_id}",
+        "viewer",
+        lambda f: f"/deployments/{f.seeds['deployment']}",
+    ),
+    Endpoint(
+        "GET",
+        "/deployments/{deployment_id}/events",
+        "viewer",
+        lambda f: f"/deployments/{f.seeds['deployment']}/events",
+    ),
+    Endpoint(
+        "POST",
+        "/deployments/{deployment_id}/heartbeat",
+        "editor",
+        lambda f: f"/deployments/{f.seeds['deployment']}/heartbeat",
+    ),
+    Endpoint(
+        "POST",
+        "/deployments/{deployment_id}/stop",
+        "editor",
+        lambda f: f"/deployments/{f.seeds['deployment']}/stop",
+    ),
+    # the scheduler's lease spans every project
+    Endpoint(
+        "POST",
+        "/leases/{name}",
+        "admin*",
+        lambda f: "/leases/scheduler",
+        lambda f: {"holder": f"host-{f.run_id[:8]}", "ttl_seconds": 60},
+    ),
+    Endpoint(
+        "DELETE", "/leases/{name}", "admin*", lambda f: f"/leases/scheduler?holder=h-{f.run_id[:8]}"
     ),
 ]
 

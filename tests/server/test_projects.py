@@ -472,7 +472,7 @@ def _cases(world: Projects) -> dict[str, Case]:
         n["schedule"],
         n["monitor"],
     )
-    dataset = n["dataset"]
+    dataset, deployed = n["dataset"], ids["deployment"]
     content_hash = world.store.get_dataset_version_by_id(ids["dataset_version"]).content_hash
     token = next(t.id for t in world.store.list_tokens("owner"))
     step_run = StepRun("", "", "b", "pkg.mod:b", "FINISHED", end_time=3).to_dict()
@@ -623,6 +623,21 @@ def _cases(world: Projects) -> dict[str, Case]:
         "POST /api/v1/monitors/{name}/runs": Case(R, f"/api/v1/monitors/{monitor}/runs", {
             **MonitorRun(uuid.uuid4().hex, monitor, 1, 2, 0, 1, 1, "ok").to_dict()}),
         "GET /api/v1/monitors/{name}/runs": Case(R, f"/api/v1/monitors/{monitor}/runs"),
+        # deployments: another project's model server is neither read nor written
+        "PUT /api/v1/deployments/{deployment_id}": Case(R, f"/api/v1/deployments/{deployed}", {
+            "id": deployed, "model": model, "reference": f"{model}@champion", "version": 1}),
+        "GET /api/v1/deployments": Case(L, "/api/v1/deployments"),
+        "GET /api/v1/deployments/{deployment_id}": Case(R, f"/api/v1/deployments/{deployed}"),
+        "GET /api/v1/deployments/{deployment_id}/events": Case(
+            R, f"/api/v1/deployments/{deployed}/events"),
+        "POST /api/v1/deployments/{deployment_id}/heartbeat": Case(
+            R, f"/api/v1/deployments/{deployed}/heartbeat"),
+        "POST /api/v1/deployments/{deployment_id}/stop": Case(
+            R, f"/api/v1/deployments/{deployed}/stop"),
+        # the scheduler's lease spans every project: only a maintainer of '*' takes it
+        "POST /api/v1/leases/{name}": Case(
+            R, "/api/v1/leases/scheduler", {"holder": "fraud-host", "ttl_seconds": 60}),
+        "DELETE /api/v1/leases/{name}": Case(R, "/api/v1/leases/scheduler?holder=fraud-host"),
     }
     # fmt: on
 
