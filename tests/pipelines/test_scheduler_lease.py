@@ -57,7 +57,7 @@ def test_a_bad_lease_request_is_refused_naming_the_field(
 
 _SCHEDULER = textwrap.dedent(
     """
-    import sys, time
+    import logging, sys, time
     from shipyard.client import LocalStore
     from shipyard.config import load_settings
     from shipyard.pipelines import Scheduler
@@ -73,17 +73,21 @@ _SCHEDULER = textwrap.dedent(
             store.update_pipeline_run(run.id, status="FINISHED", end_time=run.start_time)
             return Handle()
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     store = LocalStore(load_settings())
     lease = float(sys.argv[2]) or None
     scheduler = Scheduler(store, launcher=Launcher(), lease_seconds=lease)
     end = time.monotonic() + float(sys.argv[3])
+    enough = int(sys.argv[5])  # stop early once this many runs were started (0: never)
+    started = 0
     try:
-        while time.monotonic() < end:
-            scheduler.tick()
+        while time.monotonic() < end and not (enough and started >= enough):
+            started += len(scheduler.tick())
             time.sleep(0.05)
     finally:
         if sys.argv[4] == "release":
             scheduler.close()
+            print("released the lease", flush=True)
     """
 )
 
@@ -106,25 +110,31 @@ def test_two_scheduler_processes_never_start_one_run_twice(
     }
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
 
-    def start(log: Path, seconds: str, end: str) -> subprocess.Popen[str]:
-        command = [sys.executable, str(script), str(log), "30", seconds, end]
+    def start(log: Path, seconds: str, end: str, enough: str) -> subprocess.Popen[str]:
+        command = [sys.executable, str(script), str(log), "30", seconds, end, enough]
         return subprocess.Popen(
             command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
 
-    first = start(logs[0], "15", "release")  # a: active, gives up the lease after 15 s
+    first = start(logs[0], "15", "release", "0")  # a: active, gives up the lease after 15 s
     deadline = time.monotonic() + 180
     while not logs[0].exists() and first.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
     assert logs[0].exists(), "the first scheduler never started a run"
-    second = start(logs[1], "40", "keep")  # b: stands by, then takes over
+    # b: stands by, then takes over; it stops once it has started 5 runs (or after 120 s:
+    # long enough to outlast the lease's 30 s even if the release were lost under load)
+    second = start(logs[1], "120", "keep", "5")
+    outputs = []
     for process in (first, second):
         output, _ = process.communicate(timeout=240)
         assert process.returncode == 0, output
+        outputs.append(output)
     launched = [log.read_text().split() if log.exists() else [] for log in logs]
     every = launched[0] + launched[1]
     assert every and len(every) == len(set(every))  # no run started twice
-    assert launched[0] and launched[1]  # b stood by, then took over when a released
+    assert "released the lease" in outputs[0], outputs[0][-2000:]
+    # b stood by, then took over when a released
+    assert launched[0] and launched[1], "\n".join(o[-2000:] for o in outputs)
     started = store.list_pipeline_runs(
         schedule="minutely",
         statuses=[PipelineRunStatus.FINISHED],
