@@ -21,6 +21,7 @@ import shipyard
 from shipyard.cli import app
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.monitoring import (
+    DriftOptions,
     create_monitor,
     gauges_text,
     log_labels,
@@ -209,3 +210,36 @@ def test_cli(train: Any, traffic: Any, sqlite_sdk: Client, tmp_path: Path) -> No
     assert "shipyard_monitor_alert_firing" in gauges.output
     bad = runner.invoke(app, ["monitor", "run", "nope"])
     assert bad.exit_code == 1 and "no monitor named 'nope'" in bad.output
+
+
+def test_a_monitor_scores_with_every_drift_option_it_was_given(
+    train: Any, traffic: Any, sqlite_sdk: Client, frozen_clock: Any
+) -> None:
+    now = frozen_clock.at_utc(2024, 3, 2, 12, 0)
+    model = train(sqlite_sdk)
+    create_monitor("default", "churn@champion")
+    create_monitor("loose", "churn@champion", options=DriftOptions(share_threshold=0.99, seed=7))
+    create_monitor("keywords", "churn@champion", share_threshold=0.99)
+    traffic(sqlite_sdk, model, now - HOUR + 10, 15.0, seed=12)  # one column shifted
+    frozen_clock.advance(1_000)
+    verdicts = {}
+    for name in ("default", "loose", "keywords"):
+        run = run_monitor(name, now=now)
+        assert run.status == "ok", run.error
+        assert run.result["drift"]["drifted_columns"] == ["age"]
+        verdicts[name] = run.result["drift"]["drifted"]
+    # one drifted column of two reaches the default share of 0.5, not the monitors' 0.99
+    assert verdicts == {"default": True, "loose": False, "keywords": False}
+
+
+def test_bad_drift_options_for_a_monitor_are_refused_and_nothing_is_stored(
+    train: Any, sqlite_sdk: Client
+) -> None:
+    train(sqlite_sdk)
+    with pytest.raises(InvalidArgument) as caught:
+        create_monitor("bad", "churn@champion", alpha=1.5)
+    assert caught.value.field == "alpha"
+    with pytest.raises(TypeError, match="share_treshold"):
+        create_monitor("bad", "churn@champion", share_treshold=0.2)
+    with pytest.raises(NotFound):
+        monitor_history("bad")

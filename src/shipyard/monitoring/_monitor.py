@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from shipyard.client import Store
@@ -44,13 +44,10 @@ def create_monitor(
     alerts: Sequence[str] = (),
     channels: Sequence[dict[str, Any]] = (),
     reference: str | None = None,
-    columns: Sequence[str] | None = None,
-    alpha: float = 0.05,
-    importances: dict[str, float] | None = None,
-    tests: Mapping[str, Sequence[str]] | None = None,
-    thresholds: Mapping[str, float] | None = None,
+    options: DriftOptions | None = None,
     target: str | None = None,
     store: Store | None = None,
+    **keywords: Any,
 ) -> Monitor:
     """Create (or replace) a monitor on ``model``. Unknown tests or columns, bad rules,
     channels or schedules are refused here, naming the valid ones, and nothing is stored.
@@ -65,16 +62,18 @@ def create_monitor(
         channels: Where alerts go: ``{"type": "log"}`` or ``{"type": "webhook", "url": ...}``.
         reference: A dataset version (``"churn-train@3"``) to profile now instead of the
             model version's training data (found through lineage at the first run).
-        columns: The input columns to watch (default: every input of the model).
-        alpha: The level of the p-value tests.
-        importances: Weights of the columns in the share of drifted columns.
-        tests: The tests of a column (``{"age": ["psi"]}``).
-        thresholds: A test's threshold for every column (``{"psi": 0.25}``) or for one
-            (``{"age.psi": 0.3}``, which wins).
+        options: How each run scores drift (:class:`DriftOptions`: the input columns to
+            watch, default every input of the model; their tests, ``{"age": ["psi"]}``;
+            thresholds for every column, ``{"psi": 0.25}``, or one, ``{"age.psi": 0.3}``,
+            which wins; alpha; importances).
         target: The training data's label column, for target drift (default: the one
             training column that is not a model input).
         store: The store to keep it in (default: the current client's).
+        **keywords: Fields of :class:`DriftOptions` given one by one
+            (``create_monitor(..., alpha=0.01)``), replacing those of ``options``.
     """
+    drift = DriftOptions.merged(options, keywords)
+    columns = drift.columns
     store = store or _client()[0]
     window_ms(window)
     for rule in alerts:
@@ -95,15 +94,12 @@ def create_monitor(
         wanted = columns or _model_inputs(store, model, reference)
         profile = fit_reference(reference, columns=wanted, store=store)
     known = list(profile.columns) if profile is not None else _known_columns(store, model)
-    drift = DriftOptions(
-        columns=columns, tests=tests, thresholds=thresholds, alpha=alpha, importances=importances
-    )
-    options = monitor_options(drift, target=target, known=known)
-    if profile is not None and options.get("tests"):
-        chosen_tests(profile, list(options["tests"]), options["tests"])
+    stored = monitor_options(drift, target=target, known=known)
+    if profile is not None and stored.get("tests"):
+        chosen_tests(profile, list(stored["tests"]), stored["tests"])
     digest = profile.digest if profile is not None else ""
     return store.put_monitor(
-        Monitor(name, model, window, schedule, list(alerts), clean_channels, digest, options),
+        Monitor(name, model, window, schedule, list(alerts), clean_channels, digest, stored),
         project=_client()[1].project,
     )
 

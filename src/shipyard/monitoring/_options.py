@@ -172,7 +172,15 @@ def monitor_options(
     ):
         if value:
             options[key] = value
+    defaults = DriftOptions()
+    for key in _SCALARS:  # kept only when changed, so older monitors read the same
+        if getattr(drift, key) != getattr(defaults, key):
+            options[key] = getattr(drift, key)
     return options
+
+
+#: The scalar fields of :class:`DriftOptions` a monitor keeps besides alpha.
+_SCALARS = ("share_threshold", "chunk_rows", "sample_size", "seed")
 
 
 def stored_drift_options(
@@ -187,6 +195,7 @@ def stored_drift_options(
         thresholds=common,
         alpha=float(stored.get("alpha", 0.05)),
         importances=stored.get("importances"),
+        **{key: stored[key] for key in _SCALARS if key in stored},
     )
     return options, per_column
 
