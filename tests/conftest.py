@@ -25,6 +25,7 @@ from shipyard.tracking import Client, _fluent
 from shipyard.tracking._run import active_stack
 
 pytest_plugins = [
+    "tests.support.bytecode",
     "tests.support.threads",
     "tests.support.services",
     "tests.support.server",

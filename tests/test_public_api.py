@@ -410,11 +410,13 @@ def test_errors_round_trip_through_their_code() -> None:
     assert isinstance(nf, errors.NotFound) and nf.field == "run_id" and nf.http_status == 404
 
 
-def test_import_shipyard_is_lazy() -> None:
-    """`import shipyard` must not pull in pandas, SQLAlchemy or scikit-learn."""
+@pytest.mark.parametrize("module", ["shipyard", "shipyard.registry", "shipyard.serving"])
+def test_import_is_lazy(module: str) -> None:
+    """`import shipyard` (and the registry's and serving's packages) must not pull in
+    pandas, SQLAlchemy or scikit-learn: their names load what they need on first use."""
     code = (
-        "import sys, shipyard; heavy = [m for m in ('pandas', 'sqlalchemy', 'sklearn', 'numpy') "
+        f"import sys, {module}; heavy = [m for m in ('pandas', 'sqlalchemy', 'sklearn', 'numpy') "
         "if m in sys.modules]; print(','.join(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    assert out.stdout.strip() == "", f"import {module} loads {out.stdout.strip()}"

@@ -97,11 +97,16 @@ def test_the_build_context_installs_offline_into_a_fresh_venv(
     for name in sorted(_closure(requirements) - {"shipyard"}):
         installed_wheel(name, wheelhouse)
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    # This environment's pip installs into the new one (--python): the same install, without
+    # bootstrapping a pip into the venv first; --no-compile leaves bytecode to first import.
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=300
+    )
     install = subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index",
-         "--disable-pip-version-check", "--find-links", str(context / "wheels"),
-         "--find-links", str(wheelhouse), "-r", str(context / "requirements.txt")],
+        [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
+         "-q", "--no-index", "--no-compile", "--disable-pip-version-check",
+         "--find-links", str(context / "wheels"), "--find-links", str(wheelhouse),
+         "-r", str(context / "requirements.txt")],
         capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert install.returncode == 0, install.stderr

@@ -59,6 +59,20 @@ def test_help_and_version_load_nothing_more_than_the_import(argv: list[str]) -> 
     assert not {m for m in loaded if m.startswith(("shipyard.store", "shipyard.client"))}
 
 
+@pytest.mark.parametrize("argv", [["version"], ["--version"]])
+def test_the_script_prints_the_version_without_parsing_options(argv: list[str]) -> None:
+    """The entry point answers ``shipyard version`` before Typer's option coercion, which
+    would import pydantic."""
+    probe = (
+        f"import sys\nsys.argv = ['shipyard', *{argv!r}]\nimport shipyard.cli\n"
+        "shipyard.cli.main()\nprint('pydantic' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.split()
+    assert out == [shipyard.__version__, "False"]
+
+
 def test_a_read_command_loads_the_store_but_no_dataframe_or_server_library(
     sqlite_sdk: Client,
 ) -> None:

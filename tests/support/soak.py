@@ -1,7 +1,7 @@
 """Pytest plugin for the serving soak: the ``serving_soak`` fixture (bench/serving_soak.py,
 which the suite runs on a short clock), and the soak's summary line, printed at the end of
 the session (also under pytest-xdist, where it travels back from the worker as a user
-property of the report)."""
+property of the report). It also orders the session: the soak first, then slow tests."""
 
 from __future__ import annotations
 
@@ -50,7 +50,13 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run soak tests first: under pytest-xdist a worker takes them at the start and the
-    other tests share the remaining workers meanwhile, instead of the load trailing the
-    whole session."""
-    items.sort(key=lambda item: item.get_closest_marker("soak") is None)
+    """Run soak tests first, then the other slow ones: under pytest-xdist the workers take
+    the long tests at the start and share the short ones at the end, instead of one worker
+    finishing a minute-long test while the other has nothing left (longest first balances
+    best). The sort is stable: within each kind, the collection order."""
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("soak") is None,
+            item.get_closest_marker("slow") is None,
+        )
+    )

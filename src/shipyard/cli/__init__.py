@@ -6,6 +6,8 @@ it needs (pandas, SQLAlchemy, FastAPI ...) when it runs, so `shipyard --help` is
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from shipyard.cli import (
@@ -59,11 +61,15 @@ for _command in (_serving.serve, _serving.predict, _serving.build):
 _help.one_line_summaries(app)
 
 
+def _echo_version() -> None:
+    import shipyard
+
+    typer.echo(shipyard.__version__)
+
+
 def _print_version(value: bool) -> None:
     if value:
-        import shipyard
-
-        typer.echo(shipyard.__version__)
+        _echo_version()
         raise typer.Exit()
 
 
@@ -83,13 +89,20 @@ def _root(
 @app.command()
 def version() -> None:
     """Print the Shipyard version."""
-    import shipyard
+    _echo_version()
 
-    typer.echo(shipyard.__version__)
+
+#: Command lines answered before Typer parses anything: the usual check that Shipyard is
+#: installed. Typer's parsing coerces every option through pydantic, whose import is about
+#: a third of the start-up of ``shipyard version``.
+_VERSION_ARGV = (["version"], ["--version"])
 
 
 def main() -> None:
     """Entry point of the `shipyard` script."""
+    if sys.argv[1:] in _VERSION_ARGV:
+        _echo_version()
+        return
     app()
 
 

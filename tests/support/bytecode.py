@@ -1,0 +1,37 @@
+"""Compiled bytecode kept for the suite's processes where the machine turns it off.
+
+Some machines (this project's shared ones among them) set ``PYTHONDONTWRITEBYTECODE``, under
+which every Python process compiles every module it imports from source: pandas,
+scikit-learn, FastAPI and SQLAlchemy then take 2-3x their usual import time (about 10 CPU
+seconds instead of 4). The suite starts hundreds of Python processes (the xdist workers,
+model servers and their workers, CLI and crash-harness children, process-pool workers), so
+recompiling in each cost minutes of the run.
+
+Under that setting, this plugin has the test process and every process it starts (they
+inherit the environment) write and read bytecode under ``.pytest_cache/pycache`` in the
+repository (``PYTHONPYCACHEPREFIX``), outside the source folders: no ``__pycache__`` appears
+beside the sources, which is what the setting is there for. Without the setting, nothing
+changes (bytecode is cached where Python normally caches it). A ``PYTHONPYCACHEPREFIX`` the
+user set is kept.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before the xdist workers start: cache bytecode for them and their children."""
+    if not os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        return
+    prefix = os.environ.get("PYTHONPYCACHEPREFIX") or str(
+        config.rootpath / ".pytest_cache" / "pycache"
+    )
+    os.environ["PYTHONPYCACHEPREFIX"] = prefix
+    del os.environ["PYTHONDONTWRITEBYTECODE"]
+    # This process too, for what it imports from now on (collection imports most of it).
+    sys.pycache_prefix = prefix
+    sys.dont_write_bytecode = False
