@@ -265,6 +265,7 @@ class _Run:
             ),
             resources=node.step.options.resources,
             fn=node.step.fn,
+            contracts=node.step.contracts(),
         )
         self.recorded[name] = {"cache_key": key, "inputs": stored_inputs, "params": node.params}
 
@@ -362,7 +363,11 @@ class _Run:
             self.event(name, "RETRYING", attempt=self.attempts[name], delay=delay)
             return
         del self.pending_tasks[name]
-        self.fail(name, outcome.error, end_time=outcome.end_time or now_ms(), logs=logs)
+        # what the failed step consumed stays in lineage (a contract failure names its data)
+        consumed = self.edges(name, task.inputs, [], produced=False)
+        self.fail(
+            name, outcome.error, end_time=outcome.end_time or now_ms(), logs=logs, lineage=consumed
+        )
 
     def fail(self, name: str, error: str, **record: Any) -> None:
         """Step ``name`` failed for good: record it (with ``record``'s fields) and skip
