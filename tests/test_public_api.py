@@ -141,6 +141,7 @@ PINNED = {
         "StepTask",
         "SubprocessLauncher",
         "airflow_dag",
+        "cache_decision",
         "check_cron",
         "clear_cache",
         "due_times",

@@ -1,10 +1,12 @@
 """Pipelines handed to other orchestrators and their cache managed: the Airflow DAG imports
 in Airflow (in its own virtualenv) with the pipeline's exact task graph and each task runs
 its step through Shipyard; Kubernetes Jobs and CronJobs validate offline; `run-step` runs a
-step with its upstream from the cache; `cache clear` makes the next run compute again."""
+step with its upstream from the cache; `cache clear` makes the next run compute again; each
+step run says why it came from the cache or ran, and `pipelines show` prints it."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -17,6 +19,7 @@ import yaml
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.pipelines import (
     airflow_dag,
+    cache_decision,
     clear_cache,
     kubernetes_jobs,
     schedule,
@@ -176,3 +179,60 @@ def test_cache_clear_makes_the_next_run_compute_again(sqlite_sdk: Client) -> Non
         clear_cache("chain", step="nope")
     with pytest.raises(NotFound):
         clear_cache("no-such-pipeline")
+
+
+_MODULE = """
+from shipyard.pipelines import pipeline, step
+
+def _scale(x: int) -> int:
+    return x * {factor}
+
+@step
+def scaled(n: int) -> int:
+    return _scale(n)
+
+@pipeline(name="reasons")
+def reasons(n: int = 2) -> None:
+    scaled(n)
+"""
+
+
+def test_each_step_run_says_why_it_was_cached_or_ran(
+    tmp_path: Path, sqlite_sdk: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = steps.chain.run(n=4)
+    assert {n: cache_decision(s.logs) for n, s in first.steps.items()} == dict.fromkeys(
+        first.steps, "re-ran: no earlier run of pipeline 'chain' has this step"
+    )
+    again = steps.chain.run(n=4)
+    source = first.steps["source"]
+    assert cache_decision(again.steps["source"].logs) == (
+        f"cached: same code, inputs and params as step run {source.id[:12]} of pipeline run "
+        f"{first.id[:12]}"
+    )
+    changed = steps.chain.run(n=5)
+    why = {n: cache_decision(s.logs) for n, s in changed.steps.items()}
+    assert why["source"] == "re-ran: param 'n' changed (4 -> 5)"
+    assert why["side"] == "re-ran: param 'n' changed (104 -> 105)"
+    assert why["double"] == "re-ran: input 'df' changed (chain.source@1 -> chain.source@2)"
+    off = steps.chain.run(n=5, cache=False)
+    assert cache_decision(off.steps["total"].logs).startswith("re-ran: the cache was off")
+
+    module = tmp_path / "reasons_mod.py"
+    module.write_text(_MODULE.format(factor=2))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    reasons_mod = importlib.import_module("reasons_mod")
+    reasons_mod.reasons.run()
+    module.write_text(_MODULE.format(factor=3))  # a helper of the step changes
+    reasons_mod = importlib.reload(reasons_mod)
+    rerun = reasons_mod.reasons.run()
+    assert cache_decision(rerun.steps["scaled"].logs).startswith("re-ran: code changed since")
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SHIPYARD_HOME": str(sqlite_sdk.settings.home),
+           "COLUMNS": "200"}  # fmt: skip
+    shown = subprocess.run(
+        [sys.executable, "-m", "shipyard", "pipelines", "show", changed.id],
+        cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert "re-ran: param 'n' changed (4 -> 5)" in shown.stdout

@@ -332,6 +332,8 @@ def dag_tree(run: PipelineRun, steps: dict[str, StepRun]) -> Tree:
     A step hangs under the upstream step that comes last in execution order; its other
     upstream steps are listed after it, so a fan-in is drawn once.
     """
+    from shipyard.pipelines import cache_decision
+
     order = [node["name"] for node in run.dag]
     position = {name: i for i, name in enumerate(order)}
     upstream = {node["name"]: node["upstream"] for node in run.dag}
@@ -351,6 +353,9 @@ def dag_tree(run: PipelineRun, steps: dict[str, StepRun]) -> Tree:
             took = fmt_duration(step.duration_ms) if step.duration_ms is not None else ""
             tries = f" after {step.attempts} attempts" if step.attempts > 1 else ""
             text = f"[bold]{text}[/] {_state(step.status, step.cache_hit)} {took}{tries}"
+            why = cache_decision(step.logs)
+            if why:
+                text += f"\n[dim]{safe(why)}[/]"
         others = sorted(upstream[name], key=position.__getitem__)[:-1]
         if others:
             shown = ", ".join(safe(o) for o in others[:6]) + (" ..." if len(others) > 6 else "")

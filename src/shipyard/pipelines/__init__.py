@@ -21,6 +21,7 @@ process-pool and Ray executors.
 
 from shipyard.client import check_cron
 from shipyard.pipelines._cache import clear_cache
+from shipyard.pipelines._cache_reasons import decision as cache_decision
 from shipyard.pipelines._engine import PipelineRunResult, execute, get_run, list_runs, resume_run
 from shipyard.pipelines._executors import (
     Executor,
@@ -69,6 +70,7 @@ __all__ = [
     "StepTask",
     "SubprocessLauncher",
     "airflow_dag",
+    "cache_decision",
     "check_cron",
     "clear_cache",
     "due_times",
