@@ -357,6 +357,7 @@ PINNED = {
         "log_param",
         "log_params",
         "on_run_start",
+        "packages_hash",
         "reap_runs",
         "recorded_environment",
         "runs_to_frame",

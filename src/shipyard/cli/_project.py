@@ -83,8 +83,31 @@ def doctor(
     )
 
 
+def reproduce(
+    ref: str = typer.Argument(..., help="The model version: NAME/VERSION or NAME@ALIAS."),
+    repo: Path = typer.Option(Path("."), "--repo", help="The git repository it was trained from."),
+    as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
+) -> None:
+    """Re-run the pipeline behind a model version at its recorded commit, data and params,
+    and compare the new model's hash and metrics; exit 1 when they differ."""
+    with friendly_errors(), console.status(f"reproducing {safe(ref)}"):
+        found = project.reproduce(ref, repo=repo)
+    if as_json:
+        typer.echo(json.dumps(found.to_dict(), indent=2, default=str))
+    else:
+        verdict = "[green]reproduced[/]" if found.reproduced else "[bold red]differs[/]"
+        console.print(f"{safe(found.model)}: {verdict}")
+        console.print(f"  commit {found.commit[:12] or '-'}, data {', '.join(found.datasets)}")
+        console.print(f"  hash {found.original_hash[:16]} -> {found.new_hash[:16]}")
+        for line in found.differences:
+            console.print(f"  {safe(line)}")
+    if not found.reproduced:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
-    """Add init, check and doctor to the root command."""
+    """Add init, check, doctor and reproduce to the root command."""
     app.command()(init)
     app.command()(check)
     app.command()(doctor)
+    app.command()(reproduce)
