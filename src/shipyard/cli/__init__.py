@@ -22,6 +22,7 @@ from shipyard.cli import (
     _models,
     _monitor,
     _pipelines,
+    _project,
     _runs,
     _serving,
 )
@@ -55,6 +56,7 @@ app.command()(_access.audit)
 app.command()(demo)
 app.command()(server)
 _maintenance.register(app)
+_project.register(app)
 app.command()(info)
 for _command in (_serving.serve, _serving.predict, _serving.build):
     app.command()(_command)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -157,6 +158,96 @@ def run_(
     _summary(result)
 
 
+@app.command("run-step")
+def run_step(
+    target: str = typer.Argument(..., help="module:function, file.py:function or a name."),
+    step: str = typer.Argument(..., help="The step to run."),
+    param: list[str] = ParamOpt,
+    no_cache: bool = typer.Option(False, "--no-cache", help="Run the step again."),
+) -> None:
+    """Run one step of a pipeline, and what it depends on from the cache (as an exported
+    Airflow task does); exit 1 when it fails."""
+    from shipyard.pipelines import execute, upto
+
+    with friendly_errors():
+        pipeline = _pipeline(target)
+        plan = upto(pipeline.build(**_parse_params(param)), step)
+        result = execute(
+            pipeline, plan, executor="inline", cache=not no_cache, raise_on_failure=False,
+            on_event=None,
+        )  # fmt: skip
+    _summary(result)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def export(
+    target: str = typer.Argument(..., help="module:function, file.py:function or a name."),
+    to: str = typer.Option(..., "--to", help="airflow or k8s."),
+    param: list[str] = ParamOpt,
+    output: Path | None = typer.Option(None, "--output", "-o", help="File to write (or stdout)."),
+    image: str = typer.Option("", "--image", help="k8s: the image with the project."),
+    namespace: str | None = typer.Option(None, "--namespace", "-n", help="k8s: namespace."),
+    secret: str | None = typer.Option(
+        None, "--env-secret", help="k8s: a Secret whose keys become the environment."
+    ),
+    cron: str | None = typer.Option(None, "--cron", help="airflow: the DAG's schedule."),
+) -> None:
+    """Write an Airflow DAG (one task per step, run by Shipyard) or Kubernetes Jobs (a
+    CronJob per schedule of the pipeline, else a Job)."""
+    from shipyard.pipelines import airflow_dag, kubernetes_jobs
+
+    with friendly_errors():
+        pipeline = _pipeline(target)
+        params = _parse_params(param)
+        if to == "airflow":
+            text = airflow_dag(pipeline, params, schedule=cron)
+        elif to == "k8s":
+            schedules = existing_client().store.list_schedules()
+            objects = kubernetes_jobs(
+                pipeline, schedules, image=image, namespace=namespace, params=params,
+                env_from_secret=secret,
+            )  # fmt: skip
+            text = _yaml_stream(objects)
+        else:
+            raise InvalidArgument(f"--to must be airflow or k8s, got {to!r}", field="to")
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text)
+        console.print(f"wrote {safe(str(output))}")
+
+
+def _yaml_stream(objects: list[dict[str, Any]]) -> str:
+    """The objects as a YAML stream (as JSON documents, which YAML reads, without PyYAML)."""
+    try:
+        import yaml
+    except ImportError:
+        return "".join(f"---\n{json.dumps(o, indent=2)}\n" for o in objects)
+    return str(yaml.safe_dump_all(objects, sort_keys=False))
+
+
+cache_app = typer.Typer(help="The step cache of a pipeline.", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("clear")
+def cache_clear(
+    pipeline: str = typer.Argument(..., help="The pipeline's name."),
+    step: str | None = typer.Option(None, "--step", help="Only this step's cache."),
+) -> None:
+    """Forget cached step runs, so the next run computes the steps again (the runs and
+    their outputs stay as history)."""
+    from shipyard.pipelines import clear_cache
+
+    with friendly_errors():
+        existing_client()
+        count = clear_cache(pipeline, step)
+    what = f"step {step!r} of {pipeline!r}" if step else f"{pipeline!r}"
+    console.print(f"cleared {count} cached step run(s) of {safe(what)}")
+
+
 def _summary(result: PipelineRunResult) -> None:
     hits = len(result.cache_hits)
     console.print(
@@ -241,6 +332,8 @@ def dag_tree(run: PipelineRun, steps: dict[str, StepRun]) -> Tree:
     A step hangs under the upstream step that comes last in execution order; its other
     upstream steps are listed after it, so a fan-in is drawn once.
     """
+    from shipyard.pipelines import cache_decision
+
     order = [node["name"] for node in run.dag]
     position = {name: i for i, name in enumerate(order)}
     upstream = {node["name"]: node["upstream"] for node in run.dag}
@@ -260,6 +353,9 @@ def dag_tree(run: PipelineRun, steps: dict[str, StepRun]) -> Tree:
             took = fmt_duration(step.duration_ms) if step.duration_ms is not None else ""
             tries = f" after {step.attempts} attempts" if step.attempts > 1 else ""
             text = f"[bold]{text}[/] {_state(step.status, step.cache_hit)} {took}{tries}"
+            why = cache_decision(step.logs)
+            if why:
+                text += f"\n[dim]{safe(why)}[/]"
         others = sorted(upstream[name], key=position.__getitem__)[:-1]
         if others:
             shown = ", ".join(safe(o) for o in others[:6]) + (" ..." if len(others) > 6 else "")

@@ -6,9 +6,13 @@ profile), load any version back as pandas, Arrow or DuckDB, and compare versions
     v = shipyard.data.register("transactions", df)        # -> transactions@1
     df = shipyard.data.load("transactions@latest")
     shipyard.data.diff("transactions@1", "transactions@2")
+
+A contract (a pandera schema) stops bad data before it is stored or used:
+``shipyard.data.register("sales", df, contract=SALES)`` and ``shipyard.data.check(df, SALES)``.
 """
 
 from shipyard.data._api import (
+    CONTRACT_TAG,
     DatasetRef,
     get,
     list_datasets,
@@ -21,6 +25,14 @@ from shipyard.data._api import (
 )
 from shipyard.data._canonical import ROW_GROUP_ROWS, WRITE_OPTIONS, write_canonical
 from shipyard.data._context import consuming, current_actors
+from shipyard.data._contract import (
+    ContractReport,
+    ContractViolation,
+    Failure,
+    as_schema,
+    check,
+    fingerprint,
+)
 from shipyard.data._diff import ColumnChange, DatasetDiff, diff_versions
 from shipyard.entities import Dataset, DatasetVersion
 
@@ -32,16 +44,23 @@ def diff(a: "str | DatasetVersion", b: "str | DatasetVersion") -> DatasetDiff:
 
 
 __all__ = [
+    "CONTRACT_TAG",
     "ROW_GROUP_ROWS",
     "WRITE_OPTIONS",
     "ColumnChange",
+    "ContractReport",
+    "ContractViolation",
     "Dataset",
     "DatasetDiff",
     "DatasetRef",
     "DatasetVersion",
+    "Failure",
+    "as_schema",
+    "check",
     "consuming",
     "current_actors",
     "diff",
+    "fingerprint",
     "get",
     "list_datasets",
     "load",

@@ -12,6 +12,7 @@ from shipyard.artifacts import scratch_dir, sha256_file
 from shipyard.client import Store
 from shipyard.data import _context
 from shipyard.data._canonical import write_canonical
+from shipyard.data._contract import ContractReport
 from shipyard.entities import Dataset, DatasetVersion, LineageNode
 from shipyard.errors import InvalidArgument
 
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
 
 LoadAs = Literal["pandas", "arrow", "duckdb"]
 _LOAD_AS = ("pandas", "arrow", "duckdb")
+#: The tag a contract failure leaves on the active tracking run.
+CONTRACT_TAG = "shipyard.contract.failed"
+_TAG_CHARS = 4000
 _REF = re.compile(r"^(?P<name>[^@]+?)(?:@(?P<version>[^@]*))?$")
 
 
@@ -67,6 +71,7 @@ def register(
     description: str = "",
     store: Store | None = None,
     lineage: bool = True,
+    contract: Any = None,
 ) -> DatasetVersion:
     """Store ``source`` as a version of dataset ``name``.
 
@@ -82,6 +87,8 @@ def register(
         store: The store to write to; by default the configured client's.
         lineage: Record a ``produced`` lineage edge from the active tracking run or
             pipeline step, if any.
+        contract: A pandera DataFrameSchema (or DataFrameModel class) the data must meet;
+            nothing is stored when it does not (see :func:`shipyard.data.check`).
 
     Returns:
         The new version, or the existing one holding the same data.
@@ -91,6 +98,8 @@ def register(
         NotFound: No file, folder or glob match at the path.
         SchemaError: Data that cannot be read or stored as Parquet (duplicate or
             non-text column names, mixed types in a column).
+        ContractViolation: The data broke ``contract``; the report names the column, the
+            check and sample failing rows, and is tagged on the active tracking run.
     """
     from shipyard.client import check_dataset_name
     from shipyard.data._profile import profile_parquet
@@ -100,6 +109,8 @@ def register(
     target = store or _store()
     with scratch_dir("shipyard-data-") as tmp:
         written = write_canonical(source, tmp / "data.parquet")
+        if contract is not None:
+            _check_written(written.path, contract, name)
         digest = sha256_file(written.path).digest
         version = target.find_dataset_version(name, digest)
         if version is None:
@@ -119,6 +130,29 @@ def register(
     if lineage:
         _context.record(target, version.id, "produced")
     return version
+
+
+def _check_written(path: Path, contract: Any, name: str) -> None:
+    """Validate the canonical file about to be stored as ``name`` against ``contract``; on
+    failure, tag the report on the active tracking run (if any) and raise."""
+    import pyarrow.parquet as pq
+
+    from shipyard.data._contract import ContractViolation, check
+
+    try:
+        check(pq.read_table(path).to_pandas(), contract, subject=f"dataset {name!r}")
+    except ContractViolation as exc:
+        _record_violation(exc.report)
+        raise
+
+
+def _record_violation(report: ContractReport) -> None:
+    """Tag a contract failure on the active tracking run, if there is one."""
+    from shipyard.tracking import active_run
+
+    run = active_run()
+    if run is not None:
+        run.set_tags({CONTRACT_TAG: report.summary()[:_TAG_CHARS]})
 
 
 @overload

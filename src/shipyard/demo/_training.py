@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
+import pandera.pandas as pa
 
 from shipyard import data
 from shipyard.demo._data import PATIENT, TARGET
@@ -25,6 +26,21 @@ from shipyard.tracking import get_client, start_run
 
 #: The gates the best model must pass to become @champion.
 DEMO_GATES = ("metrics.val_auc >= champion.metrics.val_auc", "metrics.val_auc > 0.9")
+
+
+#: What the training data must be before it is split: float features and a binary integer
+#: label, nothing missing, both classes present, at least 100 rows.
+TRAINING_CONTRACT = pa.DataFrameSchema(
+    {
+        TARGET: pa.Column("int64", pa.Check.isin([0, 1]), nullable=False),
+        f"^(?!{TARGET}$).*$": pa.Column("float64", nullable=False, regex=True),
+    },
+    checks=[
+        pa.Check(lambda frame: frame[TARGET].nunique() == 2, name="both classes present"),
+        pa.Check(lambda frame: len(frame) >= 100, name="at least 100 rows"),
+    ],
+    name="demo-training-data",
+)
 
 
 def candidates() -> Iterator[tuple[str, dict[str, Any]]]:
@@ -57,18 +73,10 @@ def ingest(raw: pd.DataFrame) -> pd.DataFrame:
     return raw.astype({TARGET: "int64"}).drop_duplicates().reset_index(drop=True)
 
 
-@step
+@step(contracts={"frame": TRAINING_CONTRACT})
 def validate(frame: pd.DataFrame) -> dict[str, Any]:
-    """Refuse data with missing values, a non-binary label or too few rows."""
-    problems = []
-    if frame.isna().any().any():
-        problems.append("missing values")
-    if sorted(frame[TARGET].unique().tolist()) != [0, 1]:
-        problems.append("the label is not binary")
-    if len(frame) < 100:
-        problems.append(f"only {len(frame)} rows")
-    if problems:
-        raise ValueError(f"the data failed validation: {', '.join(problems)}")
+    """Refuse data that breaks :data:`TRAINING_CONTRACT` (missing values, a non-binary
+    label, too few rows: the step fails naming the column and check); summarize the rest."""
     return {
         "rows": len(frame),
         "features": frame.shape[1] - 1,

@@ -20,6 +20,8 @@ process-pool and Ray executors.
 """
 
 from shipyard.client import check_cron
+from shipyard.pipelines._cache import clear_cache
+from shipyard.pipelines._cache_reasons import decision as cache_decision
 from shipyard.pipelines._engine import PipelineRunResult, execute, get_run, list_runs, resume_run
 from shipyard.pipelines._executors import (
     Executor,
@@ -27,6 +29,7 @@ from shipyard.pipelines._executors import (
     ProcessExecutor,
     make_executor,
 )
+from shipyard.pipelines._export import airflow_dag, kubernetes_jobs, step_command, upto
 from shipyard.pipelines._pipeline import Pipeline, Plan, load_pipeline, pipeline
 from shipyard.pipelines._schedule import (
     Job,
@@ -66,10 +69,14 @@ __all__ = [
     "StepOutput",
     "StepTask",
     "SubprocessLauncher",
+    "airflow_dag",
+    "cache_decision",
     "check_cron",
+    "clear_cache",
     "due_times",
     "execute",
     "get_run",
+    "kubernetes_jobs",
     "latest_due",
     "list_runs",
     "load_pipeline",
@@ -79,4 +86,6 @@ __all__ = [
     "resume",
     "schedule",
     "step",
+    "step_command",
+    "upto",
 ]

@@ -33,6 +33,7 @@ from shipyard.entities import (
     StepStatus,
 )
 from shipyard.errors import PipelineFailed, ShipyardError
+from shipyard.pipelines._cache_reasons import PreviousRun, cached
 from shipyard.pipelines._executors import Executor, make_executor
 from shipyard.pipelines._hashing import cache_key
 from shipyard.pipelines._pipeline import Pipeline, Plan, load_pipeline
@@ -131,6 +132,7 @@ class _Run:
         self.sealer = Sealer.open(settings, pipeline.name)
         self.trusted: set[str] = set()  # output hashes this run vouches for
         self.datasets = self._resolve_datasets()
+        self.previous = PreviousRun(store, pipeline.name)  # explains why a step re-ran
 
     # ------------------------------------------------------------------ inputs
 
@@ -246,8 +248,14 @@ class _Run:
         key = self.key_of(name, inputs)
         stored_inputs = {a: _strip_values(s) for a, s in inputs.items()}
         self.keys[name] = key
-        if self.cache and node.step.options.cache and self.from_cache(name, inputs, stored_inputs):
+        cache = self.cache and node.step.options.cache
+        if cache and self.from_cache(name, inputs, stored_inputs):
             return
+        refused = self.notes.get(name, "").removeprefix("cache: ").strip()  # see from_cache
+        why = f"re-ran: {refused}" if refused else self.previous.explain(
+            self.run_id, name, key, stored_inputs, node.params, cache=cache
+        )  # fmt: skip
+        self.notes[name] = f"{why}\n"
         names = node.step.output_names() if node.step.n_outputs is not None else [None]
         self.pending_tasks[name] = StepTask(
             node=name,
@@ -265,6 +273,7 @@ class _Run:
             ),
             resources=node.step.options.resources,
             fn=node.step.fn,
+            contracts=node.step.contracts(),
         )
         self.recorded[name] = {"cache_key": key, "inputs": stored_inputs, "params": node.params}
 
@@ -300,7 +309,7 @@ class _Run:
             inputs=stored_inputs,
             params=params,
             outputs=hit.outputs,
-            logs=f"cache hit: outputs of step run {hit.id}",
+            logs=cached(hit),
             lineage=self.edges(name, inputs, hit.outputs, produced=False),
         )
         self._finished(name, hit.outputs, cache_hit=True, duration=0)
@@ -362,7 +371,11 @@ class _Run:
             self.event(name, "RETRYING", attempt=self.attempts[name], delay=delay)
             return
         del self.pending_tasks[name]
-        self.fail(name, outcome.error, end_time=outcome.end_time or now_ms(), logs=logs)
+        # what the failed step consumed stays in lineage (a contract failure names its data)
+        consumed = self.edges(name, task.inputs, [], produced=False)
+        self.fail(
+            name, outcome.error, end_time=outcome.end_time or now_ms(), logs=logs, lineage=consumed
+        )
 
     def fail(self, name: str, error: str, **record: Any) -> None:
         """Step ``name`` failed for good: record it (with ``record``'s fields) and skip

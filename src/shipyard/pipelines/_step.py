@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import hashlib
 import inspect
 import typing
 from collections.abc import Callable, Iterator, Sequence
@@ -39,6 +40,8 @@ class StepOptions:
         resources: What the Ray executor reserves: ``cpu``, ``gpu``, ``memory``.
         trusted_pickle: Let the step store values with pickle.
         outputs: The names of the values of a step that returns a tuple.
+        contracts: Data contracts (pandera schemas) by argument name, and ``"return"`` (or
+            an output name) for what the step returns; checked around every attempt.
     """
 
     retries: int = 0
@@ -49,6 +52,7 @@ class StepOptions:
     resources: dict[str, Any] = field(default_factory=dict)
     trusted_pickle: bool = False
     outputs: tuple[str, ...] | None = None
+    contracts: dict[str, Any] = field(default_factory=dict)
 
 
 class Step(Generic[P, R]):
@@ -74,7 +78,36 @@ class Step(Generic[P, R]):
                     field=param.name,
                 )
         self.n_outputs = len(options.outputs) if options.outputs else _tuple_arity(fn)
+        self._check_contracts()
         self._code: str | None = None
+
+    def _check_contracts(self) -> None:
+        """Each contract guards an argument, ``"return"`` or an output name."""
+        allowed = [*self.signature.parameters, *self.output_names()]
+        if self.n_outputs is None:
+            allowed.append("return")
+        for target in self.options.contracts:
+            if target not in allowed:
+                raise InvalidArgument(
+                    f"step {self.name!r}: a contract names {target!r}, which is not one of its "
+                    f"arguments or outputs ({', '.join(allowed)})",
+                    field="contracts",
+                )
+
+    def contracts(self) -> dict[str, Any]:
+        """The step's contracts by argument name, with those on outputs keyed ``return``
+        (one value) or ``return.<i>`` (the i-th value of a tuple), as a task checks them."""
+        names = self.output_names()
+        keyed = {}
+        for target, contract in self.options.contracts.items():
+            if (
+                target in names
+                and self.n_outputs is not None
+                and target not in self.signature.parameters
+            ):
+                target = f"return.{names.index(target)}"
+            keyed[target] = contract
+        return keyed
 
     @property
     def ref(self) -> str:
@@ -86,6 +119,11 @@ class Step(Generic[P, R]):
         """The hash of the step's normalized source (computed once)."""
         if self._code is None:
             self._code = source_hash(self.fn)
+            if self.options.contracts:  # an edited contract re-runs the step
+                from shipyard.data import fingerprint
+
+                prints = sorted((t, fingerprint(c)) for t, c in self.options.contracts.items())
+                self._code = hashlib.sha256(f"{self._code}{prints}".encode()).hexdigest()
         return self._code
 
     def output_names(self) -> list[str]:
@@ -131,6 +169,7 @@ def step(
     resources: dict[str, Any] | None = ...,
     trusted_pickle: bool = ...,
     outputs: int | Sequence[str] | None = ...,
+    contracts: dict[str, Any] | None = ...,
 ) -> Callable[[Callable[P, R]], Step[P, R]]: ...
 def step(
     fn: Callable[P, R] | None = None,
@@ -145,6 +184,7 @@ def step(
     resources: dict[str, Any] | None = None,
     trusted_pickle: bool = False,
     outputs: int | Sequence[str] | None = None,
+    contracts: dict[str, Any] | None = None,
 ) -> Step[P, R] | Callable[[Callable[P, R]], Step[P, R]]:
     """Make a function a pipeline step: ``@step`` or ``@step(retries=2, ...)``.
 
@@ -165,14 +205,19 @@ def step(
             produced them or reuses them under a valid seal (see docs/pipelines.md).
         outputs: The names (or the number) of the values of a step that returns a tuple,
             so the call can be unpacked.
+        contracts: Data contracts (pandera ``DataFrameSchema`` or ``DataFrameModel``) by
+            argument name, ``"return"`` or output name: the DataFrames are validated before
+            the step's function runs and before its outputs are stored; a failure stops the
+            step (no retry) with a report naming the column, the check and failing rows.
 
     Returns:
         The step, or a decorator making one when ``fn`` is not given.
 
     Raises:
         InvalidArgument: A negative ``retries`` or ``retry_delay``, a ``backoff`` below 1, a
-            ``timeout`` that is not positive, unknown resources, repeated output names, or a
-            ``trusted_pickle`` that is not a bool.
+            ``timeout`` that is not positive, unknown resources, repeated output names, a
+            ``trusted_pickle`` that is not a bool, or a contract that is not a pandera schema
+            or names no argument or output.
     """
     if retries < 0 or isinstance(retries, bool):
         raise InvalidArgument(f"retries must be 0 or more, got {retries!r}", field="retries")
@@ -210,12 +255,26 @@ def step(
         resources=dict(resources or {}),
         trusted_pickle=trusted_pickle,
         outputs=names,
+        contracts=_contracts(contracts),
     )
 
     def wrap(func: Callable[P, R]) -> Step[P, R]:
         return Step(func, name or func.__name__, options)
 
     return wrap(fn) if fn is not None else wrap
+
+
+def _contracts(contracts: dict[str, Any] | None) -> dict[str, Any]:
+    """The contracts as pandera schemas (checked to be schemas)."""
+    if contracts is None:
+        return {}
+    if not isinstance(contracts, dict):
+        raise InvalidArgument(
+            "contracts maps argument or output names to pandera schemas", field="contracts"
+        )
+    from shipyard.data import as_schema
+
+    return {str(target): as_schema(c) for target, c in contracts.items()}
 
 
 # ----------------------------------------------------------------------------- building

@@ -45,6 +45,7 @@ class StepTask:
             unpickled (or loaded as trusted models); see ``_trust``.
         resources: What the Ray executor reserves.
         fn: The step function in memory (left out when the task goes to another process).
+        contracts: The step's data contracts in memory (None: imported with the step).
     """
 
     node: str
@@ -63,12 +64,14 @@ class StepTask:
     trusted_inputs: frozenset[str] = frozenset()
     resources: dict[str, Any] = field(default_factory=dict)
     fn: Callable[..., Any] | None = field(default=None, repr=False, compare=False)
+    contracts: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     def portable(self) -> StepTask:
-        """The task without the in-memory function (for another process)."""
+        """The task without the in-memory function and contracts (for another process,
+        which imports them with the step: custom checks need not pickle)."""
         from dataclasses import replace
 
-        return replace(self, fn=None)
+        return replace(self, fn=None, contracts=None)
 
 
 @dataclass
@@ -100,6 +103,44 @@ class StepOutcome:
 
 def resolve_function(ref: str) -> Callable[..., Any]:
     """The step function behind ``module:qualname`` (a Step object yields its function)."""
+    target = _resolve(ref)
+    return getattr(target, "fn", target)  # type: ignore[no-any-return]
+
+
+def _contracts_of(task: StepTask) -> dict[str, Any]:
+    """The step's data contracts: the task's own, or those of the step it imports."""
+    if task.contracts is not None:
+        return task.contracts
+    target = _resolve(task.step_ref)
+    found: dict[str, Any] = target.contracts() if hasattr(target, "contracts") else {}
+    return found
+
+
+def _checked(task: StepTask, contracts: dict[str, Any], target: str, value: Any) -> Any:
+    """``value`` validated against the contract on ``target`` (unchanged when none)."""
+    from shipyard.data import check
+
+    contract = contracts.get(target)
+    if contract is None:
+        return value
+    import pandas as pd
+
+    what = (
+        f"input {target!r}"
+        if not target.startswith("return")
+        else "output" + (f" {target.split('.')[1]}" if "." in target else "")
+    )
+    if not isinstance(value, pd.DataFrame):
+        raise InvalidArgument(
+            f"step {task.node!r}: a contract guards {what}, which is a "
+            f"{type(value).__name__}; contracts check pandas DataFrames",
+            field="contracts",
+        )
+    return check(value, contract, subject=f"step {task.node!r} {what}")
+
+
+def _resolve(ref: str) -> Any:
+    """The object behind ``module:qualname``: a Step or a plain function."""
     module_name, _, qualname = ref.partition(":")
     if "<locals>" in qualname:
         raise InvalidArgument(
@@ -117,7 +158,7 @@ def resolve_function(ref: str) -> Callable[..., Any]:
             "where the step runs",
             field="step",
         ) from None
-    return getattr(target, "fn", target)  # type: ignore[no-any-return]
+    return target
 
 
 def _link_run_to_step(run: Any) -> None:
@@ -225,6 +266,17 @@ def _store_outputs(
     return refs
 
 
+def _checked_result(task: StepTask, contracts: dict[str, Any], result: Any) -> Any:
+    """What the step returned, each value checked against the contract on its output."""
+    if not contracts:
+        return result
+    if task.n_outputs is None:
+        return _checked(task, contracts, "return", result)
+    if not isinstance(result, tuple):
+        return result  # _store_outputs names the mismatch
+    return tuple(_checked(task, contracts, f"return.{i}", v) for i, v in enumerate(result))
+
+
 def execute_task(
     task: StepTask,
     store: Store | None = None,
@@ -241,6 +293,7 @@ def execute_task(
     from shipyard.data import consuming
 
     store = store or store_for(task.settings)
+    trusted = task.trusted_inputs
     started = now_ms()
     outcome = StepOutcome(task.node, task.attempt, ok=False, start_time=started)
     with (
@@ -251,11 +304,12 @@ def execute_task(
             fn = task.fn or resolve_function(task.step_ref)
             if on_start is not None:
                 on_start()  # the step's own time starts now (its module is imported)
+            contracts = _contracts_of(task)
             kwargs = {
-                arg: _load_input(spec, store, memory, task.trusted_inputs)
+                arg: _checked(task, contracts, arg, _load_input(spec, store, memory, trusted))
                 for arg, spec in task.inputs.items()
             }
-            result = fn(**kwargs, **task.params)
+            result = _checked_result(task, contracts, fn(**kwargs, **task.params))
             outcome.outputs = _store_outputs(task, result, store, memory)
             outcome.ok = True
         except KeyboardInterrupt:

@@ -5,7 +5,7 @@
 """
 
 from shipyard.tracking._client import Client
-from shipyard.tracking._environment import current_user, recorded_environment
+from shipyard.tracking._environment import current_user, packages_hash, recorded_environment
 from shipyard.tracking._fluent import (
     active_run,
     configure,
@@ -47,6 +47,7 @@ __all__ = [
     "log_param",
     "log_params",
     "on_run_start",
+    "packages_hash",
     "reap_runs",
     "recorded_environment",
     "runs_to_frame",
