@@ -68,6 +68,9 @@ MLSERVER = Competitor(
         "pandas==3.1.1",
         "numpy==2.4.6",
         "joblib",
+        # uvloop 0.22+ raises from get_event_loop() outside a running loop, which MLServer
+        # 1.7's inference workers call at start: every worker dies and no model loads
+        "uvloop==0.21.0",
     ),
 )
 #: The V2 section: request layout, rows, concurrency. "per column" is one FP64 [rows, 1]

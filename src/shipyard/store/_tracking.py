@@ -274,13 +274,13 @@ def load_runs(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
 
     Two statements per chunk of ids whatever the page size: the runs, then their params,
     tags and latest metrics together (one UNION ALL, one round trip on PostgreSQL), read
-    set-wise as plain tuples."""
+    set-wise as plain tuples; each Run is built from its tuple directly."""
     rows: dict[str, Any] = {}
     params: dict[str, dict[str, str]] = {}
     tags: dict[str, dict[str, str]] = {}
     metrics: dict[str, dict[str, float]] = {}
     for chunk in chunks(list(run_ids)):
-        rows.update((row.id, row) for row in conn.execute(select(RUNS).where(RUNS.c.id.in_(chunk))))
+        rows.update((row[0], row) for row in conn.execute(_RUN_FIELDS, {"ids": chunk}).all())
         for run_id, kind, key, text, number in conn.execute(_RUN_VALUES, {"ids": chunk}).all():
             if kind == 0:
                 params.setdefault(run_id, {})[key] = text
@@ -288,17 +288,41 @@ def load_runs(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
                 tags.setdefault(run_id, {})[key] = text
             else:
                 metrics.setdefault(run_id, {})[key] = math.nan if number is None else number
-    found = [rows[run_id] for run_id in run_ids if run_id in rows]
-    return [
-        record(
-            Run,
-            row,
-            params=params.get(row.id, {}),
-            tags=tags.get(row.id, {}),
-            metrics=metrics.get(row.id, {}),
-        )
-        for row in found
-    ]
+    runs = []
+    for run_id in run_ids:
+        row = rows.get(run_id)
+        if row is not None:
+            runs.append(
+                Run(
+                    id=run_id,
+                    experiment_id=row[1],
+                    name=row[2],
+                    status=row[3],
+                    start_time=row[4],
+                    end_time=row[5],
+                    parent_run_id=row[6],
+                    user=row[7],
+                    lifecycle=row[8],
+                    params=params.get(run_id, {}),
+                    tags=tags.get(run_id, {}),
+                    metrics=metrics.get(run_id, {}),
+                )
+            )
+    return runs
+
+
+#: The ``runs`` columns of a Run, in the order ``load_runs`` reads them.
+_RUN_FIELDS = select(
+    RUNS.c.id,
+    RUNS.c.experiment_id,
+    RUNS.c.name,
+    RUNS.c.status,
+    RUNS.c.start_time,
+    RUNS.c.end_time,
+    RUNS.c.parent_run_id,
+    RUNS.c.user,
+    RUNS.c.lifecycle,
+).where(RUNS.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def _run_values() -> Any:
