@@ -30,6 +30,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +118,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     try:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(30)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
+    except ProcessLookupError:  # it exited by itself (and took its session with it)
+        pass
+    except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
 
 
@@ -196,18 +200,34 @@ def _v2_bodies(work: Path) -> dict[tuple[str, int], Path]:
     return bodies
 
 
-def _prepare_v2(work: Path, env: dict[str, str], threads: dict[str, str]) -> dict[str, Any]:
-    """The logistic regression registered in its own Shipyard home, saved with joblib for
-    MLServer (with its model settings), the V2 bodies and MLServer's venv."""
+def _register(home: Path, kind: str, env: dict[str, str]) -> Path:
+    """A Shipyard home holding the ``kind`` benchmark model as ``bench@champion``."""
     register = (
         f"import shipyard, sys; sys.path.insert(0, {str(HERE)!r}); from _serving_apps import fit; "
-        "m, X = fit('logistic'); v = shipyard.register_model(m, 'bench', input_example=X.head()); "
+        f"m, X = fit({kind!r}); v = shipyard.register_model(m, 'bench', input_example=X.head()); "
         "shipyard.set_alias('bench', 'champion', v.version)"
     )
-    home = work / "shipyard-home-v2"
     subprocess.run(
         [sys.executable, "-c", register], check=True, env={**env, "SHIPYARD_HOME": str(home)}
     )
+    return home
+
+
+def _shipyard_serve(port: int, home: Path, env: dict[str, str]) -> tuple[Any, ...]:
+    """(command, env, readiness URL) of ``shipyard serve bench@champion`` from ``home``."""
+    command = [sys.executable, "-m", "shipyard", "serve", "bench@champion", "--port", str(port),
+               "--workers", str(WORKERS), "--log-level", "warning", "--poll", "0"]  # fmt: skip
+    return (
+        command,
+        {**env, "SHIPYARD_HOME": str(home)},
+        f"http://127.0.0.1:{port}/v2/health/ready",
+    )
+
+
+def _prepare_v2(work: Path, env: dict[str, str], threads: dict[str, str]) -> dict[str, Any]:
+    """The logistic regression registered in its own Shipyard home, saved with joblib for
+    MLServer (with its model settings), the V2 bodies and MLServer's venv."""
+    home = _register(work / "shipyard-home-v2", "logistic", env)
     models = work / "mlserver"
     subprocess.run(
         [sys.executable, str(HERE / "_serving_apps.py"), "train", str(models / "bench")],
@@ -244,13 +264,7 @@ def _v2_servers(env: dict[str, str], threads: dict[str, str], prep: dict[str, An
         )
     )
     return [
-        (
-            SHIPYARD_V2,
-            [sys.executable, "-m", "shipyard", "serve", "bench@champion", "--port", str(ports[0]),
-             "--workers", str(WORKERS), "--log-level", "warning", "--poll", "0"],
-            {**env, "SHIPYARD_HOME": str(prep["home"])},
-            f"http://127.0.0.1:{ports[0]}/v2/health/ready",
-        ),
+        (SHIPYARD_V2, *_shipyard_serve(ports[0], prep["home"], env)),
         (
             MLSERVER_V2,
             [str(prep["mlserver"].parent / "mlserver"), "start", str(prep["models"])],
@@ -262,26 +276,14 @@ def _v2_servers(env: dict[str, str], threads: dict[str, str], prep: dict[str, An
 
 def _measure_v2(server: Any, bodies: dict[tuple[str, int], Path], seconds: float) -> dict[str, Any]:
     name, command, server_env, ready = server
-    console.print(f"[bold]{name}[/]: starting ...")
-    process = subprocess.Popen(
-        command,
-        env=server_env,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     cells: dict[str, Any] = {}
-    try:
-        _wait(ready, process)
-        port = int(ready.split(":")[2].split("/")[0])
+    with _running(name, command, server_env, ready) as port:
         for label, layout, rows, concurrency in V2_SCENARIOS:
             if name == MLSERVER_V2 and "binary" in layout:
                 continue  # MLServer's REST server reads no binary tensors
             body = bodies[(layout, rows)]
             cells[label] = _load(port, "/v2/models/bench/infer", body, concurrency, seconds)
             console.print(f"  {label}: {cells[label]}")
-    finally:
-        _stop(process)
     return cells
 
 
@@ -319,15 +321,7 @@ def _prepare(work: Path, env: dict[str, str], threads: dict[str, str]) -> dict[s
             path.write_text(json.dumps(doc))
             bodies[(kind, rows)] = path
     console.print("preparing models (shipyard registry, joblib, MLflow and BentoML venvs) ...")
-    register = (
-        f"import shipyard, sys; sys.path.insert(0, {str(HERE)!r}); from _serving_apps import fit; "
-        "m, X = fit(); v = shipyard.register_model(m, 'bench', input_example=X.head()); "
-        "shipyard.set_alias('bench', 'champion', v.version)"
-    )
-    home = work / "shipyard-home"
-    subprocess.run(
-        [sys.executable, "-c", register], check=True, env={**env, "SHIPYARD_HOME": str(home)}
-    )
+    home = _register(work / "shipyard-home", "forest", env)
     subprocess.run(
         [sys.executable, str(HERE / "_serving_apps.py"), "train", str(work / "joblib")],
         check=True,
@@ -356,15 +350,7 @@ def _servers(
     ports = [_free_port() for _ in range(4)]
     mlflow_python, bento_python = prep["mlflow"], prep["bentoml"]
     return [
-        (
-            SHIPYARD,
-            [sys.executable, "-m", "shipyard", "serve", "bench@champion", "--port", str(ports[0]),
-             "--workers", str(WORKERS), "--log-level", "warning", "--poll", "0"],
-            {**env, "SHIPYARD_HOME": str(prep["home"])},
-            f"http://127.0.0.1:{ports[0]}/v2/health/ready",
-            "/predict",
-            "records",
-        ),
+        (SHIPYARD, *_shipyard_serve(ports[0], prep["home"], env), "/predict", "records"),
         (
             FASTAPI,
             [sys.executable, str(HERE / "_serving_apps.py"), "fastapi", str(work / "joblib"),
@@ -400,25 +386,31 @@ def _servers(
     ]  # fmt: skip
 
 
-def _measure(server: Any, bodies: dict[tuple[str, int], Path], seconds: float) -> dict[str, Any]:
-    name, command, server_env, ready, path, kind = server
+@contextmanager
+def _running(name: str, command: list[str], env: dict[str, str], ready: str) -> Iterator[int]:
+    """A server started in its own session, ready at ``ready``; its port; stopped after."""
     console.print(f"[bold]{name}[/]: starting ...")
     process = subprocess.Popen(
         command,
-        env=server_env,
+        env=env,
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    cells: dict[str, Any] = {}
     try:
         _wait(ready, process)
-        port = int(ready.split(":")[2].split("/")[0])
+        yield int(ready.split(":")[2].split("/")[0])
+    finally:
+        _stop(process)
+
+
+def _measure(server: Any, bodies: dict[tuple[str, int], Path], seconds: float) -> dict[str, Any]:
+    name, command, server_env, ready, path, kind = server
+    cells: dict[str, Any] = {}
+    with _running(name, command, server_env, ready) as port:
         for label, rows, concurrency in SCENARIOS:
             cells[label] = _load(port, path, bodies[(kind, rows)], concurrency, seconds)
             console.print(f"  {label}: {cells[label]}")
-    finally:
-        _stop(process)
     return cells
 
 
