@@ -1,7 +1,7 @@
 """Servers for bench/serving.py, each started as its own process.
 
-``train MODEL_DIR``: fit the benchmark model (same data, same seed in every venv) and save it
-with joblib (and, in the MLflow venv, as an MLflow model).
+``train MODEL_DIR``: fit the benchmark model (same data, same seed in every venv; the kind in
+``BENCH_MODEL_KIND``) and save it with joblib (and, in the MLflow venv, as an MLflow model).
 ``fastapi MODEL_DIR PORT WORKERS``: the minimal FastAPI app (the floor of any Python server):
 ``model.predict(pd.DataFrame(records))`` behind uvicorn, on the same TCP_NODELAY socket and
 HTTP protocol as Shipyard, one BLAS thread per worker.
@@ -14,11 +14,16 @@ for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
 
 
-def fit():  # type: ignore[no-untyped-def]
+def fit(kind="forest"):  # type: ignore[no-untyped-def]
+    """The benchmark model: ``forest`` (the records section) or ``logistic`` (the V2 section,
+    where the model call is small, so the protocol's cost shows)."""
     from sklearn.datasets import load_breast_cancer
     from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
 
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    if kind == "logistic":
+        return LogisticRegression(max_iter=5000).fit(X, y), X
     return RandomForestClassifier(n_estimators=50, max_depth=8, random_state=0).fit(X, y), X
 
 
@@ -44,7 +49,7 @@ if __name__ == "__main__":
     if command == "train":
         import joblib
 
-        model, X = fit()
+        model, X = fit(os.environ.get("BENCH_MODEL_KIND", "forest"))
         os.makedirs(model_dir, exist_ok=True)
         joblib.dump(model, os.path.join(model_dir, "model.joblib"))
         if len(sys.argv) > 3 and sys.argv[3] == "mlflow":

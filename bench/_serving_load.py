@@ -1,7 +1,9 @@
 """Load generator for bench/serving.py, run in its own process: N keep-alive HTTP/1.1
 connections on raw asyncio sockets (no client library in the way), each sending the same
 POST as fast as answers come back, for a fixed time. Prints one JSON line: requests/s,
-p50/p99 latency (ms), errors (non-200 answers or broken connections)."""
+p50/p99 latency (ms), errors (non-200 answers or broken connections). A V2 binary-tensor body
+``X`` has its JSON header's length in ``X.header-length`` (sent as
+``Inference-Header-Content-Length``)."""
 
 from __future__ import annotations
 
@@ -39,11 +41,11 @@ async def _client(
 
 
 async def main(
-    host: str, port: int, path: str, body: bytes, concurrency: int, seconds: float
+    host: str, port: int, path: str, body: bytes, concurrency: int, seconds: float, extra: str = ""
 ) -> dict[str, float]:
     request = (
         f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n"
+        f"{extra}Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n"
     ).encode() + body
     warm: list[float] = []
     await asyncio.gather(
@@ -75,6 +77,14 @@ if __name__ == "__main__":
     host, port, path, body_file, concurrency, seconds = sys.argv[1:7]
     with open(body_file, "rb") as fh:
         body = fh.read()
+    # A V2 binary body comes with its JSON header's length in ``<body>.header-length``.
+    try:
+        with open(body_file + ".header-length") as fh:
+            extra = f"Inference-Header-Content-Length: {fh.read().strip()}\r\n"
+    except FileNotFoundError:
+        extra = ""
     print(
-        json.dumps(asyncio.run(main(host, int(port), path, body, int(concurrency), float(seconds))))
+        json.dumps(
+            asyncio.run(main(host, int(port), path, body, int(concurrency), float(seconds), extra))
+        )
     )

@@ -10,6 +10,13 @@ generator is its own process (``_serving_load.py``: raw asyncio keep-alive conne
 sending JSON records: 1-row requests at concurrency 1 and 32, 100-row requests at
 concurrency 8. ``--only NAME`` measures a subset (repeatable). Results go to
 ``bench/.work/serving.json``.
+
+The V2 section (``--section v2``) serves a logistic regression (the model call is small, so the
+protocol's cost shows) with ``shipyard serve`` and MLServer 1.7 (its scikit-learn runtime, the
+same joblib file, ``bench/.venvs/mlserver``), both with 2 inference workers, and sends V2
+requests: one FP64 tensor per column (the layout Shipyard's metadata advertises) as JSON and
+as binary tensors, and one [rows, 30] tensor as JSON; 1 and 100 rows; concurrency 1 and 32.
+MLServer's REST server reads no binary tensors, so those cells compare with its JSON.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +59,33 @@ BENTOML = Competitor(
         "threadpoolctl",
     ),
 )
+#: MLServer (Seldon's Open Inference Protocol server) with its scikit-learn runtime, pinned
+#: like BentoML with the project's scikit-learn, pandas and NumPy (the same joblib file).
+MLSERVER = Competitor(
+    "mlserver",
+    (
+        "mlserver==1.7.1",
+        "mlserver-sklearn==1.7.1",
+        "scikit-learn==1.9.1",
+        "pandas==3.1.1",
+        "numpy==2.4.6",
+        "joblib",
+        # uvloop 0.22+ raises from get_event_loop() outside a running loop, which MLServer
+        # 1.7's inference workers call at start: every worker dies and no model loads
+        "uvloop==0.21.0",
+    ),
+)
+#: The V2 section: request layout, rows, concurrency. "per column" is one FP64 [rows, 1]
+#: tensor per column (what Shipyard's model metadata advertises), "matrix" one FP64
+#: [rows, 30] tensor; "binary" is the binary tensor extension.
+V2_LAYOUTS = ("per column, JSON", "per column, binary", "matrix, JSON")
+V2_SCENARIOS = [
+    (f"{layout}, {rows} row{'s' if rows > 1 else ''}, c={c}", layout, rows, c)
+    for layout in V2_LAYOUTS
+    for rows in (1, 100)
+    for c in (1, 32)
+]
+SHIPYARD_V2, MLSERVER_V2 = "shipyard (V2)", "mlserver 1.7.1"
 SHIPYARD, FASTAPI, MLFLOW_SERVE, BENTO = (
     "shipyard",
     "fastapi (minimal)",
@@ -82,7 +118,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     try:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(30)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
+    except ProcessLookupError:  # it exited by itself (and took its session with it)
+        pass
+    except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
 
 
@@ -112,6 +150,165 @@ def _records(rows: int) -> list[dict[str, float]]:
     return X.head(rows).to_dict(orient="records")  # type: ignore[no-any-return]
 
 
+def _v2_bodies(work: Path) -> dict[tuple[str, int], Path]:
+    """The V2 request bodies of each layout and size (binary ones with their header length
+    beside them). Every body says ``content_type: pd``: MLServer needs it to read several
+    input tensors as one frame; Shipyard ignores it."""
+    import numpy as np
+    from sklearn.datasets import load_breast_cancer
+
+    X = load_breast_cancer(as_frame=True).data
+    bodies: dict[tuple[str, int], Path] = {}
+    for rows in (1, 100):
+        head = X.head(rows)
+        per_column = [
+            {"name": c, "datatype": "FP64", "shape": [rows, 1], "data": head[c].tolist()}
+            for c in head.columns
+        ]
+        matrix = [
+            {
+                "name": "input-0",
+                "datatype": "FP64",
+                "shape": [rows, head.shape[1]],
+                "data": head.to_numpy().ravel().tolist(),
+            }
+        ]
+        params = {"content_type": "pd"}
+        header = {
+            "inputs": [
+                {**{k: v for k, v in t.items() if k != "data"},
+                 "parameters": {"binary_data_size": 8 * rows}}
+                for t in per_column
+            ],
+            "parameters": params,
+        }  # fmt: skip
+        raw = json.dumps(header).encode()
+        binary = raw + b"".join(
+            np.ascontiguousarray(head[c].to_numpy(), dtype="<f8").tobytes() for c in head.columns
+        )
+        docs = {
+            V2_LAYOUTS[0]: json.dumps({"inputs": per_column, "parameters": params}).encode(),
+            V2_LAYOUTS[1]: binary,
+            V2_LAYOUTS[2]: json.dumps({"inputs": matrix}).encode(),
+        }
+        for index, (layout, doc) in enumerate(docs.items()):
+            path = work / f"v2-{index}-{rows}.bin"
+            path.write_bytes(doc)
+            if layout == V2_LAYOUTS[1]:
+                Path(f"{path}.header-length").write_text(str(len(raw)))
+            bodies[(layout, rows)] = path
+    return bodies
+
+
+def _register(home: Path, kind: str, env: dict[str, str]) -> Path:
+    """A Shipyard home holding the ``kind`` benchmark model as ``bench@champion``."""
+    register = (
+        f"import shipyard, sys; sys.path.insert(0, {str(HERE)!r}); from _serving_apps import fit; "
+        f"m, X = fit({kind!r}); v = shipyard.register_model(m, 'bench', input_example=X.head()); "
+        "shipyard.set_alias('bench', 'champion', v.version)"
+    )
+    subprocess.run(
+        [sys.executable, "-c", register], check=True, env={**env, "SHIPYARD_HOME": str(home)}
+    )
+    return home
+
+
+def _shipyard_serve(port: int, home: Path, env: dict[str, str]) -> tuple[Any, ...]:
+    """(command, env, readiness URL) of ``shipyard serve bench@champion`` from ``home``."""
+    command = [sys.executable, "-m", "shipyard", "serve", "bench@champion", "--port", str(port),
+               "--workers", str(WORKERS), "--log-level", "warning", "--poll", "0"]  # fmt: skip
+    return (
+        command,
+        {**env, "SHIPYARD_HOME": str(home)},
+        f"http://127.0.0.1:{port}/v2/health/ready",
+    )
+
+
+def _prepare_v2(work: Path, env: dict[str, str], threads: dict[str, str]) -> dict[str, Any]:
+    """The logistic regression registered in its own Shipyard home, saved with joblib for
+    MLServer (with its model settings), the V2 bodies and MLServer's venv."""
+    home = _register(work / "shipyard-home-v2", "logistic", env)
+    models = work / "mlserver"
+    subprocess.run(
+        [sys.executable, str(HERE / "_serving_apps.py"), "train", str(models / "bench")],
+        check=True,
+        env={**env, "BENCH_MODEL_KIND": "logistic"},
+    )
+    (models / "bench" / "model-settings.json").write_text(
+        json.dumps(
+            {
+                "name": "bench",
+                "implementation": "mlserver_sklearn.SKLearnModel",
+                "parameters": {"uri": "./model.joblib"},
+            }
+        )
+    )
+    return {"bodies": _v2_bodies(work), "home": home, "models": models,
+            "mlserver": MLSERVER.ensure()}  # fmt: skip
+
+
+def _v2_servers(env: dict[str, str], threads: dict[str, str], prep: dict[str, Any]) -> list[Any]:
+    """(name, command, env, readiness URL) of the two V2 servers: Shipyard and MLServer with
+    2 inference workers each (MLServer: ``parallel_workers``, its documented way to use more
+    cores; everything else at its defaults)."""
+    ports = [_free_port() for _ in range(4)]
+    (prep["models"] / "settings.json").write_text(
+        json.dumps(
+            {
+                "host": "127.0.0.1",
+                "http_port": ports[1],
+                "grpc_port": ports[2],
+                "metrics_port": ports[3],
+                "parallel_workers": WORKERS,
+            }
+        )
+    )
+    return [
+        (SHIPYARD_V2, *_shipyard_serve(ports[0], prep["home"], env)),
+        (
+            MLSERVER_V2,
+            [str(prep["mlserver"].parent / "mlserver"), "start", str(prep["models"])],
+            clean_env(prep["mlserver"], threads),
+            f"http://127.0.0.1:{ports[1]}/v2/models/bench/ready",
+        ),
+    ]  # fmt: skip
+
+
+def _measure_v2(server: Any, bodies: dict[tuple[str, int], Path], seconds: float) -> dict[str, Any]:
+    name, command, server_env, ready = server
+    cells: dict[str, Any] = {}
+    with _running(name, command, server_env, ready) as port:
+        for label, layout, rows, concurrency in V2_SCENARIOS:
+            if name == MLSERVER_V2 and "binary" in layout:
+                continue  # MLServer's REST server reads no binary tensors
+            body = bodies[(layout, rows)]
+            cells[label] = _load(port, "/v2/models/bench/infer", body, concurrency, seconds)
+            console.print(f"  {label}: {cells[label]}")
+    return cells
+
+
+def _v2_report(results: dict[str, dict[str, Any]], load: tuple[float, ...]) -> list[str]:
+    """The V2 table, Shipyard against MLServer per cell (binary cells against MLServer's
+    JSON of the same layout: it takes no binary tensors)."""
+    ours, theirs = results.get(SHIPYARD_V2, {}), results.get(MLSERVER_V2, {})
+    table = Table(title=f"V2 inference, logistic regression (load average {load[0]:.1f})")
+    for column in ("request", SHIPYARD_V2, MLSERVER_V2, "ratio req/s"):
+        table.add_column(column, justify="left" if column == "request" else "right")
+    lines = []
+    for label, layout, _, _ in V2_SCENARIOS:
+        mine = ours.get(label)
+        other = theirs.get(label) or theirs.get(label.replace("binary", "JSON"))
+        cell = lambda c: f"{c['rps']:.0f} ({c['p50_ms']:.1f} / {c['p99_ms']:.1f} ms)" if c else "-"  # noqa: E731
+        ratio = mine["rps"] / other["rps"] if mine and other else None
+        table.add_row(label, cell(mine), cell(other), f"{ratio:.2f}x" if ratio else "-")
+        if ratio is not None:
+            verdict = "[green]met[/]" if ratio > 1 else "[red]missed[/]"
+            note = " (vs MLServer's JSON)" if "binary" in layout else ""
+            lines.append(f"req/s {label} vs MLServer{note}: {ratio:.2f}x (target > 1x) {verdict}")
+    console.print(table)
+    return lines
+
+
 def _prepare(work: Path, env: dict[str, str], threads: dict[str, str]) -> dict[str, Any]:
     """Bodies, the registered model, the joblib file, the MLflow model and the venvs."""
     bodies: dict[tuple[str, int], Path] = {}
@@ -124,15 +321,7 @@ def _prepare(work: Path, env: dict[str, str], threads: dict[str, str]) -> dict[s
             path.write_text(json.dumps(doc))
             bodies[(kind, rows)] = path
     console.print("preparing models (shipyard registry, joblib, MLflow and BentoML venvs) ...")
-    register = (
-        f"import shipyard, sys; sys.path.insert(0, {str(HERE)!r}); from _serving_apps import fit; "
-        "m, X = fit(); v = shipyard.register_model(m, 'bench', input_example=X.head()); "
-        "shipyard.set_alias('bench', 'champion', v.version)"
-    )
-    home = work / "shipyard-home"
-    subprocess.run(
-        [sys.executable, "-c", register], check=True, env={**env, "SHIPYARD_HOME": str(home)}
-    )
+    home = _register(work / "shipyard-home", "forest", env)
     subprocess.run(
         [sys.executable, str(HERE / "_serving_apps.py"), "train", str(work / "joblib")],
         check=True,
@@ -161,15 +350,7 @@ def _servers(
     ports = [_free_port() for _ in range(4)]
     mlflow_python, bento_python = prep["mlflow"], prep["bentoml"]
     return [
-        (
-            SHIPYARD,
-            [sys.executable, "-m", "shipyard", "serve", "bench@champion", "--port", str(ports[0]),
-             "--workers", str(WORKERS), "--log-level", "warning", "--poll", "0"],
-            {**env, "SHIPYARD_HOME": str(prep["home"])},
-            f"http://127.0.0.1:{ports[0]}/v2/health/ready",
-            "/predict",
-            "records",
-        ),
+        (SHIPYARD, *_shipyard_serve(ports[0], prep["home"], env), "/predict", "records"),
         (
             FASTAPI,
             [sys.executable, str(HERE / "_serving_apps.py"), "fastapi", str(work / "joblib"),
@@ -205,25 +386,31 @@ def _servers(
     ]  # fmt: skip
 
 
-def _measure(server: Any, bodies: dict[tuple[str, int], Path], seconds: float) -> dict[str, Any]:
-    name, command, server_env, ready, path, kind = server
+@contextmanager
+def _running(name: str, command: list[str], env: dict[str, str], ready: str) -> Iterator[int]:
+    """A server started in its own session, ready at ``ready``; its port; stopped after."""
     console.print(f"[bold]{name}[/]: starting ...")
     process = subprocess.Popen(
         command,
-        env=server_env,
+        env=env,
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    cells: dict[str, Any] = {}
     try:
         _wait(ready, process)
-        port = int(ready.split(":")[2].split("/")[0])
+        yield int(ready.split(":")[2].split("/")[0])
+    finally:
+        _stop(process)
+
+
+def _measure(server: Any, bodies: dict[tuple[str, int], Path], seconds: float) -> dict[str, Any]:
+    name, command, server_env, ready, path, kind = server
+    cells: dict[str, Any] = {}
+    with _running(name, command, server_env, ready) as port:
         for label, rows, concurrency in SCENARIOS:
             cells[label] = _load(port, path, bodies[(kind, rows)], concurrency, seconds)
             console.print(f"  {label}: {cells[label]}")
-    finally:
-        _stop(process)
     return cells
 
 
@@ -288,17 +475,38 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=8.0, help="per measurement")
     parser.add_argument("--only", action="append", help="measure only these servers (by name)")
+    parser.add_argument(
+        "--section",
+        choices=("all", "records", "v2"),
+        default="all",
+        help="records: /predict against MLflow, BentoML and FastAPI; v2: V2 against MLServer",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="serving-", dir=WORK_DIR if WORK_DIR.exists() else None))
     threads = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     env = clean_env(extra=threads)
-    prep = _prepare(work, env, threads)
+    loads = [os.getloadavg()]
+    v2: dict[str, dict[str, Any]] = {}
+    if args.section in ("all", "v2"):
+        prep_v2 = _prepare_v2(work, env, threads)
+        for server in _v2_servers(env, threads, prep_v2):
+            if not args.only or any(o in server[0] for o in args.only):
+                v2[server[0]] = _measure_v2(server, prep_v2["bodies"], args.seconds)
+        loads.append(os.getloadavg())
     results: dict[str, dict[str, Any]] = {}
-    for server in _servers(work, env, threads, prep):
-        if args.only and not any(o in server[0] for o in args.only):
-            continue
-        results[server[0]] = _measure(server, prep["bodies"], args.seconds)
-
+    if args.section in ("all", "records"):
+        prep = _prepare(work, env, threads)
+        for server in _servers(work, env, threads, prep):
+            if args.only and not any(o in server[0] for o in args.only):
+                continue
+            results[server[0]] = _measure(server, prep["bodies"], args.seconds)
+        loads.append(os.getloadavg())
+    v2_lines = _v2_report(v2, loads[1]) if v2 else []
+    for line in v2_lines:
+        console.print(line)
+    if not results:
+        _save({"load_averages": loads, "seconds": args.seconds, "v2": v2})
+        return
     load = os.getloadavg()
     table = Table(
         title=f"Model serving ({WORKERS} workers, 1 BLAS thread each, {args.seconds:.0f} s/cell, "
@@ -320,8 +528,11 @@ def main() -> None:
     console.print(table)
     for line in _ratios(results) + _targets(results):
         console.print(line)
+    _save({"load_averages": loads, "seconds": args.seconds, "results": results, "v2": v2})
+
+
+def _save(record: dict[str, Any]) -> None:
     WORK_DIR.mkdir(parents=True, exist_ok=True)
-    record = {"load_average": load, "seconds": args.seconds, "results": results}
     (WORK_DIR / "serving.json").write_text(json.dumps(record, indent=2))
 
 

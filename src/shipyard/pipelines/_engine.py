@@ -120,6 +120,8 @@ class _Run:
         self.pipeline, self.plan, self.store, self.settings = pipeline, plan, store, settings
         self.executor, self.cache, self.on_event = executor, cache, on_event
         self.state = dict.fromkeys(plan.order, StepStatus.PENDING)
+        # each step's upstream steps, computed once: ready() asks after every transition
+        self.upstream = {name: node.upstream for name, node in plan.nodes.items()}
         self.outputs: dict[str, list[dict[str, Any]]] = {}
         self.attempts = dict.fromkeys(plan.order, 0)
         self.ids: dict[str, str] = {}
@@ -223,13 +225,13 @@ class _Run:
     # ------------------------------------------------------------------ transitions
 
     def ready(self) -> list[str]:
-        state, nodes = self.state, self.plan.nodes
+        state, upstream = self.state, self.upstream
         return [
             n
             for n, s in state.items()
             if s == StepStatus.PENDING
             and n not in self.pending_tasks
-            and all(state[u] == StepStatus.FINISHED for u in nodes[n].upstream)
+            and all(state[u] == StepStatus.FINISHED for u in upstream[n])
         ]
 
     def key_of(self, name: str, inputs: dict[str, Any]) -> str:

@@ -102,14 +102,16 @@ def decode_request(body: bytes, header_length: str | None) -> InferRequest:
         raise InvalidArgument("'parameters' must be an object", field="parameters")
     offset = 0
     inputs: list[Tensor] = []
+    names: set[str] = set()
     for index, raw in enumerate(raw_inputs):
         tensor, offset = _decode_tensor(raw, index, binary, offset)
-        if any(t.name == tensor.name for t in inputs):
+        if tensor.name in names:
             raise InvalidArgument(
                 f"inputs[{index}] ({tensor.name!r}): another input has this name; each input "
                 "tensor is named once",
                 field=tensor.name,
             )
+        names.add(tensor.name)
         inputs.append(tensor)
     if offset != len(binary):
         raise InvalidArgument(
@@ -137,29 +139,26 @@ def decode_request(body: bytes, header_length: str | None) -> InferRequest:
 
 
 def _decode_tensor(raw: Any, index: int, binary: bytes, offset: int) -> tuple[Tensor, int]:
-    where = f"inputs[{index}]"
     if not isinstance(raw, dict):
-        raise InvalidArgument(f"{where} must be an object", field=where)
+        raise InvalidArgument(f"inputs[{index}] must be an object", field=f"inputs[{index}]")
     name, datatype, shape = raw.get("name"), raw.get("datatype"), raw.get("shape")
     if not isinstance(name, str) or not name:
-        raise InvalidArgument(f"{where} needs a 'name'", field=f"{where}.name")
-    where = f"inputs[{index}] ({name!r})"
-    if datatype not in DTYPES:
+        raise InvalidArgument(f"inputs[{index}] needs a 'name'", field=f"inputs[{index}].name")
+    dtype = DTYPES.get(datatype) if isinstance(datatype, str) else None
+    if dtype is None:
         raise SchemaError(
-            f"{where} has datatype {datatype!r}; use one of {', '.join(DTYPES)}", field=name
+            f"{_where(index, name)} has datatype {datatype!r}; use one of {', '.join(DTYPES)}",
+            field=name,
         )
-    if (
-        not isinstance(shape, list)
-        or not shape
-        or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape)
-    ):
+    if not isinstance(shape, list) or not shape or not all(map(_is_dimension, shape)):
         raise SchemaError(
-            f"{where} has shape {shape!r}; a shape is a list of non-negative integers",
+            f"{_where(index, name)} has shape {shape!r}; a shape is a list of non-negative "
+            "integers",
             field=name,
         )
     count = math.prod(shape)  # exact: numpy's product wraps around past 64 bits
-    dtype = DTYPES[datatype]
-    size = _parameters(raw, where, name).get("binary_data_size")
+    params = raw.get("parameters")
+    size = _parameters(raw, _where(index, name), name).get("binary_data_size") if params else None
     if size is not None:
         if (
             not isinstance(size, int)
@@ -168,21 +167,36 @@ def _decode_tensor(raw: Any, index: int, binary: bytes, offset: int) -> tuple[Te
             or offset + size > len(binary)
         ):
             raise InvalidArgument(
-                f"{where} claims {size!r} binary bytes; the body holds {len(binary) - offset}",
+                f"{_where(index, name)} claims {size!r} binary bytes; the body holds "
+                f"{len(binary) - offset}",
                 field=name,
             )
         chunk = binary[offset : offset + size]
         offset += size
-        array = _from_bytes(chunk, dtype, count, where, name)
+        array = _from_bytes(chunk, dtype, count, _where(index, name), name)
     else:
         if "data" not in raw:
-            raise SchemaError(f"{where} has no 'data' (and no binary_data_size)", field=name)
-        array = _from_json(raw["data"], dtype, count, where, name)
-    try:
-        shaped = array.reshape(shape)
-    except ValueError as exc:  # more dimensions, or a size, than numpy takes
-        raise SchemaError(f"{where} has shape {shape!r}: {exc}", field=name) from None
-    return Tensor(name, datatype, tuple(shape), shaped), offset
+            raise SchemaError(
+                f"{_where(index, name)} has no 'data' (and no binary_data_size)", field=name
+            )
+        array = _from_json(raw["data"], dtype, count, _where(index, name), name)
+    if len(shape) != 1:
+        try:
+            array = array.reshape(shape)
+        except ValueError as exc:  # more dimensions, or a size, than numpy takes
+            raise SchemaError(
+                f"{_where(index, name)} has shape {shape!r}: {exc}", field=name
+            ) from None
+    return Tensor(name, str(datatype), tuple(shape), array), offset
+
+
+def _where(index: int, name: str) -> str:
+    """How an error names an input: its position and its name (built only on an error)."""
+    return f"inputs[{index}] ({name!r})"
+
+
+def _is_dimension(n: Any) -> bool:
+    return type(n) is int and n >= 0
 
 
 def _parameters(raw: dict[str, Any], where: str, name: str) -> dict[str, Any]:
@@ -213,18 +227,8 @@ def _from_json(
             array = _integers(data, dtype, where, name)
         else:
             array = np.asarray(data).ravel()
-            if array.size and array.dtype.kind not in "iufb":
-                raise ValueError(f"values of type {_what(array)} are not numbers")
-            with np.errstate(over="raise", invalid="raise"):
-                try:
-                    array = array.astype(dtype, casting="unsafe")
-                except FloatingPointError:
-                    limit = float(np.finfo(dtype).max)
-                    raise SchemaError(
-                        f"{where}: a value is out of range for {v2_datatype(dtype)} "
-                        f"(-{limit:g} to {limit:g})",
-                        field=name,
-                    ) from None
+            if array.dtype != dtype:  # FP64 from JSON numbers is already its own type
+                array = _floats(array, dtype, where, name)
     except (ValueError, TypeError, OverflowError, FloatingPointError) as exc:
         raise SchemaError(f"{where}: data does not match its datatype: {exc}", field=name) from None
     if array.size != count:
@@ -232,6 +236,25 @@ def _from_json(
             f"{where}: shape says {count} element(s), data has {array.size}", field=name
         )
     return array
+
+
+def _floats(
+    array: np.ndarray[Any, Any], dtype: np.dtype[Any], where: str, name: str
+) -> np.ndarray[Any, Any]:
+    """Numbers as the float ``dtype``: a value beyond its range is a SchemaError naming the
+    input and the range, never a silent infinity."""
+    if array.size and array.dtype.kind not in "iufb":
+        raise ValueError(f"values of type {_what(array)} are not numbers")
+    with np.errstate(over="raise", invalid="raise"):
+        try:
+            return array.astype(dtype, casting="unsafe")
+        except FloatingPointError:
+            limit = float(np.finfo(dtype).max)
+            raise SchemaError(
+                f"{where}: a value is out of range for {v2_datatype(dtype)} "
+                f"(-{limit:g} to {limit:g})",
+                field=name,
+            ) from None
 
 
 def _integers(data: list[Any], dtype: np.dtype[Any], where: str, name: str) -> np.ndarray[Any, Any]:
@@ -290,7 +313,7 @@ def _from_bytes(
                 field=name,
             )
         array = np.frombuffer(chunk, dtype=dtype)
-        if dtype.kind == "f" and not np.isfinite(array[~np.isnan(array)]).all():
+        if dtype.kind == "f" and np.isinf(array).any():
             raise SchemaError(
                 f"{where}: holds an infinite value; {v2_datatype(dtype)} inputs must be finite "
                 "numbers (or NaN where a value is missing)",

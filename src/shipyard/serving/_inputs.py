@@ -67,6 +67,7 @@ class InputPlan:
             and len(set(self.columns or ())) == len(columns)
         )
         self._index = pd.Index(self.columns or []) if self._fast else None
+        self._positions = {name: i for i, name in enumerate(self.columns or ())}
         self._strict = np.array([not c.nullable for c in columns or ()], dtype=bool)
 
     # ---------------------------------------------------------------- metadata
@@ -106,6 +107,10 @@ class InputPlan:
 
     def from_tensors(self, tensors: list[Tensor]) -> Any:
         """Model input from V2 tensors."""
+        if self._fast and len(tensors) > 1:
+            fast = self._per_column(tensors)
+            if fast is not None:
+                return fast
         if self.columns is not None and not (
             len(tensors) == 1 and tensors[0].name not in self.columns and tensors[0].array.ndim == 2
         ):
@@ -157,6 +162,33 @@ class InputPlan:
                 if kind is not float and (kind is not int or not -(2**53) <= value <= 2**53):
                     return None  # strings, bools, nulls, huge integers: the general path
         return self._matrix(np.array(rows, dtype=np.float64))
+
+    def _per_column(self, tensors: list[Tensor]) -> pd.DataFrame | None:
+        """One FP64 tensor per signature column (the layout the model metadata advertises),
+        copied straight into a float64 [rows, columns] matrix in the signature's order: the
+        checked frame. None when the general path must decide (a missing, extra or repeated
+        column, another datatype, a shape other than [rows] or [rows, 1], ragged lengths)."""
+        positions = self._positions
+        if len(tensors) != len(positions):
+            return None
+        rows = tensors[0].array.shape[0] if tensors[0].array.ndim else -1
+        matrix = np.empty((max(rows, 0), len(positions)), dtype=np.float64)
+        seen = 0
+        for tensor in tensors:
+            array = tensor.array
+            position = positions.get(tensor.name)
+            if (
+                position is None
+                or array.dtype != np.float64
+                or array.shape[0:1] != (rows,)
+                or not (array.ndim == 1 or (array.ndim == 2 and array.shape[1] == 1))
+            ):
+                return None
+            matrix[:, position] = array.reshape(rows)
+            seen |= 1 << position
+        if seen != (1 << len(positions)) - 1:  # a column sent twice, another never
+            return None
+        return self._matrix(matrix)
 
     def _matrix(self, array: Any) -> pd.DataFrame | None:
         """A float64 [rows, columns] matrix as the checked frame (None: general path)."""

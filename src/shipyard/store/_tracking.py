@@ -12,7 +12,21 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Float,
+    String,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from shipyard.entities import (
@@ -256,36 +270,84 @@ def purge_runs(conn: Connection, run_ids: Sequence[str]) -> None:
 
 
 def load_runs(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
-    """Full Run records (params, tags, latest metrics) for ``run_ids``, in the same order."""
+    """Full Run records (params, tags, latest metrics) for ``run_ids``, in the same order.
+
+    Two statements per chunk of ids whatever the page size: the runs, then their params,
+    tags and latest metrics together (one UNION ALL, one round trip on PostgreSQL), read
+    set-wise as plain tuples; each Run is built from its tuple directly."""
     rows: dict[str, Any] = {}
     params: dict[str, dict[str, str]] = {}
     tags: dict[str, dict[str, str]] = {}
     metrics: dict[str, dict[str, float]] = {}
     for chunk in chunks(list(run_ids)):
-        for row in conn.execute(select(RUNS).where(RUNS.c.id.in_(chunk))):
-            rows[row.id] = row
-        for table, target in ((PARAMS, params), (RUN_TAGS, tags)):
-            query = select(table.c.run_id, table.c.key, table.c.value).where(
-                table.c.run_id.in_(chunk)
+        rows.update((row[0], row) for row in conn.execute(_RUN_FIELDS, {"ids": chunk}).all())
+        for run_id, kind, key, text, number in conn.execute(_RUN_VALUES, {"ids": chunk}).all():
+            if kind == 0:
+                params.setdefault(run_id, {})[key] = text
+            elif kind == 1:
+                tags.setdefault(run_id, {})[key] = text
+            else:
+                metrics.setdefault(run_id, {})[key] = math.nan if number is None else number
+    runs = []
+    for run_id in run_ids:
+        row = rows.get(run_id)
+        if row is not None:
+            runs.append(
+                Run(
+                    id=run_id,
+                    experiment_id=row[1],
+                    name=row[2],
+                    status=row[3],
+                    start_time=row[4],
+                    end_time=row[5],
+                    parent_run_id=row[6],
+                    user=row[7],
+                    lifecycle=row[8],
+                    params=params.get(run_id, {}),
+                    tags=tags.get(run_id, {}),
+                    metrics=metrics.get(run_id, {}),
+                )
             )
-            for run_id, key, value in conn.execute(query):
-                target.setdefault(run_id, {})[key] = value
-        query = select(LATEST_METRICS.c.run_id, LATEST_METRICS.c.key, LATEST_METRICS.c.value).where(
-            LATEST_METRICS.c.run_id.in_(chunk)
-        )
-        for run_id, key, value in conn.execute(query):
-            metrics.setdefault(run_id, {})[key] = math.nan if value is None else value
-    found = [rows[run_id] for run_id in run_ids if run_id in rows]
-    return [
-        record(
-            Run,
-            row,
-            params=params.get(row.id, {}),
-            tags=tags.get(row.id, {}),
-            metrics=metrics.get(row.id, {}),
-        )
-        for row in found
-    ]
+    return runs
+
+
+#: The ``runs`` columns of a Run, in the order ``load_runs`` reads them.
+_RUN_FIELDS = select(
+    RUNS.c.id,
+    RUNS.c.experiment_id,
+    RUNS.c.name,
+    RUNS.c.status,
+    RUNS.c.start_time,
+    RUNS.c.end_time,
+    RUNS.c.parent_run_id,
+    RUNS.c.user,
+    RUNS.c.lifecycle,
+).where(RUNS.c.id.in_(bindparam("ids", expanding=True)))
+
+
+def _run_values() -> Any:
+    """Params (kind 0), tags (1) and latest metrics (2) of the runs ``:ids``, as rows of
+    (run_id, kind, key, text value, number value)."""
+    ids: Any = bindparam("ids", expanding=True)
+    no_text, no_number = cast(null(), String), cast(null(), Float)
+    return union_all(
+        select(PARAMS.c.run_id, literal(0), PARAMS.c.key, PARAMS.c.value, no_number).where(
+            PARAMS.c.run_id.in_(ids)
+        ),
+        select(RUN_TAGS.c.run_id, literal(1), RUN_TAGS.c.key, RUN_TAGS.c.value, no_number).where(
+            RUN_TAGS.c.run_id.in_(ids)
+        ),
+        select(
+            LATEST_METRICS.c.run_id,
+            literal(2),
+            LATEST_METRICS.c.key,
+            no_text,
+            LATEST_METRICS.c.value,
+        ).where(LATEST_METRICS.c.run_id.in_(ids)),
+    )
+
+
+_RUN_VALUES = _run_values()
 
 
 def get_run(conn: Connection, run_id: str) -> Run:

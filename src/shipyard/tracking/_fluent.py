@@ -319,35 +319,63 @@ def search_runs(
 
 
 def runs_to_frame(page: RunPage) -> pd.DataFrame:
-    """A DataFrame with one row per run, like MLflow's ``search_runs`` output."""
+    """A DataFrame with one row per run, like MLflow's ``search_runs`` output.
+
+    Built column by column (one list per column, typed once), not from one dict per run:
+    the run fields, then ``metrics.*``, ``params.*`` and ``tags.*`` in the order their keys
+    first appear; a run without a key has NaN there."""
+    import numpy as np
     import pandas as pd
 
-    records = []
-    for run in page.runs:
-        row: dict[str, Any] = {
-            "run_id": run.id,
-            "experiment_id": run.experiment_id,
-            "name": run.name,
-            "status": run.status,
-            "start_time": pd.Timestamp(run.start_time, unit="ms", tz="UTC"),
-            "end_time": (
-                pd.Timestamp(run.end_time, unit="ms", tz="UTC")
-                if run.end_time is not None
-                else pd.NaT
-            ),
-            "duration_s": None if run.duration_ms is None else run.duration_ms / 1000,
-            "user": run.user,
-            "parent_run_id": run.parent_run_id,
-        }
-        row.update({f"metrics.{k}": val for k, val in run.metrics.items()})
-        row.update({f"params.{k}": val for k, val in run.params.items()})
-        row.update({f"tags.{k}": val for k, val in run.tags.items()})
-        records.append(row)
-    frame = pd.DataFrame.from_records(records)
-    if frame.empty:
+    runs = page.runs
+    if not runs:
         frame = pd.DataFrame(columns=["run_id", "experiment_id", "name", "status", "start_time"])
+        frame.attrs["next_page_token"] = page.next_page_token
+        return frame
+    ends = [run.end_time for run in runs]
+    durations = [
+        None if end is None else end - run.start_time for run, end in zip(runs, ends, strict=True)
+    ]
+    columns: dict[str, Any] = {
+        "run_id": [run.id for run in runs],
+        "experiment_id": [run.experiment_id for run in runs],
+        "name": [run.name for run in runs],
+        "status": [run.status for run in runs],
+        "start_time": _timestamps([run.start_time for run in runs]),
+        "end_time": _timestamps(ends),
+        "duration_s": (
+            durations  # all running: a column of None, as before
+            if all(d is None for d in durations)
+            else np.array([np.nan if d is None else d / 1000 for d in durations])
+        ),
+        "user": [run.user for run in runs],
+        "parent_run_id": [run.parent_run_id for run in runs],
+    }
+    for prefix, values in (
+        ("metrics.", [run.metrics for run in runs]),
+        ("params.", [run.params for run in runs]),
+        ("tags.", [run.tags for run in runs]),
+    ):
+        keys = dict.fromkeys(key for held in values for key in held)
+        for key in keys:
+            column = [held.get(key, np.nan) for held in values]
+            # metric values are numbers: one float64 array, no per-value type inference
+            columns[prefix + key] = (
+                np.array(column, dtype=np.float64) if prefix == "metrics." else column
+            )
+    frame = pd.DataFrame(columns)
     frame.attrs["next_page_token"] = page.next_page_token
     return frame
+
+
+def _timestamps(millis: list[int | None]) -> Any:
+    """Epoch milliseconds (None: NaT) as one UTC datetime column."""
+    import numpy as np
+    import pandas as pd
+
+    nat = np.iinfo(np.int64).min  # NaT's integer
+    raw = np.array([nat if ms is None else ms for ms in millis], dtype=np.int64)
+    return pd.DatetimeIndex(raw.view("datetime64[ms]").astype("datetime64[us]"), tz="UTC")
 
 
 _ADJECTIVES = ("brave", "calm", "eager", "keen", "bold", "swift", "quiet", "bright", "steady")
