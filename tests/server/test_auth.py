@@ -646,7 +646,7 @@ ENDPOINTS += [
     # the web UI's reads
     Endpoint(
         "GET",
-        "/runs/{run_id}/metrics/{key:path}/history",
+        "/runs/{run_id}/metrics/{key}/history",
         "viewer",
         lambda f: f"/runs/{f.run_id}/metrics/m/history?max_points=10",
     ),

@@ -30,7 +30,7 @@ MAX_POINTS = 20_000
 MAX_COLUMNS = 5_000
 
 
-@router.get("/runs/{run_id}/metrics/{key:path}/history", tags=["ui"])
+@router.get("/runs/{run_id}/metrics/{key}/history", tags=["ui"])
 def sampled_metric_history(
     run_id: str,
     key: str,

@@ -12,7 +12,7 @@ export function parallelCoordinates(canvas, runs, axes) {
   ctx.scale(ratio, ratio);
   ctx.clearRect(0, 0, width, height);
   const top = 30;
-  const bottom = height - 40;
+  const bottom = height - 52;
   const left = 50;
   const step = axes.length > 1 ? (width - 2 * left) / (axes.length - 1) : 0;
 
@@ -60,7 +60,7 @@ export function parallelCoordinates(canvas, runs, axes) {
     ctx.moveTo(x, top);
     ctx.lineTo(x, bottom);
     ctx.stroke();
-    ctx.fillText(axis.label.length > 22 ? `${axis.label.slice(0, 21)}…` : axis.label, x, height - 22);
+    ctx.fillText(axis.label.length > 22 ? `${axis.label.slice(0, 21)}…` : axis.label, x, height - 10);
     const s = scales[a];
     const hiLabel = s.numeric ? fmt(s.hi) : (s.levels || []).slice(-1)[0] || "";
     const loLabel = s.numeric ? fmt(s.lo) : (s.levels || [])[0] || "";

@@ -48,7 +48,7 @@ function overlaySection(runs, metrics, label) {
     const shown = runs.filter((r) => key in r.metrics).slice(0, MAX_OVERLAY);
     slot.setAttribute("aria-busy", "true");
     try {
-      const histories = await Promise.all(shown.map((r) => api(`/runs/${seg(r.id)}/metrics/${key.split("/").map(seg).join("/")}/history?max_points=500`)));
+      const histories = await Promise.all(shown.map((r) => api(`/runs/${seg(r.id)}/metrics/${seg(key)}/history?max_points=500`)));
       slot.replaceChildren(lineChart(`${key} by step${shown.length < runs.length ? ` (first ${shown.length} runs with it)` : ""}`,
         histories.map((hist, i) => ({ label: label(shown[i]), x: hist.step, y: hist.value })), { width: 900, height: 300 }));
     } catch (error) {

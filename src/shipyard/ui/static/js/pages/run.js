@@ -54,7 +54,7 @@ function metricsSection(runId, keys) {
     grid.setAttribute("aria-busy", "true");
     await Promise.all(wanted.filter((k) => !histories.has(k)).map(async (key) => {
       try {
-        histories.set(key, await api(`/runs/${seg(runId)}/metrics/${key.split("/").map(seg).join("/")}/history?max_points=2000`));
+        histories.set(key, await api(`/runs/${seg(runId)}/metrics/${seg(key)}/history?max_points=2000`));
       } catch (error) {
         histories.set(key, error);
       }

@@ -36,8 +36,8 @@ export async function render(params, query) {
   const filterError = h("div", { id: "filter-error" });
   const tableSlot = h("div", { id: "runs-table" });
   const pageInfo = h("span", { class: "muted", id: "page-info", "aria-live": "polite" });
-  const prev = h("button", { class: "secondary", type: "button", onclick: () => go(state.page - 1) }, "‹ Previous");
-  const next = h("button", { class: "secondary", type: "button", onclick: () => go(state.page + 1) }, "Next ›");
+  const prev = h("button", { class: "secondary", type: "button", id: "prev-page", onclick: () => go(state.page - 1) }, "‹ Previous");
+  const next = h("button", { class: "secondary", type: "button", id: "next-page", onclick: () => go(state.page + 1) }, "Next ›");
   const compare = h("button", { type: "button", id: "compare", disabled: true, onclick: openCompare }, "Compare selected");
   const chooser = h("details", { class: "columns", ontoggle: () => chooser.open && fillChooser() },
     h("summary", {}, "Columns"), h("div", { class: "chooser-body" }, h("p", { class: "muted" }, "Loading keys…")));
@@ -97,7 +97,7 @@ export async function render(params, query) {
     const [current, direction] = state.order.split(" ");
     const sorted = current === column ? (direction === "asc" ? "ascending" : "descending") : null;
     return h("th", { scope: "col", "aria-sort": sorted || "none" },
-      h("button", { class: "sort", type: "button", onclick: () => sortBy(column), title: `Sort by ${label}` },
+      h("button", { class: "sort", type: "button", dataset: { column }, onclick: () => sortBy(column), title: `Sort by ${label}` },
         label, sorted ? (sorted === "ascending" ? " ▲" : " ▼") : ""));
   }
 
