@@ -49,13 +49,15 @@ function rankPositions(nodes, edges) {
     }
     if (!moved) break;
   }
+  const counts = new Map();
+  for (const n of nodes) counts.set(rank.get(n.id), (counts.get(rank.get(n.id)) || 0) + 1);
   const rows = new Map();
   const positions = {};
   for (const n of nodes) {
     const r = rank.get(n.id);
     const row = rows.get(r) || 0;
     rows.set(r, row + 1);
-    positions[n.id] = { x: r * 170, y: row * 70 };
+    positions[n.id] = { x: r * 150, y: (row - (counts.get(r) - 1) / 2) * 48 };
   }
   return positions;
 }
