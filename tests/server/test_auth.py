@@ -643,6 +643,19 @@ ENDPOINTS += [
     Endpoint(
         "DELETE", "/leases/{name}", "admin*", lambda f: f"/leases/scheduler?holder=h-{f.run_id[:8]}"
     ),
+    # the web UI's reads
+    Endpoint(
+        "GET",
+        "/runs/{run_id}/metrics/{key}/history",
+        "viewer",
+        lambda f: f"/runs/{f.run_id}/metrics/m/history?max_points=10",
+    ),
+    Endpoint(
+        "GET",
+        "/experiments/{experiment_id}/columns",
+        "viewer",
+        lambda f: f"/experiments/{f.exp_id}/columns",
+    ),
 ]
 
 

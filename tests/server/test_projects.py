@@ -638,6 +638,11 @@ def _cases(world: Projects) -> dict[str, Case]:
         "POST /api/v1/leases/{name}": Case(
             R, "/api/v1/leases/scheduler", {"holder": "fraud-host", "ttl_seconds": 60}),
         "DELETE /api/v1/leases/{name}": Case(R, "/api/v1/leases/scheduler?holder=fraud-host"),
+        # the web UI's reads
+        "GET /api/v1/runs/{run_id}/metrics/{key}/history": Case(
+            R, f"/api/v1/runs/{run}/metrics/m/history"),
+        "GET /api/v1/experiments/{experiment_id}/columns": Case(
+            R, f"/api/v1/experiments/{exp_id(world)}/columns"),
     }
     # fmt: on
 

@@ -30,6 +30,7 @@ from shipyard.cli._demo import demo
 from shipyard.cli._info import info
 from shipyard.cli._lineage import lineage_command
 from shipyard.cli._server import server
+from shipyard.cli._ui import ui
 
 _help.install()
 
@@ -55,6 +56,7 @@ app.add_typer(_access.tokens, name="tokens")
 app.command()(_access.audit)
 app.command()(demo)
 app.command()(server)
+app.command()(ui)
 _maintenance.register(app)
 _project.register(app)
 app.command()(info)

@@ -19,6 +19,7 @@ from shipyard.cli._render import (
     safe,
 )
 from shipyard.cli._store import require_store
+from shipyard.cli._ui import print_link
 from shipyard.entities import AliasEvent, AliasOutcome, ModelVersion, RegisteredModel
 
 app = typer.Typer(
@@ -119,6 +120,7 @@ def _show_version(mv: ModelVersion) -> None:
         f"source {safe(mv.source or '-')}; run {mv.run_id or '-'}; "
         f"python {mv.python_version or '-'}"
     )
+    print_link("model_version", mv.name, mv.version)
     if mv.description:
         console.print(safe(mv.description))
     table = Table(title="Metrics (snapshot at registration)", header_style="bold", show_edge=False)
@@ -163,6 +165,7 @@ def show(
     console.print(
         f"[bold]{safe(model.name)}[/]  owner {safe(model.owner or '-')}  {safe(_aliases(model))}"
     )
+    print_link("model", model.name)
     if model.description:
         console.print(safe(model.description))
     console.print(versions_listing(found, "Versions").table())

@@ -19,6 +19,7 @@ from shipyard.cli._render import (
     status_text,
 )
 from shipyard.cli._store import existing_client as get_client
+from shipyard.cli._ui import print_link
 from shipyard.entities import Lifecycle, Run
 
 app = typer.Typer(
@@ -87,6 +88,7 @@ def show(run_id: str) -> None:
         f"started {fmt_time(run.start_time)}, ended {fmt_time(run.end_time)}, "
         f"took {fmt_duration(run.duration_ms)}, by {safe(run.user or '-')}"
     )
+    print_link("run", run.id)
     if parent is not None:
         console.print(f"parent run {safe(parent.name)}  {parent.id}  {status_text(parent.status)}")
     # facts recorded on an ancestor only (a run nested by an older version) are shown too

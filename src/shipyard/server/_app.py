@@ -36,11 +36,13 @@ from shipyard.server import (
     _routes_pipelines,
     _routes_registry,
     _routes_tracking,
+    _routes_views,
     _schemas as s,
 )
 from shipyard.server._access import CallerDep
 from shipyard.server._http import respond
 from shipyard.server._observe import HTTP_CODES, ObserveMiddleware, metrics_payload
+from shipyard.server._routes_ui import mount_ui
 from shipyard.server._state import Backend
 
 log = logging.getLogger("shipyard.server")
@@ -73,6 +75,7 @@ def create_app(settings: Settings, store: LocalStore | None = None) -> FastAPI:
     app.add_exception_handler(Exception, _unexpected_error)
     for router in ROUTERS:
         app.include_router(router)
+    mount_ui(app)
     _document_extra_models(app)
     return app
 
@@ -234,4 +237,5 @@ ROUTERS = [
     _routes_monitoring.router,
     _routes_deployments.router,
     _routes_leases.router,
+    _routes_views.router,
 ]

@@ -1,0 +1,39 @@
+"""The web UI's pages: the shell (``shipyard/ui/static/index.html``) at every page address
+and the static files under ``/static``.
+
+The shell holds no data: its modules fetch everything from ``/api/v1`` with the user's
+token, so serving it needs no authentication, and a page shows what the API answers and
+refuses what the API refuses. The shell is sent with a strict Content-Security-Policy
+(scripts and connections only to this origin; no framing by other sites).
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request, Response
+from starlette.staticfiles import StaticFiles
+
+from shipyard.ui import PAGE_ROUTES, STATIC_DIR
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; connect-src 'self'; "
+        "img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+        "frame-src 'self' blob: data:; object-src 'none'; base-uri 'self'; "
+        "frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-cache",
+}
+
+
+def mount_ui(app: FastAPI) -> None:
+    """Serve the UI's shell at every page address and its files under ``/static``."""
+    shell = (STATIC_DIR / "index.html").read_bytes()
+
+    async def page(_request: Request) -> Response:
+        return Response(shell, media_type="text/html; charset=utf-8", headers=SECURITY_HEADERS)
+
+    for path in PAGE_ROUTES:
+        app.add_route(path, page, methods=["GET"], include_in_schema=False)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
