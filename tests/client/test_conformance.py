@@ -98,6 +98,25 @@ def test_metrics_keep_history_and_latest_by_step(store: Store) -> None:
     assert store.get_run(run_id).metrics["loss"] == 0.4
 
 
+def test_experiment_keys_are_every_key_its_runs_use_and_no_other(store: Store) -> None:
+    first, second = _run(store, "keys", "a"), _run(store, "keys", "b")
+    store.log_batch(first, [MetricPoint("loss", 0.5, 0, 1)], params={"lr": "0.1"})
+    store.log_batch(second, [MetricPoint("acc", 0.9, 0, 1)], params={"depth": "3"})
+    store.log_batch(second, tags={"team": "a"})
+    store.log_batch(_run(store, "other"), [MetricPoint("elsewhere", 1.0, 0, 1)])
+    exp = store.get_experiment_by_name("keys")
+    keys = store.experiment_keys(exp.id)
+    assert keys["params"] == ["depth", "lr"] and keys["metrics"] == ["acc", "loss"]
+    assert "team" in keys["tags"] and "elsewhere" not in keys["metrics"]
+    assert store.experiment_keys(store.get_or_create_experiment("empty").id) == {
+        "params": [],
+        "metrics": [],
+        "tags": [],
+    }
+    with pytest.raises(NotFound):
+        store.experiment_keys("0" * 32)
+
+
 def test_params_are_immutable_and_a_conflict_keeps_nothing(store: Store) -> None:
     run_id = _run(store)
     store.log_batch(run_id, params={"lr": "0.1", "depth": "3"})

@@ -154,6 +154,9 @@ class LocalTracking(LocalBase, TrackingStore):
     def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
         return self._read(lambda c: tracking_db.metric_history(c, run_id, key))
 
+    def experiment_keys(self, experiment_id: str) -> dict[str, list[str]]:
+        return self._read(lambda c: tracking_db.experiment_keys(c, experiment_id))
+
     # ------------------------------------------------------------------ search
 
     def search_runs(

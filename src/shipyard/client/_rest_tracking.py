@@ -139,6 +139,10 @@ class RestTracking(RestBase, TrackingStore):
         )
         return [MetricPoint.from_dict(p) for p in found["metrics"]]
 
+    def experiment_keys(self, experiment_id: str) -> dict[str, list[str]]:
+        found = self.http.send("GET", f"/experiments/{path_segment(experiment_id)}/columns")
+        return {kind: list(found[kind]) for kind in ("params", "metrics", "tags")}
+
     # ------------------------------------------------------------------ search
 
     def search_runs(

@@ -233,6 +233,12 @@ class TrackingStore(Protocol):
         """Every point logged for a metric of a run, by step and time."""
         ...
 
+    def experiment_keys(self, experiment_id: str) -> dict[str, list[str]]:
+        """The param, metric and tag keys used by an experiment's runs, sorted, as
+        ``{"params": [...], "metrics": [...], "tags": [...]}`` (without loading any run:
+        what a runs table offers as columns). NotFound for an unknown experiment."""
+        ...
+
     # ------------------------------------------------------------------ search
 
     @checks(limit=page_limit(MAX_PAGE))

@@ -17,7 +17,6 @@ from typing import Annotated, Any
 
 import numpy as np
 from fastapi import Query, Response
-from sqlalchemy import text
 
 from shipyard.server._access import CallerDep
 from shipyard.server._http import api_router, respond
@@ -87,29 +86,12 @@ def _arg_reduce(values: Any, starts: Any, ufunc: Any) -> Any:
     return hits[first]
 
 
-_KEYS = {
-    "params": "SELECT DISTINCT k.key FROM params k JOIN runs r ON r.id = k.run_id "
-    "WHERE r.experiment_id = :experiment ORDER BY k.key LIMIT :limit",
-    "metrics": "SELECT DISTINCT k.key FROM latest_metrics k JOIN runs r ON r.id = k.run_id "
-    "WHERE r.experiment_id = :experiment ORDER BY k.key LIMIT :limit",
-    "tags": "SELECT DISTINCT k.key FROM run_tags k JOIN runs r ON r.id = k.run_id "
-    "WHERE r.experiment_id = :experiment ORDER BY k.key LIMIT :limit",
-}
-
-
 @router.get("/experiments/{experiment_id}/columns", tags=["ui"])
 def experiment_columns(experiment_id: str, caller: CallerDep) -> Response:
     """The param, metric and tag keys of an experiment's runs, sorted (at most 5,000 of
     each; ``truncated`` says when a kind has more)."""
     caller.require_experiment(experiment_id, "viewer")
-    caller.store.get_experiment(experiment_id)  # 404 for an unknown id
-    answer: dict[str, Any] = {"truncated": False}
-    with caller.store.engine.connect() as conn:
-        for kind, query in _KEYS.items():
-            rows = conn.execute(
-                text(query), {"experiment": experiment_id, "limit": MAX_COLUMNS + 1}
-            )
-            keys = [row[0] for row in rows]
-            answer["truncated"] |= len(keys) > MAX_COLUMNS
-            answer[kind] = keys[:MAX_COLUMNS]
+    keys = caller.store.experiment_keys(experiment_id)
+    answer: dict[str, Any] = {kind: found[:MAX_COLUMNS] for kind, found in keys.items()}
+    answer["truncated"] = any(len(found) > MAX_COLUMNS for found in keys.values())
     return respond(answer)

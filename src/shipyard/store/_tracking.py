@@ -484,6 +484,23 @@ def _log_metrics(conn: Connection, run_id: str, metrics: Sequence[MetricPoint]) 
         conn.execute(stmt, list(chunk))
 
 
+def experiment_keys(conn: Connection, experiment_id: str) -> dict[str, list[str]]:
+    """The distinct param, metric and tag keys of an experiment's runs, sorted; NotFound for
+    an unknown experiment."""
+    get_experiment(conn, experiment_id)
+    found: dict[str, list[str]] = {}
+    for kind, table in (("params", PARAMS), ("metrics", LATEST_METRICS), ("tags", RUN_TAGS)):
+        query = (
+            select(table.c.key)
+            .distinct()
+            .join(RUNS, RUNS.c.id == table.c.run_id)
+            .where(RUNS.c.experiment_id == experiment_id)
+            .order_by(table.c.key)
+        )
+        found[kind] = list(conn.scalars(query))
+    return found
+
+
 def metric_history(conn: Connection, run_id: str, key: str) -> list[MetricPoint]:
     """Every value logged for ``key`` in the run, by step then time then insertion order."""
     require_run(conn, run_id)
