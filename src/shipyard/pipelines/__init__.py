@@ -27,6 +27,7 @@ from shipyard.pipelines._executors import (
     ProcessExecutor,
     make_executor,
 )
+from shipyard.pipelines._metrics import SchedulerMetrics, serve_metrics
 from shipyard.pipelines._pipeline import Pipeline, Plan, load_pipeline, pipeline
 from shipyard.pipelines._schedule import (
     Job,
@@ -60,6 +61,7 @@ __all__ = [
     "Plan",
     "ProcessExecutor",
     "Scheduler",
+    "SchedulerMetrics",
     "Step",
     "StepOptions",
     "StepOutcome",
@@ -78,5 +80,6 @@ __all__ = [
     "register_materializer",
     "resume",
     "schedule",
+    "serve_metrics",
     "step",
 ]
