@@ -11,11 +11,10 @@ catalogue in test_observability); the feature metric is catalogued as pending.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,12 +50,6 @@ def nightly(n: int = 1) -> None:
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _until(found: Callable[[], Any], what: str, timeout: float = 180.0) -> Any:
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -87,20 +80,6 @@ def _queried_live_series() -> set[str]:
     return queried & live
 
 
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[str]]]:
-    """Processes a test starts; terminated (and reaped) afterwards."""
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for process in started:
-        process.terminate()
-    for process in started:
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
 def _spawn(
     processes: list[subprocess.Popen[str]], args: list[str], env: dict[str, str], log: Path
 ) -> subprocess.Popen[str]:
@@ -118,10 +97,11 @@ def test_prometheus_scrapes_the_live_services_and_every_queried_metric_is_export
     processes: list[subprocess.Popen[str]],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    free_port: Callable[[], int],
 ) -> None:
     shipyard_cli = str(Path(sys.executable).with_name("shipyard"))
-    server_port, model_port, prom_port = _free_port(), _free_port(), _free_port()
-    scheduler_port = _free_port()
+    server_port, model_port, prom_port = free_port(), free_port(), free_port()
+    scheduler_port = free_port()
     server_url = f"http://127.0.0.1:{server_port}"
     model_url = f"http://127.0.0.1:{model_port}"
     home = {**os.environ, "SHIPYARD_HOME": str(sqlite_sdk.settings.home)}
