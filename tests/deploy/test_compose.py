@@ -42,6 +42,7 @@ def test_shipyard_services_are_hardened_and_probed():
         assert service["cap_drop"] == ["ALL"] and service["tmpfs"] == ["/tmp"]
     assert "/readyz" in services["server"]["healthcheck"]["test"][-1]
     assert "/v2/health/ready" in services["model"]["healthcheck"]["test"][-1]
+    assert "9108/healthz" in services["scheduler"]["healthcheck"]["test"][-1]
 
 
 def test_no_secret_is_written_into_the_file():
@@ -53,12 +54,12 @@ def test_no_secret_is_written_into_the_file():
     assert published and all(p.startswith("127.0.0.1:") for p in published)
 
 
-def test_prometheus_scrapes_the_server_and_the_model_and_loads_the_rules():
+def test_prometheus_scrapes_the_server_scheduler_and_model_and_loads_the_rules():
     config = prometheus_config(ComposeSettings())
     targets = {
         t for job in config["scrape_configs"] for c in job["static_configs"] for t in c["targets"]
     }
-    assert {"server:8080", "model:8000"} <= targets
+    assert {"server:8080", "model:8000", "scheduler:9108"} <= targets
     assert config["rule_files"] == ["alerts.yml"]
 
 

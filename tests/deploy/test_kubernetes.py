@@ -57,9 +57,9 @@ def test_every_container_is_hardened_sized_and_probed(stack):
         assert security["capabilities"] == {"drop": ["ALL"]}
         assert set(c["resources"]) == {"requests", "limits"}
         assert ":latest" not in c["image"]
-        if c["name"] != "scheduler":
-            paths = {c[p]["httpGet"]["path"] for p in ("livenessProbe", "readinessProbe")}
-            assert paths in ({"/healthz", "/readyz"}, {"/v2/health/live", "/v2/health/ready"})
+        paths = {c[p]["httpGet"]["path"] for p in ("livenessProbe", "readinessProbe")}
+        assert paths in ({"/healthz", "/readyz"}, {"/v2/health/live", "/v2/health/ready"},
+                         {"/healthz"}), c["name"]  # fmt: skip
         env = {e["name"]: e for e in c["env"]}
         for secret in ("SHIPYARD_DB_URL", "SHIPYARD_TOKEN", "AWS_SECRET_ACCESS_KEY"):
             if secret in env:  # secrets come from the Secret, never as values
@@ -73,6 +73,22 @@ def test_the_scheduler_never_runs_twice(stack):
     ]  # fmt: skip
     assert deployment["spec"]["replicas"] == 1
     assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+
+
+def test_prometheus_scrapes_the_scheduler_s_pipeline_metrics(stack):
+    rendered = render_overlay(stack, OVERLAYS[1])
+    scheduler = [m for m in rendered if m["metadata"]["name"] == "shipyard-scheduler"]
+    kinds = {m["kind"]: m for m in scheduler}
+    assert set(kinds) == {"Deployment", "Service", "NetworkPolicy", "ServiceMonitor"}
+    (container,) = kinds["Deployment"]["spec"]["template"]["spec"]["containers"]
+    args = container["args"]
+    assert args[args.index("--metrics-port") + 1] == str(stack.scheduler_metrics_port)
+    assert args[args.index("--metrics-host") + 1] == "0.0.0.0"
+    assert container["ports"][0]["containerPort"] == stack.scheduler_metrics_port
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert kinds["ServiceMonitor"]["spec"]["endpoints"][0]["path"] == "/metrics"
+    (ingress,) = kinds["NetworkPolicy"]["spec"]["ingress"]
+    assert ingress["ports"] == [{"port": stack.scheduler_metrics_port, "protocol": "TCP"}]
 
 
 def test_the_model_server_follows_its_alias_through_the_server(stack):

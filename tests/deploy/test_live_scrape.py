@@ -1,19 +1,20 @@
-"""Prometheus scrapes a live `shipyard server` and a live `shipyard serve` with the scrape
-settings the stack uses, both targets are up, and every server and model-server metric a
-dashboard panel or alert rule queries (derived from ``shipyard.deploy``) is really exported.
+"""Prometheus scrapes a live `shipyard server`, a live `shipyard serve` and a live
+`shipyard scheduler --metrics-port` (which has run a scheduled pipeline) with the scrape
+settings the stack uses, every target is up, and every server, model-server and pipeline
+metric a dashboard panel or alert rule queries (derived from ``shipyard.deploy``) is really
+exported.
 
 The monitoring gauges come from `shipyard monitor metrics` (a textfile, checked against the
-catalogue in test_observability); the pipeline and feature metrics are catalogued as pending.
+catalogue in test_observability); the feature metric is catalogued as pending.
 """
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +33,21 @@ from shipyard.deploy import (
 )
 from shipyard.tracking import Client
 
-LIVE_EXPORTERS = ("server", "serving")
+LIVE_EXPORTERS = ("server", "serving", "pipelines")
+#: The pipeline the live scheduler runs (a module of its own, importable by the run process).
+PIPELINE_MODULE = """
+from shipyard.pipelines import pipeline, step
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+@step
+def count(n: int) -> int:
+    return n + 1
+
+
+@pipeline
+def nightly(n: int = 1) -> None:
+    count(n)
+"""
 
 
 def _until(found: Callable[[], Any], what: str, timeout: float = 180.0) -> Any:
@@ -57,8 +66,8 @@ def _until(found: Callable[[], Any], what: str, timeout: float = 180.0) -> Any:
 
 
 def _queried_live_series() -> set[str]:
-    """The series the dashboards and alert rules query that a live server or model server
-    exports (not the textfile gauges, not the pending metrics)."""
+    """The series the dashboards and alert rules query that a live server, model server or
+    scheduler exports (not the textfile gauges, not the pending metrics)."""
     expressions = [e for d in dashboards().values() for e in dashboard_expressions(d)]
     expressions += rule_expressions(alert_rules(AlertSettings()))
     queried = set().union(*(queried_metrics(e) for e in expressions))
@@ -69,20 +78,6 @@ def _queried_live_series() -> set[str]:
         for series in metric.series
     }
     return queried & live
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[str]]]:
-    """Processes a test starts; terminated (and reaped) afterwards."""
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for process in started:
-        process.terminate()
-    for process in started:
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def _spawn(
@@ -101,9 +96,12 @@ def test_prometheus_scrapes_the_live_services_and_every_queried_metric_is_export
     prometheus: str,
     processes: list[subprocess.Popen[str]],
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    free_port: Callable[[], int],
 ) -> None:
     shipyard_cli = str(Path(sys.executable).with_name("shipyard"))
-    server_port, model_port, prom_port = _free_port(), _free_port(), _free_port()
+    server_port, model_port, prom_port = free_port(), free_port(), free_port()
+    scheduler_port = free_port()
     server_url = f"http://127.0.0.1:{server_port}"
     model_url = f"http://127.0.0.1:{model_port}"
     home = {**os.environ, "SHIPYARD_HOME": str(sqlite_sdk.settings.home)}
@@ -127,11 +125,36 @@ def test_prometheus_scrapes_the_live_services_and_every_queried_metric_is_export
         lambda: httpx.get(f"{model_url}/v2/health/ready", timeout=5).status_code == 200,
         "the model server is ready",
     )
+    # a schedule that is due now, and the scheduler (through the server) that runs it
+    (tmp_path / "scrape_pipeline.py").write_text(PIPELINE_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from scrape_pipeline import nightly  # type: ignore[import-not-found]
+
+    from shipyard.pipelines import schedule
+
+    schedule(nightly, "* * * * *")
+    sqlite_sdk.store.set_schedule_fired("nightly", int(time.time() * 1000) - 120_000)
+    scheduler_url = f"http://127.0.0.1:{scheduler_port}"
+    _spawn(
+        processes,
+        [shipyard_cli, "scheduler", "--interval", "1", "--no-monitors", "--metrics-port",
+         str(scheduler_port)],
+        {**remote, "PYTHONPATH": str(tmp_path)},
+        tmp_path / "scheduler.log",
+    )  # fmt: skip
+    _until(
+        lambda: httpx.get(f"{scheduler_url}/healthz", timeout=5).status_code == 200,
+        "the scheduler serves its metrics",
+    )
     config = {
         "global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
         "scrape_configs": [
             {"job_name": "shipyard-server", "static_configs": [{"targets": [server_url[7:]]}]},
             {"job_name": "shipyard-model", "static_configs": [{"targets": [model_url[7:]]}]},
+            {
+                "job_name": "shipyard-scheduler",
+                "static_configs": [{"targets": [scheduler_url[7:]]}],
+            },
         ],
     }
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
@@ -155,11 +178,14 @@ def test_prometheus_scrapes_the_live_services_and_every_queried_metric_is_export
         return {t["labels"]["job"]: t["health"] for t in found} == {
             "shipyard-server": "up",
             "shipyard-model": "up",
+            "shipyard-scheduler": "up",
         }
 
-    _until(targets_up, "both targets are up in Prometheus")
+    _until(targets_up, "every target is up in Prometheus")
     wanted = _queried_live_series()
     assert {"shipyard_http_requests_total", "shipyard_serving_requests_total"} <= wanted
+    assert {"shipyard_pipeline_runs_total", "shipyard_pipeline_run_duration_seconds_bucket",
+            "shipyard_pipeline_steps_total"} <= wanted  # fmt: skip
 
     def missing() -> set[str]:
         names = httpx.get(f"{api}/label/__name__/values", timeout=5).json()["data"]
@@ -172,3 +198,8 @@ def test_prometheus_scrapes_the_live_services_and_every_queried_metric_is_export
     # the deployment the model server recorded through the server names its address
     listed = httpx.get(f"{server_url}/api/v1/deployments", timeout=30).json()["deployments"]
     assert [(d["reference"], d["address"]) for d in listed] == [("churn@champion", model_url)]
+    # the scheduled run finished, and the failing-schedule alert's series exists at zero
+    query = 'shipyard_pipeline_runs_total{schedule="nightly"}'
+    found = httpx.get(f"{api}/query", params={"query": query}, timeout=5).json()["data"]
+    by_status = {r["metric"]["status"]: float(r["value"][1]) for r in found["result"]}
+    assert by_status == {"FINISHED": 1.0, "FAILED": 0.0}, by_status

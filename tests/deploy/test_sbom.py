@@ -1,6 +1,7 @@
-"""`shipyard build --sbom` writes a CycloneDX SBOM of the model image's Python packages: the
-pinned requirements and what they need, each with its PyPI package URL, valid against the
-CycloneDX 1.5 schema."""
+"""`shipyard build --sbom` writes a CycloneDX SBOM of the model image's Python packages: every
+package the context's requirements.txt pins (what the image installs), at the pinned version
+whatever is installed where the SBOM is written, each with its PyPI package URL, valid
+against the CycloneDX 1.5 schema."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from shipyard.deploy import SBOM_FILE, pinned_requirements, sbom_json, write_sbo
 from shipyard.errors import InvalidArgument
 
 
-def test_build_with_sbom_lists_the_pinned_packages_and_their_dependencies(
+def test_build_with_sbom_lists_every_package_the_image_installs(
     churn_versions: str, tmp_path: Path
 ) -> None:
     out = tmp_path / "context"
@@ -28,15 +29,30 @@ def test_build_with_sbom_lists_the_pinned_packages_and_their_dependencies(
     assert document["metadata"]["component"]["version"] == "1"
     components = {c["name"]: c for c in document["components"]}
     pinned = pinned_requirements((out / "requirements.txt").read_text())
-    assert set(pinned) <= set(components)  # every pinned package is listed
+    assert {n: c["version"] for n, c in components.items()} == pinned  # exactly the image's
     sklearn = components["scikit-learn"]
     assert sklearn["version"] == importlib.metadata.version("scikit-learn")
     assert sklearn["purl"] == f"pkg:pypi/scikit-learn@{sklearn['version']}"
     assert {"name": "shipyard:pinned", "value": "true"} in sklearn["properties"]
-    # the dependencies of the pinned packages, not pinned themselves, are listed too
-    needed = [n for n, c in components.items() if {"name": "shipyard:pinned", "value": "false"}
-              in c["properties"]]  # fmt: skip
-    assert needed and not set(needed) & set(pinned)
+    # the dependencies of the model and of the model server are in it (pinned by the build)
+    assert {"numpy", "scipy", "fastapi", "uvicorn", "shipyard"} <= set(components)
+
+
+def test_versions_come_from_the_requirements_not_the_environment() -> None:
+    installed = importlib.metadata.version("scikit-learn")
+    text = sbom_json("scikit-learn==0.20.0\nnumpy==1.16.0\n", "m", "3")
+    components = {c["name"]: c["version"] for c in json.loads(text)["components"]}
+    assert installed != "0.20.0"
+    # nothing added from what is installed here: not scipy or joblib, not this numpy
+    assert components == {"scikit-learn": "0.20.0", "numpy": "1.16.0"}
+
+
+def test_an_unpinned_requirement_is_listed_without_a_version() -> None:
+    text = sbom_json("# the image's lock\nnumpy==2.0.0\nrich>=13\n--find-links w\n", "m", "3")
+    components = {c["name"]: c for c in json.loads(text)["components"]}
+    assert set(components) == {"numpy", "rich"}
+    assert "version" not in components["rich"] and components["rich"]["purl"] == "pkg:pypi/rich"
+    assert {"name": "shipyard:pinned", "value": "false"} in components["rich"]["properties"]
 
 
 def test_the_sbom_is_valid_cyclonedx() -> None:

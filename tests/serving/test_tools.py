@@ -113,15 +113,18 @@ def _free_port() -> int:
 def test_build_context_serves_from_a_fresh_virtualenv(
     cancer: Any, register: Any, sqlite_sdk: Any, tmp_path: Path
 ) -> None:
-    """The context installs into a new virtualenv (the local wheel + pinned requirements from
-    the package registry) and its entrypoint serves the bundled model."""
+    """The context installs into a new virtualenv offline (the local wheel, and every pinned
+    requirement from uv's cache, as the image's build stage installs them) and its entrypoint,
+    the image's ENTRYPOINT, serves the bundled model. Must run in CI."""
     uv = shutil.which("uv")
     if uv is None:
         pytest.skip("uv is not installed")
     register()
     wheels = tmp_path / "dist"
     subprocess.run(
-        [uv, "build", "--wheel", "-o", str(wheels), str(ROOT)], check=True, capture_output=True
+        [uv, "build", "--offline", "--wheel", "-o", str(wheels), str(ROOT)],
+        check=True,
+        capture_output=True,
     )
     wheel = next(wheels.glob("shipyard-*.whl"))
     folder = build("churn@champion", tmp_path / "ctx", wheels=[wheel])
@@ -129,11 +132,12 @@ def test_build_context_serves_from_a_fresh_virtualenv(
     subprocess.run([uv, "venv", "-q", "-p", sys.executable, str(venv)], check=True)
     python = venv / "bin" / "python"
     subprocess.run(
-        [uv, "pip", "install", "-q", "-p", str(python), "--find-links", str(folder / "wheels"),
-         "-r", str(folder / "requirements.txt")],
+        [uv, "pip", "install", "-q", "--offline", "--no-deps", "-p", str(python),
+         "--find-links", str(folder / "wheels"), "-r", str(folder / "requirements.txt")],
         check=True,
         capture_output=True,
     )  # fmt: skip
+    subprocess.run([uv, "pip", "check", "-q", "-p", str(python)], check=True)  # nothing missing
     port = _free_port()
     env = {**os.environ, "PATH": f"{venv / 'bin'}:{os.environ['PATH']}", "HOST": "127.0.0.1",
            "PORT": str(port), "SHIPYARD_HOME": str(tmp_path / "served-home")}  # fmt: skip

@@ -477,16 +477,35 @@ def scheduler_command(
         help="Seconds the scheduler lease is held per check (default: 3 intervals, at least "
         "60); while another scheduler holds it, this one stands by.",
     ),
+    metrics_port: int = typer.Option(
+        0,
+        "--metrics-port",
+        min=0,
+        max=65535,
+        help="Serve Prometheus metrics on /metrics and a liveness probe on /healthz at this "
+        "port (0: off).",
+    ),
+    metrics_host: str = typer.Option(
+        "127.0.0.1", "--metrics-host", help="Address the metrics endpoint listens on."
+    ),
 ) -> None:
     """Start due pipeline runs of every schedule and run due monitors, until Ctrl-C. One
     scheduler is active per store; others started beside it stand by and take over when it
     stops."""
     from shipyard.monitoring import MonitorJob
-    from shipyard.pipelines import Scheduler
+    from shipyard.pipelines import Scheduler, SchedulerMetrics, serve_metrics
 
     with friendly_errors():
         lease_seconds = lease or max(60.0, 3 * interval)
-        scheduler = Scheduler(jobs=[MonitorJob()] if monitors else [], lease_seconds=lease_seconds)
+        metrics = SchedulerMetrics() if metrics_port else None
+        scheduler = Scheduler(
+            jobs=[MonitorJob()] if monitors else [], lease_seconds=lease_seconds, metrics=metrics
+        )
+        if metrics is not None:
+            endpoint = serve_metrics(
+                metrics, metrics_host, metrics_port, lambda: scheduler.alive(lease_seconds)
+            )
+            console.print(f"scheduler: metrics on http://{metrics_host}:{endpoint.server_port}")
         if once:
             console.print("scheduler: checking once")
         else:

@@ -2,9 +2,9 @@
 
 Services: PostgreSQL (metadata), MinIO (S3-compatible blobs, a versioned bucket created by a
 one-shot ``minio-init``), Redis (online features), the Shipyard server, the scheduler, one
-model server following ``model.ref`` (``churn@champion``), Prometheus scraping the server and
-the model server with the alert rules loaded, and Grafana with the Prometheus datasource and
-the dashboards provisioned. Secrets come from a ``.env`` file beside the compose file
+model server following ``model.ref`` (``churn@champion``), Prometheus scraping the server, the
+scheduler and the model server with the alert rules loaded, and Grafana with the Prometheus
+datasource and the dashboards provisioned. Secrets come from a ``.env`` file beside the compose file
 (``.env.example`` lists them); compose refuses to start while one is missing, except the
 API token, which exists only once the server has run (docs/deploy.md).
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from shipyard.deploy._k8s import RUN_AS, model_args
+from shipyard.deploy._k8s import RUN_AS, model_args, scheduler_args
 from shipyard.deploy._settings import ModelDeployment, StackSettings, check_image
 
 #: The third-party images, pinned by tag.
@@ -165,10 +165,10 @@ def compose_file(settings: ComposeSettings) -> dict[str, Any]:
         }),
         "scheduler": _hardened({
             **shipyard_image,
-            "command": ["scheduler", "--interval", "30"],
+            "command": scheduler_args(stack),
             "environment": client,
             "depends_on": {"server": healthy},
-            "healthcheck": {"disable": True},
+            "healthcheck": _http_check(stack.scheduler_metrics_port, "/healthz"),
         }),
         "model": _hardened({
             **shipyard_image,
@@ -207,7 +207,8 @@ def compose_file(settings: ComposeSettings) -> dict[str, Any]:
 
 
 def prometheus_config(settings: ComposeSettings) -> dict[str, Any]:
-    """Prometheus's configuration: scrape the server and the model server, load the rules."""
+    """Prometheus's configuration: scrape the server, the scheduler and the model server,
+    load the rules."""
     stack = settings.stack
     return {
         "global": {"scrape_interval": "15s", "evaluation_interval": "30s"},
@@ -215,6 +216,8 @@ def prometheus_config(settings: ComposeSettings) -> dict[str, Any]:
         "scrape_configs": [
             {"job_name": "shipyard-server",
              "static_configs": [{"targets": [f"server:{stack.server_port}"]}]},
+            {"job_name": "shipyard-scheduler",
+             "static_configs": [{"targets": [f"scheduler:{stack.scheduler_metrics_port}"]}]},
             {"job_name": settings.model.app_name,
              "static_configs": [{"targets": [f"model:{stack.model_port}"]}]},
             {"job_name": "prometheus", "static_configs": [{"targets": ["localhost:9090"]}]},

@@ -3,7 +3,8 @@
 Four dashboards: the server (requests, latency, errors), model serving (throughput, p50/p99,
 batch sizes, prediction-log rows shed per version), monitoring (drift share, per-column
 scores, performance, labelled counts per monitor) and pipelines (run durations, failures,
-cache hits). Every query reads only metrics of the catalogue (``_metrics``); a test holds it.
+time since each schedule's last success, the active scheduler, cache hits). Every query
+reads only metrics of the catalogue (``_metrics``); a test holds it.
 """
 
 from __future__ import annotations
@@ -159,6 +160,11 @@ def pipelines_dashboard() -> dict[str, Any]:
                 _panel("Runs by status", "short", "Finished runs in the last hour.",
                        ("sum by (pipeline, status) (increase(shipyard_pipeline_runs_total[1h]))",
                         "{{pipeline}} {{status}}")),
+                _panel("Since the last successful run", "s", "Per schedule.",
+                       ("time() - shipyard_pipeline_schedule_last_success_timestamp_seconds",
+                        "{{schedule}}")),
+                _panel("Active scheduler", "short", "1 on the replica holding the lease.",
+                       ("shipyard_scheduler_active", "{{instance}}")),
             ]),
             ("Cache", [
                 _panel("Step cache hit ratio", "percentunit", "Steps served from the cache.",

@@ -1,9 +1,10 @@
 """The Dockerfile of the Shipyard image (server, scheduler and model servers).
 
-Multi-stage: the builder pins every dependency from ``uv.lock`` (``uv export``) into a
-virtual environment; the runtime stage copies only that environment, runs as an
-unprivileged user (so the root file system can be mounted read-only, with ``/tmp`` writable),
-carries OCI labels with the version and commit, and probes ``/healthz``.
+Multi-stage: the builder installs every dependency pinned from ``uv.lock`` (``uv export``,
+with hashes, nothing resolved at build time) into a virtual environment; the runtime stage
+copies only that environment, runs as an unprivileged user (so the root file system can be
+mounted read-only, with ``/tmp`` writable), carries OCI labels with the version and commit,
+and probes ``/healthz``.
 """
 
 from __future__ import annotations

@@ -266,23 +266,38 @@ def _client_env(stack: StackSettings) -> list[dict[str, Any]]:
     ]
 
 
+def scheduler_args(stack: StackSettings) -> list[str]:
+    """The ``shipyard scheduler`` arguments: a check every 30 s, metrics on their port."""
+    return [
+        "scheduler", "--interval", "30", "--metrics-host", "0.0.0.0",
+        "--metrics-port", str(stack.scheduler_metrics_port),
+    ]  # fmt: skip
+
+
 def scheduler_manifests(stack: StackSettings) -> list[Manifest]:
     """The scheduler: exactly one replica, replaced with the ``Recreate`` strategy so a
-    rollout never runs two at once. It goes through the server like any client."""
+    rollout never runs two at once (the store's lease guards against a second one anyway).
+    It goes through the server like any client, serves its pipeline metrics on
+    ``/metrics`` (a Service and ServiceMonitor for Prometheus) and is probed on ``/healthz``,
+    which fails once its loop hangs."""
     name = f"{stack.name}-scheduler"
+    port = stack.scheduler_metrics_port
     main = container(
         "scheduler",
         stack.image,
-        ["scheduler", "--interval", "30"],
+        scheduler_args(stack),
         _client_env(stack),
         stack.scheduler_resources.as_k8s(),
+        port=port,
+        live="/healthz",
+        ready="/healthz",
     )
-    no_port = "the scheduler serves no HTTP; a crash exits the process and the pod restarts"
-    skips = {"CKV_K8S_8": no_port, "CKV_K8S_9": no_port}
     pod = pod_spec([main])
     return [
-        _deployment(name, "scheduler", 1, pod, strategy={"type": "Recreate"}, skips=skips),
-        _network_policy(name, "scheduler", None),
+        _deployment(name, "scheduler", 1, pod, strategy={"type": "Recreate"}),
+        _service(name, "scheduler", port),
+        _network_policy(name, "scheduler", port),
+        service_monitor(name, "scheduler"),
     ]
 
 

@@ -2,9 +2,10 @@
 
 Dashboards and alert rules may query only what is listed here, and a test compares the
 exported entries with the registries of the server, the model server and the monitor gauges,
-so a renamed metric breaks a test instead of a dashboard. Entries marked ``pending`` are
-planned metrics no exporter serves yet (the scheduler's pipeline metrics and the feature
-materialization time): their panels and rules stay empty until an exporter lands.
+so a renamed metric breaks a test instead of a dashboard. The ``pipelines`` exporter is the
+scheduler (``shipyard scheduler --metrics-port``). Entries marked ``pending`` are planned
+metrics no exporter serves yet (the feature materialization time): their panels and rules
+stay empty until an exporter lands.
 """
 
 from __future__ import annotations
@@ -66,11 +67,14 @@ CATALOGUE: tuple[Metric, ...] = (
     _m("shipyard_monitor_rows", "gauge", "monitoring", "monitor"),
     _m("shipyard_monitor_alert_firing", "gauge", "monitoring", "monitor", "rule"),
     _m("shipyard_monitor_run_ok", "gauge", "monitoring", "monitor"),
-    _m("shipyard_pipeline_runs", "counter", "pipelines", "pipeline", "schedule", "status",
-       pending=True),
-    _m("shipyard_pipeline_run_duration_seconds", "histogram", "pipelines", "pipeline",
-       pending=True),
-    _m("shipyard_pipeline_steps", "counter", "pipelines", "pipeline", "cached", pending=True),
+    _m("shipyard_pipeline_runs", "counter", "pipelines", "project", "pipeline", "schedule",
+       "status"),
+    _m("shipyard_pipeline_run_duration_seconds", "histogram", "pipelines", "project",
+       "pipeline"),
+    _m("shipyard_pipeline_steps", "counter", "pipelines", "project", "pipeline", "cached"),
+    _m("shipyard_pipeline_schedule_last_success_timestamp_seconds", "gauge", "pipelines",
+       "project", "schedule", "pipeline"),
+    _m("shipyard_scheduler_active", "gauge", "pipelines"),
     _m("shipyard_feature_view_materialized_timestamp_seconds", "gauge", "features",
        "feature_view", pending=True),
 )  # fmt: skip

@@ -1,16 +1,16 @@
 """A CycloneDX SBOM of the Python packages a model image installs.
 
-``write_sbom(context)`` reads the build context's ``requirements.txt`` (what ``pip install``
-in the image is told to install, pinned ``name==version``) and adds what those packages
-depend on, with the versions installed in the environment that wrote the context (the
-environment the model was trained and registered in). Each component has a PyPI package
-URL; the pinned ones are marked ``shipyard:pinned=true``. Needs the ``sbom`` extra
+``write_sbom(context)`` reads the build context's ``requirements.txt``: what ``pip install``
+in the image's build stage is told to install. ``shipyard build`` writes that file complete
+(every package the image needs, each pinned ``name==version``), so the SBOM lists exactly the
+packages and versions the image gets, whatever is installed where the SBOM is written. Each
+component has a PyPI package URL; a requirement that is not pinned (``name>=1``) is listed
+without a version and marked ``shipyard:pinned=false``. Needs the ``sbom`` extra
 (``cyclonedx-python-lib``).
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import re
 from pathlib import Path
@@ -20,6 +20,7 @@ from shipyard.errors import ConfigError, InvalidArgument
 #: The file name of the SBOM in a build context.
 SBOM_FILE = "sbom.cdx.json"
 _PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?\s*==\s*([^\s;#]+)")
+_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
 def _normal(name: str) -> str:
@@ -37,31 +38,14 @@ def pinned_requirements(text: str) -> dict[str, str]:
     return found
 
 
-def _closure(pinned: dict[str, str]) -> dict[str, str]:
-    """The pinned packages and, with their installed versions, everything they need here."""
-    from packaging.requirements import Requirement
-
-    found = dict(pinned)
-    queue = list(pinned)
-    while queue:
-        name = queue.pop()
-        try:
-            dist = importlib.metadata.distribution(name)
-        except importlib.metadata.PackageNotFoundError:
-            continue  # pinned but not installed here: listed with its pin only
-        for spec in dist.requires or []:
-            requirement = Requirement(spec)
-            if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
-                continue
-            needed = _normal(requirement.name)
-            if needed in found:
-                continue
-            try:
-                found[needed] = importlib.metadata.version(needed)
-            except importlib.metadata.PackageNotFoundError:
-                continue
-            queue.append(needed)
-    return found
+def _unpinned(text: str, pinned: dict[str, str]) -> list[str]:
+    """The names of requirement lines that pin no version (options and comments skipped)."""
+    names = []
+    for line in text.splitlines():
+        match = _NAME.match(line)
+        if match and _normal(match.group(1)) not in pinned:
+            names.append(_normal(match.group(1)))
+    return names
 
 
 def sbom_json(requirements: str, name: str, version: str) -> str:
@@ -81,17 +65,18 @@ def sbom_json(requirements: str, name: str, version: str) -> str:
     pinned = pinned_requirements(requirements)
     if not pinned:
         raise InvalidArgument("the requirements pin no package (name==version)", field="sbom")
+    packages: dict[str, str | None] = {**dict.fromkeys(_unpinned(requirements, pinned)), **pinned}
     bom = Bom()
     image = Component(name=name, version=version, type=ComponentType.CONTAINER)
     bom.metadata.component = image
-    for package, installed in sorted(_closure(pinned).items()):
+    for package, pin in sorted(packages.items()):
         component = Component(
             name=package,
-            version=installed,
+            version=pin,
             type=ComponentType.LIBRARY,
-            purl=PackageURL(type="pypi", name=package, version=installed),
-            bom_ref=f"pypi:{package}@{installed}",
-            properties=[Property(name="shipyard:pinned", value=str(package in pinned).lower())],
+            purl=PackageURL(type="pypi", name=package, version=pin),
+            bom_ref=f"pypi:{package}@{pin or 'unpinned'}",
+            properties=[Property(name="shipyard:pinned", value=str(pin is not None).lower())],
         )
         bom.components.add(component)
     bom.register_dependency(image, bom.components)

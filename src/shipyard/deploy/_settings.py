@@ -96,6 +96,7 @@ class StackSettings:
             token (created by the operator, never rendered with values).
         server_port: the server's port.
         model_port: the port the model servers listen on.
+        scheduler_metrics_port: the port of the scheduler's ``/metrics`` and ``/healthz``.
         server_replicas: server replicas (the scheduler always runs exactly one).
         server_workers: uvicorn workers per server replica.
         artifacts_uri: where blobs go (``s3://bucket/prefix``).
@@ -111,6 +112,7 @@ class StackSettings:
     secret: str = "shipyard-secrets"
     server_port: int = 8080
     model_port: int = 8000
+    scheduler_metrics_port: int = 9108
     server_replicas: int = 2
     server_workers: int = 2
     artifacts_uri: str = "s3://shipyard-artifacts/blobs"
@@ -128,6 +130,7 @@ class StackSettings:
         check_dns_label(self.secret, "secret")
         _check_port(self.server_port, "server_port")
         _check_port(self.model_port, "model_port")
+        _check_port(self.scheduler_metrics_port, "scheduler_metrics_port")
         _check_count(self.server_replicas, "server_replicas", 1, 100)
         _check_count(self.server_workers, "server_workers", 1, 64)
 

@@ -30,6 +30,7 @@ from shipyard.pipelines._executors import (
     make_executor,
 )
 from shipyard.pipelines._export import airflow_dag, kubernetes_jobs, step_command, upto
+from shipyard.pipelines._metrics import SchedulerMetrics, serve_metrics
 from shipyard.pipelines._pipeline import Pipeline, Plan, load_pipeline, pipeline
 from shipyard.pipelines._schedule import (
     Job,
@@ -63,6 +64,7 @@ __all__ = [
     "Plan",
     "ProcessExecutor",
     "Scheduler",
+    "SchedulerMetrics",
     "Step",
     "StepOptions",
     "StepOutcome",
@@ -85,6 +87,7 @@ __all__ = [
     "register_materializer",
     "resume",
     "schedule",
+    "serve_metrics",
     "step",
     "step_command",
     "upto",

@@ -19,7 +19,14 @@ One scheduler is active per store: with ``lease_seconds`` (what `shipyard schedu
 scheduler takes the store's ``scheduler`` lease before each pass and renews it on every
 pass; while another scheduler holds it, it stands by and does nothing, and takes over once
 the lease expires (a holder that died or hung stops renewing). So two schedulers, replicas
-of one deployment or started by mistake, never run one schedule twice.
+of one deployment or started by mistake, never run one schedule twice. While a run's process
+lives, the scheduler that launched it also renews a lease named after the run
+(``pipeline-run-<id>``); a RUNNING scheduled run whose lease nobody renews any more (its
+scheduler died, and its process with it) is marked FAILED by the active scheduler, so a
+dead holder's runs never block their schedules.
+
+With ``metrics`` (a :class:`SchedulerMetrics`), every run that ends is counted by final
+status, duration and step cache hits (see ``shipyard.pipelines._metrics``).
 
 A schedule, and the runs queued for it, belong to a project; the scheduler only ever starts
 the pipeline registered under the schedule's pipeline name in that same project, by that
@@ -42,6 +49,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -52,11 +60,14 @@ from typing import Any, Protocol
 from shipyard.client import Store, check_timing, now_ms, time_zone
 from shipyard.entities import PipelineRun, PipelineRunStatus, Schedule
 from shipyard.errors import InvalidArgument, NotFound
+from shipyard.pipelines._metrics import SchedulerMetrics
 from shipyard.pipelines._pipeline import Pipeline, load_pipeline
 
 MAX_CATCH_UP = 100
 #: The lease the active scheduler holds.
 SCHEDULER_LEASE = "scheduler"
+#: The most RUNNING scheduled runs looked at per pass for a dead launcher.
+MAX_ORPHANS = 1000
 log = logging.getLogger("shipyard.scheduler")
 
 
@@ -248,6 +259,7 @@ class Scheduler:
         launcher: Launcher | None = None,
         jobs: Sequence[Job] = (),
         lease_seconds: float | None = None,
+        metrics: SchedulerMetrics | None = None,
     ) -> None:
         if store is None:
             from shipyard.tracking import get_client
@@ -268,6 +280,10 @@ class Scheduler:
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         #: Whether this scheduler held the lease at its last pass.
         self.active = lease_seconds is None
+        #: Where ended runs are counted (None: nowhere).
+        self.metrics = metrics
+        #: ``time.monotonic()`` when the last pass ended (the start, before the first).
+        self.last_pass = time.monotonic()
 
     def _take_lease(self) -> bool:
         """True when this scheduler may run this pass: it has no lease to take, or it took
@@ -287,7 +303,14 @@ class Scheduler:
             else:
                 log.info("scheduler %s: standing by, %s is active", self.holder, lease.holder)
         self.active = held
+        if self.metrics is not None:
+            self.metrics.active.set(1 if held else 0)
         return held
+
+    def alive(self, within: float) -> bool:
+        """Whether a pass ended (or the scheduler started) less than ``within`` seconds ago:
+        False once the loop has hung."""
+        return time.monotonic() - self.last_pass < within
 
     def close(self) -> None:
         """Give up the scheduler lease (another scheduler takes over at its next pass)."""
@@ -296,20 +319,58 @@ class Scheduler:
             self.active = False
 
     def _reap(self) -> None:
-        """Mark runs whose process ended without finishing them as FAILED."""
+        """Mark runs whose process ended without finishing them as FAILED, count every run
+        that ended, and renew the run lease of each run whose process still lives."""
         for run_id, handle in list(self.handles.items()):
             code = handle.poll()
             if code is None:
+                if self.lease_seconds is not None:
+                    self.store.acquire_lease(run_lease(run_id), self.holder, self.lease_seconds)
                 continue
             del self.handles[run_id]
             run = self.store.get_pipeline_run(run_id)
             if run.status in (PipelineRunStatus.QUEUED, PipelineRunStatus.RUNNING):
-                self.store.update_pipeline_run(
-                    run_id,
-                    status=PipelineRunStatus.FAILED,
-                    end_time=self.clock(),
-                    error=f"the run's process exited with code {code} before it finished",
-                )
+                self._fail(run, f"the run's process exited with code {code} before it finished")
+            else:
+                self._ended(run)
+
+    def _fail(self, run: PipelineRun, error: str) -> None:
+        """Mark an unfinished run FAILED with ``error``, and count it."""
+        end = self.clock()
+        self.store.update_pipeline_run(
+            run.id, status=PipelineRunStatus.FAILED, end_time=end, error=error
+        )
+        self._ended(replace(run, status=PipelineRunStatus.FAILED, end_time=end, error=error))
+
+    def _ended(self, run: PipelineRun) -> None:
+        """Give up a run's lease and count it in the metrics."""
+        if self.lease_seconds is not None:
+            self.store.release_lease(run_lease(run.id), self.holder)
+        if self.metrics is not None:
+            self.metrics.run_ended(run, self.store.list_step_runs(run.id))
+
+    def _fail_orphans(self) -> None:
+        """Mark FAILED every RUNNING scheduled run whose launching scheduler stopped renewing
+        its run lease (it died or hung, and a holder's runs live in its process tree)."""
+        if self.lease_seconds is None:
+            return  # without leases there is no telling a live launcher from a dead one
+        running = self.store.list_pipeline_runs(
+            statuses=[PipelineRunStatus.RUNNING], limit=MAX_ORPHANS
+        )
+        for run in running:
+            if run.schedule is None or run.id in self.handles:
+                continue
+            lease = self.store.acquire_lease(run_lease(run.id), self.holder, self.lease_seconds)
+            if lease.holder != self.holder:
+                continue  # its scheduler still reports on it
+            log.warning(
+                "run %s of schedule %s: its scheduler stopped reporting", run.id, run.schedule
+            )
+            self._fail(
+                run,
+                "the scheduler that launched this run stopped reporting (its lease expired): "
+                "the run's process is presumed dead",
+            )
 
     def _registered_ref(self, sched: Schedule) -> str | None:
         """The ``module:function`` of the pipeline the schedule names, registered in the
@@ -387,12 +448,15 @@ class Scheduler:
         now = self.clock()
         self.store.update_pipeline_run(run.id, status=PipelineRunStatus.RUNNING, start_time=now)
         run = replace(run, status=PipelineRunStatus.RUNNING, start_time=now, ref=ref)
+        if self.metrics is not None:
+            self.metrics.run_started(run)
         self.handles[run.id] = self.launcher.launch(run)
         log.info("schedule %s: started run %s (due %s)", sched.name, run.id, _iso(run))
         return run
 
     def _pipelines(self, now: int) -> list[PipelineRun]:
         self._reap()
+        self._fail_orphans()
         started = []
         for sched in self.store.list_schedules():
             if not sched.enabled:
@@ -409,6 +473,7 @@ class Scheduler:
         in one part is logged and the rest still runs. A scheduler standing by (another
         holds the lease) does nothing and returns nothing."""
         if not self._take_lease():
+            self.last_pass = time.monotonic()
             return []
         now = self.clock()
         done: list[Any] = []
@@ -417,6 +482,7 @@ class Scheduler:
                 done.extend(part(now))
             except Exception:
                 log.exception("scheduler: %s failed this tick; continuing", name)
+        self.last_pass = time.monotonic()
         return done
 
     def _named_jobs(self) -> list[tuple[str, Callable[[int], list[Any]]]]:
@@ -433,6 +499,11 @@ class Scheduler:
                 stop.wait(interval)
         finally:
             self.close()
+
+
+def run_lease(run_id: str) -> str:
+    """The lease the launching scheduler renews while a run's process lives."""
+    return f"pipeline-run-{run_id}"
 
 
 def _iso(run: PipelineRun) -> str:
