@@ -249,7 +249,19 @@ class Job(Protocol):
 
 class Scheduler:
     """Starts due runs of every schedule and ticks every extra ``jobs`` entry; see the module
-    docstring for the policies."""
+    docstring for the policies.
+
+    Args:
+        store: The store whose schedules to run (default: the current client's, with a
+            subprocess launcher from its settings).
+        clock: Now in epoch ms (default: the wall clock; tests pass a frozen one).
+        launcher: What starts a queued run (required with an explicit ``store``).
+        jobs: Extra periodic work ticked on every pass (monitors, materializations).
+        lease_seconds: Take the scheduler lease for this long on each pass so only one
+            scheduler is active per store (None: no lease, always active).
+        metrics: Where ended runs, steps and schedule successes are counted for
+            Prometheus (None: nowhere).
+    """
 
     def __init__(
         self,
