@@ -102,14 +102,14 @@ def run_scenario(mlflow_python: Path, tmp_path: Path) -> RunScenario:
     ``token`` becomes ``MLFLOW_TRACKING_TOKEN``; ``config`` is passed as JSON in argv.
     """
 
-    def run(name: str, url: str, token: str | None = None, **config: Any) -> dict[str, Any]:
+    def run(scenario: str, url: str, token: str | None = None, **config: Any) -> dict[str, Any]:
         env = {k: v for k, v in os.environ.items() if k not in _LEAKY}
         env.update(MLFLOW_TRACKING_URI=url, PYTHONUNBUFFERED="1", OPENBLAS_NUM_THREADS="1")
         env.pop("MLFLOW_TRACKING_TOKEN", None)
         if token is not None:
             env["MLFLOW_TRACKING_TOKEN"] = token
         env["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"  # an error is an answer, not a retry
-        script = SCENARIOS / f"{name}.py"
+        script = SCENARIOS / f"{scenario}.py"
         done = subprocess.run(
             [str(mlflow_python), str(script), json.dumps(config)],
             capture_output=True,
@@ -120,9 +120,8 @@ def run_scenario(mlflow_python: Path, tmp_path: Path) -> RunScenario:
         )
         lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT)]
         if done.returncode != 0 or not lines:
-            raise AssertionError(
-                f"{name} exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-6000:]}"
-            )
+            output = f"{done.stdout[-3000:]}\n{done.stderr[-6000:]}"
+            raise AssertionError(f"{scenario} exited {done.returncode}:\n{output}")
         result: dict[str, Any] = json.loads(lines[-1][len(RESULT) :])
         return result
 

@@ -32,6 +32,7 @@ def test_mlflow_client_logs_and_searches_runs(
     assert result["unsupported"] == "INVALID_PARAMETER_VALUE"
     assert result["missing"] == "RESOURCE_DOES_NOT_EXIST"
     assert result["history"] == [[i, 1.0 / (i + 1)] for i in range(POINTS)]
+    _check_artifacts(result, served)
 
     # The same runs, seen through Shipyard.
     exp = served.get_experiment_by_name("churn")
@@ -46,3 +47,14 @@ def test_mlflow_client_logs_and_searches_runs(
         0.1 * s for s in range(5)
     ]
     assert served.get_run(result["runs"]["broken"]).status == "FAILED"
+
+
+def _check_artifacts(result: dict[str, Any], served: LocalStore) -> None:
+    assert result["listing"] == {
+        "root": [["notes.txt", False], ["plots", True]],
+        "plots": [["plots/a.bin", False, 1000], ["plots/deep", True, None]],
+    }
+    assert result["deep_file_intact"] is True
+    assert result["text"] == "hello from mlflow\n"
+    stored = {a.path: a.size for a in served.list_artifacts(result["runs"]["tree"])}
+    assert stored == {"notes.txt": 18, "plots/a.bin": 1000, "plots/deep/b.bin": 300_000}

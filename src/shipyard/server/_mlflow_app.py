@@ -8,9 +8,23 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from shipyard.server import _mlflow_tracking
+from shipyard.server import (
+    _mlflow_artifacts,
+    _mlflow_models,
+    _mlflow_registry,
+    _mlflow_tracking,
+)
+from shipyard.server._mlflow_wire import not_served
 
 
 def mount_mlflow(app: FastAPI) -> None:
     """Serve MLflow's API paths (``/api/2.0/mlflow/...``) from ``app``'s store."""
-    app.router.routes.extend(_mlflow_tracking.routes())
+    app.router.routes.extend(
+        [
+            *_mlflow_tracking.routes(),
+            *_mlflow_models.routes(),
+            *_mlflow_registry.routes(),
+            *_mlflow_artifacts.routes(),
+            *not_served(),
+        ]
+    )

@@ -20,12 +20,12 @@ which the MLflow API answers as a 400 ``INVALID_PARAMETER_VALUE``.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from shipyard.errors import InvalidArgument
 
-__all__ = ["UnsupportedFilter", "translate_filter", "translate_order_by"]
+__all__ = ["RUN_ATTRIBUTES", "UnsupportedFilter", "translate_filter", "translate_order_by"]
 
 _PREFIXES = {
     "metrics": "metrics", "metric": "metrics",
@@ -35,7 +35,7 @@ _PREFIXES = {
     "attr": "attributes", "run": "attributes",
 }  # fmt: skip
 #: MLflow run attributes and their Shipyard names.
-_ATTRIBUTES = {
+RUN_ATTRIBUTES = {
     "run_id": "run_id",
     "run_name": "name",
     "status": "status",
@@ -91,10 +91,11 @@ def _tokens(text: str, what: str) -> list[_Tok]:
 
 
 class _Reader:
-    def __init__(self, text: str, what: str) -> None:
+    def __init__(self, text: str, what: str, attributes: Mapping[str, str]) -> None:
         self.toks = _tokens(text, what)
         self.i = 0
         self.what = what
+        self.attributes = attributes
 
     def peek(self) -> _Tok | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -148,13 +149,13 @@ def _field(reader: _Reader) -> str:
     """One field in Shipyard's spelling: ``metrics.`key``` or an attribute name."""
     first = reader.take()
     if first.kind in ("backtick", "string"):  # a quoted bare attribute
-        return _attribute(_unquote(first), reader.what)
+        return _attribute(_unquote(first), reader)
     if first.kind != "word":
         raise reader.fail("a field such as metrics.rmse")
     head = first.text.lower()
     nxt = reader.peek()
     if nxt is None or nxt.kind != "dot":
-        return _attribute(first.text, reader.what)
+        return _attribute(first.text, reader)
     reader.take()
     if head == "datasets":
         raise UnsupportedFilter(
@@ -171,20 +172,21 @@ def _field(reader: _Reader) -> str:
         )
     key = _key_text(reader)
     if prefix == "attributes":
-        return _attribute(key, reader.what)
+        return _attribute(key, reader)
     return f"{prefix}.`{key}`"
 
 
-def _attribute(name: str, what: str) -> str:
+def _attribute(name: str, reader: _Reader) -> str:
+    what = reader.what
     lowered = name.lower()
     if lowered in _UNSUPPORTED_ATTRIBUTES:
         raise UnsupportedFilter(
             f"{what}: the attribute {name!r} is not supported by Shipyard's MLflow API",
             field=what,
         )
-    shipyard = _ATTRIBUTES.get(lowered)
+    shipyard = reader.attributes.get(lowered)
     if shipyard is None:
-        known = ", ".join(sorted(_ATTRIBUTES))
+        known = ", ".join(sorted(reader.attributes))
         raise InvalidArgument(f"{what}: unknown attribute {name!r}; known: {known}", field=what)
     return shipyard
 
@@ -227,8 +229,11 @@ def _comparison(reader: _Reader) -> str:
     return f"{field} {'=' if op.text == '==' else op.text} {_value(reader)}"
 
 
-def translate_filter(mlflow_filter: str | None) -> str | None:
-    """Shipyard's filter for an MLflow ``filter_string`` (None or blank: no filter).
+def translate_filter(
+    mlflow_filter: str | None, attributes: Mapping[str, str] = RUN_ATTRIBUTES
+) -> str | None:
+    """Shipyard's filter for an MLflow ``filter_string`` (None or blank: no filter), with
+    ``attributes`` mapping MLflow's attribute names to Shipyard's run attributes.
 
     Raises:
         UnsupportedFilter: a clause MLflow knows but Shipyard cannot answer (OR, datasets).
@@ -236,7 +241,7 @@ def translate_filter(mlflow_filter: str | None) -> str | None:
     """
     if mlflow_filter is None or not mlflow_filter.strip():
         return None
-    reader = _Reader(mlflow_filter, "filter")
+    reader = _Reader(mlflow_filter, "filter", attributes)
     clauses = [_comparison(reader)]
     while reader.peek() is not None:
         if reader.word("or"):
@@ -256,7 +261,7 @@ def translate_order_by(order_by: Sequence[str] | None) -> list[str]:
     MLflow's default order, newest first, when there is none."""
     translated = []
     for item in order_by or ():
-        reader = _Reader(item, "order_by")
+        reader = _Reader(item, "order_by", RUN_ATTRIBUTES)
         field = _field(reader)
         direction = ""
         if reader.word("desc"):

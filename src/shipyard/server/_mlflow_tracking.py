@@ -24,6 +24,7 @@ from shipyard.server._mlflow_filter import UnsupportedFilter, translate_filter, 
 from shipyard.server._mlflow_wire import (
     DEFAULT_EXPERIMENT_ID,
     DEFAULT_EXPERIMENT_NAME,
+    LOGGED_MODEL_TAG,
     PROJECT_TAG,
     Args,
     experiment_json,
@@ -272,9 +273,13 @@ def search_runs(caller: Caller, args: Args) -> dict[str, Any]:
             f"run_view_type {view!r} is not one of ACTIVE_ONLY, DELETED_ONLY, ALL"
         )
     limit = args.int("max_results", 1000, low=1) or 1000
+    clauses = [f"tags.`{LOGGED_MODEL_TAG}` is null"]  # logged models are not runs to MLflow
+    translated = translate_filter(args.optional_text("filter"))
+    if translated:
+        clauses.append(translated)
     page = caller.store.search_runs(
         ids,
-        translate_filter(args.optional_text("filter")),
+        " and ".join(clauses),
         translate_order_by(args.strings("order_by")),
         min(limit, MAX_RESULTS),
         args.optional_text("page_token"),

@@ -46,6 +46,8 @@ DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
 #: The experiment tag that names the Shipyard project of a new experiment (MLflow has none).
 PROJECT_TAG = "shipyard.project"
+#: The run tag marking a run that holds an MLflow logged model (its value: the model type).
+LOGGED_MODEL_TAG = "shipyard.mlflow_logged_model"
 _INT64 = 2**63 - 1
 
 #: (MLflow error code, HTTP status) of each Shipyard error class, most specific first.
@@ -158,6 +160,11 @@ Handler = Callable[[Caller, Args], Any]
 
 
 async def _read_args(request: Request) -> Args:
+    args = await _request_fields(request)
+    return Args({**args.data, **request.path_params}) if request.path_params else args
+
+
+async def _request_fields(request: Request) -> Args:
     if request.method in ("GET", "DELETE") and not request.headers.get("content-length"):
         data: dict[str, Any] = {}
         for key, value in request.query_params.multi_items():
@@ -288,3 +295,21 @@ def metric_point(args: Args, item: Mapping[str, Any] | None = None) -> MetricPoi
     step = source.int("step", 0)
     assert timestamp is not None and step is not None
     return MetricPoint(key, value, step, timestamp)
+
+
+def not_served() -> list[BaseRoute]:
+    """Catch-alls answering MLflow's ``ENDPOINT_NOT_FOUND`` (404) for the MLflow API paths
+    Shipyard does not serve (traces, prompts, ...), which MLflow's client treats as "this
+    server has no such feature" where it can."""
+
+    async def endpoint(request: Request) -> Response:
+        return error_response(
+            "ENDPOINT_NOT_FOUND",
+            f"{request.method} {request.url.path} is not served by Shipyard's MLflow API "
+            "(see docs/mlflow.md)",
+            404,
+        )
+
+    methods = ["GET", "POST", "PATCH", "PUT", "DELETE"]
+    prefixes = (*PREFIXES, "/api/3.0/mlflow", "/ajax-api/3.0/mlflow", "/api/2.0/mlflow-artifacts")
+    return [Route(p + "/{rest:path}", endpoint, methods=methods) for p in prefixes]

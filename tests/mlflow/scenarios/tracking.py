@@ -4,6 +4,7 @@ argv[1] is a JSON object: ``experiment`` (its name) and ``points`` (metric point
 """
 
 import json
+import os
 import sys
 import time
 
@@ -36,6 +37,29 @@ for name, model, acc, status in (
         if status == "FAILED":
             mlflow.end_run("FAILED")
     runs[name] = run.info.run_id
+
+# Artifacts through the artifact proxy: a file, a folder, then listed and read back.
+with open("notes.txt", "w") as out:
+    out.write("hello from mlflow\n")
+os.makedirs("plots/deep", exist_ok=True)
+for name, size in (("plots/a.bin", 1000), ("plots/deep/b.bin", 300_000)):
+    with open(name, "wb") as out:
+        out.write(bytes(range(256)) * (size // 256) + b"x" * (size % 256))
+client.log_artifact(runs["tree"], "notes.txt")
+client.log_artifacts(runs["tree"], "plots", "plots")
+listing = {
+    "root": [[f.path, f.is_dir] for f in client.list_artifacts(runs["tree"])],
+    "plots": [
+        [f.path, f.is_dir, f.file_size] for f in client.list_artifacts(runs["tree"], "plots")
+    ],
+}
+downloaded = mlflow.artifacts.download_artifacts(run_id=runs["tree"], dst_path="back")
+with (
+    open(os.path.join(downloaded, "plots/deep/b.bin"), "rb") as back,
+    open("plots/deep/b.bin", "rb") as sent,
+):
+    deep = back.read() == sent.read()
+text = mlflow.artifacts.load_text(f"runs:/{runs['tree']}/notes.txt")
 
 ids = [experiment.experiment_id]
 by_acc = mlflow.search_runs(
@@ -79,6 +103,9 @@ print(
             "status": got.info.status,
             "unsupported": unsupported,
             "missing": missing,
+            "listing": listing,
+            "deep_file_intact": deep,
+            "text": text,
         }
     )
 )
