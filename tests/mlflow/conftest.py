@@ -95,37 +95,51 @@ def mlflow_python() -> Path:
 RunScenario = Callable[..., dict[str, Any]]
 
 
+def _run(
+    python: Path, cwd: Path, scenario: str, url: str, token: str | None, config: dict[str, Any]
+) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if k not in _LEAKY}
+    env.update(MLFLOW_TRACKING_URI=url, PYTHONUNBUFFERED="1", OPENBLAS_NUM_THREADS="1")
+    env.pop("MLFLOW_TRACKING_TOKEN", None)
+    if token is not None:
+        env["MLFLOW_TRACKING_TOKEN"] = token
+    env["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"  # an error is an answer, not a retry
+    done = subprocess.run(
+        [str(python), str(SCENARIOS / f"{scenario}.py"), json.dumps(config)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=900,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT)]
+    if done.returncode != 0 or not lines:
+        output = f"{done.stdout[-3000:]}\n{done.stderr[-6000:]}"
+        raise AssertionError(f"{scenario} exited {done.returncode}:\n{output}")
+    result: dict[str, Any] = json.loads(lines[-1][len(RESULT) :])
+    return result
+
+
 @pytest.fixture
 def run_scenario(mlflow_python: Path, tmp_path: Path) -> RunScenario:
-    """Run ``scenarios/<name>.py`` in the MLflow virtualenv against ``url``; its JSON result.
-
-    ``token`` becomes ``MLFLOW_TRACKING_TOKEN``; ``config`` is passed as JSON in argv.
-    """
+    """Run ``scenarios/<scenario>.py`` in the MLflow virtualenv against ``url``; its JSON
+    result. ``token`` becomes ``MLFLOW_TRACKING_TOKEN``; ``config`` is passed as JSON."""
 
     def run(scenario: str, url: str, token: str | None = None, **config: Any) -> dict[str, Any]:
-        env = {k: v for k, v in os.environ.items() if k not in _LEAKY}
-        env.update(MLFLOW_TRACKING_URI=url, PYTHONUNBUFFERED="1", OPENBLAS_NUM_THREADS="1")
-        env.pop("MLFLOW_TRACKING_TOKEN", None)
-        if token is not None:
-            env["MLFLOW_TRACKING_TOKEN"] = token
-        env["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"  # an error is an answer, not a retry
-        script = SCENARIOS / f"{scenario}.py"
-        done = subprocess.run(
-            [str(mlflow_python), str(script), json.dumps(config)],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=tmp_path,
-            timeout=600,
-        )
-        lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT)]
-        if done.returncode != 0 or not lines:
-            output = f"{done.stdout[-3000:]}\n{done.stderr[-6000:]}"
-            raise AssertionError(f"{scenario} exited {done.returncode}:\n{output}")
-        result: dict[str, Any] = json.loads(lines[-1][len(RESULT) :])
-        return result
+        return _run(mlflow_python, tmp_path, scenario, url, token, config)
 
     return run
+
+
+@pytest.fixture(scope="module")
+def mlflow_store(mlflow_python: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """An MLflow SQLite tracking database filled by MLflow itself (``make_store``), once per
+    module: ``db`` is its path, ``artifacts`` its artifact root, ``made`` what was logged."""
+    root = tmp_path_factory.mktemp("mlflow-store")
+    db, artifacts = root / "mlflow.db", root / "artifacts"
+    config = {"uri": f"sqlite:///{db}", "artifacts": str(artifacts)}
+    made = _run(mlflow_python, root, "make_store", "", None, config)
+    return {"db": db, "artifacts": artifacts, "made": made}
 
 
 @pytest.fixture

@@ -32,7 +32,8 @@ def test_mlflow_client_registers_and_loads_models_by_alias(
     assert version.run_id == result["run_id"]
     assert version.metadata["mlflow_model_id"] == result["model_id"]
     paths = {f.path for f in version.files}
-    assert {"MLmodel", "model.pkl", "requirements.txt"} <= paths
+    assert {"MLmodel", "requirements.txt"} <= paths
+    assert paths & {"model.skops", "model.pkl"}  # the model file of the sklearn flavor
     assert [v.version for v in served.list_model_versions("iris")] == [2, 1]
     # The logged model is a child run of the training run, not a run MLflow's search shows.
     assert served.child_runs(result["run_id"])

@@ -17,11 +17,12 @@ from starlette.routing import BaseRoute
 
 from shipyard.entities import Run
 from shipyard.errors import InvalidArgument, NotFound
+from shipyard.importers import LOGGED_MODEL_TAG
 from shipyard.server import _mlflow_artifacts
 from shipyard.server._access import Caller
 from shipyard.server._mlflow_filter import translate_filter
 from shipyard.server._mlflow_tracking import experiment_id
-from shipyard.server._mlflow_wire import LOGGED_MODEL_TAG, Args, key_values, mlflow_route
+from shipyard.server._mlflow_wire import Args, key_values, mlflow_route
 
 ID_PREFIX = "m-"
 _STATUS_TO_RUN = {

@@ -22,14 +22,13 @@ from starlette.routing import BaseRoute
 from shipyard import _validation as v
 from shipyard.entities import DEFAULT_PROJECT, ArtifactInfo, ModelVersion, RegisteredModel
 from shipyard.errors import InvalidArgument, NotFound
+from shipyard.importers import MLFLOW_FLAVOR
 from shipyard.server._access import Caller
 from shipyard.server._mlflow_artifacts import Place, place_of
 from shipyard.server._mlflow_models import ID_PREFIX, logged_model
 from shipyard.server._mlflow_wire import PROJECT_TAG, Args, key_values, mlflow_route
 from shipyard.server._routes_registry import require_model
 
-#: The flavor of versions registered through MLflow's API: an MLflow model folder.
-MLFLOW_FLAVOR = "mlflow"
 _MAX_RESULTS = 1000
 
 

@@ -19,12 +19,12 @@ from starlette.routing import BaseRoute
 from shipyard import _validation as v
 from shipyard.entities import DEFAULT_PROJECT, Experiment, MetricPoint
 from shipyard.errors import InvalidArgument, NotFound
+from shipyard.importers import LOGGED_MODEL_TAG
 from shipyard.server._access import Caller
 from shipyard.server._mlflow_filter import UnsupportedFilter, translate_filter, translate_order_by
 from shipyard.server._mlflow_wire import (
     DEFAULT_EXPERIMENT_ID,
     DEFAULT_EXPERIMENT_NAME,
-    LOGGED_MODEL_TAG,
     PROJECT_TAG,
     Args,
     experiment_json,

@@ -46,8 +46,6 @@ DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
 #: The experiment tag that names the Shipyard project of a new experiment (MLflow has none).
 PROJECT_TAG = "shipyard.project"
-#: The run tag marking a run that holds an MLflow logged model (its value: the model type).
-LOGGED_MODEL_TAG = "shipyard.mlflow_logged_model"
 _INT64 = 2**63 - 1
 
 #: (MLflow error code, HTTP status) of each Shipyard error class, most specific first.

@@ -43,8 +43,8 @@ server = subprocess.Popen(
         "-w",
         "1",
     ],
-    stdout=subprocess.DEVNULL,
-    stderr=subprocess.DEVNULL,
+    stdout=open("mlflow-serve.log", "wb"),  # noqa: SIM115
+    stderr=subprocess.STDOUT,
     env={**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]},
 )
 
@@ -61,7 +61,7 @@ def post(base, content_type, body):
 
 
 try:
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + 420  # a loaded machine takes minutes to import MLflow
     while True:
         try:
             with urllib.request.urlopen(url + "/ping", timeout=2) as answer:
@@ -70,7 +70,8 @@ try:
         except OSError:
             pass
         if server.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit("mlflow models serve did not start")
+            with open("mlflow-serve.log") as log:
+                raise SystemExit("mlflow models serve did not start:\n" + log.read()[-3000:])
         time.sleep(0.5)
     answers = {
         name: {"mlflow": post(url, kind, body), "shipyard": post(config["shipyard"], kind, body)}
