@@ -15,6 +15,7 @@ Stages (``transition-stage``) are deprecated in MLflow and not served: use alias
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.routing import BaseRoute
@@ -139,8 +140,6 @@ def search_registered_models(caller: Caller, args: Args) -> dict[str, Any]:
 
 def _name_filter(text: str | None) -> tuple[str | None, bool]:
     """(name or substring, exact) of a registry search filter."""
-    import re
-
     if not text or not text.strip():
         return None, False
     match = re.fullmatch(

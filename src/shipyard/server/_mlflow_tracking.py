@@ -11,6 +11,8 @@ Shipyard API does: viewer reads, editor writes, maintainer deletes and renames.
 
 from __future__ import annotations
 
+import fnmatch
+import re
 import secrets
 from typing import Any
 
@@ -102,9 +104,6 @@ def search_experiments(caller: Caller, args: Args) -> dict[str, Any]:
 
 
 def _experiment_matches(exp: Experiment, text: str | None) -> bool:
-    import fnmatch
-    import re
-
     if not text:
         return True
     for clause in re.split(r"\s+and\s+", text.strip(), flags=re.IGNORECASE):
