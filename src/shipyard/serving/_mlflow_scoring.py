@@ -27,12 +27,59 @@ from fastapi.responses import Response
 
 from shipyard.errors import InvalidArgument, SchemaError, ShipyardError, TooLarge
 from shipyard.serving._codec import Tensor, loads, output_tensor
+from shipyard.serving._openapi import EXTRA
 from shipyard.serving._outputs import LABEL_OUTPUT, split
 
 if TYPE_CHECKING:
     from shipyard.serving._app import ModelServer
 
 _KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+_ERROR = {
+    "type": "object",
+    "required": ["error_code", "message"],
+    "properties": {"error_code": {"type": "string"}, "message": {"type": "string"}},
+}
+_MLFLOW_ERRORS = {
+    str(code): {"description": text, "content": {"application/json": {"schema": _ERROR}}}
+    for code, text in (
+        (400, "Input MLflow's protocol or the model does not take"),
+        (413, "The body is over the limit"),
+        (503, "Not ready (loading or draining)"),
+    )
+}
+_TEXT = {"text/plain": {"schema": {"type": "string"}}}
+# The API document of these routes (MLflow's error body, not the model server's own).
+EXTRA[("POST", "/invocations")] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    },
+    "responses": {
+        "200": {
+            "description": "The predictions",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["predictions"],
+                        "properties": {"predictions": {"type": "array"}},
+                    }
+                }
+            },
+        },
+        **_MLFLOW_ERRORS,
+    },
+}
+for _path in ("/ping", "/health"):
+    EXTRA[("GET", _path)] = {
+        "responses": {
+            "200": {"description": "The model is loaded", "content": _TEXT},
+            "503": {"description": "Not ready (loading or draining)", "content": _TEXT},
+        }
+    }
 Route = Callable[..., Callable[[Callable[[Request], Any]], Any]]
 
 
@@ -139,8 +186,8 @@ def add_mlflow_scoring(route: Route, state: ModelServer) -> None:
             return _mlflow_error("RESOURCE_EXHAUSTED", exc.message, 413)
         except (InvalidArgument, SchemaError) as exc:
             return _mlflow_error("BAD_REQUEST", exc.message, 400)
-        except ShipyardError as exc:
-            return _mlflow_error("INTERNAL_ERROR", exc.message, exc.http_status)
+        except ShipyardError as exc:  # not ready yet, or draining
+            return _mlflow_error("TEMPORARILY_UNAVAILABLE", exc.message, 503)
         values = output_tensor(LABEL_OUTPUT, labels)
         answer = {"predictions": values.tolist() if values.dtype.kind == "O" else values}
         payload = orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY)
@@ -149,7 +196,7 @@ def add_mlflow_scoring(route: Route, state: ModelServer) -> None:
     async def ping(request: Request) -> Response:
         """MLflow's health check: 200 once the model is loaded, 503 before."""
         ready = state.service.ready and not state.draining
-        return Response("\n", status_code=200 if ready else 503, media_type="application/json")
+        return Response("\n", status_code=200 if ready else 503, media_type="text/plain")
 
     route("/ping")(ping)
     route("/health")(ping)
