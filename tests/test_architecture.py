@@ -169,12 +169,13 @@ TESTS = ROOT / "tests"
 
 
 def test_each_test_folder_is_named_for_the_package_it_tests() -> None:
-    """tests/<area>/ mirrors src/shipyard/<area>/; ``support`` holds the shared plugins and
+    """tests/<area>/ mirrors src/shipyard/<area>/; ``support`` holds the shared plugins,
     ``faults`` the proofs that cross every area (a database, object store or disk failing
-    under the whole stack, docs/reliability.md)."""
+    under the whole stack, docs/reliability.md) and ``mlflow`` MLflow's own client against
+    the server, the model server and the importer (docs/mlflow.md)."""
     folders = {p.name for p in TESTS.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))}
     packages = {p.parent.name for p in SOURCE.glob("*/__init__.py")}
-    assert folders - {"support", "faults"} <= packages
+    assert folders - {"support", "faults", "mlflow"} <= packages
 
 
 def imports_of_test_modules(tests: Path = TESTS) -> list[str]:

@@ -18,7 +18,7 @@ ROUTES = {
     "GET /v2/models/{name}/versions/{version}",
     "GET /v2/models/{name}/versions/{version}/ready",
     "POST /v2/models/{name}/versions/{version}/infer", "POST /v2/models/{name}/labels",
-    "POST /predict", "GET /metrics",
+    "POST /predict", "GET /metrics", "POST /invocations", "GET /ping", "GET /health",
 }  # fmt: skip
 
 

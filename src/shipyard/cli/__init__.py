@@ -18,6 +18,7 @@ from shipyard.cli import (
     _experiments,
     _features,
     _help,
+    _import,
     _maintenance,
     _models,
     _monitor,
@@ -49,6 +50,7 @@ app.add_typer(_pipelines.app, name="pipelines")
 app.add_typer(_monitor.app, name="monitor")
 app.add_typer(_deploy.app, name="deploy")
 app.add_typer(_deployments.app, name="deployments")
+app.add_typer(_import.app, name="import")
 app.command("scheduler")(_pipelines.scheduler_command)
 app.command("lineage")(lineage_command)
 app.add_typer(_access.users, name="users")

@@ -41,6 +41,7 @@ from shipyard.server import (
 )
 from shipyard.server._access import CallerDep
 from shipyard.server._http import respond
+from shipyard.server._mlflow_app import mount_mlflow
 from shipyard.server._observe import HTTP_CODES, ObserveMiddleware, metrics_payload
 from shipyard.server._routes_ui import mount_ui
 from shipyard.server._state import Backend
@@ -75,7 +76,8 @@ def create_app(settings: Settings, store: LocalStore | None = None) -> FastAPI:
     app.add_exception_handler(Exception, _unexpected_error)
     for router in ROUTERS:
         app.include_router(router)
-    mount_ui(app)
+    mount_mlflow(app)
+    mount_ui(app)  # last: its page addresses must not shadow an API path
     _document_extra_models(app)
     return app
 

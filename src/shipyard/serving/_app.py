@@ -33,6 +33,7 @@ from shipyard.serving._config import ServingConfig
 from shipyard.serving._deployment import DeploymentRecorder
 from shipyard.serving._log_queue import LogQueue
 from shipyard.serving._metrics import ServingMetrics
+from shipyard.serving._mlflow_scoring import add_mlflow_scoring
 from shipyard.serving._openapi import add_components, extra_for
 from shipyard.serving._outputs import LABEL_OUTPUT, PROBA_OUTPUT, split, wants_proba
 from shipyard.serving._prediction_log import LogFiles, Record, log_labels, now_ms
@@ -451,6 +452,8 @@ def create_app(
             answer["classes"] = proba.classes
         answer.update(prediction_id=pid, model=served.name, version=served.version)
         return _json(answer, headers={"x-prediction-id": pid})
+
+    add_mlflow_scoring(route, state)
 
     @route("/metrics")
     async def prometheus(request: Request) -> Response:
