@@ -3,6 +3,10 @@ registry, features, serving and the closed loop, checked in its output and in th
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +18,9 @@ from tests.support.cli import Cli
 
 
 @pytest.mark.slow
-def test_demo_end_to_end(cli: Cli, default_client: None, tmp_path: Path) -> None:
+def test_demo_end_to_end(
+    cli: Cli, default_client: None, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     out = cli.ok("demo")
     assert (tmp_path / ".shipyard").is_dir()  # the default home in the working directory
 
@@ -117,6 +123,29 @@ def test_demo_end_to_end(cli: Cli, default_client: None, tmp_path: Path) -> None
     assert "demo-model/2" in after and "breast-cancer@2" in after
     assert "triggered by monitor run " + second.id[:12] in after
     assert "git commit" in before and "git commit" in after
+
+    # doctor scores the demo's folder above a bare repository, and says why
+    from shipyard.project import assess
+
+    bare = tmp_path_factory.mktemp("bare")  # a folder of its own, with no store
+    demo_areas = {a.area: a for a in assess(tmp_path).areas}
+    env = {**os.environ, "SHIPYARD_HOME": str(bare / ".shipyard")}
+    env.pop("SHIPYARD_DB_URL", None)
+    scored = subprocess.run(
+        [sys.executable, "-m", "shipyard", "doctor", "--json", str(bare)],
+        cwd=bare,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    bare_levels = {a["area"]: a["level"] for a in json.loads(scored.stdout)["areas"]}
+    assert not (bare / ".shipyard").exists()  # doctor created no store
+    for area in ("model registry", "monitoring", "deployment", "pipelines", "data"):
+        assert demo_areas[area].level > bare_levels[area] == 0, area
+    assert "promotions pass recorded gates" in demo_areas["model registry"].met
+    assert "alerts trigger retraining" in demo_areas["monitoring"].met
+    assert "deployments are recorded" in demo_areas["deployment"].met
 
 
 @pytest.mark.slow
