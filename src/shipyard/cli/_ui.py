@@ -9,7 +9,6 @@ import threading
 import time
 import webbrowser
 
-import httpx
 import typer
 
 from shipyard.cli._render import console, friendly_errors, safe
@@ -66,6 +65,8 @@ def _open(url: str, no_browser: bool, *, wait: bool) -> None:
         return
 
     def opener() -> None:
+        import httpx  # here: the CLI's start-up loads no HTTP client
+
         deadline = time.monotonic() + 60
         while wait and time.monotonic() < deadline:
             try:
