@@ -11,6 +11,13 @@ const COLORS = {
 // nodes: [{id, label, color?, kind?}], edges: [{source, target, label}]
 export function drawGraph(container, nodes, edges, { onSelect, layout = "breadthfirst" } = {}) {
   const ranked = layout === "ranked";
+  const positions = ranked ? rankPositions(nodes, edges) : null;
+  if (ranked) {
+    // tall enough for the widest rank at about full size, so labels stay readable
+    const ys = Object.values(positions).map((p) => p.y);
+    const span = ys.length ? Math.max(...ys) - Math.min(...ys) : 0;
+    container.style.height = `${Math.min(900, Math.max(320, span + 120))}px`;
+  }
   const cy = cytoscape({
     container,
     elements: [
@@ -26,7 +33,7 @@ export function drawGraph(container, nodes, edges, { onSelect, layout = "breadth
         "curve-style": "bezier", label: "data(label)", "font-size": 9, color: "#4a525c", "text-rotation": "autorotate" } },
     ],
     layout: ranked
-      ? { name: "preset", positions: rankPositions(nodes, edges), padding: 30 }
+      ? { name: "preset", positions, padding: 30 }
       : layout === "breadthfirst"
       ? { name: "breadthfirst", directed: true, spacingFactor: 1.1, padding: 20 }
       : { name: layout, padding: 20 },
@@ -57,7 +64,8 @@ function rankPositions(nodes, edges) {
     const r = rank.get(n.id);
     const row = rows.get(r) || 0;
     rows.set(r, row + 1);
-    positions[n.id] = { x: r * 150, y: (row - (counts.get(r) - 1) / 2) * 48 };
+    // rows far enough apart that a node's two-line label clears the node below it
+    positions[n.id] = { x: r * 170, y: (row - (counts.get(r) - 1) / 2) * 80 };
   }
   return positions;
 }
