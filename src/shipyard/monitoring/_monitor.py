@@ -73,7 +73,6 @@ def create_monitor(
             (``create_monitor(..., alpha=0.01)``), replacing those of ``options``.
     """
     drift = DriftOptions.merged(options, keywords)
-    columns = drift.columns
     store = store or _client()[0]
     window_ms(window)
     for rule in alerts:
@@ -91,7 +90,7 @@ def create_monitor(
     if reference:
         from shipyard.monitoring._api import fit_reference
 
-        wanted = columns or _model_inputs(store, model, reference)
+        wanted = drift.columns or _model_inputs(store, model, reference)
         profile = fit_reference(reference, columns=wanted, store=store)
     known = list(profile.columns) if profile is not None else _known_columns(store, model)
     stored = monitor_options(drift, target=target, known=known)

@@ -25,6 +25,8 @@ from shipyard.monitoring import _stat_tests as t
 from shipyard.monitoring._profile import DEFAULT_SAMPLE
 
 DEFAULT_CHUNK_ROWS = 100_000
+#: The scalar fields of :class:`DriftOptions` a monitor keeps besides alpha.
+_SCALARS = ("share_threshold", "chunk_rows", "sample_size", "seed")
 THRESHOLDS = tuple(t.DEFAULT_THRESHOLDS)
 
 
@@ -177,10 +179,6 @@ def monitor_options(
         if getattr(drift, key) != getattr(defaults, key):
             options[key] = getattr(drift, key)
     return options
-
-
-#: The scalar fields of :class:`DriftOptions` a monitor keeps besides alpha.
-_SCALARS = ("share_threshold", "chunk_rows", "sample_size", "seed")
 
 
 def stored_drift_options(
