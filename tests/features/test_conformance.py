@@ -51,3 +51,22 @@ def test_materialization_windows_give_the_watermark(fstore: Store) -> None:
     with pytest.raises(InvalidArgument, match="window"):
         fstore.record_feature_materialization("stats", 5, 1, 0)
     assert len(fstore.list_feature_materializations("stats")) == 2
+
+
+def test_freshness_lists_each_materialized_view_once_by_project(fstore: Store) -> None:
+    views = [FeatureObject("feature_view", name, {"entities": ["user"]}) for name in "abc"]
+    fstore.apply_feature_objects(views[:2])
+    fstore.apply_feature_objects(views[2:], project="fraud")
+    assert fstore.list_feature_view_freshness() == []
+    first = fstore.record_feature_materialization("a", 0, 3_000, 5)
+    second = fstore.record_feature_materialization("a", 1_000, 2_000, 2)  # a backfill
+    fraud = fstore.record_feature_materialization("c", 0, 500, 1)
+    fstore.record_feature_materialization("gone", 0, 9_000, 1)  # no definition, no project
+    found = fstore.list_feature_view_freshness()
+    assert [(f.project, f.view, f.watermark) for f in found] == [
+        ("default", "a", 3_000),
+        ("fraud", "c", 500),
+    ]
+    assert found[0].materialized_at == max(first.created_at, second.created_at)
+    assert found[1].materialized_at == fraud.created_at
+    assert fstore.list_feature_view_freshness(["fraud"]) == [found[1]]

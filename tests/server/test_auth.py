@@ -565,6 +565,7 @@ ENDPOINTS += [
         "viewer",
         lambda f: "/features/views/stats/materializations",
     ),
+    Endpoint("GET", "/features/freshness", "any", lambda f: "/features/freshness"),
     Endpoint("GET", "/monitors", "any", lambda f: "/monitors"),
     Endpoint("GET", "/monitors/{name}", "viewer", lambda f: f"/monitors/{f.seeds['monitor']}"),
     Endpoint(

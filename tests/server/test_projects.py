@@ -312,6 +312,7 @@ def test_listings_hold_only_records_of_readable_projects_before_the_limit(
         "/monitors": ("monitors", "name", "monitor"),
         "/deployments": ("deployments", "model", "model"),
         "/features/objects?kind=feature_view": ("objects", "name", "view"),
+        "/features/freshness": ("views", "view", "view"),
         "/pipeline-runs?limit=1": ("runs", "pipeline", "pipeline"),
     }
     with projects.client("fraud") as fraud, projects.client("owner") as owner:
@@ -503,6 +504,7 @@ def _cases(world: Projects) -> dict[str, Case]:
             {"start": 0, "end": 1, "rows": 1}),
         "GET /api/v1/features/views/{view}/materializations": Case(
             R, f"/api/v1/features/views/{view}/materializations"),
+        "GET /api/v1/features/freshness": Case(L, "/api/v1/features/freshness"),
         # tracking
         "POST /api/v1/experiments": Case(R, "/api/v1/experiments", {"name": "new", **default}),
         "POST /api/v1/experiments/get-or-create": Case(

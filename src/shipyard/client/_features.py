@@ -18,6 +18,7 @@ from shipyard.entities import (
     FEATURE_OBJECT_KINDS,
     FeatureMaterialization,
     FeatureObject,
+    FeatureViewFreshness,
 )
 from shipyard.errors import InvalidArgument
 
@@ -136,4 +137,11 @@ class FeaturesStore(Protocol):
     ) -> list[FeatureMaterialization]:
         """A view's materializations, the latest window end first (the first is the
         watermark)."""
+        ...
+
+    def list_feature_view_freshness(
+        self, projects: Sequence[str] | None = None
+    ) -> list[FeatureViewFreshness]:
+        """When each feature view of ``projects`` (every project when None) was last
+        materialized, by project and view name; a view never materialized is not listed."""
         ...

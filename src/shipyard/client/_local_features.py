@@ -7,7 +7,12 @@ from collections.abc import Sequence
 
 from shipyard.client._features import FeaturesStore
 from shipyard.client._local_base import LocalBase
-from shipyard.entities import DEFAULT_PROJECT, FeatureMaterialization, FeatureObject
+from shipyard.entities import (
+    DEFAULT_PROJECT,
+    FeatureMaterialization,
+    FeatureObject,
+    FeatureViewFreshness,
+)
 from shipyard.store import features_db
 
 
@@ -43,3 +48,8 @@ class LocalFeatures(LocalBase, FeaturesStore):
         self, view: str, limit: int = 100
     ) -> list[FeatureMaterialization]:
         return self._read(lambda c: features_db.list_materializations(c, view, limit))
+
+    def list_feature_view_freshness(
+        self, projects: Sequence[str] | None = None
+    ) -> list[FeatureViewFreshness]:
+        return self._read(lambda c: features_db.view_freshness(c, projects))

@@ -7,7 +7,12 @@ from collections.abc import Sequence
 from shipyard.client._features import FeaturesStore
 from shipyard.client._http import path_segment
 from shipyard.client._rest_base import RestBase
-from shipyard.entities import DEFAULT_PROJECT, FeatureMaterialization, FeatureObject
+from shipyard.entities import (
+    DEFAULT_PROJECT,
+    FeatureMaterialization,
+    FeatureObject,
+    FeatureViewFreshness,
+)
 
 
 class RestFeatures(RestBase, FeaturesStore):
@@ -53,3 +58,10 @@ class RestFeatures(RestBase, FeaturesStore):
         path = f"/features/views/{path_segment(view)}/materializations"
         found = self.http.send("GET", path, params={"limit": limit})
         return [FeatureMaterialization.from_dict(m) for m in found["materializations"]]
+
+    def list_feature_view_freshness(
+        self, projects: Sequence[str] | None = None
+    ) -> list[FeatureViewFreshness]:
+        params = {"project": None if projects is None else list(projects)}
+        found = self.http.send("GET", "/features/freshness", params=params)
+        return [FeatureViewFreshness.from_dict(f) for f in found["views"]]

@@ -31,6 +31,7 @@ from shipyard.entities._features import (
     FEATURE_OBJECT_KINDS,
     FeatureMaterialization,
     FeatureObject,
+    FeatureViewFreshness,
 )
 from shipyard.entities._leases import Lease
 from shipyard.entities._lineage import (
@@ -94,6 +95,7 @@ __all__ = [
     "Experiment",
     "FeatureMaterialization",
     "FeatureObject",
+    "FeatureViewFreshness",
     "GateResult",
     "Lease",
     "Lifecycle",

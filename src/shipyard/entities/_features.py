@@ -60,3 +60,29 @@ class FeatureMaterialization:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FeatureMaterialization:
         return cls(**data)
+
+
+@dataclass(frozen=True)
+class FeatureViewFreshness:
+    """When a feature view was last materialized, for staleness checks and metrics.
+
+    Attributes:
+        project: The project of the view.
+        view: The feature view's name.
+        materialized_at: When its latest materialization was recorded, after the values
+            were written (milliseconds since the epoch).
+        watermark: The largest window end of its materializations (its event-time
+            watermark, milliseconds since the epoch).
+    """
+
+    project: str
+    view: str
+    materialized_at: int
+    watermark: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeatureViewFreshness:
+        return cls(**data)

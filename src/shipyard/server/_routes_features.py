@@ -143,3 +143,11 @@ def list_materializations(view: str, caller: CallerDep, limit: int = 100) -> Res
     caller.require_on("feature_view", view, "viewer")
     found = caller.store.list_feature_materializations(view, limit)
     return respond({"materializations": [m.to_dict() for m in found]})
+
+
+@router.get("/features/freshness", response_model=s.FeatureViewFreshnessList, tags=["features"])
+def list_view_freshness(caller: CallerDep, project: ProjectsQuery = None) -> Response:
+    """When each feature view of the projects the caller may read (and, given ``project``,
+    only those) was last materialized; a view never materialized is not listed."""
+    found = caller.store.list_feature_view_freshness(caller.projects_for("viewer", project))
+    return respond({"views": [f.to_dict() for f in found]})

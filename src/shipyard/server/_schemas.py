@@ -502,6 +502,9 @@ FeatureObjectList = listing("FeatureObjectList", "objects", FeatureObjectOut)
 FeatureMaterializationList = listing(
     "FeatureMaterializationList", "materializations", FeatureMaterializationOut
 )
+FeatureViewFreshnessList = listing(
+    "FeatureViewFreshnessList", "views", wire_model(e.FeatureViewFreshness)
+)
 
 
 class FeatureObjectIn(Body):

@@ -10,9 +10,14 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, tuple_
+from sqlalchemy import Connection, delete, func, select, tuple_
 
-from shipyard.entities import DEFAULT_PROJECT, FeatureMaterialization, FeatureObject
+from shipyard.entities import (
+    DEFAULT_PROJECT,
+    FeatureMaterialization,
+    FeatureObject,
+    FeatureViewFreshness,
+)
 from shipyard.errors import NotFound
 from shipyard.store._models import FEATURE_DEFINITIONS, FEATURE_MATERIALIZATIONS
 from shipyard.store._sql import chunks, in_projects, record, upsert
@@ -121,4 +126,33 @@ def list_materializations(conn: Connection, view: str, limit: int) -> list[Featu
     return [
         record(FeatureMaterialization, r, start=r.start_ms, end=r.end_ms)
         for r in conn.execute(query)
+    ]
+
+
+def view_freshness(
+    conn: Connection, projects: Sequence[str] | None = None
+) -> list[FeatureViewFreshness]:
+    """When each feature view of ``projects`` (None: all) was last materialized, by project
+    and view, in one grouped query. A view never materialized has no entry, nor have the
+    windows of a view whose definition was removed (no project owns them)."""
+    m, d = FEATURE_MATERIALIZATIONS.c, FEATURE_DEFINITIONS.c
+    query = (
+        select(
+            d.project,
+            m.view,
+            func.max(m.created_at).label("materialized_at"),
+            func.max(m.end_ms).label("watermark"),
+        )
+        .join_from(
+            FEATURE_MATERIALIZATIONS,
+            FEATURE_DEFINITIONS,
+            (d.kind == "feature_view") & (d.name == m.view),
+        )
+        .group_by(d.project, m.view)
+        .order_by(d.project, m.view)
+    )
+    query = in_projects(query, d.project, projects)
+    return [
+        FeatureViewFreshness(row.project, row.view, int(row.materialized_at), int(row.watermark))
+        for row in conn.execute(query)
     ]
