@@ -1,11 +1,11 @@
-"""Prometheus scrapes a live `shipyard server`, a live `shipyard serve` and a live
-`shipyard scheduler --metrics-port` (which has run a scheduled pipeline) with the scrape
-settings the stack uses, every target is up, and every server, model-server and pipeline
-metric a dashboard panel or alert rule queries (derived from ``shipyard.deploy``) is really
-exported.
+"""Prometheus scrapes a live `shipyard server` (whose store holds a materialized feature
+view), a live `shipyard serve` and a live `shipyard scheduler --metrics-port` (which has run
+a scheduled pipeline) with the scrape settings the stack uses, every target is up, and every
+server, model-server, pipeline and feature metric a dashboard panel or alert rule queries
+(derived from ``shipyard.deploy``) is really exported.
 
 The monitoring gauges come from `shipyard monitor metrics` (a textfile, checked against the
-catalogue in test_observability); the feature metric is catalogued as pending.
+catalogue in test_observability).
 """
 
 from __future__ import annotations
@@ -67,14 +67,14 @@ def _until(found: Callable[[], Any], what: str, timeout: float = 180.0) -> Any:
 
 def _queried_live_series() -> set[str]:
     """The series the dashboards and alert rules query that a live server, model server or
-    scheduler exports (not the textfile gauges, not the pending metrics)."""
+    scheduler exports (not the textfile gauges)."""
     expressions = [e for d in dashboards().values() for e in dashboard_expressions(d)]
     expressions += rule_expressions(alert_rules(AlertSettings()))
     queried = set().union(*(queried_metrics(e) for e in expressions))
     live = {
         series
         for metric in CATALOGUE
-        if metric.exporter in LIVE_EXPORTERS and not metric.pending
+        if metric.exporter in LIVE_EXPORTERS
         for series in metric.series
     }
     return queried & live
@@ -112,6 +112,8 @@ def test_prometheus_scrapes_the_live_services_and_every_queried_metric_is_export
         tmp_path / "server.log",
     )
     _until(lambda: httpx.get(f"{server_url}/readyz", timeout=5).status_code == 200, "server")
+    # a feature view materialized into the served store, and one never materialized
+    materialized = _materialize_a_view(sqlite_sdk, tmp_path)
     # the model server reaches the registry (and records its deployment) through the server
     remote = {**home, "SHIPYARD_TRACKING_URI": server_url}
     _spawn(
@@ -185,7 +187,8 @@ def test_prometheus_scrapes_the_live_services_and_every_queried_metric_is_export
     wanted = _queried_live_series()
     assert {"shipyard_http_requests_total", "shipyard_serving_requests_total"} <= wanted
     assert {"shipyard_pipeline_runs_total", "shipyard_pipeline_run_duration_seconds_bucket",
-            "shipyard_pipeline_steps_total"} <= wanted  # fmt: skip
+            "shipyard_pipeline_steps_total", "shipyard_feature_view_materialized_timestamp_seconds",
+            "shipyard_feature_view_materialized_scrape_ok"} <= wanted  # fmt: skip
 
     def missing() -> set[str]:
         names = httpx.get(f"{api}/label/__name__/values", timeout=5).json()["data"]
@@ -203,3 +206,38 @@ def test_prometheus_scrapes_the_live_services_and_every_queried_metric_is_export
     found = httpx.get(f"{api}/query", params={"query": query}, timeout=5).json()["data"]
     by_status = {r["metric"]["status"]: float(r["value"][1]) for r in found["result"]}
     assert by_status == {"FINISHED": 1.0, "FAILED": 0.0}, by_status
+    # the materialized view's time, by project and view; the other view has no series
+    query = "shipyard_feature_view_materialized_timestamp_seconds"
+    found = httpx.get(f"{api}/query", params={"query": query}, timeout=5).json()["data"]
+    times = {(r["metric"]["project"], r["metric"]["feature_view"]): float(r["value"][1])
+             for r in found["result"]}  # fmt: skip
+    assert times == {("default", "stats"): materialized.created_at / 1000}, times
+    query = "shipyard_feature_view_materialized_scrape_ok"
+    found = httpx.get(f"{api}/query", params={"query": query}, timeout=5).json()["data"]
+    assert [float(r["value"][1]) for r in found["result"]] == [1.0]
+
+
+def _materialize_a_view(sdk: Client, folder: Path) -> Any:
+    """``stats`` (project ``default``) materialized into ``sdk``'s store; ``idle`` defined
+    but never materialized. The materialization record."""
+    import pandas as pd
+
+    from shipyard import features as fs
+
+    source = pd.DataFrame(
+        {"user_id": [1, 2], "event_timestamp": pd.to_datetime(["2024-01-01", "2024-01-02"],
+         utc=True), "clicks": [10, 20]}
+    )  # fmt: skip
+    source.to_parquet(folder / "clicks.parquet")
+    user = fs.Entity("user", ["user_id"])
+    views = [
+        fs.FeatureView(name, [user], fs.FileSource(str(folder / "clicks.parquet")),
+                       schema=[fs.Field("clicks", "int64")])
+        for name in ("stats", "idle")
+    ]  # fmt: skip
+    fs.apply([user, *views], store=sdk.store)
+    try:
+        [done] = fs.materialize(views=["stats"], store=sdk.store)
+    finally:
+        fs.close_online_stores()
+    return done

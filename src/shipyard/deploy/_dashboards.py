@@ -3,8 +3,9 @@
 Four dashboards: the server (requests, latency, errors), model serving (throughput, p50/p99,
 batch sizes, prediction-log rows shed per version), monitoring (drift share, per-column
 scores, performance, labelled counts per monitor) and pipelines (run durations, failures,
-time since each schedule's last success, the active scheduler, cache hits). Every query
-reads only metrics of the catalogue (``_metrics``); a test holds it.
+time since each schedule's last success, the active scheduler, cache hits, time since each
+feature view's last materialization). Every query reads only metrics of the catalogue
+(``_metrics``); a test holds it.
 """
 
 from __future__ import annotations
@@ -147,7 +148,8 @@ def monitoring_dashboard() -> dict[str, Any]:
 
 
 def pipelines_dashboard() -> dict[str, Any]:
-    """Pipelines: run durations, failures, step cache hits."""
+    """Pipelines: run durations, failures, step cache hits, time since each feature
+    view's last materialization."""
     duration = "shipyard_pipeline_run_duration_seconds_bucket"
     return _dashboard(
         "shipyard-pipelines",
@@ -171,6 +173,13 @@ def pipelines_dashboard() -> dict[str, Any]:
                        ('sum by (pipeline) (rate(shipyard_pipeline_steps_total{cached="true"}'
                         f"[{_RATE}])) / sum by (pipeline) "
                         f"(rate(shipyard_pipeline_steps_total[{_RATE}]))", "{{pipeline}}")),
+            ]),
+            ("Features", [
+                _panel("Since the last materialization", "s",
+                       "Per feature view; a view never materialized is not shown.",
+                       ("time() - max by (project, feature_view) "
+                        "(shipyard_feature_view_materialized_timestamp_seconds)",
+                        "{{project}}/{{feature_view}}")),
             ]),
         ],
     )  # fmt: skip

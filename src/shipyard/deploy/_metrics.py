@@ -3,9 +3,8 @@
 Dashboards and alert rules may query only what is listed here, and a test compares the
 exported entries with the registries of the server, the model server and the monitor gauges,
 so a renamed metric breaks a test instead of a dashboard. The ``pipelines`` exporter is the
-scheduler (``shipyard scheduler --metrics-port``). Entries marked ``pending`` are planned
-metrics no exporter serves yet (the feature materialization time): their panels and rules
-stay empty until an exporter lands.
+scheduler (``shipyard scheduler --metrics-port``); the server also exports each feature
+view's last materialization time, read from the store at scrape time.
 """
 
 from __future__ import annotations
@@ -27,9 +26,8 @@ class Metric:
 
     name: str
     kind: Kind
-    exporter: Literal["server", "serving", "monitoring", "pipelines", "features"]
+    exporter: Literal["server", "serving", "monitoring", "pipelines"]
     labels: tuple[str, ...] = ()
-    pending: bool = False
 
     @property
     def series(self) -> tuple[str, ...]:
@@ -37,8 +35,8 @@ class Metric:
         return tuple(self.name + suffix for suffix in _SUFFIXES[self.kind])
 
 
-def _m(name: str, kind: Kind, exporter: str, *labels: str, pending: bool = False) -> Metric:
-    return Metric(name, kind, exporter, labels, pending)  # type: ignore[arg-type]
+def _m(name: str, kind: Kind, exporter: str, *labels: str) -> Metric:
+    return Metric(name, kind, exporter, labels)  # type: ignore[arg-type]
 
 
 CATALOGUE: tuple[Metric, ...] = (
@@ -75,8 +73,9 @@ CATALOGUE: tuple[Metric, ...] = (
     _m("shipyard_pipeline_schedule_last_success_timestamp_seconds", "gauge", "pipelines",
        "project", "schedule", "pipeline"),
     _m("shipyard_scheduler_active", "gauge", "pipelines"),
-    _m("shipyard_feature_view_materialized_timestamp_seconds", "gauge", "features",
-       "feature_view", pending=True),
+    _m("shipyard_feature_view_materialized_timestamp_seconds", "gauge", "server", "project",
+       "feature_view"),
+    _m("shipyard_feature_view_materialized_scrape_ok", "gauge", "server"),
 )  # fmt: skip
 
 

@@ -2,6 +2,12 @@
 
 ``alert_rules(AlertSettings())`` is the ``groups:`` document Prometheus loads (``rule_files``);
 the thresholds are typed settings so a team changes a number, not a PromQL expression.
+
+Stale materialization fires per (project, feature view) from the times the server exports.
+A view never materialized has no series and so never fires: Prometheus cannot tell an
+online view awaiting its first materialization from one kept offline only. When the server
+cannot read the times from its store, ``ShipyardMaterializationUnknown`` fires instead (the
+stale alert then holds what the last successful read showed).
 """
 
 from __future__ import annotations
@@ -74,6 +80,10 @@ def alert_rules(settings: AlertSettings) -> dict[str, Any]:
     model_5xx = 'sum by (job) (rate(shipyard_serving_requests_total{code=~"5.."}[5m]))'
     model_all = "sum by (job) (rate(shipyard_serving_requests_total[5m]))"
     quality = 'shipyard_monitor_metric{metric=~"auc|accuracy|f1|r2|estimated_.*"}'
+    # every server replica exports the same times: one alert per view, not per replica
+    materialized = (
+        "max by (project, feature_view) (shipyard_feature_view_materialized_timestamp_seconds)"
+    )
     return {
         "groups": [
             {
@@ -127,11 +137,16 @@ def alert_rules(settings: AlertSettings) -> dict[str, Any]:
                 "name": "shipyard-pipelines",
                 "rules": [
                     _rule("ShipyardStaleMaterialization",
-                          "time() - shipyard_feature_view_materialized_timestamp_seconds"
-                          f" > {s.materialization_hours * 3600:g}",
+                          f"time() - {materialized} > {s.materialization_hours * 3600:g}",
                           "0m", "warning",
-                          "Feature view {{ $labels.feature_view }} was not materialized for"
+                          "Feature view {{ $labels.feature_view }} of project"
+                          " {{ $labels.project }} was not materialized for"
                           " {{ $value | humanizeDuration }}"),
+                    _rule("ShipyardMaterializationUnknown",
+                          "max by (job) (shipyard_feature_view_materialized_scrape_ok) == 0",
+                          wait, "warning",
+                          "Server {{ $labels.job }} cannot read when feature views were"
+                          " materialized"),
                     _rule("ShipyardScheduleFailing",
                           'increase(shipyard_pipeline_runs_total{status="FAILED",schedule!=""}[1h])'
                           " > 0",

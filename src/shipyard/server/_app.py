@@ -39,7 +39,7 @@ from shipyard.server import (
     _routes_views,
     _schemas as s,
 )
-from shipyard.server._access import CallerDep
+from shipyard.server._access import CallerDep, get_caller, projects_with
 from shipyard.server._http import respond
 from shipyard.server._mlflow_app import mount_mlflow
 from shipyard.server._observe import HTTP_CODES, ObserveMiddleware, metrics_payload
@@ -197,9 +197,15 @@ def _service_router() -> APIRouter:
         return respond({"status": "ready"})
 
     @router.get("/metrics", tags=["service"], response_class=Response)
-    def metrics() -> Response:
-        """Prometheus metrics: requests and latency by route, process memory and CPU."""
-        payload, content_type = metrics_payload()
+    async def metrics(request: Request) -> Response:
+        """Prometheus metrics: requests and latency by route, process memory and CPU, and
+        when each feature view was last materialized (the views of the projects the caller
+        may read: with authentication on, a scrape without a token sees none)."""
+        backend: Backend = request.app.state.backend
+        projects = await _scraped_projects(request, backend)
+        payload, content_type = await run_in_threadpool(
+            lambda: metrics_payload(backend.feature_metrics.registry(projects))
+        )
         return Response(payload, media_type=content_type)
 
     @router.get("/api/v1/info", response_model=s.Info, tags=["service"])
@@ -213,6 +219,17 @@ def _service_router() -> APIRouter:
         }
 
     return router
+
+
+async def _scraped_projects(request: Request, backend: Backend) -> list[str] | None:
+    """The projects whose feature views a scrape may see: every one without authentication,
+    none without a token, else those the token's user may read (a bad token is a 401)."""
+    if not backend.auth:
+        return None
+    if not request.headers.get("authorization"):
+        return []
+    caller = await get_caller(request)
+    return projects_with(caller.user, "viewer")
 
 
 def _check_backends(store: LocalStore) -> None:

@@ -50,13 +50,17 @@ _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 READ_ONLY_POSTS = frozenset({"/api/v1/runs/search", "/api/v1/features/online"})
 
 
-def metrics_payload() -> tuple[bytes, str]:
-    """The Prometheus exposition of this server (every worker's, when there are several)."""
+def metrics_payload(*extra: CollectorRegistry) -> tuple[bytes, str]:
+    """The Prometheus exposition of this server (every worker's, when there are several),
+    followed by that of ``extra`` registries (metrics read at scrape time, not counted per
+    process: the feature materialization times)."""
     if os.environ.get(MULTIPROC_ENV):
         registry = CollectorRegistry()
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    else:
+        registry = REGISTRY
+    payload = b"".join(generate_latest(r) for r in (registry, *extra))
+    return payload, CONTENT_TYPE_LATEST
 
 
 def route_template(scope: Scope) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 
 from shipyard.client import LocalStore, now_ms
 from shipyard.entities import User
+from shipyard.server._feature_metrics import MaterializationTimes
 
 log = logging.getLogger("shipyard.server")
 
@@ -160,6 +161,8 @@ class Backend:
         self.auth = auth
         self.max_upload_bytes = max_upload_bytes
         self.audit = AuditWriter(store, store.settings.audit_retention_days)
+        #: The materialization times ``/metrics`` exports, read from this store (cached).
+        self.feature_metrics = MaterializationTimes(store.list_feature_view_freshness)
         self._projects: dict[tuple[str, str], str] = {}
         self._principals: dict[str, tuple[float, User]] = {}
 
