@@ -1,15 +1,20 @@
 """`shipyard build` writes a context that installs as written: the running Shipyard rides
 along as a wheel, so `pip install --no-index --find-links wheels -r requirements.txt` works
-offline, given wheels of the other requirements."""
+offline, given wheels of the other requirements, and the image's entrypoint then serves the
+model."""
 
 from __future__ import annotations
 
+import os
+import socket
 import subprocess
 import sys
+import time
 import zipfile
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
+import httpx
 import pytest
 from packaging.requirements import Requirement
 from sklearn.datasets import load_iris
@@ -87,7 +92,7 @@ def test_a_distribution_that_is_not_installed_is_a_clear_error(tmp_path: Path) -
 
 
 @pytest.mark.slow
-def test_the_build_context_installs_offline_into_a_fresh_venv(
+def test_the_build_context_installs_offline_into_a_fresh_venv_and_its_entrypoint_serves(
     cli: Cli, iris_model: str, tmp_path: Path
 ) -> None:
     context = tmp_path / "ctx"
@@ -121,3 +126,38 @@ def test_the_build_context_installs_offline_into_a_fresh_venv(
         capture_output=True, text=True, timeout=300, cwd=tmp_path,
     )  # fmt: skip
     assert loads.returncode == 0, loads.stderr
+    _entrypoint_serves(context, venv, tmp_path)
+
+
+def _entrypoint_serves(context: Path, venv: Path, folder: Path) -> None:
+    """The context's entrypoint (the image's ENTRYPOINT), run with the installed
+    environment first on PATH as the image's ``ENV PATH`` puts it, answers
+    ``/v2/health/ready``."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(folder), "HOST": "127.0.0.1",
+           "PORT": str(port), "WORKERS": "1", "SHIPYARD_HOME": str(folder / "image-home"),
+           "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+           **{k: v for k, v in os.environ.items() if k.startswith("PYTHONPYCACHE")}}  # fmt: skip
+    log = folder / "entrypoint.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            ["sh", str(context / "entrypoint.sh")], cwd=folder, env=env, stdout=out,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert server.poll() is None, f"the entrypoint exited: {log.read_text()[-2000:]}"
+            try:
+                ready = httpx.get(f"http://127.0.0.1:{port}/v2/health/ready", timeout=5)
+                if ready.status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, f"never ready: {log.read_text()[-2000:]}"
+            time.sleep(0.5)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
