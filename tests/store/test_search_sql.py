@@ -398,10 +398,11 @@ def test_a_repeated_search_shape_binds_each_searchs_own_values(conn: sa.Connecti
     assert search(conn, None, None, experiments=["e2", "e1"], limit=3) == ["r3", "r5", "r6"]
 
 
-def test_the_metric_walk_reads_the_metric_index_first_after_analyze(tmp_path: Path) -> None:
+def test_the_metric_walk_reads_the_metric_index_then_filters_then_runs(tmp_path: Path) -> None:
     """With table statistics (after ``ANALYZE``) SQLite's planner preferred scanning every
     run of the experiment and sorting them all; the metric walk must still start from the
-    metric's (key, value) index and look runs up by id, whatever the statistics say."""
+    metric's (key, value) index, whatever the statistics say, test each candidate's filter
+    keys, and only then look the run up by id."""
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'analyzed.db'}")
     Base.metadata.create_all(engine)
     runs = [
@@ -443,3 +444,7 @@ def test_the_metric_walk_reads_the_metric_index_first_after_analyze(tmp_path: Pa
     engine.dispose()
     assert "ix_latest_metrics_key_value" in steps[0], steps
     assert not any(step.startswith("SCAN") for step in steps), steps
+    # each candidate is tested on its metric and param before its run is looked up
+    runs_lookup = next(i for i, step in enumerate(steps) if step.startswith("SEARCH runs"))
+    param_probe = next(i for i, step in enumerate(steps) if step.startswith("SEARCH params"))
+    assert param_probe < runs_lookup, steps
