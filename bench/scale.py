@@ -328,10 +328,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="comma-separated curves to measure (search, logging, registry, lineage)",
     )
     p.add_argument("--out", type=Path, default=WORK_DIR / "scale.json", help="the JSON output")
+    for name in ("runs", "clients", "versions", "edges"):
+        p.add_argument(f"--{name}", type=_sizes, help=f"comma-separated {name} (overrides)")
     args = p.parse_args(argv)
     for name, value in (QUICK if args.quick else FULL).items():
-        setattr(args, name, value)
+        if getattr(args, name, None) is None:
+            setattr(args, name, value)
     return args
+
+
+def _sizes(text: str) -> list[int]:
+    return [int(part.replace("_", "")) for part in text.split(",")]
 
 
 def main(argv: list[str] | None = None) -> int:
