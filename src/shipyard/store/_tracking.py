@@ -268,18 +268,18 @@ def load_runs(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
 
     Two statements per chunk of ids whatever the page size: the runs, then their params,
     tags and latest metrics together (one UNION ALL, one round trip on PostgreSQL). Both go
-    to the driver as SQL text cached per placeholder style and number of ids, with the ids
-    as a plain tuple, and come back as the driver's tuples (no statement compiling, no
+    to the driver as SQL text cached per dialect and number of ids (see ``_load_sql``), and
+    come back as the driver's tuples (no statement compiling, no
     per-row result objects: a page of 100 runs is over a thousand rows); each Run is built
     from its tuple directly."""
     rows: dict[str, Any] = {}
     params: dict[str, dict[str, str]] = {}
     tags: dict[str, dict[str, str]] = {}
     metrics: dict[str, dict[str, float]] = {}
-    style = conn.dialect.paramstyle
+    dialect = conn.dialect.name
     for chunk in chunks(list(run_ids)):
-        fields_sql, values_sql = _load_sql(style, len(chunk))
-        ids = tuple(chunk)
+        fields_sql, values_sql = _load_sql(dialect, len(chunk))
+        ids: tuple[Any, ...] = (list(chunk),) if dialect == "postgresql" else tuple(chunk)
         rows.update((row[0], row) for row in conn.exec_driver_sql(fields_sql, ids).fetchall())
         values = conn.exec_driver_sql(values_sql, ids * 3).fetchall()
         for run_id, kind, key, text, number in values:
@@ -327,21 +327,24 @@ _RUN_COLUMNS = (
 
 
 @functools.lru_cache(maxsize=64)
-def _load_sql(paramstyle: str, count: int) -> tuple[str, str]:
-    """``load_runs``' two statements for ``count`` ids in the driver's placeholder style
-    (qmark or format): the runs' columns, and their params (kind 0), tags (1) and latest
-    metrics (2) as rows of (run_id, kind, key, text value, number value), the ids bound three
-    times."""
-    mark = "?" if paramstyle == "qmark" else "%s"
-    ids = ", ".join([mark] * count)
+def _load_sql(dialect: str, count: int) -> tuple[str, str]:
+    """``load_runs``' two statements for ``count`` ids: the runs' columns, and their params
+    (kind 0), tags (1) and latest metrics (2) as rows of (run_id, kind, key, text value,
+    number value), the ids bound three times.
+
+    PostgreSQL takes the ids as one array (``= ANY(%s)``): the text is then the same for
+    every page, so psycopg parses it once and the server prepares it once, where an IN list
+    of 100 placeholders was parsed by psycopg and planned by the server on every call.
+    SQLite takes an IN list of ``count`` placeholders."""
+    match = "= ANY(%s)" if dialect == "postgresql" else f"IN ({', '.join(['?'] * count)})"
     columns = ", ".join(f'"{name}"' for name in _RUN_COLUMNS)
-    fields = f"SELECT {columns} FROM {RUNS.name} WHERE id IN ({ids})"
+    fields = f"SELECT {columns} FROM {RUNS.name} WHERE id {match}"
     no_text, no_number = "CAST(NULL AS VARCHAR)", "CAST(NULL AS FLOAT)"
     arms = [
-        f'SELECT run_id, 0, "key", value, {no_number} FROM {PARAMS.name} WHERE run_id IN ({ids})',
-        f'SELECT run_id, 1, "key", value, {no_number} FROM {RUN_TAGS.name} WHERE run_id IN ({ids})',
+        f'SELECT run_id, 0, "key", value, {no_number} FROM {PARAMS.name} WHERE run_id {match}',
+        f'SELECT run_id, 1, "key", value, {no_number} FROM {RUN_TAGS.name} WHERE run_id {match}',
         f'SELECT run_id, 2, "key", {no_text}, value FROM {LATEST_METRICS.name} '
-        f"WHERE run_id IN ({ids})",
+        f"WHERE run_id {match}",
     ]
     return fields, " UNION ALL ".join(arms)
 
