@@ -385,6 +385,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=WORK_DIR / "scale.json", help="the JSON output")
     for name in ("runs", "clients", "versions", "edges"):
         p.add_argument(f"--{name}", type=_sizes, help=f"comma-separated {name} (overrides)")
+    p.add_argument("--repeat", type=int, help="timed calls per point (overrides)")
+    p.add_argument("--log-seconds", type=float, help="seconds per logging round (overrides)")
     args = p.parse_args(argv)
     for name, value in (QUICK if args.quick else FULL).items():
         if getattr(args, name, None) is None:
