@@ -167,7 +167,7 @@ def measure(ml: Server, sy: Server, a: argparse.Namespace) -> list[Row]:
     if m_s["top_m1"] != s_s["top_m1"]:
         console.log(f"[red]search results differ: {m_s['top_m1']} vs {s_s['top_m1']}")
     rows.append(
-        compare(f"search_runs p50, {a.runs:,} runs", m_s["p50"], s_s["p50"], minimum=5, rate=False)
+        compare(f"search_runs p50, {a.runs:,} runs", m_s["p50"], s_s["p50"], minimum=10, rate=False)
     )
     rows.append(_latency_row(f"search_runs p99, {a.runs:,} runs", m_s["p99"], s_s["p99"]))
     return rows

@@ -385,3 +385,66 @@ def test_ordering_by_a_metric_reads_the_same_pages_as_the_general_plan(
                     for limit, offset in ((7, 0), (7, 14), (25, 40), (10, len(general) - 5)):
                         page = search_run_ids(*args, limit, offset, deleted)
                         assert page == general[offset : offset + limit], (filter, order_by)
+
+
+def test_a_repeated_search_shape_binds_each_searchs_own_values(conn: sa.Connection) -> None:
+    """Searches of one shape share a built statement: the experiments, limit and offset of
+    each search are its own, never the previous search's."""
+    assert search(conn, "metrics.auc > 0.8", ["metrics.auc desc"]) == ["r1"]
+    assert search(conn, "metrics.auc > 0.8", ["metrics.auc desc"], experiments=["e2"]) == ["r5"]
+    assert search(conn, "metrics.auc > 0.6", ["metrics.auc desc"], limit=1, offset=1) == ["r2"]
+    assert search(conn, None, None, limit=2) == E1_NEWEST_FIRST[:2]
+    assert search(conn, None, None, limit=2, offset=2) == E1_NEWEST_FIRST[2:]
+    assert search(conn, None, None, experiments=["e2", "e1"], limit=3) == ["r3", "r5", "r6"]
+
+
+def test_the_metric_walk_reads_the_metric_index_then_filters_then_runs(tmp_path: Path) -> None:
+    """With table statistics (after ``ANALYZE``) SQLite's planner preferred scanning every
+    run of the experiment and sorting them all; the metric walk must still start from the
+    metric's (key, value) index, whatever the statistics say, test each candidate's filter
+    keys, and only then look the run up by id."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'analyzed.db'}")
+    Base.metadata.create_all(engine)
+    runs = [
+        {"id": f"x{i:04d}", "experiment_id": "e1", "name": "r", "status": "FINISHED",
+         "start_time": i, "end_time": i + 1, "parent_run_id": None, "user": "u",
+         "lifecycle": "active"}
+        for i in range(2000)
+    ]  # fmt: skip
+    metrics = [
+        {"run_id": r["id"], "key": key, "value": (i * 7919 % 1000) / 1000, "step": 0,
+         "timestamp": 0}
+        for i, r in enumerate(runs) for key in ("m0", "m1")
+    ]  # fmt: skip
+    params = [{"run_id": r["id"], "key": "p0", "value": "abcd"[i % 4]} for i, r in enumerate(runs)]
+    with engine.begin() as setup:
+        setup.execute(
+            sa.insert(TABLES["experiments"]),
+            [{"id": "e1", "name": "e1", "description": "", "lifecycle": "active",
+              "created_at": 0, "updated_at": 0}],
+        )  # fmt: skip
+        setup.execute(sa.insert(TABLES["runs"]), runs)
+        setup.execute(sa.insert(TABLES["latest_metrics"]), metrics)
+        setup.execute(sa.insert(TABLES["params"]), params)
+        setup.execute(sa.text("ANALYZE"))
+    statements: list[tuple[str, Any]] = []
+
+    def capture(*args: Any) -> None:
+        statements.append((args[2], args[3]))
+
+    sa.event.listen(engine, "before_cursor_execute", capture)
+    with engine.connect() as conn:
+        found = search_run_ids(
+            conn, ["e1"], "metrics.m0 > 0.5 and params.p0 = 'a'", ["metrics.m1 desc"], 100, 0
+        )
+        assert len(found) == 100
+        statement, parameters = statements[0]
+        plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+    steps = [row[3] for row in plan]
+    engine.dispose()
+    assert "ix_latest_metrics_key_value" in steps[0], steps
+    assert not any(step.startswith("SCAN") for step in steps), steps
+    # each candidate is tested on its metric and param before its run is looked up
+    runs_lookup = next(i for i, step in enumerate(steps) if step.startswith("SEARCH runs"))
+    param_probe = next(i for i, step in enumerate(steps) if step.startswith("SEARCH params"))
+    assert param_probe < runs_lookup, steps

@@ -268,6 +268,8 @@ _COMMA: ","
 """
 
 _KEYWORDS = frozenset({"IS", "NOT", "NULL", "IN", "LIKE", "ILIKE"})
+#: Distinct filters and order keys whose parse is kept (each a few hundred bytes).
+_PARSED_CACHE = 512
 _VALUE = "a value (number or quoted string)"
 _OPERATOR = "a comparison operator"
 _OPERATOR_LIST = " (=, !=, <, <=, >, >=, like, ilike, in, not in, is null)"
@@ -406,6 +408,14 @@ def parse_filter(text: str | None) -> Expr | None:
     """
     if text is None or not text.strip():
         return None
+    return _parsed_filter(text)
+
+
+@functools.lru_cache(maxsize=_PARSED_CACHE)
+def _parsed_filter(text: str) -> Expr:
+    """The AST of a non-empty filter, kept for the next search with the same text (the AST
+    is immutable; a dashboard repeats its searches, and parsing is a large share of a
+    search's Python time). A filter that fails raises each time: errors are not cached."""
     tree = _parse(text, "filter", "filter")
     _check_size(tree)
     return _build_expr(tree)
@@ -457,11 +467,17 @@ def parse_order_by(items: Sequence[str] | str | None) -> list[OrderKey]:
                 f"order_by entries must be strings like 'metrics.auc desc', got {item!r}",
                 field="order_by",
             )
-        tree = _parse(item, "order_item", "order_by")
-        field_token, *direction = tree.children
-        field = _resolve_field(_token(field_token), "order_by")
-        keys.append(OrderKey(field, bool(direction) and _token(direction[0]).type == "DESC"))
+        keys.append(_parsed_order_item(item))
     return keys
+
+
+@functools.lru_cache(maxsize=_PARSED_CACHE)
+def _parsed_order_item(item: str) -> OrderKey:
+    """One parsed ``order_by`` entry, kept like :func:`_parsed_filter`'s ASTs."""
+    tree = _parse(item, "order_item", "order_by")
+    field_token, *direction = tree.children
+    field = _resolve_field(_token(field_token), "order_by")
+    return OrderKey(field, bool(direction) and _token(direction[0]).type == "DESC")
 
 
 def _token(node: Tree[Token] | Token) -> Token:
