@@ -33,6 +33,7 @@ pytest_plugins = [
     "tests.support.ray",
     "tests.support.cli",
     "tests.support.clock",
+    "tests.support.features",
 ]
 STORE_KINDS = ["local", "rest"]
 

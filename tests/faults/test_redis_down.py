@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
@@ -30,20 +28,12 @@ pytestmark = pytest.mark.redis
 
 
 @pytest.fixture
-def on_redis(restartable_redis: RestartableServer, tmp_path: Path) -> Iterator[pd.DataFrame]:
+def on_redis(
+    restartable_redis: RestartableServer, stats_features: Any, tmp_path: Path
+) -> Iterator[pd.DataFrame]:
     """The module-level API on a SQLite home whose online store is ``restartable_redis``,
-    with a feature view ``stats`` (keyed by ``user_id``) and service ``scoring`` defined;
-    yields the source rows. Redis runs again after the test."""
-    now = pd.Timestamp.now(tz="UTC").floor("s")
-    events = pd.DataFrame(
-        {
-            "user_id": [1, 2, 3, 4],
-            "event_timestamp": [now - pd.Timedelta(hours=1)] * 4,
-            "clicks": np.array([1, 5, 9, 2], dtype="int64"),
-            "spend": [10.0, 80.0, 30.0, 5.0],
-        }
-    )
-    events.to_parquet(tmp_path / "stats.parquet")
+    with the ``stats`` view and ``scoring`` service of ``stats_features`` defined; yields
+    the source rows. Redis runs again after the test."""
     settings = load_settings(
         home=tmp_path / ".shipyard",
         online_store=restartable_redis.url,
@@ -51,15 +41,7 @@ def on_redis(restartable_redis: RestartableServer, tmp_path: Path) -> Iterator[p
         sync_logging=True,
     )
     client = _fluent.configure(settings)
-    user = fs.Entity("user", join_keys=["user_id"])
-    stats = fs.FeatureView(
-        "stats",
-        entities=[user],
-        source=fs.FileSource(str(tmp_path / "stats.parquet")),
-        schema=[fs.Field("clicks", "int64"), fs.Field("spend", "float64")],
-        ttl=timedelta(days=1),
-    )
-    fs.apply([user, stats, fs.FeatureService("scoring", [stats])])
+    events = stats_features(tmp_path)
     yield events
     restartable_redis.start()
     fs.close_online_stores()
