@@ -34,6 +34,7 @@ pytest_plugins = [
     "tests.support.cli",
     "tests.support.clock",
     "tests.support.features",
+    "tests.support.proxy",
 ]
 STORE_KINDS = ["local", "rest"]
 

@@ -2,35 +2,34 @@
 test may stop (``restartable_postgres`` and ``restartable_redis`` come from
 tests/support/services.py), and a child process whose files cannot grow (a full disk).
 
-The faulty S3 endpoint is a small HTTP proxy in a thread in front of the moto server: for a
-seeded share of requests it answers ``500 InternalError`` (as S3 does under load) or holds the
-request longer than the client's read timeout before answering, and forwards the rest.
+The faulty S3 endpoint is the ``fault_proxy`` of tests/support/proxy.py in front of the moto
+server: for a seeded share of requests it answers ``500 InternalError`` (as S3 does under
+load) or holds the request longer than the client's read timeout before answering, and
+forwards the rest.
 """
 
 from __future__ import annotations
 
-import http.client
-import http.server
 import random
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.proxy import Answer
 from tests.support.services import S3Endpoint
 
-_S3_ERROR = (
+_S3_ERROR = Answer(
+    500,
     b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code>'
-    b"<Message>We encountered an internal error. Please try again.</Message></Error>"
+    b"<Message>We encountered an internal error. Please try again.</Message></Error>",
+    {"Content-Type": "application/xml"},
 )
-#: Hop-by-hop headers a proxy does not forward.
-_HOP_HEADERS = frozenset({"connection", "keep-alive", "transfer-encoding", "proxy-connection"})
 
 
 @dataclass
@@ -55,8 +54,9 @@ class FaultyS3:
     stalls: int = 0
     rng: random.Random = field(default_factory=lambda: random.Random(14))
     lock: threading.Lock = field(default_factory=threading.Lock)
+    error: Answer = _S3_ERROR
 
-    def fate(self) -> str:
+    def fate(self, method: str = "", path: str = "") -> str:
         """What to do with the next request: ``"error"``, ``"stall"`` or ``"forward"``."""
         with self.lock:
             self.requests += 1
@@ -87,77 +87,13 @@ class FaultyS3:
         }
 
 
-def _proxy_handler(target: tuple[str, int], faults: FaultyS3) -> type[Any]:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:  # quiet
-            return
-
-        def _relay(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            fate = faults.fate()
-            if fate == "error":
-                self._answer(500, _S3_ERROR, {"Content-Type": "application/xml"})
-                return
-            if fate == "stall":
-                time.sleep(faults.stall_seconds)
-            upstream = http.client.HTTPConnection(*target, timeout=30)
-            try:
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_HEADERS}
-                upstream.request(self.command, self.path, body=body, headers=headers)
-                answer = upstream.getresponse()
-                data = answer.read()
-                passed = {
-                    k: v
-                    for k, v in answer.getheaders()
-                    if k.lower() not in _HOP_HEADERS and k.lower() != "content-length"
-                }
-                size = answer.getheader("Content-Length") if self.command == "HEAD" else None
-                self._answer(answer.status, data, passed, size)
-            finally:
-                upstream.close()
-
-        def _answer(
-            self, status: int, data: bytes, headers: dict[str, str], size: str | None = None
-        ) -> None:
-            """Send an answer; ``size`` is a HEAD answer's length of the body it describes."""
-            try:
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", size or str(len(data)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):  # the client gave up: a timeout
-                self.close_connection = True
-
-        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _relay  # noqa: N815 (http.server names)
-
-    return Handler
-
-
 @pytest.fixture
-def faulty_s3(s3_endpoint: S3Endpoint) -> Iterator[FaultyS3]:
+def faulty_s3(s3_endpoint: S3Endpoint, fault_proxy: Any) -> FaultyS3:
     """A fault-injecting proxy to the session's S3 server (no faults until the test sets
     them); stopped after the test."""
-    host, port = s3_endpoint.endpoint_url.removeprefix("http://").split(":")
     faults = FaultyS3("")
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), _proxy_handler((host, int(port)), faults)
-    )
-    server.daemon_threads = True
-    faults.endpoint_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, name="faulty-s3", daemon=True)
-    thread.start()
-    try:
-        yield faults
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
+    faults.endpoint_url = fault_proxy(s3_endpoint.endpoint_url, faults).url
+    return faults
 
 
 @dataclass(frozen=True)
