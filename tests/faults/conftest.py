@@ -1,6 +1,8 @@
 """Fixtures of the fault tests: an S3 endpoint that fails on purpose, stores on servers the
 test may stop (``restartable_postgres`` and ``restartable_redis`` come from
-tests/support/services.py), and a child process whose files cannot grow (a full disk).
+tests/support/services.py), a child process whose files cannot grow (a full disk), and a
+logging load with the checks every database fault test makes of the run it logged to
+(``logging_load``, ``tracked``, ``check_logged_run``).
 
 The faulty S3 endpoint is the ``fault_proxy`` of tests/support/proxy.py in front of the moto
 server: for a seeded share of requests it answers ``500 InternalError`` (as S3 does under
@@ -15,12 +17,19 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import make_url
 
+import shipyard
+from shipyard.config import Settings, redact_url
+from shipyard.errors import ServiceUnavailable
+from shipyard.tracking import Client, _fluent
+from shipyard.tracking._run import active_stack
 from tests.support.proxy import Answer
 from tests.support.services import S3Endpoint
 
@@ -197,3 +206,51 @@ def logging_load() -> Any:
     yield start
     for load in loads:
         load.stop()
+
+
+@pytest.fixture
+def tracked(restartable_postgres_db_url: str) -> Iterator[Any]:
+    """Starts a run through the module-level API on ``settings`` and returns (client, run id):
+    ``tracked(settings)``; runs left open are ended and the default client is closed after."""
+
+    def start(settings: Settings) -> tuple[Client, str]:
+        client = _fluent.configure(settings)
+        run = shipyard.start_run(name="under-restart")
+        return client, run.id
+
+    yield start
+    for run in reversed(list(active_stack())):
+        run.end("KILLED")
+    if _fluent._default is not None:
+        _fluent._default.close()
+        _fluent._default = None
+
+
+def _check_logged_run(client: Client, run_id: str, load: LoggingLoad, db_url: str) -> None:
+    """What every database fault test proves about the run ``load`` logged to: only clear
+    errors (naming the database, never its password), then the run ends FINISHED holding
+    every buffered point exactly once and each ``log_batch`` whole or not at all."""
+    password = make_url(db_url).password
+    assert password
+    for error in load.errors:
+        assert isinstance(error, ServiceUnavailable), repr(error)
+        assert redact_url(db_url) in error.message, error.message
+        assert password not in error.message
+    shipyard.end_run()
+    run = client.get_run(run_id)
+    assert run.status == "FINISHED"
+    # every buffered point is stored exactly once, the outage notwithstanding
+    loss = [p.step for p in client.get_metric_history(run_id, "loss")]
+    assert sorted(loss) == list(range(load.steps))
+    # each log_batch is one transaction: its metric and its param are both stored or neither
+    acc = {p.step for p in client.get_metric_history(run_id, "acc")}
+    params = {int(key[1:]) for key in run.params}
+    assert acc == params
+    assert set(load.returned) <= acc  # every call that returned normally was kept
+
+
+@pytest.fixture
+def check_logged_run() -> Any:
+    """Checks the run a :class:`LoggingLoad` logged to, after the fault and its end:
+    ``check_logged_run(client, run_id, load, db_url)``."""
+    return _check_logged_run

@@ -307,6 +307,24 @@ class RestartableServer:
         if not self.running:
             self._server = self._start(self.port)
 
+    def crash(self) -> None:
+        """Kill the server and every process it started with SIGKILL, as a crash or the OOM
+        killer would: no shutdown of any kind (PostgreSQL recovers from its WAL on the next
+        start)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._server.proc.pid, signal.SIGKILL)  # its own session: its group
+        self._server.proc.wait(timeout=STOP_TIMEOUT_S)
+
+    def pause(self) -> None:
+        """Freeze the server with SIGSTOP: it keeps its connections and its port, and
+        answers nothing (a hung server) until ``resume``."""
+        os.killpg(self._server.proc.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Let a paused server run again (SIGCONT; harmless when it is not paused)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._server.proc.pid, signal.SIGCONT)
+
 
 # --------------------------------------------------------------------------------------------
 # PostgreSQL
