@@ -94,6 +94,8 @@ class Settings:
         max_upload_bytes: The largest artifact upload a server accepts.
         online_store: Where materialized features are served from: empty for SQLite in ``home``,
             ``sqlite:///path`` or ``redis://host:port/db``.
+        online_store_timeout: Seconds a Redis online store may take to connect and to answer
+            a lookup; after a timeout, calls fail at once for a few seconds.
         audit_retention_days: How long a server keeps audit entries.
     """
 
@@ -119,6 +121,7 @@ class Settings:
     server_auth: bool = False
     max_upload_bytes: int = 5 * 2**30
     online_store: str = ""
+    online_store_timeout: float = 1.0
     audit_retention_days: int = 365
 
     def __post_init__(self) -> None:
@@ -143,6 +146,12 @@ class Settings:
         if self.buffer_max_metrics < 1 or self.batch_size < 1:
             raise ConfigError(
                 "buffer_max_metrics and batch_size must be at least 1", field="buffer_max_metrics"
+            )
+        if not 0 < self.online_store_timeout < float("inf"):
+            raise ConfigError(
+                "online_store_timeout must be a positive number of seconds, got "
+                f"{self.online_store_timeout!r}",
+                field="online_store_timeout",
             )
         if self.audit_retention_days < 1:
             raise ConfigError(

@@ -1,7 +1,9 @@
-"""The Redis online store down: materialization and online lookups raise a ServiceUnavailable
-naming Redis, the model server's feature lookups answer 503 (not 500), and everything works
-again once Redis is back (Redis here keeps nothing across a restart: materializing again
-refills it, which also proves a failed materialization recorded no progress)."""
+"""The Redis online store down or hung: materialization and online lookups raise a
+ServiceUnavailable naming Redis, the model server's feature lookups answer 503 (not 500), and
+everything works again once Redis is back (Redis here keeps nothing across a restart:
+materializing again refills it, which also proves a failed materialization recorded no
+progress). A hung Redis (SIGSTOP: it keeps its connections and answers nothing) costs one
+call the online store timeout; the calls after it fail at once until one tries Redis again."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import shipyard
 from shipyard import features as fs
 from shipyard.config import load_settings
 from shipyard.errors import ServiceUnavailable
+from shipyard.features import _circuit
 from shipyard.serving import FEATURE_SERVICE_KEY, ServingConfig
 from shipyard.serving._background import BackgroundServer
 from shipyard.tracking import _fluent
@@ -96,3 +99,65 @@ def test_model_server_feature_lookups_answer_503_while_redis_is_down(
     assert down.json()["code"] == "unavailable" and "Redis" in down.json()["message"]
     assert up.status_code == 200, up.text
     assert [int(p) for p in up.json()["predictions"]] == model.predict(X.iloc[[2, 0]]).tolist()
+
+
+def _hung(error: ServiceUnavailable, server: RestartableServer) -> str:
+    """What a call to the hung Redis said: names Redis, and whether it waited or not."""
+    _names_redis(error, server)
+    if "no answer within 1s" in error.message:
+        return "waited"
+    assert "not tried again" in error.message, error.message
+    return "refused at once"
+
+
+def test_a_hung_redis_costs_one_timeout_then_calls_fail_at_once_until_it_answers(
+    restartable_redis: RestartableServer, on_redis: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fs.materialize()
+    keys = [{"user_id": 3}, {"user_id": 1}]
+    restartable_redis.pause()
+    outcomes: list[str] = []
+    try:
+        for call in (
+            lambda: fs.get_online_features(keys, "scoring"),
+            lambda: fs.get_online_features(keys, "scoring"),
+            fs.materialize,
+        ):
+            with pytest.raises(ServiceUnavailable) as failed:
+                call()
+            outcomes.append(_hung(failed.value, restartable_redis))
+    finally:
+        restartable_redis.resume()
+    assert outcomes == ["waited", "refused at once", "refused at once"]
+    monkeypatch.setattr(_circuit, "OPEN_SECONDS", 0.0)  # the circuit's pause is over
+    got = fs.get_online_features(keys, "scoring")
+    assert got.values == {"clicks": [9, 1], "spend": [30.0, 10.0]}
+    (done,) = fs.materialize()  # writes work again too
+    assert done.rows == 4
+
+
+def test_model_server_answers_503_at_once_while_redis_hangs(
+    restartable_redis: RestartableServer, on_redis: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fs.materialize()
+    X, y = on_redis[["clicks", "spend"]], [0, 1, 1, 0]
+    model = LogisticRegression().fit(X, y)
+    version = shipyard.register_model(
+        model, "clicky", input_example=X.head(2), tags={FEATURE_SERVICE_KEY: "scoring"}
+    )
+    shipyard.set_alias("clicky", "champion", version.version)
+    request: dict[str, Any] = {"json": [{"user_id": 3}, {"user_id": 1}], "timeout": 60}
+    config = ServingConfig(log_flush_seconds=0.1, poll_seconds=0)
+    with BackgroundServer("clicky@champion", config).start() as server:
+        restartable_redis.pause()
+        try:
+            hung = [httpx.post(f"{server.url}/predict", **request) for _ in range(3)]
+        finally:
+            restartable_redis.resume()
+        monkeypatch.setattr(_circuit, "OPEN_SECONDS", 0.0)
+        up = httpx.post(f"{server.url}/predict", **request)
+    assert [answer.status_code for answer in hung] == [503, 503, 503]
+    messages = [answer.json()["message"] for answer in hung]
+    assert "no answer within 1s" in messages[0]
+    assert all("not tried again" in message for message in messages[1:]), messages
+    assert up.status_code == 200, up.text
