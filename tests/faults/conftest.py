@@ -20,8 +20,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
+import numpy as np
 import pytest
 from sqlalchemy.engine import make_url
 
@@ -143,45 +144,27 @@ def run_capped() -> Any:
     return _run_capped
 
 
-@dataclass
-class LoggingLoad:
-    """A thread logging to one run as a training loop does, until stopped.
+@dataclass(kw_only=True)
+class BackgroundLoad:
+    """A unit of work (``step``) repeated in a background thread until stopped; ``errors``
+    holds what the steps raised."""
 
-    Each step logs ``loss`` through the metric buffer (the background flush retries what it
-    could not write) and, synchronously, one ``log_batch`` of metric ``acc`` with param
-    ``p<step>`` (one transaction: both or neither). ``errors`` holds what the calls raised;
-    ``returned`` the steps whose ``log_batch`` returned normally.
-    """
-
-    client: Any
-    run_id: str
-    steps: int = 0
     errors: list[Exception] = field(default_factory=list)
-    returned: list[int] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
+    def step(self) -> None:
+        """One unit of work (errors are the step's to record)."""
+        raise NotImplementedError
+
     def _loop(self) -> None:
         while not self._stop.is_set():
-            step = self.steps
-            try:
-                self.client.log_metric(self.run_id, "loss", 1.0 / (step + 1), step=step)
-            except Exception as exc:
-                self.errors.append(exc)
-            try:
-                self.client.log_batch(
-                    self.run_id, metrics=[("acc", step / 1e6, step)], params={f"p{step}": step}
-                )
-                self.returned.append(step)
-            except Exception as exc:
-                self.errors.append(exc)
-                time.sleep(0.05)
-            self.steps += 1
-            time.sleep(0.005)
+            self.step()
 
-    def start(self) -> LoggingLoad:
-        """Start logging in a background thread."""
-        self._thread = threading.Thread(target=self._loop, name="logging-load", daemon=True)
+    def start(self) -> Self:
+        """Start working in a background thread."""
+        name = type(self).__name__
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
         return self
 
@@ -189,23 +172,99 @@ class LoggingLoad:
         """Stop after the current step and wait for the thread."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(120)
+            self._thread.join(180)
+
+
+@dataclass
+class LoggingLoad(BackgroundLoad):
+    """Logging to one run as a training loop does.
+
+    Each step logs ``loss`` through the metric buffer (the background flush retries what it
+    could not write) and, synchronously, one ``log_batch`` of metric ``acc`` with param
+    ``p<step>`` (one transaction: both or neither). ``returned`` holds the steps whose
+    ``log_batch`` returned normally.
+    """
+
+    client: Any
+    run_id: str
+    steps: int = 0
+    returned: list[int] = field(default_factory=list)
+
+    def step(self) -> None:
+        step = self.steps
+        try:
+            self.client.log_metric(self.run_id, "loss", 1.0 / (step + 1), step=step)
+        except Exception as exc:
+            self.errors.append(exc)
+        try:
+            self.client.log_batch(
+                self.run_id, metrics=[("acc", step / 1e6, step)], params={f"p{step}": step}
+            )
+            self.returned.append(step)
+        except Exception as exc:
+            self.errors.append(exc)
+            time.sleep(0.05)
+        self.steps += 1
+        time.sleep(0.005)
+
+
+@dataclass
+class RegisteringLoad(BackgroundLoad):
+    """Registering versions of model ``name`` through the module-level API: linear models of
+    ever larger slopes; ``slopes`` maps each version whose registration returned to its
+    model's slope."""
+
+    name: str
+    slopes: dict[int, float] = field(default_factory=dict)
+    _slope: float = 1.0
+
+    def step(self) -> None:
+        from sklearn.linear_model import LinearRegression
+
+        self._slope += 1
+        x = np.arange(20, dtype="float64").reshape(-1, 1)
+        model = LinearRegression().fit(x, self._slope * x.ravel())
+        try:
+            version = shipyard.register_model(model, self.name)
+            self.slopes[version.version] = self._slope
+        except Exception as exc:
+            self.errors.append(exc)
+            time.sleep(0.1)
 
 
 @pytest.fixture
-def logging_load() -> Any:
+def background_loads() -> Iterator[list[BackgroundLoad]]:
+    """Loads the test starts are stopped after it, whatever happened."""
+    loads: list[BackgroundLoad] = []
+    yield loads
+    for load in loads:
+        load.stop()
+
+
+@pytest.fixture
+def logging_load(background_loads: list[BackgroundLoad]) -> Any:
     """Starts a :class:`LoggingLoad` on a tracking Client and run: ``logging_load(client,
     run_id)``; the test stops it."""
-    loads: list[LoggingLoad] = []
 
     def start(client: Any, run_id: str) -> LoggingLoad:
         load = LoggingLoad(client, run_id).start()
-        loads.append(load)
+        background_loads.append(load)
         return load
 
-    yield start
-    for load in loads:
-        load.stop()
+    return start
+
+
+@pytest.fixture
+def registering_load(background_loads: list[BackgroundLoad]) -> Any:
+    """Starts a :class:`RegisteringLoad` of model ``name`` on the configured client:
+    ``registering_load(name)``; the test stops it."""
+
+    def start(name: str) -> RegisteringLoad:
+        load = RegisteringLoad(name).start()
+        background_loads.append(load)
+        return load
+
+    return start
 
 
 @pytest.fixture

@@ -10,17 +10,14 @@ half-registered, every blob a record names present and whole.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
 import pytest
-from sklearn.linear_model import LinearRegression
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -33,41 +30,6 @@ from tests.support.services import RestartableServer
 
 pytestmark = pytest.mark.postgres
 MODEL = "crash-proof"
-
-
-@dataclass
-class RegisteringLoad:
-    """A thread registering versions of one model through the module-level API until
-    stopped: ``slopes`` maps each version whose registration returned to its model's slope,
-    ``errors`` holds what the others raised."""
-
-    slopes: dict[int, float] = field(default_factory=dict)
-    errors: list[Exception] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-
-    def _loop(self) -> None:
-        x = np.arange(20, dtype="float64").reshape(-1, 1)
-        slope = 1.0
-        while not self._stop.is_set():
-            slope += 1
-            model = LinearRegression().fit(x, slope * x.ravel())
-            try:
-                version = shipyard.register_model(model, MODEL)
-                self.slopes[version.version] = slope
-            except Exception as exc:
-                self.errors.append(exc)
-                time.sleep(0.1)
-
-    def start(self) -> RegisteringLoad:
-        self._thread = threading.Thread(target=self._loop, name="registering", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(180)
 
 
 @pytest.fixture
@@ -93,21 +55,13 @@ def _wait_for(condition: Callable[[], bool], timeout_s: float = 180) -> None:
         time.sleep(0.1)
 
 
-@pytest.fixture
-def registering() -> Iterator[RegisteringLoad]:
-    """A :class:`RegisteringLoad`, started by the test and stopped after it."""
-    load = RegisteringLoad()
-    yield load
-    load.stop()
-
-
 def test_a_postgres_crash_under_load_loses_nothing_and_leaves_nothing_half_done(
     restartable_postgres: RestartableServer,
     durable_db_url: str,
     tracked: Any,
     logging_load: Any,
     check_logged_run: Any,
-    registering: RegisteringLoad,
+    registering_load: Any,
     tmp_path: Path,
 ) -> None:
     blobs = tmp_path / "blobs"
@@ -116,7 +70,7 @@ def test_a_postgres_crash_under_load_loses_nothing_and_leaves_nothing_half_done(
         settings = load_settings(home=tmp_path / ".client", tracking_uri=url)
         client, run_id = tracked(settings)
         load = logging_load(client, run_id)
-        registering.start()
+        registering = registering_load(MODEL)
         _wait_for(lambda: len(registering.slopes) >= 2 and load.steps >= 10)
         before = httpx.get(f"{url}/readyz", timeout=30)
         restartable_postgres.crash()

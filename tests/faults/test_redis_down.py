@@ -15,14 +15,12 @@ from typing import Any
 import httpx
 import pandas as pd
 import pytest
-from sklearn.linear_model import LogisticRegression
 
-import shipyard
 from shipyard import features as fs
 from shipyard.config import load_settings
 from shipyard.errors import ServiceUnavailable
 from shipyard.features import _circuit
-from shipyard.serving import FEATURE_SERVICE_KEY, ServingConfig
+from shipyard.serving import ServingConfig
 from shipyard.serving._background import BackgroundServer
 from shipyard.tracking import _fluent
 from tests.support.services import RestartableServer
@@ -76,31 +74,6 @@ def test_materialize_and_lookups_fail_clearly_then_recover(
     assert got.values == {"clicks": [9, 1], "spend": [30.0, 10.0]}
 
 
-def test_model_server_feature_lookups_answer_503_while_redis_is_down(
-    restartable_redis: RestartableServer, on_redis: pd.DataFrame
-) -> None:
-    fs.materialize()
-    X, y = on_redis[["clicks", "spend"]], [0, 1, 1, 0]
-    model = LogisticRegression().fit(X, y)
-    version = shipyard.register_model(
-        model, "clicky", input_example=X.head(2), tags={FEATURE_SERVICE_KEY: "scoring"}
-    )
-    shipyard.set_alias("clicky", "champion", version.version)
-    request: dict[str, Any] = {"json": [{"user_id": 3}, {"user_id": 1}], "timeout": 60}
-    config = ServingConfig(log_flush_seconds=0.1, poll_seconds=0)
-    with BackgroundServer("clicky@champion", config).start() as server:
-        assert httpx.post(f"{server.url}/predict", **request).status_code == 200
-        restartable_redis.stop()
-        down = httpx.post(f"{server.url}/predict", **request)
-        restartable_redis.start()
-        fs.materialize()
-        up = httpx.post(f"{server.url}/predict", **request)
-    assert down.status_code == 503, down.text
-    assert down.json()["code"] == "unavailable" and "Redis" in down.json()["message"]
-    assert up.status_code == 200, up.text
-    assert [int(p) for p in up.json()["predictions"]] == model.predict(X.iloc[[2, 0]]).tolist()
-
-
 def _hung(error: ServiceUnavailable, server: RestartableServer) -> str:
     """What a call to the hung Redis said: names Redis, and whether it waited or not."""
     _names_redis(error, server)
@@ -136,28 +109,37 @@ def test_a_hung_redis_costs_one_timeout_then_calls_fail_at_once_until_it_answers
     assert done.rows == 4
 
 
-def test_model_server_answers_503_at_once_while_redis_hangs(
-    restartable_redis: RestartableServer, on_redis: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+def test_model_server_answers_503_while_redis_is_down_and_at_once_while_it_hangs(
+    restartable_redis: RestartableServer,
+    on_redis: pd.DataFrame,
+    feature_model: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     fs.materialize()
-    X, y = on_redis[["clicks", "spend"]], [0, 1, 1, 0]
-    model = LogisticRegression().fit(X, y)
-    version = shipyard.register_model(
-        model, "clicky", input_example=X.head(2), tags={FEATURE_SERVICE_KEY: "scoring"}
-    )
-    shipyard.set_alias("clicky", "champion", version.version)
+    model = feature_model(on_redis)
     request: dict[str, Any] = {"json": [{"user_id": 3}, {"user_id": 1}], "timeout": 60}
     config = ServingConfig(log_flush_seconds=0.1, poll_seconds=0)
     with BackgroundServer("clicky@champion", config).start() as server:
+        assert httpx.post(f"{server.url}/predict", **request).status_code == 200
+        restartable_redis.stop()
+        down = httpx.post(f"{server.url}/predict", **request)
+        restartable_redis.start()
+        fs.materialize()
+        back = httpx.post(f"{server.url}/predict", **request)
         restartable_redis.pause()
         try:
             hung = [httpx.post(f"{server.url}/predict", **request) for _ in range(3)]
         finally:
             restartable_redis.resume()
-        monkeypatch.setattr(_circuit, "OPEN_SECONDS", 0.0)
+        monkeypatch.setattr(_circuit, "OPEN_SECONDS", 0.0)  # the circuit's pause is over
         up = httpx.post(f"{server.url}/predict", **request)
+    assert down.status_code == 503, down.text
+    assert down.json()["code"] == "unavailable" and "Redis" in down.json()["message"]
+    assert back.status_code == 200, back.text
     assert [answer.status_code for answer in hung] == [503, 503, 503]
     messages = [answer.json()["message"] for answer in hung]
     assert "no answer within 1s" in messages[0]
     assert all("not tried again" in message for message in messages[1:]), messages
     assert up.status_code == 200, up.text
+    expected = model.predict(on_redis[["clicks", "spend"]].iloc[[2, 0]]).tolist()
+    assert [int(p) for p in up.json()["predictions"]] == expected

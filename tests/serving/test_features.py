@@ -7,25 +7,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sklearn.linear_model import LogisticRegression
 
-import shipyard
 from shipyard import features as fs
-from shipyard.serving import FEATURE_SERVICE_KEY
 from shipyard.tracking import Client
 
 
 def test_entity_keys_in_features_from_the_online_store_out(
-    start: Any, sqlite_sdk: Client, stats_features: Any, tmp_path: Path
+    start: Any, sqlite_sdk: Client, stats_features: Any, feature_model: Any, tmp_path: Path
 ) -> None:
     events = stats_features(tmp_path)
     fs.materialize()
-    X, y = events[["clicks", "spend"]], [0, 1, 1, 0]
-    model = LogisticRegression().fit(X, y)
-    version = shipyard.register_model(
-        model, "clicky", input_example=X.head(2), tags={FEATURE_SERVICE_KEY: "scoring"}
-    )
-    shipyard.set_alias("clicky", "champion", version.version)
+    model = feature_model(events)
+    X = events[["clicks", "spend"]]
 
     with start("clicky@champion") as server:
         answer = httpx.post(f"{server.url}/predict", json=[{"user_id": 3}, {"user_id": 1}])

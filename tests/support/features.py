@@ -1,13 +1,15 @@
 """Pytest plugin: ``stats_features``, the small feature set the serving and fault tests serve
 from an online store: entity ``user`` (join key ``user_id``), feature view ``stats`` (``clicks``
 int64, ``spend`` float64, a day's TTL) over a Parquet file of four users' events, and feature
-service ``scoring`` over it."""
+service ``scoring`` over it; and ``feature_model``, a model trained on those features and
+registered to be served with entity keys only (``clicky@champion``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,6 +42,30 @@ def _define_stats(folder: Path) -> pd.DataFrame:
     )
     fs.apply([user, stats, fs.FeatureService("scoring", [stats])])
     return events
+
+
+def _register_feature_model(events: pd.DataFrame) -> Any:
+    """Fit a classifier on the events' ``clicks`` and ``spend``, register it as ``clicky``
+    (alias ``champion``) tagged with feature service ``scoring``; return the fitted model."""
+    from sklearn.linear_model import LogisticRegression
+
+    import shipyard
+    from shipyard.serving import FEATURE_SERVICE_KEY
+
+    X = events[["clicks", "spend"]]
+    model = LogisticRegression().fit(X, [0, 1, 1, 0])
+    version = shipyard.register_model(
+        model, "clicky", input_example=X.head(2), tags={FEATURE_SERVICE_KEY: "scoring"}
+    )
+    shipyard.set_alias("clicky", "champion", version.version)
+    return model
+
+
+@pytest.fixture
+def feature_model() -> Callable[[pd.DataFrame], Any]:
+    """Registers ``clicky@champion`` in the configured store, served from the ``scoring``
+    features: ``feature_model(events) -> the fitted model``."""
+    return _register_feature_model
 
 
 @pytest.fixture

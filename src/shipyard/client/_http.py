@@ -174,7 +174,7 @@ def _gave_up(
         )
     reason = _server_message(answer)
     wanted = retry_after(answer.headers)
-    asked = f", asking to retry after {wanted:g}s" if wanted is not None else ""
+    asked = f", asking to retry after {wanted:g}s" if wanted else ""
     return ServiceUnavailable(
         f"the Shipyard server at {base} still answered {answer.status_code} "
         f"{answer.reason_phrase}{asked} after {tried}: {reason}",
