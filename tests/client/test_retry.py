@@ -7,6 +7,7 @@ never sent twice. When the budget is spent the error names the server and its la
 from __future__ import annotations
 
 import random
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -190,7 +191,7 @@ def test_a_spent_budget_names_the_server_and_its_last_answer(flaky: Any) -> None
     assert "503 Service Unavailable" in message and "metadata database" in message
     assert "SHIPYARD_HTTP_RETRY_SECONDS=0.5" in message
     assert spent.value.details["status"] == 503
-    assert len(flaky.faults.seen) >= 2
+    assert re.search(r"after \d+ attempts? over \d+\.\ds", message), message
 
 
 def test_a_retry_after_longer_than_the_budget_fails_at_once(flaky: Any) -> None:
@@ -218,4 +219,5 @@ def test_an_unreachable_server_is_named_with_the_attempts(flaky: Any) -> None:
         hurried.list_experiments()
     message = unreachable.value.message
     assert f"cannot reach the Shipyard server at {flaky.proxy.url}/api/v1" in message
-    assert "attempts over" in message and "SHIPYARD_TRACKING_URI" in message
+    assert re.search(r"\d+ attempts? over \d+\.\ds", message), message
+    assert "SHIPYARD_TRACKING_URI" in message
