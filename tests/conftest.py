@@ -33,6 +33,8 @@ pytest_plugins = [
     "tests.support.ray",
     "tests.support.cli",
     "tests.support.clock",
+    "tests.support.features",
+    "tests.support.proxy",
 ]
 STORE_KINDS = ["local", "rest"]
 

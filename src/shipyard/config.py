@@ -86,11 +86,16 @@ class Settings:
         credentials_file: The file of tokens per server (mode 0600); empty:
             ``~/.shipyard/credentials``.
         http_timeout: Seconds a server call may take.
-        http_retries: Retries when a server cannot be reached.
+        http_retries: The most retries of one server call (0: none).
+        http_retry_seconds: How long one server call is retried, from its first attempt
+            (0: not at all): while the server cannot be reached, and, for calls that are
+            safe to repeat, while it answers 503 (or a proxy 502, 504, 429).
         server_auth: ``shipyard server`` requires API tokens.
         max_upload_bytes: The largest artifact upload a server accepts.
         online_store: Where materialized features are served from: empty for SQLite in ``home``,
             ``sqlite:///path`` or ``redis://host:port/db``.
+        online_store_timeout: Seconds a Redis online store may take to connect and to answer
+            a lookup; after a timeout, calls fail at once for a few seconds.
         audit_retention_days: How long a server keeps audit entries.
     """
 
@@ -111,10 +116,12 @@ class Settings:
     project: str = "default"
     credentials_file: str = ""
     http_timeout: float = 60.0
-    http_retries: int = 3
+    http_retries: int = 10
+    http_retry_seconds: float = 30.0
     server_auth: bool = False
     max_upload_bytes: int = 5 * 2**30
     online_store: str = ""
+    online_store_timeout: float = 1.0
     audit_retention_days: int = 365
 
     def __post_init__(self) -> None:
@@ -140,15 +147,26 @@ class Settings:
             raise ConfigError(
                 "buffer_max_metrics and batch_size must be at least 1", field="buffer_max_metrics"
             )
+        if not 0 < self.online_store_timeout < float("inf"):
+            raise ConfigError(
+                "online_store_timeout must be a positive number of seconds, got "
+                f"{self.online_store_timeout!r}",
+                field="online_store_timeout",
+            )
         if self.audit_retention_days < 1:
             raise ConfigError(
                 "audit_retention_days must be at least 1 (the server prunes older audit entries)",
                 field="audit_retention_days",
             )
-        if self.http_timeout <= 0 or self.http_retries < 0 or self.max_upload_bytes < 1:
+        if self.http_timeout <= 0 or self.max_upload_bytes < 1:
             raise ConfigError(
-                "http_timeout and max_upload_bytes must be positive and http_retries at least 0",
-                field="http_timeout",
+                "http_timeout and max_upload_bytes must be positive", field="http_timeout"
+            )
+        if not (self.http_retries >= 0 and 0 <= self.http_retry_seconds < float("inf")):
+            raise ConfigError(
+                "http_retries and http_retry_seconds must be at least 0 (0: no retries), "
+                f"got {self.http_retries!r} and {self.http_retry_seconds!r}",
+                field="http_retries" if self.http_retries < 0 else "http_retry_seconds",
             )
 
     @property

@@ -1,16 +1,17 @@
 """Fixtures of the fault tests: an S3 endpoint that fails on purpose, stores on servers the
 test may stop (``restartable_postgres`` and ``restartable_redis`` come from
-tests/support/services.py), and a child process whose files cannot grow (a full disk).
+tests/support/services.py), a child process whose files cannot grow (a full disk), and a
+logging load with the checks every database fault test makes of the run it logged to
+(``logging_load``, ``tracked``, ``check_logged_run``).
 
-The faulty S3 endpoint is a small HTTP proxy in a thread in front of the moto server: for a
-seeded share of requests it answers ``500 InternalError`` (as S3 does under load) or holds the
-request longer than the client's read timeout before answering, and forwards the rest.
+The faulty S3 endpoint is the ``fault_proxy`` of tests/support/proxy.py in front of the moto
+server: for a seeded share of requests it answers ``500 InternalError`` (as S3 does under
+load) or holds the request longer than the client's read timeout before answering, and
+forwards the rest.
 """
 
 from __future__ import annotations
 
-import http.client
-import http.server
 import random
 import subprocess
 import sys
@@ -19,18 +20,26 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
+import numpy as np
 import pytest
+from sqlalchemy.engine import make_url
 
+import shipyard
+from shipyard.config import Settings, redact_url
+from shipyard.errors import ServiceUnavailable
+from shipyard.tracking import Client, _fluent
+from shipyard.tracking._run import active_stack
+from tests.support.proxy import Answer
 from tests.support.services import S3Endpoint
 
-_S3_ERROR = (
+_S3_ERROR = Answer(
+    500,
     b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code>'
-    b"<Message>We encountered an internal error. Please try again.</Message></Error>"
+    b"<Message>We encountered an internal error. Please try again.</Message></Error>",
+    {"Content-Type": "application/xml"},
 )
-#: Hop-by-hop headers a proxy does not forward.
-_HOP_HEADERS = frozenset({"connection", "keep-alive", "transfer-encoding", "proxy-connection"})
 
 
 @dataclass
@@ -55,8 +64,9 @@ class FaultyS3:
     stalls: int = 0
     rng: random.Random = field(default_factory=lambda: random.Random(14))
     lock: threading.Lock = field(default_factory=threading.Lock)
+    error: Answer = _S3_ERROR
 
-    def fate(self) -> str:
+    def fate(self, method: str = "", path: str = "") -> str:
         """What to do with the next request: ``"error"``, ``"stall"`` or ``"forward"``."""
         with self.lock:
             self.requests += 1
@@ -87,77 +97,13 @@ class FaultyS3:
         }
 
 
-def _proxy_handler(target: tuple[str, int], faults: FaultyS3) -> type[Any]:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:  # quiet
-            return
-
-        def _relay(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            fate = faults.fate()
-            if fate == "error":
-                self._answer(500, _S3_ERROR, {"Content-Type": "application/xml"})
-                return
-            if fate == "stall":
-                time.sleep(faults.stall_seconds)
-            upstream = http.client.HTTPConnection(*target, timeout=30)
-            try:
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_HEADERS}
-                upstream.request(self.command, self.path, body=body, headers=headers)
-                answer = upstream.getresponse()
-                data = answer.read()
-                passed = {
-                    k: v
-                    for k, v in answer.getheaders()
-                    if k.lower() not in _HOP_HEADERS and k.lower() != "content-length"
-                }
-                size = answer.getheader("Content-Length") if self.command == "HEAD" else None
-                self._answer(answer.status, data, passed, size)
-            finally:
-                upstream.close()
-
-        def _answer(
-            self, status: int, data: bytes, headers: dict[str, str], size: str | None = None
-        ) -> None:
-            """Send an answer; ``size`` is a HEAD answer's length of the body it describes."""
-            try:
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", size or str(len(data)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):  # the client gave up: a timeout
-                self.close_connection = True
-
-        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _relay  # noqa: N815 (http.server names)
-
-    return Handler
-
-
 @pytest.fixture
-def faulty_s3(s3_endpoint: S3Endpoint) -> Iterator[FaultyS3]:
+def faulty_s3(s3_endpoint: S3Endpoint, fault_proxy: Any) -> FaultyS3:
     """A fault-injecting proxy to the session's S3 server (no faults until the test sets
     them); stopped after the test."""
-    host, port = s3_endpoint.endpoint_url.removeprefix("http://").split(":")
     faults = FaultyS3("")
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), _proxy_handler((host, int(port)), faults)
-    )
-    server.daemon_threads = True
-    faults.endpoint_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, name="faulty-s3", daemon=True)
-    thread.start()
-    try:
-        yield faults
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
+    faults.endpoint_url = fault_proxy(s3_endpoint.endpoint_url, faults).url
+    return faults
 
 
 @dataclass(frozen=True)
@@ -198,45 +144,27 @@ def run_capped() -> Any:
     return _run_capped
 
 
-@dataclass
-class LoggingLoad:
-    """A thread logging to one run as a training loop does, until stopped.
+@dataclass(kw_only=True)
+class BackgroundLoad:
+    """A unit of work (``step``) repeated in a background thread until stopped; ``errors``
+    holds what the steps raised."""
 
-    Each step logs ``loss`` through the metric buffer (the background flush retries what it
-    could not write) and, synchronously, one ``log_batch`` of metric ``acc`` with param
-    ``p<step>`` (one transaction: both or neither). ``errors`` holds what the calls raised;
-    ``returned`` the steps whose ``log_batch`` returned normally.
-    """
-
-    client: Any
-    run_id: str
-    steps: int = 0
     errors: list[Exception] = field(default_factory=list)
-    returned: list[int] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
+    def step(self) -> None:
+        """One unit of work (errors are the step's to record)."""
+        raise NotImplementedError
+
     def _loop(self) -> None:
         while not self._stop.is_set():
-            step = self.steps
-            try:
-                self.client.log_metric(self.run_id, "loss", 1.0 / (step + 1), step=step)
-            except Exception as exc:
-                self.errors.append(exc)
-            try:
-                self.client.log_batch(
-                    self.run_id, metrics=[("acc", step / 1e6, step)], params={f"p{step}": step}
-                )
-                self.returned.append(step)
-            except Exception as exc:
-                self.errors.append(exc)
-                time.sleep(0.05)
-            self.steps += 1
-            time.sleep(0.005)
+            self.step()
 
-    def start(self) -> LoggingLoad:
-        """Start logging in a background thread."""
-        self._thread = threading.Thread(target=self._loop, name="logging-load", daemon=True)
+    def start(self) -> Self:
+        """Start working in a background thread."""
+        name = type(self).__name__
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
         return self
 
@@ -244,20 +172,144 @@ class LoggingLoad:
         """Stop after the current step and wait for the thread."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(120)
+            self._thread.join(180)
+
+
+@dataclass
+class LoggingLoad(BackgroundLoad):
+    """Logging to one run as a training loop does.
+
+    Each step logs ``loss`` through the metric buffer (the background flush retries what it
+    could not write) and, synchronously, one ``log_batch`` of metric ``acc`` with param
+    ``p<step>`` (one transaction: both or neither). ``returned`` holds the steps whose
+    ``log_batch`` returned normally.
+    """
+
+    client: Any
+    run_id: str
+    steps: int = 0
+    returned: list[int] = field(default_factory=list)
+
+    def step(self) -> None:
+        step = self.steps
+        try:
+            self.client.log_metric(self.run_id, "loss", 1.0 / (step + 1), step=step)
+        except Exception as exc:
+            self.errors.append(exc)
+        try:
+            self.client.log_batch(
+                self.run_id, metrics=[("acc", step / 1e6, step)], params={f"p{step}": step}
+            )
+            self.returned.append(step)
+        except Exception as exc:
+            self.errors.append(exc)
+            time.sleep(0.05)
+        self.steps += 1
+        time.sleep(0.005)
+
+
+@dataclass
+class RegisteringLoad(BackgroundLoad):
+    """Registering versions of model ``name`` through the module-level API: linear models of
+    ever larger slopes; ``slopes`` maps each version whose registration returned to its
+    model's slope."""
+
+    name: str
+    slopes: dict[int, float] = field(default_factory=dict)
+    _slope: float = 1.0
+
+    def step(self) -> None:
+        from sklearn.linear_model import LinearRegression
+
+        self._slope += 1
+        x = np.arange(20, dtype="float64").reshape(-1, 1)
+        model = LinearRegression().fit(x, self._slope * x.ravel())
+        try:
+            version = shipyard.register_model(model, self.name)
+            self.slopes[version.version] = self._slope
+        except Exception as exc:
+            self.errors.append(exc)
+            time.sleep(0.1)
 
 
 @pytest.fixture
-def logging_load() -> Any:
+def background_loads() -> Iterator[list[BackgroundLoad]]:
+    """Loads the test starts are stopped after it, whatever happened."""
+    loads: list[BackgroundLoad] = []
+    yield loads
+    for load in loads:
+        load.stop()
+
+
+@pytest.fixture
+def logging_load(background_loads: list[BackgroundLoad]) -> Any:
     """Starts a :class:`LoggingLoad` on a tracking Client and run: ``logging_load(client,
     run_id)``; the test stops it."""
-    loads: list[LoggingLoad] = []
 
     def start(client: Any, run_id: str) -> LoggingLoad:
         load = LoggingLoad(client, run_id).start()
-        loads.append(load)
+        background_loads.append(load)
         return load
 
+    return start
+
+
+@pytest.fixture
+def registering_load(background_loads: list[BackgroundLoad]) -> Any:
+    """Starts a :class:`RegisteringLoad` of model ``name`` on the configured client:
+    ``registering_load(name)``; the test stops it."""
+
+    def start(name: str) -> RegisteringLoad:
+        load = RegisteringLoad(name).start()
+        background_loads.append(load)
+        return load
+
+    return start
+
+
+@pytest.fixture
+def tracked(restartable_postgres_db_url: str) -> Iterator[Any]:
+    """Starts a run through the module-level API on ``settings`` and returns (client, run id):
+    ``tracked(settings)``; runs left open are ended and the default client is closed after."""
+
+    def start(settings: Settings) -> tuple[Client, str]:
+        client = _fluent.configure(settings)
+        run = shipyard.start_run(name="under-restart")
+        return client, run.id
+
     yield start
-    for load in loads:
-        load.stop()
+    for run in reversed(list(active_stack())):
+        run.end("KILLED")
+    if _fluent._default is not None:
+        _fluent._default.close()
+        _fluent._default = None
+
+
+def _check_logged_run(client: Client, run_id: str, load: LoggingLoad, db_url: str) -> None:
+    """What every database fault test proves about the run ``load`` logged to: only clear
+    errors (naming the database, never its password), then the run ends FINISHED holding
+    every buffered point exactly once and each ``log_batch`` whole or not at all."""
+    password = make_url(db_url).password
+    assert password
+    for error in load.errors:
+        assert isinstance(error, ServiceUnavailable), repr(error)
+        assert redact_url(db_url) in error.message, error.message
+        assert password not in error.message
+    shipyard.end_run()
+    run = client.get_run(run_id)
+    assert run.status == "FINISHED"
+    # every buffered point is stored exactly once, the outage notwithstanding
+    loss = [p.step for p in client.get_metric_history(run_id, "loss")]
+    assert sorted(loss) == list(range(load.steps))
+    # each log_batch is one transaction: its metric and its param are both stored or neither
+    acc = {p.step for p in client.get_metric_history(run_id, "acc")}
+    params = {int(key[1:]) for key in run.params}
+    assert acc == params
+    assert set(load.returned) <= acc  # every call that returned normally was kept
+
+
+@pytest.fixture
+def check_logged_run() -> Any:
+    """Checks the run a :class:`LoggingLoad` logged to, after the fault and its end:
+    ``check_logged_run(client, run_id, load, db_url)``."""
+    return _check_logged_run

@@ -1,5 +1,5 @@
 """PostgreSQL restarted while clients log: embedded (LocalStore on PostgreSQL) and through
-``shipyard server`` on PostgreSQL.
+``shipyard server`` on PostgreSQL, and down for longer than the server waits for it.
 
 Getting a connection is retried with back-off (nothing was sent yet); a read that broke midway
 is repeated; a write that broke midway is a ServiceUnavailable naming the database, and its
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,33 +19,15 @@ import pytest
 from sqlalchemy.engine import make_url
 
 import shipyard
-from shipyard.config import Settings, load_settings
+from shipyard.client import RestStore
+from shipyard.config import load_settings, redact_url
+from shipyard.entities import MetricPoint
 from shipyard.errors import ServiceUnavailable
 from shipyard.store import _engine
-from shipyard.tracking import Client, _fluent
-from shipyard.tracking._run import active_stack
 from tests.support.server import server_process
 from tests.support.services import RestartableServer
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def tracked(restartable_postgres_db_url: str) -> Iterator[Any]:
-    """Starts a run through the module-level API on ``settings`` and returns (client, run id);
-    runs left open are ended and the default client is closed after."""
-
-    def start(settings: Settings) -> tuple[Client, str]:
-        client = _fluent.configure(settings)
-        run = shipyard.start_run(name="under-restart")
-        return client, run.id
-
-    yield start
-    for run in reversed(list(active_stack())):
-        run.end("KILLED")
-    if _fluent._default is not None:
-        _fluent._default.close()
-        _fluent._default = None
 
 
 def _restart(server: RestartableServer, down_s: float) -> None:
@@ -56,36 +37,12 @@ def _restart(server: RestartableServer, down_s: float) -> None:
     server.start()
 
 
-def _redacted(db_url: str) -> str:
-    return make_url(db_url).render_as_string(hide_password=True)
-
-
-def _check_logged_run(client: Client, run_id: str, load: Any, db_url: str) -> None:
-    """What every restart test proves about the run the load logged to."""
-    password = make_url(db_url).password
-    assert password
-    for error in load.errors:  # only clear errors, naming the database, never its password
-        assert isinstance(error, ServiceUnavailable), repr(error)
-        assert _redacted(db_url) in error.message, error.message
-        assert password not in error.message
-    shipyard.end_run()
-    run = client.get_run(run_id)
-    assert run.status == "FINISHED"
-    # every buffered point is stored exactly once, the outage notwithstanding
-    loss = [p.step for p in client.get_metric_history(run_id, "loss")]
-    assert sorted(loss) == list(range(load.steps))
-    # each log_batch is one transaction: its metric and its param are both stored or neither
-    acc = {p.step for p in client.get_metric_history(run_id, "acc")}
-    params = {int(key[1:]) for key in run.params}
-    assert acc == params
-    assert set(load.returned) <= acc  # every call that returned normally was kept
-
-
 def test_embedded_logging_rides_out_a_restart(
     restartable_postgres: RestartableServer,
     restartable_postgres_db_url: str,
     tracked: Any,
     logging_load: Any,
+    check_logged_run: Any,
     tmp_path: Path,
 ) -> None:
     db_url = restartable_postgres_db_url
@@ -96,7 +53,7 @@ def test_embedded_logging_rides_out_a_restart(
     _restart(restartable_postgres, down_s=1.0)  # within the connection back-off
     time.sleep(0.5)
     load.stop()
-    _check_logged_run(client, run_id, load, db_url)
+    check_logged_run(client, run_id, load, db_url)
     # calls waited for the database rather than failing: at most the writes caught mid-flight
     # by the shutdown failed (one per connection in use)
     assert len(load.errors) <= 2, [str(e) for e in load.errors]
@@ -125,7 +82,7 @@ def test_embedded_reads_wait_for_the_database_and_then_fail_clearly(
     restartable_postgres.stop()
     with pytest.raises(ServiceUnavailable) as down:
         client.get_run(run_id)
-    assert _redacted(db_url) in down.value.message
+    assert redact_url(db_url) in down.value.message
     assert "3 attempts" in down.value.message
     with pytest.raises(ServiceUnavailable):
         shipyard.log_param("momentum", 0.9)
@@ -139,6 +96,7 @@ def test_server_logging_rides_out_a_restart_and_readyz_follows_the_database(
     restartable_postgres_db_url: str,
     tracked: Any,
     logging_load: Any,
+    check_logged_run: Any,
     tmp_path: Path,
 ) -> None:
     db_url = restartable_postgres_db_url
@@ -159,13 +117,66 @@ def test_server_logging_rides_out_a_restart_and_readyz_follows_the_database(
         up = httpx.get(f"{url}/readyz", timeout=30)
         time.sleep(0.5)
         load.stop()
-        _check_logged_run(client, run_id, load, db_url)
+        check_logged_run(client, run_id, load, db_url)
         assert len(load.errors) <= 2, [str(e) for e in load.errors]
     assert down.status_code == 503, down.text
     body = down.json()
     assert body["code"] == "unavailable"
-    assert _redacted(db_url) in body["message"]
+    assert redact_url(db_url) in body["message"]
     assert make_url(db_url).password not in down.text
     assert up.status_code == 200, up.text
     log = (tmp_path / "server.log").read_text()
     assert "Traceback" not in log, log[-3000:]
+
+
+def test_server_calls_ride_out_an_outage_longer_than_the_servers_own_wait(
+    restartable_postgres: RestartableServer,
+    restartable_postgres_db_url: str,
+    tmp_path: Path,
+) -> None:
+    """PostgreSQL down for longer than the server waits for it (6.3 s): the server answers
+    503, and the client repeats a read until the database is back, but not a metric batch,
+    which the server may have stored: that one fails, and is stored not at all (the server
+    never reached the database), never twice."""
+    env = {
+        "SHIPYARD_DB_URL": restartable_postgres_db_url,
+        "SHIPYARD_ARTIFACTS_URI": str(tmp_path / "blobs"),
+    }
+    with server_process(tmp_path, env=env) as url:
+        store = RestStore(load_settings(home=tmp_path / ".client", tracking_uri=url))
+        sent: list[str] = []
+        store.http.client.event_hooks["request"].append(
+            lambda request: sent.append(f"{request.method} {request.url.path.rsplit('/', 1)[1]}")
+        )
+        experiment = store.get_or_create_experiment("outage")
+        run = store.create_run(experiment.id, "r")
+        store.log_batch(run.id, [MetricPoint("loss", 1.0, 0, 1)])
+        sent.clear()
+        batch: list[BaseException] = []
+
+        def log_during_outage() -> None:
+            try:
+                store.log_batch(run.id, [MetricPoint("loss", 0.5, 1, 2)])
+            except BaseException as exc:  # the test inspects it
+                batch.append(exc)
+
+        restartable_postgres.stop()
+        back = threading.Timer(8.0, restartable_postgres.start)
+        back.start()
+        writer = threading.Thread(target=log_during_outage)
+        writer.start()
+        try:
+            found = store.get_run(run.id)  # 503 after 6.3 s, repeated, then answered
+        finally:
+            writer.join()
+            back.join()
+        assert found.id == run.id
+        assert sent.count(f"GET {run.id}") >= 2, sent  # the client repeated the read
+        assert sent.count("POST batch") == 1, sent  # and sent the batch once
+        (error,) = batch
+        assert isinstance(error, ServiceUnavailable)
+        assert redact_url(restartable_postgres_db_url) in error.message
+        assert [p.step for p in store.get_metric_history(run.id, "loss")] == [0]
+        store.log_batch(run.id, [MetricPoint("loss", 0.5, 1, 2)])  # the caller's own retry
+        assert [p.step for p in store.get_metric_history(run.id, "loss")] == [0, 1]
+        store.close()

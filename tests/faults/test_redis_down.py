@@ -1,27 +1,26 @@
-"""The Redis online store down: materialization and online lookups raise a ServiceUnavailable
-naming Redis, the model server's feature lookups answer 503 (not 500), and everything works
-again once Redis is back (Redis here keeps nothing across a restart: materializing again
-refills it, which also proves a failed materialization recorded no progress)."""
+"""The Redis online store down or hung: materialization and online lookups raise a
+ServiceUnavailable naming Redis, the model server's feature lookups answer 503 (not 500), and
+everything works again once Redis is back (Redis here keeps nothing across a restart:
+materializing again refills it, which also proves a failed materialization recorded no
+progress). A hung Redis (SIGSTOP: it keeps its connections and answers nothing) costs one
+call the online store timeout; the calls after it fail at once until one tries Redis again."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 import pandas as pd
 import pytest
-from sklearn.linear_model import LogisticRegression
 
-import shipyard
 from shipyard import features as fs
 from shipyard.config import load_settings
 from shipyard.errors import ServiceUnavailable
-from shipyard.serving import FEATURE_SERVICE_KEY, ServingConfig
+from shipyard.features import _circuit
+from shipyard.serving import ServingConfig
 from shipyard.serving._background import BackgroundServer
 from shipyard.tracking import _fluent
 from tests.support.services import RestartableServer
@@ -30,20 +29,12 @@ pytestmark = pytest.mark.redis
 
 
 @pytest.fixture
-def on_redis(restartable_redis: RestartableServer, tmp_path: Path) -> Iterator[pd.DataFrame]:
+def on_redis(
+    restartable_redis: RestartableServer, stats_features: Any, tmp_path: Path
+) -> Iterator[pd.DataFrame]:
     """The module-level API on a SQLite home whose online store is ``restartable_redis``,
-    with a feature view ``stats`` (keyed by ``user_id``) and service ``scoring`` defined;
-    yields the source rows. Redis runs again after the test."""
-    now = pd.Timestamp.now(tz="UTC").floor("s")
-    events = pd.DataFrame(
-        {
-            "user_id": [1, 2, 3, 4],
-            "event_timestamp": [now - pd.Timedelta(hours=1)] * 4,
-            "clicks": np.array([1, 5, 9, 2], dtype="int64"),
-            "spend": [10.0, 80.0, 30.0, 5.0],
-        }
-    )
-    events.to_parquet(tmp_path / "stats.parquet")
+    with the ``stats`` view and ``scoring`` service of ``stats_features`` defined; yields
+    the source rows. Redis runs again after the test."""
     settings = load_settings(
         home=tmp_path / ".shipyard",
         online_store=restartable_redis.url,
@@ -51,15 +42,7 @@ def on_redis(restartable_redis: RestartableServer, tmp_path: Path) -> Iterator[p
         sync_logging=True,
     )
     client = _fluent.configure(settings)
-    user = fs.Entity("user", join_keys=["user_id"])
-    stats = fs.FeatureView(
-        "stats",
-        entities=[user],
-        source=fs.FileSource(str(tmp_path / "stats.parquet")),
-        schema=[fs.Field("clicks", "int64"), fs.Field("spend", "float64")],
-        ttl=timedelta(days=1),
-    )
-    fs.apply([user, stats, fs.FeatureService("scoring", [stats])])
+    events = stats_features(tmp_path)
     yield events
     restartable_redis.start()
     fs.close_online_stores()
@@ -91,16 +74,49 @@ def test_materialize_and_lookups_fail_clearly_then_recover(
     assert got.values == {"clicks": [9, 1], "spend": [30.0, 10.0]}
 
 
-def test_model_server_feature_lookups_answer_503_while_redis_is_down(
-    restartable_redis: RestartableServer, on_redis: pd.DataFrame
+def _hung(error: ServiceUnavailable, server: RestartableServer) -> str:
+    """What a call to the hung Redis said: names Redis, and whether it waited or not."""
+    _names_redis(error, server)
+    if "no answer within 1s" in error.message:
+        return "waited"
+    assert "not tried again" in error.message, error.message
+    return "refused at once"
+
+
+def test_a_hung_redis_costs_one_timeout_then_calls_fail_at_once_until_it_answers(
+    restartable_redis: RestartableServer, on_redis: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fs.materialize()
-    X, y = on_redis[["clicks", "spend"]], [0, 1, 1, 0]
-    model = LogisticRegression().fit(X, y)
-    version = shipyard.register_model(
-        model, "clicky", input_example=X.head(2), tags={FEATURE_SERVICE_KEY: "scoring"}
-    )
-    shipyard.set_alias("clicky", "champion", version.version)
+    keys = [{"user_id": 3}, {"user_id": 1}]
+    restartable_redis.pause()
+    outcomes: list[str] = []
+    try:
+        for call in (
+            lambda: fs.get_online_features(keys, "scoring"),
+            lambda: fs.get_online_features(keys, "scoring"),
+            fs.materialize,
+        ):
+            with pytest.raises(ServiceUnavailable) as failed:
+                call()
+            outcomes.append(_hung(failed.value, restartable_redis))
+    finally:
+        restartable_redis.resume()
+    assert outcomes == ["waited", "refused at once", "refused at once"]
+    monkeypatch.setattr(_circuit, "OPEN_SECONDS", 0.0)  # the circuit's pause is over
+    got = fs.get_online_features(keys, "scoring")
+    assert got.values == {"clicks": [9, 1], "spend": [30.0, 10.0]}
+    (done,) = fs.materialize()  # writes work again too
+    assert done.rows == 4
+
+
+def test_model_server_answers_503_while_redis_is_down_and_at_once_while_it_hangs(
+    restartable_redis: RestartableServer,
+    on_redis: pd.DataFrame,
+    feature_model: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fs.materialize()
+    model = feature_model(on_redis)
     request: dict[str, Any] = {"json": [{"user_id": 3}, {"user_id": 1}], "timeout": 60}
     config = ServingConfig(log_flush_seconds=0.1, poll_seconds=0)
     with BackgroundServer("clicky@champion", config).start() as server:
@@ -109,8 +125,21 @@ def test_model_server_feature_lookups_answer_503_while_redis_is_down(
         down = httpx.post(f"{server.url}/predict", **request)
         restartable_redis.start()
         fs.materialize()
+        back = httpx.post(f"{server.url}/predict", **request)
+        restartable_redis.pause()
+        try:
+            hung = [httpx.post(f"{server.url}/predict", **request) for _ in range(3)]
+        finally:
+            restartable_redis.resume()
+        monkeypatch.setattr(_circuit, "OPEN_SECONDS", 0.0)  # the circuit's pause is over
         up = httpx.post(f"{server.url}/predict", **request)
     assert down.status_code == 503, down.text
     assert down.json()["code"] == "unavailable" and "Redis" in down.json()["message"]
+    assert back.status_code == 200, back.text
+    assert [answer.status_code for answer in hung] == [503, 503, 503]
+    messages = [answer.json()["message"] for answer in hung]
+    assert "no answer within 1s" in messages[0]
+    assert all("not tried again" in message for message in messages[1:]), messages
     assert up.status_code == 200, up.text
-    assert [int(p) for p in up.json()["predictions"]] == model.predict(X.iloc[[2, 0]]).tolist()
+    expected = model.predict(on_redis[["clicks", "spend"]].iloc[[2, 0]]).tolist()
+    assert [int(p) for p in up.json()["predictions"]] == expected

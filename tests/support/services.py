@@ -307,6 +307,36 @@ class RestartableServer:
         if not self.running:
             self._server = self._start(self.port)
 
+    def crash(self) -> None:
+        """Kill the server and every process it started with SIGKILL, as a crash or the OOM
+        killer would: no shutdown of any kind (PostgreSQL recovers from its WAL on the next
+        start). Its children are found and killed one by one: PostgreSQL's backends lead
+        process groups of their own, so killing the server's group would leave them running
+        (and answering) until they noticed their postmaster was gone."""
+        import psutil
+
+        proc = self._server.proc
+        children: list[psutil.Process] = []
+        with contextlib.suppress(ProcessLookupError, psutil.NoSuchProcess):
+            os.kill(proc.pid, signal.SIGSTOP)  # starts no new child while they are listed
+            children = psutil.Process(proc.pid).children(recursive=True)
+            for child in children:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    child.kill()
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=STOP_TIMEOUT_S)
+        psutil.wait_procs(children, timeout=STOP_TIMEOUT_S)
+
+    def pause(self) -> None:
+        """Freeze the server with SIGSTOP: it keeps its connections and its port, and
+        answers nothing (a hung server) until ``resume``."""
+        os.kill(self._server.proc.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Let a paused server run again (SIGCONT; harmless when it is not paused)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self._server.proc.pid, signal.SIGCONT)
+
 
 # --------------------------------------------------------------------------------------------
 # PostgreSQL

@@ -1,16 +1,20 @@
 """The HTTP side of the REST client: one keep-alive connection pool, retries, and errors
 turned back into the ``shipyard.errors`` exceptions the server reported.
 
-Retries: a request that could not be sent at all (connection refused or timed out) is retried
-with back-off whatever it was; one whose connection broke after it was sent is retried only
-when it is idempotent (a read, a PUT of the same content...), since a metric batch sent twice
-would be stored twice.
+Retries (the policy and its budget are in ``_retry.py``): a request that could not be sent
+at all (connection refused, or no connection within the connect timeout) is repeated whatever
+it was, since nothing reached the server. One that may have reached it is repeated only when
+it is idempotent (a read, a content-addressed blob PUT, a PUT of the same state...): after a
+connection that broke once the request was sent, and after an answer that says "not now"
+(503 from the server while its database is unreachable, 502/504 from a proxy, 429). A metric
+batch or a new run sent twice would be stored twice, so those calls (``idempotent=False``)
+give up at the first such failure with the server's error. When the budget is spent the
+error names the server and its last answer.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
@@ -18,6 +22,7 @@ from urllib.parse import quote
 import httpx
 import orjson
 
+from shipyard.client._retry import RETRY_STATUSES, RetryBudget, retry_after
 from shipyard.config import Settings
 from shipyard.errors import (
     NotFound,
@@ -46,6 +51,7 @@ class Http:
     def __init__(self, settings: Settings, token: str) -> None:
         self.base = settings.tracking_uri.rstrip("/") + API_PREFIX
         self.retries = settings.http_retries
+        self.retry_seconds = settings.http_retry_seconds
         self._timeout = httpx.Timeout(
             settings.http_timeout, connect=min(10.0, settings.http_timeout)
         )
@@ -117,12 +123,17 @@ class Http:
         return response
 
     def _attempts(self, call: Callable[[], httpx.Response], idempotent: bool) -> httpx.Response:
-        delay = 0.1
-        for attempt in range(self.retries + 1):
+        """``call`` until it is answered, repeated where that is safe while the retry budget
+        lasts; the answer (an error answer not repeated is the caller's to raise)."""
+        budget = RetryBudget(self.retry_seconds, self.retries)
+        while True:
+            asked: float | None = None
+            answer: httpx.Response | None = None
+            failure = ""
             try:
-                return call()
+                response = call()
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                failure: Exception = exc
+                failure = str(exc) or type(exc).__name__
             except _SENT_BUT_BROKEN as exc:
                 if not idempotent:
                     raise ServiceUnavailable(
@@ -130,19 +141,62 @@ class Http:
                         f"request that cannot be repeated safely ({exc}); check whether it "
                         "took effect before retrying"
                     ) from None
-                failure = exc
+                failure = str(exc) or type(exc).__name__
             except httpx.TimeoutException as exc:
                 raise ServiceUnavailable(
                     f"the Shipyard server at {self.base} did not answer in time ({exc}); "
                     "raise SHIPYARD_HTTP_TIMEOUT or check the server"
                 ) from None
-            if attempt < self.retries:
-                time.sleep(delay)
-                delay *= 2
-        raise ServiceUnavailable(
-            f"cannot reach the Shipyard server at {self.base}: {failure}; check "
+            else:
+                if response.status_code not in RETRY_STATUSES or not idempotent:
+                    return response
+                response.read()
+                response.close()
+                answer, asked = response, retry_after(response.headers)
+            if not budget.wait(asked):
+                raise _gave_up(self.base, budget, answer, failure)
+
+
+def _gave_up(
+    base: str, budget: RetryBudget, answer: httpx.Response | None, failure: str
+) -> ServiceUnavailable:
+    """The error of a call whose retries are spent: the server, what it last answered (or
+    why it could not be reached), and how long the client tried."""
+    tried = (
+        f"{budget.attempts} attempt{'s' * (budget.attempts > 1)} over {budget.elapsed:.1f}s"
+        f" (SHIPYARD_HTTP_RETRY_SECONDS={budget.seconds:g}, "
+        f"SHIPYARD_HTTP_RETRIES={budget.retries})"
+    )
+    if answer is None:
+        return ServiceUnavailable(
+            f"cannot reach the Shipyard server at {base}: {failure}; {tried}; check "
             "SHIPYARD_TRACKING_URI and that the server is running"
         )
+    reason = _server_message(answer)
+    wanted = retry_after(answer.headers)
+    asked = f", asking to retry after {wanted:g}s" if wanted else ""
+    return ServiceUnavailable(
+        f"the Shipyard server at {base} still answered {answer.status_code} "
+        f"{answer.reason_phrase}{asked} after {tried}: {reason}",
+        status=answer.status_code,
+    )
+
+
+def _server_message(response: httpx.Response) -> str:
+    """What an error answer says: the message of a Shipyard error body, else its text."""
+    body = _json_body(response)
+    if body is not None and isinstance(body.get("message"), str):
+        return str(body["message"])
+    return response.text[:200].strip() or "(no body)"
+
+
+def _json_body(response: httpx.Response) -> dict[str, Any] | None:
+    """An answer's body when it is a JSON object (a Shipyard error body is one)."""
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return None
+    return body if isinstance(body, dict) else None
 
 
 def raise_for(response: httpx.Response) -> None:
@@ -150,11 +204,8 @@ def raise_for(response: httpx.Response) -> None:
     status = response.status_code
     if status < 400:
         return
-    try:
-        body = orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        body = None
-    if isinstance(body, dict) and isinstance(body.get("code"), str):
+    body = _json_body(response)
+    if body is not None and isinstance(body.get("code"), str):
         code, message, field = body["code"], str(body.get("message", "")), body.get("field")
         details = body.get("details")
         try:

@@ -15,7 +15,8 @@ class RestAccess(RestBase, AccessStore):
     """Users, roles, tokens and audit entries, managed through the server."""
 
     def create_user(self, name: str) -> User:
-        return User.from_dict(self.http.send("POST", "/users", json={"name": name}))
+        body = {"name": name}  # a repeat would answer 409: not repeated
+        return User.from_dict(self.http.send("POST", "/users", json=body, idempotent=False))
 
     def list_users(self) -> list[User]:
         return [User.from_dict(u) for u in self.http.send("GET", "/users")["users"]]

@@ -66,6 +66,7 @@ class RestBase:
             path,
             content=lambda: _file_chunks(source),
             headers={DIGEST_HEADER: info.digest, "Content-Length": str(info.size)},
+            idempotent=True,  # content-addressed: a repeat stores the same bytes under one name
         )
 
     def _download(self, path: str, dest: Path, digest: str, what: str) -> Path:

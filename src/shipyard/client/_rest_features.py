@@ -47,9 +47,9 @@ class RestFeatures(RestBase, FeaturesStore):
         self, view: str, start: int, end: int, rows: int
     ) -> FeatureMaterialization:
         body = {"start": start, "end": end, "rows": rows}
-        found = self.http.send(
-            "POST", f"/features/views/{path_segment(view)}/materializations", json=body
-        )
+        path = f"/features/views/{path_segment(view)}/materializations"
+        # one record per call: a repeat would record the window twice
+        found = self.http.send("POST", path, json=body, idempotent=False)
         return FeatureMaterialization.from_dict(found)
 
     def list_feature_materializations(

@@ -29,7 +29,9 @@ class RestMonitoring(RestBase, MonitoringStore):
         self.http.send("DELETE", f"/monitors/{name}")
 
     def add_monitor_run(self, run: MonitorRun) -> MonitorRun:
-        found = self.http.send("POST", f"/monitors/{run.monitor}/runs", json=run.to_dict())
+        found = self.http.send(  # a repeat of a stored run would be a conflict on its id
+            "POST", f"/monitors/{run.monitor}/runs", json=run.to_dict(), idempotent=False
+        )
         return MonitorRun.from_dict(found)
 
     def list_monitor_runs(self, name: str, limit: int = 100) -> list[MonitorRun]:

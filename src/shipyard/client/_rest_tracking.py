@@ -38,7 +38,9 @@ class RestTracking(RestBase, TrackingStore):
         project: str = DEFAULT_PROJECT,
     ) -> Experiment:
         body = {"name": name, "description": description, "tags": tags, "project": project}
-        return Experiment.from_dict(self.http.send("POST", "/experiments", json=body))
+        # A repeat after the first was stored would answer 409 for a call that worked.
+        found = self.http.send("POST", "/experiments", json=body, idempotent=False)
+        return Experiment.from_dict(found)
 
     def get_experiment(self, experiment_id: str) -> Experiment:
         return Experiment.from_dict(

@@ -4,22 +4,30 @@ Two implementations of one small protocol: SQLite (a file under the Shipyard hom
 default; one connection per thread) and Redis (the ``redis`` extra). Each row is an entity
 key, the event time of its values (epoch µs) and the values as JSON. A write never replaces
 newer values with older ones, so materializing windows out of order is safe.
+
+Redis is a server that can hang as well as go away: its calls are bounded by
+``online_store_timeout`` (connecting and each answer; materialization writes wait up to
+10 s, a batch being larger than a lookup) and are never repeated (a lookup is on a request's
+latency path). A call that times out opens a circuit (``_circuit.py``): for the next few
+seconds every call fails at once with ServiceUnavailable, then one call tries Redis again.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import orjson
 
 from shipyard.config import Settings
 from shipyard.errors import ConfigError, ServiceUnavailable
+from shipyard.features._circuit import OPEN_SECONDS, Circuit, CircuitOpen
 
 Row = tuple[str, int, bytes]  # entity key, event time (epoch µs), values JSON
+_T = TypeVar("_T")
 
 
 def encode_key(values: Sequence[Any]) -> str:
@@ -120,14 +128,22 @@ return written
 """
 #: Rows per script call, and calls per pipeline round trip.
 _SCRIPT_ROWS, _PIPELINE_CALLS = 500, 8
+#: Seconds a materialization write may wait for Redis's answer (at least the timeout).
+_WRITE_SECONDS = 10.0
 
 
 class RedisOnlineStore:
-    """Features in Redis: one string per (view, entity), ``"<event µs>|<values JSON>"``."""
+    """Features in Redis: one string per (view, entity), ``"<event µs>|<values JSON>"``.
 
-    def __init__(self, url: str, prefix: str = "shipyard:features") -> None:
+    ``timeout`` bounds connecting and each lookup's answer, in seconds; after a timeout the
+    calls of the next few seconds fail at once (see the module's docstring).
+    """
+
+    def __init__(self, url: str, prefix: str = "shipyard:features", timeout: float = 1.0) -> None:
         try:
             import redis
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
         except ImportError:
             raise ConfigError(
                 "the Redis online store needs the redis extra: `pip install 'shipyard[redis]'`",
@@ -135,17 +151,58 @@ class RedisOnlineStore:
             ) from None
         self.url = url
         self.prefix = prefix
-        self._client = redis.Redis.from_url(url, socket_timeout=10)
-        self._script = self._client.register_script(_WRITE_IF_NEWER)
+        self.timeout = timeout
+
+        def client(read_timeout: float) -> Any:
+            return redis.Redis.from_url(
+                url,
+                socket_connect_timeout=timeout,
+                socket_timeout=read_timeout,
+                retry=Retry(NoBackoff(), 0),  # redis-py would repeat a call 10 times
+            )
+
+        self._reader = client(timeout)
+        self._writer = client(max(timeout, _WRITE_SECONDS))
+        self._script = self._writer.register_script(_WRITE_IF_NEWER)
+        self._circuit = Circuit()
         self._errors = (redis.RedisError,)
+        self._timeouts = (redis.TimeoutError,)
 
     def _key(self, view: str, key: str) -> str:
         return f"{self.prefix}:{view}:{key}"
 
-    def write(self, view: str, rows: Iterable[Row]) -> int:
-        count = 0
+    def _call(self, call: Callable[[], _T]) -> _T:
+        """``call()`` unless the circuit is open; Redis's failures become ServiceUnavailable
+        naming it, and a timeout opens the circuit."""
         try:
-            pipe = self._client.pipeline(transaction=False)
+            self._circuit.before()
+        except CircuitOpen as exc:
+            raise ServiceUnavailable(
+                f"Redis online store {self.url}: did not answer within {self.timeout:g}s "
+                f"moments ago; {exc} (SHIPYARD_ONLINE_STORE_TIMEOUT)"
+            ) from None
+        try:
+            found = call()
+        except self._timeouts as exc:
+            self._circuit.timed_out()
+            raise ServiceUnavailable(
+                f"Redis online store {self.url}: no answer within {self.timeout:g}s ({exc}); "
+                f"calls fail at once for the next {OPEN_SECONDS:g}s "
+                "(SHIPYARD_ONLINE_STORE_TIMEOUT)"
+            ) from None
+        except self._errors as exc:
+            self._circuit.answered()  # it failed, but fast: not hung
+            raise ServiceUnavailable(f"Redis online store {self.url}: {exc}") from None
+        except BaseException:
+            self._circuit.answered()  # never leave a probe out
+            raise
+        self._circuit.answered()
+        return found
+
+    def write(self, view: str, rows: Iterable[Row]) -> int:
+        def send() -> int:
+            count = 0
+            pipe = self._writer.pipeline(transaction=False)
             keys: list[str] = []
             args: list[int | bytes] = []
             for key, ts, value in rows:
@@ -160,17 +217,14 @@ class RedisOnlineStore:
             if keys:
                 self._script(keys=keys, args=args, client=pipe)
             pipe.execute()
-        except self._errors as exc:
-            raise ServiceUnavailable(f"Redis online store {self.url}: {exc}") from None
-        return count
+            return count
+
+        return self._call(send)
 
     def read(self, view: str, keys: Sequence[str]) -> dict[str, tuple[int, bytes]]:
         if not keys:
             return {}
-        try:
-            found = self._client.mget([self._key(view, k) for k in keys])
-        except self._errors as exc:
-            raise ServiceUnavailable(f"Redis online store {self.url}: {exc}") from None
+        found = self._call(lambda: self._reader.mget([self._key(view, k) for k in keys]))
         out: dict[str, tuple[int, bytes]] = {}
         for key, raw in zip(keys, found, strict=True):
             if raw is not None:
@@ -180,7 +234,8 @@ class RedisOnlineStore:
         return out
 
     def close(self) -> None:
-        self._client.close()
+        self._reader.close()
+        self._writer.close()
 
 
 _stores: dict[str, OnlineStore] = {}
@@ -196,7 +251,9 @@ def online_store(settings: Settings) -> OnlineStore:
     with _lock:
         if url not in _stores:
             if url.startswith(("redis://", "rediss://", "unix://")):
-                _stores[url] = RedisOnlineStore(url, f"shipyard:{settings.project}:features")
+                _stores[url] = RedisOnlineStore(
+                    url, f"shipyard:{settings.project}:features", settings.online_store_timeout
+                )
             elif url.startswith("sqlite:///"):
                 _stores[url] = SqliteOnlineStore(Path(url.removeprefix("sqlite:///")))
             else:

@@ -20,6 +20,7 @@ from typing import Any
 
 from shipyard.client import LocalStore, now_ms
 from shipyard.entities import User
+from shipyard.errors import ServiceUnavailable
 from shipyard.server._feature_metrics import MaterializationTimes
 
 log = logging.getLogger("shipyard.server")
@@ -103,8 +104,8 @@ class AuditWriter:
             self._unwritten = []
             try:
                 self._store.record_audit(entries)
-            except Exception:  # never take the server down over the audit log
-                self._keep(entries)
+            except Exception as exc:  # never take the server down over the audit log
+                self._keep(entries, exc)
             else:
                 try:
                     self._prune_if_due()
@@ -118,14 +119,19 @@ class AuditWriter:
                     log.error("%d audit entries were never written", len(self._unwritten))
                 return
 
-    def _keep(self, entries: list[dict[str, Any]]) -> None:
+    def _keep(self, entries: list[dict[str, Any]], error: Exception) -> None:
         """Keep entries the database did not take for the next batch (the newest
-        ``AUDIT_KEEP``), logging what this drops."""
+        ``AUDIT_KEEP``), logging what this drops: a database outage by its message (it
+        names the database and the reason), anything else with its traceback."""
         lost = len(entries) - AUDIT_KEEP
-        log.exception(
-            "could not write %d audit entries; they are written with the next batch%s",
+        outage = isinstance(error, ServiceUnavailable)
+        log.log(
+            logging.WARNING if outage else logging.ERROR,
+            "could not write %d audit entries; they are written with the next batch%s: %s",
             len(entries),
             f" except the {lost} oldest, dropped" if lost > 0 else "",
+            error,
+            exc_info=not outage,
         )
         self._unwritten = entries[-AUDIT_KEEP:]
 
