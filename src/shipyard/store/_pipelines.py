@@ -6,11 +6,12 @@ never filtered on, so a portable Text column is enough on SQLite and PostgreSQL 
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, Update, bindparam, delete, select, update
 
 from shipyard.entities import (
     DEFAULT_PROJECT,
@@ -244,6 +245,18 @@ def _step(row: Any) -> StepRun:
     )
 
 
+@functools.lru_cache(maxsize=256)
+def _update_step_statement(columns: tuple[str, ...]) -> Update:
+    """The UPDATE of one step run's ``columns``, built once per set of columns: a pipeline
+    run updates its step runs several times each, and building (and cache-keying) a fresh
+    statement costs SQLAlchemy more than running it."""
+    return (
+        update(STEP_RUNS)
+        .where(STEP_RUNS.c.id == bindparam("where_id"))
+        .values({column: bindparam(f"set_{column}") for column in columns})
+    )
+
+
 def update_step(conn: Connection, step_run_id: str, values: Mapping[str, Any]) -> None:
     """Change fields of a step run (status, times, cache key, outputs, logs ...)."""
     row: dict[str, Any] = {}
@@ -257,7 +270,8 @@ def update_step(conn: Connection, step_run_id: str, values: Mapping[str, Any]) -
         )
     if not row:
         return
-    done = conn.execute(update(STEP_RUNS).where(STEP_RUNS.c.id == step_run_id).values(**row))
+    params = {f"set_{column}": value for column, value in row.items()}
+    done = conn.execute(_update_step_statement(tuple(row)), {"where_id": step_run_id, **params})
     if done.rowcount == 0:
         raise NotFound(f"no step run with id {step_run_id!r}", field="step_run_id")
 
@@ -281,20 +295,24 @@ def get_step(conn: Connection, step_run_id: str) -> StepRun:
     return _step(row)
 
 
+#: The step cache's lookup, built once (it runs for every cached step of every run).
+_FIND_CACHED = (
+    select(STEP_RUNS)
+    .join(PIPELINE_RUNS, STEP_RUNS.c.pipeline_run_id == PIPELINE_RUNS.c.id)
+    .where(
+        STEP_RUNS.c.cache_key == bindparam("cache_key"),
+        STEP_RUNS.c.status == StepStatus.FINISHED,
+        PIPELINE_RUNS.c.project == bindparam("project"),
+    )
+    .order_by(STEP_RUNS.c.end_time.desc())
+    .limit(1)
+)
+
+
 def find_cached(conn: Connection, cache_key: str, project: str = DEFAULT_PROJECT) -> StepRun | None:
     """The newest successful step run with this cache key in ``project``, if any: another
     project's step runs are never reused (their outputs are not this project's to trust)."""
-    row = conn.execute(
-        select(STEP_RUNS)
-        .join(PIPELINE_RUNS, STEP_RUNS.c.pipeline_run_id == PIPELINE_RUNS.c.id)
-        .where(
-            STEP_RUNS.c.cache_key == cache_key,
-            STEP_RUNS.c.status == StepStatus.FINISHED,
-            PIPELINE_RUNS.c.project == project,
-        )
-        .order_by(STEP_RUNS.c.end_time.desc())
-        .limit(1)
-    ).first()
+    row = conn.execute(_FIND_CACHED, {"cache_key": cache_key, "project": project}).first()
     return None if row is None else _step(row)
 
 
