@@ -138,9 +138,13 @@ def _run(row: Any) -> PipelineRun:
     )
 
 
+#: A pipeline run by id, built once (every run of a pipeline reads its record four times).
+_GET_RUN = select(PIPELINE_RUNS).where(PIPELINE_RUNS.c.id == bindparam("run_id"))
+
+
 def get_run(conn: Connection, run_id: str) -> PipelineRun:
     """A pipeline run by id, or by a unique prefix of at least 4 characters."""
-    row = conn.execute(select(PIPELINE_RUNS).where(PIPELINE_RUNS.c.id == run_id)).first()
+    row = conn.execute(_GET_RUN, {"run_id": run_id}).first()
     if row is None and 4 <= len(run_id) < 32 and run_id.isalnum():
         rows = conn.execute(
             select(PIPELINE_RUNS).where(PIPELINE_RUNS.c.id.like(f"{run_id}%")).limit(2)
@@ -276,15 +280,18 @@ def update_step(conn: Connection, step_run_id: str, values: Mapping[str, Any]) -
         raise NotFound(f"no step run with id {step_run_id!r}", field="step_run_id")
 
 
+#: The step runs of a pipeline run, built once (read at the end of every pipeline run).
+_LIST_STEPS = (
+    select(STEP_RUNS)
+    .where(STEP_RUNS.c.pipeline_run_id == bindparam("run_id"))
+    .order_by(STEP_RUNS.c.start_time.is_(None), STEP_RUNS.c.start_time, STEP_RUNS.c.name)
+)
+
+
 def list_steps(conn: Connection, pipeline_run_id: str) -> list[StepRun]:
     """The step runs of a pipeline run, in the order they were created."""
     get_run(conn, pipeline_run_id)
-    query = (
-        select(STEP_RUNS)
-        .where(STEP_RUNS.c.pipeline_run_id == pipeline_run_id)
-        .order_by(STEP_RUNS.c.start_time.is_(None), STEP_RUNS.c.start_time, STEP_RUNS.c.name)
-    )
-    return [_step(row) for row in conn.execute(query)]
+    return [_step(row) for row in conn.execute(_LIST_STEPS, {"run_id": pipeline_run_id})]
 
 
 def get_step(conn: Connection, step_run_id: str) -> StepRun:
