@@ -7,9 +7,11 @@ step, the largest part of a trivial step's cost. Here they are queued (changes t
 run merged, later values winning) and written in one transaction by :meth:`flush`.
 
 The engine flushes before it waits for the executor, before it sleeps for a retry and when
-the run ends: a step is recorded RUNNING before its code starts, and what finished is
-recorded (with its outputs and lineage) before the next step's code runs, so a crash
-mid-run leaves every finished step recorded, as before.
+the run ends, so a crash mid-run (while a step runs) leaves every finished step recorded
+with its outputs and lineage, as before. With the inline executor the flush comes before
+the next step's code starts; with an executor that starts steps in other processes
+(``starts_on_submit``: process pool, Ray) right after the next step is handed over, so the
+write overlaps the step rather than delaying it.
 """
 
 from __future__ import annotations

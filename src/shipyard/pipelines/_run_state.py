@@ -7,7 +7,9 @@ goes to the executor. A failed attempt is retried after ``retry_delay * backoff 
 everything downstream SKIPPED, and independent branches still finish.
 
 What the run records about its step runs goes through :class:`StepRecords`, written in one
-transaction each time the loop is about to wait (see ``_records``).
+transaction each time the loop is about to wait (see ``_records``): with the inline
+executor before the next step's code starts, with an executor that runs steps in other
+processes while the next step starts there.
 """
 
 from __future__ import annotations
@@ -82,6 +84,11 @@ class RunState:
         self.datasets = self._resolve_datasets()
         self.previous = PreviousRun(store, pipeline.name)  # explains why a step re-ran
         self.records = StepRecords(store)  # step-run changes not written yet
+        # An executor whose submit() starts the step in another process (process pool, Ray)
+        # gets it before the records are written: they are written while the step starts
+        # there (still before the loop waits for anything), so the write overlaps the step
+        # instead of adding to it. The inline executor runs the step in wait(), after.
+        self.remote = bool(getattr(executor, "starts_on_submit", False))
 
     # ------------------------------------------------------------------ inputs
 
@@ -372,7 +379,7 @@ class RunState:
             ][: max(0, slots)]
             for name in starting:
                 self.mark_running(name)
-            if starting:
+            if starting and not self.remote:
                 self.records.flush()  # recorded RUNNING before the step's code starts
             for name in starting:
                 failed = self.submit(name)
