@@ -1,7 +1,8 @@
 """Child side of ``bench/pipelines.py``: one tool's measurements in a fresh process.
 
-Usage: ``python _pipelines_child.py TOOL JSON_ARGS`` with TOOL ``shipyard`` or ``prefect``,
-run by that tool's interpreter (the project venv, or Prefect's venv). It builds the same two
+Usage: ``python _pipelines_child.py TOOL JSON_ARGS`` with TOOL ``shipyard``, ``prefect`` or
+``shipyard-ray`` (Shipyard's Ray executor against bare Ray tasks, see ``measure_ray``), run
+by that tool's interpreter (the project venv, or Prefect's venv). It builds the same two
 pipelines with each tool's own API:
 
 * ``chain(n)``: ``n`` trivial steps, each adding one to the previous step's output, with
@@ -118,11 +119,81 @@ def measure(tool: str, args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _start_ray(home: str) -> Any:
+    """A local Ray (2 CPUs, a small object store), started once, whose workers import
+    ``_pipelines_steps`` and run this interpreter (not an environment ``uv`` would build)."""
+    import ray
+    from ray._private import ray_constants
+
+    ray_constants.RAY_ENABLE_UV_RUN_RUNTIME_ENV = False
+    here = str(Path(__file__).resolve().parent)
+    ray.init(
+        num_cpus=2,
+        object_store_memory=80 * 2**20,
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={"env_vars": {"PYTHONPATH": here, "SHIPYARD_HOME": home}},
+    )
+    return ray
+
+
+def measure_ray(args: dict[str, Any]) -> dict[str, Any]:
+    """Shipyard's Ray executor against bare ``ray.remote`` tasks doing the same work, on one
+    local Ray: a chain of ``steps`` additions, each step waiting for the previous one's
+    result (bare: ``ray.get`` before the next submit, as any orchestrator that records each
+    step's result must; info: the same chain passing ObjectRefs, one ``ray.get`` at the
+    end). Runs alternate between the two, so load changes touch both alike."""
+    import shipyard
+
+    shipyard.configure(home=args["home"])
+    started = time.perf_counter()
+    ray = _start_ray(args["home"])
+    from _pipelines_steps import add_one, ray_chain
+
+    remote_add = ray.remote(add_one)
+
+    def bare(n: int) -> Any:
+        value = 0
+        for _ in range(n):
+            value = ray.get(remote_add.remote(value))
+        return value
+
+    def bare_refs(n: int) -> Any:
+        ref: Any = 0
+        for _ in range(n):
+            ref = remote_add.remote(ref)
+        return ray.get(ref)
+
+    def shipyard_ray(n: int) -> Any:
+        return ray_chain.run(n=n, executor="ray")
+
+    runners = {"shipyard": shipyard_ray, "bare": bare, "bare_refs": bare_refs}
+    for runner in runners.values():  # warm-up: workers started, modules imported
+        runner(4)
+    startup = time.perf_counter() - started
+    steps, repeat = args["steps"], args["repeat"]
+    times: dict[str, dict[str, list[float]]] = {k: {"one": [], "many": []} for k in runners}
+    for _ in range(repeat):
+        for name, runner in runners.items():
+            times[name]["one"].append(timed(runner, 1))
+            times[name]["many"].append(timed(runner, steps))
+    result: dict[str, Any] = {"startup_seconds": startup, "steps": steps}
+    for name, runs in times.items():
+        one, many = statistics.median(runs["one"]), statistics.median(runs["many"])
+        result[name] = {
+            **runs,
+            "per_step_seconds": many / steps,
+            "marginal_seconds": (many - one) / (steps - 1),
+        }
+    return result
+
+
 def main(argv: list[str]) -> None:
     tool, raw = argv[1], argv[2]
     guard = NetworkGuard()
     guard.install()
-    result = measure(tool, json.loads(raw))
+    args = json.loads(raw)
+    result = measure_ray(args) if tool == "shipyard-ray" else measure(tool, args)
     print(RESULT_MARKER + json.dumps({"result": result, "network": guard.report()}), flush=True)
 
 

@@ -14,8 +14,8 @@ concurrency 8. ``--only NAME`` measures a subset (repeatable). Results go to
 The V2 section (``--section v2``) serves a logistic regression (the model call is small, so the
 protocol's cost shows) with ``shipyard serve`` and MLServer 1.7 (its scikit-learn runtime, the
 same joblib file, ``bench/.venvs/mlserver``), both with 2 inference workers, and sends V2
-requests: one FP64 tensor per column (the layout Shipyard's metadata advertises) as JSON and
-as binary tensors, and one [rows, 30] tensor as JSON; 1 and 100 rows; concurrency 1 and 32.
+requests: one FP64 tensor per column (the layout Shipyard's metadata advertises) and one
+[rows, 30] tensor, each as JSON and as binary tensors; 1 and 100 rows; concurrency 1 and 32.
 MLServer's REST server reads no binary tensors, so those cells compare with its JSON.
 """
 
@@ -78,7 +78,7 @@ MLSERVER = Competitor(
 #: The V2 section: request layout, rows, concurrency. "per column" is one FP64 [rows, 1]
 #: tensor per column (what Shipyard's model metadata advertises), "matrix" one FP64
 #: [rows, 30] tensor; "binary" is the binary tensor extension.
-V2_LAYOUTS = ("per column, JSON", "per column, binary", "matrix, JSON")
+V2_LAYOUTS = ("per column, JSON", "per column, binary", "matrix, JSON", "matrix, binary")
 V2_SCENARIOS = [
     (f"{layout}, {rows} row{'s' if rows > 1 else ''}, c={c}", layout, rows, c)
     for layout in V2_LAYOUTS
@@ -186,16 +186,27 @@ def _v2_bodies(work: Path) -> dict[tuple[str, int], Path]:
         binary = raw + b"".join(
             np.ascontiguousarray(head[c].to_numpy(), dtype="<f8").tobytes() for c in head.columns
         )
+        matrix_header = {
+            "inputs": [
+                {**{k: v for k, v in t.items() if k != "data"},
+                 "parameters": {"binary_data_size": 8 * rows * head.shape[1]}}
+                for t in matrix
+            ],
+        }  # fmt: skip
+        matrix_raw = json.dumps(matrix_header).encode()
+        matrix_binary = matrix_raw + np.ascontiguousarray(head.to_numpy(), dtype="<f8").tobytes()
         docs = {
             V2_LAYOUTS[0]: json.dumps({"inputs": per_column, "parameters": params}).encode(),
             V2_LAYOUTS[1]: binary,
             V2_LAYOUTS[2]: json.dumps({"inputs": matrix}).encode(),
+            V2_LAYOUTS[3]: matrix_binary,
         }
+        header_lengths = {V2_LAYOUTS[1]: len(raw), V2_LAYOUTS[3]: len(matrix_raw)}
         for index, (layout, doc) in enumerate(docs.items()):
             path = work / f"v2-{index}-{rows}.bin"
             path.write_bytes(doc)
-            if layout == V2_LAYOUTS[1]:
-                Path(f"{path}.header-length").write_text(str(len(raw)))
+            if layout in header_lengths:
+                Path(f"{path}.header-length").write_text(str(header_lengths[layout]))
             bodies[(layout, rows)] = path
     return bodies
 

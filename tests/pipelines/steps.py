@@ -210,3 +210,46 @@ def trusting(value: int = 5) -> None:
 @pipeline
 def untrusting(value: int = 5) -> None:
     open_box(make_plain_box(value))
+
+
+# ----------------------------------------------------------------------------- records
+
+
+@step(cache=False)
+def first(start: int) -> int:
+    return start + 1
+
+
+@step(cache=False)
+def second(value: int) -> int:
+    return value + 1
+
+
+@step(cache=False)
+def peek_at_records(value: int) -> dict[str, Any]:
+    """What another reader of the store sees of this run while this step runs: each step
+    run's status and how many outputs it records."""
+    from shipyard.client import LocalStore
+    from shipyard.data import current_actors
+    from shipyard.tracking import get_client
+
+    store = LocalStore(get_client().settings)  # its own connection: committed data only
+    me = next(node for node in current_actors() if node.kind == "step_run")
+    run_id = store.get_step_run(me.id).pipeline_run_id
+    return {s.name: [s.status, len(s.outputs)] for s in store.list_step_runs(run_id)}
+
+
+@pipeline
+def watched(start: int = 0) -> None:
+    peek_at_records(second(first(start)))
+
+
+@step(cache=False)
+def crash(value: int) -> int:
+    """The process dies here, as under ``kill -9``: no clean-up, no exception handler."""
+    os._exit(3)
+
+
+@pipeline
+def crashing(start: int = 0) -> None:
+    crash(second(first(start)))

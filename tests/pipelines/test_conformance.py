@@ -11,7 +11,7 @@ import pytest
 import shipyard
 from shipyard import data, pipelines
 from shipyard.client import Store
-from shipyard.entities import LineageNode, PipelineRun, Schedule, StepRun
+from shipyard.entities import LineageEdge, LineageNode, PipelineRun, Schedule, StepRun
 from shipyard.errors import AlreadyExists, InvalidArgument, NotFound
 from shipyard.tracking import Client
 from tests.pipelines import steps
@@ -91,6 +91,48 @@ def test_listing_filters_and_bad_input(store: Store) -> None:
     with pytest.raises(AlreadyExists):
         store.add_step_runs(first.id, [StepRun("s1", "", "a", "x:a", "PENDING")] * 2)
     assert store.list_step_runs(first.id) == []  # nothing of the refused batch was kept
+
+
+def _edges_of(edges: list[LineageEdge]) -> set[tuple[LineageNode, LineageNode, str]]:
+    return {(e.src, e.dst, e.relation) for e in edges}
+
+
+def _edges(store: Store, step_run_id: str) -> set[tuple[LineageNode, LineageNode, str]]:
+    """The edges upstream of a step run, without the time each was recorded."""
+    return _edges_of(store.get_lineage(LineageNode("step_run", step_run_id)))
+
+
+def test_step_runs_and_their_lineage_are_updated_in_one_call(store: Store) -> None:
+    run, (a, b) = store.create_pipeline_run(
+        _run(),
+        [StepRun("", "", "a", "pkg.mod:a", "PENDING"), StepRun("", "", "b", "x:b", "PENDING")],
+    )
+    consumed = LineageEdge(LineageNode("step_run", a), LineageNode("step_run", b), "consumed")
+    produced = LineageEdge(
+        LineageNode("pipeline_run", run.id), LineageNode("step_run", a), "produced"
+    )
+    store.update_step_runs(
+        {
+            a: {"status": "FINISHED", "end_time": 7, "outputs": [{"type": "none", "hash": "h"}]},
+            b: {"status": "RUNNING", "start_time": 8, "attempts": 1},
+        },
+        [consumed, produced, consumed],  # an edge given twice is kept once
+    )
+    steps = {s.name: s for s in store.list_step_runs(run.id)}
+    assert steps["a"].status == "FINISHED" and steps["a"].outputs == [{"type": "none", "hash": "h"}]
+    assert steps["b"].status == "RUNNING" and steps["b"].attempts == 1
+    assert _edges(store, b) == _edges_of([consumed, produced])
+    # a bad batch changes nothing: neither the step runs nor the lineage
+    loop = LineageEdge(LineageNode("step_run", b), LineageNode("step_run", b), "consumed")
+    with pytest.raises(InvalidArgument, match="itself"):
+        store.update_step_runs({a: {"status": "FAILED"}}, [loop])
+    with pytest.raises(NotFound, match="no step run"):
+        store.update_step_runs({a: {"status": "FAILED"}, "0" * 32: {"error": "x"}}, [loop])
+    with pytest.raises(InvalidArgument, match="relation"):
+        odd = LineageEdge(LineageNode("step_run", a), LineageNode("step_run", b), "made")
+        store.update_step_runs({a: {"status": "FAILED"}}, [odd])
+    assert store.get_step_run(a).status == "FINISHED"
+    assert _edges(store, b) == _edges_of([consumed, produced])
 
 
 def test_schedules_round_trip(store: Store) -> None:

@@ -6,6 +6,8 @@ clear errors for bad pipelines."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -428,3 +430,36 @@ def test_data_loaded_and_runs_started_inside_a_step_are_linked_to_it(
     assert shipyard.get_run(tracked.id).name == "fit"
     up = shipyard.lineage.upstream(tracked)
     assert step_node in up.nodes and result.lineage_node in up.nodes
+
+
+def test_what_a_step_did_is_in_the_store_before_the_next_step_starts(sqlite_sdk: Client) -> None:
+    result = steps.watched.run()
+    assert result.output("peek_at_records") == {
+        "first": ["FINISHED", 1],
+        "second": ["FINISHED", 1],
+        "peek_at_records": ["RUNNING", 0],
+    }
+    upstream = shipyard.lineage.upstream(f"step_run:{result.steps['second'].id}").nodes
+    assert LineageNode("step_run", result.steps["first"].id) in upstream
+    assert result.lineage_node in upstream
+
+
+def test_a_crash_mid_run_leaves_the_finished_steps_recorded(
+    sqlite_sdk: Client, tmp_path: Path
+) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "SHIPYARD_HOME": str(sqlite_sdk.settings.home), "PYTHONPATH": str(repo)}
+    script = "from tests.pipelines import steps; steps.crashing.run()"
+    died = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, timeout=300)
+    assert died.returncode == 3  # os._exit in the third step: nothing was cleaned up
+    store = sqlite_sdk.store
+    (run,) = store.list_pipeline_runs(pipeline="crashing")
+    recorded = {s.name: s for s in store.list_step_runs(run.id)}
+    assert recorded["crash"].status == "RUNNING" and recorded["crash"].attempts == 1
+    for name, value in (("first", "1"), ("second", "2")):
+        assert recorded[name].status == "FINISHED" and recorded[name].end_time is not None
+        assert [ref["value"] for ref in recorded[name].outputs] == [value]
+    assert recorded["crash"].inputs["value"]["from"] == "second"
+    upstream = shipyard.lineage.upstream(f"step_run:{recorded['second'].id}").nodes
+    assert LineageNode("step_run", recorded["first"].id) in upstream
+    assert LineageNode("pipeline_run", run.id) in upstream

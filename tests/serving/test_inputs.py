@@ -123,3 +123,53 @@ def test_per_column_nan_in_a_column_trained_without_one_names_that_column() -> N
     with pytest.raises(SchemaError) as err:
         plan.from_tensors(decode_request(*_body(tensors, binary=True)).inputs)
     assert err.value.field == "a"
+
+
+@st.composite
+def _matrix_tensor(draw: Any) -> tuple[list[dict[str, Any]], bool]:
+    """One [rows, columns] tensor as a client sends it: usually FP64 with the signature's
+    width, sometimes FP32 or INT64, NaN anywhere, no rows at all."""
+    rows = draw(st.integers(0, 5))
+    datatype = draw(st.sampled_from(["FP64"] * 8 + ["FP32", "INT64"]))
+    nan = draw(st.integers(0, 3)) == 0
+    values = st.floats(-1e6, 1e6, allow_nan=False)
+    if nan:
+        values = values | st.just(float("nan"))
+    data: list[Any] = draw(st.lists(values, min_size=rows * 4, max_size=rows * 4))
+    if datatype == "INT64":
+        data = [0 if v != v else int(v) for v in data]
+    tensor = {"name": "input-0", "datatype": datatype, "shape": [rows, 4], "data": data}
+    return [tensor], draw(st.booleans())
+
+
+@FUZZ
+@given(_matrix_tensor())
+def test_a_single_tensor_checks_exactly_like_the_general_path(
+    case: tuple[list[dict[str, Any]], bool],
+) -> None:
+    plan = _plan()
+    body, header = _body(*case)
+    (tensor,) = decode_request(body, header).inputs
+    fast = _outcome(lambda: plan.from_tensors([tensor]))
+    general = _outcome(lambda: plan.enforce(pd.DataFrame(tensor.array, columns=COLUMNS)))
+    _same(fast, general)
+
+
+def test_a_single_fp64_tensor_becomes_the_checked_frame_without_a_copy() -> None:
+    plan = _plan()
+    sent = [[1.0, 2.0, float("nan"), 4.0], [10.0, 20.0, 30.0, 40.0]]
+    tensor = {"name": "input-0", "datatype": "FP64", "shape": [2, 4]}
+    flat = [value for row in sent for value in row]
+    (decoded,) = decode_request(*_body([{**tensor, "data": flat}], True)).inputs
+    frame = plan.from_tensors([decoded])
+    assert list(frame.columns) == COLUMNS and frame["b c"].tolist() == [2.0, 20.0]
+    assert np.shares_memory(frame.to_numpy(), decoded.array)  # the tensor's own buffer
+    wide = {**tensor, "shape": [1, 5], "data": [1.0] * 5}
+    with pytest.raises(SchemaError) as err:
+        plan.from_tensors(decode_request(*_body([wide], False)).inputs)
+    assert err.value.field == "input-0" and "4 columns" in str(err.value)
+    flat[0] = float("nan")  # a NaN where the model was trained without one
+    nan = {**tensor, "data": flat}
+    with pytest.raises(SchemaError) as err:
+        plan.from_tensors(decode_request(*_body([nan], True)).inputs)
+    assert err.value.field == "a"

@@ -89,10 +89,14 @@ class LocalPipelines(LocalBase, PipelinesStore):
             if lineage:
                 lineage_db.add_edges(conn, list(lineage), self._now())
 
-    def update_step_runs(self, updates: Mapping[str, Mapping[str, Any]]) -> None:
+    def update_step_runs(
+        self, updates: Mapping[str, Mapping[str, Any]], lineage: Sequence[LineageEdge] = ()
+    ) -> None:
         with self._write() as conn:
             for step_run_id, values in updates.items():
                 pipelines_db.update_step(conn, step_run_id, values)
+            if lineage:
+                lineage_db.add_edges(conn, list(lineage), self._now())
 
     def get_step_run(self, step_run_id: str) -> StepRun:
         return self._read(lambda c: pipelines_db.get_step(c, step_run_id))

@@ -171,8 +171,11 @@ class PipelinesStore(Protocol):
         ...
 
     @checks(updates=checked_step_updates)
-    def update_step_runs(self, updates: Mapping[str, Mapping[str, Any]]) -> None:
-        """Change several step runs at once (``{step_run_id: {field: value}}``)."""
+    def update_step_runs(
+        self, updates: Mapping[str, Mapping[str, Any]], lineage: Sequence[LineageEdge] = ()
+    ) -> None:
+        """Change several step runs at once (``{step_run_id: {field: value}}``), recording
+        ``lineage`` edges in the same transaction."""
         ...
 
     def get_step_run(self, step_run_id: str) -> StepRun:

@@ -94,8 +94,13 @@ class RestPipelines(RestBase, PipelinesStore):
             body["lineage"] = [edge.to_dict() for edge in lineage]
         self.http.send("PATCH", f"/step-runs/{path_segment(step_run_id)}", **json_content(body))
 
-    def update_step_runs(self, updates: Mapping[str, Mapping[str, Any]]) -> None:
-        self.http.send("PATCH", "/step-runs", **json_content({"updates": updates}))
+    def update_step_runs(
+        self, updates: Mapping[str, Mapping[str, Any]], lineage: Sequence[LineageEdge] = ()
+    ) -> None:
+        body: dict[str, Any] = {"updates": updates}
+        if lineage:
+            body["lineage"] = [edge.to_dict() for edge in lineage]
+        self.http.send("PATCH", "/step-runs", **json_content(body))
 
     def get_step_run(self, step_run_id: str) -> StepRun:
         return StepRun.from_dict(self.http.send("GET", f"/step-runs/{path_segment(step_run_id)}"))

@@ -19,7 +19,12 @@ from shipyard.pipelines._task import StepOutcome, StepTask, execute_task, resolv
 @runtime_checkable
 class Executor(Protocol):
     """Runs step attempts. The engine calls ``submit`` while ``free_slots() > 0`` and then
-    ``wait`` for outcomes; ``wait`` returns an empty list once ``timeout`` passes."""
+    ``wait`` for outcomes; ``wait`` returns an empty list once ``timeout`` passes.
+
+    An executor whose ``submit`` starts the step elsewhere (not in ``wait``) may say so with
+    a class attribute ``starts_on_submit = True``: the engine then writes its records while
+    the step starts rather than before.
+    """
 
     name: str
 
@@ -82,6 +87,8 @@ class ProcessExecutor:
     independent steps run in parallel. Steps must be importable (defined at module level)."""
 
     name = "process"
+    #: submit() starts the step in a worker process (the engine writes its records meanwhile).
+    starts_on_submit = True
 
     def __init__(self, max_workers: int | None = None) -> None:
         if max_workers is not None and max_workers < 1:

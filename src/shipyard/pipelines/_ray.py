@@ -32,6 +32,34 @@ def _run_on_ray(task: StepTask) -> StepOutcome:
     return execute_task(task)
 
 
+#: The Ray task of ``_run_on_ray`` per Ray session (its job id): made once, so each run's
+#: executor does not export the function to the cluster again.
+_remotes: dict[Any, Any] = {}
+
+
+def _remote_for(ray: Any) -> Any:
+    """``_run_on_ray`` as a Ray task of the session ``ray`` is connected to."""
+    session = ray.get_runtime_context().get_job_id()
+    remote = _remotes.get(session)
+    if remote is None:
+        _remotes.clear()  # a new session: the old one's task is gone with it
+        remote = _remotes[session] = ray.remote(max_retries=0)(_run_on_ray)
+    return remote
+
+
+def _task_options(resources: dict[str, Any]) -> dict[str, Any]:
+    """The Ray options of a step's ``resources`` (empty: one CPU, Ray's default)."""
+    options: dict[str, Any] = {}
+    cpu = float(resources.get("cpu", 1))
+    if cpu != 1:
+        options["num_cpus"] = cpu
+    if resources.get("gpu"):
+        options["num_gpus"] = float(resources["gpu"])
+    if resources.get("memory"):
+        options["memory"] = memory_bytes(resources["memory"])
+    return options
+
+
 def memory_bytes(value: Any) -> int:
     """``4GB``, ``512MiB`` or a number of bytes, as bytes."""
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
@@ -50,6 +78,8 @@ class RayExecutor:
     CPUs)."""
 
     name = "ray"
+    #: submit() starts the step on a Ray worker (the engine writes its records meanwhile).
+    starts_on_submit = True
 
     def __init__(
         self,
@@ -66,7 +96,7 @@ class RayExecutor:
             init_kwargs=init_kwargs,
         )
         self._ray = ray
-        self._remote = ray.remote(max_retries=0)(_run_on_ray)
+        self._remote = _remote_for(ray)
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self._max = max_parallel or max(1, cpus)
         self._running: dict[Any, tuple[StepTask, float | None, int]] = {}
@@ -76,12 +106,9 @@ class RayExecutor:
 
     def submit(self, task: StepTask) -> None:
         resolve_function(task.step_ref)
-        options: dict[str, Any] = {"num_cpus": float(task.resources.get("cpu", 1))}
-        if task.resources.get("gpu"):
-            options["num_gpus"] = float(task.resources["gpu"])
-        if task.resources.get("memory"):
-            options["memory"] = memory_bytes(task.resources["memory"])
-        ref = self._remote.options(**options).remote(task.portable())
+        options = _task_options(task.resources)
+        remote = self._remote.options(**options) if options else self._remote
+        ref = remote.remote(task.portable())
         deadline = time.monotonic() + task.timeout if task.timeout else None
         self._running[ref] = (task, deadline, now_ms())
 
@@ -101,7 +128,7 @@ class RayExecutor:
             limits.append(timeout)
         limit = max(0.0, min(limits)) if limits else None
         ready, _ = self._ray.wait(list(self._running), num_returns=1, timeout=limit)
-        if ready:  # collect everything else that is done too
+        if ready and len(self._running) > 1:  # collect everything else that is done too
             ready, _ = self._ray.wait(
                 list(self._running), num_returns=len(self._running), timeout=0
             )

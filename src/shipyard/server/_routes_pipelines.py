@@ -169,11 +169,14 @@ def add_step_runs(run_id: str, body: s.AddStepRuns, caller: CallerDep) -> Respon
 
 @router.patch("/step-runs", status_code=204, tags=["pipelines"])
 def update_step_runs(body: s.UpdateStepRuns, caller: CallerDep) -> Response:
-    """Change several step runs in one transaction (needs editor on the project of each)."""
+    """Change several step runs and record the lineage edges the body names, in one
+    transaction (needs editor on the project of each step run, and on both ends of every
+    edge)."""
     for step_run_id in body.updates:
         caller.require_on("step_run", step_run_id, "editor")
+    lineage = caller.lineage_edges(body.lineage)
     updates = {step_run_id: _changes(changes) for step_run_id, changes in body.updates.items()}
-    caller.store.update_step_runs(updates)
+    caller.store.update_step_runs(updates, lineage)
     return no_content()
 
 

@@ -485,9 +485,11 @@ class UpdateStepRun(StepRunChanges):
 
 
 class UpdateStepRuns(Body):
-    """Changes to several step runs, by step run id, made in one transaction."""
+    """Changes to several step runs, by step run id, and the lineage edges to record, made
+    in one transaction."""
 
     updates: dict[Text, StepRunChanges]
+    lineage: list[LineageEdgeBody] = Field(default_factory=list)
 
 
 class ScheduleFired(Body):

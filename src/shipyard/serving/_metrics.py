@@ -8,6 +8,7 @@ and ``/metrics`` adds all of them up.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -134,3 +135,26 @@ class ServingMetrics:
             MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             return generate_latest(registry), CONTENT_TYPE_LATEST
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+def observe_all(histogram: Any, values: Any) -> None:
+    """``histogram.observe(v)`` for each of ``values`` (numbers), in one pass: each bucket
+    counted with NumPy and incremented once, instead of one Python call per row. Falls back
+    to one ``observe`` per value when the histogram is not prometheus_client's own."""
+    import numpy as np
+
+    bounds = getattr(histogram, "_upper_bounds", None)
+    buckets = getattr(histogram, "_buckets", None)
+    total = getattr(histogram, "_sum", None)
+    array = np.asarray(values, dtype=np.float64).ravel()
+    if bounds is None or buckets is None or total is None or len(bounds) != len(buckets):
+        for value in array.tolist():
+            histogram.observe(value)
+        return
+    # observe() counts a value in the first bucket whose upper bound is >= it (NaN: none)
+    first = np.searchsorted(np.asarray(bounds, dtype=np.float64), array, side="left")
+    counts = np.bincount(first, minlength=len(bounds) + 1)[: len(bounds)]
+    for index in np.flatnonzero(counts).tolist():
+        buckets[index].inc(int(counts[index]))
+    if array.size:
+        total.inc(float(array.sum()))

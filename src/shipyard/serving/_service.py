@@ -26,6 +26,7 @@ import json
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,8 @@ from shipyard.registry import LoadedModel, ModelRef, parse_ref, resolve
 from shipyard.serving._batcher import Batcher
 from shipyard.serving._config import ServingConfig
 from shipyard.serving._inputs import InputPlan, online_features
-from shipyard.serving._metrics import ServingMetrics
+from shipyard.serving._matrix_model import matrix_model
+from shipyard.serving._metrics import ServingMetrics, observe_all
 from shipyard.serving._outputs import LABEL_OUTPUT, PROBA_OUTPUT, classes_of, with_proba
 from shipyard.serving._startup import model_folder
 
@@ -205,15 +207,29 @@ class Track:
         predictions = self.metrics.predictions.labels(*labels)
 
         proba = _proba_of(model) if self.config.proba != "off" else None
+        example = model.input_example
+        fast = matrix_model(
+            model.model,
+            model.metadata.flavor,
+            plan.columns if plan.feature_source is None else None,
+            plan.check(example) if example is not None else None,
+            proba is not None,
+        )
 
         def predict(data: Any) -> Any:
-            out = model.predict(data)
+            array = fast.matrix(data) if fast is not None else None
+            call: Callable[[Any], Any] = model.predict
+            proba_call: Callable[[Any], Any] | None = proba
+            given = data
+            if fast is not None and array is not None:  # the checked frame, as its matrix
+                call, given = fast.predict, array
+                proba_call = fast.predict_proba if proba is not None else None
+            out = call(given)
             values = np.asarray(out)
             if values.ndim == 1 and values.dtype.kind in "biuf":
-                for value in values[:1000].tolist():
-                    predictions.observe(value)
-            if proba is not None:
-                return with_proba(out, proba(data), model.model)
+                observe_all(predictions, values[:1000])
+            if proba_call is not None:
+                return with_proba(out, proba_call(given), model.model)
             return out
 
         rows = self.metrics.batch_rows.labels(*labels)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import Connection, and_, or_, select
 
@@ -11,10 +12,18 @@ from shipyard.entities import LineageEdge, LineageNode
 from shipyard.errors import InvalidArgument
 from shipyard.store._models import LINEAGE_EDGES
 from shipyard.store._owners import projects_of
-from shipyard.store._sql import chunks, upsert
+from shipyard.store._sql import chunks, upsert_for
 
 RELATIONS = ("consumed", "produced")
 Direction = Literal["up", "down"]
+
+
+@functools.lru_cache(maxsize=4)
+def _insert_edges(dialect_name: str) -> Any:
+    """The INSERT of edges that skips those recorded before, built once per dialect: every
+    step of every pipeline run records edges, and building the statement costs more than
+    running it."""
+    return upsert_for(dialect_name, LINEAGE_EDGES).on_conflict_do_nothing()
 
 
 def add_edges(conn: Connection, edges: Sequence[LineageEdge], now: int) -> None:
@@ -27,7 +36,7 @@ def add_edges(conn: Connection, edges: Sequence[LineageEdge], now: int) -> None:
             )
         if edge.src == edge.dst:
             raise InvalidArgument(f"a lineage edge cannot point {edge.src} at itself", field="dst")
-    stmt = upsert(conn, LINEAGE_EDGES).on_conflict_do_nothing()
+    stmt = _insert_edges(conn.dialect.name)
     rows = [
         {
             "src_kind": e.src.kind,

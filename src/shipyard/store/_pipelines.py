@@ -6,11 +6,12 @@ never filtered on, so a portable Text column is enough on SQLite and PostgreSQL 
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, Update, bindparam, delete, select, update
 
 from shipyard.entities import (
     DEFAULT_PROJECT,
@@ -137,9 +138,13 @@ def _run(row: Any) -> PipelineRun:
     )
 
 
+#: A pipeline run by id, built once (every run of a pipeline reads its record four times).
+_GET_RUN = select(PIPELINE_RUNS).where(PIPELINE_RUNS.c.id == bindparam("run_id"))
+
+
 def get_run(conn: Connection, run_id: str) -> PipelineRun:
     """A pipeline run by id, or by a unique prefix of at least 4 characters."""
-    row = conn.execute(select(PIPELINE_RUNS).where(PIPELINE_RUNS.c.id == run_id)).first()
+    row = conn.execute(_GET_RUN, {"run_id": run_id}).first()
     if row is None and 4 <= len(run_id) < 32 and run_id.isalnum():
         rows = conn.execute(
             select(PIPELINE_RUNS).where(PIPELINE_RUNS.c.id.like(f"{run_id}%")).limit(2)
@@ -244,6 +249,18 @@ def _step(row: Any) -> StepRun:
     )
 
 
+@functools.lru_cache(maxsize=256)
+def _update_step_statement(columns: tuple[str, ...]) -> Update:
+    """The UPDATE of one step run's ``columns``, built once per set of columns: a pipeline
+    run updates its step runs several times each, and building (and cache-keying) a fresh
+    statement costs SQLAlchemy more than running it."""
+    return (
+        update(STEP_RUNS)
+        .where(STEP_RUNS.c.id == bindparam("where_id"))
+        .values({column: bindparam(f"set_{column}") for column in columns})
+    )
+
+
 def update_step(conn: Connection, step_run_id: str, values: Mapping[str, Any]) -> None:
     """Change fields of a step run (status, times, cache key, outputs, logs ...)."""
     row: dict[str, Any] = {}
@@ -257,20 +274,24 @@ def update_step(conn: Connection, step_run_id: str, values: Mapping[str, Any]) -
         )
     if not row:
         return
-    done = conn.execute(update(STEP_RUNS).where(STEP_RUNS.c.id == step_run_id).values(**row))
+    params = {f"set_{column}": value for column, value in row.items()}
+    done = conn.execute(_update_step_statement(tuple(row)), {"where_id": step_run_id, **params})
     if done.rowcount == 0:
         raise NotFound(f"no step run with id {step_run_id!r}", field="step_run_id")
+
+
+#: The step runs of a pipeline run, built once (read at the end of every pipeline run).
+_LIST_STEPS = (
+    select(STEP_RUNS)
+    .where(STEP_RUNS.c.pipeline_run_id == bindparam("run_id"))
+    .order_by(STEP_RUNS.c.start_time.is_(None), STEP_RUNS.c.start_time, STEP_RUNS.c.name)
+)
 
 
 def list_steps(conn: Connection, pipeline_run_id: str) -> list[StepRun]:
     """The step runs of a pipeline run, in the order they were created."""
     get_run(conn, pipeline_run_id)
-    query = (
-        select(STEP_RUNS)
-        .where(STEP_RUNS.c.pipeline_run_id == pipeline_run_id)
-        .order_by(STEP_RUNS.c.start_time.is_(None), STEP_RUNS.c.start_time, STEP_RUNS.c.name)
-    )
-    return [_step(row) for row in conn.execute(query)]
+    return [_step(row) for row in conn.execute(_LIST_STEPS, {"run_id": pipeline_run_id})]
 
 
 def get_step(conn: Connection, step_run_id: str) -> StepRun:
@@ -281,20 +302,24 @@ def get_step(conn: Connection, step_run_id: str) -> StepRun:
     return _step(row)
 
 
+#: The step cache's lookup, built once (it runs for every cached step of every run).
+_FIND_CACHED = (
+    select(STEP_RUNS)
+    .join(PIPELINE_RUNS, STEP_RUNS.c.pipeline_run_id == PIPELINE_RUNS.c.id)
+    .where(
+        STEP_RUNS.c.cache_key == bindparam("cache_key"),
+        STEP_RUNS.c.status == StepStatus.FINISHED,
+        PIPELINE_RUNS.c.project == bindparam("project"),
+    )
+    .order_by(STEP_RUNS.c.end_time.desc())
+    .limit(1)
+)
+
+
 def find_cached(conn: Connection, cache_key: str, project: str = DEFAULT_PROJECT) -> StepRun | None:
     """The newest successful step run with this cache key in ``project``, if any: another
     project's step runs are never reused (their outputs are not this project's to trust)."""
-    row = conn.execute(
-        select(STEP_RUNS)
-        .join(PIPELINE_RUNS, STEP_RUNS.c.pipeline_run_id == PIPELINE_RUNS.c.id)
-        .where(
-            STEP_RUNS.c.cache_key == cache_key,
-            STEP_RUNS.c.status == StepStatus.FINISHED,
-            PIPELINE_RUNS.c.project == project,
-        )
-        .order_by(STEP_RUNS.c.end_time.desc())
-        .limit(1)
-    ).first()
+    row = conn.execute(_FIND_CACHED, {"cache_key": cache_key, "project": project}).first()
     return None if row is None else _step(row)
 
 
