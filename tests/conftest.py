@@ -25,6 +25,7 @@ from shipyard.tracking import Client, _fluent
 from shipyard.tracking._run import active_stack
 
 pytest_plugins = [
+    "pytester",
     "tests.support.bytecode",
     "tests.support.threads",
     "tests.support.services",
@@ -33,6 +34,7 @@ pytest_plugins = [
     "tests.support.ray",
     "tests.support.cli",
     "tests.support.clock",
+    "tests.support.placement",
 ]
 STORE_KINDS = ["local", "rest"]
 
