@@ -35,6 +35,7 @@ pytest_plugins = [
     "tests.support.cli",
     "tests.support.clock",
     "tests.support.placement",
+    "tests.support.warm",
 ]
 STORE_KINDS = ["local", "rest"]
 
