@@ -30,9 +30,13 @@ import pytest
 
 CHILD = Path(__file__).with_name("warm_child.py")
 #: What the warm interpreter imports before it forks: what the programs run this way use.
+#: Not ``shipyard.cli``: its consoles are sized when it is imported, from the process's own
+#: stdout and COLUMNS, so each child imports it itself (Typer and Rich are warm).
 MODULES = (
     "shipyard",
-    "shipyard.cli",
+    "typer",
+    "rich.console",
+    "rich.table",
     "shipyard.tracking",
     "shipyard.registry",
     "shipyard.client",
@@ -58,6 +62,7 @@ class WarmPython:
                 stdout=subprocess.PIPE,
                 stderr=err,
                 cwd=workdir,
+                env={k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")},
             )
         self._sel = selectors.DefaultSelector()
         assert self.proc.stdout is not None
