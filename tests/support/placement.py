@@ -4,9 +4,10 @@ Two rules, both about the suite's wall clock on two workers (``-n 2``, ``--dist 
 
 * **Costly per-worker fixtures start once.** A session- or module-scoped fixture that starts
   something expensive (Ray; Chromium and the web UI's two seeded worlds, each a `shipyard
-  demo` run; a module's own restartable PostgreSQL or Redis; an MLflow store written by
-  MLflow itself) is set up by every worker that runs one of its tests. The tests that use
-  one are put in one ``xdist_group`` (:data:`GROUPS`), so one worker sets it up once.
+  demo` run; the crash harness's writer server; a module's own restartable PostgreSQL or
+  Redis; an MLflow store written by MLflow itself) is set up by every worker that runs one
+  of its tests. The tests that use one are put in one ``xdist_group`` (:data:`GROUPS`), so
+  one worker sets it up once.
 * **Longest first.** The session runs the soak, then the groups (each a long block of work),
   then the other ``slow`` tests, then the rest: each worker takes long work at the start and
   the short tests fill in at the end, instead of one worker finishing a minute-long test
@@ -26,6 +27,7 @@ GROUPS = {
     "world": "ui",
     "sqlite_world": "ui",
     "postgres_world": "ui",
+    "writer_server": "crash",
     "restartable_postgres": "{module}",
     "restartable_redis": "{module}",
     "mlflow_store": "{module}",
