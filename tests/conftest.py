@@ -25,6 +25,7 @@ from shipyard.tracking import Client, _fluent
 from shipyard.tracking._run import active_stack
 
 pytest_plugins = [
+    "pytester",
     "tests.support.bytecode",
     "tests.support.threads",
     "tests.support.services",
@@ -35,6 +36,8 @@ pytest_plugins = [
     "tests.support.clock",
     "tests.support.features",
     "tests.support.proxy",
+    "tests.support.placement",
+    "tests.support.warm",
 ]
 STORE_KINDS = ["local", "rest"]
 

@@ -1,18 +1,20 @@
 """Every Python example in README.md and docs/*.md runs, so the docs cannot rot.
 
-The blocks of one file run in order in one fresh interpreter, in an empty working directory
-(so a fresh embedded ``.shipyard`` home).
+The blocks of one file run in order as one program, ``python example.py`` in an empty working
+directory (so a fresh embedded ``.shipyard`` home), in a process forked from an interpreter
+that has imported Shipyard, pandas and scikit-learn already (``warm_python``: the imports are
+most of a fresh interpreter's start).
 """
 
 from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.warm import WarmPython
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -25,18 +27,11 @@ def python_blocks(path: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("doc", [d for d in DOCS if python_blocks(d)], ids=lambda p: p.name)
-def test_doc_examples_run(doc: Path, tmp_path: Path) -> None:
+def test_doc_examples_run(doc: Path, tmp_path: Path, warm_python: WarmPython) -> None:
     script = "\n\n".join(python_blocks(doc))
     (tmp_path / "example.py").write_text(script)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
-    done = subprocess.run(
-        [sys.executable, "example.py"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = warm_python.run(["example.py"], cwd=tmp_path, env=env, timeout=300)
     assert done.returncode == 0, f"{doc.name} examples failed:\n{done.stderr[-4000:]}"
 
 

@@ -16,6 +16,16 @@ RUNS_PER_PROCESS = 3
 METRICS_PER_RUN = 400
 
 
+def _fresh_processes() -> multiprocessing.context.BaseContext:
+    """Processes that share nothing with this one (no inherited connection or thread):
+    forked from multiprocessing's fork server, a clean interpreter that has imported this
+    module (and through it Shipyard) once per test worker, where spawning a new interpreter
+    for each would import it all again."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context
+
+
 def _worker(home: str, db_url: str, index: int, sync: bool) -> list[str]:
     import shipyard
 
@@ -39,7 +49,7 @@ def _worker(home: str, db_url: str, index: int, sync: bool) -> list[str]:
 def test_four_processes_logging_at_once_lose_nothing(
     tmp_path: Path, db_url: str, sync: bool
 ) -> None:
-    context = multiprocessing.get_context("spawn")
+    context = _fresh_processes()
     home = str(tmp_path / ".shipyard")
     with context.Pool(PROCESSES) as pool:
         results = pool.starmap(_worker, [(home, db_url, i, sync) for i in range(PROCESSES)])
@@ -71,7 +81,7 @@ def test_processes_registering_at_once_get_distinct_consecutive_versions(
     from shipyard.registry import PythonModel
 
     shipyard.save_model(PythonModel(), tmp_path / "model")  # any saved model folder will do
-    context = multiprocessing.get_context("spawn")
+    context = _fresh_processes()
     home = str(tmp_path / ".shipyard")
     args = (home, db_url, str(tmp_path / "model"), 5)
     with context.Pool(PROCESSES) as pool:

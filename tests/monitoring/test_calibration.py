@@ -75,6 +75,9 @@ def test_windows_as_large_as_the_reference_flag_at_most_alpha() -> None:
 
 @pytest.mark.slow
 def test_million_row_windows_flag_at_most_alpha() -> None:
-    rates, trials, drifted = rejection_rates(n_ref=1_000_000, n_cur=1_000_000, seeds=40)
+    # 20 seeds: the rates' calibration is held to a tighter bound by the 200 and 60 seeds of
+    # the tests above; what only this size shows is that no column drifts (the effect sizes
+    # gate p-values that a million rows make tiny), which every seed checks.
+    rates, trials, drifted = rejection_rates(n_ref=1_000_000, n_cur=1_000_000, seeds=20)
     check(rates, trials)
     assert drifted == 0  # at this size only a real effect size is an alert

@@ -29,6 +29,7 @@ from shipyard.pipelines import (
 from shipyard.tracking import Client
 from tests.pipelines import steps
 from tests.pipelines.steps import calls
+from tests.support.warm import WarmPython
 
 AIRFLOW = "apache-airflow==3.3.2"
 K8S_VERSION = "1.30.0"
@@ -99,7 +100,7 @@ def test_the_airflow_dag_imports_with_the_pipelines_task_graph(
 
 
 def test_an_exported_task_runs_its_step_with_upstream_from_the_cache(
-    tmp_path: Path, sqlite_sdk: Client
+    tmp_path: Path, sqlite_sdk: Client, warm_python: WarmPython
 ) -> None:
     env = {
         **os.environ,
@@ -108,11 +109,8 @@ def test_an_exported_task_runs_its_step_with_upstream_from_the_cache(
     }
 
     def task(step: str) -> subprocess.CompletedProcess[str]:
-        command = step_command(steps.chain, step, {"n": 3})
-        return subprocess.run(
-            [sys.executable, "-m", "shipyard", *command[1:]],
-            cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300,
-        )  # fmt: skip
+        command = step_command(steps.chain, step, {"n": 3})  # `python -m shipyard ...`
+        return warm_python.run(["-m", "shipyard", *command[1:]], cwd=tmp_path, env=env)
 
     for name in ("source", "double", "total"):  # as Airflow runs them, in order
         done = task(name)
@@ -147,12 +145,13 @@ def test_kubernetes_objects_validate_offline(sqlite_sdk: Client) -> None:
         kubernetes_jobs(steps.chain, [], image="")
 
 
-def test_the_cli_exports_both_forms(tmp_path: Path, sqlite_sdk: Client) -> None:
+def test_the_cli_exports_both_forms(
+    tmp_path: Path, sqlite_sdk: Client, warm_python: WarmPython
+) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SHIPYARD_HOME": str(sqlite_sdk.settings.home)}
 
     def shipyard(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "shipyard", *args], cwd=tmp_path,
-                              capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
+        return warm_python.run(["-m", "shipyard", *args], cwd=tmp_path, env=env)
 
     ref = "tests.pipelines.steps:chain"
     done = shipyard("pipelines", "export", ref, "--to", "airflow", "-o", "dag.py")
@@ -198,7 +197,7 @@ def reasons(n: int = 2) -> None:
 
 
 def test_each_step_run_says_why_it_was_cached_or_ran(
-    tmp_path: Path, sqlite_sdk: Client, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, sqlite_sdk: Client, monkeypatch: pytest.MonkeyPatch, warm_python: WarmPython
 ) -> None:
     first = steps.chain.run(n=4)
     assert {n: cache_decision(s.logs) for n, s in first.steps.items()} == dict.fromkeys(
@@ -230,9 +229,7 @@ def test_each_step_run_says_why_it_was_cached_or_ran(
 
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SHIPYARD_HOME": str(sqlite_sdk.settings.home),
            "COLUMNS": "200"}  # fmt: skip
-    shown = subprocess.run(
-        [sys.executable, "-m", "shipyard", "pipelines", "show", changed.id],
-        cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300,
-    )  # fmt: skip
+    shown = warm_python.run(["-m", "shipyard", "pipelines", "show", changed.id], cwd=tmp_path,
+                            env=env)  # fmt: skip
     assert shown.returncode == 0, shown.stderr
     assert "re-ran: param 'n' changed (4 -> 5)" in shown.stdout

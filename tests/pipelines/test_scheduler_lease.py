@@ -58,6 +58,7 @@ def test_a_bad_lease_request_is_refused_naming_the_field(
 _SCHEDULER = textwrap.dedent(
     """
     import logging, sys, time
+    from pathlib import Path
     from shipyard.client import LocalStore
     from shipyard.config import load_settings
     from shipyard.pipelines import Scheduler
@@ -78,14 +79,24 @@ _SCHEDULER = textwrap.dedent(
     lease = float(sys.argv[2]) or None
     scheduler = Scheduler(store, launcher=Launcher(), lease_seconds=lease)
     end = time.monotonic() + float(sys.argv[3])
+    releases = sys.argv[4] == "release"
     enough = int(sys.argv[5])  # stop early once this many runs were started (0: never)
+    # The standby writes this file after a tick that started nothing (another scheduler
+    # holds the lease); the active one gives the lease up once it exists.
+    standing = Path(sys.argv[6])
     started = 0
     try:
         while time.monotonic() < end and not (enough and started >= enough):
-            started += len(scheduler.tick())
+            if releases and standing.exists():
+                break
+            new = len(scheduler.tick())
+            if new == 0 and not releases and not started and not standing.exists():
+                standing.touch()
+                print("standing by", flush=True)
+            started += new
             time.sleep(0.05)
     finally:
-        if sys.argv[4] == "release":
+        if releases:
             scheduler.close()
             print("released the lease", flush=True)
     """
@@ -109,20 +120,23 @@ def test_two_scheduler_processes_never_start_one_run_twice(
         "SHIPYARD_DB_URL": migrated_postgres_db_url,
     }
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
+    standing = tmp_path / "b-standing-by"
 
     def start(log: Path, seconds: str, end: str, enough: str) -> subprocess.Popen[str]:
-        command = [sys.executable, str(script), str(log), "30", seconds, end, enough]
+        command = [sys.executable, str(script), str(log), "30", seconds, end, enough, str(standing)]
         return subprocess.Popen(
             command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
 
-    first = start(logs[0], "15", "release", "0")  # a: active, gives up the lease after 15 s
+    # a: active; gives up the lease once b has stood by (a deadline of 180 s, never reached)
+    first = start(logs[0], "180", "release", "0")
     deadline = time.monotonic() + 180
     while not logs[0].exists() and first.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.1)
+        time.sleep(0.05)
     assert logs[0].exists(), "the first scheduler never started a run"
-    # b: stands by, then takes over; it stops once it has started 5 runs (or after 120 s:
-    # long enough to outlast the lease's 30 s even if the release were lost under load)
+    # b: stands by while a holds the lease, then takes over; it stops once it has started 5
+    # runs (or after 120 s: long enough to outlast the lease's 30 s even if the release
+    # were lost under load)
     second = start(logs[1], "120", "keep", "5")
     outputs = []
     for process in (first, second):
@@ -133,6 +147,7 @@ def test_two_scheduler_processes_never_start_one_run_twice(
     every = launched[0] + launched[1]
     assert every and len(every) == len(set(every))  # no run started twice
     assert "released the lease" in outputs[0], outputs[0][-2000:]
+    assert "standing by" in outputs[1], outputs[1][-2000:]  # b started nothing while a held
     # b stood by, then took over when a released
     assert launched[0] and launched[1], "\n".join(o[-2000:] for o in outputs)
     started = store.list_pipeline_runs(

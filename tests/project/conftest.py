@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from shipyard.project import init_project
+from tests.support.warm import WarmPython
 
 SCHEMAS = Path(__file__).parent / "schemas"
 Runner = Callable[..., subprocess.CompletedProcess[str]]
@@ -32,13 +33,16 @@ def _environment(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 @pytest.fixture
-def run() -> Runner:
+def run(warm_python: WarmPython) -> Runner:
     """Run a program (``python`` means this interpreter) in ``cwd``; returns the finished
-    process with its output."""
+    process with its output. ``python -m MODULE ...`` runs in a child of the warm
+    interpreter (tests/support/warm.py), as the fresh one would run it."""
 
     def call(
         *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 900
     ) -> subprocess.CompletedProcess[str]:
+        if args[:2] == ("python", "-m"):
+            return warm_python.run(args[1:], cwd=cwd, env=_environment(env), timeout=timeout)
         argv = [sys.executable if args[0] == "python" else args[0], *args[1:]]
         return subprocess.run(
             argv, cwd=cwd, env=_environment(env), capture_output=True, text=True, timeout=timeout

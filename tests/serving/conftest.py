@@ -7,9 +7,7 @@ from __future__ import annotations
 import functools
 import os
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,6 +21,7 @@ from shipyard.config import Settings
 from shipyard.serving import ServingConfig
 from shipyard.serving._background import BackgroundServer
 from shipyard.tracking import Client
+from tests.support.warm import WarmPython
 
 
 def _cancer() -> tuple[pd.DataFrame, pd.Series]:
@@ -114,24 +113,17 @@ def v2_body() -> Callable[[pd.DataFrame], dict[str, Any]]:
     return _v2_body
 
 
-def _serve_command(settings: Settings) -> Callable[..., subprocess.CompletedProcess[str]]:
+@pytest.fixture
+def serve_command(
+    sqlite_settings: Settings, warm_python: WarmPython
+) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Runs `shipyard serve ...` as its own process on the test's SQLite home (``python -m
+    shipyard``, the console script's function, in a child of the warm interpreter); it must
+    end within ``timeout`` seconds (TimeoutExpired otherwise)."""
+
     def run(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-        """`shipyard serve ARGS` as a user runs it, on ``settings``' home; it must end
-        within ``timeout`` seconds (TimeoutExpired otherwise)."""
-        command = Path(sys.executable).with_name("shipyard")
-        env = {**os.environ, "SHIPYARD_HOME": str(settings.home)}
-        return subprocess.run(
-            [str(command), "serve", *args, "--log-level", "warning"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        env = {**os.environ, "SHIPYARD_HOME": str(sqlite_settings.home)}
+        argv = ["-m", "shipyard", "serve", *args, "--log-level", "warning"]
+        return warm_python.run(argv, cwd=sqlite_settings.home.parent, env=env, timeout=timeout)
 
     return run
-
-
-@pytest.fixture
-def serve_command(sqlite_settings: Settings) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """Runs `shipyard serve ...` in a subprocess on the test's SQLite home, with a timeout."""
-    return _serve_command(sqlite_settings)

@@ -1,5 +1,5 @@
 """The serving soak, bounded for the suite: `shipyard serve` as a real process, with the
-prediction log on, under a mixed load for ``SHIPYARD_SOAK_SECONDS`` (20 by default).
+prediction log on, under a mixed load for ``SHIPYARD_SOAK_SECONDS`` (10 by default).
 
 It is bench/serving_soak.py (which runs minutes) with a shorter clock: the same server, load
 generator and checks. No errors (every response 200, no client error), no lost
@@ -20,7 +20,7 @@ from shipyard.config import Settings
 from shipyard.tracking import Client
 
 # Read at import: the test fixtures clear SHIPYARD_* variables from the environment.
-SECONDS = float(os.environ.get("SHIPYARD_SOAK_SECONDS", "20"))
+SECONDS = float(os.environ.get("SHIPYARD_SOAK_SECONDS", "10"))
 RATE = float(os.environ.get("SHIPYARD_SOAK_RATE", "200"))
 
 

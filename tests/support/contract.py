@@ -29,6 +29,10 @@ def examples(count: int) -> int:
     return count * SCALE
 
 
+#: How long fetching the OpenAPI document may take: schemathesis's default (10 s) is less
+#: than a loaded machine needs to build it, and a timeout there fails the whole test.
+SCHEMA_TIMEOUT_S = 120
+
 #: No 5xx, no status the document does not list, the documented content type and schema.
 CHECKS = [
     not_a_server_error,
@@ -73,7 +77,7 @@ def break_the_contract(
     requests, and positive ones with the path parameters of ``known`` (real records).
     Returns the operations tried and one line per operation and mode that broke the
     contract (every operation is tried, all failures reported)."""
-    schema = schemathesis.openapi.from_url(url)
+    schema = schemathesis.openapi.from_url(url, timeout=SCHEMA_TIMEOUT_S)
     failures: list[str] = []
     operations: list[str] = []
     for result in schema.get_all_operations():

@@ -1,9 +1,9 @@
 """Pytest plugin: one local Ray instance per test process, shared by every Ray test (Ray
 takes a while to start on 2 cores, and a process can only be connected to one Ray).
 
-Every test that uses Ray is in the ``xdist_group`` "ray", so under ``--dist loadgroup``
-(the suite's default) they all run on one xdist worker and Ray starts once per session
-instead of once on each worker."""
+Every test that uses Ray is in the ``xdist_group`` "ray" (tests/support/placement.py), so
+under ``--dist loadgroup`` (the suite's default) they all run on one xdist worker and Ray
+starts once per session instead of once on each worker."""
 
 from __future__ import annotations
 
@@ -15,14 +15,6 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Put the tests that use ``ray_local`` in one xdist group (before xdist reads groups)."""
-    for item in items:
-        if "ray_local" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("ray"))
 
 
 @pytest.fixture(scope="session")

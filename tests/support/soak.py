@@ -46,17 +46,3 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     for line in _lines:
         terminalreporter.write_line(line)
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run soak tests first, then the other slow ones: under pytest-xdist the workers take
-    the long tests at the start and share the short ones at the end, instead of one worker
-    finishing a minute-long test while the other has nothing left (longest first balances
-    best). The sort is stable: within each kind, the collection order."""
-    items.sort(
-        key=lambda item: (
-            item.get_closest_marker("soak") is None,
-            item.get_closest_marker("slow") is None,
-        )
-    )

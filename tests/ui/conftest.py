@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import os
 import random
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,6 +28,7 @@ from shipyard.config import Settings, load_settings
 from shipyard.entities import MetricPoint
 from tests.support.server import LiveServer
 from tests.support.services import service_unavailable
+from tests.support.warm import WarmPython
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "build" / "screenshots"
@@ -80,19 +79,13 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-def _seed_demo(home: Path, db_url: str) -> None:
-    """``shipyard demo`` into ``home`` (its database at ``db_url``), as a user runs it."""
+def _seed_demo(home: Path, db_url: str, warm_python: WarmPython) -> None:
+    """``shipyard demo`` into ``home`` (its database at ``db_url``), as a user runs it
+    (``python -m shipyard demo``, in a child of the warm interpreter)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
     env.update({"SHIPYARD_HOME": str(home / ".shipyard"), "SHIPYARD_DB_URL": db_url})
     env.update({"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
-    done = subprocess.run(
-        [sys.executable, "-m", "shipyard", "demo"],
-        cwd=home,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    done = warm_python.run(["-m", "shipyard", "demo"], cwd=home, env=env, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 
@@ -127,8 +120,8 @@ def _seed_runs(store: LocalStore) -> tuple[str, str]:
     return exp.id, long.id
 
 
-def _build_world(kind: str, home: Path, db_url: str) -> World:
-    _seed_demo(home, db_url)
+def _build_world(kind: str, home: Path, db_url: str, warm_python: WarmPython) -> World:
+    _seed_demo(home, db_url, warm_python)
     settings = load_settings(home=home / ".shipyard", db_url=db_url)
     store = LocalStore(settings)
     try:
@@ -151,13 +144,15 @@ def _build_world(kind: str, home: Path, db_url: str) -> World:
 
 
 @pytest.fixture(scope="session")
-def sqlite_world(tmp_path_factory: pytest.TempPathFactory) -> World:
+def sqlite_world(tmp_path_factory: pytest.TempPathFactory, warm_python: WarmPython) -> World:
     home = tmp_path_factory.mktemp("ui-sqlite")
-    return _build_world("sqlite", home, f"sqlite:///{home / 'ui.db'}")
+    return _build_world("sqlite", home, f"sqlite:///{home / 'ui.db'}", warm_python)
 
 
 @pytest.fixture(scope="session")
-def postgres_world(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> World:
+def postgres_world(
+    tmp_path_factory: pytest.TempPathFactory, postgres_url: str, warm_python: WarmPython
+) -> World:
     import psycopg
     from sqlalchemy import make_url
 
@@ -169,7 +164,9 @@ def postgres_world(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) 
     ) as conn:  # fmt: skip
         conn.execute(f'CREATE DATABASE "{name}"')
     home = tmp_path_factory.mktemp("ui-postgres")
-    return _build_world("postgres", home, url.set(database=name).render_as_string(False))
+    return _build_world(
+        "postgres", home, url.set(database=name).render_as_string(False), warm_python
+    )
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
