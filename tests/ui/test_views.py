@@ -5,6 +5,7 @@ the CLI prints."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -15,6 +16,7 @@ from shipyard.client import LocalStore
 from shipyard.config import Settings
 from shipyard.entities import MetricPoint
 from shipyard.ui import PAGE_ROUTES, STATIC_DIR, object_link, object_path
+from tests.support.predictions import log_prediction
 from tests.support.server import LiveServer
 
 
@@ -197,6 +199,30 @@ def test_the_database_reduction_keeps_the_envelope_of_the_numpy_one(
                 continue
             near = new[(np.array(steps) >= step - width) & (np.array(steps) <= step + width)]
             assert np.nanmin(near) <= value <= np.nanmax(near)
+
+
+def test_a_prediction_names_the_version_and_deployment_that_answered_it(
+    live_server: LiveServer, served: LocalStore, tmp_path: Path
+) -> None:
+    exp = served.create_experiment("e")
+    run = served.create_run(exp.id, "train")
+    model_file = tmp_path / "model.txt"
+    model_file.write_text("model")
+    [stored] = served.log_artifact(run.id, model_file, "model.txt")
+    served.create_registered_model("churn")
+    version = served.create_model_version("churn", [stored], flavor="pyfunc", run_id=run.id)
+    api = f"{live_server.url}/api/v1/predictions"
+    direct = log_prediction(served.settings, "churn", 1)
+    body = httpx.get(f"{api}/{direct}").json()
+    assert (body["model"], body["version"], body["role"]) == ("churn", 1, "primary")
+    assert body["model_version_id"] == version.id and body["run_id"] == run.id
+    assert body["node"] == {"kind": "model_version", "id": version.id}
+    served_by = log_prediction(served.settings, "churn", 1, deployment="prod-eu")
+    assert httpx.get(f"{api}/{served_by}").json()["node"] == {"kind": "deployment", "id": "prod-eu"}
+    missing = httpx.get(f"{api}/{'f' * 32}")
+    assert missing.status_code == 404 and missing.json()["field"] == "prediction"
+    too_long = httpx.get(f"{api}/{'a' * 201}")
+    assert too_long.status_code == 422 and too_long.json()["field"] == "prediction_id"
 
 
 def test_object_links_name_stable_addresses() -> None:
