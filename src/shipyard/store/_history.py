@@ -56,6 +56,11 @@ def sampled_history(
     per_bucket = 4 if max_points >= 4 else 2
     buckets = max(1, max_points // per_bucket - 2)  # truncation adds up to two more keys
     width = min(_INT64, -(-(high - low + 1) // buckets))
+    if conn.dialect.name == "postgresql":
+        # the planner cannot know how few buckets the grouping makes and costs the picks for
+        # one bucket per row: high enough to JIT-compile the query, which alone costs more
+        # than the query (about a second); for this transaction only
+        conn.exec_driver_sql("SET LOCAL jit = off")
     picks = _bucket_picks(conn, run_id, key, axis, width)
     rows = _rows_by_id(conn, [i for p in picks for i in p if i is not None])
     found: list[_Bucket] = [
