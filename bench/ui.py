@@ -220,6 +220,33 @@ def _timed(browser: Any, url: str, ready: str, repeat: int, click: str | None = 
     return statistics.median(times)
 
 
+def _api_ms(base: str, exp: str, long_run: str, repeat: int = 5) -> dict[str, float]:
+    """Median milliseconds of the API calls behind the measured pages, without a browser:
+    where a page's time goes on the server."""
+    import httpx
+
+    calls = {
+        "experiment": ("GET", f"/api/v1/experiments/{exp}", None),
+        "search_first_page": ("POST", "/api/v1/runs/search",
+                              {"experiment_ids": [exp], "limit": 50}),
+        "search_by_metric": ("POST", "/api/v1/runs/search",
+                             {"experiment_ids": [exp], "limit": 50,
+                              "order_by": ["metrics.m0 desc"]}),
+        "history_2000_of_long_run": ("GET", f"/api/v1/runs/{long_run}/metrics/loss/history"
+                                     "?max_points=2000", None),
+    }  # fmt: skip
+    found = {}
+    with httpx.Client(base_url=base, timeout=300) as client:
+        for name, (method, path, body) in calls.items():
+            times = []
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                client.request(method, path, json=body).raise_for_status()
+                times.append((time.perf_counter() - t0) * 1000)
+            found[name] = round(statistics.median(times), 1)
+    return found
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=100_000)
@@ -265,6 +292,8 @@ def main() -> int:
                 stderr=subprocess.DEVNULL))  # fmt: skip
             mlflow_url = f"http://127.0.0.1:{m_port}"
             _wait_http(mlflow_url + "/health", procs[-1])
+        results["shipyard_api_ms"] = _api_ms(shipyard, exp, long_run)
+        print(json.dumps(results["shipyard_api_ms"]), flush=True)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             r = args.repeat

@@ -117,6 +117,43 @@ def test_experiment_keys_are_every_key_its_runs_use_and_no_other(store: Store) -
         store.experiment_keys("0" * 32)
 
 
+def test_a_sampled_history_keeps_its_ends_and_extremes_in_at_most_max_points(
+    store: Store,
+) -> None:
+    run_id = _run(store)
+    values = [math.sin(step / 50) for step in range(3_000)]
+    values[1_777], values[2_500], values[10] = 50.0, -50.0, math.nan
+    logged = [MetricPoint("val.loss", v, s, 10_000 - s) for s, v in enumerate(values)]
+    store.log_batch(run_id, logged)
+    by_id = {(p.step, p.timestamp): p for p in logged}
+    sample = store.sampled_metric_history(run_id, "val.loss", 200)
+    assert sample.total == 3_000 and sample.sampled and 100 < len(sample.points) <= 200
+    steps = [p.step for p in sample.points]
+    assert steps == sorted(steps) and steps[0] == 0 and steps[-1] == 2_999
+    for point in sample.points:  # real points, as logged
+        same = by_id[(point.step, point.timestamp)]
+        assert point.value == same.value or math.isnan(same.value)
+    assert {50.0, -50.0} <= {p.value for p in sample.points}
+    by_time = store.sampled_metric_history(run_id, "val.loss", 200, axis="time")
+    assert by_time.axis == "time" and len(by_time.points) <= 200
+    times = [p.timestamp for p in by_time.points]
+    assert times == sorted(times) and {50.0, -50.0} <= {p.value for p in by_time.points}
+    whole = store.sampled_metric_history(run_id, "val.loss", 20_000)
+    assert not whole.sampled and [p.step for p in whole.points] == list(range(3_000))
+    assert math.isnan(whole.points[10].value)
+    assert len(store.sampled_metric_history(run_id, "val.loss", 2).points) == 2
+    assert store.sampled_metric_history(run_id, "never", 10).points == []
+    for bad in (1, 20_001, "many"):
+        with pytest.raises(InvalidArgument) as refused:
+            store.sampled_metric_history(run_id, "val.loss", bad)  # type: ignore[arg-type]
+        assert refused.value.field == "max_points"
+    with pytest.raises(InvalidArgument) as refused:
+        store.sampled_metric_history(run_id, "val.loss", 100, axis="epoch")
+    assert refused.value.field == "axis"
+    with pytest.raises(NotFound):
+        store.sampled_metric_history("0" * 32, "val.loss")
+
+
 def test_params_are_immutable_and_a_conflict_keeps_nothing(store: Store) -> None:
     run_id = _run(store)
     store.log_batch(run_id, params={"lr": "0.1", "depth": "3"})

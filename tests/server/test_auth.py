@@ -34,6 +34,7 @@ from shipyard.server._app import api_routes
 from shipyard.server._observe import READ_ONLY_POSTS
 from shipyard.server._serve import check_auth
 from shipyard.server._state import AuditWriter
+from tests.support.predictions import log_prediction
 from tests.support.server import LiveServer
 
 ROLE_OF = {
@@ -115,6 +116,7 @@ def _fresh(store: LocalStore, caller: str, tmp: Path) -> Fixture:
     fixture.seeds["model_version_id"] = store.get_model_version(fixture.model, 1).id
     deployment = Deployment(uuid.uuid4().hex, fixture.model, f"{fixture.model}/1", 1)
     fixture.seeds["deployment"] = store.put_deployment(deployment).id
+    fixture.seeds["prediction"] = log_prediction(store.settings, fixture.model, 1)
     return fixture
 
 
@@ -656,6 +658,14 @@ ENDPOINTS += [
         "/experiments/{experiment_id}/columns",
         "viewer",
         lambda f: f"/experiments/{f.exp_id}/columns",
+    ),
+    # a prediction of a project the caller may not read is not there for them
+    Endpoint(
+        "GET",
+        "/predictions/{prediction_id}",
+        "viewer",
+        lambda f: f"/predictions/{f.seeds['prediction']}",
+        refused=404,
     ),
 ]
 

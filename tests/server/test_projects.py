@@ -34,6 +34,7 @@ from shipyard.entities import (
     StepRun,
 )
 from shipyard.pipelines import Scheduler
+from tests.support.predictions import log_prediction
 from tests.support.scheduling import Recorder
 from tests.support.server import LiveServer
 
@@ -147,6 +148,7 @@ def _seed(store: LocalStore, tmp: Path, project: str) -> Seeded:
         "cache_key": f"key-{tag}",
         "artifact": hashlib.sha256(artifact.read_bytes()).hexdigest(),
         "step_output": output,
+        "prediction": log_prediction(store.settings, f"m-{tag}", 1),
     }
     return nodes, names
 
@@ -645,6 +647,8 @@ def _cases(world: Projects) -> dict[str, Case]:
             R, f"/api/v1/runs/{run}/metrics/m/history"),
         "GET /api/v1/experiments/{experiment_id}/columns": Case(
             R, f"/api/v1/experiments/{exp_id(world)}/columns"),
+        "GET /api/v1/predictions/{prediction_id}": Case(
+            R, f"/api/v1/predictions/{n['prediction']}"),
     }
     # fmt: on
 

@@ -26,6 +26,7 @@ import pytest
 from shipyard.client import LocalStore
 from shipyard.config import Settings, load_settings
 from shipyard.entities import MetricPoint
+from shipyard.serving import read_predictions
 from tests.support.server import LiveServer
 from tests.support.services import service_unavailable
 from tests.support.warm import WarmPython
@@ -61,6 +62,7 @@ class World:
     model_version_id: str
     pipeline_run: str
     tokens: dict[str, str] = field(default_factory=dict)
+    prediction: str = ""  # the id of a prediction the demo's model server answered
 
     def store(self) -> LocalStore:
         return LocalStore(self.settings)
@@ -130,6 +132,8 @@ def _build_world(kind: str, home: Path, db_url: str, warm_python: WarmPython) ->
         model = "demo-model"
         champion = store.get_model_version_by_alias(model, "champion")
         pipeline_run = store.list_pipeline_runs(pipeline="demo-training", limit=1)[0].id
+        logged = read_predictions(model, columns=["prediction_id"], settings=settings)
+        prediction = str(logged["prediction_id"].iloc[-1])
         tokens = {}
         for role in ("viewer", "maintainer"):
             store.create_user(role)
@@ -139,7 +143,7 @@ def _build_world(kind: str, home: Path, db_url: str, warm_python: WarmPython) ->
         store.close()
     return World(
         kind, settings, experiment, long_run, demo.id, champion.run_id or "", model,
-        champion.id, pipeline_run, tokens,
+        champion.id, pipeline_run, tokens, prediction,
     )  # fmt: skip
 
 

@@ -1,5 +1,6 @@
 """Promoting from the model page goes through the API's role check and the gates; the
-lineage page walks from the model version that served a prediction back to its data."""
+lineage page walks from a prediction, or the model version that served it, back to its
+data."""
 
 from __future__ import annotations
 
@@ -99,3 +100,29 @@ def test_the_lineage_page_walks_from_a_served_version_to_its_datasets(
     ui.settle()
     assert "dataset breast-cancer@2" in page.inner_text("main table")  # back to the raw data
     assert not ui.errors
+
+
+def test_the_lineage_page_walks_from_a_prediction_to_its_dataset(
+    world: World, open_ui: Any
+) -> None:
+    ui = open_ui(world)
+    page = ui.goto("/lineage")
+    page.select_option("#node-kind", "prediction")
+    page.fill("#node-id", world.prediction)  # answered by the demo's model server
+    page.select_option("#direction", "up")
+    page.fill("#depth", "12")
+    page.click("text=Walk")
+    ui.settle()
+    summary = page.inner_text("#prediction-summary")
+    assert world.prediction in summary and f"answered by model {world.model}/" in summary
+    assert "trained by run" in summary
+    edges = page.inner_text("main table")
+    assert "answered" in edges and f"model {world.model}/" in edges
+    assert "dataset demo-training.split.train@" in edges and "dataset breast-cancer@" in edges
+    assert page.locator("#graph canvas").count() >= 1
+    ui.shot("lineage-from-prediction")
+    assert not ui.errors
+    page.fill("#node-id", "f" * 32)  # a prediction nobody logged: said so, inline
+    page.click("text=Walk")
+    ui.settle()
+    assert "no such prediction" in page.inner_text("main .error")

@@ -5,16 +5,18 @@ the CLI prints."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from shipyard.client import LocalStore
 from shipyard.config import Settings
 from shipyard.entities import MetricPoint
-from shipyard.server._routes_views import min_max_buckets
 from shipyard.ui import PAGE_ROUTES, STATIC_DIR, object_link, object_path
+from tests.support.predictions import log_prediction
 from tests.support.server import LiveServer
 
 
@@ -79,17 +81,35 @@ def test_a_long_history_is_reduced_keeping_its_ends_and_extremes(
     assert whole["value"][1_234] is None  # NaN travels as null
 
 
-@pytest.mark.parametrize("bad", ["1", "20001", "many"])
-def test_a_bad_max_points_is_refused_naming_it(
-    live_server: LiveServer, served: LocalStore, bad: str
+@pytest.mark.parametrize(
+    ("field", "bad"),
+    [("max_points", "1"), ("max_points", "20001"), ("max_points", "many"), ("axis", "epoch")],
+)
+def test_a_bad_max_points_or_axis_is_refused_naming_it(
+    live_server: LiveServer, served: LocalStore, field: str, bad: str
 ) -> None:
     exp = served.create_experiment("e")
     run = served.create_run(exp.id, "r")
     answer = httpx.get(
-        f"{live_server.url}/api/v1/runs/{run.id}/metrics/m/history", params={"max_points": bad}
+        f"{live_server.url}/api/v1/runs/{run.id}/metrics/m/history", params={field: bad}
     )
     assert answer.status_code == 422
-    assert answer.json()["field"] == "max_points"
+    assert answer.json()["field"] == field
+
+
+def test_the_time_axis_reduces_and_orders_by_timestamp(
+    live_server: LiveServer, served: LocalStore
+) -> None:
+    exp = served.create_experiment("e")
+    run = served.create_run(exp.id, "r")
+    # logged out of step order in time: the chart's x must still rise
+    points = [MetricPoint("m", float(s % 7), s, 5_000_000 - s * 1000) for s in range(5_000)]
+    served.log_batch(run.id, points)
+    url = f"{live_server.url}/api/v1/runs/{run.id}/metrics/m/history"
+    body = httpx.get(url, params={"max_points": 400, "axis": "time"}).json()
+    assert body["axis"] == "time" and body["sampled"] is True and len(body["value"]) <= 400
+    assert body["timestamp"] == sorted(body["timestamp"])
+    assert min(body["value"]) == 0.0 and max(body["value"]) == 6.0
 
 
 def test_an_unknown_run_or_experiment_is_a_404(live_server: LiveServer, served: LocalStore) -> None:
@@ -115,11 +135,94 @@ def test_the_columns_are_every_key_of_the_experiments_runs(
     }
 
 
-def test_min_max_buckets_keep_everything_when_it_fits() -> None:
-    values = np.array([3.0, 1.0, 2.0])
-    assert min_max_buckets(values, 10).tolist() == [0, 1, 2]
-    keep = min_max_buckets(np.arange(1000, dtype=float), 100)
-    assert len(keep) <= 100 and keep[0] == 0 and keep[-1] == 999
+def _numpy_min_max_buckets(values: np.ndarray, max_points: int) -> np.ndarray:
+    """The reduction the history route did in numpy before it moved into the database
+    (index buckets, each keeping its lowest and highest finite value): the reference the
+    database's reduction is held to."""
+    n = len(values)
+    if n <= max_points:
+        return np.arange(n)
+    buckets = max(1, (max_points - 2) // 2)
+    starts = np.linspace(0, n, buckets + 1).astype(np.int64)[:-1]
+    keep = [0, n - 1]
+    for lo, hi in zip(starts, [*starts[1:], n], strict=True):
+        chunk = values[lo:hi]
+        if not np.isnan(chunk).all():
+            keep += [lo + int(np.nanargmin(chunk)), lo + int(np.nanargmax(chunk))]
+    return np.unique(keep)[:max_points]
+
+
+@pytest.fixture(scope="module")
+def history_store(tmp_path_factory: pytest.TempPathFactory) -> LocalStore:
+    """One SQLite store for the property test's many series (a new run per example)."""
+    from shipyard.config import load_settings
+
+    return LocalStore(load_settings(home=tmp_path_factory.mktemp("history") / ".shipyard"))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    values=st.lists(
+        st.one_of(st.floats(-1e6, 1e6), st.just(math.nan), st.sampled_from([0.0, 1.0])),
+        min_size=1,
+        max_size=1_500,
+    ),
+    max_points=st.integers(2, 300),
+)
+def test_the_database_reduction_keeps_the_envelope_of_the_numpy_one(
+    history_store: LocalStore, values: list[float], max_points: int
+) -> None:
+    exp = history_store.get_or_create_experiment("envelope")
+    run = history_store.create_run(exp.id, "r")
+    history_store.log_batch(run.id, [MetricPoint("m", v, s, s) for s, v in enumerate(values)])
+    sample = history_store.sampled_metric_history(run.id, "m", max_points)
+    series = np.array(values)
+    steps = [p.step for p in sample.points]
+    assert len(steps) <= max_points and steps == sorted(set(steps))
+    for point in sample.points:  # real points
+        assert point.value == values[point.step] or math.isnan(values[point.step])
+    if len(values) <= max_points:
+        assert steps == list(range(len(values)))
+        return
+    new = np.array([p.value for p in sample.points])
+    if not np.isnan(series).all():  # the true extremes, whatever the size
+        assert np.nanmax(new) == np.nanmax(series) and np.nanmin(new) == np.nanmin(series)
+    if max_points >= 4:  # (below 4 the numpy reduction cut its own extremes off)
+        old = series[_numpy_min_max_buckets(series, max_points)]
+        assert np.nanmax(new) == np.nanmax(old) or np.isnan(old).all()
+        assert np.nanmin(new) == np.nanmin(old) or np.isnan(old).all()
+        assert steps[0] == 0 and steps[-1] == len(values) - 1
+        # no logged value lies outside the kept points' range within one bucket of it
+        width = -(-len(values) // max(1, max_points // 4 - 2))
+        for step, value in enumerate(values):
+            if math.isnan(value):
+                continue
+            near = new[(np.array(steps) >= step - width) & (np.array(steps) <= step + width)]
+            assert np.nanmin(near) <= value <= np.nanmax(near)
+
+
+def test_a_prediction_names_the_version_and_deployment_that_answered_it(
+    live_server: LiveServer, served: LocalStore, tmp_path: Path
+) -> None:
+    exp = served.create_experiment("e")
+    run = served.create_run(exp.id, "train")
+    model_file = tmp_path / "model.txt"
+    model_file.write_text("model")
+    [stored] = served.log_artifact(run.id, model_file, "model.txt")
+    served.create_registered_model("churn")
+    version = served.create_model_version("churn", [stored], flavor="pyfunc", run_id=run.id)
+    api = f"{live_server.url}/api/v1/predictions"
+    direct = log_prediction(served.settings, "churn", 1)
+    body = httpx.get(f"{api}/{direct}").json()
+    assert (body["model"], body["version"], body["role"]) == ("churn", 1, "primary")
+    assert body["model_version_id"] == version.id and body["run_id"] == run.id
+    assert body["node"] == {"kind": "model_version", "id": version.id}
+    served_by = log_prediction(served.settings, "churn", 1, deployment="prod-eu")
+    assert httpx.get(f"{api}/{served_by}").json()["node"] == {"kind": "deployment", "id": "prod-eu"}
+    missing = httpx.get(f"{api}/{'f' * 32}")
+    assert missing.status_code == 404 and missing.json()["field"] == "prediction"
+    too_long = httpx.get(f"{api}/{'a' * 201}")
+    assert too_long.status_code == 422 and too_long.json()["field"] == "prediction_id"
 
 
 def test_object_links_name_stable_addresses() -> None:

@@ -20,6 +20,7 @@ from shipyard.cli._render import (
     safe,
 )
 from shipyard.cli._store import require_store
+from shipyard.cli._ui import print_link
 from shipyard.entities import DatasetVersion
 
 app = typer.Typer(
@@ -50,6 +51,7 @@ def register(
         f"[bold]{safe(version.ref)}[/]  {version.num_rows:,} rows, {len(version.schema)} "
         f"columns, sha256 {version.content_hash[:16]}"
     )
+    print_link("dataset_version", version.dataset, version.version)
 
 
 @app.command("list")
@@ -129,6 +131,7 @@ def show(
         require_store()
         if "@" not in ref:
             console.print(_versions_table(ref, data.versions(ref)))
+            print_link("dataset", ref)
             return
         version = data.get(ref)
     if as_json:
@@ -139,6 +142,7 @@ def show(
         f"sha256 {version.content_hash}\ncreated {fmt_time(version.created_at)} from "
         f"{safe(version.source or '-')}  {safe(version.description)}"
     )
+    print_link("dataset_version", version.dataset, version.version)
     console.print(_profile_table(version))
 
 

@@ -14,6 +14,7 @@ from shipyard.cli._render import (
     safe,
 )
 from shipyard.cli._store import existing_client
+from shipyard.cli._ui import print_link
 from shipyard.entities import Deployment, DeploymentStatus, RolloutMode
 
 app = typer.Typer(
@@ -64,6 +65,8 @@ def list_(
              safe(d.project)],
         )  # fmt: skip
     print_listing(listing, fmt, "no deployments yet: `shipyard serve NAME@ALIAS` records one")
+    if fmt == OutputFormat.table:
+        print_link("deployments")
 
 
 @app.command()
@@ -81,3 +84,5 @@ def history(
         listing.add([fmt_time(e.at), e.kind.value, e.version, e.mode.value,
                      e.challenger_version or None, e.traffic_share])  # fmt: skip
     print_listing(listing, fmt)
+    if fmt == OutputFormat.table:
+        print_link("deployments")

@@ -15,6 +15,7 @@ from shipyard.cli._render import (
     safe,
 )
 from shipyard.cli._store import existing_client, get_client
+from shipyard.cli._ui import print_link
 
 app = typer.Typer(
     help="Create, list, rename, delete and restore experiments.", no_args_is_help=True
@@ -45,6 +46,7 @@ def create(
     with friendly_errors():
         exp = get_client().store.create_experiment(name, description)
     console.print(f"created experiment [bold]{safe(exp.name)}[/] ({exp.id})")
+    print_link("experiment", exp.id)
 
 
 @app.command()

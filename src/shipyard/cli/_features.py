@@ -12,6 +12,7 @@ from rich.table import Table
 
 from shipyard.cli._lazy import LazyModule
 from shipyard.cli._render import console, fmt_time, fmt_value, friendly_errors, progress_bar, safe
+from shipyard.cli._ui import print_link
 from shipyard.errors import InvalidArgument
 
 if TYPE_CHECKING:
@@ -93,6 +94,7 @@ def show(
         console.print_json(json.dumps(obj.to_dict()))
         return
     console.print(f"[bold]{obj.kind} {safe(obj.name)}[/]  digest {obj.digest[:12]}")
+    print_link("feature", obj.kind, obj.name)
     for key, value in obj.spec.items():
         text = json.dumps(value) if isinstance(value, list | dict) else fmt_value(value)
         console.print(f"  {key}: {safe(text)}")

@@ -9,6 +9,7 @@ from rich.tree import Tree
 
 from shipyard.cli._render import console, friendly_errors, safe
 from shipyard.cli._store import require_store
+from shipyard.cli._ui import print_link
 from shipyard.entities import LineageNode
 
 if TYPE_CHECKING:
@@ -85,6 +86,7 @@ def lineage_command(
 
     with friendly_errors():
         require_store()
+        prediction = ("prediction", ref.split(":", 1)[1]) if ref.startswith("prediction:") else None
         if ref.startswith("prediction:"):
             ref = _answered_by(ref.removeprefix("prediction:"), quiet=format != "tree")
         graph = lineage.walk(ref, "down" if down else "up", depth or None)
@@ -94,5 +96,6 @@ def lineage_command(
         typer.echo(graph.to_dot(), nl=False)
     else:
         console.print(_rich_tree(graph))
+        print_link("lineage", *(prediction or (graph.root.kind, graph.root.id)))
         if not graph.edges:
             console.print(f"[dim]nothing {'downstream' if down else 'upstream'} yet[/]")

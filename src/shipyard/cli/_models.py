@@ -198,6 +198,8 @@ def alias(
         f"{safe(name)}@{event.alias} -> version {event.to_version}"
         + (f" (was {event.from_version})" if event.from_version else "")
     )
+    if event.to_version is not None:
+        print_link("model_version", name, event.to_version)
 
 
 @app.command()
@@ -239,6 +241,8 @@ def promote(
         raise typer.Exit(1)
     forced = " [yellow](forced past failing gates)[/]" if event.forced else ""
     console.print(f"[green]promoted[/] {safe(name)}@{to} -> version {event.to_version}{forced}")
+    if event.to_version is not None:
+        print_link("model_version", name, event.to_version)
 
 
 @app.command()

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from shipyard.cli._render import console, fmt_time, friendly_errors, safe
+from shipyard.cli._ui import print_link
 from shipyard.entities import MonitorRunStatus, RetrainOutcome
 from shipyard.errors import InvalidArgument
 
@@ -104,6 +105,7 @@ def create(
             target=target,
         )
     console.print(f"monitor [bold]{safe(monitor.name)}[/] on {safe(monitor.model)} created")
+    print_link("monitor", monitor.name)
 
 
 @app.command("list")
@@ -148,6 +150,7 @@ def run(name: str = typer.Argument(..., help="The monitor to run now.")) -> None
             f"alert [{color}]{safe(rule)}[/]: {'FIRING' if state.get('firing') else 'ok'}"
         )
     print_retrain(result.result.get("retrain"))
+    print_link("monitor", name)
     if result.status != MonitorRunStatus.OK:
         raise typer.Exit(1)
 
@@ -177,6 +180,7 @@ def history(
             safe("; ".join(firing)),
         )
     console.print(table)
+    print_link("monitor", name)
 
 
 @app.command()

@@ -27,6 +27,7 @@ from shipyard.cli._render import (
     status_text,
 )
 from shipyard.cli._store import existing_client, get_client
+from shipyard.cli._ui import print_link
 from shipyard.entities import (
     MonitorRun,
     MonitorRunStatus,
@@ -255,6 +256,7 @@ def _summary(result: PipelineRunResult) -> None:
         f"{status_text(result.status)} in {fmt_duration(result.run.duration_ms)}"
         f" ({len(result.steps)} steps, {hits} from cache)"
     )
+    print_link("pipeline_run", result.id)
     if not result.ok:
         err_console.print(
             f"[bold red]error:[/] {safe(result.run.error)}; see `shipyard pipelines show "
@@ -397,6 +399,7 @@ def show(
         f"started {fmt_time(run.start_time)}, took {fmt_duration(run.duration_ms)}, "
         f"executor {run.executor or '-'}, params: {safe(params or '-')}"
     )
+    print_link("pipeline_run", run.id)
     parts: list[Any] = [dag_tree(run, steps)]
     for step in steps.values():
         if step.status == StepStatus.FAILED and step.error:

@@ -13,10 +13,13 @@ import typer
 
 from shipyard.cli._render import console, friendly_errors, safe
 from shipyard.config import load_settings
+from shipyard.errors import ConfigError
 
 
 def ui(
-    port: int = typer.Option(0, "--port", help="TCP port on 127.0.0.1 (default: a free one)."),
+    port: int = typer.Option(
+        0, "--port", min=0, max=65535, help="TCP port on 127.0.0.1 (default: a free one)."
+    ),
     no_browser: bool = typer.Option(False, "--no-browser", help="Print the URL only."),
 ) -> None:
     """Open the web UI: runs, models, lineage, pipelines, features, monitors, deployments.
@@ -30,11 +33,11 @@ def ui(
             console.print(f"the web UI of {safe(url)}", highlight=False)
             _open(url, no_browser, wait=False)
             return
+        port = _loopback_port(port)
         from shipyard.server import serve
 
         os.environ["SHIPYARD_SERVER_AUTH"] = "0"  # loopback only: nobody else can connect
         settings = load_settings()
-        port = port or _free_port()
         url = f"http://127.0.0.1:{port}/"
         console.print(
             f"shipyard ui on [bold]{url}[/] (store {safe(str(settings.home))}); Ctrl+C stops it",
@@ -45,9 +48,27 @@ def ui(
         serve(settings, "127.0.0.1", port, 1, log_level="warning")
 
 
-def _free_port() -> int:
+def _loopback_port(port: int) -> int:
+    """``port`` on 127.0.0.1 (a free one for 0), checked free with a plain bind first.
+
+    The server's own socket sets SO_REUSEPORT, which lets it share a port with another
+    listener of the same user: a second `shipyard ui --port N` would silently split the
+    first one's requests between two stores. A socket without it cannot bind a port that
+    anything listens on, so the check refuses that port before anything is printed.
+
+    Raises:
+        ConfigError: naming ``--port`` when the port is taken.
+    """
     with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # not fooled by TIME_WAIT
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on 127.0.0.1:{port}: {exc.strerror}; pick another --port or "
+                "leave it out for a free one",
+                field="port",
+            ) from None
         return int(probe.getsockname()[1])
 
 

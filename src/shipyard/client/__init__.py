@@ -35,6 +35,7 @@ from shipyard.client._features import check_feature_name, spec_digest
 from shipyard.client._local import LocalStore
 from shipyard.client._pipelines import MAX_RUNS_PAGE, check_cron, check_timing, time_zone
 from shipyard.client._protocol import Store
+from shipyard.client._tracking import MAX_SAMPLED_POINTS
 from shipyard.client._util import now_ms, upload_tree
 from shipyard.config import Settings
 
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_RUNS_PAGE",
+    "MAX_SAMPLED_POINTS",
     "LocalStore",
     "RestStore",
     "Store",

@@ -17,11 +17,12 @@ from shipyard.entities import (
     Experiment,
     Lifecycle,
     MetricPoint,
+    MetricSample,
     Run,
     RunPage,
 )
 from shipyard.errors import AlreadyExists, NotFound
-from shipyard.store import artifact_db, search_db, tracking_db
+from shipyard.store import artifact_db, history_db, search_db, tracking_db
 
 
 class LocalTracking(LocalBase, TrackingStore):
@@ -153,6 +154,11 @@ class LocalTracking(LocalBase, TrackingStore):
 
     def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
         return self._read(lambda c: tracking_db.metric_history(c, run_id, key))
+
+    def sampled_metric_history(
+        self, run_id: str, key: str, max_points: int = 2_000, axis: str = "step"
+    ) -> MetricSample:
+        return self._read(lambda c: history_db.sampled_history(c, run_id, key, max_points, axis))
 
     def experiment_keys(self, experiment_id: str) -> dict[str, list[str]]:
         return self._read(lambda c: tracking_db.experiment_keys(c, experiment_id))

@@ -6,6 +6,7 @@ stored twice); artifacts stream from and to disk and are hash-checked on both en
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from shipyard.entities import (
     ArtifactInfo,
     Experiment,
     MetricPoint,
+    MetricSample,
     Run,
     RunPage,
 )
@@ -140,6 +142,23 @@ class RestTracking(RestBase, TrackingStore):
             "GET", f"/runs/{path_segment(run_id)}/metric-history", params={"key": key}
         )
         return [MetricPoint.from_dict(p) for p in found["metrics"]]
+
+    def sampled_metric_history(
+        self, run_id: str, key: str, max_points: int = 2_000, axis: str = "step"
+    ) -> MetricSample:
+        found = self.http.send(
+            "GET",
+            f"/runs/{path_segment(run_id)}/metrics/{path_segment(key)}/history",
+            params={"max_points": max_points, "axis": axis},
+        )
+        values = [math.nan if x is None else float(x) for x in found["value"]]
+        points = [
+            MetricPoint(key, value, int(step), int(timestamp))
+            for value, step, timestamp in zip(
+                values, found["step"], found["timestamp"], strict=True
+            )
+        ]
+        return MetricSample(key, str(found["axis"]), int(found["total"]), points)
 
     def experiment_keys(self, experiment_id: str) -> dict[str, list[str]]:
         found = self.http.send("GET", f"/experiments/{path_segment(experiment_id)}/columns")

@@ -18,11 +18,23 @@ from shipyard.client._checks import (
     text_of,
 )
 from shipyard.client._util import walk_files
-from shipyard.entities import DEFAULT_PROJECT, ArtifactInfo, Experiment, MetricPoint, Run, RunPage
-from shipyard.errors import NotFound
+from shipyard.entities import (
+    DEFAULT_PROJECT,
+    ArtifactInfo,
+    Experiment,
+    MetricPoint,
+    MetricSample,
+    Run,
+    RunPage,
+)
+from shipyard.errors import InvalidArgument, NotFound
 
 #: The largest page ``search_runs`` returns.
 MAX_PAGE = 50_000
+#: The most points ``sampled_metric_history`` returns (a screen is a few thousand pixels wide).
+MAX_SAMPLED_POINTS = 20_000
+#: The x axes a sampled history is bucketed on.
+HISTORY_AXES = ("step", "time")
 _INT64 = 2**63 - 1
 _valid_keys: set[str] = set()
 
@@ -57,6 +69,29 @@ def checked_metric(m: MetricPoint) -> MetricPoint:
 def checked_metrics(metrics: Sequence[MetricPoint]) -> list[MetricPoint]:
     """Every point of a batch, checked."""
     return [checked_metric(m) for m in metrics]
+
+
+def checked_max_points(max_points: object) -> int:
+    """A sampled history's size: an integer from 2 to ``MAX_SAMPLED_POINTS``."""
+    if isinstance(max_points, bool) or not isinstance(max_points, int):
+        raise InvalidArgument(
+            f"max_points must be an integer, got {max_points!r}", field="max_points"
+        )
+    if not 2 <= max_points <= MAX_SAMPLED_POINTS:
+        raise InvalidArgument(
+            f"max_points must be from 2 to {MAX_SAMPLED_POINTS}, got {max_points}",
+            field="max_points",
+        )
+    return max_points
+
+
+def checked_axis(axis: object) -> str:
+    """A sampled history's x axis: ``step`` or ``time``."""
+    if axis not in HISTORY_AXES:
+        raise InvalidArgument(
+            f"axis must be one of {', '.join(HISTORY_AXES)}, got {axis!r}", field="axis"
+        )
+    return str(axis)
 
 
 def checked_params(params: Mapping[str, str] | None) -> dict[str, str]:
@@ -231,6 +266,17 @@ class TrackingStore(Protocol):
 
     def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
         """Every point logged for a metric of a run, by step and time."""
+        ...
+
+    @checks(max_points=checked_max_points, axis=checked_axis)
+    def sampled_metric_history(
+        self, run_id: str, key: str, max_points: int = 2_000, axis: str = "step"
+    ) -> MetricSample:
+        """A metric's history reduced in the database to at most ``max_points`` (2 to
+        20,000) real points, in x order: the x axis (``step`` or ``time``) is cut into equal
+        buckets and each keeps its first and last point and its lowest and highest value
+        (NaN is never an extreme), so a chart keeps the curve's outline and its spikes.
+        Every point when there are few enough. NotFound for an unknown run."""
         ...
 
     def experiment_keys(self, experiment_id: str) -> dict[str, list[str]]:

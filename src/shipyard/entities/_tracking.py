@@ -80,6 +80,28 @@ class MetricPoint:
 
 
 @dataclass(frozen=True)
+class MetricSample:
+    """A metric's history reduced for drawing: at most a requested number of its points.
+
+    Attributes:
+        key: The metric's key.
+        axis: ``step`` or ``time``: the x axis the points were bucketed (and are ordered) on.
+        total: How many points the history holds.
+        points: The points kept, in x order; all of them when ``total`` fits.
+    """
+
+    key: str
+    axis: str
+    total: int
+    points: list[MetricPoint]
+
+    @property
+    def sampled(self) -> bool:
+        """Whether points were left out."""
+        return len(self.points) < self.total
+
+
+@dataclass(frozen=True)
 class Run:
     """A run with its data: params, tags and the latest value of each metric.
 

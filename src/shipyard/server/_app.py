@@ -34,6 +34,7 @@ from shipyard.server import (
     _routes_leases,
     _routes_monitoring,
     _routes_pipelines,
+    _routes_predictions,
     _routes_registry,
     _routes_tracking,
     _routes_views,
@@ -255,6 +256,7 @@ ROUTERS = [
     _routes_pipelines.router,
     _routes_monitoring.router,
     _routes_deployments.router,
+    _routes_predictions.router,
     _routes_leases.router,
     _routes_views.router,
 ]

@@ -55,6 +55,7 @@ _PATHS = {
     "dataset_version": "/datasets/{}/{}",
     "pipeline": "/pipelines/{}",
     "pipeline_run": "/pipeline-runs/{}",
+    "feature": "/features/{}/{}",
     "feature_view": "/features/feature_view/{}",
     "feature_service": "/features/service/{}",
     "entity": "/features/entity/{}",

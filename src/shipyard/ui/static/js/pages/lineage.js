@@ -1,12 +1,13 @@
 // The lineage graph from any node, upstream, downstream or both, to a chosen depth. Click
-// a node for its page, or to walk from it.
+// a node for its page, or to walk from it. A prediction id (kind "prediction") starts from
+// what answered it in the prediction log (its deployment, else its model version).
 import { api, seg } from "../api.js";
 import { navigate } from "../app.js";
 import { drawGraph } from "../graph.js";
 import { describe } from "../nodes.js";
-import { h, link, table, pageHeader, errorBox } from "../dom.js";
+import { h, link, table, pageHeader, errorBox, fmtTime } from "../dom.js";
 
-const KINDS = ["run", "model_version", "dataset_version", "pipeline_run", "step_run", "feature_view", "deployment", "monitor_run", "alias_event"];
+const KINDS = ["run", "model_version", "dataset_version", "pipeline_run", "step_run", "feature_view", "deployment", "monitor_run", "alias_event", "prediction"];
 
 export async function render(_params, query) {
   const node = query.get("node") || "";
@@ -35,10 +36,18 @@ export async function render(_params, query) {
   }
   const directions = direction === "both" ? ["up", "down"] : [direction];
   let edges;
+  let start = { kind, id };
+  const answered = [];
   try {
-    const answers = await Promise.all(directions.map((d) => api(`/lineage?kind=${seg(kind)}&id=${seg(id)}&direction=${d}&max_depth=${seg(depth)}`)));
+    if (kind === "prediction") {
+      const found = await api(`/predictions/${seg(id)}`);
+      start = found.node;
+      answered.push({ src: start, dst: { kind, id }, relation: "answered" });
+      page.append(await predictionSummary(found));
+    }
+    const answers = await Promise.all(directions.map((d) => api(`/lineage?kind=${seg(start.kind)}&id=${seg(start.id)}&direction=${d}&max_depth=${seg(depth)}`)));
     const seen = new Set();
-    edges = answers.flatMap((a) => a.edges).filter((e) => {
+    edges = [...answered, ...answers.flatMap((a) => a.edges)].filter((e) => {
       const key = `${e.src.kind}:${e.src.id}>${e.dst.kind}:${e.dst.id}:${e.relation}`;
       if (seen.has(key)) return false;
       seen.add(key);
@@ -79,6 +88,18 @@ export async function render(_params, query) {
     edges.map((e) => ({ source: `${e.src.kind}:${e.src.id}`, target: `${e.dst.kind}:${e.dst.id}`, label: e.relation })),
     { onSelect: select }));
   return page;
+}
+
+// Who answered a prediction (from the prediction log), and the commit its training run
+// recorded.
+async function predictionSummary(found) {
+  const version = link(`/models/${seg(found.model)}/${found.version}`, `${found.model}/${found.version}`);
+  const run = found.run_id ? await api(`/runs/${seg(found.run_id)}`).catch(() => null) : null;
+  const commit = run && run.tags["shipyard.git.commit"];
+  return h("p", { id: "prediction-summary" }, "Prediction ", h("code", {}, found.prediction_id), " was answered by model ", version,
+    ` (${found.role}${found.alias ? `, @${found.alias}` : ""}) at ${fmtTime(found.ts)}`,
+    found.deployment ? ` through deployment ${found.deployment}` : "",
+    run ? [", trained by run ", link(`/runs/${seg(run.id)}`, run.name || run.id), commit ? [" at commit ", h("code", {}, commit)] : " (no commit recorded)"] : "", ".");
 }
 
 function nodeLink(key, label, href) {

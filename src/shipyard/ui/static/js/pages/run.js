@@ -51,18 +51,20 @@ function metricsSection(runId, keys) {
 
   async function draw() {
     const wanted = [...chosen.selectedOptions].map((o) => o.value).slice(0, MAX_CHARTS);
+    const axis = xAxis.value;
     grid.setAttribute("aria-busy", "true");
-    await Promise.all(wanted.filter((k) => !histories.has(k)).map(async (key) => {
+    // reduced on the server along the chosen axis (buckets of steps or of time)
+    await Promise.all(wanted.filter((k) => !histories.has(`${axis}:${k}`)).map(async (key) => {
       try {
-        histories.set(key, await api(`/runs/${seg(runId)}/metrics/${seg(key)}/history?max_points=2000`));
+        histories.set(`${axis}:${key}`, await api(`/runs/${seg(runId)}/metrics/${seg(key)}/history?max_points=2000&axis=${axis}`));
       } catch (error) {
-        histories.set(key, error);
+        histories.set(`${axis}:${key}`, error);
       }
     }));
-    const time = xAxis.value === "time";
+    const time = axis === "time";
     const w = Number(weight.value);
     grid.replaceChildren(...wanted.map((key) => {
-      const hist = histories.get(key);
+      const hist = histories.get(`${axis}:${key}`);
       if (hist instanceof Error) return h("div", { class: "chart" }, h("h3", {}, key), errorBox(hist));
       const title = hist.sampled ? `${key} (${hist.value.length} of ${hist.total} points)` : key;
       return lineChart(title, [{ label: key, x: time ? hist.timestamp : hist.step, y: smooth(hist.value, w) }], { time });

@@ -19,7 +19,9 @@ function cell(run, column) {
 
 export async function render(params, query) {
   const experimentId = params.experiment;
-  const experiment = await api(`/experiments/${seg(experimentId)}`);
+  // the experiment and the first page of runs are asked for at once: one round trip, not two
+  const experimentRequest = api(`/experiments/${seg(experimentId)}`);
+  let experiment = null;
   const prefKey = `shipyard.columns.${experimentId}`;
   const state = {
     filter: query.get("filter") || "",
@@ -63,6 +65,7 @@ export async function render(params, query) {
       filterError.replaceChildren();
       filterInput.removeAttribute("aria-invalid");
       state.runs = page.runs;
+      state.loaded = true;
       state.tokens[state.page + 1] = page.next_page_token || undefined;
       if (!state.columns) state.columns = defaultColumns(page.runs);
       drawTable();
@@ -118,7 +121,7 @@ export async function render(params, query) {
         h("td", {}, run.user),
         columns.map((c) => h("td", { class: c.startsWith("metrics.") ? "num" : "" }, fmtValue(cell(run, c)))));
     });
-    const table = h("table", { id: "runs", "aria-label": `Runs of ${experiment.name}` },
+    const table = h("table", { id: "runs", "aria-label": `Runs of ${experiment ? experiment.name : "this experiment"}` },
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, allBox),
         FIXED.map(([c, label]) => c === "user" || c === "status" ? h("th", { scope: "col" }, label) : header(c, label)),
         columns.map((c) => header(c, c)))),
@@ -185,7 +188,8 @@ export async function render(params, query) {
     load();
   } }, h("label", { for: "filter" }, "Filter"), filterInput, h("button", { type: "submit" }, "Apply"));
 
-  await load();
+  [experiment] = await Promise.all([experimentRequest, load()]);
+  if (state.loaded) drawTable(); // again, now that the table can be labelled with its name
   return h("div", {},
     pageHeader(experiment.name, h("span", { class: "muted" }, `project ${experiment.project}`)),
     form,
