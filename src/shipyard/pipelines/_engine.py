@@ -255,7 +255,8 @@ class _Run:
             return
         refused = self.notes.get(name, "").removeprefix("cache: ").strip()  # see from_cache
         why = f"re-ran: {refused}" if refused else self.previous.explain(
-            self.run_id, name, key, stored_inputs, node.params, cache=cache
+            self.run_id, name, key, stored_inputs, node.params, cache=cache,
+            parts=node.step.code_parts, fn=node.step.fn,
         )  # fmt: skip
         self.notes[name] = f"{why}\n"
         names = node.step.output_names() if node.step.n_outputs is not None else [None]
@@ -277,7 +278,12 @@ class _Run:
             fn=node.step.fn,
             contracts=node.step.contracts(),
         )
-        self.recorded[name] = {"cache_key": key, "inputs": stored_inputs, "params": node.params}
+        self.recorded[name] = {
+            "cache_key": key,
+            "inputs": stored_inputs,
+            "params": node.params,
+            "code_parts": node.step.code_parts,
+        }
 
     def from_cache(self, name: str, inputs: dict[str, Any], stored_inputs: dict[str, Any]) -> bool:
         """Settle ``name`` from an earlier step run with its cache key: reuse its outputs
@@ -311,6 +317,7 @@ class _Run:
             inputs=stored_inputs,
             params=params,
             outputs=hit.outputs,
+            code_parts=self.plan.nodes[name].step.code_parts,
             logs=cached(hit),
             lineage=self.edges(name, inputs, hit.outputs, produced=False),
         )
@@ -582,6 +589,7 @@ def _carry_over(state: _Run, previous: PipelineRun) -> None:
             "inputs": old.inputs,
             "params": old.params,
             "outputs": old.outputs,
+            "code_parts": old.code_parts,
             "logs": f"reused from step run {old.id} of pipeline run {previous.id}",
         }
         state.state[name] = StepStatus.FINISHED
