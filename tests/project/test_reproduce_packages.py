@@ -97,6 +97,21 @@ def test_a_pin_that_cannot_be_installed_is_named_and_nothing_is_lost(
     assert [v.version for v in shipyard.models.versions("tiny")] == [1]
 
 
+def test_the_cli_names_the_pin_it_cannot_install_and_exits_1(
+    sqlite_sdk: Client, tiny_project: TinyProject
+) -> None:
+    from typer.testing import CliRunner
+
+    from shipyard.cli import app
+
+    tiny_project.train()
+    _record_packages(sqlite_sdk, ["no-such-package-shipyard-test==1.0"])
+    argv = ["reproduce", "tiny/1", "--repo", str(tiny_project.root), "--fresh-env", "--offline"]
+    done = CliRunner().invoke(app, argv)
+    assert done.exit_code == 1
+    assert "no-such-package-shipyard-test==1.0" in " ".join(done.output.split())
+
+
 def test_a_fresh_environment_needs_a_recorded_set_and_refuses_a_malformed_one(
     sqlite_sdk: Client, tiny_project: TinyProject
 ) -> None:
