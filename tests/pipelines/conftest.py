@@ -1,12 +1,17 @@
-"""Fixtures of the pipeline tests: the step-cache exploit of issue 14, ready to plant."""
+"""Fixtures of the pipeline tests: the step-cache exploit of issue 14, ready to plant, and a
+project whose pipeline module a test edits between runs."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import pickle
-from collections.abc import Callable
+import re
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -80,3 +85,76 @@ def exploit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Exploit:
     folder.mkdir()
     monkeypatch.syspath_prepend(str(folder))
     return Exploit(folder / "pwned.marker")
+
+
+#: A project's pipeline module: one step using two helpers and a constant of its module.
+_PIPES = """
+from shipyard.pipelines import pipeline, step
+
+LIMIT = {limit}
+
+
+def clean_rows(rows: list[int]) -> list[int]:
+    return [r for r in rows if {clean}]
+
+
+def scale(rows: list[int]) -> list[int]:
+    return [r * {factor} for r in rows]
+
+
+@step
+def prepared(n: int) -> list[int]:
+    return {body}
+
+
+@pipeline(name="training")
+def training(n: int = 6) -> None:
+    prepared(n)
+"""
+_DEFAULTS = {
+    "limit": "4",
+    "clean": "r % 2 == 0",
+    "factor": "10",
+    "body": "scale(clean_rows(list(range(n))))[:LIMIT]",
+}
+
+
+@dataclass
+class EditableProject:
+    """A project folder (the working directory) with ``src/<package>/pipes.py``."""
+
+    root: Path
+    package: str
+
+    @property
+    def path(self) -> str:
+        """The pipeline module's path, as the project names it."""
+        return f"src/{self.package}/pipes.py"
+
+    def load(self, **edits: str) -> ModuleType:
+        """Write the module with ``edits`` to its defaults (limit, clean, factor, body) and
+        import it afresh."""
+        file = self.root / self.path
+        file.parent.mkdir(parents=True, exist_ok=True)
+        (file.parent / "__init__.py").touch()
+        file.write_text(_PIPES.format(**{**_DEFAULTS, **edits}))
+        importlib.invalidate_caches()
+        name = f"{self.package}.pipes"
+        if name in sys.modules:
+            return importlib.reload(sys.modules[name])
+        return importlib.import_module(name)
+
+
+@pytest.fixture
+def editable_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[EditableProject]:
+    """A project in the working directory whose pipeline module the test edits (written
+    without bytecode, so each edit is what runs); its package is named after the test."""
+    package = "proj_" + re.sub(r"\W", "_", tmp_path.name)
+    root = tmp_path / "project"
+    root.mkdir()
+    monkeypatch.chdir(root)
+    monkeypatch.syspath_prepend(str(root / "src"))
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    yield EditableProject(root, package)
+    for name in [m for m in sys.modules if m == package or m.startswith(f"{package}.")]:
+        del sys.modules[name]

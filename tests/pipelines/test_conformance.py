@@ -65,6 +65,21 @@ def test_runs_and_steps_round_trip(store: Store) -> None:
     assert store.get_step_run(more[0]).name == "c"
 
 
+def test_a_step_runs_code_record_round_trips_and_bad_records_are_refused(store: Store) -> None:
+    run, ids = store.create_pipeline_run(_run(), [StepRun("", "", "a", "pkg.mod:a", "PENDING")])
+    assert store.get_step_run(ids[0]).code_parts == {}  # recorded before any code is known
+    parts = {"step": "0123456789abcdef", "helper clean_rows": "fedcba9876543210"}
+    store.update_step_run(ids[0], status="RUNNING", code_parts=parts)
+    assert store.get_step_run(ids[0]).code_parts == parts
+    store.update_step_runs({ids[0]: {"code_parts": {"step": "aa"}}})
+    assert store.list_step_runs(run.id)[0].code_parts == {"step": "aa"}
+    for bad in ({"step": "not hex"}, {"": "aa"}, ["step"], {"step": 7}):
+        with pytest.raises(InvalidArgument, match="code_parts") as caught:
+            store.update_step_run(ids[0], code_parts=bad)
+        assert caught.value.field == "code_parts"
+    assert store.get_step_run(ids[0]).code_parts == {"step": "aa"}  # nothing was lost
+
+
 def test_listing_filters_and_bad_input(store: Store) -> None:
     first, _ = store.create_pipeline_run(_run(status="QUEUED", schedule="nightly"))
     second, _ = store.create_pipeline_run(_run())

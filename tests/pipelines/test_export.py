@@ -225,7 +225,7 @@ def test_each_step_run_says_why_it_was_cached_or_ran(
     module.write_text(_MODULE.format(factor=3))  # a helper of the step changes
     reasons_mod = importlib.reload(reasons_mod)
     rerun = reasons_mod.reasons.run()
-    assert cache_decision(rerun.steps["scaled"].logs).startswith("re-ran: code changed since")
+    assert cache_decision(rerun.steps["scaled"].logs).startswith("re-ran: code of helper `_scale`")
 
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SHIPYARD_HOME": str(sqlite_sdk.settings.home),
            "COLUMNS": "200"}  # fmt: skip

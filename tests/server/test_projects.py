@@ -22,6 +22,7 @@ from shipyard.client import LocalStore
 from shipyard.config import Settings
 from shipyard.entities import (
     LINEAGE_NODE_KINDS,
+    PACKAGE_SET_TAG,
     ArtifactInfo,
     Deployment,
     FeatureObject,
@@ -77,7 +78,8 @@ def _seed(store: LocalStore, tmp: Path, project: str) -> Seeded:
     """One record of every kind in ``project``, linked in one lineage chain."""
     tag = f"{project}-{uuid.uuid4().hex[:6]}"
     exp = store.create_experiment(f"e-{tag}", project=project)
-    run = store.create_run(exp.id, "r")
+    packages = _blob(store, tmp, f"pkg-{tag}==1.0".encode())  # the run's package set
+    run = store.create_run(exp.id, "r", tags={PACKAGE_SET_TAG: packages})
     artifact = tmp / f"{tag}.txt"
     artifact.write_text(f"artifact of {tag}")
     store.log_artifact(run.id, artifact, "a.txt")
@@ -149,6 +151,7 @@ def _seed(store: LocalStore, tmp: Path, project: str) -> Seeded:
         "artifact": hashlib.sha256(artifact.read_bytes()).hexdigest(),
         "step_output": output,
         "prediction": log_prediction(store.settings, f"m-{tag}", 1),
+        "package_set": packages,
     }
     return nodes, names
 
@@ -276,7 +279,7 @@ def test_a_blob_is_read_only_by_projects_that_reference_it(projects: Projects) -
     theirs, their_names = _seed(projects.store, projects.tmp, "fraud")
     uploaded = b"uploaded by fraud, referenced by nobody"
     digest = hashlib.sha256(uploaded).hexdigest()
-    mine = [projects.names["artifact"], projects.names["step_output"]]
+    mine = [projects.names[n] for n in ("artifact", "step_output", "package_set")]
     mine.append(
         projects.store.get_dataset_version_by_id(projects.nodes["dataset_version"].id).content_hash
     )

@@ -196,6 +196,31 @@ def test_system_facts_are_captured(sdk: Client, tmp_path: Path) -> None:
     assert run.duration_ms is not None and run.duration_ms >= 0
 
 
+def test_each_run_records_its_package_set_readable_by_its_digest(sdk: Client) -> None:
+    from shipyard.entities import PACKAGE_SET_TAG
+    from shipyard.tracking import package_set, packages_hash, recorded_package_set
+
+    with shipyard.start_run(experiment="e") as first:
+        pass
+    with shipyard.start_run(experiment="e") as second:
+        pass
+    digest = shipyard.get_run(first.id).tags[PACKAGE_SET_TAG]
+    assert digest == packages_hash()[0] == shipyard.get_run(second.id).tags[PACKAGE_SET_TAG]
+    packages = recorded_package_set(sdk.store, digest)  # through the server too
+    assert packages == list(package_set())
+    assert any(p.startswith("shipyard==") for p in packages)
+    assert recorded_package_set(sdk.store, "0" * 64) is None  # a run of before: hash only
+
+
+def test_runs_of_one_environment_share_one_stored_package_set(sqlite_sdk: Client) -> None:
+    blobs = sqlite_sdk.settings.home / "blobs"
+    before = {p for p in blobs.rglob("*") if p.is_file()} if blobs.exists() else set()
+    for _ in range(20):
+        with shipyard.start_run(experiment="e"):
+            pass
+    assert len({p for p in blobs.rglob("*") if p.is_file()} - before) == 1
+
+
 def test_log_artifact_objects_and_files(sdk: Client, tmp_path: Path) -> None:
     frame = pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", "z"]})
     source = tmp_path / "notes.md"

@@ -86,12 +86,18 @@ def doctor(
 def reproduce(
     ref: str = typer.Argument(..., help="The model version: NAME/VERSION or NAME@ALIAS."),
     repo: Path = typer.Option(Path("."), "--repo", help="The git repository it was trained from."),
+    fresh_env: bool = typer.Option(
+        False, "--fresh-env", help="Re-run in a new virtualenv built from the recorded packages."
+    ),
+    offline: bool = typer.Option(
+        False, "--offline", help="With --fresh-env: install from the uv cache only."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
 ) -> None:
     """Re-run the pipeline behind a model version at its recorded commit, data and params,
     and compare the new model's hash and metrics; exit 1 when they differ."""
     with friendly_errors(), console.status(f"reproducing {safe(ref)}"):
-        found = project.reproduce(ref, repo=repo)
+        found = project.reproduce(ref, repo=repo, fresh_env=fresh_env, offline=offline)
     if as_json:
         typer.echo(json.dumps(found.to_dict(), indent=2, default=str))
     else:
@@ -99,6 +105,11 @@ def reproduce(
         console.print(f"{safe(found.model)}: {verdict}")
         console.print(f"  commit {found.commit[:12] or '-'}, data {', '.join(found.datasets)}")
         console.print(f"  hash {found.original_hash[:16]} -> {found.new_hash[:16]}")
+        if found.environment.get("kind") == "fresh":
+            console.print(
+                f"  fresh environment: {found.environment['installed']} recorded packages "
+                "installed, shipyard from this source"
+            )
         for line in found.differences:
             console.print(f"  {safe(line)}")
     if not found.reproduced:

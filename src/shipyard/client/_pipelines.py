@@ -90,8 +90,45 @@ def changeable(fields: frozenset[str], what: str) -> Callable[[Mapping[str, Any]
     return check_fields
 
 
+#: The most parts a step run's code record may hold, and the longest name and hash.
+MAX_CODE_PARTS = 1000
+_PART_NAME_LEN, _PART_HASH_LEN = 300, 64
+
+
+def check_code_parts(parts: Any) -> dict[str, str]:
+    """A step run's code record: at most ``MAX_CODE_PARTS`` names of parts of its code
+    (short texts) mapped to their hashes (hex), or a clear error naming ``code_parts``."""
+    if not isinstance(parts, Mapping) or len(parts) > MAX_CODE_PARTS:
+        raise InvalidArgument(
+            f"code_parts must be a mapping of at most {MAX_CODE_PARTS} part names to hashes",
+            field="code_parts",
+        )
+    for name, digest in parts.items():
+        if not (
+            isinstance(name, str)
+            and 0 < len(name) <= _PART_NAME_LEN
+            and isinstance(digest, str)
+            and 0 < len(digest) <= _PART_HASH_LEN
+            and all(c in "0123456789abcdef" for c in digest)
+        ):
+            raise InvalidArgument(
+                f"code_parts entry {str(name)[:80]!r}: a part name of 1-{_PART_NAME_LEN} "
+                f"characters must map to a hex hash of 1-{_PART_HASH_LEN} characters",
+                field="code_parts",
+            )
+    return dict(parts)
+
+
 changeable_run = changeable(RUN_FIELDS, "pipeline run")
-changeable_step = changeable(STEP_FIELDS, "step run")
+_changeable_step_fields = changeable(STEP_FIELDS, "step run")
+
+
+def changeable_step(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields a step run update may change, with its code record checked."""
+    checked = _changeable_step_fields(values)
+    if "code_parts" in checked:
+        checked["code_parts"] = check_code_parts(checked["code_parts"])
+    return checked
 
 
 def checked_step_updates(

@@ -63,6 +63,7 @@ from shipyard.entities._status import (
 )
 from shipyard.entities._tracking import (
     DEFAULT_PROJECT,
+    PACKAGE_SET_TAG,
     ROLES,
     ArtifactInfo,
     Experiment,
@@ -78,6 +79,7 @@ __all__ = [
     "FEATURE_OBJECT_KINDS",
     "LINEAGE_NODE_KINDS",
     "MONITOR_RUN_STATUSES",
+    "PACKAGE_SET_TAG",
     "PIPELINE_RUN_STATUSES",
     "ROLES",
     "RUN_STATUSES",

@@ -201,6 +201,9 @@ class StepRun(_Span):
         outputs: Its materialized values.
         logs: What it printed.
         error: Why it failed, when it did.
+        code_parts: A short hash of each part of its code fingerprint (the step's own
+            source, each helper, constant and contract it covers), so a changed key can be
+            explained by name; empty on step runs recorded before it was kept.
     """
 
     id: str
@@ -218,6 +221,7 @@ class StepRun(_Span):
     outputs: list[dict[str, Any]] = field(default_factory=list)
     logs: str = ""
     error: str = ""
+    code_parts: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", as_status(StepStatus, self.status))

@@ -18,6 +18,9 @@ def finite_or_text(metrics: dict[str, float]) -> dict[str, Any]:
 
 #: The project experiments belong to unless another one is named.
 DEFAULT_PROJECT = "default"
+#: The run tag holding the sha256 of the run's package set, which is also the digest of the
+#: blob listing that set (one ``name==version`` a line), so a run's set can be read back.
+PACKAGE_SET_TAG = "shipyard.packages.sha256"
 #: Roles on a project, weakest first; each includes the ones before it.
 ROLES: tuple[str, ...] = ("viewer", "editor", "maintainer", "admin")
 

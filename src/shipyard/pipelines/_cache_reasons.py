@@ -3,18 +3,21 @@
 The engine writes ``cached: same code, inputs and params as step run X of pipeline run Y``
 for a cache hit and, for a step that ran, ``re-ran: ...`` naming what differs from the same
 step in the pipeline's previous run: a param (old and new value), an input (the dataset
-versions, or the upstream step whose output changed), the code (the step's source or a
-function, class or constant of its module it uses), or that the cache was off, cleared or
-not reusable. ``shipyard pipelines show`` prints it under each step.
+versions, or the upstream step whose output changed), the code (by name: the step's own
+source, a helper function or class, a constant of its module it uses, or a contract; see
+``_code_parts``), or that the cache was off, cleared or not reusable. ``shipyard
+pipelines show`` prints it under each step.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from shipyard.client import Store
 from shipyard.entities import StepRun
+from shipyard.pipelines._code_parts import code_changes, source_file
 
 #: How a recorded cache decision starts.
 PREFIXES = ("cached: ", "re-ran: ")
@@ -62,8 +65,12 @@ class PreviousRun:
         params: dict[str, Any],
         *,
         cache: bool,
+        parts: Mapping[str, str] | None = None,
+        fn: Callable[..., Any] | None = None,
     ) -> str:
-        """Why step ``name`` (cache key ``key``) runs instead of coming from the cache."""
+        """Why step ``name`` (cache key ``key``) runs instead of coming from the cache;
+        ``parts`` is the step's code record and ``fn`` its function, which name the parts
+        of the code that changed."""
         if not cache:
             return "re-ran: the cache was off (--no-cache, cache=False or @step(cache=False))"
         old = self.steps(current_run).get(name)
@@ -85,6 +92,10 @@ class PreviousRun:
                 f"re-ran: step run {old.id[:12]} had the same code, inputs and params but is "
                 "not in the cache (cleared, or it did not finish)"
             )
+        where = source_file(fn) if fn is not None else "?"
+        changed = code_changes(old.code_parts, parts or {}, where)
+        if changed:
+            return "re-ran: " + "; ".join(changed)
         return (
             "re-ran: code changed since pipeline run "
             f"{old.pipeline_run_id[:12]} (the step's source, or a function, class or "

@@ -170,6 +170,7 @@ def _carry_over(state: RunState, previous: PipelineRun) -> None:
             "inputs": old.inputs,
             "params": old.params,
             "outputs": old.outputs,
+            "code_parts": old.code_parts,
             "logs": f"reused from step run {old.id} of pipeline run {previous.id}",
         }
         state.state[name] = StepStatus.FINISHED

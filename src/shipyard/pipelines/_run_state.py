@@ -213,7 +213,8 @@ class RunState:
             return
         refused = self.notes.get(name, "").removeprefix("cache: ").strip()  # see from_cache
         why = f"re-ran: {refused}" if refused else self.previous.explain(
-            self.run_id, name, key, stored_inputs, node.params, cache=cache
+            self.run_id, name, key, stored_inputs, node.params, cache=cache,
+            parts=node.step.code_parts, fn=node.step.fn,
         )  # fmt: skip
         self.notes[name] = f"{why}\n"
         names = node.step.output_names() if node.step.n_outputs is not None else [None]
@@ -235,7 +236,12 @@ class RunState:
             fn=node.step.fn,
             contracts=node.step.contracts(),
         )
-        self.recorded[name] = {"cache_key": key, "inputs": stored_inputs, "params": node.params}
+        self.recorded[name] = {
+            "cache_key": key,
+            "inputs": stored_inputs,
+            "params": node.params,
+            "code_parts": node.step.code_parts,
+        }
 
     def from_cache(self, name: str, inputs: dict[str, Any], stored_inputs: dict[str, Any]) -> bool:
         """Settle ``name`` from an earlier step run with its cache key: reuse its outputs
@@ -269,6 +275,7 @@ class RunState:
             inputs=stored_inputs,
             params=params,
             outputs=hit.outputs,
+            code_parts=self.plan.nodes[name].step.code_parts,
             logs=cached(hit),
             lineage=self.edges(name, inputs, hit.outputs, produced=False),
         )

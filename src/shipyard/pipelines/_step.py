@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from shipyard.errors import InvalidArgument
+from shipyard.pipelines._code_parts import code_parts
 from shipyard.pipelines._hashing import check_param, source_hash
 
 P = ParamSpec("P")
@@ -80,6 +81,7 @@ class Step(Generic[P, R]):
         self.n_outputs = len(options.outputs) if options.outputs else _tuple_arity(fn)
         self._check_contracts()
         self._code: str | None = None
+        self._parts: dict[str, str] | None = None
 
     def _check_contracts(self) -> None:
         """Each contract guards an argument, ``"return"`` or an output name."""
@@ -125,6 +127,19 @@ class Step(Generic[P, R]):
                 prints = sorted((t, fingerprint(c)) for t, c in self.options.contracts.items())
                 self._code = hashlib.sha256(f"{self._code}{prints}".encode()).hexdigest()
         return self._code
+
+    @property
+    def code_parts(self) -> dict[str, str]:
+        """A short hash of each part of :attr:`code_hash`, recorded with every step run so
+        a changed key can name what changed (computed once; see ``_code_parts``)."""
+        if self._parts is None:
+            prints: dict[str, str] = {}
+            if self.options.contracts:
+                from shipyard.data import fingerprint
+
+                prints = {t: fingerprint(c) for t, c in self.options.contracts.items()}
+            self._parts = code_parts(self.fn, prints)
+        return self._parts
 
     def output_names(self) -> list[str]:
         if self.options.outputs:

@@ -476,6 +476,7 @@ class StepRunChanges(Body):
     outputs: list[dict[Text, Any]] | None = None
     logs: Text | None = None
     error: Text | None = None
+    code_parts: dict[Text, Text] | None = None
 
 
 class UpdateStepRun(StepRunChanges):

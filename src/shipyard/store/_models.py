@@ -383,6 +383,8 @@ class StepRun(Base):
     outputs_json: Mapped[str] = mapped_column(Text, default="[]")
     logs: Mapped[str] = mapped_column(Text, default="")
     error: Mapped[str] = mapped_column(Text, default="")
+    #: A short hash of each part of the step's code fingerprint (see pipelines._code_parts).
+    code_parts_json: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
 
     __table_args__ = (Index(None, "cache_key", "status"),)
 

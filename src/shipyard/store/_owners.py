@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, String, cast, exists, literal, select
 
-from shipyard.entities import FEATURE_OBJECT_KINDS, LineageNode
+from shipyard.entities import FEATURE_OBJECT_KINDS, PACKAGE_SET_TAG, LineageNode
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.store._models import (
     DATASET_VERSIONS,
@@ -34,6 +34,7 @@ from shipyard.store._models import (
     PIPELINES,
     REGISTERED_MODELS,
     RUN_ARTIFACTS,
+    RUN_TAGS,
     RUNS,
     SCHEDULES,
     STEP_RUNS,
@@ -171,7 +172,8 @@ def projects_of(conn: Connection, nodes: Iterable[LineageNode]) -> dict[LineageN
 def blob_referenced(conn: Connection, digest: str, projects: Sequence[str] | None) -> bool:
     """True when a record of one of ``projects`` (None: any project) references the blob:
     a run artifact, a model version file, a dataset version, a monitor's reference or report,
-    or a step run's outputs. Indexed look-ups come first; step outputs are searched last."""
+    a step run's outputs, or a run's package set (its :data:`PACKAGE_SET_TAG`). Indexed
+    look-ups come first; step outputs and package sets are searched last."""
     checks: list[Select[Any]] = [
         _referencing(
             RUN_ARTIFACTS.join(RUNS, RUN_ARTIFACTS.c.run_id == RUNS.c.id).join(
@@ -206,6 +208,14 @@ def blob_referenced(conn: Connection, digest: str, projects: Sequence[str] | Non
             STEP_RUNS.join(PIPELINE_RUNS, STEP_RUNS.c.pipeline_run_id == PIPELINE_RUNS.c.id),
             STEP_RUNS.c.outputs_json.contains(digest),
             PIPELINE_RUNS.c.project,
+            projects,
+        ),
+        _referencing(
+            RUN_TAGS.join(RUNS, RUN_TAGS.c.run_id == RUNS.c.id).join(
+                EXPERIMENTS, RUNS.c.experiment_id == EXPERIMENTS.c.id
+            ),
+            (RUN_TAGS.c.key == PACKAGE_SET_TAG) & (RUN_TAGS.c.value == digest),
+            EXPERIMENTS.c.project,
             projects,
         ),
     ]

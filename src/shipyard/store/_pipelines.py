@@ -43,9 +43,10 @@ STEP_FIELDS = frozenset(
         "outputs",
         "logs",
         "error",
+        "code_parts",
     }
 )
-_JSON_FIELDS = {"inputs", "params", "outputs"}
+_JSON_FIELDS = {"inputs", "params", "outputs", "code_parts"}
 
 
 def _dumps(value: Any) -> str:
@@ -225,6 +226,7 @@ def _step_values(step: StepRun) -> dict[str, Any]:
         "outputs_json": _dumps(step.outputs),
         "logs": step.logs,
         "error": step.error,
+        "code_parts_json": _dumps(step.code_parts),
     }
 
 
@@ -246,6 +248,7 @@ def _step(row: Any) -> StepRun:
         inputs=json.loads(row.inputs_json),
         params=json.loads(row.params_json),
         outputs=json.loads(row.outputs_json),
+        code_parts=json.loads(row.code_parts_json or "{}"),
     )
 
 

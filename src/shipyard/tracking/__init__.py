@@ -5,7 +5,13 @@
 """
 
 from shipyard.tracking._client import Client
-from shipyard.tracking._environment import current_user, packages_hash, recorded_environment
+from shipyard.tracking._environment import (
+    current_user,
+    package_set,
+    packages_hash,
+    recorded_environment,
+    recorded_package_set,
+)
 from shipyard.tracking._fluent import (
     active_run,
     configure,
@@ -47,9 +53,11 @@ __all__ = [
     "log_param",
     "log_params",
     "on_run_start",
+    "package_set",
     "packages_hash",
     "reap_runs",
     "recorded_environment",
+    "recorded_package_set",
     "runs_to_frame",
     "search_runs",
     "set_tag",

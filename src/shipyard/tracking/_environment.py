@@ -1,9 +1,12 @@
 """What a run records about where it ran: git commit and dirty flag, Python, packages, host.
 
 Git is asked with a short timeout so a huge or broken repository never stalls a run; the
-package-set hash is computed once per process. A nested run records its parent's facts (it
-ran in the same process); :func:`recorded_environment` also finds them through the parents
-of runs nested before nested runs recorded them.
+package set is read once per process. A run records the set's sha256 as a tag and the set
+itself (one ``name==version`` a line) as a content-addressed blob with that digest, stored
+once per store and process: runs of one environment share one copy, and ``reproduce`` can
+name each package that changed and rebuild the environment from it. A nested run records
+its parent's facts (it ran in the same process); :func:`recorded_environment` also finds
+them through the parents of runs nested before nested runs recorded them.
 """
 
 from __future__ import annotations
@@ -11,17 +14,22 @@ from __future__ import annotations
 import functools
 import getpass
 import hashlib
+import logging
 import os
 import platform
 import socket
 import subprocess
 import sys
-from collections.abc import Mapping
+import weakref
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from shipyard.artifacts import scratch_file
 from shipyard.client import Store
-from shipyard.entities import Run
-from shipyard.errors import NotFound
+from shipyard.entities import PACKAGE_SET_TAG, Run
+from shipyard.errors import InvalidArgument, NotFound, ShipyardError
+
+_log = logging.getLogger(__name__)
 
 TAG_PREFIX = "shipyard."
 #: The tags :func:`environment_tags` may record.
@@ -32,14 +40,13 @@ ENVIRONMENT_KEYS = frozenset(
         "platform",
         "host",
         "user",
-        "packages.sha256",
         "packages.count",
         "source",
         "git.commit",
         "git.dirty",
         "git.branch",
     )
-)
+) | {PACKAGE_SET_TAG}
 
 
 def current_user() -> str:
@@ -77,14 +84,61 @@ def git_info(cwd: Path | None = None) -> dict[str, str]:
 
 
 @functools.cache
-def packages_hash() -> tuple[str, int]:
-    """A sha256 over the sorted ``name==version`` of every installed distribution, and the count."""
+def package_set() -> tuple[str, ...]:
+    """The sorted, distinct ``name==version`` of every installed distribution (names in
+    lower case), read once per process."""
     from importlib import metadata
 
-    names = sorted(
-        {f"{(d.metadata['Name'] or '').lower()}=={d.version}" for d in metadata.distributions()}
+    return tuple(
+        sorted(
+            {f"{(d.metadata['Name'] or '').lower()}=={d.version}" for d in metadata.distributions()}
+        )
     )
-    return hashlib.sha256("\n".join(names).encode()).hexdigest(), len(names)
+
+
+def package_set_text(packages: Sequence[str]) -> bytes:
+    """A package set as it is hashed and stored: one ``name==version`` a line."""
+    return "\n".join(packages).encode()
+
+
+def packages_hash() -> tuple[str, int]:
+    """A sha256 over the sorted ``name==version`` of every installed distribution, and the count."""
+    packages = package_set()
+    return hashlib.sha256(package_set_text(packages)).hexdigest(), len(packages)
+
+
+#: The stores this process has stored its package set in (once each).
+_SETS_STORED: weakref.WeakSet[Store] = weakref.WeakSet()
+
+
+def store_package_set(store: Store) -> None:
+    """Store this process's package set as a blob (its digest is the run's
+    :data:`PACKAGE_SET_TAG`), once per store: 10,000 runs of one environment keep one copy.
+
+    Recording it is best effort: a store that refuses it is logged, and the run goes on
+    with its hash alone (``reproduce`` then compares hashes only).
+    """
+    if store in _SETS_STORED:
+        return
+    try:
+        with scratch_file("shipyard-blob-packages-") as path:
+            path.write_bytes(package_set_text(package_set()))
+            store.put_blob(path)
+    except (ShipyardError, OSError) as exc:
+        _log.warning("the package set was not stored (only its hash is recorded): %s", exc)
+        return
+    _SETS_STORED.add(store)
+
+
+def recorded_package_set(store: Store, digest: str) -> list[str] | None:
+    """The package set a run recorded under ``digest`` (its :data:`PACKAGE_SET_TAG`), or
+    None when only the hash was recorded (runs from before the set was kept, or a store
+    that refused it)."""
+    try:
+        text = store.fetch_blob(digest).read_text()
+    except (NotFound, InvalidArgument):
+        return None
+    return [line for line in text.splitlines() if line]
 
 
 def environment_tags() -> dict[str, str]:
@@ -95,7 +149,7 @@ def environment_tags() -> dict[str, str]:
         f"{TAG_PREFIX}platform": platform.platform(terse=True),
         f"{TAG_PREFIX}host": socket.gethostname(),
         f"{TAG_PREFIX}user": current_user(),
-        f"{TAG_PREFIX}packages.sha256": digest,
+        PACKAGE_SET_TAG: digest,
         f"{TAG_PREFIX}packages.count": str(count),
     }
     if sys.argv and sys.argv[0]:

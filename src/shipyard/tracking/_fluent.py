@@ -19,7 +19,7 @@ from shipyard.config import Settings, load_settings
 from shipyard.entities import ArtifactInfo, MetricPoint, Run, RunPage, RunStatus
 from shipyard.errors import Conflict
 from shipyard.tracking._client import Client
-from shipyard.tracking._environment import current_user, environment_tags
+from shipyard.tracking._environment import current_user, environment_tags, store_package_set
 from shipyard.tracking._liveness import HEARTBEAT_TAG, OWNER_TAG, this_process
 from shipyard.tracking._run import ActiveRun, active_stack, end_all, push
 
@@ -133,6 +133,8 @@ def start_run(
         all_tags["shipyard.note"] = description
     if client.settings.capture_environment:
         facts = environment_tags() if parent is None else parent.environment
+        if parent is None:
+            store_package_set(client.store)  # before the run refers to it
         all_tags = {**facts, **all_tags}
     started = now_ms()
     run = client.store.create_run(
