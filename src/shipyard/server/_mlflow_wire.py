@@ -22,7 +22,8 @@ import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import Scope
 
 from shipyard.entities import Experiment, MetricPoint, Run
 from shipyard.errors import (
@@ -47,6 +48,15 @@ DEFAULT_EXPERIMENT_NAME = "Default"
 #: The experiment tag that names the Shipyard project of a new experiment (MLflow has none).
 PROJECT_TAG = "shipyard.project"
 _INT64 = 2**63 - 1
+#: MLflow's POST routes that only read (searches with a body): not writes for the audit log.
+READ_ONLY_POSTS = frozenset(
+    {
+        "/runs/search",
+        "/experiments/search",
+        "/logged-models/search",
+        "/registered-models/get-latest-versions",
+    }
+)
 
 #: (MLflow error code, HTTP status) of each Shipyard error class, most specific first.
 _ERRORS: tuple[tuple[type[ShipyardError], str, int], ...] = (
@@ -188,10 +198,34 @@ async def _request_fields(request: Request) -> Args:
     return Args(parsed)
 
 
+class MlflowRoute(Route):
+    """A route of MLflow's API that puts itself in the request scope, as FastAPI's routes do,
+    so request metrics and the audit log name its path template (not ``<unmatched>``), and
+    that says whether it only reads (``read_only``: a search sent as a POST), so the audit
+    log records what changes something and nothing else, as for Shipyard's own routes."""
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        methods: list[str],
+        read_only: bool = False,
+    ) -> None:
+        super().__init__(path, endpoint, methods=methods)
+        self.read_only = read_only
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        if match is not Match.NONE:
+            child["route"] = self
+        return match, child
+
+
 def mlflow_route(path: str, method: str, handler: Handler) -> list[BaseRoute]:
     """The route (under every MLflow prefix) serving ``handler``: authenticated, its request
     read into :class:`Args`, its errors in MLflow's format. A handler returns a JSON-able
-    value or a ready Response."""
+    value or a ready Response. GETs and the POSTs of :data:`READ_ONLY_POSTS` only read."""
 
     async def endpoint(request: Request) -> Response:
         try:
@@ -202,7 +236,11 @@ def mlflow_route(path: str, method: str, handler: Handler) -> list[BaseRoute]:
             return mlflow_error(exc)
         return result if isinstance(result, Response) else answer(result)
 
-    return [Route(prefix + path, endpoint, methods=[method]) for prefix in PREFIXES]
+    read_only = method == "GET" or path in READ_ONLY_POSTS
+    return [
+        MlflowRoute(prefix + path, endpoint, methods=[method], read_only=read_only)
+        for prefix in PREFIXES
+    ]
 
 
 # ----------------------------------------------------------------------------- records
