@@ -159,3 +159,15 @@ def served_with_auth(live_server: LiveServer, sqlite_settings: Settings) -> Iter
     backend: Backend = live_server.serve(store, auth=True)
     yield store
     backend.close()
+
+
+@pytest.fixture
+def served_sqlite(
+    live_server: LiveServer, sqlite_settings: Settings, sqlite_sdk: object
+) -> Iterator[LocalStore]:
+    """The live server answering from a fresh SQLite store (no authentication) that
+    Shipyard's SDK (``shipyard.models.load``, ...) reads too; yields that store."""
+    store = LocalStore(sqlite_settings)
+    backend: Backend = live_server.serve(store)
+    yield store
+    backend.close()
