@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute
 
 from shipyard import _validation as v
 from shipyard.entities import ArtifactInfo
@@ -134,7 +133,7 @@ def _one_file(caller: Caller, place: Place) -> ArtifactInfo:
     raise NotFound(f"run {place.run_id} has no artifact file {place.path!r}", field="path")
 
 
-def routes() -> list[BaseRoute]:
+def routes() -> list[MlflowRoute]:
     """The artifact proxy's routes: listing, and upload/download of one file."""
     return [
         MlflowRoute(PREFIX, _list, methods=["GET"], read_only=True),
