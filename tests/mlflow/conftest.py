@@ -195,7 +195,7 @@ def mlflow_server(python: Path, home: Path) -> Iterator[str]:
     process = subprocess.Popen(cmd, cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + 600  # a loaded machine starts MLflow slowly
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"mlflow server exited:\n{(home / 'server.log').read_text()}")
