@@ -232,6 +232,8 @@ class MlflowRoutes(BaseRoute):
 
     def __init__(self, routes: list[MlflowRoute], prefixes: tuple[str, ...]) -> None:
         self.prefixes = prefixes
+        self.path = prefixes[0]  # what code listing the app's routes reads (as for a Mount)
+        self.routes = routes
         self.exact: dict[str, list[MlflowRoute]] = {}
         self.patterns: list[MlflowRoute] = []
         for route in routes:
