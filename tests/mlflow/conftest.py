@@ -10,17 +10,21 @@ one JSON line with what the test checks.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from shipyard.client import LocalStore
@@ -96,9 +100,16 @@ RunScenario = Callable[..., dict[str, Any]]
 
 
 def _run(
-    python: Path, cwd: Path, scenario: str, url: str, token: str | None, config: dict[str, Any]
+    python: Path,
+    cwd: Path,
+    scenario: str,
+    url: str,
+    token: str | None,
+    config: dict[str, Any],
+    extra_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if k not in _LEAKY}
+    env.update(extra_env or {})
     env.update(MLFLOW_TRACKING_URI=url, PYTHONUNBUFFERED="1", OPENBLAS_NUM_THREADS="1")
     env.pop("MLFLOW_TRACKING_TOKEN", None)
     if token is not None:
@@ -142,6 +153,86 @@ def mlflow_store(mlflow_python: Path, tmp_path_factory: pytest.TempPathFactory) 
     return {"db": db, "artifacts": artifacts, "made": made}
 
 
+@pytest.fixture(scope="module")
+def mlflow_file_store(
+    mlflow_python: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    """An MLflow file store (``mlruns`` folder) filled by MLflow itself (``make_store``),
+    once per module: ``root`` is the folder, ``made`` what was logged."""
+    base = tmp_path_factory.mktemp("mlflow-files")
+    root = base / "mlruns"
+    config = {"uri": root.as_uri(), "artifacts": str(base / "artifacts")}
+    allow = {"MLFLOW_ALLOW_FILE_STORE": "true"}  # MLflow 3 keeps the file store on request
+    made = _run(mlflow_python, base, "make_store", "", None, config, allow)
+    return {"root": root, "made": made}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A local TCP port nothing listens on."""
+    return _free_port()
+
+
+@contextlib.contextmanager
+def mlflow_server(python: Path, home: Path) -> Iterator[str]:
+    """``mlflow server`` (SQLite, artifacts proxied) from the MLflow virtualenv on a free
+    port; yields its URL once it answers, stops it after."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in _LEAKY}
+    cmd = [
+        str(python), "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+        "--workers", "1", "--backend-store-uri", f"sqlite:///{home / 'mlflow.db'}",
+        "--artifacts-destination", str(home / "mlartifacts"),
+    ]  # fmt: skip
+    log = (home / "server.log").open("wb")
+    process = subprocess.Popen(cmd, cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 600  # a loaded machine starts MLflow slowly
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"mlflow server exited:\n{(home / 'server.log').read_text()}")
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"mlflow server did not start:\n{(home / 'server.log').read_text()}"
+                )
+            time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def mlflow_tracking_server(
+    mlflow_python: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    """A live ``mlflow server`` filled by MLflow's client (``make_store``), once per module:
+    ``url`` is where it answers, ``made`` what was logged. Stopped after the module."""
+    home = tmp_path_factory.mktemp("mlflow-server")
+    with mlflow_server(mlflow_python, home) as url:
+        config = {"uri": url, "artifacts": None}
+        made = _run(mlflow_python, home, "make_store", url, None, config)
+        yield {"url": url, "made": made}
+
+
 @pytest.fixture
 def served(live_server: LiveServer, settings: Settings) -> Iterator[LocalStore]:
     """The live server answering from a fresh store on each database (no authentication);
@@ -157,5 +248,17 @@ def served_with_auth(live_server: LiveServer, sqlite_settings: Settings) -> Iter
     """The live server with authentication on, answering from a fresh SQLite store."""
     store = LocalStore(sqlite_settings)
     backend: Backend = live_server.serve(store, auth=True)
+    yield store
+    backend.close()
+
+
+@pytest.fixture
+def served_sqlite(
+    live_server: LiveServer, sqlite_settings: Settings, sqlite_sdk: object
+) -> Iterator[LocalStore]:
+    """The live server answering from a fresh SQLite store (no authentication) that
+    Shipyard's SDK (``shipyard.models.load``, ...) reads too; yields that store."""
+    store = LocalStore(sqlite_settings)
+    backend: Backend = live_server.serve(store)
     yield store
     backend.close()

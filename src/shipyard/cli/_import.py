@@ -1,4 +1,5 @@
-"""`shipyard import mlflow`: bring an MLflow tracking database into this Shipyard store."""
+"""`shipyard import mlflow`: bring an MLflow store (tracking server, mlruns folder or SQLite
+database) into this Shipyard store."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ def import_mlflow_command(
         str,
         typer.Option(
             "--from",
-            help="The MLflow tracking database: a SQLite file or a sqlite:///path URL.",
+            help="The MLflow store: a tracking server URL (http(s)://..., with "
+            "MLFLOW_TRACKING_TOKEN sent when set), an mlruns folder, or a SQLite tracking "
+            "database (a file or a sqlite:///path URL).",
         ),
     ],
     project: Annotated[
@@ -27,10 +30,11 @@ def import_mlflow_command(
 ) -> None:
     """Import MLflow experiments, runs (params, tags, every metric point, artifacts), logged
     models, registered models, versions and aliases; a second import adds nothing."""
-    from shipyard.importers import import_mlflow
+    from shipyard.importers import import_mlflow, open_source
 
     with friendly_errors():
         store = get_client().store
+        reader = open_source(source)  # a bad source is reported before anything starts
         with progress_bar() as bar:
             tasks: dict[str, object] = {}
 
@@ -40,7 +44,7 @@ def import_mlflow_command(
                     task = tasks[phase] = bar.add_task(phase, total=total)
                 bar.update(task, completed=done)  # type: ignore[arg-type]
 
-            summary = import_mlflow(store, source, project=project, progress=advance)
+            summary = import_mlflow(store, reader, project=project, progress=advance)
     console.print(
         f"Imported {summary.experiments} experiments, {summary.runs} runs "
         f"({summary.metric_points:,} metric points, {summary.params} params, "

@@ -1,5 +1,8 @@
-"""``import_mlflow``: bring an MLflow tracking database into a Shipyard store, idempotently,
-and check what arrived.
+"""``import_mlflow``: bring an MLflow store (a SQLite tracking database, an ``mlruns`` file
+store or a live tracking server) into a Shipyard store, idempotently, and check what arrived.
+
+Each kind of store is one reader behind :class:`~shipyard.importers._mlflow_records.Source`;
+everything here (the writes, the idempotence, the check) is the same for all of them.
 
 What is carried over: experiments (with their tags and deleted state), runs (name, user,
 times, status, params, tags, every metric point, every artifact file, nesting, deleted
@@ -20,22 +23,23 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from shipyard.client import Store
 from shipyard.entities import DEFAULT_PROJECT, ArtifactInfo, MetricPoint
 from shipyard.errors import NotFound, ShipyardError
-from shipyard.importers._mlflow_sqlite import (
+from shipyard.importers._mlflow_files import FileStoreSource
+from shipyard.importers._mlflow_http import HttpSource
+from shipyard.importers._mlflow_records import (
     MetricRow,
     MlflowLoggedModel,
     MlflowModel,
     MlflowRun,
-    SqliteSource,
-    files_under,
-    local_folder,
+    Source,
 )
+from shipyard.importers._mlflow_sqlite import SqliteSource
 
 #: The run tag marking a run that holds an MLflow logged model (its value: the model type).
 LOGGED_MODEL_TAG = "shipyard.mlflow_logged_model"
@@ -115,7 +119,7 @@ def _sha256(path: Path) -> str:
 
 class _Importer:
     def __init__(
-        self, store: Store, source: SqliteSource, project: str, progress: Progress | None
+        self, store: Store, source: Source, project: str, progress: Progress | None
     ) -> None:
         self.store = store
         self.source = source
@@ -171,8 +175,8 @@ class _Importer:
 
     # ------------------------------------------------------------------ runs
 
-    def import_runs(self) -> None:
-        runs = _parents_first(self.source.runs())
+    def import_runs(self, found: list[MlflowRun]) -> None:
+        runs = _parents_first(found)
         for done, run in enumerate(runs, 1):
             if run.id in self.runs:
                 self.summary.runs_skipped += 1
@@ -199,7 +203,7 @@ class _Importer:
             self.store.log_batch(made.id, points[start : start + _BATCH])
         self.summary.params += len(params)
         self.summary.metric_points += len(points)
-        self._artifacts(made.id, local_folder(run.artifact_uri) if run.artifact_uri else None)
+        self._artifacts(made.id, self.source.run_files(run))
         self.store.update_run(made.id, status=run.status, end_time=run.end_time)
         if run.deleted:
             self.store.delete_runs([made.id])
@@ -208,11 +212,10 @@ class _Importer:
     def _points(self, rows: Sequence[MetricRow]) -> list[MetricPoint]:
         return [MetricPoint(_key(r.key, self.summary), r.value, r.step, r.timestamp) for r in rows]
 
-    def _artifacts(self, run_id: str, folder: Path | None, prefix: str = "") -> None:
+    def _artifacts(self, run_id: str, files: Iterable[tuple[Path, str]]) -> None:
         hashes = self.hashes.setdefault(run_id, {})
-        for path, relative in files_under(folder) if folder is not None else ():
-            target = f"{prefix}{relative}"
-            for info in self.store.log_artifact(run_id, path, target):
+        for path, relative in files:
+            for info in self.store.log_artifact(run_id, path, relative):
                 hashes[info.path] = _sha256(path)
                 self.summary.artifacts += 1
                 self.summary.artifact_bytes += info.size
@@ -236,7 +239,7 @@ class _Importer:
         )
         if model.params:
             self.store.log_batch(made.id, params=_keys(model.params, self.summary))
-        self._artifacts(made.id, local_folder(model.artifact_location))
+        self._artifacts(made.id, self.source.model_files(model))
         self.store.update_run(made.id, status="FINISHED")
         self.models[model.id] = made.id
         self.summary.logged_models += 1
@@ -352,11 +355,11 @@ class _Importer:
                 self.summary.mismatches.append(
                     f"run {run.id}: metric {key} has {stored} points, the source {count}"
                 )
-        folder = local_folder(run.artifact_uri) if run.artifact_uri else None
-        source = {rel: p for p, rel in files_under(folder)} if folder is not None else {}
+        source = self.hashes.get(ident)  # what this import read, hashed as it was stored
+        if source is None:  # imported earlier: hash the source again
+            source = {rel: _sha256(path) for path, rel in self.source.run_files(run)}
         stored_files = {a.path: a.digest for a in self.store.list_artifacts(ident)}
-        for rel, path in source.items():
-            digest = self.hashes.get(ident, {}).get(rel) or _sha256(path)
+        for rel, digest in source.items():
             if stored_files.get(rel) != digest:
                 self.summary.mismatches.append(f"run {run.id}: artifact {rel} differs or is gone")
 
@@ -383,34 +386,61 @@ def _parents_first(runs: list[MlflowRun]) -> list[MlflowRun]:
     return ordered
 
 
+def open_source(source: Path | str) -> Source:
+    """The reader for an MLflow store: an ``http(s)://`` tracking server, an ``mlruns``
+    folder, or a SQLite tracking database (a file or a ``sqlite:///path`` URL). Opening
+    checks that it is one, before anything is written."""
+    text = str(source)
+    if text.startswith(("http://", "https://")):
+        return HttpSource(text)
+    if text.startswith("sqlite:///"):
+        return SqliteSource(Path(text[len("sqlite:///") :]))
+    path = Path(text[len("file://") :] if text.startswith("file://") else text).expanduser()
+    if path.is_dir():
+        return FileStoreSource(path)
+    if not path.exists():
+        raise NotFound(
+            f"no MLflow store at {text}: give a tracking server URL (http://...), an mlruns "
+            "folder or a SQLite tracking database",
+            field="from",
+        )
+    return SqliteSource(path)
+
+
 def import_mlflow(
     store: Store,
-    source: Path | str,
+    source: Path | str | Source,
     *,
     project: str = DEFAULT_PROJECT,
     progress: Progress | None = None,
 ) -> ImportSummary:
-    """Import an MLflow SQLite tracking database (``mlflow.db``) into ``store``.
+    """Import an MLflow store into ``store``: a live tracking server (``http(s)://...``,
+    with ``MLFLOW_TRACKING_TOKEN`` sent when set), an ``mlruns`` file store folder, or a
+    SQLite tracking database (``mlflow.db`` or ``sqlite:///path``).
 
     Args:
         store: Where to import to (embedded or a server).
-        source: The MLflow database file (``sqlite:///path`` URLs are accepted too).
+        source: The MLflow store, or a reader :func:`open_source` opened (closed here).
         project: The project new experiments and registered models go to.
         progress: Called with (phase, done, total) as the import advances.
 
     Returns:
         What was imported and skipped, and any difference the final check found.
+
+    Raises:
+        NotFound: There is nothing at ``source``.
+        InvalidArgument: ``source`` is not an MLflow store.
+        ServiceUnavailable: The tracking server cannot be reached.
     """
-    text = str(source)
-    path = Path(text[len("sqlite:///") :] if text.startswith("sqlite:///") else text)
-    reader = SqliteSource(path)
+    reader = open_source(source) if isinstance(source, (str, Path)) else source
     try:
         importer = _Importer(store, reader, project, progress)
+        runs = reader.runs()  # read (and so checked) before anything is written
         deleted = importer.import_experiments()
-        importer.import_runs()
+        importer.import_runs(runs)
         importer.import_logged_models()
         importer.import_models()
-        importer.verify(reader.runs())
+        importer.verify(runs)
         for experiment in deleted:
             with contextlib.suppress(ShipyardError):  # deleted already, by an earlier import
                 store.delete_experiment(experiment)

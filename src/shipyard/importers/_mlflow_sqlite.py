@@ -13,87 +13,19 @@ import math
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
-from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 from shipyard.errors import InvalidArgument, NotFound
-
-
-@dataclass(frozen=True)
-class MlflowExperiment:
-    id: str
-    name: str
-    deleted: bool
-    tags: dict[str, str]
-
-
-@dataclass(frozen=True)
-class MlflowRun:
-    id: str
-    experiment_id: str
-    name: str
-    status: str
-    start_time: int
-    end_time: int | None
-    user: str
-    deleted: bool
-    artifact_uri: str
-    params: dict[str, str] = field(default_factory=dict)
-    tags: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class MlflowLoggedModel:
-    id: str
-    experiment_id: str
-    name: str
-    artifact_location: str
-    source_run_id: str | None
-    model_type: str
-    tags: dict[str, str]
-    params: dict[str, str]
-
-
-@dataclass(frozen=True)
-class MlflowVersion:
-    name: str
-    version: int
-    source: str
-    run_id: str | None
-    description: str
-    user: str
-    storage_location: str
-    tags: dict[str, str]
-
-
-@dataclass(frozen=True)
-class MlflowModel:
-    name: str
-    description: str
-    tags: dict[str, str]
-    versions: list[MlflowVersion]
-    aliases: dict[str, int]
-
-
-@dataclass(frozen=True)
-class MetricRow:
-    key: str
-    value: float
-    timestamp: int
-    step: int
-
-
-def local_folder(uri: str) -> Path:
-    """The local folder an artifact URI names (``/path`` or ``file:///path``)."""
-    parsed = urlparse(uri)
-    if parsed.scheme in ("", "file"):
-        return Path(unquote(parsed.path))
-    raise InvalidArgument(
-        f"artifacts at {uri!r} are not in a local folder; copy them locally first "
-        "(Shipyard's importer reads file:// artifact roots)",
-        field="artifact_uri",
-    )
+from shipyard.importers._mlflow_records import (
+    MetricRow,
+    MlflowExperiment,
+    MlflowLoggedModel,
+    MlflowModel,
+    MlflowRun,
+    MlflowVersion,
+    files_under,
+    local_folder,
+)
 
 
 class SqliteSource:
@@ -103,6 +35,7 @@ class SqliteSource:
         if not path.is_file():
             raise NotFound(f"no MLflow database at {path}", field="from")
         self.path = path
+        self.label = str(path)
         self.conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master")}
         if not {"experiments", "runs", "metrics", "params", "tags"} <= tables:
@@ -239,11 +172,8 @@ class SqliteSource:
             )
         ]
 
+    def run_files(self, run: MlflowRun) -> Iterator[tuple[Path, str]]:
+        return files_under(local_folder(run.artifact_uri)) if run.artifact_uri else iter(())
 
-def files_under(folder: Path) -> Iterator[tuple[Path, str]]:
-    """(file, path relative to ``folder``) of every file below a local artifact folder."""
-    if not folder.is_dir():
-        return
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and not path.is_symlink():
-            yield path, path.relative_to(folder).as_posix()
+    def model_files(self, model: MlflowLoggedModel) -> Iterator[tuple[Path, str]]:
+        return files_under(local_folder(model.artifact_location))

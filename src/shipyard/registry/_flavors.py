@@ -162,8 +162,16 @@ def all_flavors() -> list[Flavor]:
     from shipyard.registry._flavor_onnx import OnnxFlavor
     from shipyard.registry._flavor_pyfunc import PyfuncFlavor
     from shipyard.registry._flavor_sklearn import SklearnFlavor
+    from shipyard.registry._format_mlflow import MlflowFlavor
 
-    return [XGBoostFlavor(), LightGBMFlavor(), OnnxFlavor(), SklearnFlavor(), PyfuncFlavor()]
+    return [
+        XGBoostFlavor(),
+        LightGBMFlavor(),
+        OnnxFlavor(),
+        SklearnFlavor(),
+        PyfuncFlavor(),
+        MlflowFlavor(),
+    ]
 
 
 def flavor_named(name: str) -> Flavor:

@@ -12,6 +12,7 @@ import orjson
 
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.registry._flavors import SaveOptions, Trust, flavor_for, flavor_named
+from shipyard.registry._format_mlflow import is_mlflow_model, mlflow_descriptor
 from shipyard.registry._requirements import installed_version, pin, python_version
 from shipyard.registry._signature import Signature, example_to_json, infer_signature
 
@@ -107,8 +108,11 @@ def save_model(
 
 
 def read_descriptor(folder: Path) -> dict[str, Any]:
-    """The descriptor of a model folder, or NotFound when the folder holds no model."""
+    """The descriptor of a model folder (a Shipyard one, or an MLflow one: flavor ``mlflow``),
+    or NotFound when the folder holds no model."""
     path = Path(folder) / DESCRIPTOR
+    if not path.is_file() and is_mlflow_model(folder):
+        return mlflow_descriptor(folder)
     if not path.is_file():
         raise NotFound(f"{folder} is not a Shipyard model folder (no {DESCRIPTOR})", field="path")
     try:

@@ -14,17 +14,16 @@ from shipyard.server import (
     _mlflow_registry,
     _mlflow_tracking,
 )
-from shipyard.server._mlflow_wire import not_served
+from shipyard.server._mlflow_wire import ALL_PREFIXES, MlflowRoutes, not_served
 
 
 def mount_mlflow(app: FastAPI) -> None:
-    """Serve MLflow's API paths (``/api/2.0/mlflow/...``) from ``app``'s store."""
-    app.router.routes.extend(
-        [
-            *_mlflow_tracking.routes(),
-            *_mlflow_models.routes(),
-            *_mlflow_registry.routes(),
-            *_mlflow_artifacts.routes(),
-            *not_served(),
-        ]
-    )
+    """Serve MLflow's API paths (``/api/2.0/mlflow/...``) from ``app``'s store: one route,
+    first, so neither API's requests are matched against the other's routes one by one."""
+    routes = [
+        *_mlflow_tracking.routes(),
+        *_mlflow_models.routes(),
+        *_mlflow_registry.routes(),
+        *_mlflow_artifacts.routes(),
+    ]
+    app.router.routes.insert(0, MlflowRoutes([*routes, *not_served()], ALL_PREFIXES))

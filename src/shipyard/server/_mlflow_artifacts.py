@@ -20,13 +20,12 @@ from dataclasses import dataclass
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from shipyard import _validation as v
 from shipyard.entities import ArtifactInfo
 from shipyard.errors import InvalidArgument, NotFound, ShipyardError
 from shipyard.server._access import Caller, get_caller
-from shipyard.server._mlflow_wire import answer, mlflow_error
+from shipyard.server._mlflow_wire import MlflowRoute, answer, mlflow_error
 from shipyard.server._transfer import spooled_upload, stream_blob
 
 PREFIX = "/api/2.0/mlflow-artifacts/artifacts"
@@ -134,9 +133,9 @@ def _one_file(caller: Caller, place: Place) -> ArtifactInfo:
     raise NotFound(f"run {place.run_id} has no artifact file {place.path!r}", field="path")
 
 
-def routes() -> list[BaseRoute]:
+def routes() -> list[MlflowRoute]:
     """The artifact proxy's routes: listing, and upload/download of one file."""
     return [
-        Route(PREFIX, _list, methods=["GET"]),
-        Route(PREFIX + "/{path:path}", _file, methods=["GET", "PUT", "DELETE"]),
+        MlflowRoute(PREFIX, _list, methods=["GET"], read_only=True),
+        MlflowRoute(PREFIX + "/{path:path}", _file, methods=["GET", "PUT", "DELETE"]),
     ]

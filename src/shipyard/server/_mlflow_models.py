@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.routing import BaseRoute
-
 from shipyard.entities import Run
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.importers import LOGGED_MODEL_TAG
@@ -22,7 +20,7 @@ from shipyard.server import _mlflow_artifacts
 from shipyard.server._access import Caller
 from shipyard.server._mlflow_filter import translate_filter
 from shipyard.server._mlflow_tracking import experiment_id
-from shipyard.server._mlflow_wire import Args, key_values, mlflow_route
+from shipyard.server._mlflow_wire import Args, MlflowRoute, key_values, mlflow_route
 
 ID_PREFIX = "m-"
 _STATUS_TO_RUN = {
@@ -165,7 +163,7 @@ def _artifacts_of(caller: Caller, model_id: str, path: str, role: str) -> _mlflo
 _mlflow_artifacts.RESOLVERS["models"] = _artifacts_of
 
 
-def routes() -> list[BaseRoute]:
+def routes() -> list[MlflowRoute]:
     """The logged-model routes of MLflow 3's tracking API."""
     table = [
         ("/logged-models", "POST", create_logged_model),

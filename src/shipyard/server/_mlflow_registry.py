@@ -18,8 +18,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from starlette.routing import BaseRoute
-
 from shipyard import _validation as v
 from shipyard.entities import DEFAULT_PROJECT, ArtifactInfo, ModelVersion, RegisteredModel
 from shipyard.errors import InvalidArgument, NotFound
@@ -27,7 +25,7 @@ from shipyard.importers import MLFLOW_FLAVOR
 from shipyard.server._access import Caller
 from shipyard.server._mlflow_artifacts import Place, place_of
 from shipyard.server._mlflow_models import ID_PREFIX, logged_model
-from shipyard.server._mlflow_wire import PROJECT_TAG, Args, key_values, mlflow_route
+from shipyard.server._mlflow_wire import PROJECT_TAG, Args, MlflowRoute, key_values, mlflow_route
 from shipyard.server._routes_registry import require_model
 
 _MAX_RESULTS = 1000
@@ -322,7 +320,7 @@ def refuse_stages(caller: Caller, args: Args) -> dict[str, Any]:
     )
 
 
-def routes() -> list[BaseRoute]:
+def routes() -> list[MlflowRoute]:
     """The routes of MLflow's model registry API."""
     table = [
         ("/registered-models/create", "POST", create_registered_model),

@@ -16,10 +16,8 @@ import re
 import secrets
 from typing import Any
 
-from starlette.routing import BaseRoute
-
 from shipyard import _validation as v
-from shipyard.entities import DEFAULT_PROJECT, Experiment, MetricPoint
+from shipyard.entities import DEFAULT_PROJECT, Experiment
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.importers import LOGGED_MODEL_TAG
 from shipyard.server._access import Caller
@@ -29,9 +27,11 @@ from shipyard.server._mlflow_wire import (
     DEFAULT_EXPERIMENT_NAME,
     PROJECT_TAG,
     Args,
+    MlflowRoute,
     experiment_json,
     metric_json,
     metric_point,
+    metric_points,
     mlflow_route,
     run_info_json,
     run_json,
@@ -243,7 +243,7 @@ def delete_tag(caller: Caller, args: Args) -> dict[str, Any]:
 
 def log_batch(caller: Caller, args: Args) -> dict[str, Any]:
     run_id = _run_id(caller, args, "editor")
-    points: list[MetricPoint] = [metric_point(args, m) for m in args.records("metrics")]
+    points = metric_points(args.records("metrics"))
     tags = args.pairs("tags")
     name = tags.pop(_RUN_NAME_TAG, None)
     caller.store.log_batch(run_id, points, args.pairs("params"), tags)
@@ -300,7 +300,7 @@ def accept_and_ignore(caller: Caller, args: Args) -> dict[str, Any]:
     return {}
 
 
-def routes() -> list[BaseRoute]:
+def routes() -> list[MlflowRoute]:
     """Every route of MLflow's tracking API served here."""
     table = [
         ("/experiments/create", "POST", create_experiment),

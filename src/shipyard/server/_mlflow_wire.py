@@ -22,7 +22,8 @@ import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import Receive, Scope, Send
 
 from shipyard.entities import Experiment, MetricPoint, Run
 from shipyard.errors import (
@@ -41,12 +42,23 @@ from shipyard.server._http import JSON_BODY_LIMIT
 
 #: Where MLflow's client finds the API (the second is what MLflow's web UI calls).
 PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
+#: Every path prefix of MLflow's API: the tracking API's, version 3's and the artifact proxy.
+ALL_PREFIXES = (*PREFIXES, "/api/3.0/mlflow", "/ajax-api/3.0/mlflow", "/api/2.0/mlflow-artifacts")
 #: MLflow's name for the experiment a run goes to when none is set.
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
 #: The experiment tag that names the Shipyard project of a new experiment (MLflow has none).
 PROJECT_TAG = "shipyard.project"
 _INT64 = 2**63 - 1
+#: MLflow's POST routes that only read (searches with a body): not writes for the audit log.
+READ_ONLY_POSTS = frozenset(
+    {
+        "/runs/search",
+        "/experiments/search",
+        "/logged-models/search",
+        "/registered-models/get-latest-versions",
+    }
+)
 
 #: (MLflow error code, HTTP status) of each Shipyard error class, most specific first.
 _ERRORS: tuple[tuple[type[ShipyardError], str, int], ...] = (
@@ -188,10 +200,73 @@ async def _request_fields(request: Request) -> Args:
     return Args(parsed)
 
 
-def mlflow_route(path: str, method: str, handler: Handler) -> list[BaseRoute]:
+class MlflowRoute(Route):
+    """A route of MLflow's API that puts itself in the request scope, as FastAPI's routes do,
+    so request metrics and the audit log name its path template (not ``<unmatched>``), and
+    that says whether it only reads (``read_only``: a search sent as a POST), so the audit
+    log records what changes something and nothing else, as for Shipyard's own routes."""
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        methods: list[str],
+        read_only: bool = False,
+    ) -> None:
+        super().__init__(path, endpoint, methods=methods)
+        self.read_only = read_only
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        if match is not Match.NONE:
+            child["route"] = self
+        return match, child
+
+
+class MlflowRoutes(BaseRoute):
+    """Every route of MLflow's API as one route, placed first in the app: any other request
+    costs it one prefix test, and an MLflow request finds its route by its exact path (or
+    among the few with path parameters) instead of being tried against each of Shipyard's
+    own routes first."""
+
+    def __init__(self, routes: list[MlflowRoute], prefixes: tuple[str, ...]) -> None:
+        self.prefixes = prefixes
+        self.path = prefixes[0]  # what code listing the app's routes reads (as for a Mount)
+        self.routes = routes
+        self.exact: dict[str, list[MlflowRoute]] = {}
+        self.patterns: list[MlflowRoute] = []
+        for route in routes:
+            if route.param_convertors:
+                self.patterns.append(route)
+            else:
+                self.exact.setdefault(route.path, []).append(route)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] != "http":
+            return Match.NONE, {}
+        path, root = scope["path"], scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :]
+        if not path.startswith(self.prefixes):
+            return Match.NONE, {}
+        partial: tuple[Match, Scope] | None = None
+        for route in (*self.exact.get(path, ()), *self.patterns):
+            match, child = route.matches(scope)
+            if match is Match.FULL:
+                return match, child
+            if match is Match.PARTIAL and partial is None:
+                partial = (match, child)
+        return partial or (Match.NONE, {})
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await scope["route"].handle(scope, receive, send)  # set by the route that matched
+
+
+def mlflow_route(path: str, method: str, handler: Handler) -> list[MlflowRoute]:
     """The route (under every MLflow prefix) serving ``handler``: authenticated, its request
     read into :class:`Args`, its errors in MLflow's format. A handler returns a JSON-able
-    value or a ready Response."""
+    value or a ready Response. GETs and the POSTs of :data:`READ_ONLY_POSTS` only read."""
 
     async def endpoint(request: Request) -> Response:
         try:
@@ -202,7 +277,11 @@ def mlflow_route(path: str, method: str, handler: Handler) -> list[BaseRoute]:
             return mlflow_error(exc)
         return result if isinstance(result, Response) else answer(result)
 
-    return [Route(prefix + path, endpoint, methods=[method]) for prefix in PREFIXES]
+    read_only = method == "GET" or path in READ_ONLY_POSTS
+    return [
+        MlflowRoute(prefix + path, endpoint, methods=[method], read_only=read_only)
+        for prefix in PREFIXES
+    ]
 
 
 # ----------------------------------------------------------------------------- records
@@ -284,6 +363,31 @@ def metric_json(point: MetricPoint) -> dict[str, Any]:
     }
 
 
+def metric_points(items: list[dict[str, Any]]) -> list[MetricPoint]:
+    """The metric points of a ``log-batch`` request. An entry in the form MLflow's client
+    sends (a string key, a number value, integer timestamp and step in range) is read
+    directly; any other goes through :func:`metric_point`'s checks, which name the field at
+    fault."""
+    points = []
+    for item in items:
+        key: Any = item.get("key")
+        value: Any = item.get("value")
+        timestamp, step = item.get("timestamp", 0), item.get("step", 0)
+        if (
+            type(key) is str
+            and key
+            and type(value) in (float, int)
+            and type(timestamp) is int
+            and type(step) is int
+            and 0 <= timestamp <= _INT64
+            and -_INT64 <= step <= _INT64
+        ):
+            points.append(MetricPoint(key, float(value), step, timestamp))
+        else:
+            points.append(metric_point(Args(item)))
+    return points
+
+
 def metric_point(args: Args, item: Mapping[str, Any] | None = None) -> MetricPoint:
     """A metric point from a ``log-metric`` request or one ``log-batch`` entry."""
     source = args if item is None else Args(item)
@@ -295,7 +399,7 @@ def metric_point(args: Args, item: Mapping[str, Any] | None = None) -> MetricPoi
     return MetricPoint(key, value, step, timestamp)
 
 
-def not_served() -> list[BaseRoute]:
+def not_served() -> list[MlflowRoute]:
     """Catch-alls answering MLflow's ``ENDPOINT_NOT_FOUND`` (404) for the MLflow API paths
     Shipyard does not serve (traces, prompts, ...), which MLflow's client treats as "this
     server has no such feature" where it can."""
@@ -309,5 +413,4 @@ def not_served() -> list[BaseRoute]:
         )
 
     methods = ["GET", "POST", "PATCH", "PUT", "DELETE"]
-    prefixes = (*PREFIXES, "/api/3.0/mlflow", "/ajax-api/3.0/mlflow", "/api/2.0/mlflow-artifacts")
-    return [Route(p + "/{rest:path}", endpoint, methods=methods) for p in prefixes]
+    return [MlflowRoute(p + "/{rest:path}", endpoint, methods=methods) for p in ALL_PREFIXES]

@@ -106,7 +106,7 @@ class ObserveMiddleware:
             route = route_template(scope)
             REQUESTS.labels(method, route, str(status)).inc()
             LATENCY.labels(method, route).observe(time.perf_counter() - started)
-            if _is_write(method, route) and scope["path"].startswith("/api/"):
+            if _is_write(method, route, scope) and scope["path"].startswith("/api/"):
                 _audit(scope, method, route, status)
 
 
@@ -136,9 +136,10 @@ async def _send_json_error(send: Send, start: Message, status: int, text: bytes)
     await send({"type": "http.response.body", "body": body})
 
 
-def _is_write(method: str, route: str) -> bool:
-    """Whether a request may change something, and so belongs in the audit log."""
-    if method in _READS:
+def _is_write(method: str, route: str, scope: Scope) -> bool:
+    """Whether a request may change something, and so belongs in the audit log (a route
+    with ``read_only`` set, such as MLflow's searches, says it only reads)."""
+    if method in _READS or getattr(scope.get("route"), "read_only", False):
         return False
     return not (method == "POST" and route in READ_ONLY_POSTS)
 

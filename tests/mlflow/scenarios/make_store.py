@@ -1,15 +1,19 @@
-"""Fill an MLflow store (a file store folder or a SQLite database) with what an import must
-carry over: experiments (one deleted), runs (one nested, one deleted) with params, tags, a
-metric history with NaN and repeated steps, artifacts in folders, a logged and registered
-scikit-learn model with two versions, tags and an alias.
+"""Fill an MLflow store (a file store folder, a SQLite database or a tracking server) with
+what an import must carry over: experiments (one deleted), runs (one nested, one deleted)
+with params, tags, a metric history with NaN and repeated steps, artifacts in folders, a
+logged and registered scikit-learn model with two versions, tags and an alias.
 
 argv[1]: ``{"uri": tracking and registry URI, "artifacts": artifact root for new
-experiments}``. Prints what was logged, as the test's expectations.
+experiments, or null for the server's own}``. Prints what was logged, as the test's
+expectations: run and experiment ids, the sha256 of each artifact file logged, and the
+number of ``loss`` points as MLflow reads them back from the store.
 """
 
+import hashlib
 import json
 import math
 import os
+import pathlib
 import sys
 
 import mlflow
@@ -22,8 +26,9 @@ config = json.loads(sys.argv[1])
 mlflow.set_tracking_uri(config["uri"])
 mlflow.set_registry_uri(config["uri"])
 client = mlflow.MlflowClient()
-exp = client.create_experiment("churn", artifact_location=config["artifacts"] + "/churn")
-gone = client.create_experiment("old", artifact_location=config["artifacts"] + "/old")
+root = config["artifacts"]
+exp = client.create_experiment("churn", artifact_location=root and root + "/churn")
+gone = client.create_experiment("old", artifact_location=root and root + "/old")
 X, y = load_iris(return_X_y=True, as_frame=True)
 X.columns = ["a", "b", "c", "d"]
 
@@ -61,4 +66,13 @@ client.delete_experiment(gone)
 client.set_registered_model_alias("iris", "champion", "1")
 client.set_model_version_tag("iris", "1", "validated", "yes")
 client.set_registered_model_tag("iris", "owner", "ann")
-print("@@RESULT@@ " + json.dumps({"runs": runs, "experiments": {"churn": exp, "old": gone}}))
+made = {
+    "runs": runs,
+    "experiments": {"churn": exp, "old": gone},
+    "sha256": {
+        name: hashlib.sha256(pathlib.Path(name).read_bytes()).hexdigest()
+        for name in ("files/readme.txt", "files/sub/data.bin")
+    },
+    "loss_points": len(client.get_metric_history(runs["parent"], "loss")),
+}
+print("@@RESULT@@ " + json.dumps(made))
