@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -360,3 +362,105 @@ def free_port() -> Callable[[], int]:
             return int(sock.getsockname()[1])
 
     return pick
+
+
+@pytest.fixture
+def until() -> Callable[..., Any]:
+    """Waits (polling every 0.25 s, ``timeout`` seconds at most) until ``found()`` returns
+    something true, and returns it; an HTTP error counts as not yet. Fails naming ``what``
+    and the last answer."""
+    import httpx
+
+    def wait(found: Callable[[], Any], what: str, timeout: float = 180.0) -> Any:
+        deadline = time.monotonic() + timeout
+        last: Any = None
+        while time.monotonic() < deadline:
+            try:
+                last = found()
+            except httpx.HTTPError as exc:
+                last = exc
+            else:
+                if last:
+                    return last
+            time.sleep(0.25)
+        raise AssertionError(f"never happened: {what} (last: {last!r})")
+
+    return wait
+
+
+@pytest.fixture
+def spawn(
+    processes: list[subprocess.Popen[str]],
+) -> Callable[[list[str], dict[str, str], Path], subprocess.Popen[str]]:
+    """Starts a process with an environment, its output going to a log file; it is
+    terminated after the test."""
+
+    def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[str]:
+        process = subprocess.Popen(
+            args, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, text=True
+        )
+        processes.append(process)
+        return process
+
+    return start
+
+
+@pytest.fixture
+def run_prometheus(
+    prometheus: str,
+    spawn: Callable[[list[str], dict[str, str], Path], subprocess.Popen[str]],
+    free_port: Callable[[], int],
+    until: Callable[..., Any],
+) -> Callable[[dict[str, Any], Path], str]:
+    """Starts Debian's Prometheus on 127.0.0.1 with a configuration (written into a
+    folder, which also holds its storage and log) and waits until it is ready; returns
+    its API's URL."""
+    import httpx
+
+    def start(config: dict[str, Any], folder: Path) -> str:
+        port = free_port()
+        (folder / "prometheus.yml").write_text(yaml.safe_dump(config))
+        spawn(
+            [prometheus, f"--config.file={folder / 'prometheus.yml'}",
+             f"--storage.tsdb.path={folder / 'tsdb'}",
+             f"--web.listen-address=127.0.0.1:{port}"],
+            dict(os.environ),
+            folder / "prometheus.log",
+        )  # fmt: skip
+        ready = f"http://127.0.0.1:{port}/-/ready"
+        until(lambda: httpx.get(ready, timeout=5).status_code == 200, "Prometheus is ready")
+        return f"http://127.0.0.1:{port}/api/v1"
+
+    return start
+
+
+@pytest.fixture
+def materialize_view() -> Callable[[Any, Path], Any]:
+    """Defines the feature views ``stats`` and ``idle`` (project ``default``) in a client's
+    store, from a Parquet file written in a folder, and materializes ``stats`` only;
+    returns the materialization record."""
+
+    def materialize(sdk: Any, folder: Path) -> Any:
+        import pandas as pd
+
+        from shipyard import features as fs
+
+        source = pd.DataFrame(
+            {"user_id": [1, 2], "event_timestamp": pd.to_datetime(["2024-01-01", "2024-01-02"],
+             utc=True), "clicks": [10, 20]}
+        )  # fmt: skip
+        source.to_parquet(folder / "clicks.parquet")
+        user = fs.Entity("user", ["user_id"])
+        views = [
+            fs.FeatureView(name, [user], fs.FileSource(str(folder / "clicks.parquet")),
+                           schema=[fs.Field("clicks", "int64")])
+            for name in ("stats", "idle")
+        ]  # fmt: skip
+        fs.apply([user, *views], store=sdk.store)
+        try:
+            [done] = fs.materialize(views=["stats"], store=sdk.store)
+        finally:
+            fs.close_online_stores()
+        return done
+
+    return materialize

@@ -43,8 +43,11 @@ def test_bad_input_fails_with_one_clear_line(cli):
 
 def test_stack_writes_every_file(cli, tmp_path):
     out = cli.ok("deploy", "stack", "--output", str(tmp_path / "stack"))
-    assert "wrote 23 files" in out
+    assert "wrote 25 files" in out
     assert (tmp_path / "stack" / "terraform" / "aws" / "outputs.tf").exists()
+    compose = tmp_path / "stack" / "compose"
+    assert (compose / ".gitignore").exists()
+    assert (compose / "prometheus" / "metrics-token").read_text() == ""
 
 
 def test_settings_from_terraform_outputs(cli, tmp_path, monkeypatch):

@@ -4,8 +4,11 @@ hardened, secrets only from .env, Prometheus and Grafana provisioned."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 
 import jsonschema
+import pytest
 
 from shipyard.deploy import ComposeSettings, compose_file, prometheus_config, write_stack
 
@@ -74,3 +77,57 @@ def test_the_stack_folder_holds_everything_compose_mounts(tmp_path, load_yaml):
     assert (compose / "prometheus" / "alerts.yml").exists()
     env = (compose / ".env.example").read_text()
     assert "POSTGRES_PASSWORD=" in env and "SHIPYARD_TOKEN=" in env
+
+
+def test_prometheus_scrapes_the_server_with_the_token_file_it_mounts():
+    config = prometheus_config(ComposeSettings())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert jobs["shipyard-server"]["authorization"] == {
+        "type": "Bearer",
+        "credentials_file": "/etc/prometheus/metrics-token",
+    }
+    # the token is the server's only: no other target is sent it
+    assert [name for name, job in jobs.items() if "authorization" in job] == ["shipyard-server"]
+    prometheus = compose_file(ComposeSettings())["services"]["prometheus"]
+    assert "./prometheus:/etc/prometheus:ro" in prometheus["volumes"]
+
+
+def test_the_metrics_token_file_is_written_empty_once_and_never_overwritten(tmp_path):
+    token = tmp_path / "compose" / "prometheus" / "metrics-token"
+    assert token in write_stack(tmp_path)
+    assert token.read_text() == ""
+    token.write_text("shy_the-users-token\n")
+    write_stack(tmp_path)
+    assert token.read_text() == "shy_the-users-token\n"
+
+
+def test_git_ignores_the_stack_secrets(tmp_path):
+    git = shutil.which("git")
+    if git is None:
+        pytest.fail("git is not installed")
+    write_stack(tmp_path)
+    (tmp_path / "compose" / ".env").write_text("POSTGRES_PASSWORD=secret\n")
+    subprocess.run([git, "init", "-q", str(tmp_path)], check=True)
+    status = subprocess.run(
+        [git, "status", "--porcelain", "--untracked-files=all", "compose"],
+        cwd=tmp_path, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    listed = {line[3:] for line in status.splitlines()}
+    assert "compose/prometheus/prometheus.yml" in listed and "compose/.gitignore" in listed
+    assert "compose/prometheus/metrics-token" not in listed
+    assert "compose/.env" not in listed
+
+
+def test_promtool_accepts_the_prometheus_config(tmp_path, promtool):
+    """Prometheus's own check of the rendered configuration, the token file where the
+    container mounts it replaced by the rendered (empty) one."""
+    write_stack(tmp_path)
+    folder = tmp_path / "compose" / "prometheus"
+    text = (folder / "prometheus.yml").read_text()
+    assert "/etc/prometheus/metrics-token" in text
+    config = folder / "checked.yml"
+    config.write_text(text.replace("/etc/prometheus/metrics-token", str(folder / "metrics-token")))
+    done = subprocess.run(
+        [promtool, "check", "config", str(config)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -19,6 +19,7 @@ from shipyard.deploy import (
     inference_service,
     model_manifests,
     render_overlay,
+    server_manifests,
     write_kustomize,
 )
 from shipyard.errors import InvalidArgument
@@ -89,6 +90,31 @@ def test_prometheus_scrapes_the_scheduler_s_pipeline_metrics(stack):
     assert kinds["ServiceMonitor"]["spec"]["endpoints"][0]["path"] == "/metrics"
     (ingress,) = kinds["NetworkPolicy"]["spec"]["ingress"]
     assert ingress["ports"] == [{"port": stack.scheduler_metrics_port, "protocol": "TCP"}]
+
+
+def _server_monitor(stack: StackSettings) -> dict[str, Any]:
+    (monitor,) = [m for m in server_manifests(stack) if m["kind"] == "ServiceMonitor"]
+    return monitor
+
+
+def test_prometheus_scrapes_the_server_with_the_optional_metrics_token(stack, validate_manifests):
+    monitor = _server_monitor(stack)
+    (endpoint,) = monitor["spec"]["endpoints"]
+    assert endpoint["authorization"] == {
+        "type": "Bearer",
+        "credentials": {"name": "shipyard-metrics-token", "key": "token", "optional": True},
+    }
+    validate_manifests([monitor])
+    # the CRD schema check would catch a misspelt field of the block
+    endpoint["authorization"]["credentials"]["optinal"] = True
+    with pytest.raises(AssertionError, match="optinal"):
+        validate_manifests([monitor])
+    # the scheduler and model servers are scraped without it; without auth, so is the server
+    for manifest in _everything(stack):
+        if manifest["kind"] == "ServiceMonitor" and "server" not in manifest["metadata"]["name"]:
+            assert "authorization" not in manifest["spec"]["endpoints"][0], manifest
+    (open_endpoint,) = _server_monitor(StackSettings(auth=False))["spec"]["endpoints"]
+    assert "authorization" not in open_endpoint
 
 
 def test_the_model_server_follows_its_alias_through_the_server(stack):

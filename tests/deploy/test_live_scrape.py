@@ -20,7 +20,6 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 
 from shipyard.deploy import (
     CATALOGUE,
@@ -50,21 +49,6 @@ def nightly(n: int = 1) -> None:
 """
 
 
-def _until(found: Callable[[], Any], what: str, timeout: float = 180.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = found()
-        except httpx.HTTPError as exc:
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(0.25)
-    raise AssertionError(f"never happened: {what} (last: {last!r})")
-
-
 def _queried_live_series() -> set[str]:
     """The series the dashboards and alert rules query that a live server, model server or
     scheduler exports (not the textfile gauges)."""
@@ -80,50 +64,40 @@ def _queried_live_series() -> set[str]:
     return queried & live
 
 
-def _spawn(
-    processes: list[subprocess.Popen[str]], args: list[str], env: dict[str, str], log: Path
-) -> subprocess.Popen[str]:
-    process = subprocess.Popen(
-        args, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, text=True
-    )
-    processes.append(process)
-    return process
-
-
 def test_prometheus_scrapes_the_live_services_and_every_queried_metric_is_exported(
     sqlite_sdk: Client,
     churn_versions: str,
-    prometheus: str,
-    processes: list[subprocess.Popen[str]],
+    run_prometheus: Callable[[dict[str, Any], Path], str],
+    spawn: Callable[[list[str], dict[str, str], Path], subprocess.Popen[str]],
+    until: Callable[..., Any],
+    materialize_view: Callable[[Client, Path], Any],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     free_port: Callable[[], int],
 ) -> None:
     shipyard_cli = str(Path(sys.executable).with_name("shipyard"))
-    server_port, model_port, prom_port = free_port(), free_port(), free_port()
+    server_port, model_port = free_port(), free_port()
     scheduler_port = free_port()
     server_url = f"http://127.0.0.1:{server_port}"
     model_url = f"http://127.0.0.1:{model_port}"
     home = {**os.environ, "SHIPYARD_HOME": str(sqlite_sdk.settings.home)}
-    _spawn(
-        processes,
+    spawn(
         [shipyard_cli, "server", "--port", str(server_port), "--no-auth"],
         home,
         tmp_path / "server.log",
     )
-    _until(lambda: httpx.get(f"{server_url}/readyz", timeout=5).status_code == 200, "server")
+    until(lambda: httpx.get(f"{server_url}/readyz", timeout=5).status_code == 200, "server")
     # a feature view materialized into the served store, and one never materialized
-    materialized = _materialize_a_view(sqlite_sdk, tmp_path)
+    materialized = materialize_view(sqlite_sdk, tmp_path)
     # the model server reaches the registry (and records its deployment) through the server
     remote = {**home, "SHIPYARD_TRACKING_URI": server_url}
-    _spawn(
-        processes,
+    spawn(
         [shipyard_cli, "serve", "churn@champion", "--port", str(model_port), "--log-level",
          "warning"],
         remote,
         tmp_path / "model.log",
     )  # fmt: skip
-    _until(
+    until(
         lambda: httpx.get(f"{model_url}/v2/health/ready", timeout=5).status_code == 200,
         "the model server is ready",
     )
@@ -137,14 +111,13 @@ def test_prometheus_scrapes_the_live_services_and_every_queried_metric_is_export
     schedule(nightly, "* * * * *")
     sqlite_sdk.store.set_schedule_fired("nightly", int(time.time() * 1000) - 120_000)
     scheduler_url = f"http://127.0.0.1:{scheduler_port}"
-    _spawn(
-        processes,
+    spawn(
         [shipyard_cli, "scheduler", "--interval", "1", "--no-monitors", "--metrics-port",
          str(scheduler_port)],
         {**remote, "PYTHONPATH": str(tmp_path)},
         tmp_path / "scheduler.log",
     )  # fmt: skip
-    _until(
+    until(
         lambda: httpx.get(f"{scheduler_url}/healthz", timeout=5).status_code == 200,
         "the scheduler serves its metrics",
     )
@@ -159,16 +132,7 @@ def test_prometheus_scrapes_the_live_services_and_every_queried_metric_is_export
             },
         ],
     }
-    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
-    _spawn(
-        processes,
-        [prometheus, f"--config.file={tmp_path / 'prometheus.yml'}",
-         f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-         f"--web.listen-address=127.0.0.1:{prom_port}"],
-        dict(os.environ),
-        tmp_path / "prometheus.log",
-    )  # fmt: skip
-    api = f"http://127.0.0.1:{prom_port}/api/v1"
+    api = run_prometheus(config, tmp_path)
     # traffic, so every labelled series has a sample
     for _ in range(3):
         answer = httpx.post(f"{model_url}/predict", json=[{"a": 4.0, "b": 1.0}], timeout=30)
@@ -183,7 +147,7 @@ def test_prometheus_scrapes_the_live_services_and_every_queried_metric_is_export
             "shipyard-scheduler": "up",
         }
 
-    _until(targets_up, "every target is up in Prometheus")
+    until(targets_up, "every target is up in Prometheus")
     wanted = _queried_live_series()
     assert {"shipyard_http_requests_total", "shipyard_serving_requests_total"} <= wanted
     assert {"shipyard_pipeline_runs_total", "shipyard_pipeline_run_duration_seconds_bucket",
@@ -195,7 +159,7 @@ def test_prometheus_scrapes_the_live_services_and_every_queried_metric_is_export
         return wanted - set(names)
 
     try:
-        _until(lambda: not missing(), "every queried metric is scraped", timeout=120)
+        until(lambda: not missing(), "every queried metric is scraped", timeout=120)
     except AssertionError:
         raise AssertionError(f"queried but never exported: {sorted(missing())}") from None
     # the deployment the model server recorded through the server names its address
@@ -215,29 +179,3 @@ def test_prometheus_scrapes_the_live_services_and_every_queried_metric_is_export
     query = "shipyard_feature_view_materialized_scrape_ok"
     found = httpx.get(f"{api}/query", params={"query": query}, timeout=5).json()["data"]
     assert [float(r["value"][1]) for r in found["result"]] == [1.0]
-
-
-def _materialize_a_view(sdk: Client, folder: Path) -> Any:
-    """``stats`` (project ``default``) materialized into ``sdk``'s store; ``idle`` defined
-    but never materialized. The materialization record."""
-    import pandas as pd
-
-    from shipyard import features as fs
-
-    source = pd.DataFrame(
-        {"user_id": [1, 2], "event_timestamp": pd.to_datetime(["2024-01-01", "2024-01-02"],
-         utc=True), "clicks": [10, 20]}
-    )  # fmt: skip
-    source.to_parquet(folder / "clicks.parquet")
-    user = fs.Entity("user", ["user_id"])
-    views = [
-        fs.FeatureView(name, [user], fs.FileSource(str(folder / "clicks.parquet")),
-                       schema=[fs.Field("clicks", "int64")])
-        for name in ("stats", "idle")
-    ]  # fmt: skip
-    fs.apply([user, *views], store=sdk.store)
-    try:
-        [done] = fs.materialize(views=["stats"], store=sdk.store)
-    finally:
-        fs.close_online_stores()
-    return done

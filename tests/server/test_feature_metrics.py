@@ -176,3 +176,26 @@ def test_with_authentication_a_scrape_sees_only_the_views_its_token_may_read(
     assert views({"Authorization": f"Bearer {token}"}) == {"c"}
     refused = httpx.get(url + "/metrics", headers={"Authorization": "Bearer nope"}, timeout=30)
     assert refused.status_code == 401
+
+
+# (trailing blanks never reach the server: HTTP strips them from a header's value)
+@pytest.mark.parametrize("header", ["Bearer", "bearer", ""])
+def test_with_authentication_blank_bearer_credentials_count_as_no_token(
+    live_server: LiveServer, sqlite_settings: Settings, header: str
+) -> None:
+    """Prometheus sends ``Authorization: Bearer`` with nothing after it while its
+    credentials file is empty: the scrape gets the request metrics, not a 401."""
+    store = LocalStore(sqlite_settings)
+    store.apply_feature_objects([FeatureObject("feature_view", "a", {"entities": ["user"]})])
+    store.record_feature_materialization("a", 0, 1_000, 1)
+    live_server.serve(store, auth=True)
+    answer = httpx.get(live_server.url + "/metrics", headers={"Authorization": header}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    families = {f.name: f for f in text_string_to_metric_families(answer.text)}
+    assert "shipyard_http_requests" in families
+    assert families[MATERIALIZED].samples == []
+    # the same blank credentials stay refused on the API
+    refused = httpx.get(
+        live_server.url + "/api/v1/experiments", headers={"Authorization": header}, timeout=30
+    )
+    assert refused.status_code == 401

@@ -6,7 +6,9 @@ model server following ``model.ref`` (``churn@champion``), Prometheus scraping t
 scheduler and the model server with the alert rules loaded, and Grafana with the Prometheus
 datasource and the dashboards provisioned. Secrets come from a ``.env`` file beside the compose file
 (``.env.example`` lists them); compose refuses to start while one is missing, except the
-API token, which exists only once the server has run (docs/deploy.md).
+API token, which exists only once the server has run (docs/deploy.md). Prometheus scrapes
+the server with the token in ``prometheus/metrics-token`` (a viewer's, for the feature
+materialization times); the folder's ``.gitignore`` keeps it and ``.env`` out of git.
 """
 
 from __future__ import annotations
@@ -36,6 +38,11 @@ ENV_VARIABLES = {
     "create; may stay empty until the server has started once)",
     "GRAFANA_ADMIN_PASSWORD": "password of Grafana's admin user",
 }
+
+#: The file (in the compose folder) holding the token Prometheus scrapes the server with,
+#: and where the Prometheus container sees it (``./prometheus`` is mounted read-only).
+METRICS_TOKEN_FILE = "prometheus/metrics-token"
+METRICS_TOKEN_PATH = "/etc/prometheus/metrics-token"
 
 
 @dataclass(frozen=True)
@@ -208,13 +215,16 @@ def compose_file(settings: ComposeSettings) -> dict[str, Any]:
 
 def prometheus_config(settings: ComposeSettings) -> dict[str, Any]:
     """Prometheus's configuration: scrape the server, the scheduler and the model server,
-    load the rules."""
+    load the rules. The server is scraped with the token in ``prometheus/metrics-token``
+    (re-read at every scrape; empty, the scrape still gets the request metrics but no
+    feature materialization times, which need a token that may read the projects)."""
     stack = settings.stack
     return {
         "global": {"scrape_interval": "15s", "evaluation_interval": "30s"},
         "rule_files": ["alerts.yml"],
         "scrape_configs": [
             {"job_name": "shipyard-server",
+             "authorization": {"type": "Bearer", "credentials_file": METRICS_TOKEN_PATH},
              "static_configs": [{"targets": [f"server:{stack.server_port}"]}]},
             {"job_name": "shipyard-scheduler",
              "static_configs": [{"targets": [f"scheduler:{stack.scheduler_metrics_port}"]}]},
@@ -223,6 +233,14 @@ def prometheus_config(settings: ComposeSettings) -> dict[str, Any]:
             {"job_name": "prometheus", "static_configs": [{"targets": ["localhost:9090"]}]},
         ],
     }  # fmt: skip
+
+
+def gitignore() -> str:
+    """The compose folder's ``.gitignore``: the stack's secrets, never to be committed."""
+    return (
+        "# Secrets of the stack: the passwords, and the token Prometheus scrapes the server with.\n"
+        f".env\n{METRICS_TOKEN_FILE}\n"
+    )
 
 
 def grafana_datasource() -> dict[str, Any]:

@@ -198,17 +198,28 @@ def _network_policy(name: str, component: str, port: int | None) -> Manifest:
     }
 
 
-def service_monitor(name: str, component: str) -> Manifest:
-    """A Prometheus-operator ServiceMonitor scraping ``/metrics`` of a Service."""
+def service_monitor(name: str, component: str, token_secret: str = "") -> Manifest:
+    """A Prometheus-operator ServiceMonitor scraping ``/metrics`` of a Service; with
+    ``token_secret``, as a bearer token read from that Secret's key ``token`` (optional:
+    without the Secret the scrape goes without a token)."""
+    endpoint: dict[str, Any] = {"port": "http", "path": "/metrics", "interval": "30s"}
+    if token_secret:
+        endpoint["authorization"] = {
+            "type": "Bearer",
+            "credentials": {"name": token_secret, "key": "token", "optional": True},
+        }
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "ServiceMonitor",
         "metadata": _meta(name, component),
-        "spec": {
-            "selector": {"matchLabels": _selector(name)},
-            "endpoints": [{"port": "http", "path": "/metrics", "interval": "30s"}],
-        },
+        "spec": {"selector": {"matchLabels": _selector(name)}, "endpoints": [endpoint]},
     }
+
+
+def metrics_token_secret(stack: StackSettings) -> str:
+    """The Secret whose key ``token`` Prometheus scrapes the server with (a viewer's token,
+    so ``/metrics`` includes the feature materialization times); created by the operator."""
+    return f"{stack.name}-metrics-token"
 
 
 def config_map(stack: StackSettings) -> Manifest:
@@ -232,7 +243,9 @@ def config_map(stack: StackSettings) -> Manifest:
 
 def server_manifests(stack: StackSettings) -> list[Manifest]:
     """The server: Deployment, Service, ConfigMap, PodDisruptionBudget, NetworkPolicy and
-    ServiceMonitor. It reads the database directly (``SHIPYARD_DB_URL`` from the Secret)."""
+    ServiceMonitor. It reads the database directly (``SHIPYARD_DB_URL`` from the Secret).
+    With authentication on, Prometheus scrapes it with the token of the Secret
+    ``metrics_token_secret(stack)``, when that exists."""
     name = stack.server_name
     args = ["server", "--host", "0.0.0.0", "--port", str(stack.server_port)]
     args += ["--workers", str(stack.server_workers)]
@@ -253,7 +266,7 @@ def server_manifests(stack: StackSettings) -> list[Manifest]:
         _service(name, "server", stack.server_port),
         _pdb(name, "server"),
         _network_policy(name, "server", stack.server_port),
-        service_monitor(name, "server"),
+        service_monitor(name, "server", metrics_token_secret(stack) if stack.auth else ""),
     ]
 
 

@@ -3,7 +3,9 @@
 
     docker/Dockerfile                       the Shipyard image
     compose/compose.yaml, .env.example      the compose stack
-    compose/prometheus/                     prometheus.yml and alerts.yml
+    compose/.gitignore                      keeps .env and the metrics token out of git
+    compose/prometheus/                     prometheus.yml, alerts.yml and metrics-token
+                                            (empty; written only when missing)
     compose/grafana/                        provisioning (datasource, dashboards) and JSON
     k8s/base, k8s/models/<name>, k8s/overlays/{dev,prod}    Kustomize
     terraform/aws/                          the AWS module of the team stack
@@ -15,9 +17,11 @@ import json
 from pathlib import Path
 
 from shipyard.deploy._compose import (
+    METRICS_TOKEN_FILE,
     ComposeSettings,
     compose_file,
     env_example,
+    gitignore,
     grafana_dashboard_provider,
     grafana_datasource,
     prometheus_config,
@@ -42,7 +46,10 @@ def write_stack(
     settings: ComposeSettings | None = None,
     alerts: AlertSettings | None = None,
 ) -> list[Path]:
-    """Write the stack's files under ``folder``; returns the files written, sorted."""
+    """Write the stack's files under ``folder``; returns the files of the stack, sorted.
+
+    ``compose/prometheus/metrics-token`` is written empty only when it does not exist: it
+    holds the token the user put there for Prometheus, which a new render must keep."""
     root = Path(folder)
     settings = settings or ComposeSettings()
     rules = alert_rules(alerts or AlertSettings())
@@ -50,6 +57,10 @@ def write_stack(
     _write(root / "docker" / "Dockerfile", dockerfile(settings.stack))
     _write(compose / "compose.yaml", _HEADER + dump_one(compose_file(settings)))
     _write(compose / ".env.example", env_example())
+    _write(compose / ".gitignore", gitignore())
+    token = compose / METRICS_TOKEN_FILE
+    if not token.exists():  # the user's token, once written, is never replaced
+        _write(token, "")
     _write(
         compose / "prometheus" / "prometheus.yml", _HEADER + dump_one(prometheus_config(settings))
     )

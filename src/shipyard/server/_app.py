@@ -224,10 +224,15 @@ def _service_router() -> APIRouter:
 
 async def _scraped_projects(request: Request, backend: Backend) -> list[str] | None:
     """The projects whose feature views a scrape may see: every one without authentication,
-    none without a token, else those the token's user may read (a bad token is a 401)."""
+    none without a token, else those the token's user may read (a bad token is a 401).
+
+    Bearer credentials that are empty or blank count as no token: Prometheus sends
+    ``Authorization: Bearer`` while its credentials file is still empty, and that scrape
+    should get the request metrics rather than fail."""
     if not backend.auth:
         return None
-    if not request.headers.get("authorization"):
+    scheme, _, credentials = request.headers.get("authorization", "").strip().partition(" ")
+    if not scheme or (scheme.lower() == "bearer" and not credentials.strip()):
         return []
     caller = await get_caller(request)
     return projects_with(caller.user, "viewer")
