@@ -80,6 +80,7 @@ PINNED = {
     ],
     "shipyard.client": [
         "MAX_RUNS_PAGE",
+        "MAX_SAMPLED_POINTS",
         "LocalStore",
         "RestStore",
         "Store",

@@ -68,9 +68,11 @@ class World:
         return LocalStore(self.settings)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    """Headless Chromium (the system's; Playwright downloads none)."""
+    """Headless Chromium (the system's; Playwright downloads none). Package-scoped: while
+    Playwright's sync API is open it holds an event loop as this thread's running loop, so it
+    is closed when the browser tests end, before tests that run their own loop."""
     if not CHROMIUM.exists():
         service_unavailable(f"{CHROMIUM} is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
