@@ -93,6 +93,10 @@ def test_listing_filters_and_bad_input(store: Store) -> None:
         store.update_pipeline_run(first.id, pipeline="x")
     with pytest.raises(NotFound, match="no pipeline run"):
         store.get_pipeline_run("0" * 32)
+    with pytest.raises(NotFound, match="no pipeline run"):
+        store.update_pipeline_run("0" * 32, status="FAILED")
+    store.update_pipeline_run(first.id[:10], status="RUNNING")  # a unique prefix, as shown
+    assert store.get_pipeline_run(first.id).status == "RUNNING"
     with pytest.raises(NotFound, match="no step run"):
         store.update_step_run("0" * 32, status="FAILED")
     with pytest.raises(InvalidArgument, match="status 'BAD'"):
