@@ -304,8 +304,8 @@ def _update_step_statement(columns: tuple[str, ...]) -> Update:
     )
 
 
-def update_step(conn: Connection, step_run_id: str, values: Mapping[str, Any]) -> None:
-    """Change fields of a step run (status, times, cache key, outputs, logs ...)."""
+def _step_columns(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The columns to set for changes ``values`` of a step run, each field checked."""
     row: dict[str, Any] = {}
     for key, value in values.items():
         if key not in STEP_FIELDS:
@@ -315,12 +315,28 @@ def update_step(conn: Connection, step_run_id: str, values: Mapping[str, Any]) -
         row[f"{key}_json" if key in _JSON_FIELDS else key] = (
             _dumps(value) if key in _JSON_FIELDS else value
         )
-    if not row:
-        return
-    params = {f"set_{column}": value for column, value in row.items()}
-    done = conn.execute(_update_step_statement(tuple(row)), {"where_id": step_run_id, **params})
-    if done.rowcount == 0:
-        raise NotFound(f"no step run with id {step_run_id!r}", field="step_run_id")
+    return row
+
+
+def update_step(conn: Connection, step_run_id: str, values: Mapping[str, Any]) -> None:
+    """Change fields of a step run (status, times, cache key, outputs, logs ...)."""
+    update_steps(conn, {step_run_id: values})
+
+
+def update_steps(conn: Connection, updates: Mapping[str, Mapping[str, Any]]) -> None:
+    """Change fields of several step runs: one statement per set of changed columns (the
+    steps of a cached run all change the same ones), NotFound naming a missing step run."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for step_run_id, values in updates.items():
+        row = _step_columns(values)
+        if row:
+            params = {f"set_{column}": value for column, value in row.items()}
+            groups.setdefault(tuple(row), []).append({"where_id": step_run_id, **params})
+    for columns, rows in groups.items():
+        done = conn.execute(_update_step_statement(columns), rows)
+        if done.rowcount != len(rows):
+            for one in rows:
+                get_step(conn, one["where_id"])  # NotFound names the missing one
 
 
 #: The step runs of a pipeline run, built once (read at the end of every pipeline run).
