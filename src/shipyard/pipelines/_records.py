@@ -79,8 +79,6 @@ def _applied(step_run: StepRun, values: dict[str, Any]) -> StepRun:
     """``step_run`` with ``values`` written over it, JSON fields as the store returns them."""
     if not values:
         return step_run
-    changed = dict(values)
-    for name in _JSON_FIELDS:
-        if name in changed:
-            changed[name] = json.loads(json.dumps(changed[name], default=str))
-    return replace(step_run, **changed)
+    stored = [name for name in _JSON_FIELDS if name in values]  # one round trip for all
+    decoded = json.loads(json.dumps([values[name] for name in stored], default=str))
+    return replace(step_run, **{**values, **dict(zip(stored, decoded, strict=True))})
