@@ -172,11 +172,15 @@ def measure_ray(args: dict[str, Any]) -> dict[str, Any]:
         runner(4)
     startup = time.perf_counter() - started
     steps, repeat = args["steps"], args["repeat"]
-    times: dict[str, dict[str, list[float]]] = {k: {"one": [], "many": []} for k in runners}
+    times: dict[str, dict[str, list[float]]] = {
+        k: {"one": [], "many": [], "many_driver_cpu": []} for k in runners
+    }
     for _ in range(repeat):
         for name, runner in runners.items():
             times[name]["one"].append(timed(runner, 1))
+            cpu = time.process_time()
             times[name]["many"].append(timed(runner, steps))
+            times[name]["many_driver_cpu"].append(time.process_time() - cpu)
     result: dict[str, Any] = {"startup_seconds": startup, "steps": steps}
     for name, runs in times.items():
         one, many = statistics.median(runs["one"]), statistics.median(runs["many"])
@@ -184,6 +188,9 @@ def measure_ray(args: dict[str, Any]) -> dict[str, Any]:
             **runs,
             "per_step_seconds": many / steps,
             "marginal_seconds": (many - one) / (steps - 1),
+            # this process's CPU per step (Ray's own threads in it included): what the
+            # driver does per step, beside the worker's and Ray's processes
+            "driver_cpu_per_step_seconds": statistics.median(runs["many_driver_cpu"]) / steps,
         }
     return result
 

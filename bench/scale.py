@@ -13,7 +13,10 @@ deleted after. Four curves, each printed with its growth factor (last size over 
 - **logging**: points per second logged with ``sync_logging=True`` (one request per
   ``log_metric``) by 1, 4 and 16 concurrent client processes through one ``shipyard server``
   on that PostgreSQL, for ``--log-seconds`` each. The CPU the machine had to spare is
-  recorded beside it. Target: 16 clients at least 8x one client.
+  recorded beside it, and the CPU one request costs the server, PostgreSQL and a client:
+  what the machine's cores allow at most (the ceiling a curve can reach), and the database
+  sessions opened during the round (a pool that closes and reopens connections shows
+  there). Target: 16 clients at least 8x one client.
 - **registry**: ``list_model_versions`` of one model with 1k and 10k versions.
 - **lineage**: an upstream walk of depth 10 over 10k and 1M edges (chains of 10 edges).
 
@@ -313,23 +316,84 @@ def logging_curve(
                 proc.stdin.flush()
             time.sleep(max(0.0, start_at - time.time()))
             cpu_before = psutil.cpu_times()
+            server_before, db_before = _tree_cpu(pid), _database_cpu()
+            sessions_before = _sessions(db_url)
             outputs = [json.loads(p.communicate(timeout=600)[0]) for p in procs]
             cpu_after = psutil.cpu_times()
+            server_cpu, db_cpu = _tree_cpu(pid) - server_before, _database_cpu() - db_before
+            sessions = max(0, _sessions(db_url) - sessions_before - 1)  # less the reading's own
             total = sum(o["points"] for o in outputs)
             rate = total / seconds
             busy = _busy_fraction(cpu_before, cpu_after)
-            points.append(
-                {
-                    "size": n,
-                    "per_second": rate,
-                    "points": total,
-                    "cpu_busy": busy,
-                    "clients": outputs,
-                }
+            point = {
+                "size": n,
+                "per_second": rate,
+                "points": total,
+                "cpu_busy": busy,
+                "sessions_opened": sessions,
+                **_per_request(total, server_cpu, db_cpu, outputs),
+                "clients": outputs,
+            }
+            points.append(point)
+            log(
+                f"logging, {n:>2} clients: {rate:10,.0f} points/s (machine CPU busy {busy:.0%}); "
+                f"CPU ms per request: server {point['server_cpu_ms']:.2f}, PostgreSQL "
+                f"{point['db_cpu_ms']:.2f}, client {point['client_cpu_ms']:.2f}; ceiling "
+                f"{point['ceiling_per_second']:,.0f}/s; {sessions} database sessions opened"
             )
-            log(f"logging, {n:>2} clients: {rate:10,.0f} points/s (machine CPU busy {busy:.0%})")
-        del pid
     return points
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by process ``pid`` and its children."""
+    import psutil
+
+    total = 0.0
+    with contextlib.suppress(psutil.Error):
+        root = psutil.Process(pid)
+        for proc in [root, *root.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                times = proc.cpu_times()
+                total += times.user + times.system
+    return total
+
+
+def _sessions(db_url: str) -> int:
+    """Sessions PostgreSQL has opened so far (``pg_stat_database.sessions``, all databases;
+    this reading opens one); 0 on SQLite (the tests run the curve there too)."""
+    import sqlalchemy as sa
+
+    if not db_url.startswith("postgresql"):
+        return 0
+    engine = sa.create_engine(db_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT pg_stat_clear_snapshot()")
+            return int(conn.exec_driver_sql("SELECT sum(sessions) FROM pg_stat_database").scalar())
+    finally:
+        engine.dispose()
+
+
+def _per_request(
+    points: int, server_cpu: float, db_cpu: float, clients: list[dict[str, Any]]
+) -> dict[str, float]:
+    """CPU milliseconds one request cost the server, PostgreSQL and its client, and the
+    rate the machine's cores allow at most when every request costs their sum (nothing else
+    running); the server alone, one process, cannot go past one core (its ceiling)."""
+    requests = max(points, 1)
+    client_cpu = sum(c["cpu_seconds"] for c in clients)
+    per = {
+        "server_cpu_ms": server_cpu * 1e3 / requests,
+        "db_cpu_ms": db_cpu * 1e3 / requests,
+        "client_cpu_ms": client_cpu * 1e3 / requests,
+    }
+    total_ms = sum(per.values())
+    cores = os.cpu_count() or 1
+    return {
+        **per,
+        "ceiling_per_second": cores * 1e3 / total_ms if total_ms else 0.0,
+        "server_ceiling_per_second": 1e3 / per["server_cpu_ms"] if server_cpu else 0.0,
+    }
 
 
 def _busy_fraction(before: Any, after: Any) -> float:

@@ -93,6 +93,10 @@ def test_listing_filters_and_bad_input(store: Store) -> None:
         store.update_pipeline_run(first.id, pipeline="x")
     with pytest.raises(NotFound, match="no pipeline run"):
         store.get_pipeline_run("0" * 32)
+    with pytest.raises(NotFound, match="no pipeline run"):
+        store.update_pipeline_run("0" * 32, status="FAILED")
+    store.update_pipeline_run(first.id[:10], status="RUNNING")  # a unique prefix, as shown
+    assert store.get_pipeline_run(first.id).status == "RUNNING"
     with pytest.raises(NotFound, match="no step run"):
         store.update_step_run("0" * 32, status="FAILED")
     with pytest.raises(InvalidArgument, match="status 'BAD'"):
@@ -143,6 +147,9 @@ def test_step_runs_and_their_lineage_are_updated_in_one_call(store: Store) -> No
         store.update_step_runs({a: {"status": "FAILED"}}, [loop])
     with pytest.raises(NotFound, match="no step run"):
         store.update_step_runs({a: {"status": "FAILED"}, "0" * 32: {"error": "x"}}, [loop])
+    # step runs changing the same fields go in one statement: a missing one is still named
+    with pytest.raises(NotFound, match=r"no step run with id .0{32}"):
+        store.update_step_runs({a: {"status": "FAILED"}, "0" * 32: {"status": "FAILED"}})
     with pytest.raises(InvalidArgument, match="relation"):
         odd = LineageEdge(LineageNode("step_run", a), LineageNode("step_run", b), "made")
         store.update_step_runs({a: {"status": "FAILED"}}, [odd])

@@ -196,6 +196,23 @@ def test_a_failed_step_skips_downstream_while_independent_steps_finish(sqlite_sd
     assert "after_boom" not in calls()
 
 
+def test_the_result_of_a_run_is_what_the_store_holds(sqlite_sdk: Client) -> None:
+    """The result is built from what the run wrote, not read back: it must not differ from
+    a read, whether steps ran, failed, were skipped, came from the cache or were reused."""
+    store = sqlite_sdk.store
+    failed = steps.fragile.run(raise_on_failure=False)
+    Path("fixed.flag").write_text("fixed")
+    resumed = resume(failed.id)
+    cached = steps.chain.run(n=3), steps.chain.run(n=3)
+    for result in (failed, resumed, *cached):
+        assert result.run == store.get_pipeline_run(result.id)
+        read = {s.name: s for s in store.list_step_runs(result.id)}
+        assert list(result.steps.items()) == list(read.items())  # the same records, in order
+    assert {s.status for s in failed.steps.values()} == {"FINISHED", "FAILED", "SKIPPED"}
+    assert sorted(cached[1].cache_hits) == ["double", "side", "source", "total"]
+    assert resumed.run.end_time is not None and resumed.run.status == "FINISHED"
+
+
 def test_resume_reruns_only_what_did_not_succeed(sqlite_sdk: Client) -> None:
     failed = steps.fragile.run(raise_on_failure=False)
     assert failed.status == "FAILED" and sorted(calls()) == ["boom", "fine", "independent"]

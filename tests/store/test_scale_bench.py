@@ -86,6 +86,9 @@ def test_logging_clients_through_the_server(
         assert len(point["clients"]) == point["size"]
         for child in point["clients"]:
             assert child["points"] > 0 and child["stored"] == child["points"]
+        # what one request costs each side, and the rate that allows at most
+        assert point["server_cpu_ms"] > 0 and point["client_cpu_ms"] > 0
+        assert point["ceiling_per_second"] > 0 and point["sessions_opened"] >= 0
 
 
 def test_quick_sizes_are_small(bench: Any) -> None:

@@ -93,8 +93,7 @@ class LocalPipelines(LocalBase, PipelinesStore):
         self, updates: Mapping[str, Mapping[str, Any]], lineage: Sequence[LineageEdge] = ()
     ) -> None:
         with self._write() as conn:
-            for step_run_id, values in updates.items():
-                pipelines_db.update_step(conn, step_run_id, values)
+            pipelines_db.update_steps(conn, updates)
             if lineage:
                 lineage_db.add_edges(conn, list(lineage), self._now())
 

@@ -3,7 +3,8 @@
 The engine runs in the calling process. It records the pipeline run and a PENDING step run
 per node up front (one transaction), then lets :class:`~._run_state.RunState` drive the
 steps (caching, submitting ready steps, retries, failures and lineage; its step-run records
-are written in batches, see ``_records``) and records how the run ended.
+are written in batches, see ``_records``) and records how the run ended. The result is
+built from what the run wrote, not read back from the store.
 
 The engine also decides which outputs may run code when loaded (pickles, custom models; see
 ``_trust``): it vouches for what its own executor returned and for sealed outputs of the
@@ -13,6 +14,7 @@ load. A reused step run whose references were changed fails the step; nothing is
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from shipyard.client import Store, now_ms
@@ -73,6 +75,7 @@ def execute(
         StepRun("", "", name, plan.nodes[name].step.ref, StepStatus.PENDING) for name in plan.order
     ]
     started = now_ms()
+    stored: PipelineRun | None = None  # the run's record as created here
     if queued_run_id is not None:
         store.update_pipeline_run(
             queued_run_id,
@@ -99,6 +102,9 @@ def execute(
         run_id = stored.id
     state.run_id = run_id
     state.ids = dict(zip(plan.order, ids, strict=True))
+    state.records.created(
+        replace(s, id=i, pipeline_run_id=run_id) for s, i in zip(steps, ids, strict=True)
+    )
     if resumed_from is not None:
         _carry_over(state, resumed_from)
     status, error = PipelineRunStatus.FINISHED, ""
@@ -121,10 +127,18 @@ def execute(
         if status == PipelineRunStatus.FINISHED and failed:
             status, error = PipelineRunStatus.FAILED, f"step(s) failed: {', '.join(failed)}"
         state.records.flush()
-        store.update_pipeline_run(run_id, status=status, end_time=now_ms(), error=error)
+        ended = now_ms()
+        store.update_pipeline_run(run_id, status=status, end_time=ended, error=error)
+    # the result from what this run wrote, not read back (a queued run's record was not
+    # created here: that one is read)
+    record = (
+        store.get_pipeline_run(run_id)
+        if stored is None
+        else replace(stored, status=status, end_time=ended, error=error)
+    )
     result = PipelineRunResult(
-        store.get_pipeline_run(run_id),
-        {s.name: s for s in store.list_step_runs(run_id)},
+        record,
+        {s.name: s for s in state.records.step_runs()},
         store,
         frozenset(state.trusted),
     )

@@ -127,18 +127,7 @@ class RayExecutor:
         if timeout is not None:
             limits.append(timeout)
         limit = max(0.0, min(limits)) if limits else None
-        ready, _ = self._ray.wait(list(self._running), num_returns=1, timeout=limit)
-        if ready and len(self._running) > 1:  # collect everything else that is done too
-            ready, _ = self._ray.wait(
-                list(self._running), num_returns=len(self._running), timeout=0
-            )
-        outcomes = []
-        for ref in ready:
-            task, _deadline, started = self._running.pop(ref)
-            try:
-                outcomes.append(self._ray.get(ref))
-            except Exception as exc:  # the worker crashed or the task could not run
-                outcomes.append(self._failed(task, started, f"the Ray task failed: {exc}"))
+        outcomes = self._get_only(limit) if len(self._running) == 1 else self._collect_ready(limit)
         now = time.monotonic()
         for ref, (task, deadline, started) in list(self._running.items()):
             if deadline is not None and now >= deadline:
@@ -152,6 +141,38 @@ class RayExecutor:
                         "its Ray task was cancelled and its worker stopped",
                     )
                 )
+        return outcomes
+
+    def _get_only(self, limit: float | None) -> list[StepOutcome]:
+        """The outcome of the one running task, waited for by ``ray.get`` alone (a chain's
+        every step: ``ray.wait`` then ``ray.get`` is two calls into Ray); none when it is
+        not done within ``limit`` seconds."""
+        from ray.exceptions import GetTimeoutError
+
+        ref, (task, _deadline, started) = next(iter(self._running.items()))
+        try:
+            outcome: StepOutcome = self._ray.get(ref, timeout=limit)
+        except GetTimeoutError:
+            return []
+        except Exception as exc:  # the worker crashed or the task could not run
+            outcome = self._failed(task, started, f"the Ray task failed: {exc}")
+        del self._running[ref]
+        return [outcome]
+
+    def _collect_ready(self, limit: float | None) -> list[StepOutcome]:
+        """The outcomes of every task done once one is (or none after ``limit`` seconds)."""
+        ready, _ = self._ray.wait(list(self._running), num_returns=1, timeout=limit)
+        if ready:  # collect everything else that is done too
+            ready, _ = self._ray.wait(
+                list(self._running), num_returns=len(self._running), timeout=0
+            )
+        outcomes = []
+        for ref in ready:
+            task, _deadline, started = self._running.pop(ref)
+            try:
+                outcomes.append(self._ray.get(ref))
+            except Exception as exc:  # the worker crashed or the task could not run
+                outcomes.append(self._failed(task, started, f"the Ray task failed: {exc}"))
         return outcomes
 
     def close(self) -> None:

@@ -12,15 +12,24 @@ with its outputs and lineage, as before. With the inline executor the flush come
 the next step's code starts; with an executor that starts steps in other processes
 (``starts_on_submit``: process pool, Ray) right after the next step is handed over, so the
 write overlaps the step rather than delaying it.
+
+What was written is also kept, merged over the PENDING records the run started with, so the
+run's result is built from it (:meth:`StepRecords.step_runs`) instead of read back from the
+store.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from shipyard.client import Store
-from shipyard.entities import LineageEdge
+from shipyard.entities import LineageEdge, StepRun
+
+#: The step-run fields the store keeps as JSON: a value read back is its JSON round trip.
+_JSON_FIELDS = ("inputs", "params", "outputs", "code_parts")
 
 
 class StepRecords:
@@ -30,6 +39,13 @@ class StepRecords:
         self.store = store
         self._updates: dict[str, dict[str, Any]] = {}
         self._edges: list[LineageEdge] = []
+        self._created: list[StepRun] = []  # the records as the run created them
+        self._written: dict[str, dict[str, Any]] = {}  # every change written since
+
+    def created(self, step_runs: Iterable[StepRun]) -> None:
+        """Remember the step runs as the store created them (the base of
+        :meth:`step_runs`)."""
+        self._created.extend(step_runs)
 
     def update(self, step_run_id: str, lineage: Iterable[LineageEdge] = (), **values: Any) -> None:
         """Queue changes to step run ``step_run_id`` and the lineage edges recorded with
@@ -47,4 +63,22 @@ class StepRecords:
         if not self._updates and not self._edges:
             return
         self.store.update_step_runs(self._updates, list(dict.fromkeys(self._edges)))
+        for step_run_id, values in self._updates.items():
+            self._written.setdefault(step_run_id, {}).update(values)
         self._updates, self._edges = {}, []
+
+    def step_runs(self) -> list[StepRun]:
+        """The run's step runs as the store now holds them (what was created, with every
+        change written since), in the store's order: by start time, unstarted last, then
+        by name."""
+        runs = [_applied(s, self._written.get(s.id, {})) for s in self._created]
+        return sorted(runs, key=lambda s: (s.start_time is None, s.start_time or 0, s.name))
+
+
+def _applied(step_run: StepRun, values: dict[str, Any]) -> StepRun:
+    """``step_run`` with ``values`` written over it, JSON fields as the store returns them."""
+    if not values:
+        return step_run
+    stored = [name for name in _JSON_FIELDS if name in values]  # one round trip for all
+    decoded = json.loads(json.dumps([values[name] for name in stored], default=str))
+    return replace(step_run, **{**values, **dict(zip(stored, decoded, strict=True))})

@@ -70,6 +70,8 @@ class RunState:
         self.unstarted = dict.fromkeys(plan.order)
         # each step's upstream steps, computed once: ready() asks after every transition
         self.upstream = {name: node.upstream for name, node in plan.nodes.items()}
+        # an upstream step each unstarted step was last found waiting for
+        self.blocked: dict[str, str] = {}
         self.outputs: dict[str, list[dict[str, Any]]] = {}
         self.attempts = dict.fromkeys(plan.order, 0)
         self.ids: dict[str, str] = {}
@@ -180,12 +182,20 @@ class RunState:
 
     def ready(self) -> list[str]:
         """The steps not started yet whose upstream steps all finished, in plan order."""
-        state, upstream, found = self.state, self.upstream, []
+        state, blocked, found = self.state, self.blocked, []
+        finished = StepStatus.FINISHED
         for n in list(self.unstarted):
             if state[n] != StepStatus.PENDING or n in self.pending_tasks:
                 del self.unstarted[n]  # started, skipped or carried over: for good
-            elif all(state[u] == StepStatus.FINISHED for u in upstream[n]):
+                continue
+            blocker = blocked.get(n)
+            if blocker is not None and state[blocker] != finished:
+                continue  # still waiting for the same step: one look instead of all
+            blocker = next((u for u in self.upstream[n] if state[u] != finished), None)
+            if blocker is None:
                 found.append(n)
+            else:
+                blocked[n] = blocker
         return found
 
     def running(self) -> bool:

@@ -4,7 +4,8 @@ SQLite runs in WAL mode with a busy timeout, and every write transaction starts 
 ``BEGIN IMMEDIATE``: several processes may log to one file at once, and a deferred transaction
 that later needs the write lock would fail with "database is locked" instead of waiting.
 PostgreSQL needs nothing special; migrations there take an advisory lock so concurrent first
-uses do not race.
+uses do not race. Its pool keeps every connection it opens (up to :data:`PG_POOL_SIZE`; see
+there why).
 
 A database server that cannot be reached for a moment (a restart, a fail-over) is waited for:
 :func:`connect` retries with back-off for about six seconds before raising
@@ -38,6 +39,13 @@ _engines_lock = threading.Lock()
 #: Seconds slept between attempts to connect to a database server that cannot be reached:
 #: 6.3 s in all, about what a PostgreSQL restart takes, before ServiceUnavailable.
 CONNECT_RETRY_DELAYS = (0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
+#: The most connections a process holds to a PostgreSQL server, all kept once opened (none
+#: beyond). SQLAlchemy's default shape, 5 kept and 10 more on demand, closed each of those
+#: 10 as soon as it was returned while 5 sat idle: under more than five concurrent requests
+#: (a server with many clients) requests kept paying for a new PostgreSQL session, a forked
+#: backend and its start-up, instead of reusing one. Connections are opened only when
+#: needed, so a process that never has two requests at once still holds one.
+PG_POOL_SIZE = 15
 
 
 def connect(engine: Engine) -> Connection:
@@ -87,10 +95,10 @@ def _sqlite_setup(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        if conn.get_execution_options().get("readonly"):
-            conn.exec_driver_sql("BEGIN")
-        else:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # straight on the driver's connection: SQLAlchemy's statement machinery (events,
+        # result set-up) cost more than the BEGIN itself, and every transaction starts so
+        begin = "BEGIN" if conn.get_execution_options().get("readonly") else "BEGIN IMMEDIATE"
+        conn.connection.driver_connection.execute(begin)
 
 
 def get_engine(url: str, *, busy_timeout_ms: int = 30_000) -> Engine:
@@ -132,7 +140,7 @@ def _create(url: str, busy_timeout_ms: int) -> Engine:
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     try:
-        return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        return create_engine(parsed, pool_pre_ping=True, pool_size=PG_POOL_SIZE, max_overflow=0)
     except (NoSuchModuleError, ModuleNotFoundError) as exc:
         raise ConfigError(
             f"no database driver for {parsed.drivername!r} ({exc}); for PostgreSQL install "

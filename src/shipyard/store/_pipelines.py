@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, Update, bindparam, delete, select, update
@@ -25,7 +26,7 @@ from shipyard.entities import (
 )
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.store._models import PIPELINE_RUNS, PIPELINES, SCHEDULES, STEP_RUNS
-from shipyard.store._sql import chunks, in_projects, new_id, record, upsert
+from shipyard.store._sql import chunks, in_projects, new_id, record, upsert, upsert_for
 
 #: The fields of a pipeline run that ``update_run`` may change.
 RUN_FIELDS = frozenset({"status", "start_time", "end_time", "error", "executor", "dag", "params"})
@@ -56,6 +57,22 @@ def _dumps(value: Any) -> str:
 # ----------------------------------------------------------------------------- pipelines
 
 
+@functools.lru_cache(maxsize=4)
+def _upsert_pipeline_statement(dialect_name: str) -> Any:
+    """The INSERT of a pipeline that updates where it is defined on a clash, built once per
+    dialect: every pipeline run registers its pipeline, and building the statement costs
+    SQLAlchemy more than running it."""
+    stmt = upsert_for(dialect_name, PIPELINES)
+    return stmt.on_conflict_do_update(
+        index_elements=["name"],
+        set_={
+            "ref": stmt.excluded.ref,
+            "description": stmt.excluded.description,
+            "updated_at": stmt.excluded.updated_at,
+        },
+    )
+
+
 def upsert_pipeline(
     conn: Connection,
     name: str,
@@ -66,19 +83,16 @@ def upsert_pipeline(
 ) -> None:
     """Record a pipeline in ``project`` (or update where it is defined; an existing pipeline
     keeps its project)."""
-    stmt = upsert(conn, PIPELINES).values(
-        name=name,
-        ref=ref,
-        description=description,
-        created_at=now,
-        updated_at=now,
-        project=project,
-    )
     conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["name"],
-            set_={"ref": ref, "description": description, "updated_at": now},
-        )
+        _upsert_pipeline_statement(conn.dialect.name),
+        {
+            "name": name,
+            "ref": ref,
+            "description": description,
+            "created_at": now,
+            "updated_at": now,
+            "project": project,
+        },
     )
 
 
@@ -109,28 +123,39 @@ def list_pipelines(conn: Connection, projects: Sequence[str] | None = None) -> l
 
 
 def create_run(conn: Connection, run: PipelineRun, project: str = DEFAULT_PROJECT) -> PipelineRun:
-    """Insert a pipeline run into ``project`` (its id is generated when empty)."""
-    run_id = run.id or new_id()
-    conn.execute(
-        PIPELINE_RUNS.insert().values(
-            id=run_id,
-            pipeline=run.pipeline,
-            ref=run.ref,
-            status=run.status,
-            params_json=_dumps(run.params),
-            executor=run.executor,
-            dag_json=_dumps(run.dag),
-            error=run.error,
-            resumed_from=run.resumed_from,
-            schedule=run.schedule,
-            scheduled_for=run.scheduled_for,
-            created_at=run.created_at,
-            start_time=run.start_time,
-            end_time=run.end_time,
-            project=project,
-        )
+    """Insert a pipeline run into ``project`` (its id is generated when empty) and return it
+    as stored (built from the inserted values, not read back)."""
+    run_id, params_json, dag_json = run.id or new_id(), _dumps(run.params), _dumps(run.dag)
+    values = {
+        "id": run_id,
+        "pipeline": run.pipeline,
+        "ref": run.ref,
+        "status": run.status,
+        "params_json": params_json,
+        "executor": run.executor,
+        "dag_json": dag_json,
+        "error": run.error,
+        "resumed_from": run.resumed_from,
+        "schedule": run.schedule,
+        "scheduled_for": run.scheduled_for,
+        "created_at": run.created_at,
+        "start_time": run.start_time,
+        "end_time": run.end_time,
+        "project": project,
+    }
+    conn.execute(_INSERT_RUN, values)
+    # as a read would return it: JSON fields as decoded from what was stored
+    return replace(
+        run,
+        id=run_id,
+        project=project,
+        params=json.loads(params_json),
+        dag=json.loads(dag_json),
     )
-    return get_run(conn, run_id)
+
+
+#: The INSERT of a pipeline run, built once.
+_INSERT_RUN = PIPELINE_RUNS.insert()
 
 
 def _run(row: Any) -> PipelineRun:
@@ -164,9 +189,18 @@ def get_run(conn: Connection, run_id: str) -> PipelineRun:
     return _run(row)
 
 
+@functools.lru_cache(maxsize=64)
+def _update_run_statement(columns: tuple[str, ...]) -> Update:
+    """The UPDATE of one pipeline run's ``columns``, built once per set of columns."""
+    return (
+        update(PIPELINE_RUNS)
+        .where(PIPELINE_RUNS.c.id == bindparam("where_id"))
+        .values({column: bindparam(f"set_{column}") for column in columns})
+    )
+
+
 def update_run(conn: Connection, run_id: str, values: Mapping[str, Any]) -> None:
-    """Change a run's status, times, error or DAG."""
-    get_run(conn, run_id)
+    """Change a run's status, times, error or DAG (``run_id``: an id or a unique prefix)."""
     row: dict[str, Any] = {}
     for key, value in values.items():
         if key == "status":
@@ -177,8 +211,14 @@ def update_run(conn: Connection, run_id: str, values: Mapping[str, Any]) -> None
             row[key] = value
         else:
             raise InvalidArgument(f"pipeline run field {key!r} cannot be changed", field=key)
-    if row:
-        conn.execute(update(PIPELINE_RUNS).where(PIPELINE_RUNS.c.id == run_id).values(**row))
+    if not row:
+        get_run(conn, run_id)  # NotFound names it
+        return
+    stmt = _update_run_statement(tuple(row))
+    params = {f"set_{column}": value for column, value in row.items()}
+    if conn.execute(stmt, {"where_id": run_id, **params}).rowcount == 0:
+        # not an id: a unique prefix, or NotFound naming it
+        conn.execute(stmt, {"where_id": get_run(conn, run_id).id, **params})
 
 
 def list_runs(
@@ -264,8 +304,8 @@ def _update_step_statement(columns: tuple[str, ...]) -> Update:
     )
 
 
-def update_step(conn: Connection, step_run_id: str, values: Mapping[str, Any]) -> None:
-    """Change fields of a step run (status, times, cache key, outputs, logs ...)."""
+def _step_columns(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The columns to set for changes ``values`` of a step run, each field checked."""
     row: dict[str, Any] = {}
     for key, value in values.items():
         if key not in STEP_FIELDS:
@@ -275,12 +315,28 @@ def update_step(conn: Connection, step_run_id: str, values: Mapping[str, Any]) -
         row[f"{key}_json" if key in _JSON_FIELDS else key] = (
             _dumps(value) if key in _JSON_FIELDS else value
         )
-    if not row:
-        return
-    params = {f"set_{column}": value for column, value in row.items()}
-    done = conn.execute(_update_step_statement(tuple(row)), {"where_id": step_run_id, **params})
-    if done.rowcount == 0:
-        raise NotFound(f"no step run with id {step_run_id!r}", field="step_run_id")
+    return row
+
+
+def update_step(conn: Connection, step_run_id: str, values: Mapping[str, Any]) -> None:
+    """Change fields of a step run (status, times, cache key, outputs, logs ...)."""
+    update_steps(conn, {step_run_id: values})
+
+
+def update_steps(conn: Connection, updates: Mapping[str, Mapping[str, Any]]) -> None:
+    """Change fields of several step runs: one statement per set of changed columns (the
+    steps of a cached run all change the same ones), NotFound naming a missing step run."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for step_run_id, values in updates.items():
+        row = _step_columns(values)
+        if row:
+            params = {f"set_{column}": value for column, value in row.items()}
+            groups.setdefault(tuple(row), []).append({"where_id": step_run_id, **params})
+    for columns, rows in groups.items():
+        done = conn.execute(_update_step_statement(columns), rows)
+        if done.rowcount != len(rows):
+            for one in rows:
+                get_step(conn, one["where_id"])  # NotFound names the missing one
 
 
 #: The step runs of a pipeline run, built once (read at the end of every pipeline run).
