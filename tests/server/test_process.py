@@ -60,7 +60,9 @@ def test_sigterm_stops_the_server_gracefully_with_exit_status_0(
     entry of the last write is stored, the port is released) and the process exits 0, not
     -15 (143 in a shell), which docker and Kubernetes report as a failure."""
     with running_server(tmp_path, "--workers", workers) as server:
-        created = httpx.post(f"{server.url}/api/v1/experiments", json={"name": "before-stop"})
+        created = httpx.post(  # a deadline for a loaded machine (the first write migrates)
+            f"{server.url}/api/v1/experiments", json={"name": "before-stop"}, timeout=120
+        )
         assert created.is_success, created.text
         server.proc.send_signal(signal.SIGTERM)
         code = server.proc.wait(120)
