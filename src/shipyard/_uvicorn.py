@@ -1,6 +1,6 @@
 """What the Shipyard server and the model server share about running under uvicorn: the
-listening socket (TCP with ``TCP_NODELAY``), the BLAS/OpenMP thread variables, and running one
-process or several workers on one socket.
+listening socket (TCP with ``TCP_NODELAY``), the BLAS/OpenMP thread variables, running one
+process or several workers on one socket, and SIGTERM as a graceful stop.
 
 ``TCP_NODELAY``: uvicorn's own multi-worker mode binds its socket without naming the protocol
 (``proto=0``), so asyncio does not recognise it as TCP and leaves Nagle's algorithm on: a
@@ -8,6 +8,13 @@ response written in two pieces (headers, then body) then waits for the client's 
 about 40 ms per keep-alive request. The listening socket here is created as TCP with
 ``TCP_NODELAY`` (accepted sockets inherit it on Linux); each server's HTTP protocol class sets
 it again per connection.
+
+SIGTERM (``docker stop``, Kubernetes, systemd) stops a server gracefully and the process then
+exits 0. uvicorn's single-process server drains on SIGTERM but raises the signal again once it
+has shut down, so that the handler in place before it ran decides: with Python's default the
+process died of the signal (status -15, 143 in a shell), which orchestrators report as a
+failure. :func:`run` puts a handler in place that only asks the server to stop. The
+multi-worker supervisor already returns after stopping its workers.
 """
 
 from __future__ import annotations
@@ -15,8 +22,11 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import tempfile
+from collections.abc import Iterator
+from types import FrameType
 from typing import Any
 
 from shipyard.errors import ConfigError
@@ -84,7 +94,9 @@ def run(
     metrics_dir = None
     try:
         if workers == 1:
-            uvicorn.Server(uvicorn.Config(app(), **options)).run(sockets=[sock])
+            server = uvicorn.Server(uvicorn.Config(app(), **options))
+            with sigterm_stops(server):
+                server.run(sockets=[sock])
             return
         from uvicorn.supervisors import Multiprocess
 
@@ -101,3 +113,29 @@ def run(
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
             os.environ.pop(_METRICS_DIR_ENV, None)
+
+
+@contextlib.contextmanager
+def sigterm_stops(server: Any) -> Iterator[None]:
+    """While the block runs, SIGTERM asks ``server`` (a ``uvicorn.Server``) to stop instead
+    of ending the process; the previous handler is put back after it.
+
+    uvicorn installs its own handler while it serves and, after a graceful shutdown, raises
+    the signal again into the handler that was there before: this one, so the process goes
+    on and exits 0. A SIGTERM just before uvicorn's handler is in place stops the server as
+    soon as it has started. Outside the main thread (where no handler can be set, and uvicorn
+    sets none) nothing changes.
+    """
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        server.should_exit = True
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

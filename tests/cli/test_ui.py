@@ -135,7 +135,7 @@ def test_ui_with_no_browser_only_prints_the_url_and_stops_on_sigterm(
     time.sleep(1)  # the browser would be opened as soon as the server answers
     assert not browser_log.exists()
     code, err = running.stop(signal.SIGTERM)
-    assert code in (0, -signal.SIGTERM), err
+    assert code == 0, err  # a graceful stop (docker stop, systemd), not death by the signal
     assert "Traceback" not in err
     assert _free(running.port)
 

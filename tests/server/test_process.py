@@ -1,9 +1,12 @@
 """`shipyard server` as a real process: several workers that answer keep-alive requests
-without the ~40 ms Nagle/delayed-ACK stall, metrics added up over workers, and sixteen
-clients logging at once to a server on PostgreSQL without losing a value."""
+without the ~40 ms Nagle/delayed-ACK stall, metrics added up over workers, sixteen
+clients logging at once to a server on PostgreSQL without losing a value, and SIGTERM (docker
+stop, Kubernetes) as a graceful stop that exits 0."""
 
 from __future__ import annotations
 
+import signal
+import socket
 import statistics
 import threading
 import time
@@ -15,7 +18,7 @@ import pytest
 from shipyard.client import LocalStore
 from shipyard.config import load_settings
 from shipyard.tracking import Client
-from tests.support.server import server_process
+from tests.support.server import running_server, server_process
 
 
 @pytest.mark.slow
@@ -47,6 +50,30 @@ def test_two_workers_answer_keep_alive_requests_without_a_stall(tmp_path: Path) 
             and 'route="/api/v1/runs/{run_id}/batch"' in line
         ]
         assert sum(counted) == 50  # every worker's requests, added up
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_sigterm_stops_the_server_gracefully_with_exit_status_0(
+    tmp_path: Path, workers: str
+) -> None:
+    """An orchestrator's stop is not a crash: the server finishes its shutdown (the audit
+    entry of the last write is stored, the port is released) and the process exits 0, not
+    -15 (143 in a shell), which docker and Kubernetes report as a failure."""
+    with running_server(tmp_path, "--workers", workers) as server:
+        created = httpx.post(  # a deadline for a loaded machine (the first write migrates)
+            f"{server.url}/api/v1/experiments", json={"name": "before-stop"}, timeout=120
+        )
+        assert created.is_success, created.text
+        server.proc.send_signal(signal.SIGTERM)
+        code = server.proc.wait(120)
+    log = server.log.read_text()
+    assert code == 0, log
+    assert "Application shutdown complete" in log and "Traceback" not in log
+    store = LocalStore(load_settings(home=tmp_path / ".shipyard"))
+    audited = [(e.method, e.path) for e in store.list_audit()]
+    assert ("POST", "/api/v1/experiments") in audited
+    with socket.socket() as probe:  # nothing listens on the port any more
+        probe.bind(("127.0.0.1", int(server.url.rsplit(":", 1)[1])))
 
 
 CLIENTS = 16

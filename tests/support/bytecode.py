@@ -19,17 +19,23 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import pytest
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Before the xdist workers start: cache bytecode for them and their children."""
+    cache_bytecode(config.rootpath)
+
+
+def cache_bytecode(root: Path) -> None:
+    """Under ``PYTHONDONTWRITEBYTECODE``, write and read bytecode under
+    ``root/.pytest_cache/pycache`` in this process and every process it starts (also what
+    ``bench/crash.py`` calls, whose writers and checks import the same libraries)."""
     if not os.environ.get("PYTHONDONTWRITEBYTECODE"):
         return
-    prefix = os.environ.get("PYTHONPYCACHEPREFIX") or str(
-        config.rootpath / ".pytest_cache" / "pycache"
-    )
+    prefix = os.environ.get("PYTHONPYCACHEPREFIX") or str(root / ".pytest_cache" / "pycache")
     os.environ["PYTHONPYCACHEPREFIX"] = prefix
     del os.environ["PYTHONDONTWRITEBYTECODE"]
     # This process too, for what it imports from now on (collection imports most of it).

@@ -83,8 +83,10 @@ class Trial:
     records: int = 0
     reaped: int = 0
     problems: list[str] = field(default_factory=list)
+    ready_s: float = 0.0  # from asking for a writer to its READY (fork, store open, warm-up)
     kill_s: float = 0.0  # from asking for a writer to its death
-    check_s: float = 0.0
+    check_s: float = 0.0  # every check after the kill
+    fsck_s: float = 0.0  # of which fsck
 
 
 @dataclass
@@ -111,10 +113,12 @@ class Campaign:
         return self.checker.records
 
     def check_again(self) -> list[str]:
-        """Run the checks of the store as it is now (with no new kill)."""
+        """Run the checks of the store as it is now, as after a kill that wrote nothing:
+        what changed since the last check is found the way a later trial's checks find it
+        (what they verified before is read again only when it changed)."""
         assert self.checker is not None
         trial = Trial(seed=-1, delay_s=0.0)
-        self.checker.loaded.clear()
+        self.checker.since_ms = int(time.time() * 1000)
         self.checker.check(trial, None)
         return trial.problems
 
@@ -191,6 +195,7 @@ def run_campaign(
             trial = Trial(trial_seed, round(rng.uniform(0, WINDOWS[writer]), 3))
             workdir = root / f"trial-{number}"
             workdir.mkdir(parents=True)
+            checker.since_ms = int(time.time() * 1000)  # before this trial's writer exists
             begun = time.monotonic()
             _kill_one(server, writer, signame, trial, workdir, env)
             checked = time.monotonic()
@@ -294,12 +299,14 @@ def _kill_one(
 ) -> None:
     """Start a writer, wait until it is writing, wait the trial's delay, send the signal."""
     stderr = workdir / "stderr.txt"
+    asked = time.monotonic()
     pid = server.start(writer, workdir, trial.seed, env)
     first = server.line(START_TIMEOUT_S)
     if first != "READY":
         trial.problems.append(f"the writer did not start ({first}): {_tail(stderr)}")
         _reap(server, pid, trial)
         return
+    trial.ready_s = round(time.monotonic() - asked, 2)
     early = server.line(trial.delay_s)
     if early is not None:
         trial.problems.append(f"the writer stopped by itself ({early}): {_tail(stderr)}")
@@ -362,7 +369,16 @@ class _Checker:
         self.root = root
         self.store = client.store
         self.records: list[dict[str, Any]] = []
-        self.loaded: set[int] = set()  # model or dataset versions already checked
+        #: When the trial being checked began (epoch ms): every writer before it was dead by
+        #: then, so what they wrote is stamped earlier. None reads everything.
+        self.since_ms: int | None = None
+        # What earlier checks verified in full, with what proves it unchanged since: a
+        # later kill cannot change it, and when the proof says it did it is checked again.
+        self.loaded: set[int] = set()  # model or dataset versions (immutable blobs, loaded once)
+        self.verified: dict[str, tuple[Any, ...]] = {}  # run -> status and points fingerprint
+        self.log_files: dict[str, tuple[Any, ...]] = {}  # prediction-log file -> size, version
+        self.log_rows: set[tuple[str, int]] = set()  # (prediction_id, row) of those files
+        self.listed: list[Any] = []  # the writer's runs after the last reaping
 
     # ------------------------------------------------------------------ set-up
 
@@ -419,7 +435,9 @@ class _Checker:
         problems = trial.problems
         if self.writer in ("runs", "artifacts", "models"):
             problems += self._check_runs(trial, workdir)
+        started = time.monotonic()
         report = maintenance.fsck(self.settings)
+        trial.fsck_s = round(time.monotonic() - started, 2)
         problems += [f"fsck: {p.kind} {p.subject}: {p.detail}" for p in report.problems]
         checks: dict[str, Callable[[], Iterable[str]]] = {
             "runs": lambda: self._check_points(),
@@ -452,7 +470,8 @@ class _Checker:
         problems = []
         completed = {r["run"] for r in self.records if "run" in r}
         active, done = _progress(workdir) if workdir is not None else ("", 0)
-        for run in self._runs():
+        runs = self._runs()
+        for run in runs:
             status = str(run.status)
             if status == "FINISHED" and run.id not in completed and self.writer != "models":
                 problems.append(f"run {run.id} is FINISHED but the writer never completed it")
@@ -473,9 +492,11 @@ class _Checker:
                     )
             elif len(steps) > done + 1:
                 problems.append(f"run {active}: {len(steps)} points stored, {done} logged")
-        if self._runs():
+        if runs:
             trial.reaped = len(self.client.reap_runs(child.EXPERIMENT))
-        still = [r.id for r in self._runs() if str(r.status) == "RUNNING"]
+            runs = self._runs()
+        self.listed = runs
+        still = [r.id for r in runs if str(r.status) == "RUNNING"]
         if still:
             problems.append(f"runs left RUNNING after reaping: {still}")
         return problems
@@ -483,9 +504,24 @@ class _Checker:
     def _check_points(self) -> Iterable[str]:
         """Every run the writer completed holds its params and, once FINISHED or after
         SIGTERM (which flushes), every point; a run SIGKILL stopped before its end may
-        have lost buffered points, never stored one that was not logged."""
+        have lost buffered points, never stored one that was not logged.
+
+        Statuses and params are checked from the listing after every kill; the points of a
+        run are read back whenever its status or its points' fingerprint (count, sums of
+        steps and values, newest row) differ from what the last full read of them saw."""
+        listed = {run.id: run for run in self.listed}
+        prints = self._fingerprints()
         for record in self.records:
-            run = self.store.get_run(record["run"])
+            run = listed.get(record["run"])
+            if run is None:
+                yield f"run {record['run']} was completed but is not stored"
+                continue
+            params = {k: str(v) for k, v in record["params"].items()}
+            if {k: run.params.get(k) for k in params} != params:
+                yield f"run {run.id}: params {run.params} are not {params}"
+            seen = (str(run.status), prints.get(run.id))
+            if self.verified.get(run.id) == seen:
+                continue
             stored = [(p.step, p.value) for p in self.store.get_metric_history(run.id, "m")]
             logged = [(s, child.metric_value(s)) for s in range(record["points"])]
             whole = str(run.status) == "FINISHED" or self.signame == "SIGTERM"
@@ -494,9 +530,20 @@ class _Checker:
                     f"run {run.id} ({run.status}): {len(stored)} of {record['points']} "
                     "points stored, or not the values logged"
                 )
-            params = {k: str(v) for k, v in record["params"].items()}
-            if {k: run.params.get(k) for k in params} != params:
-                yield f"run {run.id}: params {run.params} are not {params}"
+            else:
+                self.verified[run.id] = seen
+
+    def _fingerprints(self) -> dict[str, tuple[Any, ...]]:
+        """Per run, what changes when a point of metric ``m`` is added, removed or
+        altered: the count, the sums of steps and values, the newest row's id."""
+        from sqlalchemy import text
+
+        query = text(
+            "SELECT run_id, COUNT(*), SUM(step), SUM(value), MAX(id) FROM metrics "
+            "WHERE key = 'm' GROUP BY run_id"
+        )
+        with self.store.engine.connect() as conn:
+            return {row[0]: tuple(row[1:]) for row in conn.execute(query)}
 
     def _check_artifacts(self) -> Iterable[str]:
         for record in self.records:
@@ -586,11 +633,30 @@ class _Checker:
                 yield f"entity {entity}: online value {value} is not a row of the last windows"
 
     def _check_predictions(self) -> Iterable[str]:
+        """Every answered and flushed row is in the log once, and every file reads.
+
+        Files are written under a temporary name and renamed, or uploaded in one PUT, and
+        never touched again: the files earlier checks read are listed again after every kill
+        (size and version: mtime, or the object's ETag), and only the rows stamped since this
+        trial began are read, unless a listed file is gone or changed (then all of them)."""
         from shipyard.serving import read_predictions
 
+        files = self._log_listing()
+        gone = sorted(self.log_files.keys() - files.keys())
+        changed = sorted(
+            p for p in self.log_files.keys() & files.keys() if self.log_files[p] != files[p]
+        )
+        for path in gone:
+            yield f"prediction-log file {path} is gone"
+        for path in changed:
+            yield f"prediction-log file {path} changed after it was written"
+        since = self.since_ms
+        if gone or changed or since is None:
+            self.log_rows.clear()
+            since = None
         try:
             logged = read_predictions(
-                child.SERVED, columns=["prediction_id", "row"], settings=self.settings
+                child.SERVED, start=since, columns=["prediction_id", "row"], settings=self.settings
             )
         except Exception as exc:
             yield f"the prediction log does not read: {exc!r}"
@@ -598,11 +664,30 @@ class _Checker:
         pairs = (  # an empty log has no columns either
             [] if logged.empty else list(zip(logged["prediction_id"], logged["row"], strict=True))
         )
-        if len(pairs) != len(set(pairs)):
+        new = set(pairs)
+        if len(pairs) != len(new) or new & self.log_rows:
             yield "the prediction log holds a row twice"
-        have = set(pairs)
+        self.log_rows |= new
+        self.log_files = files
         for record in self.records:
             for pid, rows in record["answered"]:
-                missing = [r for r in range(rows) if (pid, r) not in have]
+                missing = [r for r in range(rows) if (pid, r) not in self.log_rows]
                 if missing:
                     yield f"prediction {pid}: rows {missing} flushed but not in the log"
+
+    def _log_listing(self) -> dict[str, tuple[Any, ...]]:
+        """The prediction log's finished files as listed now: path -> (size, version)."""
+        from shipyard.serving import log_root
+
+        fs = self.store.blobs.fs
+        root = fs._strip_protocol(log_root(self.settings))
+        fs.invalidate_cache()  # all of it: a listing of a folder below may be cached too
+        try:
+            found = fs.find(root, detail=True)
+        except FileNotFoundError:
+            return {}
+        return {
+            path: (info.get("size"), info.get("ETag") or info.get("mtime"))
+            for path, info in found.items()
+            if path.endswith(".parquet") and not path.rsplit("/", 1)[-1].startswith(".")
+        }

@@ -93,9 +93,29 @@ def rest_backend(live_server: LiveServer, settings: Settings) -> Iterator[Backen
     backend.close()
 
 
+@dataclass
+class ServerProcess:
+    """A `shipyard server` subprocess: its URL, the process and its output (stdout and
+    stderr)."""
+
+    url: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+
 @contextlib.contextmanager
 def server_process(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[str]:
     """``shipyard server`` in a subprocess on a free port; yields its URL, stops it after."""
+    with running_server(tmp_path, *args, env=env) as server:
+        yield server.url
+
+
+@contextlib.contextmanager
+def running_server(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> Iterator[ServerProcess]:
+    """``shipyard server ARGS`` in a subprocess on a free port, once it answers; sent
+    SIGTERM after the block unless the block stopped it."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -123,9 +143,10 @@ def server_process(tmp_path: Path, *args: str, env: dict[str, str] | None = None
                     f"the server did not start ({state}):\n" + (tmp_path / "server.log").read_text()
                 )
             time.sleep(0.1)
-        yield url
+        yield ServerProcess(url, proc, tmp_path / "server.log")
     finally:
-        proc.send_signal(signal.SIGTERM)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(15)
         except subprocess.TimeoutExpired:
