@@ -238,6 +238,57 @@ def sigterm_inside(
     signal.signal(signal.SIGTERM, previous)
 
 
+@pytest.mark.parametrize("resume", [False, True], ids=["new run", "resumed run"])
+def test_sigterm_between_a_runs_creation_and_activation_marks_it_killed(
+    sqlite_sdk: Client, monkeypatch: pytest.MonkeyPatch, resume: bool
+) -> None:
+    """SIGTERM right after ``start_run`` wrote the run and before it became active (found
+    by the crash harness): the signal acts once the run is active, so it ends KILLED.
+    Before, no handler was in place yet; the signal stopped the process and the run stayed
+    RUNNING until a reader reaped it."""
+    store = sqlite_sdk.store
+    resumed = None
+    if resume:
+        resumed = store.create_run(store.get_or_create_experiment("e").id, "earlier")
+        store.update_run(resumed.id, status="FINISHED", end_time=resumed.start_time + 1)
+    written: list[str] = []
+    method = "update_run" if resume else "create_run"
+    original = getattr(store, method)
+
+    def write_then_signal(*args: Any, **kwargs: Any) -> Any:
+        result = original(*args, **kwargs)
+        if not written:  # once: the run's own end (KILLED) writes through here too
+            written.append(result.id if result is not None else args[0])
+            signal.raise_signal(signal.SIGTERM)  # after the commit, before it is active
+        return result
+
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(3))
+    try:
+        monkeypatch.setattr(store, method, write_then_signal)
+        with pytest.raises(SystemExit):
+            shipyard.start_run(experiment="e", run_id=resumed.id if resumed is not None else None)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    stored = store.get_run(written[0])
+    assert stored.status == "KILLED" and "SIGTERM" in stored.tags[END_REASON_TAG]
+    assert shipyard.active_run() is None
+
+
+def test_a_run_that_cannot_be_created_leaves_no_handler_behind(
+    sqlite_sdk: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed start puts the previous SIGTERM handler back: nothing is active to end."""
+
+    def refuse(*args: Any, **kwargs: Any) -> Run:
+        raise InvalidArgument("refused", field="name")
+
+    before = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(sqlite_sdk.store, "create_run", refuse)
+    with pytest.raises(InvalidArgument):
+        shipyard.start_run(experiment="e")
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
 def test_sigterm_while_a_run_is_ending_still_records_its_end(
     sqlite_sdk: Client, sigterm_inside: Callable[[str], list[int]]
 ) -> None:

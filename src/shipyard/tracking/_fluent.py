@@ -21,7 +21,7 @@ from shipyard.errors import Conflict
 from shipyard.tracking._client import Client
 from shipyard.tracking._environment import current_user, environment_tags, store_package_set
 from shipyard.tracking._liveness import HEARTBEAT_TAG, OWNER_TAG, this_process
-from shipyard.tracking._run import ActiveRun, active_stack, end_all, push
+from shipyard.tracking._run import ActiveRun, active_stack, end_all, push, starting
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -119,9 +119,10 @@ def start_run(
         )
     if run_id is not None:
         run = client.store.get_run(run_id)
-        client.store.log_batch(run_id, tags=_owner_tags(now_ms()))
-        client.store.update_run(run_id, status=RunStatus.RUNNING)
-        return _activate(client, run)
+        with starting():
+            client.store.log_batch(run_id, tags=_owner_tags(now_ms()))
+            client.store.update_run(run_id, status=RunStatus.RUNNING)
+            return _activate(client, run)
     if experiment is None:
         experiment_id = parent.experiment_id if parent is not None else None
         project = client.settings.project
@@ -137,15 +138,16 @@ def start_run(
             store_package_set(client.store)  # before the run refers to it
         all_tags = {**facts, **all_tags}
     started = now_ms()
-    run = client.store.create_run(
-        exp_id,
-        name or _generated_name(),
-        user=current_user(),
-        start_time=started,
-        parent_run_id=parent.id if parent is not None else None,
-        tags={**all_tags, **_owner_tags(started)},
-    )
-    return _activate(client, run)
+    with starting():
+        run = client.store.create_run(
+            exp_id,
+            name or _generated_name(),
+            user=current_user(),
+            start_time=started,
+            parent_run_id=parent.id if parent is not None else None,
+            tags={**all_tags, **_owner_tags(started)},
+        )
+        return _activate(client, run)
 
 
 def _owner_tags(now: int) -> dict[str, str]:

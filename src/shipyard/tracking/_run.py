@@ -7,10 +7,11 @@ every case. While any run is active, a SIGTERM handler is installed (see ``_sign
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -163,9 +164,34 @@ def push(run: ActiveRun) -> None:
         _stack.append(run)
         first = len(_stack) == 1
     if first:
-        _signals.install(flush=lambda: flush_all(timeout=10), kill=_kill_on_sigterm)
+        _install_handler()
     for hook in list(_start_hooks):
         hook(run)
+
+
+@contextlib.contextmanager
+def starting() -> Iterator[None]:
+    """Create (or resume) a run and make it active as one step a SIGTERM cannot split.
+
+    The handler is in place before the run is written, and the block is a critical section:
+    a SIGTERM that arrives while the run is created acts once it is active, so the run is
+    marked KILLED. Before, a SIGTERM between the run's commit and its activation stopped
+    the process by the default action and left the run RUNNING (found by the crash harness).
+    When the block fails, the handler goes again unless another run is still active.
+    """
+    _install_handler()
+    try:
+        with _critical.critical():
+            yield
+    finally:
+        with _stack_lock:
+            idle = not _stack
+        if idle:
+            _signals.restore()
+
+
+def _install_handler() -> None:
+    _signals.install(flush=lambda: flush_all(timeout=10), kill=_kill_on_sigterm)
 
 
 def end_all(status: RunStatus, reason: str | None = None) -> None:
