@@ -194,30 +194,63 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 300) ->
     raise RuntimeError(f"{url} did not answer")
 
 
-def _timed(browser: Any, url: str, ready: str, repeat: int, click: str | None = None) -> float:
+def _timed(
+    browser: Any, url: str, ready: str, repeat: int, limit: float, click: str | None = None
+) -> float | str:
     """Median seconds from navigation (or from ``click``) until ``ready`` is visible, after
-    one untimed visit (so neither server pays its first-request start-up in the figure)."""
-    warm = browser.new_context()
-    warm_page = warm.new_page()
-    warm_page.goto(url)
-    warm_page.wait_for_selector(click or ready, timeout=300_000, state="visible")
-    warm.close()
-    times = []
-    for _ in range(repeat):
-        context = browser.new_context(viewport={"width": 1400, "height": 900})
-        page = context.new_page()
-        if click:
-            page.goto(url)
-            page.wait_for_selector(click, timeout=120_000)
-            t0 = time.perf_counter()
-            page.click(click)
-        else:
-            t0 = time.perf_counter()
-            page.goto(url, wait_until="commit")
-        page.wait_for_selector(ready, timeout=300_000, state="visible")
-        times.append(time.perf_counter() - t0)
-        context.close()
+    one untimed visit (so neither server pays its first-request start-up in the figure); a
+    page that is not ready within ``limit`` seconds is reported as ``"> limit"`` (and not
+    visited again)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    wait = int(limit * 1000)
+    try:
+        warm = browser.new_context()
+        warm_page = warm.new_page()
+        warm_page.goto(url, timeout=wait)
+        warm_page.wait_for_selector(click or ready, timeout=wait, state="visible")
+        warm.close()
+        times = []
+        for _ in range(repeat):
+            context = browser.new_context(viewport={"width": 1400, "height": 900})
+            page = context.new_page()
+            if click:
+                page.goto(url)
+                page.wait_for_selector(click, timeout=wait)
+                t0 = time.perf_counter()
+                page.click(click)
+            else:
+                t0 = time.perf_counter()
+                page.goto(url, wait_until="commit", timeout=wait)
+            page.wait_for_selector(ready, timeout=wait, state="visible")
+            times.append(time.perf_counter() - t0)
+            context.close()
+    except PlaywrightTimeout:
+        return f"> {limit:.0f}"
     return statistics.median(times)
+
+
+def _breakdown(browser: Any, url: str, ready: str) -> dict[str, Any]:
+    """Where one visit's time goes, from the browser's own performance timings (ms since
+    navigation start): the shell, each module and API request (start and end), and the
+    moment ``ready`` was found visible."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.goto(url, wait_until="commit")
+    page.wait_for_selector(ready, timeout=300_000, state="visible")
+    visible = page.evaluate("performance.now()")
+    entries = page.evaluate(
+        """() => [...performance.getEntriesByType("navigation"),
+                  ...performance.getEntriesByType("resource")].map(
+            (e) => [e.name, e.startTime, e.responseEnd])"""
+    )
+    context.close()
+    found: dict[str, Any] = {}
+    for name, start, end in entries:
+        short = name.split("//", 1)[-1].split("/", 1)[-1].split("?")[0]
+        found[short or "shell"] = [round(start), round(end)]
+    found["ready_visible"] = round(visible)
+    return found
 
 
 def _api_ms(base: str, exp: str, long_run: str, repeat: int = 5) -> dict[str, float]:
@@ -247,12 +280,28 @@ def _api_ms(base: str, exp: str, long_run: str, repeat: int = 5) -> dict[str, fl
     return found
 
 
+def _ratio(theirs: float | str, ours: float | str) -> str | float:
+    """MLflow's time over Shipyard's; a lower bound (``">= r"``) when MLflow's page hit the
+    time limit."""
+    if isinstance(ours, str):
+        return "n/a"
+    if isinstance(theirs, str):
+        return f">= {float(theirs.lstrip('> ')) / ours:.1f}"
+    return round(theirs / ours, 1)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--points", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-mlflow", action="store_true")
+    parser.add_argument(
+        "--page-limit",
+        type=float,
+        default=300,
+        help="seconds a page may take before it is reported as '> limit'",
+    )
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -296,32 +345,40 @@ def main() -> int:
         print(json.dumps(results["shipyard_api_ms"]), flush=True)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            r = args.repeat
+            r, limit = args.repeat, args.page_limit
             results["shipyard"] = {
                 "runs_page_s": _timed(browser, f"{shipyard}/experiments/{exp}",
-                                      f"#runs a:text-is('{newest}')", r),
+                                      f"#runs a:text-is('{newest}')", r, limit),
                 "resort_s": _timed(browser, f"{shipyard}/experiments/{exp}?order=metrics.m0%20desc",
-                                   f"#runs tbody tr:first-child a:text-is('{top}')", r),
+                                   f"#runs tbody tr:first-child a:text-is('{top}')", r, limit),
                 "resort_click_s": _timed(browser, f"{shipyard}/experiments/{exp}",
-                                         f"#runs tbody tr:first-child a:text-is('{top}')", r,
+                                         f"#runs tbody tr:first-child a:text-is('{top}')", r, limit,
                                          click="#runs thead button[data-column='metrics.m0']"),
                 "chart_s": _timed(browser, f"{shipyard}/runs/{long_run}",
-                                  "#charts figure.chart canvas", r),
+                                  "#charts figure.chart canvas", r, limit),
             }  # fmt: skip
             print(json.dumps(results["shipyard"]), flush=True)
+            results["shipyard_breakdown_ms"] = {
+                "runs_page": _breakdown(browser, f"{shipyard}/experiments/{exp}",
+                                        f"#runs a:text-is('{newest}')"),
+                "chart": _breakdown(browser, f"{shipyard}/runs/{long_run}",
+                                    "#charts figure.chart canvas"),
+            }  # fmt: skip
+            print(json.dumps(results["shipyard_breakdown_ms"]), flush=True)
             if mlflow_url:
                 base = f"{mlflow_url}/#/experiments/{m_exp}"
                 results["mlflow"] = {
-                    "runs_page_s": _timed(browser, f"{base}/runs", f"text={newest}", r),
+                    "runs_page_s": _timed(browser, f"{base}/runs", f"text={newest}", r, limit),
                     "resort_s": _timed(browser,
                                        f"{base}/runs?orderByKey=metrics.%60m0%60&orderByAsc=false",
-                                       f"text={top}", r),
+                                       f"text={top}", r, limit),
                     "chart_s": _timed(browser, f"{base}/runs/{m_long}/model-metrics",
-                                      ".js-plotly-plot .scatterlayer .trace, .uplot canvas", r),
+                                      ".js-plotly-plot .scatterlayer .trace, .uplot canvas",
+                                      r, limit),
                 }  # fmt: skip
                 s, m = results["shipyard"], results["mlflow"]
                 results["ratios"] = {
-                    k: round(m[k] / s[k], 1) for k in ("runs_page_s", "resort_s", "chart_s")
+                    k: _ratio(m[k], s[k]) for k in ("runs_page_s", "resort_s", "chart_s")
                 }
             browser.close()
     finally:

@@ -5,6 +5,7 @@ the CLI prints."""
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import httpx
@@ -15,7 +16,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from shipyard.client import LocalStore
 from shipyard.config import Settings
 from shipyard.entities import MetricPoint
-from shipyard.ui import PAGE_ROUTES, STATIC_DIR, object_link, object_path
+from shipyard.ui import PAGE_ROUTES, PAGES, STATIC_DIR, object_link, object_path, static_imports
 from tests.support.predictions import log_prediction
 from tests.support.server import LiveServer
 
@@ -58,6 +59,42 @@ def test_every_page_module_the_shell_routes_to_exists() -> None:
     routed = {line.split('"')[1] for line in app.splitlines() if line.strip().startswith("[/^")}
     assert routed <= pages
     assert len(PAGE_ROUTES) == len(set(PAGE_ROUTES))
+
+
+def test_the_server_and_the_browser_route_each_address_to_the_same_page() -> None:
+    """The server preloads the module of the page ``PAGES`` names; ``app.js`` must render
+    that same page at that address, or the preload is wasted and the page waits."""
+    app = (STATIC_DIR / "js/app.js").read_text()
+    in_browser = dict(re.findall(r'^\s*\[/(\^[^,]*\$)/, "([a-z_]+)"', app, re.MULTILINE))
+    on_server = {
+        "^" + re.sub(r"\{[^}]+\}", "([^/]+)", path.replace("/", "\\/")) + "$": page
+        for path, page in PAGES.items()
+    }
+    assert in_browser == on_server
+
+
+def test_each_address_preloads_its_page_module_and_what_it_imports(
+    live_server: LiveServer, served: LocalStore
+) -> None:
+    def preloaded(path: str) -> list[str]:
+        shell = httpx.get(live_server.url + path).text
+        return re.findall(r'<link rel="modulepreload" href="([^"]+)">', shell)
+
+    run_page = preloaded("/runs/abc")
+    for module in ("js/pages/run.js", "js/charts.js", "js/api.js", "vendor/uplot/uPlot.esm.js"):
+        assert f"/static/{module}" in run_page
+    assert len(run_page) == len(set(run_page)) and "/static/js/app.js" not in run_page
+    runs_page = preloaded("/experiments/abc")
+    assert "/static/js/pages/runs.js" in runs_page
+    assert not any("vendor" in m for m in runs_page)  # the runs table draws no chart
+    assert "/static/vendor/cytoscape/cytoscape.esm.min.js" in preloaded("/lineage")
+    for module in {*run_page, *runs_page}:
+        assert httpx.get(live_server.url + module).status_code == 200, module
+
+
+def test_an_import_that_leaves_the_static_folder_is_refused() -> None:
+    with pytest.raises(ValueError, match="outside"):
+        static_imports("../__init__.py")
 
 
 def test_a_long_history_is_reduced_keeping_its_ends_and_extremes(

@@ -145,7 +145,9 @@ class Metric(Base):
     step: Mapped[int] = mapped_column(BigInteger, default=0)
     timestamp: Mapped[int] = mapped_column(BigInteger)
 
-    __table_args__ = (Index(None, "run_id", "key", "step"),)
+    # covering for the reduced history (store/_history.py): its GROUP BY and its picks of
+    # each bucket's rows read this index alone, on SQLite and PostgreSQL
+    __table_args__ = (Index(None, "run_id", "key", "step", "timestamp", "id", "value"),)
 
 
 METRICS = _table(Metric)

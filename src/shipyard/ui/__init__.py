@@ -13,37 +13,21 @@ creates or shows when a server is configured (:func:`object_link`).
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import quote
 
-__all__ = ["PAGE_ROUTES", "STATIC_DIR", "object_link", "object_path"]
+from shipyard.ui._shell import PAGES, STATIC_DIR, page_shell, static_imports
 
-STATIC_DIR = Path(__file__).resolve().parent / "static"
-"""The folder served under ``/static``: the shell, its modules, styles and vendored libraries."""
+__all__ = [
+    "PAGES",
+    "PAGE_ROUTES",
+    "STATIC_DIR",
+    "object_link",
+    "object_path",
+    "page_shell",
+    "static_imports",
+]
 
-PAGE_ROUTES = (
-    "/",
-    "/experiments",
-    "/experiments/{experiment_id}",
-    "/runs/{run_id}",
-    "/compare",
-    "/models",
-    "/models/{name}",
-    "/models/{name}/{version}",
-    "/datasets",
-    "/datasets/{name}",
-    "/datasets/{name}/{version}",
-    "/lineage",
-    "/pipelines",
-    "/pipelines/{name}",
-    "/pipeline-runs/{run_id}",
-    "/features",
-    "/features/{kind}/{name}",
-    "/monitors",
-    "/monitors/{name}",
-    "/deployments",
-    "/settings",
-)
+PAGE_ROUTES = tuple(PAGES)
 """The addresses the shell answers: each is a page of the UI (the modules route inside it)."""
 
 _PATHS = {

@@ -10,10 +10,13 @@ const ENV_TAGS = ["shipyard.git.commit", "shipyard.git.branch", "shipyard.git.di
 
 export async function render(params) {
   const run = await api(`/runs/${seg(params.run)}`);
-  const experiment = await api(`/experiments/${seg(run.experiment_id)}`).catch(() => null);
+  // the experiment (for its name) and the charts' histories are asked for at once
+  const experimentRequest = api(`/experiments/${seg(run.experiment_id)}`).catch(() => null);
   const userTags = Object.fromEntries(Object.entries(run.tags).filter(([k]) => !k.startsWith("shipyard.")));
   const env = Object.fromEntries(ENV_TAGS.filter((k) => k in run.tags).map((k) => [k.replace("shipyard.", ""), run.tags[k]]));
   const metricKeys = Object.keys(run.metrics).sort();
+  const charts = metricsSection(run.id, metricKeys); // starts the history requests
+  const experiment = await experimentRequest;
 
   const summary = table([["Field", ([k]) => k], ["Value", ([, v]) => v]], [
     ["Experiment", experiment ? link(`/experiments/${seg(experiment.id)}`, experiment.name) : run.experiment_id],
@@ -36,7 +39,7 @@ export async function render(params) {
       section("Parameters", kvTable(run.params)),
       section("Tags", kvTable(userTags))),
     section("Environment", kvTable(env, { empty: "No environment recorded." })),
-    metricsSection(run.id, metricKeys),
+    charts,
     artifactsSection(run.id));
 }
 
