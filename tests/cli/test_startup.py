@@ -115,6 +115,8 @@ def test_a_read_command_loads_the_store_but_no_dataframe_or_server_library(
     unwanted = {"pandas", "numpy", "fastapi", "pyarrow", "sklearn", "shipyard.demo"} & loaded
     assert not unwanted, f"shipyard runs list loads {unwanted}"
     assert "shipyard.cli._models" not in loaded and "shipyard.cli._pipelines" not in loaded
+    # the store's tables are Core tables; a SQLite store needs no other dialect
+    assert not {m for m in loaded if m.startswith(("sqlalchemy.orm", "sqlalchemy.dialects.postg"))}
 
 
 def test_version_option_and_command_print_the_version(cli: Cli) -> None:
