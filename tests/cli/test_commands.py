@@ -106,3 +106,10 @@ def test_completion_offers_every_command_then_a_group_s_commands_and_options() -
 def test_completion_describes_commands_with_their_help() -> None:
     out = _complete("shipyard ru", shell="zsh")
     assert '"runs":"List, inspect, compare, search, delete,..."' in out
+
+
+def test_shipyard_alone_shows_the_help_and_exits_2() -> None:
+    runner = CliRunner(env={"COLUMNS": "100"})
+    alone, helped = runner.invoke(app, []), runner.invoke(app, ["--help"])
+    assert alone.exit_code == 2 and helped.exit_code == 0
+    assert alone.stdout.rstrip() == helped.stdout.rstrip() and "Commands" in alone.stdout

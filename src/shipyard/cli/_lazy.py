@@ -44,7 +44,7 @@ class Entry:
 
     ``target`` is ``"module:attribute"``: a :class:`typer.Typer` (a command group) or a
     function (a command). ``summary`` is the first paragraph of its help on one line, as
-    the group's ``--help`` lists it (``tests/cli/test_startup.py`` checks that it matches).
+    the group's ``--help`` lists it (``tests/cli/test_commands.py`` checks that it matches).
     """
 
     target: str
@@ -124,8 +124,10 @@ class LazyGroup(TyperGroup):
 
     def parse_args(self, ctx: _click.Context, args: list[str]) -> list[str]:
         """With no arguments, the help and exit status 2, as Typer gives them, but without
-        importing Typer's help module only to learn that there is no error to show."""
-        if not args and self.no_args_is_help and not ctx.resilient_parsing:
+        importing Typer's help module only to learn that there is no error to show. (Without
+        Rich, Click prints the help as the error, to stderr: left to it.)"""
+        rich = HAS_RICH and self.rich_markup_mode is not None
+        if rich and not args and self.no_args_is_help and not ctx.resilient_parsing:
             ctx.get_help()  # Rich prints the screen as it draws it
             ctx.exit(2)
         return super().parse_args(ctx, args)
