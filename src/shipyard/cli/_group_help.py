@@ -129,19 +129,13 @@ def _option_help(param: TyperOption) -> Columns:
     return Columns([_rich_text("\n".join(paragraphs).strip())])
 
 
+def _panel_table(*, highlight: bool) -> Table:
+    """The borderless, full-width table inside a help panel."""
+    return Table(highlight=highlight, show_header=False, expand=True, box=None, pad_edge=False)
+
+
 def _options_panel(params: list[TyperOption]) -> Panel:
-    table = Table(
-        highlight=True,
-        show_header=False,
-        expand=True,
-        box=None,
-        show_lines=False,
-        leading=0,
-        border_style=None,
-        row_styles=None,
-        pad_edge=False,
-        padding=(0, 1),
-    )
+    table = _panel_table(highlight=True)
     for param in params:
         long = [o for o in param.opts if "--" in o]
         short = [o for o in param.opts if "--" not in o]
@@ -165,18 +159,7 @@ def _command_help(command: _click.Command) -> Text:
 
 
 def _commands_panel(commands: list[_click.Command]) -> Panel:
-    table = Table(
-        highlight=False,
-        show_header=False,
-        expand=True,
-        box=None,
-        show_lines=False,
-        leading=0,
-        border_style=None,
-        row_styles=None,
-        pad_edge=False,
-        padding=(0, 1),
-    )
+    table = _panel_table(highlight=False)
     width = max((len(c.name or "") for c in commands), default=0)
     table.add_column(style="bold cyan", no_wrap=True, width=width)
     table.add_column("Description", justify="left", no_wrap=False, ratio=10)
