@@ -115,6 +115,7 @@ def test_a_read_command_loads_the_store_but_no_dataframe_or_server_library(
     unwanted = {"pandas", "numpy", "fastapi", "pyarrow", "sklearn", "shipyard.demo"} & loaded
     assert not unwanted, f"shipyard runs list loads {unwanted}"
     assert "shipyard.cli._models" not in loaded and "shipyard.cli._pipelines" not in loaded
+    assert "shipyard.cli._group_help" not in loaded  # help panels, for help screens only
     # the store's tables are Core tables; a SQLite store needs no other dialect
     assert not {m for m in loaded if m.startswith(("sqlalchemy.orm", "sqlalchemy.dialects.postg"))}
 

@@ -22,7 +22,7 @@ import typer.main
 from typer import _click
 from typer.core import HAS_RICH, TyperCommand, TyperGroup
 
-from shipyard.cli import _group_help, _help
+from shipyard.cli import _help
 
 
 class LazyModule:
@@ -135,6 +135,8 @@ class LazyGroup(TyperGroup):
     def format_help(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
         """The group's help, listing the commands by their summaries (nothing is built),
         drawn without Typer's help module where that draws the same screen."""
+        from shipyard.cli import _group_help  # Rich's panels: a command that runs needs none
+
         listed = copy.copy(self)
         commands = self.commands
         listed.commands = commands.listing() if isinstance(commands, LazyCommands) else commands
