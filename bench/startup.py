@@ -2,6 +2,7 @@
 
     uv run --all-extras python bench/startup.py              # 5 repeats a row
     uv run --all-extras python bench/startup.py --repeat 3 --only serve
+    uv run --all-extras python bench/startup.py --only cli --before main   # before vs after
 
 Rows, each the median over fresh processes in a fresh Shipyard home (bytecode cached, as an
 installed package has it: this machine sets ``PYTHONDONTWRITEBYTECODE``, so the children get
@@ -41,6 +42,9 @@ from typing import Any
 
 import httpx
 import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from tracking import shipyard_source
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work"
@@ -107,23 +111,32 @@ def timed(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float
     return wall, cpu
 
 
-def cli_rows(home: Path, repeat: int) -> list[dict[str, Any]]:
-    """The CLI rows: median wall and CPU seconds over ``repeat`` fresh processes."""
-    env = child_env(home)
+def cli_rows(home: Path, repeat: int, sources: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
+    """The CLI rows: median wall and CPU seconds over ``repeat`` fresh processes, for each
+    source of Shipyard (label -> extra environment). With several sources their processes
+    alternate, so that each sees the same load."""
     exe = [sys.executable, "-m", "shipyard"]
     rows = []
     for name, args in (("--help", ["--help"]), ("version", ["version"]),
                        ("runs list", ["runs", "list", "-e", "bench"])):  # fmt: skip
-        timed([*exe, *args], env, home)  # warm-up: bytecode, page cache
-        samples = [timed([*exe, *args], env, home) for _ in range(repeat)]
-        rows.append(
-            {
-                "row": f"shipyard {name}",
-                "wall_s": statistics.median(w for w, _ in samples),
-                "cpu_s": statistics.median(c for _, c in samples),
-                "target_s": TARGETS[name],
-            }
-        )
+        envs = {label: {**child_env(home), **extra} for label, extra in sources.items()}
+        samples: dict[str, list[tuple[float, float]]] = {label: [] for label in sources}
+        for env in envs.values():
+            timed([*exe, *args], env, home)  # warm-up: bytecode, page cache
+        for _ in range(repeat):
+            for label, env in envs.items():
+                samples[label].append(timed([*exe, *args], env, home))
+        for label, taken in samples.items():
+            rows.append(
+                {
+                    "row": f"shipyard {name}",
+                    "source": label,
+                    "wall_s": statistics.median(w for w, _ in taken),
+                    "cpu_s": statistics.median(c for _, c in taken),
+                    "target_s": TARGETS[name],
+                    "samples": taken,
+                }
+            )
     return rows
 
 
@@ -238,6 +251,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=5, help="processes a row (median)")
     parser.add_argument("--only", choices=["cli", "serve", "phases"], action="append")
+    parser.add_argument(
+        "--before",
+        metavar="REV",
+        help="CLI rows also for src/shipyard at this git revision (a snapshot), alternating",
+    )
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -248,11 +266,15 @@ def main() -> int:
     try:
         prepare(home)
         if "cli" in only:
-            result["cli"] = cli_rows(home, args.repeat)
+            sources = {"working tree": {}}
+            if args.before:
+                sources = {args.before: shipyard_source(args.before)[0], **sources}
+            result["cli"] = cli_rows(home, args.repeat, sources)
             for row in result["cli"]:
                 verdict = "met" if row["wall_s"] <= row["target_s"] else "missed"
-                print(f"{row['row']:<28} wall {row['wall_s']:.3f} s  cpu {row['cpu_s']:.3f} s  "
-                      f"target {row['target_s']} s: {verdict}", flush=True)  # fmt: skip
+                print(f"{row['row']:<28} {row['source']:<14} wall {row['wall_s']:.3f} s  "
+                      f"cpu {row['cpu_s']:.3f} s  target {row['target_s']} s: {verdict}",
+                      flush=True)  # fmt: skip
         if "phases" in only:
             result["phases"] = phase_rows(home, args.repeat)
             print("worker start-up, CPU seconds: " + ", ".join(

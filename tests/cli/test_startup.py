@@ -15,20 +15,21 @@ from tests.support.cli import Cli
 HEAVY = ("pandas", "numpy", "sqlalchemy", "fastapi", "sklearn", "pyarrow", "httpx", "shipyard.demo")
 
 
-def test_importing_the_cli_loads_no_heavy_library() -> None:
-    code = f"import sys, shipyard.cli; print(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    ).stdout
-    assert out.strip() == "", f"importing shipyard.cli loads {out.strip()}"
-
-
-#: What importing the command line may load besides the standard library: Typer, Click, Rich
-#: and their small helpers. A new entry here is a start-up cost every command pays.
+#: What the root command may load besides the standard library: Typer, Click, Rich and
+#: their small helpers. A new entry here is a start-up cost every command pays.
 LIGHT_PACKAGES = {"typer", "click", "rich", "shellingham", "annotated_doc", "typing_extensions"}
-#: The parts of Shipyard the command line's import may load: itself, settings, errors and
-#: the plain records (dataclasses) its commands are typed with.
-LIGHT_SHIPYARD = ("shipyard.cli", "shipyard.config", "shipyard.errors", "shipyard.entities")
+#: The command line's own modules that build the root command and draw its help; every
+#: other ``shipyard.cli`` module is a command's, loaded when that command is used.
+ROOT_MODULES = {
+    "shipyard.cli",
+    "shipyard.cli._app",
+    "shipyard.cli._lazy",
+    "shipyard.cli._help",
+    "shipyard.cli._group_help",
+}
+#: Loaded by Typer's own help renderer: Markdown (with markdown-it) and Rich tracebacks
+#: (with Pygments). ``shipyard --help`` draws the same screen without them.
+HELP_RENDERER = ("typer.rich_utils", "rich.markdown", "markdown_it", "rich.traceback", "pygments")
 
 
 def _loaded_by(code: str) -> list[str]:
@@ -39,38 +40,65 @@ def _loaded_by(code: str) -> list[str]:
     ).stdout.split()
 
 
-def test_importing_the_cli_loads_only_typer_rich_and_the_cli_itself() -> None:
-    before = set(_loaded_by("pass"))
-    after = set(_loaded_by("import shipyard.cli")) - before
-    third_party = {m.split(".")[0] for m in after} - set(sys.stdlib_module_names) - {"shipyard"}
-    assert third_party <= LIGHT_PACKAGES, f"importing shipyard.cli loads {third_party}"
-    ours = {m for m in after if m.startswith("shipyard.")}
-    heavy = {m for m in ours if not m.startswith(LIGHT_SHIPYARD) and m != "shipyard._markup"}
-    assert not heavy, f"importing shipyard.cli loads {sorted(heavy)}"
-
-
-@pytest.mark.parametrize("argv", [["--help"], ["version"]])
-def test_help_and_version_load_nothing_more_than_the_import(argv: list[str]) -> None:
-    run = f"import sys\nsys.argv = ['shipyard', *{argv!r}]\nimport shipyard.cli\n" + (
-        "try:\n    shipyard.cli.app()\nexcept SystemExit:\n    pass"
+def _running(*argv: str) -> str:
+    """Code that runs `shipyard ARGV` through the Typer app, as the entry point does, its
+    output discarded."""
+    return (
+        "import contextlib, io, sys\n"
+        f"sys.argv = ['shipyard', *{list(argv)!r}]\nimport shipyard.cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n        shipyard.cli.app()\n"
+        "    except SystemExit as exc:\n        assert not exc.code, exc"
     )
-    loaded = set(_loaded_by(run))
-    assert not loaded & set(HEAVY), f"shipyard {' '.join(argv)} loads {loaded & set(HEAVY)}"
-    assert not {m for m in loaded if m.startswith(("shipyard.store", "shipyard.client"))}
+
+
+def test_importing_the_cli_loads_nothing_but_itself() -> None:
+    before = set(_loaded_by("import shipyard"))
+    after = set(_loaded_by("import shipyard.cli")) - before
+    assert after == {"shipyard.cli"}, sorted(after)
+
+
+@pytest.mark.parametrize("argv", [["--help"], []])
+def test_the_root_command_loads_typer_rich_and_no_command(argv: list[str]) -> None:
+    """``shipyard --help`` (and ``shipyard`` alone) list the commands from a table: no
+    command module, no store, none of the entities' dataclasses, not Typer's help
+    renderer."""
+    before = set(_loaded_by("pass"))
+    run = _running(*argv).replace("assert not exc.code, exc", "pass")
+    after = set(_loaded_by(run)) - before
+    third_party = {m.split(".")[0] for m in after} - set(sys.stdlib_module_names) - {"shipyard"}
+    assert third_party <= LIGHT_PACKAGES, f"shipyard {' '.join(argv)} loads {third_party}"
+    ours = {m for m in after if m.startswith("shipyard.")}
+    allowed = ROOT_MODULES | {"shipyard.config", "shipyard.errors"}
+    assert ours <= allowed, f"shipyard {' '.join(argv)} loads {sorted(ours - allowed)}"
+    renderer = {m for m in after if m.startswith(HELP_RENDERER)}
+    assert not renderer, f"shipyard {' '.join(argv)} loads {sorted(renderer)}"
+
+
+def test_a_group_s_help_loads_that_group_only() -> None:
+    loaded = set(_loaded_by(_running("runs", "--help")))
+    assert "shipyard.cli._runs" in loaded
+    commands = {m for m in loaded if m.startswith("shipyard.cli.")} - ROOT_MODULES
+    # the runs commands' module and the helpers it imports
+    helpers = {"shipyard.cli._render", "shipyard.cli._store", "shipyard.cli._ui"}
+    assert commands - helpers == {"shipyard.cli._runs"}
+    assert not loaded & set(HEAVY)
 
 
 @pytest.mark.parametrize("argv", [["version"], ["--version"]])
-def test_the_script_prints_the_version_without_parsing_options(argv: list[str]) -> None:
-    """The entry point answers ``shipyard version`` before Typer's option coercion, which
-    would import pydantic."""
+def test_the_script_prints_the_version_before_loading_the_command_line(argv: list[str]) -> None:
+    """The entry point answers ``shipyard version`` before Typer, Click or Rich load (and
+    Typer's option coercion, which would import pydantic)."""
     probe = (
         f"import sys\nsys.argv = ['shipyard', *{argv!r}]\nimport shipyard.cli\n"
-        "shipyard.cli.main()\nprint('pydantic' in sys.modules)"
+        "shipyard.cli.main()\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'typer', 'click', 'rich', "
+        "'pydantic'}))"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
-    ).stdout.split()
-    assert out == [shipyard.__version__, "False"]
+    ).stdout.split("\n")
+    assert out[:2] == [shipyard.__version__, "[]"]
 
 
 def test_a_read_command_loads_the_store_but_no_dataframe_or_server_library(
@@ -81,13 +109,15 @@ def test_a_read_command_loads_the_store_but_no_dataframe_or_server_library(
     listing = (
         f"import os, sys\nos.environ['SHIPYARD_HOME'] = {str(settings.home)!r}\n"
         f"os.environ['SHIPYARD_DB_URL'] = {settings.db_url!r}\n"
-        "sys.argv = ['shipyard', 'runs', 'list', '-e', 'e']\nimport shipyard.cli\n"
-        "try:\n    shipyard.cli.app()\nexcept SystemExit as exc:\n    assert not exc.code, exc"
-    )
+    ) + _running("runs", "list", "-e", "e")
     loaded = set(_loaded_by(listing))
     assert "sqlalchemy" in loaded  # it did read the store
     unwanted = {"pandas", "numpy", "fastapi", "pyarrow", "sklearn", "shipyard.demo"} & loaded
     assert not unwanted, f"shipyard runs list loads {unwanted}"
+    assert "shipyard.cli._models" not in loaded and "shipyard.cli._pipelines" not in loaded
+    assert "shipyard.cli._group_help" not in loaded  # help panels, for help screens only
+    # the store's tables are Core tables; a SQLite store needs no other dialect
+    assert not {m for m in loaded if m.startswith(("sqlalchemy.orm", "sqlalchemy.dialects.postg"))}
 
 
 def test_version_option_and_command_print_the_version(cli: Cli) -> None:

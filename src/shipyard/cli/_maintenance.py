@@ -90,9 +90,3 @@ def gc(
         f"{verb} {len(report.items)} items, {_size(report.total_bytes)}; kept "
         f"{report.kept_young} younger than {grace}"
     )
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``fsck`` and ``gc`` to the top-level command line."""
-    app.command()(fsck)
-    app.command()(gc)

@@ -114,11 +114,3 @@ def reproduce(
             console.print(f"  {safe(line)}")
     if not found.reproduced:
         raise typer.Exit(1)
-
-
-def register(app: typer.Typer) -> None:
-    """Add init, check, doctor and reproduce to the root command."""
-    app.command()(init)
-    app.command()(check)
-    app.command()(doctor)
-    app.command()(reproduce)

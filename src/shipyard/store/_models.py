@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 models of the metadata store.
+"""The metadata store's tables, declared as row classes (Core tables, no ORM: `_declare.py`).
 
 Times are integer milliseconds since the epoch (portable and cheap to compare). Metric values
 that are NaN are stored as NULL, because SQLite cannot store NaN; readers turn NULL back into
@@ -24,9 +24,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shipyard.entities import Lifecycle
+from shipyard.store._declare import Mapped, TableBase, mapped_column
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -53,7 +53,7 @@ AutoId = BigInteger().with_variant(Integer(), "sqlite")
 _CLUSTERED = {"sqlite_with_rowid": False}
 
 
-class Base(DeclarativeBase):
+class Base(TableBase):
     metadata = MetaData(naming_convention=NAMING)
 
 

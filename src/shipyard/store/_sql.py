@@ -15,7 +15,6 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Select, Table
-from sqlalchemy.dialects import postgresql, sqlite
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -46,8 +45,17 @@ def upsert(conn: Connection, table: Table) -> Any:
 
 
 def upsert_for(dialect_name: str, table: Table) -> Any:
-    """``upsert`` for a dialect by name, for statements built once per dialect and cached."""
-    return (sqlite if dialect_name == "sqlite" else postgresql).insert(table)
+    """``upsert`` for a dialect by name, for statements built once per dialect and cached.
+
+    The dialect's module loads here, on the first write: importing PostgreSQL's (with
+    asyncpg's) costs every process that only reads a SQLite store tens of milliseconds."""
+    if dialect_name == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert(table)
+    from sqlalchemy.dialects import postgresql
+
+    return postgresql.insert(table)
 
 
 def in_projects(query: Query, project: ColumnElement[Any], projects: Sequence[str] | None) -> Query:
