@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,19 +62,22 @@ def fetch_rows(
 
 @dataclass(frozen=True)
 class _Driverable:
-    """A statement compiled for one dialect, when the driver can take it as it is: no
-    parameter that SQLAlchemy expands at execution (``IN`` of a list) or converts before
-    binding. ``None`` compiled: run it through SQLAlchemy."""
+    """A statement compiled for one dialect, and the conversions SQLAlchemy applies to its
+    parameters before binding (a float to ``float`` on SQLite, ...). ``None`` compiled: a
+    statement the driver cannot take as it is (an ``IN`` of a list, which SQLAlchemy expands
+    at execution), run through SQLAlchemy."""
 
     compiled: Compiled | None
+    processors: Mapping[str, Callable[[Any], Any]]
 
 
 @functools.lru_cache(maxsize=_COMPILED_CACHE)
 def _compile(statement: Executable, dialect: Dialect) -> _Driverable:
     compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
-    expands = bool(getattr(compiled, "post_compile_params", ()))
-    converts = bool(getattr(compiled, "_bind_processors", {"unknown": None}))
-    return _Driverable(None if expands or converts else compiled)
+    processors = getattr(compiled, "_bind_processors", None)
+    if getattr(compiled, "post_compile_params", ()) or not isinstance(processors, Mapping):
+        return _Driverable(None, {})
+    return _Driverable(compiled, dict(processors))
 
 
 def fetch_compiled(
@@ -90,6 +93,9 @@ def fetch_compiled(
         return [tuple(row) for row in conn.execute(statement, dict(values))]
     bound = compiled.construct_params(dict(values))
     assert bound is not None  # a statement's parameters (None only for DDL)
+    for name, convert in driverable.processors.items():
+        if bound.get(name) is not None:
+            bound[name] = convert(bound[name])
     order = getattr(compiled, "positiontup", None)
     params: Sequence[Any] | Mapping[str, Any] = (
         bound if order is None else tuple(bound[name] for name in order)
