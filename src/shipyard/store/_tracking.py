@@ -34,7 +34,7 @@ from shipyard.entities import (
     as_status,
 )
 from shipyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
-from shipyard.store._driver import fetch_rows
+from shipyard.store._driver import fetch_compiled, fetch_rows
 from shipyard.store._models import (
     EXPERIMENT_TAGS,
     EXPERIMENTS,
@@ -109,18 +109,47 @@ def _experiment_from_row(conn: Connection, row: Any) -> Experiment:
     return record(Experiment, row, tags=tags)
 
 
+def _experiment_query(column: Any) -> Any:
+    """One experiment (``column == :wanted``) with its tags, one row per tag (or one row of
+    NULL tag columns): a single statement, read from the driver (``fetch_compiled``), for
+    the look-up every search by experiment name starts with."""
+    fields = [EXPERIMENTS.c[name] for name in _EXPERIMENT_COLUMNS]
+    joined = EXPERIMENTS.outerjoin(
+        EXPERIMENT_TAGS, EXPERIMENT_TAGS.c.experiment_id == EXPERIMENTS.c.id
+    )
+    return (
+        select(*fields, EXPERIMENT_TAGS.c.key, EXPERIMENT_TAGS.c.value)
+        .select_from(joined)
+        .where(column == bindparam("wanted"))
+    )
+
+
+_EXPERIMENT_COLUMNS = ("id", "name", "description", "lifecycle", "created_at", "updated_at")
+_EXPERIMENT_BY_ID = _experiment_query(EXPERIMENTS.c.id).add_columns(EXPERIMENTS.c.project)
+_EXPERIMENT_BY_NAME = _experiment_query(EXPERIMENTS.c.name).add_columns(EXPERIMENTS.c.project)
+
+
+def _one_experiment(conn: Connection, query: Any, wanted: str) -> Experiment | None:
+    rows = fetch_compiled(conn, query, {"wanted": wanted})
+    if not rows:
+        return None
+    first = rows[0]
+    fields = dict(zip(_EXPERIMENT_COLUMNS, first, strict=False))
+    tags = {row[-3]: row[-2] for row in rows if row[-3] is not None}
+    return Experiment(**fields, tags=tags, project=first[-1])
+
+
 def get_experiment(conn: Connection, experiment_id: str) -> Experiment:
     """The experiment with this id, or NotFound."""
-    row = conn.execute(select(EXPERIMENTS).where(EXPERIMENTS.c.id == experiment_id)).first()
-    if row is None:
+    found = _one_experiment(conn, _EXPERIMENT_BY_ID, experiment_id)
+    if found is None:
         raise NotFound(f"no experiment with id {experiment_id!r}", field="experiment_id")
-    return _experiment_from_row(conn, row)
+    return found
 
 
 def find_experiment(conn: Connection, name: str) -> Experiment | None:
     """The experiment with this name, or None."""
-    row = conn.execute(select(EXPERIMENTS).where(EXPERIMENTS.c.name == name)).first()
-    return None if row is None else _experiment_from_row(conn, row)
+    return _one_experiment(conn, _EXPERIMENT_BY_NAME, name)
 
 
 def list_experiments(conn: Connection, include_deleted: bool = False) -> list[Experiment]:
