@@ -150,22 +150,15 @@ def floors(engine: Any, experiment: str, page_ids: list[str], frame: Any, repeat
             (f'SELECT run_id, "key", value FROM {table} WHERE run_id {match}', ids)
             for table in ("params", "run_tags", "latest_metrics")
         ]
-        walk_sql = (
-            "SELECT d.run_id FROM latest_metrics d JOIN runs r ON r.id = d.run_id "
-            f"WHERE d.key = 'm1' AND d.value IS NOT NULL AND r.experiment_id = {mark} "
-            "AND r.lifecycle = 'active' AND EXISTS (SELECT 1 FROM latest_metrics m "
-            "WHERE m.run_id = d.run_id AND m.key = 'm0' AND m.value > 0.5) AND EXISTS "
-            "(SELECT 1 FROM params p WHERE p.run_id = d.run_id AND p.key = 'p0' AND "
-            "p.value = 'a') ORDER BY d.value DESC, r.start_time DESC, r.id LIMIT 101"
-        )
+        walk_sql, walk_params = search_statement(engine, experiment)
         cursor = raw.cursor()
-        cursor.execute(walk_sql, (experiment,))
+        cursor.execute(walk_sql, walk_params)
         walked = [row[0] for row in cursor.fetchall()][:LIMIT]
         assert walked == page_ids, "the bare walk's page differs"
 
         def bare() -> None:
             cursor = raw.cursor()
-            cursor.execute(walk_sql, (experiment,))
+            cursor.execute(walk_sql, walk_params)
             cursor.fetchall()
             for sql, params in statements:
                 cursor.execute(sql, params)
@@ -177,6 +170,27 @@ def floors(engine: Any, experiment: str, page_ids: list[str], frame: Any, repeat
     built = {name: frame[name].array for name in frame.columns}
     floor_frame = measure(lambda: pd.DataFrame(built), repeat)
     return {"floor_sql": floor_sql, "floor_frame": floor_frame}
+
+
+def search_statement(engine: Any, experiment: str) -> tuple[str, Any]:
+    """The id query Shipyard sends for this search, as the driver receives it (its SQL text
+    and parameters), caught on its way to the driver: the floor runs the same plan."""
+    from shipyard.store import _driver, search_db
+
+    sent: list[tuple[str, Any]] = []
+    send = _driver.fetch_rows
+
+    def catch(conn: Any, sql: str, params: Any) -> Any:
+        sent.append((sql, params))
+        return send(conn, sql, params)
+
+    _driver.fetch_rows = catch  # type: ignore[assignment]
+    try:
+        with engine.connect() as conn:
+            search_db.search_run_ids(conn, [experiment], FILTER, ORDER, LIMIT + 1, 0)
+    finally:
+        _driver.fetch_rows = send
+    return sent[0]
 
 
 def main() -> int:
