@@ -29,3 +29,27 @@ def test_a_driver_failure_is_the_sqlalchemy_error(settings: Settings) -> None:
         fetch_rows(conn, "SELECT no_such_column FROM runs", ())
     assert "no_such_column" in str(caught.value)
     assert not caught.value.connection_invalidated
+
+
+def test_cursor_listeners_still_see_the_statement(settings: Settings) -> None:
+    engine = get_engine(settings.db_url)
+    seen: list[tuple[str, str]] = []
+
+    def before(conn: object, cursor: object, statement: str, *_: object) -> None:
+        seen.append(("before", statement))
+
+    def after(conn: object, cursor: object, statement: str, *_: object) -> None:
+        seen.append(("after", statement))
+
+    sa.event.listen(engine, "before_cursor_execute", before)
+    sa.event.listen(engine, "after_cursor_execute", after)
+    try:
+        with engine.connect() as conn:
+            fetch_rows(conn, "SELECT 1", ())
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", before)
+        sa.event.remove(engine, "after_cursor_execute", after)
+    assert [(when, sql) for when, sql in seen if sql == "SELECT 1"] == [
+        ("before", "SELECT 1"),
+        ("after", "SELECT 1"),
+    ]

@@ -7,10 +7,11 @@ statements are fixed SQL text, so :func:`fetch_rows` runs them on a driver curso
 connection's own transaction and returns the driver's tuples. :func:`fetch_compiled` does the
 same for a Core statement built once and kept (a search shape's), compiled once per dialect.
 
-What SQLAlchemy would have done on a failure is kept: a driver error comes back as
-SQLAlchemy's ``DBAPIError`` subclass for it (``OperationalError`` ...), and a lost connection
-is invalidated and flagged, so the store's read retry and its "database unavailable" error
-work as for any other statement.
+What SQLAlchemy would have done around the statement is kept: its ``before_cursor_execute``
+and ``after_cursor_execute`` listeners still see it (tracing, a bench reading the plan), a
+driver error comes back as SQLAlchemy's ``DBAPIError`` subclass for it (``OperationalError``
+...), and a lost connection is invalidated and flagged, so the store's read retry and its
+"database unavailable" error work as for any other statement.
 """
 
 from __future__ import annotations
@@ -40,9 +41,15 @@ def fetch_rows(
     dbapi_connection = conn.connection.dbapi_connection
     assert dbapi_connection is not None  # an open Connection always holds one
     cursor = dbapi_connection.cursor()
+    events = conn.dispatch
     try:
+        for before in events.before_cursor_execute:  # none unless someone listens
+            before(conn, cursor, sql, params, None, False)
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        rows = cursor.fetchall()
+        for after in events.after_cursor_execute:
+            after(conn, cursor, sql, params, None, False)
+        return rows
     except conn.dialect.loaded_dbapi.Error as exc:
         lost = conn.dialect.is_disconnect(exc, dbapi_connection, cursor)
         if lost:
