@@ -20,6 +20,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from shipyard.store import RUN_COLUMNS
+
 PARAMS = 5
 METRICS = 5
 #: Rows per COPY / executemany batch: memory stays flat at a million runs.
@@ -88,17 +90,7 @@ def seed_runs(
     began = time.perf_counter()
     t = tables(engine)
     columns = {
-        "runs": [
-            "id",
-            "experiment_id",
-            "name",
-            "status",
-            "start_time",
-            "end_time",
-            "parent_run_id",
-            "user",
-            "lifecycle",
-        ],
+        "runs": list(RUN_COLUMNS),
         "params": ["run_id", "key", "value"],
         "latest_metrics": ["run_id", "key", "value", "step", "timestamp"],
     }

@@ -32,3 +32,15 @@ def test_a_page_of_runs_loads_whole_and_in_the_order_asked(settings: Settings) -
     assert by_id[ids[2]].params == {"lr": "0.2", "depth": "3"} and by_id[ids[2]].metrics == {}
     assert by_id[ids[3]].tags == {"team": "b", "note": "x"} and by_id[ids[3]].params == {}
     assert (by_id[ids[4]].params, by_id[ids[4]].tags, by_id[ids[4]].metrics) == ({}, {}, {})
+
+
+def test_an_experiment_by_id_or_name_comes_with_all_its_tags(settings: Settings) -> None:
+    store = LocalStore(settings)
+    tagged = store.create_experiment("tagged", "about", {"a": "1", "b": "2"}, project="p1")
+    bare = store.create_experiment("bare")
+    listed = {e.id: e for e in store.list_experiments()}
+    for experiment in (tagged, bare):
+        assert store.get_experiment(experiment.id) == listed[experiment.id] == experiment
+        assert store.get_experiment_by_name(experiment.name) == experiment
+    assert store.get_experiment(tagged.id).tags == {"a": "1", "b": "2"}
+    assert (tagged.project, bare.project, bare.tags) == ("p1", "default", {})

@@ -427,22 +427,21 @@ def test_the_metric_walk_reads_the_metric_index_then_filters_then_runs(tmp_path:
         setup.execute(sa.insert(TABLES["latest_metrics"]), metrics)
         setup.execute(sa.insert(TABLES["params"]), params)
         setup.execute(sa.text("ANALYZE"))
-    statements: list[tuple[str, Any]] = []
-
-    def capture(*args: Any) -> None:
-        statements.append((args[2], args[3]))
-
-    sa.event.listen(engine, "before_cursor_execute", capture)
+    statements: list[str] = []
     with engine.connect() as conn:
+        # the search's statement goes to the driver's cursor: traced there, values inlined
+        driver = conn.connection.dbapi_connection
+        driver.set_trace_callback(statements.append)
         found = search_run_ids(
             conn, ["e1"], "metrics.m0 > 0.5 and params.p0 = 'a'", ["metrics.m1 desc"], 100, 0
         )
+        driver.set_trace_callback(None)
         assert len(found) == 100
-        statement, parameters = statements[0]
-        plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+        (statement,) = [s for s in statements if s.lstrip().startswith("SELECT")]
+        plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement).all()
     steps = [row[3] for row in plan]
     engine.dispose()
-    assert "ix_latest_metrics_key_value" in steps[0], steps
+    assert "ix_latest_metrics_key_value_run_id" in steps[0], steps
     assert not any(step.startswith("SCAN") for step in steps), steps
     # each candidate is tested on its metric and param before its run is looked up
     runs_lookup = next(i for i, step in enumerate(steps) if step.startswith("SEARCH runs"))

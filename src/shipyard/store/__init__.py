@@ -32,10 +32,12 @@ from shipyard.store._engine import (
     unavailable,
 )
 from shipyard.store._pipelines import RUN_FIELDS, STEP_FIELDS
+from shipyard.store._tracking import RUN_COLUMNS
 
 __all__ = [
     "CONNECT_RETRY_DELAYS",
     "HEAD_REVISION",
+    "RUN_COLUMNS",
     "RUN_FIELDS",
     "STEP_FIELDS",
     "access_db",

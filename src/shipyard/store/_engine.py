@@ -30,7 +30,7 @@ from shipyard.errors import ConfigError, ServiceUnavailable
 
 #: The newest migration. A test checks it equals Alembic's head, so a new migration that
 #: forgets to bump it fails CI; comparing against it avoids loading Alembic on every start.
-HEAD_REVISION = "0013"
+HEAD_REVISION = "0014"
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_MIGRATION_LOCK = 74_311_730  # an arbitrary constant advisory-lock key

@@ -1,4 +1,5 @@
-"""The run-search filter language: parse a filter string into a small typed AST.
+"""The run-search filter language: parse a filter string into a small typed AST (its nodes
+are in :mod:`._filter_ast`).
 
 A filter reads like a SQL ``WHERE`` clause over one run::
 
@@ -37,11 +38,23 @@ import functools
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal
 
 from shipyard.entities import RUN_STATUSES
 from shipyard.errors import FilterSyntaxError, InvalidArgument
+from shipyard.store._filter_ast import (
+    And,
+    Comparison,
+    Expr,
+    Field,
+    FieldKind,
+    Not,
+    Operator,
+    Or,
+    OrderKey,
+    Value,
+    render_value,
+)
 
 if TYPE_CHECKING:
     from lark import Lark, Token, Tree
@@ -65,14 +78,6 @@ __all__ = [
     "parse_filter",
     "parse_order_by",
 ]
-
-FieldKind: TypeAlias = Literal["metric", "param", "tag", "attribute"]
-Operator: TypeAlias = Literal[
-    "=", "!=", "<", "<=", ">", ">=",
-    "in", "not in", "like", "not like", "ilike", "not ilike", "is null", "is not null",
-]  # fmt: skip
-Value: TypeAlias = int | float | str
-
 
 #: The most comparisons one filter may hold (each becomes a SQL condition; databases refuse
 #: expressions past a depth of about 1,000). Documented in docs/search.md.
@@ -102,7 +107,6 @@ _PREFIXES: dict[str, FieldKind] = {
     "tags": "tag", "tag": "tag",
     "attributes": "attribute", "attribute": "attribute", "attr": "attribute",
 }  # fmt: skip
-_PREFIX_OF_KIND = {"metric": "metrics", "param": "params", "tag": "tags"}
 
 _NUMERIC_OPS = frozenset({"=", "!=", "<", "<=", ">", ">=", "in", "not in"})
 _TEXT_OPS = frozenset({"=", "!=", "in", "not in", "like", "not like", "ilike", "not ilike"})
@@ -118,112 +122,8 @@ _OP_ORDER = ("=", "!=", "<", "<=", ">", ">=", "in", "not in", "like", "not like"
 _MAX_INT_DIGITS = 308
 _INT64 = range(-(2**63), 2**63)
 
-_PLAIN_KEY = re.compile(r"[A-Za-z0-9_\-.:]+")
 _ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 _ESCAPES = {"\\": "\\", "'": "'", '"': '"', "`": "`", "n": "\n", "t": "\t", "r": "\r"}
-_RENDER_ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
-
-# --------------------------------------------------------------------------------------------
-# AST
-
-
-@dataclass(frozen=True, slots=True)
-class Field:
-    """What a comparison or ordering looks at: a metric/param/tag key or a run attribute.
-
-    For attributes ``key`` is the canonical attribute name (aliases already resolved).
-    """
-
-    kind: FieldKind
-    key: str
-
-    def __str__(self) -> str:
-        if self.kind == "attribute":
-            return self.key
-        key = self.key if _PLAIN_KEY.fullmatch(self.key) else _quote(self.key, "`")
-        return f"{_PREFIX_OF_KIND[self.kind]}.{key}"
-
-
-@dataclass(frozen=True, slots=True)
-class Comparison:
-    """``field op value``. ``value`` is a tuple for ``in``/``not in`` and None for the null
-    tests; values are already normalised (numbers for numeric fields, strings for params, tags
-    and text attributes, upper-case for status)."""
-
-    field: Field
-    op: Operator
-    value: Value | tuple[Value, ...] | None = None
-
-    def __str__(self) -> str:
-        if self.value is None:
-            return f"{self.field} {self.op}"
-        if isinstance(self.value, tuple):
-            return f"{self.field} {self.op} ({', '.join(map(_render_value, self.value))})"
-        return f"{self.field} {self.op} {_render_value(self.value)}"
-
-
-@dataclass(frozen=True, slots=True)
-class And:
-    """All operands hold."""
-
-    operands: tuple[Expr, ...]
-
-    def __str__(self) -> str:
-        return " and ".join(_render_operand(e, inside_or=False) for e in self.operands)
-
-
-@dataclass(frozen=True, slots=True)
-class Or:
-    """At least one operand holds."""
-
-    operands: tuple[Expr, ...]
-
-    def __str__(self) -> str:
-        return " or ".join(_render_operand(e, inside_or=True) for e in self.operands)
-
-
-@dataclass(frozen=True, slots=True)
-class Not:
-    """The operand does not hold (for a key comparison: the run lacks the key or its value
-    fails the test)."""
-
-    operand: Expr
-
-    def __str__(self) -> str:
-        if isinstance(self.operand, Comparison | Not):
-            return f"not {self.operand}"
-        return f"not ({self.operand})"
-
-
-Expr: TypeAlias = Comparison | And | Or | Not
-
-
-@dataclass(frozen=True, slots=True)
-class OrderKey:
-    """One ``order_by`` entry: a field and a direction."""
-
-    field: Field
-    descending: bool = False
-
-    def __str__(self) -> str:
-        return f"{self.field} {'desc' if self.descending else 'asc'}"
-
-
-def _render_value(value: Value) -> str:
-    if isinstance(value, str):
-        return _quote(value, "'")
-    return repr(value)
-
-
-def _quote(text: str, quote: str) -> str:
-    escapes = {**_RENDER_ESCAPES, quote: "\\" + quote}
-    return quote + "".join(escapes.get(ch, ch) for ch in text) + quote
-
-
-def _render_operand(expr: Expr, *, inside_or: bool) -> str:
-    """Render an operand of and/or, adding the parentheses that keep its grouping."""
-    bare = isinstance(expr, Comparison | Not) or (inside_or and isinstance(expr, And))
-    return str(expr) if bare else f"({expr})"
 
 
 # --------------------------------------------------------------------------------------------
@@ -610,7 +510,7 @@ def _check_value(field: Field, op: str, value: Value, token: Token) -> Value:
         if isinstance(value, str):
             raise InvalidArgument(
                 f"invalid filter: {field} is compared as a number, but got the string "
-                f"{_render_value(value)}; write the number without quotes, e.g. {field} {op} 0.5",
+                f"{render_value(value)}; write the number without quotes, e.g. {field} {op} 0.5",
                 field="filter",
                 position=token.start_pos,
             )

@@ -23,9 +23,10 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
-from shipyard.entities import Lifecycle
+from shipyard.entities import PACKAGE_SET_TAG, Lifecycle
 from shipyard.store._declare import Mapped, TableBase, mapped_column
 
 NAMING = {
@@ -122,13 +123,30 @@ class Param(Base):
 PARAMS = _table(Param)
 
 
+#: The condition of the partial index of package-set tags (``PACKAGE_SET_TAG``), which a query
+#: must state with the key as a literal for the index to apply.
+PACKAGE_SET_ROWS = text(f"\"key\" = '{PACKAGE_SET_TAG}'")
+
+
 class RunTag(Base):
     __tablename__ = "run_tags"
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(KEY_LEN), primary_key=True)
     value: Mapped[str] = mapped_column(String(TAG_VALUE_LEN))
 
-    __table_args__ = (_CLUSTERED,)
+    # Which runs recorded a package set (a blob digest): reading the blob over REST asks
+    # whether a run of the caller's projects did. Only those tags are indexed, and by hash on
+    # PostgreSQL, whose b-tree cannot hold a value of up to 8,000 characters.
+    __table_args__ = (
+        Index(
+            "ix_run_tags_package_set",
+            "value",
+            sqlite_where=PACKAGE_SET_ROWS,
+            postgresql_where=PACKAGE_SET_ROWS,
+            postgresql_using="hash",
+        ),
+        _CLUSTERED,
+    )
 
 
 RUN_TAGS = _table(RunTag)
@@ -163,7 +181,9 @@ class LatestMetric(Base):
     step: Mapped[int] = mapped_column(BigInteger, default=0)
     timestamp: Mapped[int] = mapped_column(BigInteger)
 
-    __table_args__ = (Index(None, "key", "value"), _CLUSTERED)
+    # run_id last: a walk of one key in value order reads the run ids from the index alone
+    # (SQLite's index holds the primary key anyway; PostgreSQL's needed a heap fetch each).
+    __table_args__ = (Index(None, "key", "value", "run_id"), _CLUSTERED)
 
 
 LATEST_METRICS = _table(LatestMetric)

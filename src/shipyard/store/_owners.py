@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Select, String, cast, exists, literal, select
+from sqlalchemy import Connection, Select, String, and_, cast, exists, literal, select
 
-from shipyard.entities import FEATURE_OBJECT_KINDS, PACKAGE_SET_TAG, LineageNode
+from shipyard.entities import FEATURE_OBJECT_KINDS, LineageNode
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.store._models import (
     DATASET_VERSIONS,
@@ -30,6 +30,7 @@ from shipyard.store._models import (
     MODEL_VERSIONS,
     MONITOR_RUNS,
     MONITORS,
+    PACKAGE_SET_ROWS,
     PIPELINE_RUNS,
     PIPELINES,
     REGISTERED_MODELS,
@@ -172,8 +173,9 @@ def projects_of(conn: Connection, nodes: Iterable[LineageNode]) -> dict[LineageN
 def blob_referenced(conn: Connection, digest: str, projects: Sequence[str] | None) -> bool:
     """True when a record of one of ``projects`` (None: any project) references the blob:
     a run artifact, a model version file, a dataset version, a monitor's reference or report,
-    a step run's outputs, or a run's package set (its :data:`PACKAGE_SET_TAG`). Indexed
-    look-ups come first; step outputs and package sets are searched last."""
+    a step run's outputs, or a run's package set (its :data:`PACKAGE_SET_TAG`, found through
+    the partial index of those tags). Indexed look-ups come first; monitors and step outputs
+    are searched last."""
     checks: list[Select[Any]] = [
         _referencing(
             RUN_ARTIFACTS.join(RUNS, RUN_ARTIFACTS.c.run_id == RUNS.c.id).join(
@@ -197,6 +199,14 @@ def blob_referenced(conn: Connection, digest: str, projects: Sequence[str] | Non
             DATASETS.c.project,
             projects,
         ),
+        _referencing(
+            RUN_TAGS.join(RUNS, RUN_TAGS.c.run_id == RUNS.c.id).join(
+                EXPERIMENTS, RUNS.c.experiment_id == EXPERIMENTS.c.id
+            ),
+            and_(PACKAGE_SET_ROWS, RUN_TAGS.c.value == digest),  # the partial index's terms
+            EXPERIMENTS.c.project,
+            projects,
+        ),
         _referencing(MONITORS, MONITORS.c.spec.contains(digest), MONITORS.c.project, projects),
         _referencing(
             MONITOR_RUNS.join(MONITORS, MONITOR_RUNS.c.monitor == MONITORS.c.name),
@@ -208,14 +218,6 @@ def blob_referenced(conn: Connection, digest: str, projects: Sequence[str] | Non
             STEP_RUNS.join(PIPELINE_RUNS, STEP_RUNS.c.pipeline_run_id == PIPELINE_RUNS.c.id),
             STEP_RUNS.c.outputs_json.contains(digest),
             PIPELINE_RUNS.c.project,
-            projects,
-        ),
-        _referencing(
-            RUN_TAGS.join(RUNS, RUN_TAGS.c.run_id == RUNS.c.id).join(
-                EXPERIMENTS, RUNS.c.experiment_id == EXPERIMENTS.c.id
-            ),
-            (RUN_TAGS.c.key == PACKAGE_SET_TAG) & (RUN_TAGS.c.value == digest),
-            EXPERIMENTS.c.project,
             projects,
         ),
     ]

@@ -44,6 +44,7 @@ from sqlalchemy import BindParameter, ColumnElement, Connection, FromClause, Sel
 
 from shipyard.entities import Lifecycle
 from shipyard.errors import InvalidArgument
+from shipyard.store._driver import fetch_compiled
 from shipyard.store._filter import (
     NULLABLE_ATTRIBUTES,
     And,
@@ -123,7 +124,7 @@ def search_run_ids(
     else:
         query = _general_query(shape)
         bound = {**values, "limit": limit, "offset": offset, "end": offset + limit}
-        ids = list(conn.execute(query, bound).scalars())
+        ids = [row[0] for row in fetch_compiled(conn, query, bound)]
     if not ids and offset == 0 and expr is not None:
         check_filter_keys(conn, experiment_ids, expr)
     return ids
@@ -290,13 +291,13 @@ def _search_by_metric(
     """One page of runs ordered first by a metric, read in the order of the metric's index
     (``plan`` from :func:`_metric_plan`). Runs without a value come after all the runs that
     have one: they are read only if the first query ran out."""
-    found = list(conn.execute(plan.valued, {**values, "end": offset + limit}).scalars())
+    found = [row[0] for row in fetch_compiled(conn, plan.valued, {**values, "end": offset + limit})]
     if len(found) == offset + limit:
         return found[offset:]
     skip = max(0, offset - len(found))
     wanted = limit - len(found[offset:])
-    tail = conn.execute(plan.missing, {**values, "limit": wanted, "offset": skip})
-    return found[offset:] + list(tail.scalars())
+    tail = fetch_compiled(conn, plan.missing, {**values, "limit": wanted, "offset": skip})
+    return found[offset:] + [row[0] for row in tail]
 
 
 def build_search_query(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -33,6 +34,7 @@ from shipyard.entities import (
     as_status,
 )
 from shipyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from shipyard.store._driver import fetch_compiled, fetch_rows
 from shipyard.store._models import (
     EXPERIMENT_TAGS,
     EXPERIMENTS,
@@ -107,18 +109,47 @@ def _experiment_from_row(conn: Connection, row: Any) -> Experiment:
     return record(Experiment, row, tags=tags)
 
 
+def _experiment_query(column: Any) -> Any:
+    """One experiment (``column == :wanted``) with its tags, one row per tag (or one row of
+    NULL tag columns): a single statement, read from the driver (``fetch_compiled``), for
+    the look-up every search by experiment name starts with."""
+    fields = [EXPERIMENTS.c[name] for name in _EXPERIMENT_COLUMNS]
+    joined = EXPERIMENTS.outerjoin(
+        EXPERIMENT_TAGS, EXPERIMENT_TAGS.c.experiment_id == EXPERIMENTS.c.id
+    )
+    return (
+        select(*fields, EXPERIMENT_TAGS.c.key, EXPERIMENT_TAGS.c.value)
+        .select_from(joined)
+        .where(column == bindparam("wanted"))
+    )
+
+
+_EXPERIMENT_COLUMNS = ("id", "name", "description", "lifecycle", "created_at", "updated_at")
+_EXPERIMENT_BY_ID = _experiment_query(EXPERIMENTS.c.id).add_columns(EXPERIMENTS.c.project)
+_EXPERIMENT_BY_NAME = _experiment_query(EXPERIMENTS.c.name).add_columns(EXPERIMENTS.c.project)
+
+
+def _one_experiment(conn: Connection, query: Any, wanted: str) -> Experiment | None:
+    rows = fetch_compiled(conn, query, {"wanted": wanted})
+    if not rows:
+        return None
+    first = rows[0]
+    fields = dict(zip(_EXPERIMENT_COLUMNS, first, strict=False))
+    tags = {row[-3]: row[-2] for row in rows if row[-3] is not None}
+    return Experiment(**fields, tags=tags, project=first[-1])
+
+
 def get_experiment(conn: Connection, experiment_id: str) -> Experiment:
     """The experiment with this id, or NotFound."""
-    row = conn.execute(select(EXPERIMENTS).where(EXPERIMENTS.c.id == experiment_id)).first()
-    if row is None:
+    found = _one_experiment(conn, _EXPERIMENT_BY_ID, experiment_id)
+    if found is None:
         raise NotFound(f"no experiment with id {experiment_id!r}", field="experiment_id")
-    return _experiment_from_row(conn, row)
+    return found
 
 
 def find_experiment(conn: Connection, name: str) -> Experiment | None:
     """The experiment with this name, or None."""
-    row = conn.execute(select(EXPERIMENTS).where(EXPERIMENTS.c.name == name)).first()
-    return None if row is None else _experiment_from_row(conn, row)
+    return _one_experiment(conn, _EXPERIMENT_BY_NAME, name)
 
 
 def list_experiments(conn: Connection, include_deleted: bool = False) -> list[Experiment]:
@@ -266,29 +297,31 @@ def purge_runs(conn: Connection, run_ids: Sequence[str]) -> None:
 def load_runs(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
     """Full Run records (params, tags, latest metrics) for ``run_ids``, in the same order.
 
-    Two statements per chunk of ids whatever the page size: the runs, then their params,
-    tags and latest metrics together (one UNION ALL, one round trip on PostgreSQL). Both go
-    to the driver as SQL text cached per dialect and number of ids (see ``_load_sql``), and
-    come back as the driver's tuples (no statement compiling, no
-    per-row result objects: a page of 100 runs is over a thousand rows); each Run is built
-    from its tuple directly."""
+    A fixed number of statements per chunk of ids whatever the page size (see
+    ``_load_sql``), sent as SQL text cached per dialect and number of ids and read as the
+    driver's tuples (:func:`fetch_rows`: no statement compiling, no per-row result objects;
+    a page of 100 runs is over a thousand rows); each Run is built from its tuple directly."""
     rows: dict[str, Any] = {}
-    params: dict[str, dict[str, str]] = {}
-    tags: dict[str, dict[str, str]] = {}
-    metrics: dict[str, dict[str, float]] = {}
+    values: dict[int, dict[str, dict[str, Any]]] = {0: {}, 1: {}, 2: {}}
     dialect = conn.dialect.name
     for chunk in chunks(list(run_ids)):
-        fields_sql, values_sql = _load_sql(dialect, len(chunk))
+        plan = _load_sql(dialect, len(chunk))
         ids: tuple[Any, ...] = (list(chunk),) if dialect == "postgresql" else tuple(chunk)
-        rows.update((row[0], row) for row in conn.exec_driver_sql(fields_sql, ids).fetchall())
-        values = conn.exec_driver_sql(values_sql, ids * 3).fetchall()
-        for run_id, kind, key, text, number in values:
-            if kind == 0:
-                params.setdefault(run_id, {})[key] = text
-            elif kind == 1:
-                tags.setdefault(run_id, {})[key] = text
+        rows.update((row[0], row) for row in fetch_rows(conn, plan.runs, ids))
+        for kind, sql in plan.values:
+            if kind is None:  # one statement for all three kinds, the kind in column 1
+                for run_id, row_kind, key, text, number in fetch_rows(conn, sql, ids * 3):
+                    held = values[row_kind].setdefault(run_id, {})
+                    held[key] = text if row_kind != 2 else number
             else:
-                metrics.setdefault(run_id, {})[key] = math.nan if number is None else number
+                by_run = values[kind]
+                for run_id, key, value in fetch_rows(conn, sql, ids):
+                    by_run.setdefault(run_id, {})[key] = value
+    params, tags, metrics = values[0], values[1], values[2]
+    for held in metrics.values():
+        for key, number in held.items():
+            if number is None:
+                held[key] = math.nan
     runs = []
     for run_id in run_ids:
         row = rows.get(run_id)
@@ -313,7 +346,7 @@ def load_runs(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
 
 
 #: The ``runs`` columns of a Run, in the order ``load_runs`` reads them.
-_RUN_COLUMNS = (
+RUN_COLUMNS = (
     "id",
     "experiment_id",
     "name",
@@ -326,27 +359,49 @@ _RUN_COLUMNS = (
 )
 
 
+@dataclass(frozen=True)
+class _LoadPlan:
+    """``load_runs``' statements for one chunk of ids: the runs' columns, then the values as
+    (kind, SQL) pairs. A kind of 0 (params), 1 (tags) or 2 (latest metrics) reads rows of
+    (run_id, key, value); None reads all three as rows of (run_id, kind, key, text value,
+    number value), with the ids bound three times."""
+
+    runs: str
+    values: tuple[tuple[int | None, str], ...]
+
+
 @functools.lru_cache(maxsize=64)
-def _load_sql(dialect: str, count: int) -> tuple[str, str]:
-    """``load_runs``' two statements for ``count`` ids: the runs' columns, and their params
-    (kind 0), tags (1) and latest metrics (2) as rows of (run_id, kind, key, text value,
-    number value), the ids bound three times.
+def _load_sql(dialect: str, count: int) -> _LoadPlan:
+    """``load_runs``' statements for ``count`` ids.
 
     PostgreSQL takes the ids as one array (``= ANY(%s)``): the text is then the same for
     every page, so psycopg parses it once and the server prepares it once, where an IN list
-    of 100 placeholders was parsed by psycopg and planned by the server on every call.
-    SQLite takes an IN list of ``count`` placeholders."""
+    of 100 placeholders was parsed by psycopg and planned by the server on every call; its
+    values come in one UNION ALL (one round trip). SQLite takes an IN list of ``count``
+    placeholders and one statement per table: in-process there is no round trip to save, and
+    the UNION ALL (with its typed NULL columns) took twice as long to step through."""
     match = "= ANY(%s)" if dialect == "postgresql" else f"IN ({', '.join(['?'] * count)})"
-    columns = ", ".join(f'"{name}"' for name in _RUN_COLUMNS)
-    fields = f"SELECT {columns} FROM {RUNS.name} WHERE id {match}"
+    columns = ", ".join(f'"{name}"' for name in RUN_COLUMNS)
+    runs = f"SELECT {columns} FROM {RUNS.name} WHERE id {match}"
+    tables = (PARAMS.name, RUN_TAGS.name, LATEST_METRICS.name)
+    if dialect != "postgresql":
+        return _LoadPlan(
+            runs,
+            tuple(
+                (kind, f'SELECT run_id, "key", value FROM {table} WHERE run_id {match}')
+                for kind, table in enumerate(tables)
+            ),
+        )
     no_text, no_number = "CAST(NULL AS VARCHAR)", "CAST(NULL AS FLOAT)"
     arms = [
-        f'SELECT run_id, 0, "key", value, {no_number} FROM {PARAMS.name} WHERE run_id {match}',
-        f'SELECT run_id, 1, "key", value, {no_number} FROM {RUN_TAGS.name} WHERE run_id {match}',
-        f'SELECT run_id, 2, "key", {no_text}, value FROM {LATEST_METRICS.name} '
-        f"WHERE run_id {match}",
+        f'SELECT run_id, {kind}, "key", {text}, {number} FROM {table} WHERE run_id {match}'
+        for kind, table, text, number in (
+            (0, PARAMS.name, "value", no_number),
+            (1, RUN_TAGS.name, "value", no_number),
+            (2, LATEST_METRICS.name, no_text, "value"),
+        )
     ]
-    return fields, " UNION ALL ".join(arms)
+    return _LoadPlan(runs, ((None, " UNION ALL ".join(arms)),))
 
 
 def get_run(conn: Connection, run_id: str) -> Run:

@@ -7,6 +7,8 @@ These act on a process-wide default Client and on the innermost run started with
 from __future__ import annotations
 
 import atexit
+import functools
+import math
 import sys
 import threading
 from collections.abc import Mapping, Sequence
@@ -341,10 +343,10 @@ def runs_to_frame(page: RunPage) -> pd.DataFrame:
         None if end is None else end - run.start_time for run, end in zip(runs, ends, strict=True)
     ]
     columns: dict[str, Any] = {
-        "run_id": [run.id for run in runs],
-        "experiment_id": [run.experiment_id for run in runs],
-        "name": [run.name for run in runs],
-        "status": [run.status for run in runs],
+        "run_id": _text([run.id for run in runs]),
+        "experiment_id": _text([run.experiment_id for run in runs]),
+        "name": _text([run.name for run in runs]),
+        "status": _text([str(run.status) for run in runs]),
         "start_time": _timestamps([run.start_time for run in runs]),
         "end_time": _timestamps(ends),
         "duration_s": (
@@ -352,7 +354,7 @@ def runs_to_frame(page: RunPage) -> pd.DataFrame:
             if all(d is None for d in durations)
             else np.array([np.nan if d is None else d / 1000 for d in durations])
         ),
-        "user": [run.user for run in runs],
+        "user": _text([run.user for run in runs]),
         "parent_run_id": [run.parent_run_id for run in runs],
     }
     for prefix, values in (
@@ -362,14 +364,41 @@ def runs_to_frame(page: RunPage) -> pd.DataFrame:
     ):
         keys = dict.fromkeys(key for held in values for key in held)
         for key in keys:
-            column = [held.get(key, np.nan) for held in values]
+            column = [held.get(key) for held in values]
             # metric values are numbers: one float64 array, no per-value type inference
             columns[prefix + key] = (
-                np.array(column, dtype=np.float64) if prefix == "metrics." else column
+                np.array(column, dtype=np.float64) if prefix == "metrics." else _text(column)
             )
     frame = pd.DataFrame(columns)
     frame.attrs["next_page_token"] = page.next_page_token
     return frame
+
+
+def _text(values: list[Any]) -> Any:
+    """A column of text (None: missing) in the dtype pandas would infer for it, built in one
+    step when that dtype is Arrow-backed (pandas 3's ``str``): pandas converting a list of
+    Python strings column by column was a third of the frame's time."""
+    arrow = _arrow_text()
+    if arrow is None:
+        return [value if value is not None else math.nan for value in values]
+    import pyarrow as pa
+
+    dtype, kind = arrow
+    return dtype.construct_array_type()(
+        pa.chunked_array([pa.array(values, type=kind)]), dtype=dtype
+    )
+
+
+@functools.cache
+def _arrow_text() -> tuple[Any, Any] | None:
+    """The dtype pandas infers for text and its Arrow type, when it is Arrow-backed."""
+    import pandas as pd
+    import pyarrow as pa
+
+    dtype: Any = pd.Series(["text"]).dtype
+    if getattr(dtype, "storage", None) != "pyarrow":
+        return None
+    return dtype, pa.array(pd.array(["text"], dtype=dtype)).type
 
 
 def _timestamps(millis: list[int | None]) -> Any:
