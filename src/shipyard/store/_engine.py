@@ -139,6 +139,10 @@ def _create(url: str, busy_timeout_ms: int) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "postgresql":
+        from shipyard.store._models import declare_postgresql_forms  # PostgreSQL only
+
+        declare_postgresql_forms()
     try:
         return create_engine(parsed, pool_pre_ping=True, pool_size=PG_POOL_SIZE, max_overflow=0)
     except (NoSuchModuleError, ModuleNotFoundError) as exc:

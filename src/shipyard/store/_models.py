@@ -136,17 +136,24 @@ class RunTag(Base):
 
     # Which runs recorded a package set (a blob digest): reading the blob over REST asks
     # whether a run of the caller's projects did. Only those tags are indexed, and by hash on
-    # PostgreSQL, whose b-tree cannot hold a value of up to 8,000 characters.
+    # PostgreSQL, whose b-tree cannot hold a value of up to 8,000 characters (that form is
+    # declared by ``declare_postgresql_forms``).
     __table_args__ = (
-        Index(
-            "ix_run_tags_package_set",
-            "value",
-            sqlite_where=PACKAGE_SET_ROWS,
-            postgresql_where=PACKAGE_SET_ROWS,
-            postgresql_using="hash",
-        ),
+        Index("ix_run_tags_package_set", "value", sqlite_where=PACKAGE_SET_ROWS),
         _CLUSTERED,
     )
+
+
+def declare_postgresql_forms() -> None:
+    """Give the indexes their PostgreSQL form (the package-set index: partial, by hash).
+
+    Called when a PostgreSQL engine is made: naming ``postgresql_*`` options when the tables
+    are declared loads SQLAlchemy's PostgreSQL dialect, which a command reading a SQLite
+    store never needs (see tests/cli/test_startup.py). Idempotent.
+    """
+    index = next(i for i in _table(RunTag).indexes if i.name == "ix_run_tags_package_set")
+    index.dialect_kwargs["postgresql_where"] = PACKAGE_SET_ROWS
+    index.dialect_kwargs["postgresql_using"] = "hash"
 
 
 RUN_TAGS = _table(RunTag)
