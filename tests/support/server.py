@@ -24,10 +24,11 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from shipyard._uvicorn import NoDelayProtocol
 from shipyard.client import LocalStore
 from shipyard.config import Settings, load_settings
 from shipyard.server import create_app
-from shipyard.server._serve import NoDelayH11Protocol, bind_socket
+from shipyard.server._serve import bind_socket
 from shipyard.server._state import Backend
 
 
@@ -66,7 +67,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     sock = bind_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        app, http=NoDelayH11Protocol, log_level="warning", access_log=False, lifespan="off"
+        app, http=NoDelayProtocol, log_level="warning", access_log=False, lifespan="off"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(

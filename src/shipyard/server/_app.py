@@ -56,6 +56,7 @@ def create_app(settings: Settings, store: LocalStore | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        warm_routes(app)
         yield
         app.state.backend.close()
 
@@ -81,6 +82,27 @@ def create_app(settings: Settings, store: LocalStore | None = None) -> FastAPI:
     mount_ui(app)  # last: its page addresses must not shadow an API path
     _document_extra_models(app)
     return app
+
+
+def warm_routes(app: FastAPI) -> int:
+    """Build the route contexts of every included router now, and return how many were
+    built. FastAPI builds them (their pydantic TypeAdapters) on the first request that walks
+    a router, which then costs about 2 s of CPU; the lifespan calls this before the server
+    reports ready, so no caller pays for it."""
+    built = 0
+    pending: list[Any] = list(app.router.routes)
+    while pending:
+        route = pending.pop()
+        candidates = getattr(route, "effective_candidates", None)
+        if candidates is None:  # a plain route, or a mount
+            continue
+        built += len(route.effective_low_priority_routes())
+        for candidate in candidates():
+            if hasattr(candidate, "effective_candidates"):
+                pending.append(candidate)
+            else:
+                built += 1
+    return built
 
 
 def _document_extra_models(app: FastAPI) -> None:

@@ -2,7 +2,7 @@
 
 Every connection gets ``TCP_NODELAY`` (see :mod:`shipyard._uvicorn`): the listening socket
 is created with it, and the HTTP protocol sets it again on each connection, whatever the
-worker count.
+worker count. The protocol is httptools (with uvloop) when installed, else h11.
 
 Workers are spawned processes sharing that one socket. BLAS/OpenMP pools are limited to one
 thread per worker, so N workers on N cores do not oversubscribe them.
@@ -10,26 +10,15 @@ thread per worker, so N workers on N cores do not oversubscribe them.
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import os
 import socket
 from typing import Any
 
-from uvicorn.protocols.http.h11_impl import H11Protocol
-
 from shipyard import _uvicorn
-from shipyard._uvicorn import THREAD_ENV, set_nodelay
+from shipyard._uvicorn import THREAD_ENV
 from shipyard.config import Settings, load_settings
 from shipyard.errors import ConfigError
-
-
-class NoDelayH11Protocol(H11Protocol):
-    """uvicorn's HTTP/1.1 protocol, with TCP_NODELAY on every connection."""
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        set_nodelay(transport.get_extra_info("socket"))
-        super().connection_made(transport)
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -112,7 +101,7 @@ def serve(
         os.environ.setdefault(name, "1")
     sock = bind_socket(host, port)
     options: dict[str, Any] = {
-        "http": NoDelayH11Protocol,
+        **_uvicorn.protocol_options(),
         "access_log": access_log,
         "log_level": log_level,
         "timeout_keep_alive": 30,

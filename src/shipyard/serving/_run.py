@@ -17,37 +17,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from shipyard import _uvicorn
-from shipyard._uvicorn import THREAD_ENV, bind_socket, set_nodelay
+from shipyard._uvicorn import THREAD_ENV, bind_socket
 from shipyard.errors import ConfigError
 from shipyard.serving._config import ServingConfig
 
 _REF_ENV = "SHIPYARD_SERVE_REF"
 _CONFIG_ENV = "SHIPYARD_SERVE_CONFIG"
-
-
-def _fastest_http() -> type[Any]:
-    try:
-        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-
-        return HttpToolsProtocol
-    except ImportError:  # the `serving` extra is not installed
-        from uvicorn.protocols.http.h11_impl import H11Protocol
-
-        return H11Protocol
-
-
-class NoDelayProtocol(_fastest_http()):  # type: ignore[misc]
-    """uvicorn's fastest available HTTP/1.1 protocol, with TCP_NODELAY per connection (a
-    module-level class: worker processes receive it pickled)."""
-
-    def connection_made(self, transport: Any) -> None:
-        set_nodelay(transport.get_extra_info("socket"))
-        super().connection_made(transport)
-
-
-def http_protocol() -> type[Any]:
-    """The HTTP protocol class model servers use."""
-    return NoDelayProtocol
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -57,19 +32,14 @@ def listen(host: str, port: int) -> socket.socket:
 
 def uvicorn_options() -> dict[str, Any]:
     """The uvicorn settings every model server uses."""
-    options: dict[str, Any] = {
-        "http": http_protocol(),
+    return {
+        **_uvicorn.protocol_options(),
         "access_log": False,
         "timeout_keep_alive": 30,
         "timeout_graceful_shutdown": 30,
         "server_header": False,
         "lifespan": "on",
     }
-    with contextlib.suppress(ImportError):
-        import uvloop  # noqa: F401
-
-        options["loop"] = "uvloop"
-    return options
 
 
 def _config_to_env(config: ServingConfig) -> str:
