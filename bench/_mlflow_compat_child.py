@@ -2,9 +2,15 @@
 to the server at MLFLOW_TRACKING_URI (``mlflow server`` or ``shipyard server``).
 
 argv[1]: ``{"calls", "batches", "searches", "registers"}``. Prints one result line.
+
+Each operation reports its wall-clock p50 and the client's own CPU per call (this process and
+the subprocesses it waited for, such as MLflow's requirement inference): no server, however
+fast, can make a call take less than the client's CPU, so ``mlflow p50 / client CPU`` bounds
+the ratio any server can reach with this client.
 """
 
 import json
+import os
 import statistics
 import sys
 import time
@@ -21,8 +27,15 @@ client = mlflow.MlflowClient()
 exp = client.create_experiment(f"bench-{time.time_ns()}")
 
 
+def cpu_seconds():
+    """CPU of this process and of its waited-for children (user + system)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def timed(fn, n):
     laps = []
+    cpu_start = cpu_seconds()
     for i in range(n):
         start = time.perf_counter()
         fn(i)
@@ -31,6 +44,7 @@ def timed(fn, n):
         "n": n,
         "p50_ms": statistics.median(laps) * 1e3,
         "mean_ms": statistics.fmean(laps) * 1e3,
+        "client_cpu_ms": (cpu_seconds() - cpu_start) / n * 1e3,
     }
 
 

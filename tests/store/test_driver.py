@@ -23,6 +23,25 @@ def test_a_kept_statement_gives_the_rows_sqlalchemy_gives(settings: Settings) ->
         assert list(fetch_compiled(conn, expanding, {})) == []  # IN of a list: SQLAlchemy expands
 
 
+class _Shouting(sa.types.TypeDecorator[str]):
+    """A column type whose values SQLAlchemy converts before binding."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: sa.Dialect) -> str | None:
+        return None if value is None else value.upper()
+
+
+def test_parameters_are_converted_as_sqlalchemy_converts_them(settings: Settings) -> None:
+    engine = get_engine(settings.db_url)
+    converted = sa.select(sa.bindparam("name", type_=_Shouting()).label("name"))
+    with engine.connect() as conn:
+        rows = fetch_compiled(conn, converted, {"name": "ana"})
+        assert rows == [tuple(r) for r in conn.execute(converted, {"name": "ana"})] == [("ANA",)]
+        assert fetch_compiled(conn, converted, {"name": None}) == [(None,)]
+
+
 def test_a_driver_failure_is_the_sqlalchemy_error(settings: Settings) -> None:
     engine = get_engine(settings.db_url)
     with engine.connect() as conn, pytest.raises(sa.exc.DBAPIError) as caught:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import Compiled
+from sqlalchemy.types import TupleType
 
 __all__ = ["fetch_compiled", "fetch_rows"]
 
@@ -81,10 +82,32 @@ class _Driverable:
 @functools.lru_cache(maxsize=_COMPILED_CACHE)
 def _compile(statement: Executable, dialect: Dialect) -> _Driverable:
     compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
-    processors = getattr(compiled, "_bind_processors", None)
-    if getattr(compiled, "post_compile_params", ()) or not isinstance(processors, Mapping):
+    processors = _bind_processors(compiled, dialect)
+    if getattr(compiled, "post_compile_params", ()) or processors is None:
         return _Driverable(None, {})
-    return _Driverable(compiled, dict(processors))
+    return _Driverable(compiled, processors)
+
+
+def _bind_processors(
+    compiled: Compiled, dialect: Dialect
+) -> dict[str, Callable[[Any], Any]] | None:
+    """Each bound parameter's conversion for ``dialect``, by its name in the compiled
+    statement (what SQLAlchemy applies at execution); None when a parameter needs more than
+    one conversion (a tuple), which this path leaves to SQLAlchemy."""
+    names: Mapping[Any, str] | None = getattr(compiled, "bind_names", None)
+    if names is None:
+        return None
+    literal: Container[Any] = getattr(compiled, "literal_execute_params", frozenset())
+    processors: dict[str, Callable[[Any], Any]] = {}
+    for bindparam, name in names.items():
+        if bindparam in literal:  # rendered into the SQL text, never bound
+            continue
+        if isinstance(bindparam.type, TupleType):
+            return None
+        convert = bindparam.type.dialect_impl(dialect).bind_processor(dialect)
+        if convert is not None:
+            processors[name] = convert
+    return processors
 
 
 def fetch_compiled(
