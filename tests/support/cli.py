@@ -48,8 +48,15 @@ class Cli:
 
     @staticmethod
     def row(output: str, key: str) -> str:
-        """The one table line that mentions ``key``."""
+        """The one table line that mentions ``key``; where several do (a path in another
+        cell, say), the one with a cell that starts with ``key``."""
         lines = [line for line in output.splitlines() if key in line]
+        if len(lines) > 1:
+            lines = [
+                line
+                for line in lines
+                if any(c.strip().startswith(key) for c in line.replace("┃", "│").split("│"))
+            ]
         assert len(lines) == 1, (key, output)
         return lines[0]
 
