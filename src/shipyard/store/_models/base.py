@@ -8,9 +8,11 @@ class is followed by its table's handle for Core queries, named after the table 
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Integer, MetaData, Table
+from typing import Any
 
-from shipyard.store._declare import TableBase
+from sqlalchemy import BigInteger, Integer, MetaData, String, Table
+
+from shipyard.store._declare import TableBase, mapped_column
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -48,3 +50,10 @@ def table(row: type[Base]) -> Table:
     """The Core table of a row class, typed as the Table it is (``__table__`` is typed as a
     FromClause)."""
     return Base.metadata.tables[row.__tablename__]
+
+
+def project_column() -> Any:
+    """The ``project`` column of a table whose records belong to a project: a row written
+    without one (and every row from before projects existed) belongs to ``default``; indexed
+    for the project filter of listings."""
+    return mapped_column(String(IDENT_LEN), default="default", server_default="default", index=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
 
 from shipyard.store._declare import Mapped, mapped_column
-from shipyard.store._models.base import ID_LEN, IDENT_LEN, NAME_LEN, Base, table
+from shipyard.store._models.base import ID_LEN, NAME_LEN, Base, project_column, table
 
 
 class Dataset(Base):
@@ -16,9 +16,7 @@ class Dataset(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
-    project: Mapped[str] = mapped_column(
-        String(IDENT_LEN), default="default", server_default="default", index=True
-    )
+    project: Mapped[str] = project_column()
 
 
 DATASETS = table(Dataset)

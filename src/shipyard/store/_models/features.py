@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Index, String, Text
 
 from shipyard.store._declare import Mapped, mapped_column
-from shipyard.store._models.base import IDENT_LEN, NAME_LEN, AutoId, Base, table
+from shipyard.store._models.base import NAME_LEN, AutoId, Base, project_column, table
 
 
 class FeatureDefinition(Base):
@@ -19,9 +19,7 @@ class FeatureDefinition(Base):
     digest: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
-    project: Mapped[str] = mapped_column(
-        String(IDENT_LEN), default="default", server_default="default", index=True
-    )
+    project: Mapped[str] = project_column()
 
 
 FEATURE_DEFINITIONS = table(FeatureDefinition)

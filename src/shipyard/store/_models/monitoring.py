@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
 
 from shipyard.store._declare import Mapped, mapped_column
-from shipyard.store._models.base import ID_LEN, IDENT_LEN, NAME_LEN, Base, table
+from shipyard.store._models.base import ID_LEN, NAME_LEN, Base, project_column, table
 
 
 class MonitorRow(Base):
@@ -20,9 +20,7 @@ class MonitorRow(Base):
     spec: Mapped[str] = mapped_column(Text)
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
-    project: Mapped[str] = mapped_column(
-        String(IDENT_LEN), default="default", server_default="default", index=True
-    )
+    project: Mapped[str] = project_column()
 
 
 MONITORS = table(MonitorRow)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 
 from shipyard.store._declare import Mapped, mapped_column
-from shipyard.store._models.base import ID_LEN, IDENT_LEN, NAME_LEN, PATH_LEN, Base, table
+from shipyard.store._models.base import ID_LEN, NAME_LEN, PATH_LEN, Base, project_column, table
 
 
 class Pipeline(Base):
@@ -17,9 +17,7 @@ class Pipeline(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
-    project: Mapped[str] = mapped_column(
-        String(IDENT_LEN), default="default", server_default="default", index=True
-    )
+    project: Mapped[str] = project_column()
 
 
 PIPELINES = table(Pipeline)
@@ -43,9 +41,7 @@ class PipelineRun(Base):
     created_at: Mapped[int] = mapped_column(BigInteger)
     start_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     end_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    project: Mapped[str] = mapped_column(
-        String(IDENT_LEN), default="default", server_default="default", index=True
-    )
+    project: Mapped[str] = project_column()
 
     __table_args__ = (
         Index(None, "pipeline", "created_at"),
@@ -102,9 +98,7 @@ class Schedule(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
     last_fire_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    project: Mapped[str] = mapped_column(
-        String(IDENT_LEN), default="default", server_default="default", index=True
-    )
+    project: Mapped[str] = project_column()
 
 
 SCHEDULES = table(Schedule)

@@ -18,13 +18,13 @@ from shipyard.store._declare import Mapped, mapped_column
 from shipyard.store._models.base import (
     CLUSTERED,
     ID_LEN,
-    IDENT_LEN,
     KEY_LEN,
     NAME_LEN,
     PATH_LEN,
     TAG_VALUE_LEN,
     AutoId,
     Base,
+    project_column,
     table,
 )
 
@@ -44,9 +44,7 @@ class RegisteredModel(Base):
     last_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
-    project: Mapped[str] = mapped_column(
-        String(IDENT_LEN), default="default", server_default="default", index=True
-    )
+    project: Mapped[str] = project_column()
 
 
 REGISTERED_MODELS = table(RegisteredModel)

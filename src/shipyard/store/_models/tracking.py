@@ -14,13 +14,13 @@ from shipyard.store._declare import Mapped, mapped_column
 from shipyard.store._models.base import (
     CLUSTERED,
     ID_LEN,
-    IDENT_LEN,
     KEY_LEN,
     NAME_LEN,
     PATH_LEN,
     TAG_VALUE_LEN,
     AutoId,
     Base,
+    project_column,
     table,
 )
 
@@ -35,9 +35,7 @@ class Experiment(Base):
     lifecycle: Mapped[str] = mapped_column(String(16), default=Lifecycle.ACTIVE.value)
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
-    project: Mapped[str] = mapped_column(
-        String(IDENT_LEN), default="default", server_default="default", index=True
-    )
+    project: Mapped[str] = project_column()
 
 
 EXPERIMENTS = table(Experiment)
