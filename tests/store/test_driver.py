@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from shipyard.config import Settings
 from shipyard.store import get_engine
 from shipyard.store._driver import fetch_compiled, fetch_rows
-from shipyard.store._models import RUNS
+from shipyard.store._models.tracking import RUNS
 
 
 def test_a_kept_statement_gives_the_rows_sqlalchemy_gives(settings: Settings) -> None:

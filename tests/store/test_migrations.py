@@ -12,7 +12,7 @@ from sqlalchemy import inspect
 
 from shipyard.store import HEAD_REVISION, current_revision, get_engine
 from shipyard.store._engine import _MIGRATIONS
-from shipyard.store._models import Base
+from shipyard.store._models import METADATA
 
 
 def test_head_constant_matches_alembic_head() -> None:
@@ -25,10 +25,10 @@ def test_empty_database_migrates_to_head_and_matches_models(db_url: str) -> None
     engine = get_engine(db_url)
     assert current_revision(engine) == HEAD_REVISION
     tables = set(inspect(engine).get_table_names())
-    assert set(Base.metadata.tables) <= tables
+    assert set(METADATA.tables) <= tables
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
-        diff = compare_metadata(context, Base.metadata)
+        diff = compare_metadata(context, METADATA)
     assert diff == [], f"models and migrations disagree: {diff}"
 
 

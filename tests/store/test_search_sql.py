@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from shipyard.errors import FilterSyntaxError, InvalidArgument
-from shipyard.store._models import Base
+from shipyard.store._models import METADATA
 from shipyard.store._search import search_run_ids
 
 NAN = None  # NaN metric values are stored as NULL
@@ -52,7 +52,7 @@ METRICS: dict[str, dict[str, Any]] = {
     "r5": {"auc": 0.95},
 }
 E1_NEWEST_FIRST = ["r3", "r6", "r2", "r1"]
-TABLES = Base.metadata.tables
+TABLES = METADATA.tables
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -65,7 +65,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine
         if url.drivername == "postgresql":
             url = url.set(drivername="postgresql+psycopg")
     engine = sa.create_engine(url)
-    Base.metadata.create_all(engine)
+    METADATA.create_all(engine)
     yield engine
     engine.dispose()
 
@@ -404,7 +404,7 @@ def test_the_metric_walk_reads_the_metric_index_then_filters_then_runs(tmp_path:
     metric's (key, value) index, whatever the statistics say, test each candidate's filter
     keys, and only then look the run up by id."""
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'analyzed.db'}")
-    Base.metadata.create_all(engine)
+    METADATA.create_all(engine)
     runs = [
         {"id": f"x{i:04d}", "experiment_id": "e1", "name": "r", "status": "FINISHED",
          "start_time": i, "end_time": i + 1, "parent_run_id": None, "user": "u",

@@ -23,13 +23,8 @@ from sqlalchemy import Connection, delete, select, update
 
 from shipyard.entities import ROLES, AuditEntry, NewToken, TokenInfo, User
 from shipyard.errors import AlreadyExists, InvalidArgument, NotFound, Unauthenticated
-from shipyard.store._models import (
-    API_TOKENS,
-    AUDIT_LOG,
-    PROJECT_ROLES,
-    REGISTERED_MODELS,
-    USERS,
-)
+from shipyard.store._models.access import API_TOKENS, AUDIT_LOG, PROJECT_ROLES, USERS
+from shipyard.store._models.registry import REGISTERED_MODELS
 from shipyard.store._sql import chunks, in_projects, record
 
 TOKEN_PREFIX = "shy_"

@@ -20,7 +20,7 @@ from shipyard.entities import (
 )
 from shipyard.errors import NotFound
 from shipyard.store import _gates
-from shipyard.store._models import MODEL_ALIAS_EVENTS, MODEL_ALIASES, REGISTERED_MODELS
+from shipyard.store._models.registry import MODEL_ALIAS_EVENTS, MODEL_ALIASES, REGISTERED_MODELS
 from shipyard.store._registry import (
     alias_version_row,
     model_row,

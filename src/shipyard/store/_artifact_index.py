@@ -6,7 +6,7 @@ from sqlalchemy import Connection, select
 
 from shipyard.entities import ArtifactInfo
 from shipyard.errors import NotFound
-from shipyard.store._models import RUN_ARTIFACTS
+from shipyard.store._models.tracking import RUN_ARTIFACTS
 from shipyard.store._sql import upsert
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, func, select, update
 
 from shipyard.entities import DEFAULT_PROJECT, Dataset, DatasetVersion
 from shipyard.errors import NotFound
-from shipyard.store._models import DATASET_VERSIONS, DATASETS
+from shipyard.store._models.datasets import DATASET_VERSIONS, DATASETS
 from shipyard.store._sql import in_projects, new_id, record, upsert
 
 

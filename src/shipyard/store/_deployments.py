@@ -23,7 +23,7 @@ from shipyard.entities import (
 )
 from shipyard.errors import Conflict, InvalidArgument, NotFound
 from shipyard.store._lineage import add_edges
-from shipyard.store._models import DEPLOYMENT_EVENTS, DEPLOYMENTS
+from shipyard.store._models.deployments import DEPLOYMENT_EVENTS, DEPLOYMENTS
 from shipyard.store._registry import model_row, version_row
 from shipyard.store._sql import record
 

@@ -140,7 +140,7 @@ def _create(url: str, busy_timeout_ms: int) -> Engine:
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "postgresql":
-        from shipyard.store._models import declare_postgresql_forms  # PostgreSQL only
+        from shipyard.store._models.tracking import declare_postgresql_forms  # PostgreSQL only
 
         declare_postgresql_forms()
     try:

@@ -19,7 +19,7 @@ from shipyard.entities import (
     FeatureViewFreshness,
 )
 from shipyard.errors import NotFound
-from shipyard.store._models import FEATURE_DEFINITIONS, FEATURE_MATERIALIZATIONS
+from shipyard.store._models.features import FEATURE_DEFINITIONS, FEATURE_MATERIALIZATIONS
 from shipyard.store._sql import chunks, in_projects, record, upsert
 
 _LABEL = {"feature_view": "feature view", "on_demand_view": "on-demand feature view"}

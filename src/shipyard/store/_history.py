@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Connection, func, literal_column, select
 
 from shipyard.entities import MetricPoint, MetricSample
-from shipyard.store._models import METRICS
+from shipyard.store._models.tracking import METRICS
 from shipyard.store._sql import chunks
 from shipyard.store._tracking import require_run
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, case, delete, or_, select
 
 from shipyard.entities import Lease
-from shipyard.store._models import LEASES
+from shipyard.store._models.leases import LEASES
 from shipyard.store._sql import record, upsert
 
 

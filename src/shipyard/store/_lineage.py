@@ -10,7 +10,7 @@ from sqlalchemy import Connection, and_, or_, select
 
 from shipyard.entities import LineageEdge, LineageNode
 from shipyard.errors import InvalidArgument
-from shipyard.store._models import LINEAGE_EDGES
+from shipyard.store._models.lineage import LINEAGE_EDGES
 from shipyard.store._owners import projects_of
 from shipyard.store._sql import chunks, upsert_for
 

@@ -22,19 +22,18 @@ from typing import Any
 from sqlalchemy import Connection, String, Text, delete, func, select
 
 from shipyard.entities import ArtifactInfo, manifest_digest
-from shipyard.store._models import (
-    DATASET_VERSIONS,
-    DATASETS,
+from shipyard.store._models import METADATA
+from shipyard.store._models.datasets import DATASET_VERSIONS, DATASETS
+from shipyard.store._models.monitoring import MONITORS
+from shipyard.store._models.pipelines import STEP_RUNS
+from shipyard.store._models.registry import (
     MODEL_ALIASES,
     MODEL_VERSION_FILES,
     MODEL_VERSION_TAGS,
     MODEL_VERSIONS,
-    MONITORS,
     REGISTERED_MODELS,
-    RUN_ARTIFACTS,
-    STEP_RUNS,
-    Base,
 )
+from shipyard.store._models.tracking import RUN_ARTIFACTS
 
 _DIGEST = re.compile(r"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
 _EXACT_DIGEST = re.compile(r"[0-9a-f]{64}")
@@ -134,7 +133,7 @@ def _is_digest(value: Any) -> bool:
 def protected_digests(conn: Connection) -> set[str]:
     """Every 64-hex string held in any text column of any table (see the module docstring)."""
     found: set[str] = set()
-    for table in Base.metadata.sorted_tables:
+    for table in METADATA.sorted_tables:
         columns = [
             column
             for column in table.columns

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, delete, select
 
 from shipyard.entities import DEFAULT_PROJECT, Monitor, MonitorRun
 from shipyard.errors import NotFound
-from shipyard.store._models import MONITOR_RUNS, MONITORS
+from shipyard.store._models.monitoring import MONITOR_RUNS, MONITORS
 from shipyard.store._sql import in_projects, record, upsert
 
 

@@ -19,26 +19,23 @@ from sqlalchemy import Connection, Select, String, and_, cast, exists, literal, 
 
 from shipyard.entities import FEATURE_OBJECT_KINDS, LineageNode
 from shipyard.errors import InvalidArgument, NotFound
-from shipyard.store._models import (
-    DATASET_VERSIONS,
-    DATASETS,
-    DEPLOYMENTS,
-    EXPERIMENTS,
-    FEATURE_DEFINITIONS,
+from shipyard.store._models.datasets import DATASET_VERSIONS, DATASETS
+from shipyard.store._models.deployments import DEPLOYMENTS
+from shipyard.store._models.features import FEATURE_DEFINITIONS
+from shipyard.store._models.monitoring import MONITOR_RUNS, MONITORS
+from shipyard.store._models.pipelines import PIPELINE_RUNS, PIPELINES, SCHEDULES, STEP_RUNS
+from shipyard.store._models.registry import (
     MODEL_ALIAS_EVENTS,
     MODEL_VERSION_FILES,
     MODEL_VERSIONS,
-    MONITOR_RUNS,
-    MONITORS,
-    PACKAGE_SET_ROWS,
-    PIPELINE_RUNS,
-    PIPELINES,
     REGISTERED_MODELS,
+)
+from shipyard.store._models.tracking import (
+    EXPERIMENTS,
+    PACKAGE_SET_ROWS,
     RUN_ARTIFACTS,
     RUN_TAGS,
     RUNS,
-    SCHEDULES,
-    STEP_RUNS,
 )
 from shipyard.store._sql import chunks, in_projects
 

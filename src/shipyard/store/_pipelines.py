@@ -25,7 +25,7 @@ from shipyard.entities import (
     as_status,
 )
 from shipyard.errors import InvalidArgument, NotFound
-from shipyard.store._models import PIPELINE_RUNS, PIPELINES, SCHEDULES, STEP_RUNS
+from shipyard.store._models.pipelines import PIPELINE_RUNS, PIPELINES, SCHEDULES, STEP_RUNS
 from shipyard.store._sql import chunks, in_projects, new_id, record, upsert, upsert_for
 
 #: The fields of a pipeline run that ``update_run`` may change.

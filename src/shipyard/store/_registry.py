@@ -28,8 +28,8 @@ from shipyard.entities import (
 )
 from shipyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from shipyard.store._lineage import add_edges
-from shipyard.store._models import (
-    LINEAGE_EDGES,
+from shipyard.store._models.lineage import LINEAGE_EDGES
+from shipyard.store._models.registry import (
     MODEL_ALIASES,
     MODEL_VERSION_FILES,
     MODEL_VERSION_TAGS,

@@ -57,7 +57,7 @@ from shipyard.store._filter import (
     parse_filter,
     parse_order_by,
 )
-from shipyard.store._models import LATEST_METRICS, PARAMS, RUN_TAGS, RUNS
+from shipyard.store._models.tracking import LATEST_METRICS, PARAMS, RUN_TAGS, RUNS
 
 __all__ = ["build_search_query", "check_filter_keys", "search_run_ids"]
 

@@ -35,7 +35,7 @@ from shipyard.entities import (
 )
 from shipyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from shipyard.store._driver import fetch_compiled, fetch_rows
-from shipyard.store._models import (
+from shipyard.store._models.tracking import (
     EXPERIMENT_TAGS,
     EXPERIMENTS,
     LATEST_METRICS,
