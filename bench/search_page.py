@@ -19,6 +19,11 @@ and the floor the page cannot go under with these statements and this frame:
   records): the id query and the loading statements, rows fetched as tuples;
 - ``floor_frame``: ``pandas.DataFrame`` of the page's columns already built (typed arrays).
 
+On SQLite, ``sqlite_defaults`` and ``sqlite_set`` are ``search_runs`` again, on the pooled
+connection set back to SQLite's own page cache settings (no memory map, a 2 MiB cache) and
+then to Shipyard's (``SQLITE_PRAGMAS``), alternating in batches of 10 calls so both see the
+same load: what the connection settings alone are worth, whatever the other engineers run.
+
 ``--profile`` prints cProfile's top functions of ``search_runs`` at each size. Seeding goes
 straight into the tables (``bench/_scale_seed.py``), growing one store size by size; it is
 not measured. Numbers to ``bench/.work/search_page.json``.
@@ -33,6 +38,7 @@ import argparse
 import contextlib
 import cProfile
 import json
+import math
 import pstats
 import statistics
 import sys
@@ -122,6 +128,8 @@ def page_parts(client: Any, repeat: int, profile: bool) -> dict[str, Any]:
         "search_runs": measure(search, repeat),
         **floors(engine, experiment, page_ids, frame, repeat),
     }
+    if engine.dialect.name == "sqlite":
+        result |= settings_ab(engine, search, repeat)
     if profile:
         profiler = cProfile.Profile()
         profiler.enable()
@@ -172,6 +180,38 @@ def floors(engine: Any, experiment: str, page_ids: list[str], frame: Any, repeat
     return {"floor_sql": floor_sql, "floor_frame": floor_frame}
 
 
+#: SQLite's own values of the settings ``SQLITE_PRAGMAS`` changes for the page cache.
+SQLITE_DEFAULTS = {"mmap_size": "0", "cache_size": "-2000", "temp_store": "DEFAULT"}
+
+
+def settings_ab(engine: Any, search: Callable[[], Any], repeat: int) -> dict[str, Any]:
+    """``sqlite_defaults`` and ``sqlite_set`` (see the module docstring): ``search`` with the
+    pooled connection (LIFO: one thread gets the same one back) set to SQLite's page cache
+    settings, then to Shipyard's, in alternating batches."""
+    from shipyard.store._engine import SQLITE_PRAGMAS
+
+    def set_to(pragmas: dict[str, str]) -> None:
+        with engine.connect() as conn:  # on the driver: no transaction (temp_store needs none)
+            raw = conn.connection.dbapi_connection
+            for name, value in pragmas.items():
+                raw.execute(f"PRAGMA {name} = {value}")
+
+    ours = {name: SQLITE_PRAGMAS[name] for name in SQLITE_DEFAULTS}
+    cpu: dict[str, list[float]] = {"sqlite_defaults": [], "sqlite_set": []}
+    for _ in range(max(1, repeat // 10)):
+        for part, pragmas in (("sqlite_defaults", SQLITE_DEFAULTS), ("sqlite_set", ours)):
+            set_to(pragmas)
+            search()  # the first call after a change warms the cache it now has
+            for _ in range(10):
+                c = time.process_time()
+                search()
+                cpu[part].append(time.process_time() - c)
+    return {
+        part: {"cpu_ms": statistics.median(xs) * 1e3, "wall_ms": math.nan}
+        for part, xs in cpu.items()
+    }
+
+
 def search_statement(engine: Any, experiment: str) -> tuple[str, Any]:
     """The id query Shipyard sends for this search, as the driver receives it (its SQL text
     and parameters), caught on its way to the driver: the floor runs the same plan."""
@@ -220,6 +260,7 @@ def main() -> int:
             log(f"{backend}: measuring {size:,} runs")
             results[str(size)] = page_parts(client, args.repeat, args.profile)
     parts = ["experiment", "ids", "load", "frame", "search_runs", "floor_sql", "floor_frame"]
+    parts += [p for p in ("sqlite_defaults", "sqlite_set") if p in next(iter(results.values()))]
     print(f"{backend}, CPU ms of this process (wall ms), median of {args.repeat}")
     print("runs".rjust(10) + "".join(p.rjust(16) for p in parts))
     for size, row in results.items():

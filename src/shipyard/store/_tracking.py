@@ -302,7 +302,11 @@ def load_runs(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
     driver's tuples (:func:`fetch_rows`: no statement compiling, no per-row result objects;
     a page of 100 runs is over a thousand rows); each Run is built from its tuple directly."""
     rows: dict[str, Any] = {}
-    values: dict[int, dict[str, dict[str, Any]]] = {0: {}, 1: {}, 2: {}}
+    # one dict per run and kind made up front: each row is then one store into its run's
+    # dict (no setdefault call and no throw-away dict per row; a page is ~1,100 rows)
+    values: tuple[dict[str, dict[str, Any]], ...] = tuple(
+        {run_id: {} for run_id in run_ids} for _ in range(3)
+    )
     dialect = conn.dialect.name
     for chunk in chunks(list(run_ids)):
         plan = _load_sql(dialect, len(chunk))
@@ -311,17 +315,17 @@ def load_runs(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
         for kind, sql in plan.values:
             if kind is None:  # one statement for all three kinds, the kind in column 1
                 for run_id, row_kind, key, text, number in fetch_rows(conn, sql, ids * 3):
-                    held = values[row_kind].setdefault(run_id, {})
-                    held[key] = text if row_kind != 2 else number
+                    values[row_kind][run_id][key] = text if row_kind != 2 else number
             else:
                 by_run = values[kind]
                 for run_id, key, value in fetch_rows(conn, sql, ids):
-                    by_run.setdefault(run_id, {})[key] = value
-    params, tags, metrics = values[0], values[1], values[2]
+                    by_run[run_id][key] = value
+    params, tags, metrics = values
     for held in metrics.values():
-        for key, number in held.items():
-            if number is None:
-                held[key] = math.nan
+        if None in held.values():  # NaN is stored as NULL
+            for key, number in held.items():
+                if number is None:
+                    held[key] = math.nan
     runs = []
     for run_id in run_ids:
         row = rows.get(run_id)
@@ -337,9 +341,9 @@ def load_runs(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
                     parent_run_id=row[6],
                     user=row[7],
                     lifecycle=row[8],
-                    params=params.get(run_id, {}),
-                    tags=tags.get(run_id, {}),
-                    metrics=metrics.get(run_id, {}),
+                    params=params[run_id],
+                    tags=tags[run_id],
+                    metrics=metrics[run_id],
                 )
             )
     return runs

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import itertools
 import math
 import sys
 import threading
@@ -362,7 +363,7 @@ def runs_to_frame(page: RunPage) -> pd.DataFrame:
         ("params.", [run.params for run in runs]),
         ("tags.", [run.tags for run in runs]),
     ):
-        keys = dict.fromkeys(key for held in values for key in held)
+        keys = dict.fromkeys(itertools.chain.from_iterable(values))  # first-seen order
         for key in keys:
             column = [held.get(key) for held in values]
             # metric values are numbers: one float64 array, no per-value type inference
