@@ -1,5 +1,5 @@
 """The Ray executor on a local Ray instance (slow: Ray takes a while to start on 2 cores),
-and the clear error when a Ray address does not answer."""
+the clear error when a Ray address does not answer, and tasks crossing to workers as bytes."""
 
 from __future__ import annotations
 
