@@ -1,15 +1,24 @@
 """The Ray executor on a local Ray instance (slow: Ray takes a while to start on 2 cores),
-and the clear error when a Ray address does not answer."""
+the clear error when a Ray address does not answer, and tasks crossing to workers as bytes."""
 
 from __future__ import annotations
 
+import pickle
 import socket
 from typing import Any
 
 import pytest
 
+from shipyard.config import Settings
 from shipyard.errors import InvalidArgument, ServiceUnavailable
-from shipyard.pipelines._ray import RayExecutor, check_reachable, memory_bytes
+from shipyard.pipelines._ray import (
+    RayExecutor,
+    _pickled,
+    _run_on_ray,
+    check_reachable,
+    memory_bytes,
+)
+from shipyard.pipelines._task import StepOutcome, StepTask
 from shipyard.tracking import Client
 from tests.pipelines import steps
 from tests.pipelines.steps import calls
@@ -55,3 +64,41 @@ def test_memory_sizes_are_parsed() -> None:
     assert memory_bytes(1024) == 1024
     with pytest.raises(InvalidArgument, match="not a size"):
         memory_bytes("lots")
+
+
+def _task(settings: Settings, step_ref: str, **params: Any) -> StepTask:
+    return StepTask(
+        node="n",
+        step_run_id="0" * 32,
+        step_ref=step_ref,
+        inputs={},
+        params=params,
+        settings=settings,
+        dataset_names=["p.n"],
+        n_outputs=None,
+        fn=print,  # in-memory parts stay behind
+        contracts={},
+    )
+
+
+def test_a_task_and_its_outcome_cross_to_ray_workers_as_bytes(sqlite_settings: Settings) -> None:
+    pytest.importorskip("ray")
+    task = _task(sqlite_settings, "tests.pipelines.steps:no_such_step", factor=3)
+    payload = _pickled(task)
+    sent = pickle.loads(payload)
+    assert sent == task and sent.fn is None and sent.contracts is None
+    # the worker's side: a step that cannot be imported fails clearly, as data, not retried
+    outcome = pickle.loads(_run_on_ray(payload))
+    assert isinstance(outcome, StepOutcome) and not outcome.ok and not outcome.retryable
+    assert "cannot import step 'tests.pipelines.steps:no_such_step'" in outcome.error
+
+
+def test_a_param_the_standard_pickler_refuses_still_reaches_the_worker(
+    sqlite_settings: Settings,
+) -> None:
+    pytest.importorskip("ray")
+    task = _task(sqlite_settings, "tests.pipelines.steps:source", scale=lambda x: x * 2)
+    with pytest.raises((pickle.PicklingError, AttributeError)):
+        pickle.dumps(task.portable())
+    sent = pickle.loads(_pickled(task))  # written by cloudpickle, read by plain pickle
+    assert sent.params["scale"](21) == 42

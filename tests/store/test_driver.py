@@ -1,5 +1,6 @@
-"""Rows read straight from the driver: the same rows SQLAlchemy would give, statements it must
-expand still work, and a driver failure is the SQLAlchemy error the store's reads handle."""
+"""Statements run straight on the driver: the same rows SQLAlchemy would give, statements it
+must expand still work, writes change what SQLAlchemy's would, and a driver failure is the
+SQLAlchemy error the store's reads and writes handle."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sqlalchemy as sa
 
 from shipyard.config import Settings
 from shipyard.store import get_engine
-from shipyard.store._driver import fetch_compiled, fetch_rows
+from shipyard.store._driver import execute_compiled, fetch_compiled, fetch_rows
 from shipyard.store._models.tracking import RUNS
 
 
@@ -72,3 +73,69 @@ def test_cursor_listeners_still_see_the_statement(settings: Settings) -> None:
         ("before", "SELECT 1"),
         ("after", "SELECT 1"),
     ]
+
+
+_NOTES = sa.Table(
+    "driver_notes",
+    sa.MetaData(),
+    sa.Column("id", sa.String(8), primary_key=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("done", sa.Boolean, nullable=False),
+)
+_ADD = sa.insert(_NOTES).values(
+    id=sa.bindparam("id"), text=sa.bindparam("text"), done=sa.bindparam("done")
+)
+_SET = (
+    sa.update(_NOTES)
+    .where(_NOTES.c.id == sa.bindparam("where_id"))
+    .values(text=sa.bindparam("set_text"), done=sa.bindparam("set_done"))
+)
+
+
+def test_a_kept_write_changes_what_sqlalchemy_would_and_counts_rows(settings: Settings) -> None:
+    engine = get_engine(settings.db_url)
+    _NOTES.create(engine)
+    try:
+        with engine.begin() as conn:
+            rows = [{"id": f"n{i}", "text": f"note {i}", "done": False} for i in range(3)]
+            assert execute_compiled(conn, _ADD, rows[:1]) == 1  # one row: execute
+            assert execute_compiled(conn, _ADD, rows[1:]) == 2  # several: executemany
+            assert execute_compiled(conn, _ADD, []) == 0
+            changed = execute_compiled(
+                conn,
+                _SET,
+                [
+                    {"where_id": "n0", "set_text": "first", "set_done": True},
+                    {"where_id": "n2", "set_text": "third", "set_done": True},
+                    {"where_id": "missing", "set_text": "-", "set_done": True},
+                ],
+            )
+            assert changed == 2  # the missing one changed nothing, and the count says so
+            one = {"where_id": "n1", "set_text": "second", "set_done": False}
+            assert execute_compiled(conn, _SET, [one]) == 1
+            got = conn.execute(sa.select(_NOTES).order_by(_NOTES.c.id)).all()
+        assert [tuple(r) for r in got] == [
+            ("n0", "first", True),
+            ("n1", "second", False),
+            ("n2", "third", True),
+        ]
+    finally:
+        _NOTES.drop(engine)
+
+
+def test_a_refused_write_is_the_sqlalchemy_error_and_leaves_nothing(settings: Settings) -> None:
+    engine = get_engine(settings.db_url)
+    _NOTES.create(engine)
+    try:
+        twice = [
+            {"id": "same", "text": "a", "done": False},
+            {"id": "same", "text": "b", "done": True},
+        ]
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            execute_compiled(conn, _ADD, twice)
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            execute_compiled(conn, _ADD, [{"id": "x", "text": None, "done": False}])
+        with engine.connect() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(_NOTES)).scalar() == 0
+    finally:
+        _NOTES.drop(engine)

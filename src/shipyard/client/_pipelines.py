@@ -3,6 +3,7 @@ step cache), and schedules, with the input checks of each method."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -93,6 +94,7 @@ def changeable(fields: frozenset[str], what: str) -> Callable[[Mapping[str, Any]
 #: The most parts a step run's code record may hold, and the longest name and hash.
 MAX_CODE_PARTS = 1000
 _PART_NAME_LEN, _PART_HASH_LEN = 300, 64
+_HEX = re.compile(f"[0-9a-f]{{1,{_PART_HASH_LEN}}}")
 
 
 def check_code_parts(parts: Any) -> dict[str, str]:
@@ -108,8 +110,7 @@ def check_code_parts(parts: Any) -> dict[str, str]:
             isinstance(name, str)
             and 0 < len(name) <= _PART_NAME_LEN
             and isinstance(digest, str)
-            and 0 < len(digest) <= _PART_HASH_LEN
-            and all(c in "0123456789abcdef" for c in digest)
+            and _HEX.fullmatch(digest)
         ):
             raise InvalidArgument(
                 f"code_parts entry {str(name)[:80]!r}: a part name of 1-{_PART_NAME_LEN} "

@@ -107,11 +107,11 @@ def resolve_function(ref: str) -> Callable[..., Any]:
     return getattr(target, "fn", target)  # type: ignore[no-any-return]
 
 
-def _contracts_of(task: StepTask) -> dict[str, Any]:
-    """The step's data contracts: the task's own, or those of the step it imports."""
+def _contracts_of(task: StepTask, target: Any) -> dict[str, Any]:
+    """The step's data contracts: the task's own, or those of the step it imports
+    (``target``, what its ``step_ref`` names)."""
     if task.contracts is not None:
         return task.contracts
-    target = _resolve(task.step_ref)
     found: dict[str, Any] = target.contracts() if hasattr(target, "contracts") else {}
     return found
 
@@ -301,10 +301,13 @@ def execute_task(
         consuming(LineageNode("step_run", task.step_run_id)),
     ):
         try:
-            fn = task.fn or resolve_function(task.step_ref)
+            target: Any = None  # the step, imported once for its function and contracts
+            if task.fn is None or task.contracts is None:
+                target = _resolve(task.step_ref)
+            fn: Callable[..., Any] = task.fn or getattr(target, "fn", target)
             if on_start is not None:
                 on_start()  # the step's own time starts now (its module is imported)
-            contracts = _contracts_of(task)
+            contracts = _contracts_of(task, target)
             kwargs = {
                 arg: _checked(task, contracts, arg, _load_input(spec, store, memory, trusted))
                 for arg, spec in task.inputs.items()

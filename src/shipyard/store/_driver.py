@@ -1,4 +1,5 @@
-"""Reading rows straight from the database driver, for the hot read paths of search.
+"""Statements run straight on the database driver, for the hot paths of search and of
+pipeline runs.
 
 A page of 100 runs is about a thousand rows of params and metrics. Through SQLAlchemy's
 ``execute`` each statement costs an execution context and each row a ``Row`` object: on
@@ -6,6 +7,9 @@ SQLite that was a third of the time of loading a page (measured in bench/README.
 statements are fixed SQL text, so :func:`fetch_rows` runs them on a driver cursor of the
 connection's own transaction and returns the driver's tuples. :func:`fetch_compiled` does the
 same for a Core statement built once and kept (a search shape's), compiled once per dialect.
+:func:`execute_compiled` runs a kept Core write statement (a step run's UPDATE, the lineage
+INSERT: every step of every pipeline run writes both) once per row of values, for the same
+reason: SQLAlchemy's execution around a statement cost several times the statement.
 
 What SQLAlchemy would have done around the statement is kept: its ``before_cursor_execute``
 and ``after_cursor_execute`` listeners still see it (tracing, a bench reading the plan), a
@@ -28,7 +32,7 @@ from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import Compiled
 from sqlalchemy.types import TupleType
 
-__all__ = ["fetch_compiled", "fetch_rows"]
+__all__ = ["execute_compiled", "fetch_compiled", "fetch_rows"]
 
 #: Statements kept compiled (a search shape has one or two).
 _COMPILED_CACHE = 512
@@ -39,18 +43,34 @@ def fetch_rows(
 ) -> Sequence[tuple[Any, ...]]:
     """Every row of one read statement (``sql`` in the driver's placeholder style, with
     ``params``) as the driver's tuples, in the transaction ``conn`` holds."""
+    rows: Sequence[tuple[Any, ...]] = []
+
+    def run(cursor: Any) -> None:
+        nonlocal rows
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+
+    _on_cursor(conn, sql, params, False, run)
+    return rows
+
+
+def _on_cursor(
+    conn: Connection, sql: str, params: Any, many: bool, run: Callable[[Any], None]
+) -> Any:
+    """Call ``run`` with a driver cursor of ``conn``'s transaction, as SQLAlchemy would
+    around a statement: its cursor-execute listeners see it, a driver error comes back as
+    SQLAlchemy's, a lost connection is invalidated. Returns the cursor's ``rowcount``."""
     dbapi_connection = conn.connection.dbapi_connection
     assert dbapi_connection is not None  # an open Connection always holds one
     cursor = dbapi_connection.cursor()
     events = conn.dispatch
     try:
         for before in events.before_cursor_execute:  # none unless someone listens
-            before(conn, cursor, sql, params, None, False)
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+            before(conn, cursor, sql, params, None, many)
+        run(cursor)
         for after in events.after_cursor_execute:
-            after(conn, cursor, sql, params, None, False)
-        return rows
+            after(conn, cursor, sql, params, None, many)
+        return cursor.rowcount
     except conn.dialect.loaded_dbapi.Error as exc:
         lost = conn.dialect.is_disconnect(exc, dbapi_connection, cursor)
         if lost:
@@ -121,13 +141,49 @@ def fetch_compiled(
     compiled = driverable.compiled
     if compiled is None:
         return [tuple(row) for row in conn.execute(statement, dict(values))]
+    return fetch_rows(conn, compiled.string, _bound(driverable, compiled, values))
+
+
+def execute_compiled(
+    conn: Connection, statement: Executable, rows: Sequence[Mapping[str, Any]]
+) -> int:
+    """Run a Core write ``statement`` (UPDATE, INSERT without RETURNING) once per mapping of
+    bound values in ``rows``, on the driver; the number of rows it changed in all.
+
+    ``statement`` must be an object kept and reused, as for :func:`fetch_compiled`."""
+    if not rows:
+        return 0
+    driverable = _compile(statement, conn.dialect)
+    compiled = driverable.compiled
+    if compiled is None:
+        return int(conn.execute(statement, [dict(row) for row in rows]).rowcount)
+    sql = compiled.string
+    if len(rows) == 1:
+        one = _bound(driverable, compiled, rows[0])
+        return int(_on_cursor(conn, sql, one, False, lambda cursor: cursor.execute(sql, one)))
+    many = [_bound(driverable, compiled, row) for row in rows]
+    return int(_on_cursor(conn, sql, many, True, lambda cursor: cursor.executemany(sql, many)))
+
+
+def _bound(
+    driverable: _Driverable, compiled: Compiled, values: Mapping[str, Any]
+) -> Sequence[Any] | Mapping[str, Any]:
+    """``values`` as the driver takes them for ``compiled``: converted by SQLAlchemy's bind
+    processors, in placeholder order for a positional driver."""
+    processors = driverable.processors
+    order = getattr(compiled, "positiontup", None)
+    if order is not None and all(name in values for name in order):
+        # every placeholder given a value (the statements kept for writes): nothing for
+        # SQLAlchemy to fill in, so its per-call parameter building is skipped
+        return tuple(
+            processors[name](values[name])
+            if name in processors and values[name] is not None
+            else values[name]
+            for name in order
+        )
     bound = compiled.construct_params(dict(values))
     assert bound is not None  # a statement's parameters (None only for DDL)
-    for name, convert in driverable.processors.items():
+    for name, convert in processors.items():
         if bound.get(name) is not None:
             bound[name] = convert(bound[name])
-    order = getattr(compiled, "positiontup", None)
-    params: Sequence[Any] | Mapping[str, Any] = (
-        bound if order is None else tuple(bound[name] for name in order)
-    )
-    return fetch_rows(conn, compiled.string, params)
+    return bound if order is None else tuple(bound[name] for name in order)

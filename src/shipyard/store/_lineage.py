@@ -6,15 +6,17 @@ import functools
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, and_, bindparam, or_, select
 
 from shipyard.entities import LineageEdge, LineageNode
 from shipyard.errors import InvalidArgument
+from shipyard.store._driver import execute_compiled
 from shipyard.store._models.lineage import LINEAGE_EDGES
 from shipyard.store._owners import projects_of
 from shipyard.store._sql import chunks, upsert_for
 
 RELATIONS = ("consumed", "produced")
+_EDGE_COLUMNS = ("src_kind", "src_id", "dst_kind", "dst_id", "relation", "created_at")
 Direction = Literal["up", "down"]
 
 
@@ -22,8 +24,9 @@ Direction = Literal["up", "down"]
 def _insert_edges(dialect_name: str) -> Any:
     """The INSERT of edges that skips those recorded before, built once per dialect: every
     step of every pipeline run records edges, and building the statement costs more than
-    running it."""
-    return upsert_for(dialect_name, LINEAGE_EDGES).on_conflict_do_nothing()
+    running it (and it runs on the driver: see ``_driver``)."""
+    values: dict[str, Any] = {column: bindparam(column) for column in _EDGE_COLUMNS}
+    return upsert_for(dialect_name, LINEAGE_EDGES).values(values).on_conflict_do_nothing()
 
 
 def add_edges(conn: Connection, edges: Sequence[LineageEdge], now: int) -> None:
@@ -49,7 +52,7 @@ def add_edges(conn: Connection, edges: Sequence[LineageEdge], now: int) -> None:
         for e in edges
     ]
     for chunk in chunks(rows):
-        conn.execute(stmt, list(chunk))
+        execute_compiled(conn, stmt, chunk)
 
 
 def walk(

@@ -25,6 +25,7 @@ from shipyard.entities import (
     as_status,
 )
 from shipyard.errors import InvalidArgument, NotFound
+from shipyard.store._driver import execute_compiled
 from shipyard.store._models.pipelines import PIPELINE_RUNS, PIPELINES, SCHEDULES, STEP_RUNS
 from shipyard.store._sql import chunks, in_projects, new_id, record, upsert, upsert_for
 
@@ -325,7 +326,8 @@ def update_step(conn: Connection, step_run_id: str, values: Mapping[str, Any]) -
 
 def update_steps(conn: Connection, updates: Mapping[str, Mapping[str, Any]]) -> None:
     """Change fields of several step runs: one statement per set of changed columns (the
-    steps of a cached run all change the same ones), NotFound naming a missing step run."""
+    steps of a cached run all change the same ones), run on the driver (a pipeline run
+    writes these for every step), NotFound naming a missing step run."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for step_run_id, values in updates.items():
         row = _step_columns(values)
@@ -333,8 +335,7 @@ def update_steps(conn: Connection, updates: Mapping[str, Mapping[str, Any]]) -> 
             params = {f"set_{column}": value for column, value in row.items()}
             groups.setdefault(tuple(row), []).append({"where_id": step_run_id, **params})
     for columns, rows in groups.items():
-        done = conn.execute(_update_step_statement(columns), rows)
-        if done.rowcount != len(rows):
+        if execute_compiled(conn, _update_step_statement(columns), rows) != len(rows):
             for one in rows:
                 get_step(conn, one["where_id"])  # NotFound names the missing one
 
