@@ -10,10 +10,18 @@ shipyard.registry).
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from tests.support.bytecode import cache_bytecode
+
+# First of all: pytest imports this file (and through it Shipyard, SQLAlchemy, pandas and the
+# support plugins) before any plugin's pytest_configure runs, so the cache must be on before
+# the imports below, or the main pytest process compiles them all from source.
+cache_bytecode(Path(__file__).resolve().parents[1])
+
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
-from pathlib import Path
 
 import pytest
 
@@ -26,7 +34,6 @@ from shipyard.tracking._run import active_stack
 
 pytest_plugins = [
     "pytester",
-    "tests.support.bytecode",
     "tests.support.threads",
     "tests.support.services",
     "tests.support.server",

@@ -16,13 +16,19 @@ RUNS_PER_PROCESS = 3
 METRICS_PER_RUN = 400
 
 
+#: What the fork server imports once, so that no writer imports it again: this module
+#: (and through it Shipyard), and the libraries a first use of a store and a registration
+#: import lazily (Alembic to migrate, pandas and scikit-learn), about 2 CPU s in each writer.
+PRELOAD = [__name__, "alembic.command", "alembic.config", "pandas", "sklearn"]
+
+
 def _fresh_processes() -> multiprocessing.context.BaseContext:
     """Processes that share nothing with this one (no inherited connection or thread):
-    forked from multiprocessing's fork server, a clean interpreter that has imported this
-    module (and through it Shipyard) once per test worker, where spawning a new interpreter
-    for each would import it all again."""
+    forked from multiprocessing's fork server, a clean interpreter that has imported
+    :data:`PRELOAD` once per test worker, where spawning a new interpreter for each would
+    import it all again."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
+    context.set_forkserver_preload(PRELOAD)
     return context
 
 
