@@ -52,7 +52,7 @@ def offline(tmp_path: Path) -> Iterator[Offline]:
         found.sent.append(f"{request.method} {request.url.path}")
         raise AssertionError(f"a request was sent: {request.method} {request.url}")
 
-    rest.http.client.event_hooks["request"].append(refuse)
+    rest.http.on_request.append(refuse)
     yield found
     rest.close()
 

@@ -145,7 +145,7 @@ def test_server_calls_ride_out_an_outage_longer_than_the_servers_own_wait(
     with server_process(tmp_path, env=env) as url:
         store = RestStore(load_settings(home=tmp_path / ".client", tracking_uri=url))
         sent: list[str] = []
-        store.http.client.event_hooks["request"].append(
+        store.http.on_request.append(
             lambda request: sent.append(f"{request.method} {request.url.path.rsplit('/', 1)[1]}")
         )
         experiment = store.get_or_create_experiment("outage")

@@ -342,7 +342,7 @@ def test_a_corrupted_blob_is_caught_on_download(
 def test_a_metric_batch_is_one_request(rest: RestStore, served: LocalStore) -> None:
     run_id = _run(served)
     requests: list[str] = []
-    rest.http.client.event_hooks["request"].append(lambda r: requests.append(r.method))
+    rest.http.on_request.append(lambda r: requests.append(r.method))
     points = [MetricPoint("loss", i / 10, i, 1) for i in range(5000)]
     rest.log_batch(run_id, points, params={"a": "1"}, tags={"t": "x"})
     assert requests == ["POST"]
@@ -358,6 +358,27 @@ def test_an_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
     settings = load_settings(home=tmp_path, tracking_uri=f"http://127.0.0.1:{port}", http_retries=1)
     with pytest.raises(ServiceUnavailable, match="cannot reach the Shipyard server"):
         RestStore(settings).list_experiments()
+
+
+def test_the_environment_proxy_is_used_unless_no_proxy_lists_the_server(
+    live_server: LiveServer, served: LocalStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As with any HTTP client, HTTP_PROXY carries the calls, except to hosts NO_PROXY lists."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens there: a proxy that is down
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    settings = live_server.client_settings(served.settings, http_retries=0)
+    with pytest.raises(ServiceUnavailable, match="cannot reach the Shipyard server"):
+        RestStore(settings).list_experiments()
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    direct = RestStore(settings)
+    assert direct.list_experiments() == []
+    direct.close()
 
 
 def test_token_comes_from_env_then_the_credentials_file(

@@ -271,10 +271,11 @@ def _check_backends(store: LocalStore) -> None:
         raise RuntimeError(f"artifact store {store.settings.artifacts_uri} is not reachable")
 
 
+#: In the order FastAPI tries them: tracking first, for its metric batches (the hot path).
 ROUTERS = [
+    _routes_tracking.router,
     _service_router(),
     _routes_features.router,
-    _routes_tracking.router,
     _routes_artifacts.router,
     _routes_blobs.router,
     _routes_access.router,

@@ -19,6 +19,39 @@ from shipyard.server._http import api_router, no_content, respond
 router = api_router()
 
 
+# ----------------------------------------------------------------------------- the hot path
+# First in the router (whose router is first in the app): FastAPI tries routes in order,
+# and a metric batch arrives every few milliseconds from each training script.
+
+
+@router.post(
+    "/runs/{run_id}/batch",
+    status_code=204,
+    tags=["runs"],
+    openapi_extra=s.json_body(s.LogBatch),
+)
+async def log_batch(run_id: str, request: Request, caller: CallerDep) -> Response:
+    """Record metrics, params and tags of a run in one transaction (needs editor).
+
+    The body is decoded straight into metric points (the hot path of every training
+    script); anything unusual goes through the LogBatch schema for a precise 422.
+    """
+    points, params, tags = s.parse_batch(await request.body())
+    await run_in_threadpool(_log_batch, caller, run_id, points, params, tags)
+    return no_content()
+
+
+def _log_batch(
+    caller: Caller,
+    run_id: str,
+    points: list[MetricPoint],
+    params: dict[str, str],
+    tags: dict[str, str],
+) -> None:
+    caller.require_run(run_id, "editor")
+    caller.store.log_batch(run_id, points, params, tags)
+
+
 # ----------------------------------------------------------------------------- experiments
 
 
@@ -157,34 +190,6 @@ def child_runs(run_id: str, caller: CallerDep) -> Response:
     """Ids of the runs nested directly under this one."""
     caller.require_run(run_id, "viewer")
     return respond({"run_ids": caller.store.child_runs(run_id)})
-
-
-@router.post(
-    "/runs/{run_id}/batch",
-    status_code=204,
-    tags=["runs"],
-    openapi_extra=s.json_body(s.LogBatch),
-)
-async def log_batch(run_id: str, request: Request, caller: CallerDep) -> Response:
-    """Record metrics, params and tags of a run in one transaction (needs editor).
-
-    The body is decoded straight into metric points (the hot path of every training
-    script); anything unusual goes through the LogBatch schema for a precise 422.
-    """
-    points, params, tags = s.parse_batch(await request.body())
-    await run_in_threadpool(_log_batch, caller, run_id, points, params, tags)
-    return no_content()
-
-
-def _log_batch(
-    caller: Caller,
-    run_id: str,
-    points: list[MetricPoint],
-    params: dict[str, str],
-    tags: dict[str, str],
-) -> None:
-    caller.require_run(run_id, "editor")
-    caller.store.log_batch(run_id, points, params, tags)
 
 
 @router.delete("/runs/{run_id}/tags/{key}", status_code=204, tags=["runs"])
