@@ -1,7 +1,8 @@
 """Load generator for bench/serving.py, run in its own process: N keep-alive HTTP/1.1
 connections on raw asyncio sockets (no client library in the way), each sending the same
-POST as fast as answers come back, for a fixed time. Prints one JSON line: requests/s,
-p50/p99 latency (ms), errors (non-200 answers or broken connections). A V2 binary-tensor body
+POST as fast as answers come back, for a fixed time after a 1 s warm-up. Prints one JSON
+line: requests/s, p50/p99 latency (ms), errors (non-200 answers or broken connections), the
+requests timed and those of the warm-up. A V2 binary-tensor body
 ``X`` has its JSON header's length in ``X.header-length`` (sent as
 ``Inference-Header-Content-Length``)."""
 
@@ -70,6 +71,7 @@ async def main(
         "p99_ms": pick(0.99),
         "errors": errors[0],
         "requests": len(lat),
+        "warmup_requests": len(warm),
     }
 
 

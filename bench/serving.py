@@ -288,7 +288,7 @@ def _v2_servers(env: dict[str, str], threads: dict[str, str], prep: dict[str, An
 def _measure_v2(server: Any, bodies: dict[tuple[str, int], Path], seconds: float) -> dict[str, Any]:
     name, command, server_env, ready = server
     cells: dict[str, Any] = {}
-    with _running(name, command, server_env, ready) as port:
+    with _running(name, command, server_env, ready) as (port, _):
         for label, layout, rows, concurrency in V2_SCENARIOS:
             if name == MLSERVER_V2 and "binary" in layout:
                 continue  # MLServer's REST server reads no binary tensors
@@ -398,8 +398,11 @@ def _servers(
 
 
 @contextmanager
-def _running(name: str, command: list[str], env: dict[str, str], ready: str) -> Iterator[int]:
-    """A server started in its own session, ready at ``ready``; its port; stopped after."""
+def _running(
+    name: str, command: list[str], env: dict[str, str], ready: str
+) -> Iterator[tuple[int, int]]:
+    """A server started in its own session, ready at ``ready``; its port and session id;
+    stopped after."""
     console.print(f"[bold]{name}[/]: starting ...")
     process = subprocess.Popen(
         command,
@@ -410,17 +413,41 @@ def _running(name: str, command: list[str], env: dict[str, str], ready: str) -> 
     )
     try:
         _wait(ready, process)
-        yield int(ready.split(":")[2].split("/")[0])
+        yield int(ready.split(":")[2].split("/")[0]), process.pid  # the leader's pid: the session
     finally:
         _stop(process)
 
 
+def _session_cpu(session: int) -> float:
+    """CPU seconds (user + system) used so far by the live processes of ``session``: a server
+    started in its own session, its supervisor and every worker (Linux ``/proc``)."""
+    ticks = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:  # exited meanwhile
+            continue
+        fields = stat.rpartition(")")[2].split()  # from field 3 (state) on
+        if int(fields[3]) == session:  # field 6: the session id
+            ticks += int(fields[11]) + int(fields[12])  # fields 14 and 15: utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def _measure(server: Any, bodies: dict[tuple[str, int], Path], seconds: float) -> dict[str, Any]:
+    """Each cell of one server, with the server's CPU per request (all its processes, over
+    the warm-up and the timed run: what a request costs the server whatever the wall clock
+    of a shared machine does)."""
     name, command, server_env, ready, path, kind = server
     cells: dict[str, Any] = {}
-    with _running(name, command, server_env, ready) as port:
+    with _running(name, command, server_env, ready) as (port, session):
         for label, rows, concurrency in SCENARIOS:
-            cells[label] = _load(port, path, bodies[(kind, rows)], concurrency, seconds)
+            before = _session_cpu(session)
+            cell = _load(port, path, bodies[(kind, rows)], concurrency, seconds)
+            answered = cell["requests"] + cell["warmup_requests"]
+            cell["server_cpu_ms"] = (_session_cpu(session) - before) * 1000 / max(answered, 1)
+            cells[label] = cell
             console.print(f"  {label}: {cells[label]}")
     return cells
 
@@ -527,6 +554,7 @@ def main() -> None:
     for label, _, _ in SCENARIOS:
         table.add_column(f"{label}\nreq/s", justify="right")
         table.add_column("p50 / p99 ms", justify="right")
+        table.add_column("server CPU\nms/req", justify="right")
     for name, cells in results.items():
         row = [name]
         for label, _, _ in SCENARIOS:
@@ -534,6 +562,7 @@ def main() -> None:
             row += [
                 f"{cell['rps']:.0f}" + (f" ({cell['errors']} err)" if cell["errors"] else ""),
                 f"{cell['p50_ms']:.1f} / {cell['p99_ms']:.1f}",
+                f"{cell['server_cpu_ms']:.2f}",
             ]
         table.add_row(*row)
     console.print(table)
