@@ -41,7 +41,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _competitors import WORK_DIR, Competitor, clean_env
-from tracking import MLFLOW
+from tracking import MLFLOW, shipyard_source
 
 HERE = Path(__file__).resolve().parent
 console = Console(width=150)
@@ -275,7 +275,7 @@ def _v2_servers(env: dict[str, str], threads: dict[str, str], prep: dict[str, An
         )
     )
     return [
-        (SHIPYARD_V2, *_shipyard_serve(ports[0], prep["home"], env)),
+        (SHIPYARD_V2, *_shipyard_serve(ports[0], prep["home"], {**env, **prep["source"]})),
         (
             MLSERVER_V2,
             [str(prep["mlserver"].parent / "mlserver"), "start", str(prep["models"])],
@@ -361,7 +361,12 @@ def _servers(
     ports = [_free_port() for _ in range(4)]
     mlflow_python, bento_python = prep["mlflow"], prep["bentoml"]
     return [
-        (SHIPYARD, *_shipyard_serve(ports[0], prep["home"], env), "/predict", "records"),
+        (
+            SHIPYARD,
+            *_shipyard_serve(ports[0], prep["home"], {**env, **prep["source"]}),
+            "/predict",
+            "records",
+        ),
         (
             FASTAPI,
             [sys.executable, str(HERE / "_serving_apps.py"), "fastapi", str(work / "joblib"),
@@ -401,7 +406,7 @@ def _servers(
 def _running(
     name: str, command: list[str], env: dict[str, str], ready: str
 ) -> Iterator[tuple[int, int]]:
-    """A server started in its own session, ready at ``ready``; its port and session id;
+    """A server started in its own session, ready at ``ready``; its port and process id;
     stopped after."""
     console.print(f"[bold]{name}[/]: starting ...")
     process = subprocess.Popen(
@@ -413,15 +418,16 @@ def _running(
     )
     try:
         _wait(ready, process)
-        yield int(ready.split(":")[2].split("/")[0]), process.pid  # the leader's pid: the session
+        yield int(ready.split(":")[2].split("/")[0]), process.pid
     finally:
         _stop(process)
 
 
-def _session_cpu(session: int) -> float:
-    """CPU seconds (user + system) used so far by the live processes of ``session``: a server
-    started in its own session, its supervisor and every worker (Linux ``/proc``)."""
-    ticks = 0
+def _tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) used so far by process ``root`` and its live descendants:
+    a server, its supervisor and every worker (Linux ``/proc``; followed by parent ids, as a
+    server's processes may start sessions of their own: BentoML's are not in its session)."""
+    stats: dict[int, tuple[int, int]] = {}  # pid: (parent pid, CPU ticks)
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -430,8 +436,16 @@ def _session_cpu(session: int) -> float:
         except OSError:  # exited meanwhile
             continue
         fields = stat.rpartition(")")[2].split()  # from field 3 (state) on
-        if int(fields[3]) == session:  # field 6: the session id
-            ticks += int(fields[11]) + int(fields[12])  # fields 14 and 15: utime, stime
+        # field 4: the parent's pid; fields 14 and 15: user and system CPU ticks
+        stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _) in stats.items():
+        children.setdefault(parent, []).append(pid)
+    ticks, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        ticks += stats[pid][1] if pid in stats else 0
+        todo += children.get(pid, [])
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
@@ -441,12 +455,12 @@ def _measure(server: Any, bodies: dict[tuple[str, int], Path], seconds: float) -
     of a shared machine does)."""
     name, command, server_env, ready, path, kind = server
     cells: dict[str, Any] = {}
-    with _running(name, command, server_env, ready) as (port, session):
+    with _running(name, command, server_env, ready) as (port, server_pid):
         for label, rows, concurrency in SCENARIOS:
-            before = _session_cpu(session)
+            before = _tree_cpu(server_pid)
             cell = _load(port, path, bodies[(kind, rows)], concurrency, seconds)
             answered = cell["requests"] + cell["warmup_requests"]
-            cell["server_cpu_ms"] = (_session_cpu(session) - before) * 1000 / max(answered, 1)
+            cell["server_cpu_ms"] = (_tree_cpu(server_pid) - before) * 1000 / max(answered, 1)
             cells[label] = cell
             console.print(f"  {label}: {cells[label]}")
     return cells
@@ -519,21 +533,25 @@ def main() -> None:
         default="all",
         help="records: /predict against MLflow, BentoML and FastAPI; v2: V2 against MLServer",
     )
+    parser.add_argument(
+        "--shipyard-rev", help="serve src/shipyard as of this git revision (a snapshot)"
+    )
     args = parser.parse_args()
+    source_env, source = shipyard_source(args.shipyard_rev)
     work = Path(tempfile.mkdtemp(prefix="serving-", dir=WORK_DIR if WORK_DIR.exists() else None))
     threads = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     env = clean_env(extra=threads)
     loads = [os.getloadavg()]
     v2: dict[str, dict[str, Any]] = {}
     if args.section in ("all", "v2"):
-        prep_v2 = _prepare_v2(work, env, threads)
+        prep_v2 = {**_prepare_v2(work, env, threads), "source": source_env}
         for server in _v2_servers(env, threads, prep_v2):
             if not args.only or any(o in server[0] for o in args.only):
                 v2[server[0]] = _measure_v2(server, prep_v2["bodies"], args.seconds)
         loads.append(os.getloadavg())
     results: dict[str, dict[str, Any]] = {}
     if args.section in ("all", "records"):
-        prep = _prepare(work, env, threads)
+        prep = {**_prepare(work, env, threads), "source": source_env}
         for server in _servers(work, env, threads, prep):
             if args.only and not any(o in server[0] for o in args.only):
                 continue
@@ -543,7 +561,7 @@ def main() -> None:
     for line in v2_lines:
         console.print(line)
     if not results:
-        _save({"load_averages": loads, "seconds": args.seconds, "v2": v2})
+        _save({"load_averages": loads, "seconds": args.seconds, "shipyard": source, "v2": v2})
         return
     load = os.getloadavg()
     table = Table(
@@ -568,7 +586,15 @@ def main() -> None:
     console.print(table)
     for line in _ratios(results) + _targets(results):
         console.print(line)
-    _save({"load_averages": loads, "seconds": args.seconds, "results": results, "v2": v2})
+    _save(
+        {
+            "load_averages": loads,
+            "seconds": args.seconds,
+            "shipyard": source,
+            "results": results,
+            "v2": v2,
+        }
+    )
 
 
 def _save(record: dict[str, Any]) -> None:
