@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -100,13 +101,25 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+#: Shipyard's readiness: its metrics (summed over workers) show the model loaded in every
+#: worker. ``/v2/health/ready`` answers from whichever worker takes the connection, so it can
+#: say ready while the other worker still loads and answers 503 to the first cell's requests.
+_SHIPYARD_READY = "/metrics"
+_LOADED = re.compile(r'^shipyard_serving_model_info\{.*pid="\d+".*\} 1\.0$', re.MULTILINE)
+
+
 def _wait(url: str, process: subprocess.Popen[bytes], seconds: float = 600) -> None:
+    """Until ``url`` answers 200 (for Shipyard's metrics: with the model loaded in every
+    worker)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited ({process.returncode}) before {url} answered")
         try:
-            if httpx.get(url, timeout=2).status_code == 200:
+            answer = httpx.get(url, timeout=2)
+            if answer.status_code == 200 and (
+                not url.endswith(_SHIPYARD_READY) or len(_LOADED.findall(answer.text)) >= WORKERS
+            ):
                 return
         except httpx.HTTPError:
             pass
@@ -225,13 +238,14 @@ def _register(home: Path, kind: str, env: dict[str, str]) -> Path:
 
 
 def _shipyard_serve(port: int, home: Path, env: dict[str, str]) -> tuple[Any, ...]:
-    """(command, env, readiness URL) of ``shipyard serve bench@champion`` from ``home``."""
+    """(command, env, readiness URL) of ``shipyard serve bench@champion`` from ``home``
+    (ready: the model loaded in every worker, see ``_SHIPYARD_READY``)."""
     command = [sys.executable, "-m", "shipyard", "serve", "bench@champion", "--port", str(port),
                "--workers", str(WORKERS), "--log-level", "warning", "--poll", "0"]  # fmt: skip
     return (
         command,
         {**env, "SHIPYARD_HOME": str(home)},
-        f"http://127.0.0.1:{port}/v2/health/ready",
+        f"http://127.0.0.1:{port}{_SHIPYARD_READY}",
     )
 
 
@@ -459,7 +473,7 @@ def _measure(server: Any, bodies: dict[tuple[str, int], Path], seconds: float) -
         for label, rows, concurrency in SCENARIOS:
             before = _tree_cpu(server_pid)
             cell = _load(port, path, bodies[(kind, rows)], concurrency, seconds)
-            answered = cell["requests"] + cell["warmup_requests"]
+            answered = cell["requests"] + cell["errors"] + cell["warmup_requests"]
             cell["server_cpu_ms"] = (_tree_cpu(server_pid) - before) * 1000 / max(answered, 1)
             cells[label] = cell
             console.print(f"  {label}: {cells[label]}")
