@@ -1,9 +1,10 @@
 """Load generator for bench/serving.py, run in its own process: N keep-alive HTTP/1.1
 connections on raw asyncio sockets (no client library in the way), each sending the same
-POST as fast as answers come back, for a fixed time. Prints one JSON line: requests/s,
-p50/p99 latency (ms), errors (non-200 answers or broken connections). A V2 binary-tensor body
-``X`` has its JSON header's length in ``X.header-length`` (sent as
-``Inference-Header-Content-Length``)."""
+POST as fast as answers come back, for a fixed time after a 1 s warm-up. Prints one JSON
+line: requests/s and p50/p99 latency (ms) of the 200 answers, errors (other answers or broken
+connections, counted by status line or exception), the requests answered with 200 and those
+of the warm-up (any answer). A V2 binary-tensor body ``X`` has its JSON header's length in
+``X.header-length`` (sent as ``Inference-Header-Content-Length``)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,15 @@ import asyncio
 import json
 import sys
 import time
+from collections import Counter
+from typing import Any
 
 
 async def _client(
-    host: str, port: int, request: bytes, until: float, lat: list[float], errors: list[int]
+    host: str, port: int, request: bytes, until: float, lat: list[float], errors: Counter[str]
 ) -> None:
+    """Send ``request`` until ``until``; the latency of each 200 answer goes to ``lat``, any
+    other answer or a broken connection to ``errors`` (by status line or exception)."""
     reader, writer = await asyncio.open_connection(host, port)
     try:
         while time.perf_counter() < until:
@@ -31,31 +36,33 @@ async def _client(
                 if name.strip().lower() == b"content-length":
                     length = int(value)
             await reader.readexactly(length)
-            lat.append(time.perf_counter() - started)
-            if b" 200 " not in status_line:
-                errors[0] += 1
-    except (ConnectionError, asyncio.IncompleteReadError):
-        errors[0] += 1
+            if b" 200 " in status_line:
+                lat.append(time.perf_counter() - started)
+            else:
+                errors[status_line.decode(errors="replace").strip()] += 1
+    except (ConnectionError, asyncio.IncompleteReadError) as exc:
+        errors[type(exc).__name__] += 1
     finally:
         writer.close()
 
 
 async def main(
     host: str, port: int, path: str, body: bytes, concurrency: int, seconds: float, extra: str = ""
-) -> dict[str, float]:
+) -> dict[str, Any]:
     request = (
         f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
         f"{extra}Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n"
     ).encode() + body
     warm: list[float] = []
+    warm_errors: Counter[str] = Counter()
     await asyncio.gather(
         *(
-            _client(host, port, request, time.perf_counter() + 1.0, warm, [0])
+            _client(host, port, request, time.perf_counter() + 1.0, warm, warm_errors)
             for _ in range(concurrency)
         )
     )
     lat: list[float] = []
-    errors = [0]
+    errors: Counter[str] = Counter()
     started = time.perf_counter()
     until = started + seconds
     await asyncio.gather(
@@ -68,8 +75,10 @@ async def main(
         "rps": len(lat) / took,
         "p50_ms": pick(0.50),
         "p99_ms": pick(0.99),
-        "errors": errors[0],
+        "errors": sum(errors.values()),
+        "error_kinds": dict(errors),
         "requests": len(lat),
+        "warmup_requests": len(warm) + sum(warm_errors.values()),
     }
 
 

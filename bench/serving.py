@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -41,7 +42,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _competitors import WORK_DIR, Competitor, clean_env
-from tracking import MLFLOW
+from tracking import MLFLOW, shipyard_source
 
 HERE = Path(__file__).resolve().parent
 console = Console(width=150)
@@ -100,13 +101,25 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+#: Shipyard's readiness: its metrics (summed over workers) show the model loaded in every
+#: worker. ``/v2/health/ready`` answers from whichever worker takes the connection, so it can
+#: say ready while the other worker still loads and answers 503 to the first cell's requests.
+_SHIPYARD_READY = "/metrics"
+_LOADED = re.compile(r'^shipyard_serving_model_info\{.*pid="\d+".*\} 1\.0$', re.MULTILINE)
+
+
 def _wait(url: str, process: subprocess.Popen[bytes], seconds: float = 600) -> None:
+    """Until ``url`` answers 200 (for Shipyard's metrics: with the model loaded in every
+    worker)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited ({process.returncode}) before {url} answered")
         try:
-            if httpx.get(url, timeout=2).status_code == 200:
+            answer = httpx.get(url, timeout=2)
+            if answer.status_code == 200 and (
+                not url.endswith(_SHIPYARD_READY) or len(_LOADED.findall(answer.text)) >= WORKERS
+            ):
                 return
         except httpx.HTTPError:
             pass
@@ -225,13 +238,14 @@ def _register(home: Path, kind: str, env: dict[str, str]) -> Path:
 
 
 def _shipyard_serve(port: int, home: Path, env: dict[str, str]) -> tuple[Any, ...]:
-    """(command, env, readiness URL) of ``shipyard serve bench@champion`` from ``home``."""
+    """(command, env, readiness URL) of ``shipyard serve bench@champion`` from ``home``
+    (ready: the model loaded in every worker, see ``_SHIPYARD_READY``)."""
     command = [sys.executable, "-m", "shipyard", "serve", "bench@champion", "--port", str(port),
                "--workers", str(WORKERS), "--log-level", "warning", "--poll", "0"]  # fmt: skip
     return (
         command,
         {**env, "SHIPYARD_HOME": str(home)},
-        f"http://127.0.0.1:{port}/v2/health/ready",
+        f"http://127.0.0.1:{port}{_SHIPYARD_READY}",
     )
 
 
@@ -275,7 +289,7 @@ def _v2_servers(env: dict[str, str], threads: dict[str, str], prep: dict[str, An
         )
     )
     return [
-        (SHIPYARD_V2, *_shipyard_serve(ports[0], prep["home"], env)),
+        (SHIPYARD_V2, *_shipyard_serve(ports[0], prep["home"], {**env, **prep["source"]})),
         (
             MLSERVER_V2,
             [str(prep["mlserver"].parent / "mlserver"), "start", str(prep["models"])],
@@ -288,7 +302,7 @@ def _v2_servers(env: dict[str, str], threads: dict[str, str], prep: dict[str, An
 def _measure_v2(server: Any, bodies: dict[tuple[str, int], Path], seconds: float) -> dict[str, Any]:
     name, command, server_env, ready = server
     cells: dict[str, Any] = {}
-    with _running(name, command, server_env, ready) as port:
+    with _running(name, command, server_env, ready) as (port, _):
         for label, layout, rows, concurrency in V2_SCENARIOS:
             if name == MLSERVER_V2 and "binary" in layout:
                 continue  # MLServer's REST server reads no binary tensors
@@ -361,7 +375,12 @@ def _servers(
     ports = [_free_port() for _ in range(4)]
     mlflow_python, bento_python = prep["mlflow"], prep["bentoml"]
     return [
-        (SHIPYARD, *_shipyard_serve(ports[0], prep["home"], env), "/predict", "records"),
+        (
+            SHIPYARD,
+            *_shipyard_serve(ports[0], prep["home"], {**env, **prep["source"]}),
+            "/predict",
+            "records",
+        ),
         (
             FASTAPI,
             [sys.executable, str(HERE / "_serving_apps.py"), "fastapi", str(work / "joblib"),
@@ -398,8 +417,11 @@ def _servers(
 
 
 @contextmanager
-def _running(name: str, command: list[str], env: dict[str, str], ready: str) -> Iterator[int]:
-    """A server started in its own session, ready at ``ready``; its port; stopped after."""
+def _running(
+    name: str, command: list[str], env: dict[str, str], ready: str
+) -> Iterator[tuple[int, int]]:
+    """A server started in its own session, ready at ``ready``; its port and process id;
+    stopped after."""
     console.print(f"[bold]{name}[/]: starting ...")
     process = subprocess.Popen(
         command,
@@ -410,17 +432,50 @@ def _running(name: str, command: list[str], env: dict[str, str], ready: str) -> 
     )
     try:
         _wait(ready, process)
-        yield int(ready.split(":")[2].split("/")[0])
+        yield int(ready.split(":")[2].split("/")[0]), process.pid
     finally:
         _stop(process)
 
 
+def _tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) used so far by process ``root`` and its live descendants:
+    a server, its supervisor and every worker (Linux ``/proc``; followed by parent ids, as a
+    server's processes may start sessions of their own: BentoML's are not in its session)."""
+    stats: dict[int, tuple[int, int]] = {}  # pid: (parent pid, CPU ticks)
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:  # exited meanwhile
+            continue
+        fields = stat.rpartition(")")[2].split()  # from field 3 (state) on
+        # field 4: the parent's pid; fields 14 and 15: user and system CPU ticks
+        stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _) in stats.items():
+        children.setdefault(parent, []).append(pid)
+    ticks, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        ticks += stats[pid][1] if pid in stats else 0
+        todo += children.get(pid, [])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def _measure(server: Any, bodies: dict[tuple[str, int], Path], seconds: float) -> dict[str, Any]:
+    """Each cell of one server, with the server's CPU per request (all its processes, over
+    the warm-up and the timed run: what a request costs the server whatever the wall clock
+    of a shared machine does)."""
     name, command, server_env, ready, path, kind = server
     cells: dict[str, Any] = {}
-    with _running(name, command, server_env, ready) as port:
+    with _running(name, command, server_env, ready) as (port, server_pid):
         for label, rows, concurrency in SCENARIOS:
-            cells[label] = _load(port, path, bodies[(kind, rows)], concurrency, seconds)
+            before = _tree_cpu(server_pid)
+            cell = _load(port, path, bodies[(kind, rows)], concurrency, seconds)
+            answered = cell["requests"] + cell["errors"] + cell["warmup_requests"]
+            cell["server_cpu_ms"] = (_tree_cpu(server_pid) - before) * 1000 / max(answered, 1)
+            cells[label] = cell
             console.print(f"  {label}: {cells[label]}")
     return cells
 
@@ -492,21 +547,25 @@ def main() -> None:
         default="all",
         help="records: /predict against MLflow, BentoML and FastAPI; v2: V2 against MLServer",
     )
+    parser.add_argument(
+        "--shipyard-rev", help="serve src/shipyard as of this git revision (a snapshot)"
+    )
     args = parser.parse_args()
+    source_env, source = shipyard_source(args.shipyard_rev)
     work = Path(tempfile.mkdtemp(prefix="serving-", dir=WORK_DIR if WORK_DIR.exists() else None))
     threads = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     env = clean_env(extra=threads)
     loads = [os.getloadavg()]
     v2: dict[str, dict[str, Any]] = {}
     if args.section in ("all", "v2"):
-        prep_v2 = _prepare_v2(work, env, threads)
+        prep_v2 = {**_prepare_v2(work, env, threads), "source": source_env}
         for server in _v2_servers(env, threads, prep_v2):
             if not args.only or any(o in server[0] for o in args.only):
                 v2[server[0]] = _measure_v2(server, prep_v2["bodies"], args.seconds)
         loads.append(os.getloadavg())
     results: dict[str, dict[str, Any]] = {}
     if args.section in ("all", "records"):
-        prep = _prepare(work, env, threads)
+        prep = {**_prepare(work, env, threads), "source": source_env}
         for server in _servers(work, env, threads, prep):
             if args.only and not any(o in server[0] for o in args.only):
                 continue
@@ -516,7 +575,7 @@ def main() -> None:
     for line in v2_lines:
         console.print(line)
     if not results:
-        _save({"load_averages": loads, "seconds": args.seconds, "v2": v2})
+        _save({"load_averages": loads, "seconds": args.seconds, "shipyard": source, "v2": v2})
         return
     load = os.getloadavg()
     table = Table(
@@ -527,6 +586,7 @@ def main() -> None:
     for label, _, _ in SCENARIOS:
         table.add_column(f"{label}\nreq/s", justify="right")
         table.add_column("p50 / p99 ms", justify="right")
+        table.add_column("server CPU\nms/req", justify="right")
     for name, cells in results.items():
         row = [name]
         for label, _, _ in SCENARIOS:
@@ -534,12 +594,21 @@ def main() -> None:
             row += [
                 f"{cell['rps']:.0f}" + (f" ({cell['errors']} err)" if cell["errors"] else ""),
                 f"{cell['p50_ms']:.1f} / {cell['p99_ms']:.1f}",
+                f"{cell['server_cpu_ms']:.2f}",
             ]
         table.add_row(*row)
     console.print(table)
     for line in _ratios(results) + _targets(results):
         console.print(line)
-    _save({"load_averages": loads, "seconds": args.seconds, "results": results, "v2": v2})
+    _save(
+        {
+            "load_averages": loads,
+            "seconds": args.seconds,
+            "shipyard": source,
+            "results": results,
+            "v2": v2,
+        }
+    )
 
 
 def _save(record: dict[str, Any]) -> None:

@@ -48,6 +48,27 @@ def test_concurrent_requests_coalesce_into_one_model_call() -> None:
     assert [r.tolist() for r in results[1:]] == [[2.0 * i, 2.0 * i] for i in range(10)]
 
 
+def test_a_lone_request_never_waits_for_company() -> None:
+    """One connection sending one request at a time (c=1): each is its own batch, run at
+    once, even with an hour of ``max_wait`` (the wait is for requests arriving together)."""
+    calls: list[int] = []
+
+    def predict(data: Any) -> Any:
+        calls.append(len(data))
+        return np.asarray(data)[:, 0]
+
+    async def main() -> list[Any]:
+        batcher = Batcher(predict, max_batch_size=64, max_wait=3600)
+        answers = [await batcher.submit(np.full((1, 1), i)) for i in range(20)]
+        await batcher.drain()
+        batcher.close()
+        return answers
+
+    answers = asyncio.run(asyncio.wait_for(main(), 120))  # waiting would take 20 hours
+    assert calls == [1] * 20
+    assert [a.tolist() for a in answers] == [[float(i)] for i in range(20)]
+
+
 def test_a_failing_request_does_not_fail_its_batch() -> None:
     def predict(data: Any) -> Any:
         if (np.asarray(data) < 0).any():

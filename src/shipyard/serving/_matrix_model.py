@@ -76,15 +76,16 @@ def matrix_model(
             return None
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # a warning either way: keep the frame
-            same = _same(estimator.predict(example), fast.predict(array))
+            same = identical(estimator.predict(example), fast.predict(array))
             if proba and same:
-                same = _same(estimator.predict_proba(example), fast.predict_proba(array))
+                same = identical(estimator.predict_proba(example), fast.predict_proba(array))
     except Exception:
         return None
     return fast if same else None
 
 
-def _same(expected: Any, got: Any) -> bool:
+def identical(expected: Any, got: Any) -> bool:
+    """Whether two answers are the same array: shape, dtype and values (NaN equal to NaN)."""
     expected, got = np.asarray(expected), np.asarray(got)
     return bool(
         expected.shape == got.shape

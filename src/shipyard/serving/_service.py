@@ -39,6 +39,7 @@ from shipyard.registry import LoadedModel, ModelRef, parse_ref, resolve
 from shipyard.serving._batcher import Batcher
 from shipyard.serving._config import ServingConfig
 from shipyard.serving._inputs import InputPlan, online_features
+from shipyard.serving._labels import labels_from_proba
 from shipyard.serving._matrix_model import matrix_model
 from shipyard.serving._metrics import ServingMetrics, observe_all
 from shipyard.serving._outputs import LABEL_OUTPUT, PROBA_OUTPUT, classes_of, with_proba
@@ -208,12 +209,20 @@ class Track:
 
         proba = _proba_of(model) if self.config.proba != "off" else None
         example = model.input_example
+        checked = plan.check(example) if example is not None else None
+        flavor = model.metadata.flavor
         fast = matrix_model(
             model.model,
-            model.metadata.flavor,
+            flavor,
             plan.columns if plan.feature_source is None else None,
-            plan.check(example) if example is not None else None,
+            checked,
             proba is not None,
+        )
+        # One model call per batch where predict is by definition the argmax of predict_proba
+        labels_of = (
+            labels_from_proba(model.model, flavor, model.predict, proba, checked)
+            if proba is not None
+            else None
         )
 
         def predict(data: Any) -> Any:
@@ -224,12 +233,19 @@ class Track:
             if fast is not None and array is not None:  # the checked frame, as its matrix
                 call, given = fast.predict, array
                 proba_call = fast.predict_proba if proba is not None else None
-            out = call(given)
+            probabilities = None
+            if proba_call is not None and labels_of is not None:
+                probabilities = proba_call(given)
+                out = labels_of(probabilities)
+            else:
+                out = call(given)
+                if proba_call is not None:
+                    probabilities = proba_call(given)
             values = np.asarray(out)
             if values.ndim == 1 and values.dtype.kind in "biuf":
                 observe_all(predictions, values[:1000])
-            if proba_call is not None:
-                return with_proba(out, proba_call(given), model.model)
+            if probabilities is not None:
+                return with_proba(out, probabilities, model.model)
             return out
 
         rows = self.metrics.batch_rows.labels(*labels)
