@@ -382,12 +382,18 @@ def main() -> int:
                 }
             browser.close()
     finally:
+        # the figures first: a server slow to stop must not lose a finished run's results
+        results["load_after"] = os.getloadavg()
+        print(json.dumps(results, indent=2), flush=True)
+        (work / "result.json").write_text(json.dumps(results, indent=2))
         for proc in procs:
             proc.terminate()
-            proc.wait(30)
-    results["load_after"] = os.getloadavg()
-    print(json.dumps(results, indent=2))
-    (work / "result.json").write_text(json.dumps(results, indent=2))
+        for proc in procs:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:  # `mlflow server` and its job runners
+                proc.kill()
+                proc.wait(30)
     return 0
 
 

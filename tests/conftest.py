@@ -45,6 +45,7 @@ pytest_plugins = [
     "tests.support.proxy",
     "tests.support.placement",
     "tests.support.warm",
+    "tests.support.uv_cache",
 ]
 STORE_KINDS = ["local", "rest"]
 

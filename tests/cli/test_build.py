@@ -92,6 +92,7 @@ def test_a_distribution_that_is_not_installed_is_a_clear_error(tmp_path: Path) -
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("uv_offline_cache")
 def test_the_build_context_installs_offline_into_a_fresh_venv_and_its_entrypoint_serves(
     cli: Cli, iris_model: str, tmp_path: Path
 ) -> None:

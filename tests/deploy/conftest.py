@@ -300,12 +300,9 @@ def hadolint() -> Callable[[Path], list[dict[str, Any]]]:
 
 
 @pytest.fixture
-def uv() -> str:
+def uv(uv_offline_cache: str) -> str:
     """The uv binary, which installs offline from its cache (CI installs it)."""
-    found = shutil.which("uv")
-    if found is None:
-        pytest.fail("uv is not installed")
-    return found
+    return uv_offline_cache
 
 
 def declared_command(dockerfile: str) -> list[str]:

@@ -68,6 +68,7 @@ def test_an_unchanged_package_set_matches(sqlite_sdk: Client, tiny_project: Tiny
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("uv_offline_cache")
 def test_a_fresh_environment_from_the_recorded_pins_reproduces_the_model(
     sqlite_sdk: Client, tiny_project: TinyProject
 ) -> None:
@@ -127,3 +128,14 @@ def test_a_fresh_environment_needs_a_recorded_set_and_refuses_a_malformed_one(
         reproduce("tiny/1", repo=tiny_project.root, fresh_env=True)
     assert caught.value.field == "packages"
     assert _worktrees(tiny_project.root) == 1
+
+
+def test_packages_the_record_does_not_name_are_held_at_this_environments_versions() -> None:
+    from shipyard.project._fresh_env import _held
+
+    here = dict(p.split("==", 1) for p in package_set())
+    held = dict(p.split("==", 1) for p in _held({"numpy": "1.0.0"}, {"tiny-project"}))
+    assert "numpy" not in held  # the record's own pin wins
+    assert "shipyard" not in held  # installed from the running source
+    assert held["duckdb"] == here["duckdb"]  # what Shipyard needs: as it runs here
+    assert held.keys() == here.keys() - {"numpy", "shipyard", "tiny-project"}

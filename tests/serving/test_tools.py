@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -111,14 +110,12 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 def test_build_context_serves_from_a_fresh_virtualenv(
-    cancer: Any, register: Any, sqlite_sdk: Any, tmp_path: Path
+    cancer: Any, register: Any, sqlite_sdk: Any, tmp_path: Path, uv_offline_cache: str
 ) -> None:
     """The context installs into a new virtualenv offline (the local wheel, and every pinned
     requirement from uv's cache, as the image's build stage installs them) and its entrypoint,
     the image's ENTRYPOINT, serves the bundled model. Must run in CI."""
-    uv = shutil.which("uv")
-    if uv is None:
-        pytest.skip("uv is not installed")
+    uv = uv_offline_cache
     register()
     wheels = tmp_path / "dist"
     subprocess.run(

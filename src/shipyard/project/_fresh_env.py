@@ -92,6 +92,21 @@ def _reason(stderr: str) -> str:
     return " ".join(ln for ln in lines if ln)[:600] or "no output"
 
 
+def _held(pins: Mapping[str, str], left_out: set[str]) -> list[str]:
+    """This environment's ``name==version`` of every package the recorded set does not
+    name: what this Shipyard needs beyond the record is installed at the versions it runs
+    with here (the same environment, and what an offline install finds in uv's cache),
+    not at the newest an index offers."""
+    from shipyard.tracking import package_set
+
+    held = []
+    for pin in package_set():
+        name = normalized_name(pin.split("==", 1)[0])
+        if name not in pins and name not in left_out and name != _SHIPYARD:
+            held.append(pin)
+    return held
+
+
 def build_fresh_env(
     pins: Mapping[str, str],
     folder: Path,
@@ -147,9 +162,11 @@ def build_fresh_env(
     wheel = installed_wheel(_SHIPYARD, folder / "wheels")
     requirements = folder / "requirements.txt"
     requirements.write_text("".join(f"{pin}\n" for pin in env.installed))
+    constraints = folder / "constraints.txt"
+    constraints.write_text("".join(f"{pin}\n" for pin in _held(pins, left_out)))
     done = subprocess.run(
         [uv, "pip", "install", "-q", "--python", str(env.python), *flags,
-         "-r", str(requirements), str(wheel)],
+         "-r", str(requirements), "-c", str(constraints), str(wheel)],
         capture_output=True, text=True, timeout=timeout, env=base, check=False,
     )  # fmt: skip
     if done.returncode != 0:
