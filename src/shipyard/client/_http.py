@@ -110,14 +110,11 @@ class Http:
         query = _clean(params)
         response = self._attempts(
             lambda: self._request(
-                httpx.Request(
-                    method,
-                    url,
-                    params=query,
-                    headers=extra,
-                    content=body if content is None else content(),
-                    extensions={"timeout": self._timeout},
-                )
+                method,
+                url,
+                headers=extra,
+                params=query,
+                content=body if content is None else content(),
             ),
             idempotent,
         )
@@ -130,13 +127,7 @@ class Http:
         """A GET whose body is read by the caller in chunks (close the response after)."""
         url = self._url(path)
         response = self._attempts(
-            lambda: self._request(
-                httpx.Request(
-                    "GET", url, headers=self._headers, extensions={"timeout": self._timeout}
-                ),
-                stream=True,
-            ),
-            True,
+            lambda: self._request("GET", url, headers=self._headers, stream=True), True
         )
         if response.status_code >= 400:
             response.read()
@@ -154,9 +145,26 @@ class Http:
             url = self._urls[path] = httpx.URL(self.base + path)
         return url
 
-    def _request(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
-        """Send one request and read its answer (only its head when ``stream``: the body is
-        then the caller's to read and close)."""
+    def _request(
+        self,
+        method: str,
+        url: httpx.URL,
+        *,
+        headers: Mapping[str, str],
+        params: Any = None,
+        content: Any = None,
+        stream: bool = False,
+    ) -> httpx.Response:
+        """Send one request with the client's timeouts and read its answer (only its head
+        when ``stream``: the body is then the caller's to read and close)."""
+        request = httpx.Request(
+            method,
+            url,
+            params=params,
+            headers=headers,
+            content=content,
+            extensions={"timeout": self._timeout},
+        )
         for observe in self.on_request:
             observe(request)
         response = self.transport.handle_request(request)

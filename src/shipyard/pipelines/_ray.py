@@ -172,11 +172,9 @@ class RayExecutor:
 
         ref, (task, _deadline, started) = next(iter(self._running.items()))
         try:
-            outcome: StepOutcome = pickle.loads(self._ray.get(ref, timeout=limit))
+            outcome = self._outcome(ref, task, started, limit)
         except GetTimeoutError:
             return []
-        except Exception as exc:  # the worker crashed or the task could not run
-            outcome = self._failed(task, started, f"the Ray task failed: {exc}")
         del self._running[ref]
         return [outcome]
 
@@ -190,11 +188,24 @@ class RayExecutor:
         outcomes = []
         for ref in ready:
             task, _deadline, started = self._running.pop(ref)
-            try:
-                outcomes.append(pickle.loads(self._ray.get(ref)))
-            except Exception as exc:  # the worker crashed or the task could not run
-                outcomes.append(self._failed(task, started, f"the Ray task failed: {exc}"))
+            outcomes.append(self._outcome(ref, task, started))
         return outcomes
+
+    def _outcome(
+        self, ref: Any, task: StepTask, started: int, limit: float | None = None
+    ) -> StepOutcome:
+        """What the task of ``ref`` returned (waited for up to ``limit`` seconds: Ray's
+        GetTimeoutError when it is not done), or its failure when the worker crashed or the
+        task could not run."""
+        from ray.exceptions import GetTimeoutError
+
+        try:
+            outcome: StepOutcome = pickle.loads(self._ray.get(ref, timeout=limit))
+        except GetTimeoutError:
+            raise
+        except Exception as exc:
+            return self._failed(task, started, f"the Ray task failed: {exc}")
+        return outcome
 
     def close(self) -> None:
         """Cancel tasks still running (Ray itself stays up for the next run)."""

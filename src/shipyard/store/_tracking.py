@@ -110,23 +110,23 @@ def _experiment_from_row(conn: Connection, row: Any) -> Experiment:
 
 
 def _experiment_query(column: Any) -> Any:
-    """One experiment (``column == :wanted``) with its tags, one row per tag (or one row of
-    NULL tag columns): a single statement, read from the driver (``fetch_compiled``), for
-    the look-up every search by experiment name starts with."""
+    """One experiment (``column == :wanted``) with its tags and then its project, one row
+    per tag (or one row of NULL tag columns): a single statement, read from the driver
+    (``fetch_compiled``), for the look-up every search by experiment name starts with."""
     fields = [EXPERIMENTS.c[name] for name in _EXPERIMENT_COLUMNS]
     joined = EXPERIMENTS.outerjoin(
         EXPERIMENT_TAGS, EXPERIMENT_TAGS.c.experiment_id == EXPERIMENTS.c.id
     )
     return (
-        select(*fields, EXPERIMENT_TAGS.c.key, EXPERIMENT_TAGS.c.value)
+        select(*fields, EXPERIMENT_TAGS.c.key, EXPERIMENT_TAGS.c.value, EXPERIMENTS.c.project)
         .select_from(joined)
         .where(column == bindparam("wanted"))
     )
 
 
 _EXPERIMENT_COLUMNS = ("id", "name", "description", "lifecycle", "created_at", "updated_at")
-_EXPERIMENT_BY_ID = _experiment_query(EXPERIMENTS.c.id).add_columns(EXPERIMENTS.c.project)
-_EXPERIMENT_BY_NAME = _experiment_query(EXPERIMENTS.c.name).add_columns(EXPERIMENTS.c.project)
+_EXPERIMENT_BY_ID = _experiment_query(EXPERIMENTS.c.id)
+_EXPERIMENT_BY_NAME = _experiment_query(EXPERIMENTS.c.name)
 
 
 def _one_experiment(conn: Connection, query: Any, wanted: str) -> Experiment | None:
